@@ -1,0 +1,153 @@
+"""Speech runs and pauses, adapted to each recording's own noise floor.
+
+A frame is speech when its band energy rises clearly above the recording's noise floor
+(hysteresis: a run starts above a high threshold and lasts while above a low one). Runs that
+hold no voiced sound (keyboard clicks, breaths, door bangs) are dropped. Gaps shorter than the
+minimum pause are bridged. The speech span runs from the first onset to the last offset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import ParameterError
+from .features import Frames
+
+FLOOR_PERCENTILE = 5.0
+"""The noise floor is this percentile of frame energies (a recording always has some pauses)."""
+
+PEAK_PERCENTILE = 99.0
+"""The speech level is this percentile of frame energies."""
+
+ONSET_ABOVE_FLOOR_DB = 10.0
+OFFSET_ABOVE_FLOOR_DB = 6.0
+"""A run starts 10 dB above the floor and lasts while 6 dB above it …"""
+
+ONSET_BELOW_PEAK_DB = 35.0
+OFFSET_BELOW_PEAK_DB = 45.0
+"""… but in a very quiet room the thresholds follow the speech level instead (35/45 dB below
+it), so that room tone and reverberation tails are not taken for speech."""
+
+VOICED = 0.55
+"""Voicing (normalised autocorrelation) above which a frame sounds periodic."""
+
+MIN_VOICED_S = 0.04
+"""A run needs this much voiced sound to count as speech."""
+
+MIN_DYNAMIC_RANGE_DB = 8.0
+"""Below this spread between floor and speech level there is nothing but steady noise."""
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """Where the speech is.
+
+    Attributes
+    ----------
+    runs : np.ndarray, shape (k, 2)
+        Speech runs ``[start_s, end_s]`` after bridging gaps shorter than ``min_pause_s``.
+    pauses : np.ndarray, shape (k - 1, 2)
+        The gaps between consecutive runs, ``[start_s, end_s]``; each lasts at least ``min_pause_s``.
+    speech_mask : np.ndarray, shape (n_frames,), bool
+        Frame-level speech decision before bridging.
+    floor_db, peak_db : float
+        The recording's noise floor and speech level (dB re full scale).
+    """
+
+    runs: np.ndarray
+    pauses: np.ndarray
+    speech_mask: np.ndarray
+    floor_db: float
+    peak_db: float
+
+    @property
+    def start_s(self) -> float:
+        return float(self.runs[0, 0])
+
+    @property
+    def end_s(self) -> float:
+        return float(self.runs[-1, 1])
+
+    @property
+    def span_s(self) -> float:
+        return self.end_s - self.start_s
+
+    @property
+    def pause_s(self) -> float:
+        return float(np.sum(self.pauses[:, 1] - self.pauses[:, 0])) if len(self.pauses) else 0.0
+
+    @property
+    def phonation_s(self) -> float:
+        """Span minus pauses, in seconds."""
+        return self.span_s - self.pause_s
+
+
+class NoSpeechError(Exception):
+    """Raised by :func:`segment` when a signal holds no speech; the pipeline adds the file name."""
+
+
+def segment(frames: Frames, *, min_pause_s: float = 0.25) -> Segmentation:
+    """Find speech runs and pauses in a recording's frame features.
+
+    Parameters
+    ----------
+    frames : Frames
+        From :func:`speechcoach.features.frame_features`.
+    min_pause_s : float, keyword-only
+        Shortest silence inside the speech that counts as a pause, in seconds.
+
+    Returns
+    -------
+    Segmentation
+
+    Raises
+    ------
+    NoSpeechError
+        When the recording is silent or holds only noise.
+    ParameterError
+        When ``min_pause_s`` is not positive.
+    """
+    if not min_pause_s > 0:
+        raise ParameterError(f"min_pause_s must be positive, got {min_pause_s!r}")
+    e = frames.energy_db
+    hop = frames.hop_s
+    floor = float(np.percentile(e, FLOOR_PERCENTILE))
+    peak = float(np.percentile(e, PEAK_PERCENTILE))
+    if peak - floor < MIN_DYNAMIC_RANGE_DB:
+        raise NoSpeechError("no speech found (silence or steady noise only)")
+    onset = max(floor + ONSET_ABOVE_FLOOR_DB, peak - ONSET_BELOW_PEAK_DB)
+    offset = max(floor + OFFSET_ABOVE_FLOOR_DB, peak - OFFSET_BELOW_PEAK_DB)
+    offset = min(offset, onset)
+
+    above = e > offset
+    starts, ends = _true_runs(above)
+    # hysteresis: keep regions above the low threshold that reach the high one
+    csum_hi = np.concatenate([[0], np.cumsum(e > onset)])
+    csum_v = np.concatenate([[0], np.cumsum((frames.voicing > VOICED) & above)])
+    keep = (csum_hi[ends] - csum_hi[starts] > 0) & ((csum_v[ends] - csum_v[starts]) * hop >= MIN_VOICED_S)
+    starts, ends = starts[keep], ends[keep]
+    if len(starts) == 0:
+        raise NoSpeechError("no speech found (silence or noise only)")
+
+    mask = np.zeros(len(e), dtype=bool)
+    for s, t in zip(starts, ends):  # loop over runs, not frames
+        mask[s:t] = True
+
+    # frame i covers [i*hop - hop/2, i*hop + hop/2]: a run of frames [s, t) spans these times
+    run_times = np.stack([starts * hop - hop / 2, ends * hop - hop / 2], axis=1)
+    run_times = np.clip(run_times, 0.0, (len(e) - 1) * hop)
+    gaps = run_times[1:, 0] - run_times[:-1, 1]
+    split = np.flatnonzero(gaps >= min_pause_s)
+    run_starts = np.concatenate([[0], split + 1])
+    run_ends = np.concatenate([split, [len(run_times) - 1]])
+    runs = np.stack([run_times[run_starts, 0], run_times[run_ends, 1]], axis=1)
+    pauses = np.stack([runs[:-1, 1], runs[1:, 0]], axis=1) if len(runs) > 1 else np.zeros((0, 2))
+    return Segmentation(runs=runs, pauses=pauses, speech_mask=mask, floor_db=floor, peak_db=peak)
+
+
+def _true_runs(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start (inclusive) and end (exclusive) indices of the runs of True in a bool array."""
+    d = np.diff(np.concatenate([[False], x, [False]]).astype(np.int8))
+    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
