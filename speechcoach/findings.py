@@ -1,0 +1,183 @@
+"""From measurements to findings, each pointing to an item of the guidance catalogue.
+
+A :class:`Finding` is language-neutral: an id, a severity, the guidance item, the numbers for
+its message, and evidence (values and time spans). The report renders the message in the
+chosen language from ``locales/*.toml``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .locales import fmt_time
+from .metrics import Pace, Rate
+from .placement import Pause
+from .settings import Settings
+
+SEVERITIES = ("problem", "warning", "info")
+
+NO_PAUSE_SPAN_S = 15.0
+"""Speech longer than this without any pause is flagged."""
+
+ARTICULATION_FACTOR = 1.35
+"""Flag fast talking between pauses when the articulation rate exceeds the band's top by this factor."""
+
+TREND_LIMIT_CPM_PER_MIN = 40.0
+TREND_MIN_SPAN_S = 30.0
+"""A drift in pace is flagged when it exceeds 40 cpm per minute over at least 30 s of speech."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One observation about the recording.
+
+    Attributes
+    ----------
+    id : str
+        Stable identifier (``rate_fast``, ``mid_phrase``, …); also the message key.
+    severity : str
+        ``"info"``, ``"warning"`` or ``"problem"``.
+    guidance : str
+        Id of the guidance item it concerns.
+    params : dict
+        Values for the message template.
+    evidence : dict
+        Numbers and time spans (``spans``: list of ``[start_s, end_s]``) backing the finding.
+    """
+
+    id: str
+    severity: str
+    guidance: str
+    params: dict[str, Any] = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def start_s(self) -> float | None:
+        spans = self.evidence.get("spans") or []
+        return float(spans[0][0]) if spans else None
+
+
+def run_lengths(run_times: np.ndarray, event_times: np.ndarray, weight: float) -> np.ndarray:
+    """Characters in each speech run (between pauses), shape (k,)."""
+    t = np.sort(event_times)
+    counts = np.searchsorted(t, run_times[:, 1], side="right") - np.searchsorted(t, run_times[:, 0], side="left")
+    return np.rint(counts * weight).astype(int)
+
+
+def derive(
+    *,
+    rate: Rate,
+    pace: Pace,
+    pauses: tuple[Pause, ...],
+    runs: np.ndarray,
+    run_chars: np.ndarray,
+    span_s: float,
+    settings: Settings,
+    extra: tuple[Finding, ...] = (),
+) -> tuple[Finding, ...]:
+    """All findings for one recording, most important first."""
+    s = settings
+    lo, hi = s.band
+    out: list[Finding] = []
+    rate_ev = {"cpm": round(rate.cpm, 1), "band_cpm": [lo, hi], "target_cpm": s.target_cpm}
+    if rate.verdict == "fast":
+        pct = 100.0 * (rate.cpm / s.target_cpm - 1)
+        sev = "problem" if rate.cpm > hi * 1.3 else "warning"
+        out.append(Finding("rate_fast", sev, "pace", dict(cpm=rate.cpm, lo=lo, hi=hi, target=s.target_cpm, pct=pct), rate_ev))
+    elif rate.verdict == "slow":
+        pct = 100.0 * (1 - rate.cpm / s.target_cpm)
+        sev = "problem" if rate.cpm < lo * 0.75 else "warning"
+        out.append(Finding("rate_slow", sev, "pace", dict(cpm=rate.cpm, lo=lo, hi=hi, target=s.target_cpm, pct=pct), rate_ev))
+    else:
+        out.append(Finding("rate_on_target", "info", "pace", dict(cpm=rate.cpm, lo=lo, hi=hi, target=s.target_cpm), rate_ev))
+    if rate.verdict != "fast" and rate.articulation_cpm > hi * ARTICULATION_FACTOR:
+        out.append(
+            Finding(
+                "articulation_fast",
+                "warning",
+                "pace",
+                dict(articulation=rate.articulation_cpm),
+                {"articulation_cpm": round(rate.articulation_cpm, 1)},
+            )
+        )
+
+    if not pauses and span_s > NO_PAUSE_SPAN_S:
+        out.append(
+            Finding(
+                "no_pauses",
+                "problem",
+                "pauses",
+                dict(span=span_s, min_pause=s.min_pause_s),
+                {"span_s": round(span_s, 2), "spans": [[runs[0, 0], runs[-1, 1]]]},
+            )
+        )
+    long_ = [p for p in pauses if p.duration_s > s.max_pause_s]
+    if long_:
+        longest = max(long_, key=lambda p: p.duration_s)
+        out.append(
+            Finding(
+                "long_pauses",
+                "warning",
+                "pauses",
+                dict(n=len(long_), limit=s.max_pause_s, longest=longest.duration_s, at=fmt_time(longest.start_s)),
+                {"spans": [[round(p.start_s, 3), round(p.end_s, 3)] for p in long_]},
+            )
+        )
+    mid = [p for p in pauses if p.placement == "mid_phrase"]
+    if mid:
+        sev = "problem" if len(mid) > s.max_mid_phrase else "warning"
+        example = mid[0].context or fmt_time(mid[0].start_s)
+        out.append(
+            Finding(
+                "mid_phrase",
+                sev,
+                "pauses",
+                dict(n=len(mid), example=example),
+                {"spans": [[round(p.start_s, 3), round(p.end_s, 3)] for p in mid], "limit": s.max_mid_phrase},
+            )
+        )
+    out.extend(extra)
+
+    long_runs = np.flatnonzero(run_chars > s.max_run_chars)
+    if len(long_runs):
+        k = int(long_runs[np.argmax(run_chars[long_runs])])
+        out.append(
+            Finding(
+                "long_runs",
+                "warning",
+                "short_sentences",
+                dict(n=len(long_runs), limit=s.max_run_chars, longest=int(run_chars[k]), at=fmt_time(runs[k, 0])),
+                {
+                    "spans": [[round(float(runs[i, 0]), 3), round(float(runs[i, 1]), 3)] for i in long_runs],
+                    "chars": [int(run_chars[i]) for i in long_runs],
+                },
+            )
+        )
+
+    if len(pace.series) > 1 and pace.cv > s.max_cv:
+        f, w = pace.fastest, pace.slowest
+        out.append(
+            Finding(
+                "pace_uneven",
+                "warning",
+                "pace",
+                dict(cv=pace.cv, fast_at=fmt_time(f.start_s), fast=f.cpm, slow_at=fmt_time(w.start_s), slow=w.cpm),
+                {"cv": round(pace.cv, 3), "spans": [[round(f.start_s, 2), round(f.end_s, 2)], [round(w.start_s, 2), round(w.end_s, 2)]]},
+            )
+        )
+    if span_s >= TREND_MIN_SPAN_S and abs(pace.trend_cpm_per_min) > TREND_LIMIT_CPM_PER_MIN:
+        fid = "pace_speeds_up" if pace.trend_cpm_per_min > 0 else "pace_slows_down"
+        out.append(
+            Finding(
+                fid,
+                "info" if abs(pace.trend_cpm_per_min) < 2 * TREND_LIMIT_CPM_PER_MIN else "warning",
+                "pace",
+                dict(trend=abs(pace.trend_cpm_per_min)),
+                {"trend_cpm_per_min": round(pace.trend_cpm_per_min, 1)},
+            )
+        )
+    order = {sev: i for i, sev in enumerate(SEVERITIES)}
+    return tuple(sorted(out, key=lambda f: order[f.severity]))

@@ -1,0 +1,155 @@
+"""Rates, pace variation and the overall score, from segmentation and syllable times.
+
+Rates are in characters per minute (cpm). The speaking rate is timed like a stopwatch:
+characters ÷ speech span, pauses inside the span included, leading and trailing silence not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class Rate:
+    """Speaking rate.
+
+    Attributes
+    ----------
+    cpm : float
+        Characters ÷ speech span × 60.
+    articulation_cpm : float
+        Characters ÷ (span − pauses) × 60: how fast the speaker talks while talking.
+    verdict : str
+        ``"slow"``, ``"on_target"`` or ``"fast"`` against the settings' band.
+    """
+
+    cpm: float
+    articulation_cpm: float
+    verdict: str
+
+
+@dataclass(frozen=True)
+class Window:
+    start_s: float
+    end_s: float
+    cpm: float
+
+
+@dataclass(frozen=True)
+class Pace:
+    """Local rate over sliding windows.
+
+    Attributes
+    ----------
+    window_s : float
+        Window length in seconds (shorter when the speech is shorter).
+    series : tuple of Window
+        Local rates in cpm, windows ``hop_s`` apart, covering the whole span.
+    cv : float
+        Coefficient of variation of the local rates (0 = perfectly even).
+    trend_cpm_per_min : float
+        Least-squares slope of local rate against time: positive when the speaker speeds up.
+    """
+
+    window_s: float
+    series: tuple[Window, ...]
+    cv: float
+    trend_cpm_per_min: float
+
+    @property
+    def fastest(self) -> Window:
+        return max(self.series, key=lambda w: w.cpm)
+
+    @property
+    def slowest(self) -> Window:
+        return min(self.series, key=lambda w: w.cpm)
+
+
+def verdict(cpm: float, band: tuple[float, float]) -> str:
+    """``"slow"`` below the band, ``"fast"`` above it, else ``"on_target"``."""
+    lo, hi = band
+    return "slow" if cpm < lo else "fast" if cpm > hi else "on_target"
+
+
+def speaking_rate(n_chars: int, span_s: float, pause_s: float, *, band: tuple[float, float]) -> Rate:
+    """Rates of ``n_chars`` characters spoken over ``span_s`` seconds with ``pause_s`` of pauses."""
+    cpm = 60.0 * n_chars / span_s if span_s > 0 else 0.0
+    talking = max(span_s - pause_s, 1e-6)
+    return Rate(cpm=cpm, articulation_cpm=60.0 * n_chars / talking, verdict=verdict(cpm, band))
+
+
+def pace(
+    event_times: np.ndarray,
+    start_s: float,
+    end_s: float,
+    *,
+    weight: float = 1.0,
+    window_s: float = 8.0,
+    hop_s: float = 2.0,
+) -> Pace:
+    """Local rate over sliding windows.
+
+    Parameters
+    ----------
+    event_times : np.ndarray, shape (n,)
+        Times in seconds of syllables (aligned characters, or syllable nuclei).
+    start_s, end_s : float
+        The speech span.
+    weight : float, keyword-only
+        Characters per event: ``n_chars / n_nuclei`` when a script calibrates the nuclei.
+    window_s, hop_s : float, keyword-only
+        Window length and hop in seconds.
+
+    Returns
+    -------
+    Pace
+    """
+    span = end_s - start_s
+    w = min(window_s, span)
+    n_steps = int(np.floor((span - w) / hop_s + 1e-9)) + 1
+    starts = start_s + hop_s * np.arange(n_steps)
+    if starts[-1] + w < end_s - 1e-6:  # make the last window end with the speech
+        starts = np.append(starts, end_s - w)
+    ends = starts + w
+    t = np.sort(np.asarray(event_times, dtype=float))
+    counts = np.searchsorted(t, ends, side="right") - np.searchsorted(t, starts, side="left")
+    rates = counts * weight / w * 60.0
+    mean = float(np.mean(rates))
+    cv = float(np.std(rates) / mean) if mean > 0 and len(rates) > 1 else 0.0
+    centres = (starts + ends) / 2
+    trend = float(np.polyfit(centres / 60.0, rates, 1)[0]) if len(rates) > 2 else 0.0
+    series = tuple(Window(float(a), float(b), float(r)) for a, b, r in zip(starts, ends, rates))
+    return Pace(window_s=float(w), series=series, cv=cv, trend_cpm_per_min=trend)
+
+
+def score(
+    rate: Rate,
+    pace_: Pace,
+    *,
+    settings: Settings,
+    n_long_pauses: int,
+    n_mid_phrase: int,
+    n_long_runs: int,
+    no_pauses: bool,
+) -> int:
+    """An overall mark from 0 to 100.
+
+    Rate is worth 50 points (full inside the band, one point lost per 2 cpm outside it),
+    pauses 25 (lost for no pauses at all, over-long pauses, mid-phrase pauses and long runs
+    without a pause) and evenness of pace 25 (full up to half the cv limit, none at twice it).
+    """
+    lo, hi = settings.band
+    outside = max(lo - rate.cpm, rate.cpm - hi, 0.0)
+    rate_pts = max(0.0, 50.0 - outside / 2.0)
+    pause_pts = 25.0
+    pause_pts -= 12.0 if no_pauses else 0.0
+    pause_pts -= min(8.0, 4.0 * n_long_pauses)
+    pause_pts -= min(12.0, 4.0 * n_mid_phrase)
+    pause_pts -= min(9.0, 3.0 * n_long_runs)
+    lo_cv, hi_cv = settings.max_cv / 2, settings.max_cv * 2
+    pace_pts = 25.0 * float(np.clip((hi_cv - pace_.cv) / (hi_cv - lo_cv), 0.0, 1.0))
+    return int(round(rate_pts + max(pause_pts, 0.0) + pace_pts))
