@@ -1,0 +1,221 @@
+"""The analysis: a pure function of (signal, sample rate, script, settings), and a file wrapper.
+
+load → features → segmentation → syllable nuclei → characters → metrics → findings.
+:func:`analyze_audio` is what every front end (CLI, batch, server) calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import audio as audio_io
+from .characters import spoken_units
+from .errors import AudioError, ScriptError
+from .features import Frames, frame_features
+from .findings import Finding, derive, run_lengths
+from .metrics import Pace, Rate, pace, score, speaking_rate
+from .placement import Pause, unplaced
+from .segmentation import NoSpeechError, Segmentation, segment
+from .settings import Settings
+from .syllables import detect_nuclei
+
+MIN_SPEECH_S = 2.0
+"""Recordings with less speech than this (seconds, pauses excluded) are refused."""
+
+CLIPPING_WARN_FRACTION = 0.001
+LOW_LEVEL_WARN_DB = -40.0
+NOISY_WARN_SNR_DB = 20.0
+SHORT_WARN_S = 10.0
+ENVELOPE_HOP_S = 0.05
+
+
+@dataclass(frozen=True)
+class Warning_:
+    """A note about the recording's quality or the method used (not a delivery finding)."""
+
+    id: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything measured about one recording. Times in seconds, rates in characters/min."""
+
+    audio: audio_io.Audio
+    settings: Settings
+    segmentation: Segmentation
+    nuclei: np.ndarray
+    script: str | None
+    char_count: int
+    char_source: str
+    rate: Rate
+    pace: Pace
+    pauses: tuple[Pause, ...]
+    run_chars: np.ndarray
+    findings: tuple[Finding, ...]
+    warnings: tuple[Warning_, ...]
+    score: int
+    envelope_db: np.ndarray
+    envelope_hop_s: float = ENVELOPE_HOP_S
+    pause_method: str = "none"
+    alignment: object | None = None
+
+
+def read_script(path: str | Path) -> str:
+    """Read a UTF-8 script file.
+
+    Raises
+    ------
+    ScriptError
+        Missing, unreadable, not UTF-8, or nothing in it to speak.
+    """
+    p = Path(path)
+    try:
+        text = p.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise ScriptError(p, "script file not found") from None
+    except IsADirectoryError:
+        raise ScriptError(p, "is a folder, not a script file") from None
+    except UnicodeDecodeError:
+        raise ScriptError(p, "script is not UTF-8 text") from None
+    except OSError as exc:
+        raise ScriptError(p, f"cannot read script ({exc.strerror})") from None
+    if not spoken_units(text):
+        raise ScriptError(p, "script has no characters to speak")
+    return text
+
+
+def analyze_file(
+    path: str | Path, *, script: str | None = None, settings: Settings = Settings()
+) -> Analysis:
+    """Load ``path`` and analyse it; errors name the file."""
+    return analyze_audio(audio_io.load(path), script=script, settings=settings)
+
+
+def analyze_signal(
+    y: np.ndarray, sr: int, *, script: str | None = None, settings: Settings = Settings()
+) -> Analysis:
+    """Analyse an in-memory mono signal (any rate ≥ 8 kHz)."""
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim != 1:
+        raise AudioError("<signal>", f"expected a mono signal, got shape {y.shape}")
+    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    a = audio_io.Audio(
+        path="<signal>",
+        samples=audio_io.resample(y, sr, audio_io.ANALYSIS_SR),
+        sr=audio_io.ANALYSIS_SR,
+        source_sr=int(sr),
+        channels=1,
+        duration_s=len(y) / sr,
+        clipped_fraction=float(np.mean(np.abs(y) >= audio_io.CLIP_LEVEL)) if y.size else 0.0,
+        peak_dbfs=float(20 * np.log10(max(peak, 1e-10))),
+    )
+    return analyze_audio(a, script=script, settings=settings)
+
+
+def analyze_audio(a: audio_io.Audio, *, script: str | None = None, settings: Settings = Settings()) -> Analysis:
+    """The whole analysis of one decoded recording.
+
+    Parameters
+    ----------
+    a : Audio
+        From :func:`speechcoach.audio.load`.
+    script : str or None, keyword-only
+        What was said; without it the character count is estimated from the audio.
+    settings : Settings, keyword-only
+
+    Returns
+    -------
+    Analysis
+
+    Raises
+    ------
+    AudioError
+        No speech, or under :data:`MIN_SPEECH_S` of it.
+    """
+    y, sr = a.samples, a.sr
+    if y.size < sr * 0.1:
+        raise AudioError(a.path, f"recording is too short ({a.duration_s:.2f} s)")
+    frames = frame_features(y, sr)
+    try:
+        seg = segment(frames, min_pause_s=settings.min_pause_s)
+    except NoSpeechError as exc:
+        raise AudioError(a.path, str(exc)) from None
+    if seg.phonation_s < MIN_SPEECH_S:
+        raise AudioError(a.path, f"only {seg.phonation_s:.1f} s of speech found (at least {MIN_SPEECH_S:.0f} s needed)")
+
+    nuclei = detect_nuclei(y, sr, runs=seg.runs)
+    if script is not None:
+        n_chars = len(spoken_units(script))
+        source = "script"
+    else:
+        n_chars = int(len(nuclei))
+        source = "estimate"
+    weight = n_chars / len(nuclei) if len(nuclei) else 0.0
+
+    rate = speaking_rate(n_chars, seg.span_s, seg.pause_s, band=settings.band)
+    pace_ = pace(nuclei, seg.start_s, seg.end_s, weight=weight, window_s=settings.window_s, hop_s=settings.hop_s)
+    pauses = unplaced(seg.pauses)
+    run_chars = run_lengths(seg.runs, nuclei, weight)
+    findings = derive(
+        rate=rate,
+        pace=pace_,
+        pauses=pauses,
+        runs=seg.runs,
+        run_chars=run_chars,
+        span_s=seg.span_s,
+        settings=settings,
+    )
+    total = score(
+        rate,
+        pace_,
+        settings=settings,
+        n_long_pauses=sum(p.duration_s > settings.max_pause_s for p in pauses),
+        n_mid_phrase=sum(p.placement == "mid_phrase" for p in pauses),
+        n_long_runs=int(np.sum(run_chars > settings.max_run_chars)),
+        no_pauses=not pauses and seg.span_s > 15.0,
+    )
+    return Analysis(
+        audio=a,
+        settings=settings,
+        segmentation=seg,
+        nuclei=nuclei,
+        script=script,
+        char_count=n_chars,
+        char_source=source,
+        rate=rate,
+        pace=pace_,
+        pauses=pauses,
+        run_chars=run_chars,
+        findings=findings,
+        warnings=_warnings(a, seg, source),
+        score=total,
+        envelope_db=_envelope(frames, seg),
+    )
+
+
+def _warnings(a: audio_io.Audio, seg: Segmentation, source: str) -> tuple[Warning_, ...]:
+    out = []
+    if a.clipped_fraction > CLIPPING_WARN_FRACTION:
+        out.append(Warning_("clipping", {"pct": 100 * a.clipped_fraction}))
+    if seg.peak_db < LOW_LEVEL_WARN_DB:
+        out.append(Warning_("low_level", {"level": seg.peak_db}))
+    if seg.peak_db - seg.floor_db < NOISY_WARN_SNR_DB:
+        out.append(Warning_("noisy", {"snr": seg.peak_db - seg.floor_db}))
+    if seg.phonation_s < SHORT_WARN_S:
+        out.append(Warning_("short", {"speech": seg.phonation_s}))
+    if source == "estimate":
+        out.append(Warning_("estimate", {}))
+    return tuple(out)
+
+
+def _envelope(frames: Frames, seg: Segmentation) -> np.ndarray:
+    """Energy in dB above the noise floor, one value per :data:`ENVELOPE_HOP_S`, shape (m,)."""
+    k = max(1, int(round(ENVELOPE_HOP_S / frames.hop_s)))
+    e = frames.energy_db
+    n = len(e) // k * k
+    env = e[:n].reshape(-1, k).max(axis=1) if n else e[:1]
+    return np.clip(env - seg.floor_db, 0.0, None)

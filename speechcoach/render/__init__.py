@@ -1,0 +1,19 @@
+"""Renderers: each turns a report dictionary (see :mod:`speechcoach.report`) into a document."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+FORMATS = ("text", "json")
+
+
+def render(report: dict[str, Any], fmt: str, **options: Any) -> str:
+    """Render ``report`` as ``fmt`` (one of :data:`FORMATS`)."""
+    if fmt == "json":
+        return json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+    if fmt == "text":
+        from .text import render_text
+
+        return render_text(report, **options)
+    raise ValueError(f"unknown format {fmt!r}")

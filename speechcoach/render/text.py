@@ -1,0 +1,112 @@
+"""The terminal report: headline rate, pause table, pace sparkline, findings with guidance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..locales import fmt_time, strings
+
+_SPARK = "▁▂▃▄▅▆▇█"
+_SEVERITY_MARK = {"problem": "✗", "warning": "!", "info": "·"}
+
+
+def sparkline(values: list[float], lo: float, hi: float) -> str:
+    """One block character per value, scaled between ``lo`` and ``hi``."""
+    if not values:
+        return ""
+    span = max(hi - lo, 1e-9)
+    return "".join(_SPARK[min(len(_SPARK) - 1, max(0, int((v - lo) / span * len(_SPARK))))] for v in values)
+
+
+def rate_bar(cpm: float, band: list[float], target: float, *, width: int = 40, top: float = 300.0) -> str:
+    """A one-line gauge: the band as ``═``, the target ``┃``, the speaker ``●``."""
+    top = max(top, cpm * 1.05, band[1] * 1.3)
+    cells = []
+    for i in range(width):
+        v = (i + 0.5) / width * top
+        cells.append("═" if band[0] <= v <= band[1] else "─")
+    cells[min(width - 1, int(target / top * width))] = "┃"
+    cells[min(width - 1, int(cpm / top * width))] = "●"
+    return "0 " + "".join(cells) + f" {top:.0f}"
+
+
+def render_text(report: dict[str, Any], *, color: bool = False) -> str:
+    """The report as plain text (UTF-8, fixed-width friendly)."""
+    lang = report.get("lang", "zh")
+    S = strings(lang)
+    L = S["labels"]
+    unit = L["cpm_unit"]
+    rate = report["rate"]
+    st = report["settings"]
+    lo, hi = st["band_cpm"]
+    out: list[str] = []
+    bold = (lambda s: f"\033[1m{s}\033[0m") if color else (lambda s: s)
+
+    out.append(bold(L["title"]))
+    out.append(f"{L['file']}: {report['input']['path']}")
+    src = L.get(f"source_{report['characters']['source']}", report["characters"]["source"])
+    sp = report["speech"]
+    out.append(
+        f"{L['duration']}: {report['input']['duration_s']:.1f} {L['seconds']}   "
+        f"{L['speech_span']}: {fmt_time(sp['start_s'])}–{fmt_time(sp['end_s'])} ({sp['span_s']:.1f} {L['seconds']})"
+    )
+    out.append(f"{L['chars']}: {report['characters']['count']} ({src})")
+    out.append("")
+    verdict = S["verdict"][rate["verdict"]]
+    out.append(bold(f"{L['rate']}: {rate['cpm']:.0f} {unit} — {verdict}") + f"   ({L['target']} {st['target_cpm']:.0f}, {L['band']} {lo:.0f}–{hi:.0f})")
+    out.append(rate_bar(rate["cpm"], [lo, hi], st["target_cpm"]))
+    out.append(f"{L['articulation']}: {rate['articulation_cpm']:.0f} {unit}   {L['score']}: {report['score']}/100")
+    out.append("")
+
+    pauses = report["pauses"]
+    total = sum(p["duration_s"] for p in pauses)
+    out.append(bold(f"{L['pauses']}: {len(pauses)}") + f"   {L['pause_total']}: {total:.1f} {L['seconds']}")
+    if not pauses:
+        out.append("  " + L["no_pauses"])
+    else:
+        out.append(f"  {'#':>3}  {L['start']:>7}  {L['length']:>6}  {L['placement']}")
+        for i, p in enumerate(pauses, 1):
+            place = S["placement"].get(p["placement"], p["placement"])
+            ctx = f"  {p['context']}" if p.get("context") else ""
+            out.append(f"  {i:>3}  {fmt_time(p['start_s']):>7}  {p['duration_s']:>5.2f}s  {place}{ctx}")
+    marked = report.get("script_marked")
+    if marked:
+        out.append("")
+        out.append(bold(L["script"]))
+        out.append("  " + marked.replace("\n", "\n  "))
+    out.append("")
+
+    pace = report["pace"]
+    series = [w["cpm"] for w in pace["series"]]
+    out.append(bold(L["pace"]) + f"   ({pace['window_s']:.0f} {L['seconds']})")
+    if series:
+        top = max(max(series), hi * 1.2)
+        out.append(f"  {sparkline(series, 0.0, top)}   {min(series):.0f}–{max(series):.0f} {unit}")
+        out.append(
+            f"  {L['pace_cv']} {pace['cv']:.2f}   {L['trend']} {pace['trend_cpm_per_min']:+.0f} {unit}/min   "
+            f"{L['fastest']} {fmt_time(pace['fastest']['start_s'])} ({pace['fastest']['cpm']:.0f})   "
+            f"{L['slowest']} {fmt_time(pace['slowest']['start_s'])} ({pace['slowest']['cpm']:.0f})"
+        )
+    out.append("")
+
+    out.append(bold(L["findings"]))
+    if not report["findings"]:
+        out.append("  " + L["no_findings"])
+    for f in report["findings"]:
+        sev = S["severity"][f["severity"]]
+        out.append(f"  {_SEVERITY_MARK[f['severity']]} [{sev}] {f['message']}")
+        g = report["guidance"].get(f["guidance"])
+        if g and f["severity"] != "info":
+            out.append(f"      → {g['title']}（{g['source']}）" if lang == "zh" else f"      → {g['title']} ({g['source']})")
+            out.append(f"        {g['advice']}")
+            out.append(f"        {L['tip']}: {g['tip']}")
+    if report["warnings"]:
+        out.append("")
+        out.append(bold(L["warnings"]))
+        for w in report["warnings"]:
+            out.append(f"  - {w['message']}")
+    out.append("")
+    out.append(bold(L["self_check"]))
+    for g in report["self_check"]:
+        out.append(f"  □ {g['title']}: {g['advice']}")
+    return "\n".join(out) + "\n"
