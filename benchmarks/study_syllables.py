@@ -49,10 +49,11 @@ TRUTH_FIXES = {
 
 # Grid searched for each tuned constant in the LOSO cross-validation.
 GRID = dict(
-    min_prominence_db=[2.0, 3.0, 4.0, 5.0],
+    smooth_s=[0.02, 0.03, 0.04],
+    min_prominence_db=[2.0, 2.5, 3.0, 3.5, 4.0],
     min_spacing_s=[0.05, 0.07, 0.09],
-    floor_below_loud_db=[20.0, 25.0, 30.0, 35.0],
-    smooth_s=[0.02, 0.03, 0.05],
+    local_drop_db=[10.0, 15.0, 20.0],
+    floor_below_loud_db=[20.0, 25.0, 30.0],
 )
 
 
@@ -92,7 +93,7 @@ def fmt(s: dict) -> str:
 
 
 def counts_for(feats, params) -> np.ndarray:
-    return np.array([len(S.pick_nuclei(f, None, **params).times) for f in feats], dtype=float)
+    return np.array([len(S.pick_nuclei(t, e, None, **params).times) for t, e in feats], dtype=float)
 
 
 def mape(est, truth) -> float:
@@ -157,7 +158,7 @@ def main() -> None:
 
     if args.no_cv:
         return
-    feats = [S.compute_features(y, SR) for y in audio]
+    feats = [S.vowel_envelope(y, SR) for y in audio]
     print("\n== Leave-one-source-out CV (grid search on the other sources) ==")
     cv = np.zeros_like(truth)
     for s in dict.fromkeys(srcs):

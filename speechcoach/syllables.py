@@ -51,17 +51,19 @@ from scipy.signal import butter, find_peaks, sosfilt
 HOP_S = 0.01  # frame hop, s
 VOWEL_BAND_HZ = (300.0, 2500.0)  # F1/F2 band used for the nucleus envelope
 LOUD_QUANTILE = 0.99  # "loud level" of a clip = this quantile of the envelope (dB)
+WIN_S = 0.032  # energy analysis window (squared-Hann weighted), s
+SUBFRAMES = 4  # energy sub-frames per hop (2.5 ms resolution before windowing)
 LOCAL_WINDOW_S = 0.5  # window (total width, s) for the local loudness reference
 BP_ORDER = 4  # Butterworth prototype order (8th-order band-pass): steep skirts keep
 #             fricative energy above 3 kHz out of the vowel envelope
 
 # --------------------------------------------------------------------------
 # Tuned constants (few on purpose; LOSO-validated in benchmarks/study_syllables.py)
-SMOOTH_S = 0.03  # dB-envelope smoothing (Hann, s): removes pitch-period/jitter ripple
-MIN_PROMINENCE_DB = 3.0  # a nucleus must stand this far (dB) above the dips around it
+SMOOTH_S = 0.04  # dB-envelope smoothing (Hann, s): removes pitch-period/jitter ripple
+MIN_PROMINENCE_DB = 2.5  # a nucleus must stand this far (dB) above the dips around it
 MIN_SPACING_S = 0.07  # minimum spacing of nuclei (s); below any real syllable period
-LOCAL_DROP_DB = 15.0  # nuclei must be within this (dB) of the local loudest frame
-FLOOR_BELOW_LOUD_DB = 25.0  # nuclei must be within this (dB) of the clip's loud level
+LOCAL_DROP_DB = 20.0  # nuclei must be within this (dB) of the local loudest frame
+FLOOR_BELOW_LOUD_DB = 20.0  # nuclei must be within this (dB) of the clip's loud level
 
 PARAMS = dict(
     smooth_s=SMOOTH_S,
@@ -132,14 +134,23 @@ def vowel_envelope(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
         Band power per 10 ms frame in dB (arbitrary reference), shape (T,).
     """
     hop = max(1, int(round(HOP_S * sr)))
+    sub = max(1, hop // SUBFRAMES)  # sub-frame length in samples
     n_frames = len(y) // hop
     if n_frames == 0:
         return np.zeros(0), np.zeros(0)
     z = sosfilt(_bandpass(int(sr)), np.asarray(y, dtype=np.float64))
-    z = z[: n_frames * hop]
-    power = np.einsum("ij,ij->i", z.reshape(n_frames, hop), z.reshape(n_frames, hop)) / hop
-    # 30 ms power-domain window ~ a short-time analysis window
-    power = np.convolve(np.pad(power, 1, mode="edge"), [0.25, 0.5, 0.25], mode="valid")
+    n_sub = len(y) // sub
+    zs = z[: n_sub * sub].reshape(n_sub, sub)
+    power = np.einsum("ij,ij->i", zs, zs) / sub
+    # short-time analysis window: squared-Hann weighting over WIN_S, as a
+    # 32 ms Hann-windowed STFT frame would apply to the signal's energy
+    n_k = max(1, int(round(WIN_S * sr / sub)))
+    k = np.hanning(n_k + 2)[1:-1] ** 2
+    k /= k.sum()
+    power = np.convolve(np.pad(power, n_k, mode="edge"), k, mode="same")[n_k:-n_k]
+    step = hop // sub
+    power = power[step // 2 :: step][:n_frames]
+    n_frames = power.size
     peak = float(power.max())
     env_db = 10.0 * np.log10(power + 1e-10 * max(peak, 1e-30))
     t = (np.arange(n_frames) + 0.5) * hop / sr
