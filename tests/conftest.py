@@ -1,0 +1,68 @@
+"""Shared fixtures: synthetic voiced signals with known answers, sample and corpus locations."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.signal import lfilter
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "samples"
+CORPUS = REPO.parent / "shared" / "corpus" / "real"
+SR = 16_000
+
+
+def voiced(duration_s: float, *, f0: float = 140.0, amp: float = 0.1, sr: int = SR, vowel_hz: float = 700.0) -> np.ndarray:
+    """A vowel-like buzz: a glottal pulse train through one formant resonator, peak ``amp``."""
+    n = int(round(duration_s * sr))
+    pulses = np.zeros(n)
+    pulses[:: int(sr / f0)] = 1.0
+    r = 0.9
+    y = lfilter([1.0], [1.0, -2 * r * np.cos(2 * np.pi * vowel_hz / sr), r * r], pulses)
+    return (y / np.max(np.abs(y)) * amp).astype(np.float32)
+
+
+def syllables(n: int, *, rate_per_s: float = 4.0, sr: int = SR, amp: float = 0.1) -> np.ndarray:
+    """``n`` syllable-like bursts (voiced, with a dip between them) at ``rate_per_s``."""
+    period = 1.0 / rate_per_s
+    one = voiced(period, sr=sr, amp=amp)
+    t = np.arange(len(one)) / len(one)
+    env = np.sin(np.pi * t) ** 0.6 * 0.9 + 0.1
+    return np.tile(one * env.astype(np.float32), n)
+
+
+def layout(plan: list[tuple[str, float]], *, sr: int = SR, noise_dbfs: float | None = None, seed: int = 0):
+    """Build a signal from ``("v", dur)`` voiced and ``("s", dur)`` silent pieces.
+
+    Returns the signal and the true voiced intervals ``[(start_s, end_s), …]``.
+    """
+    parts, truth, t = [], [], 0.0
+    for kind, dur in plan:
+        if kind == "v":
+            parts.append(syllables(int(np.ceil(dur * 4)) + 1, sr=sr)[: int(round(dur * sr))])
+            truth.append((t, t + dur))
+        else:
+            parts.append(np.zeros(int(round(dur * sr)), dtype=np.float32))
+        t += dur
+    y = np.concatenate(parts)
+    if noise_dbfs is not None:
+        rng = np.random.default_rng(seed)
+        y = y + rng.normal(0.0, 10 ** (noise_dbfs / 20), len(y)).astype(np.float32)
+    return y.astype(np.float32), truth
+
+
+@pytest.fixture(scope="session")
+def expected() -> dict:
+    """``samples/expected.toml``."""
+    return tomllib.loads((SAMPLES / "expected.toml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """The shared real-speech corpus; tests that need it skip with a message when it is absent."""
+    if not (CORPUS / "manifest.tsv").exists():
+        pytest.skip(f"real-speech corpus not found at {CORPUS} (../shared is absent)")
+    return CORPUS

@@ -1,0 +1,106 @@
+"""Loading: formats, channel/rate conversion, and every kind of bad input."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from speechcoach.audio import ANALYSIS_SR, load
+from speechcoach.errors import AudioError
+
+from .conftest import voiced
+
+
+def write(path: Path, y: np.ndarray, sr: int, **kw) -> Path:
+    sf.write(str(path), y, sr, **kw)
+    return path
+
+
+@pytest.mark.parametrize("fmt,suffix", [("WAV", ".wav"), ("FLAC", ".flac"), ("OGG", ".ogg"), ("MP3", ".mp3")])
+def test_formats_read_by_soundfile(tmp_path, fmt, suffix):
+    y = voiced(1.0, sr=44_100)
+    p = write(tmp_path / f"x{suffix}", y, 44_100, format=fmt)
+    a = load(p)
+    assert a.sr == ANALYSIS_SR
+    assert a.source_sr == 44_100
+    assert a.duration_s == pytest.approx(1.0, abs=0.06)  # mp3 adds encoder padding
+    assert len(a.samples) == pytest.approx(ANALYSIS_SR, abs=0.06 * ANALYSIS_SR)
+
+
+def test_stereo_and_rate_become_mono_16k(tmp_path):
+    y = voiced(2.0, sr=48_000)
+    stereo = np.stack([y, 0.5 * y], axis=1)
+    a = load(write(tmp_path / "s.wav", stereo, 48_000))
+    assert a.channels == 2
+    assert a.samples.ndim == 1
+    assert len(a.samples) == 2 * ANALYSIS_SR  # exact: soxr keeps the length
+    assert np.max(np.abs(a.samples)) == pytest.approx(0.075, rel=0.05)  # mean of 0.1 and 0.05
+
+
+def test_8khz_accepted_lower_refused(tmp_path):
+    assert load(write(tmp_path / "ok.wav", voiced(1.0, sr=8000), 8000)).source_sr == 8000
+    with pytest.raises(AudioError, match="sample rate 6000 Hz is too low"):
+        load(write(tmp_path / "low.wav", voiced(1.0, sr=6000), 6000))
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed: m4a decoding is not available here")
+def test_m4a_through_ffmpeg(tmp_path):
+    import subprocess
+
+    wav = write(tmp_path / "a.wav", voiced(1.5), ANALYSIS_SR)
+    m4a = tmp_path / "a.m4a"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(wav), str(m4a)], check=True)
+    a = load(m4a)
+    assert a.duration_s == pytest.approx(1.5, abs=0.1)
+
+
+def test_m4a_without_ffmpeg_names_ffmpeg(tmp_path, monkeypatch):
+    m4a = tmp_path / "phone.m4a"
+    m4a.write_bytes(b"\x00\x00\x00\x18ftypM4A " + b"\x00" * 100)
+    monkeypatch.setattr("speechcoach.audio.shutil.which", lambda name: None)
+    with pytest.raises(AudioError, match="need ffmpeg"):
+        load(m4a)
+
+
+def _bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    good = write(tmp_path / "good.wav", voiced(3.0), ANALYSIS_SR)
+    text = tmp_path / "notes.wav"
+    text.write_text("这不是音频文件，只是文字。\n", encoding="utf-8")
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    trunc = tmp_path / "truncated.wav"
+    trunc.write_bytes(good.read_bytes()[:30])
+    nan = tmp_path / "nan.wav"
+    y = voiced(3.0)
+    y[1000] = np.nan
+    sf.write(str(nan), y, ANALYSIS_SR, subtype="FLOAT")
+    return {
+        "missing": (tmp_path / "nope.wav", "not found"),
+        "text": (text, "not an audio file"),
+        "empty": (empty, "empty"),
+        "truncated": (trunc, "truncated"),
+        "nan": (nan, "NaN"),
+        "folder": (tmp_path, "folder"),
+    }
+
+
+@pytest.mark.parametrize("kind", ["missing", "text", "empty", "truncated", "nan", "folder"])
+def test_bad_input_is_one_line_naming_the_file(tmp_path, kind):
+    path, needle = _bad_inputs(tmp_path)[kind]
+    with pytest.raises(AudioError) as info:
+        load(path)
+    msg = str(info.value)
+    assert msg.startswith(str(path))
+    assert needle in msg
+    assert "\n" not in msg
+
+
+def test_clipping_is_measured(tmp_path):
+    y = np.clip(voiced(2.0, amp=3.0), -1, 1)
+    a = load(write(tmp_path / "hot.wav", y, ANALYSIS_SR))
+    assert a.clipped_fraction > 0.01
+    assert a.peak_dbfs == pytest.approx(0.0, abs=0.01)

@@ -1,0 +1,118 @@
+"""The command line through typer's CliRunner: reports, options, errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from typer.testing import CliRunner
+
+from speechcoach.cli import app
+
+from .conftest import SAMPLES, SR, layout
+
+runner = CliRunner()
+SAMPLE = SAMPLES / "on_target_retirement.wav"
+SCRIPT = SAMPLES / "on_target_retirement.txt"
+
+
+def test_analyze_text_report_zh():
+    res = runner.invoke(app, ["analyze", str(SAMPLE), "--script", str(SCRIPT)])
+    assert res.exit_code == 0, res.output
+    assert "字/分钟" in res.stdout and "适中" in res.stdout
+    assert "自查清单" in res.stdout
+
+
+def test_analyze_json_en_with_options(tmp_path):
+    out = tmp_path / "r.json"
+    res = runner.invoke(
+        app, ["analyze", str(SAMPLE), "--script", str(SCRIPT), "--lang", "en", "--target", "150", "--band", "130,170", "-o", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    rep = json.loads(out.read_text(encoding="utf-8"))
+    assert rep["settings"]["target_cpm"] == 150 and rep["settings"]["band_cpm"] == [130, 170]
+    assert rep["rate"]["verdict"] == "slow"  # ~119 cpm against 130–170
+    assert rep["lang"] == "en"
+    assert rep["findings"][0]["id"] == "rate_slow"
+
+
+def test_rubric_file_and_flags_win(tmp_path):
+    rubric = tmp_path / "rubric.toml"
+    rubric.write_text('[rate]\ntarget_cpm = 200\nband_cpm = [180, 220]\n[report]\nlang = "en"\n', encoding="utf-8")
+    res = runner.invoke(app, ["analyze", str(SAMPLE), "--script", str(SCRIPT), "--rubric", str(rubric), "-f", "json"])
+    rep = json.loads(res.stdout)
+    assert rep["settings"]["band_cpm"] == [180, 220] and rep["lang"] == "en"
+    res = runner.invoke(app, ["analyze", str(SAMPLE), "--script", str(SCRIPT), "--rubric", str(rubric), "--band", "100,140", "--target", "120", "-f", "json"])
+    assert json.loads(res.stdout)["settings"]["band_cpm"] == [100, 140]
+
+
+def test_bad_band_and_bad_rubric(tmp_path):
+    res = runner.invoke(app, ["analyze", str(SAMPLE), "--band", "fast"])
+    assert res.exit_code == 2
+    rubric = tmp_path / "r.toml"
+    rubric.write_text("[rate]\ntarget = 1\n", encoding="utf-8")
+    res = runner.invoke(app, ["analyze", str(SAMPLE), "--rubric", str(rubric)])
+    assert res.exit_code == 2
+    assert str(rubric) in res.stderr and "unknown key" in res.stderr
+
+
+def _bad_files(tmp_path: Path) -> dict[str, Path]:
+    good, _ = layout([("s", 0.5), ("v", 3.0), ("s", 0.5)])
+    sf.write(str(tmp_path / "good.wav"), good, SR)
+    text = tmp_path / "text.wav"
+    text.write_text("hello, I am not audio\n")
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    trunc = tmp_path / "trunc.wav"
+    trunc.write_bytes((tmp_path / "good.wav").read_bytes()[:20])
+    nan = tmp_path / "nan.wav"
+    y = good.copy()
+    y[500:600] = np.nan
+    sf.write(str(nan), y, SR, subtype="FLOAT")
+    silence = tmp_path / "silence.wav"
+    sf.write(str(silence), np.zeros(5 * SR, dtype=np.float32), SR)
+    short = tmp_path / "short.wav"
+    y2, _ = layout([("s", 0.5), ("v", 1.0), ("s", 0.5)])
+    sf.write(str(short), y2, SR)
+    return {"missing": tmp_path / "missing.wav", "text": text, "empty": empty, "truncated": trunc, "nan": nan, "silence": silence, "short": short}
+
+
+@pytest.mark.parametrize("kind", ["missing", "text", "empty", "truncated", "nan", "silence", "short"])
+def test_bad_input_exits_2_with_one_line(tmp_path, kind):
+    path = _bad_files(tmp_path)[kind]
+    res = runner.invoke(app, ["analyze", str(path)])
+    assert res.exit_code == 2
+    lines = res.stderr.strip().splitlines()
+    assert 1 <= len(lines) <= 2
+    assert str(path) in lines[0]
+    assert "Traceback" not in res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
+def test_bad_script(tmp_path):
+    script = tmp_path / "s.txt"
+    script.write_bytes("退休".encode("gbk"))
+    res = runner.invoke(app, ["analyze", str(SAMPLE), "--script", str(script)])
+    assert res.exit_code == 2 and "UTF-8" in res.stderr and str(script) in res.stderr
+    res = runner.invoke(app, ["analyze", str(SAMPLE), "--script", str(tmp_path / "none.txt")])
+    assert res.exit_code == 2 and "not found" in res.stderr
+
+
+def test_demo():
+    res = runner.invoke(app, ["demo", "--lang", "en"])
+    assert res.exit_code == 0, res.output
+    assert "chars/min" in res.stdout and "counted from the script" in res.stdout
+
+
+def test_console_script_process_has_no_traceback(tmp_path):
+    """The real entry point, as a process: bad input → exit 2, one stderr line."""
+    res = subprocess.run(
+        [sys.executable, "-m", "speechcoach", "analyze", str(tmp_path / "gone.wav")], capture_output=True, text=True
+    )
+    assert res.returncode == 2
+    assert res.stderr.strip() == f"speechcoach: error: {tmp_path / 'gone.wav'}: file not found"

@@ -1,0 +1,50 @@
+"""Rates, verdicts and pace on known inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from speechcoach.metrics import pace, speaking_rate, verdict
+
+
+def test_rate_is_a_stopwatch():
+    r = speaking_rate(120, 60.0, 10.0, band=(100, 140))
+    assert r.cpm == pytest.approx(120.0, abs=1e-9)
+    assert r.articulation_cpm == pytest.approx(144.0, abs=1e-9)
+    assert r.verdict == "on_target"
+
+
+@pytest.mark.parametrize("cpm,expected", [(99.9, "slow"), (100, "on_target"), (140, "on_target"), (140.1, "fast")])
+def test_verdict_band_edges(cpm, expected):
+    assert verdict(cpm, (100, 140)) == expected
+
+
+def test_pace_even_speaker():
+    t = np.arange(0, 60, 0.5)  # 2 syllables/s = 120 cpm for a minute
+    p = pace(t, 0.0, 60.0, window_s=8, hop_s=2)
+    assert p.cv < 0.03
+    assert abs(p.trend_cpm_per_min) < 3.0
+    assert all(w.cpm == pytest.approx(120, abs=8) for w in p.series)
+    assert p.series[0].start_s == 0.0 and p.series[-1].end_s == pytest.approx(60.0, abs=1e-9)
+
+
+def test_pace_speeding_up_is_found_with_its_times():
+    t = np.concatenate([np.arange(0, 30, 0.6), np.arange(30, 60, 0.3)])  # 100 then 200 cpm
+    p = pace(t, 0.0, 60.0, window_s=8, hop_s=2)
+    assert p.trend_cpm_per_min > 100
+    assert p.cv > 0.25
+    assert p.slowest.end_s <= 30.0 + 1e-9
+    assert p.fastest.start_s >= 30.0 - 1e-9
+    assert p.fastest.cpm == pytest.approx(200, abs=10)
+
+
+def test_pace_weight_scales_events_to_characters():
+    t = np.arange(0, 20, 0.25)  # 4 nuclei/s, but only half are characters
+    p = pace(t, 0.0, 20.0, weight=0.5)
+    assert np.mean([w.cpm for w in p.series]) == pytest.approx(120, abs=8)
+
+
+def test_short_speech_gets_one_window():
+    p = pace(np.arange(0, 5, 0.5), 0.0, 5.0, window_s=8)
+    assert len(p.series) == 1 and p.window_s == pytest.approx(5.0)
