@@ -160,6 +160,140 @@ def demo(
     _run_analyze(wav, script=txt, fmt=fmt, lang=lang, target=None, band=None, min_pause=None, rubric=None, output=None)
 
 
+@app.command()
+@guarded
+def batch(
+    inputs: Annotated[list[str], typer.Argument(help="Recordings, folders (searched recursively) or glob patterns (quoted globs work).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: reports/, summary.csv, summary.json, index.html.")],
+    scripts: Annotated[Optional[Path], typer.Option("--scripts", help="Folder of NAME.txt scripts (default: NAME.txt beside NAME.wav).")] = None,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes (default: all cores; 1 = in this process).")] = None,
+    rubric: RubricOpt = None,
+    lang: LangOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Re-analyse every recording, even unchanged ones.")] = False,
+) -> None:
+    """Analyse many recordings: a report each, summary.csv/json and an index.html; resumable."""
+    from .batch import run_batch
+
+    settings = build_settings(rubric, lang=lang)
+    display = _BatchDisplay()
+    try:
+        result = run_batch(inputs, out, settings=settings, scripts_dir=scripts, jobs=jobs, force=force, progress=display.update)
+    finally:
+        display.close()
+    for row in result.rows:
+        if row.get("error") and row["file"] not in display.reported:
+            typer.echo(f"speechcoach: error: {row['file']}: {row['error']}", err=True)
+    worked = sum(s in ("analysed", "failed") for s in result.statuses.values())
+    rate = display.rate_per_min(worked, result.elapsed_s)
+    if result.interrupted:
+        typer.echo(
+            f"speechcoach: interrupted: {result.analysed + result.skipped} finished recordings kept; summaries in {out}", err=True
+        )
+        raise typer.Exit(130)
+    typer.echo(
+        f"speechcoach: batch: {result.total} recordings: {result.analysed} analysed, {result.skipped} unchanged, "
+        f"{result.failed} failed; {out / 'index.html'} ({result.elapsed_s:.1f} s, {rate:.0f}/min)",
+        err=True,
+    )
+    raise typer.Exit(result.exit_code)
+
+
+class _BatchDisplay:
+    """Progress on stderr: a rich progress bar on a terminal, nothing but error lines otherwise."""
+
+    def __init__(self) -> None:
+        self.reported: set[str] = set()
+        self._bar = None
+        self._task = None
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self._bar = Progress(
+                TextColumn("speechcoach batch"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TextColumn("{task.fields[eta]}"),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._bar.start()
+
+    @staticmethod
+    def rate_per_min(n: int, seconds: float) -> float:
+        return 60.0 * n / seconds if seconds > 0 and n > 0 else 0.0
+
+    def update(self, p) -> None:
+        if p.error is not None and p.file is not None:
+            self.reported.add(p.file)
+            line = f"speechcoach: error: {p.file}: {p.error}"
+            if self._bar is not None:
+                self._bar.console.print(line, markup=False, highlight=False)
+            else:
+                typer.echo(line, err=True)
+        if self._bar is None:
+            return
+        rate = self.rate_per_min(p.done - p.skipped, p.elapsed_s)
+        left = p.total - p.done
+        eta = f"{int(left / rate * 60) // 60}:{int(left / rate * 60) % 60:02d} left" if rate > 0 else "–:-- left"
+        fields = {"rate": f"{rate:.0f}/min", "eta": eta}
+        if self._task is None:
+            self._task = self._bar.add_task("batch", total=p.total, completed=p.done, **fields)
+        else:
+            self._bar.update(self._task, completed=p.done, **fields)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+@app.command()
+@guarded
+def check(
+    files: Annotated[list[str], typer.Argument(help="Recordings, folders or glob patterns to judge against the rubric.")],
+    script: Annotated[Optional[Path], typer.Option("--script", "-s", help="Script for every file (default: NAME.txt beside NAME.wav).")] = None,
+    rubric: RubricOpt = None,
+    lang: LangOpt = None,
+    target: TargetOpt = None,
+    band: BandOpt = None,
+    junit: Annotated[Optional[Path], typer.Option("--junit", help="Also write a JUnit XML report here.")] = None,
+) -> None:
+    """PASS/FAIL per recording against the rubric: exit 0 all pass, 1 some fail, 2 bad input."""
+    import time
+
+    from .batch import discover, find_script
+    from .check import error_judgement, judge, junit_xml
+    from .errors import InputError
+    from .fileio import write_atomic
+    from .pipeline import analyze_file, read_script
+    from .report import to_dict
+
+    settings = build_settings(rubric, target=target, band=band, lang=lang)
+    shared = read_script(script) if script is not None else None
+    paths, problems = discover(files)
+    results = [error_judgement(p.input, p.problem) for p in problems]
+    for line in (j.line() for j in results):
+        typer.echo(line)
+    for path in paths:
+        t0 = time.perf_counter()
+        try:
+            own = find_script(path) if shared is None else None
+            text = shared if shared is not None else (read_script(own) if own is not None else None)
+            report = to_dict(analyze_file(path, script=text, settings=settings))
+            j = judge(report, file=str(path), time_s=time.perf_counter() - t0)
+        except SpeechcoachError as exc:
+            msg = exc.problem if isinstance(exc, InputError) and exc.path == str(path) else str(exc)
+            j = error_judgement(str(path), msg, time_s=time.perf_counter() - t0)
+        results.append(j)
+        typer.echo(j.line())
+    if junit is not None:
+        write_atomic(junit, junit_xml(results))
+    if any(j.status == "ERROR" for j in results) or not results:
+        raise typer.Exit(2)
+    raise typer.Exit(0 if all(j.passed for j in results) else 1)
+
+
 def main() -> None:
     """Console entry point: never a traceback, always an exit code."""
     try:

@@ -1,0 +1,180 @@
+"""Judging a report against the rubric: the pass/fail gate behind ``speechcoach check``.
+
+A recording passes when all four rules hold (limits from :class:`~speechcoach.settings.Settings`,
+which the rubric TOML can set and which every report carries in its ``settings`` block):
+
+1. the speaking rate lies inside the moderate band (``band_cpm``, ends included);
+2. no pause is longer than ``max_pause_s``;
+3. there are at most ``max_mid_phrase`` pauses in the middle of a phrase;
+4. the pace coefficient of variation is at most ``max_cv``.
+
+The judgement works from the report dictionary alone (schema ``speechcoach.report/1``), so a
+report read back from JSON is judged exactly like a fresh one. :func:`junit_xml` turns a list of
+judgements into a JUnit XML document for CI systems.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from typing import Any
+
+from .locales import fmt_time, strings
+
+RULES = ("rate", "long_pause", "mid_phrase", "pace_cv")
+"""The rules, in the order their failures are reported."""
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The verdict on one recording.
+
+    Attributes
+    ----------
+    file : str
+        The recording as the user named it.
+    passed : bool
+        All rules hold. Always ``False`` when :attr:`error` is set.
+    summary : str
+        One line of the key numbers (rate, pauses, pace), localised.
+    reasons : tuple of str
+        One localised sentence per broken rule, in :data:`RULES` order.
+    failed_rules : tuple of str
+        The ids (from :data:`RULES`) of the broken rules.
+    error : str or None
+        Why the recording could not be analysed (then nothing was judged).
+    time_s : float
+        Seconds spent analysing it (for the JUnit ``time`` attribute).
+    """
+
+    file: str
+    passed: bool
+    summary: str = ""
+    reasons: tuple[str, ...] = ()
+    failed_rules: tuple[str, ...] = ()
+    error: str | None = None
+    time_s: float = 0.0
+    numbers: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        """``"PASS"``, ``"FAIL"`` or ``"ERROR"`` (not localised: scripts grep for these)."""
+        if self.error is not None:
+            return "ERROR"
+        return "PASS" if self.passed else "FAIL"
+
+    def line(self) -> str:
+        """The one-line result, e.g. ``FAIL talk.wav: rate 213 cpm above band 100–140; …``."""
+        if self.error is not None:
+            return f"ERROR {self.file}: {self.error}"
+        if self.passed:
+            return f"PASS {self.file}: {self.summary}"
+        return f"FAIL {self.file}: {'; '.join(self.reasons)}"
+
+
+def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None = None, time_s: float = 0.0) -> Judgement:
+    """Judge one report against the limits it was analysed with.
+
+    Parameters
+    ----------
+    report : dict
+        A ``speechcoach.report/1`` dictionary (from :func:`speechcoach.report.to_dict`).
+    file : str, optional
+        Name to show; defaults to the report's ``input.path``.
+    lang : {"zh", "en"}, optional
+        Language of the summary and reasons; defaults to the report's.
+    time_s : float, optional
+        Analysis time to record.
+
+    Returns
+    -------
+    Judgement
+    """
+    lang = lang or report.get("lang", "zh")
+    T = strings(lang)["check"]
+    st = report["settings"]
+    lo, hi = (float(v) for v in st["band_cpm"])
+    cpm = float(report["rate"]["cpm"])
+    pauses = report.get("pauses", [])
+    longest = max(pauses, key=lambda p: p["duration_s"], default=None)
+    long_ = [p for p in pauses if p["duration_s"] > st["max_pause_s"]]
+    n_mid = sum(p.get("placement") == "mid_phrase" for p in pauses)
+    cv = float(report["pace"]["cv"])
+
+    reasons: list[str] = []
+    failed: list[str] = []
+    if cpm > hi:
+        reasons.append(T["rate_above"].format(cpm=cpm, lo=lo, hi=hi))
+        failed.append("rate")
+    elif cpm < lo:
+        reasons.append(T["rate_below"].format(cpm=cpm, lo=lo, hi=hi))
+        failed.append("rate")
+    if long_:
+        worst = max(long_, key=lambda p: p["duration_s"])
+        reasons.append(
+            T["long_pause"].format(
+                n=len(long_), limit=float(st["max_pause_s"]), longest=worst["duration_s"], at=fmt_time(worst["start_s"], lang)
+            )
+        )
+        failed.append("long_pause")
+    if n_mid > st["max_mid_phrase"]:
+        reasons.append(T["mid_phrase"].format(n=n_mid, limit=int(st["max_mid_phrase"])))
+        failed.append("mid_phrase")
+    if cv > st["max_cv"]:
+        reasons.append(T["pace_cv"].format(cv=cv, limit=float(st["max_cv"])))
+        failed.append("pace_cv")
+
+    summary = T["summary"].format(
+        cpm=cpm,
+        pauses=len(pauses),
+        longest=longest["duration_s"] if longest else 0.0,
+        mid=n_mid,
+        cv=cv,
+    )
+    return Judgement(
+        file=file if file is not None else str(report.get("input", {}).get("path", "")),
+        passed=not failed,
+        summary=summary,
+        reasons=tuple(reasons),
+        failed_rules=tuple(failed),
+        time_s=time_s,
+        numbers={"cpm": cpm, "pauses": len(pauses), "mid_phrase": n_mid, "cv": cv},
+    )
+
+
+def error_judgement(file: str, error: str, *, time_s: float = 0.0) -> Judgement:
+    """The judgement for a recording that could not be analysed."""
+    return Judgement(file=file, passed=False, error=" ".join(error.split()), time_s=time_s)
+
+
+def junit_xml(judgements: list[Judgement], *, suite: str = "speechcoach.check") -> bytes:
+    """A JUnit XML document: one ``testcase`` per recording.
+
+    A broken rule becomes a ``<failure>`` (message: the reasons joined by ``; ``), a recording
+    that could not be analysed an ``<error>``. The summary line goes to ``<system-out>``.
+
+    Returns
+    -------
+    bytes
+        UTF-8 XML with declaration.
+    """
+    failures = sum(1 for j in judgements if j.status == "FAIL")
+    errors = sum(1 for j in judgements if j.status == "ERROR")
+    total_time = sum(j.time_s for j in judgements)
+    root = ET.Element("testsuites", name=suite, tests=str(len(judgements)), failures=str(failures), errors=str(errors), time=f"{total_time:.3f}")
+    ts = ET.SubElement(
+        root, "testsuite", name=suite, tests=str(len(judgements)), failures=str(failures), errors=str(errors), skipped="0", time=f"{total_time:.3f}"
+    )
+    for j in judgements:
+        tc = ET.SubElement(ts, "testcase", classname=suite, name=j.file, time=f"{j.time_s:.3f}")
+        if j.status == "ERROR":
+            el = ET.SubElement(tc, "error", message=j.error or "", type="AnalysisError")
+            el.text = j.error
+        elif j.status == "FAIL":
+            msg = "; ".join(j.reasons)
+            el = ET.SubElement(tc, "failure", message=msg, type=",".join(j.failed_rules))
+            el.text = "\n".join(j.reasons)
+        if j.summary:
+            ET.SubElement(tc, "system-out").text = j.summary
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"

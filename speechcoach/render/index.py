@@ -1,0 +1,254 @@
+"""The batch index page: one self-contained HTML file (no CDN, no external files).
+
+It shows the cohort's distribution of speaking rates against the moderate band (an inline
+SVG histogram), per-trainee progress (first vs latest attempt) and a sortable, filterable
+table linking every recording's report. All strings come from ``locales/*.toml`` (section
+``[batch]``), so the page is Chinese or English like the reports.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any, Sequence
+from urllib.parse import quote
+
+from ..locales import strings
+
+BIN_CPM = 10.0
+"""Histogram bin width in characters/min."""
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;margin:1.5rem auto;max-width:72rem;padding:0 1rem;color:#1f2328;background:#fff}
+h1{font-size:1.5rem;margin:.2rem 0}h2{font-size:1.15rem;margin-top:1.8rem;border-bottom:1px solid #d0d7de;padding-bottom:.3rem}
+.meta{color:#57606a;font-size:.9rem}.cards{display:flex;flex-wrap:wrap;gap:.8rem;margin:1rem 0}
+.card{border:1px solid #d0d7de;border-radius:6px;padding:.5rem .9rem;min-width:8rem}.card b{display:block;font-size:1.4rem}
+table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{border-bottom:1px solid #eaeef2;padding:.3rem .45rem;text-align:left;vertical-align:top}
+th{background:#f6f8fa;position:sticky;top:0}th.sortable{cursor:pointer;user-select:none}th.sortable:after{content:" \\2195";color:#8c959f}
+th[aria-sort=ascending]:after{content:" \\2191"}th[aria-sort=descending]:after{content:" \\2193"}
+td.num{text-align:right;font-variant-numeric:tabular-nums}.slow{color:#9a6700}.fast{color:#cf222e}.on_target{color:#1a7f37}
+.err{color:#cf222e}.pass{color:#1a7f37;font-weight:600}.fail{color:#cf222e;font-weight:600}
+.controls{display:flex;gap:.6rem;margin:.6rem 0;flex-wrap:wrap}.controls input,.controls select{font:inherit;padding:.25rem .4rem}
+.up{color:#1a7f37}.down{color:#cf222e}.note{color:#57606a;font-size:.85rem}svg text{font-family:inherit}
+"""
+
+_JS = """
+(function(){
+var table=document.getElementById('recs');if(!table)return;
+var tbody=table.tBodies[0];var rows=Array.prototype.slice.call(tbody.rows);
+var q=document.getElementById('q'),v=document.getElementById('verdict'),t=document.getElementById('trainee'),shown=document.getElementById('shown');
+function apply(){var s=q.value.toLowerCase(),vv=v.value,tt=t.value,n=0;
+rows.forEach(function(r){var ok=(!s||r.textContent.toLowerCase().indexOf(s)>=0)&&(!vv||r.dataset.verdict===vv)&&(!tt||r.dataset.trainee===tt);
+r.hidden=!ok;if(ok)n++;});shown.textContent=n;}
+[q,v,t].forEach(function(e){e.addEventListener('input',apply);e.addEventListener('change',apply);});
+Array.prototype.forEach.call(table.tHead.rows[0].cells,function(th,i){th.classList.add('sortable');th.addEventListener('click',function(){
+var asc=th.getAttribute('aria-sort')!=='ascending';Array.prototype.forEach.call(table.tHead.rows[0].cells,function(o){o.removeAttribute('aria-sort');});
+th.setAttribute('aria-sort',asc?'ascending':'descending');var num=th.dataset.type==='num';
+rows.sort(function(a,b){var x=a.cells[i].dataset.v!==undefined?a.cells[i].dataset.v:a.cells[i].textContent,y=b.cells[i].dataset.v!==undefined?b.cells[i].dataset.v:b.cells[i].textContent;
+if(num){x=x===''?Infinity:parseFloat(x);y=y===''?Infinity:parseFloat(y);return asc?x-y:y-x;}return asc?x.localeCompare(y):y.localeCompare(x);});
+rows.forEach(function(r){tbody.appendChild(r);});});});
+apply();})();
+"""
+
+
+def _e(x: Any) -> str:
+    return html.escape("" if x is None else str(x), quote=True)
+
+
+def _num(x: Any, nd: int = 0) -> str:
+    if x is None or x == "":
+        return ""
+    return f"{float(x):.{nd}f}"
+
+
+def _href(rel: str) -> str:
+    return "/".join(quote(part) for part in rel.split("/"))
+
+
+def histogram(values: Sequence[float], band: Sequence[float], target: float, *, labels: dict[str, str], width: int = 680, height: int = 240) -> str:
+    """An inline SVG histogram of speaking rates with the band shaded and the target marked.
+
+    Parameters
+    ----------
+    values : sequence of float
+        Rates in characters/min.
+    band : (lo, hi)
+    target : float
+    labels : dict
+        Localised ``[batch]`` strings (axis titles, legend).
+    """
+    lo_b, hi_b = float(band[0]), float(band[1])
+    vmin = min([*values, lo_b - 30.0])
+    vmax = max([*values, hi_b + 30.0])
+    x0 = math.floor(vmin / BIN_CPM) * BIN_CPM
+    x1 = math.ceil((vmax + 1e-9) / BIN_CPM) * BIN_CPM
+    nb = max(1, int(round((x1 - x0) / BIN_CPM)))
+    counts = [0] * nb
+    for v in values:
+        counts[min(nb - 1, int((v - x0) // BIN_CPM))] += 1
+    ymax = max(counts + [1])
+    ml, mr, mt, mb = 40, 12, 22, 42
+    pw, ph = width - ml - mr, height - mt - mb
+
+    def sx(v: float) -> float:
+        return ml + (v - x0) / (x1 - x0) * pw
+
+    def sy(c: float) -> float:
+        return mt + ph - c / ymax * ph
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px" role="img" aria-label="{_e(labels["distribution"])}">',
+        f'<rect x="{sx(lo_b):.1f}" y="{mt}" width="{sx(hi_b) - sx(lo_b):.1f}" height="{ph}" fill="#dafbe1"/>',
+    ]
+    for i, c in enumerate(counts):
+        if not c:
+            continue
+        a, b = x0 + i * BIN_CPM, x0 + (i + 1) * BIN_CPM
+        inside = a >= lo_b and b <= hi_b
+        colour = "#2da44e" if inside else "#bf8700" if b <= lo_b else "#cf222e" if a >= hi_b else "#8250df"
+        parts.append(
+            f'<rect x="{sx(a) + 1:.1f}" y="{sy(c):.1f}" width="{max(sx(b) - sx(a) - 2, 1):.1f}" height="{mt + ph - sy(c):.1f}" fill="{colour}">'
+            f"<title>{a:.0f}–{b:.0f}: {c}</title></rect>"
+        )
+        parts.append(f'<text x="{(sx(a) + sx(b)) / 2:.1f}" y="{sy(c) - 3:.1f}" font-size="11" text-anchor="middle">{c}</text>')
+    parts.append(f'<line x1="{sx(target):.1f}" x2="{sx(target):.1f}" y1="{mt - 6}" y2="{mt + ph}" stroke="#0969da" stroke-width="2" stroke-dasharray="5,3"/>')
+    parts.append(f'<text x="{sx(target):.1f}" y="{mt - 9}" font-size="11" text-anchor="middle" fill="#0969da">{_e(labels["target"])} {target:.0f}</text>')
+    parts.append(f'<line x1="{ml}" x2="{ml + pw}" y1="{mt + ph}" y2="{mt + ph}" stroke="#57606a"/>')
+    step = BIN_CPM * max(1, math.ceil(nb / 14))
+    tick = x0
+    while tick <= x1 + 1e-9:
+        parts.append(f'<line x1="{sx(tick):.1f}" x2="{sx(tick):.1f}" y1="{mt + ph}" y2="{mt + ph + 4}" stroke="#57606a"/>')
+        parts.append(f'<text x="{sx(tick):.1f}" y="{mt + ph + 16}" font-size="11" text-anchor="middle">{tick:.0f}</text>')
+        tick += step
+    parts.append(f'<text x="{ml + pw / 2:.1f}" y="{height - 6}" font-size="12" text-anchor="middle">{_e(labels["rate_axis"])}</text>')
+    parts.append(
+        f'<text x="12" y="{mt + ph / 2:.1f}" font-size="12" text-anchor="middle" transform="rotate(-90 12 {mt + ph / 2:.1f})">{_e(labels["count_axis"])}</text>'
+    )
+    parts.append(f'<text x="{(sx(lo_b) + sx(hi_b)) / 2:.1f}" y="{mt + 12}" font-size="11" text-anchor="middle" fill="#1a7f37">{_e(labels["band"])} {lo_b:.0f}–{hi_b:.0f}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
+    """The batch ``index.html`` from a ``speechcoach.batch/1`` summary dictionary."""
+    lang = lang or summary.get("lang", "zh")
+    S = strings(lang)
+    L = S["batch"]
+    V = S["verdict"]
+    st = summary["settings"]
+    lo, hi = st["band_cpm"]
+    target = st["target_cpm"]
+    rows = summary["recordings"]
+    ok = [r for r in rows if not r.get("error")]
+    rates = sorted(float(r["cpm"]) for r in ok)
+    median = (rates[len(rates) // 2] if len(rates) % 2 else (rates[len(rates) // 2 - 1] + rates[len(rates) // 2]) / 2) if rates else None
+    in_band = sum(lo <= v <= hi for v in rates)
+    c = summary["counts"]
+
+    h: list[str] = [
+        "<!DOCTYPE html>",
+        f'<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_e(L['title'])}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{_e(L['title'])}</h1>",
+        f'<p class="meta">{_e(L["generated"])}: {_e(summary.get("created"))} · {_e(summary.get("generator"))} · '
+        f'{_e(L["target"])} {target:.0f} {_e(L["cpm_unit"])}, {_e(L["band"])} {lo:.0f}–{hi:.0f}</p>',
+        '<div class="cards">',
+        f'<div class="card">{_e(L["recordings"])}<b>{c["recordings"]}</b></div>',
+        f'<div class="card">{_e(L["analysed"])}<b>{c["analysed"]}</b></div>',
+        f'<div class="card">{_e(L["failed"])}<b class="{"err" if c["failed"] else ""}">{c["failed"]}</b></div>',
+        f'<div class="card">{_e(L["median_rate"])}<b>{_num(median)}</b></div>',
+        f'<div class="card">{_e(L["in_band"])}<b>{in_band}/{len(rates)}</b></div>',
+        f'<div class="card">{_e(L["passed_check"])}<b>{c.get("passed_check", 0)}/{len(rates)}</b></div>',
+        "</div>",
+        f"<h2>{_e(L['distribution'])}</h2>",
+    ]
+    if rates:
+        h.append(histogram(rates, (lo, hi), target, labels=L))
+        h.append(
+            f'<p class="note">{_e(L["slow"])}: {c["slow"]} · {_e(L["on_target"])}: {c["on_target"]} · {_e(L["fast"])}: {c["fast"]}</p>'
+        )
+    else:
+        h.append(f"<p>{_e(L['no_data'])}</p>")
+
+    h.append(f"<h2>{_e(L['progress'])}</h2>")
+    h.append(f'<p class="note">{_e(L["progress_note"])}</p>')
+    h.append(
+        "<table><thead><tr>"
+        + "".join(f"<th>{_e(L[k])}</th>" for k in ("trainee", "attempts", "first", "latest", "change_cpm", "change_score", "in_band"))
+        + "</tr></thead><tbody>"
+    )
+    for t in summary.get("trainees", []):
+        if "first" not in t:
+            h.append(f"<tr><td>{_e(t['trainee'])}</td><td class=num>{t['attempts']}</td><td colspan=5 class=err>{_e(L['no_data'])}</td></tr>")
+            continue
+        f, l = t["first"], t["latest"]
+        better = "up" if t["closer_to_target"] else ("down" if t["delta_cpm"] else "")
+        h.append(
+            f"<tr><td>{_e(t['trainee'])}</td><td class=num>{t['attempts']}</td>"
+            f"<td>{_num(f['cpm'])} <span class={_e(f['verdict'])}>{_e(V.get(f['verdict'], f['verdict']))}</span> · {f['score']}<br><span class=note>{_e(_base(f['file']))}</span></td>"
+            f"<td>{_num(l['cpm'])} <span class={_e(l['verdict'])}>{_e(V.get(l['verdict'], l['verdict']))}</span> · {l['score']}<br><span class=note>{_e(_base(l['file']))}</span></td>"
+            f"<td class='num {better}'>{t['delta_cpm']:+.0f}</td><td class=num>{t['delta_score']:+d}</td>"
+            f"<td class=num>{t['in_band']}/{t['analysed']}</td></tr>"
+        )
+    h.append("</tbody></table>")
+
+    trainees = sorted({r["trainee"] for r in rows if r.get("trainee")})
+    h.append(f"<h2>{_e(L['all_recordings'])}</h2>")
+    h.append(
+        '<div class="controls">'
+        f'<input id="q" type="search" placeholder="{_e(L["filter"])}" aria-label="{_e(L["filter"])}">'
+        f'<select id="trainee" aria-label="{_e(L["trainee"])}"><option value="">{_e(L["all_trainees"])}</option>'
+        + "".join(f'<option value="{_e(t)}">{_e(t)}</option>' for t in trainees)
+        + "</select>"
+        f'<select id="verdict" aria-label="{_e(L["verdict"])}"><option value="">{_e(L["all_verdicts"])}</option>'
+        + "".join(f'<option value="{k}">{_e(V[k])}</option>' for k in ("slow", "on_target", "fast"))
+        + f'<option value="error">{_e(L["error"])}</option></select>'
+        f'<span class="note">{_e(L["shown"])}: <span id="shown">{len(rows)}</span>/{len(rows)}</span></div>'
+    )
+    cols = [
+        ("trainee", "text"),
+        ("file", "text"),
+        ("duration", "num"),
+        ("chars", "num"),
+        ("cpm", "num"),
+        ("verdict", "text"),
+        ("pauses", "num"),
+        ("mid_phrase", "num"),
+        ("pace_cv", "num"),
+        ("score", "num"),
+        ("check", "text"),
+        ("error", "text"),
+    ]
+    h.append('<table id="recs"><thead><tr>' + "".join(f'<th data-type="{t}">{_e(L[k])}</th>' for k, t in cols) + "</tr></thead><tbody>")
+    for r in rows:
+        err = r.get("error") or ""
+        verdict = "error" if err else r.get("verdict") or ""
+        link = r.get("report_html") or r.get("report_json") or ""
+        name = _e(_base(r["file"]))
+        file_cell = f'<a href="{_e(_href(link))}" title="{_e(r["file"])}">{name}</a>' if link else f'<span title="{_e(r["file"])}">{name}</span>'
+        chk = r.get("check") or ""
+        chk_label = {"pass": L["pass"], "fail": L["fail"], "error": L["error"]}.get(chk, chk)
+        reasons = "; ".join(r.get("check_reasons") or [])
+        src = "" if r.get("char_source") in (None, "script") else f' title="{_e(L["estimated"])}"'
+        h.append(
+            f'<tr data-verdict="{_e(verdict)}" data-trainee="{_e(r.get("trainee"))}">'
+            f"<td>{_e(r.get('trainee'))}</td><td>{file_cell}</td>"
+            f'<td class=num data-v="{_e(r.get("duration_s"))}">{_num(r.get("duration_s"), 1)}</td>'
+            f'<td class=num data-v="{_e(r.get("characters"))}"{src}>{_e(r.get("characters"))}{"~" if src else ""}</td>'
+            f'<td class=num data-v="{_e(r.get("cpm"))}">{_num(r.get("cpm"))}</td>'
+            f'<td class="{_e(verdict)}">{_e(V.get(verdict, "") if verdict != "error" else "")}</td>'
+            f'<td class=num data-v="{_e(r.get("pauses"))}">{_e(r.get("pauses"))}</td>'
+            f'<td class=num data-v="{_e(r.get("mid_phrase_pauses"))}">{_e(r.get("mid_phrase_pauses"))}</td>'
+            f'<td class=num data-v="{_e(r.get("pace_cv"))}">{_num(r.get("pace_cv"), 2)}</td>'
+            f'<td class=num data-v="{_e(r.get("score"))}">{_e(r.get("score"))}</td>'
+            f'<td class="{_e(chk)}" title="{_e(reasons)}">{_e(chk_label)}</td>'
+            f'<td class="err">{_e(err)}</td></tr>'
+        )
+    h.append("</tbody></table>")
+    h.append(f"<script>{_JS}</script></body></html>\n")
+    return "\n".join(h)
+
+
+def _base(path: str) -> str:
+    return str(path).replace("\\", "/").rsplit("/", 1)[-1]
