@@ -294,6 +294,94 @@ def check(
     raise typer.Exit(0 if all(j.passed for j in results) else 1)
 
 
+@app.command()
+@guarded
+def serve(
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8765,
+    host: Annotated[str, typer.Option("--host", help="Interface to bind (default 127.0.0.1: this machine only).")] = "127.0.0.1",
+    data: Annotated[Optional[Path], typer.Option("--data", help="Folder for attempts (default: the user's data folder).")] = None,
+    scripts: Annotated[Optional[Path], typer.Option("--scripts", help="Folder of extra practice scripts (*.txt).")] = None,
+    max_upload_mb: Annotated[float, typer.Option("--max-upload-mb", help="Largest upload accepted, MB.")] = 50.0,
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="Do not open a browser window.")] = False,
+    rubric: RubricOpt = None,
+    lang: LangOpt = None,
+    target: TargetOpt = None,
+    band: BandOpt = None,
+) -> None:
+    """Practise at the desk: a local web page that records, analyses and keeps each attempt."""
+    import webbrowser
+
+    from .server import check_port_free, create_app, default_data_dir, is_loopback, run
+
+    settings = build_settings(rubric, target=target, band=band, lang=lang)
+    if not 0 < port < 65536:
+        raise ParameterError(f"--port must be between 1 and 65535, got {port}")
+    if scripts is not None and not scripts.is_dir():
+        raise ParameterError(f"--scripts {scripts}: not a folder")
+    data_dir = (data or default_data_dir()).expanduser()
+    extra: list[str] = []
+    if not is_loopback(host):
+        import socket
+
+        typer.echo(f"speechcoach: warning: listening on {host}: other machines on the network can open this page and its recordings", err=True)
+        extra = [host] if host not in ("0.0.0.0", "::", "[::]") else [socket.gethostname(), socket.getfqdn()]
+    check_port_free(host, port)
+    app_ = create_app(data_dir, settings, scripts_dir=scripts, max_upload_mb=max_upload_mb, port=port, extra_hosts=extra)
+    url = f"http://127.0.0.1:{port}/" if is_loopback(host) or host in ("0.0.0.0", "::", "[::]") else f"http://{host}:{port}/"
+    typer.echo(f"speechcoach: practice page at {url}  (attempts in {data_dir}; Ctrl-C to stop)", err=True)
+    run(app_, host=host, port=port, on_started=None if no_browser else (lambda: webbrowser.open(url)))
+
+
+@app.command()
+@guarded
+def record(
+    out: Annotated[Optional[Path], typer.Argument(help="WAV file to write.")] = None,
+    seconds: Annotated[Optional[float], typer.Option("--seconds", help="Stop after this many seconds (default: when Enter is pressed).")] = None,
+    device: Annotated[Optional[str], typer.Option("--device", help="Input device: index or part of its name.")] = None,
+    list_devices: Annotated[bool, typer.Option("--list-devices", help="List the input devices and exit.")] = False,
+    do_analyze: Annotated[bool, typer.Option("--analyze", help="Analyse the recording and print the report.")] = False,
+    script: Annotated[Optional[Path], typer.Option("--script", "-s", help="UTF-8 text of what was said (with --analyze).")] = None,
+    lang: LangOpt = None,
+) -> None:
+    """Record from the microphone (needs the 'record' extra); Enter stops."""
+    import threading
+
+    from .record import Level, input_devices, meter_line
+    from .record import record as record_audio
+
+    if list_devices:
+        devices = input_devices()
+        if not devices:
+            _fail("no microphone found (there is no audio input device)")
+        for d in devices:
+            typer.echo(f"{'*' if d['default'] else ' '} {d['index']:3d}  {d['name']}  ({d['channels']} ch, {d['default_samplerate']:.0f} Hz)")
+        return
+    if out is None:
+        raise ParameterError("give the WAV file to write, e.g. speechcoach record practice.wav")
+    stop = threading.Event()
+    interactive = sys.stdin is not None and sys.stdin.isatty()
+    if seconds is None and not interactive:
+        raise ParameterError("no terminal to press Enter in: give --seconds")
+    if interactive:
+        threading.Thread(target=lambda: (sys.stdin.readline(), stop.set()), daemon=True).start()
+        typer.echo("speechcoach: recording… press Enter to stop", err=True)
+
+    def show(level: "Level") -> None:
+        sys.stderr.write("\r" + meter_line(level) + "\033[K")
+        sys.stderr.flush()
+
+    try:
+        record_audio(out, seconds=seconds, device=device, stop=stop, on_level=show)
+    except KeyboardInterrupt:
+        stop.set()
+        sys.stderr.write("\n")
+        raise
+    sys.stderr.write("\n")
+    typer.echo(f"speechcoach: wrote {out}", err=True)
+    if do_analyze:
+        _run_analyze(out, script=script, fmt=None, lang=lang, target=None, band=None, min_pause=None, rubric=None, output=None)
+
+
 def main() -> None:
     """Console entry point: never a traceback, always an exit code."""
     try:
