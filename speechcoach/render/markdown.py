@@ -1,0 +1,200 @@
+"""The Markdown report: the HTML report's content without charts, for chat, wikis and e-mail."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .words import Words
+
+SEVERITY_RANK = {"problem": 0, "warning": 1, "info": 2}
+
+_SPECIAL = re.compile(r"([\\`*_\[\]{}<>|~])")
+
+
+def md_escape(text: object) -> str:
+    """Escape Markdown syntax in running text (one line: newlines become spaces)."""
+    return _SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def _cell(text: object) -> str:
+    """Escape text for a table cell."""
+    return md_escape(text)
+
+
+def _script_with_marks(report: dict[str, Any], words: Words) -> tuple[str, bool]:
+    """The script with a pause mark after each aligned pause's last character.
+
+    Returns
+    -------
+    text : str
+        Markdown (a block quote, one line per script line).
+    marked : bool
+        Whether any pause had a position in the script.
+    """
+    text = str(report.get("script") or "")
+    marks: dict[int, list[dict[str, Any]]] = {}
+    for p in report.get("pauses") or []:
+        ci = p.get("char_index")
+        if isinstance(ci, int) and not isinstance(ci, bool) and 0 <= ci < len(text):
+            marks.setdefault(ci, []).append(p)
+    lines: list[str] = []
+    cur: list[str] = []
+    for i, ch in enumerate(text):
+        if ch == "\n":
+            lines.append("".join(cur))
+            cur = []
+        else:
+            cur.append(md_escape(ch) if ch.strip() else ch)
+        for p in marks.get(i, ()):
+            place = p.get("placement") or "unknown"
+            mark = f" ⏸{words.seconds(p['duration_s'], 1)} "
+            cur.append(f"**{mark.strip()}**" if place == "mid_phrase" else f"`{mark.strip()}`")
+    lines.append("".join(cur))
+    body = "\n>\n".join("> " + ln.strip() for ln in lines if ln.strip())
+    return body, bool(marks)
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """The report as Markdown (CommonMark with GitHub-style tables and task lists).
+
+    Parameters
+    ----------
+    report : dict
+        A report from :func:`speechcoach.report.to_dict` (or read back from its JSON).
+
+    Returns
+    -------
+    str
+        The Markdown document.
+    """
+    w = Words(report.get("lang", "zh"))
+    L, R = w.labels, w.report
+    c = w.colon()
+    out: list[str] = []
+    add = out.append
+
+    sp = report["speech"]
+    ch = report["characters"]
+    add(f"# {md_escape(L['title'])}")
+    add("")
+    add(f"- **{md_escape(L['file'])}**{c}`{str(report['input']['path']).replace('`', '')}`")
+    add(f"- **{md_escape(L['date'])}**{c}{md_escape(w.date(report.get('created', '')))}")
+    add(f"- **{md_escape(L['duration'])}**{c}{md_escape(w.seconds(report['input']['duration_s']))}")
+    span = f"{w.time(sp['start_s'])}–{w.time(sp['end_s'])} · {w.seconds(sp['span_s'])}"
+    add(f"- **{md_escape(L['speech_span'])}**{c}{md_escape(span)}")
+    add(f"- **{md_escape(L['chars'])}**{c}{md_escape(w.num(ch['count']))} · {md_escape(w.source(ch['source']))}")
+    add("")
+
+    rate, st = report["rate"], report["settings"]
+    lo, hi = st["band_cpm"]
+    add(f"## {md_escape(L['rate'])}{c}{md_escape(w.cpm(rate['cpm']))} — {md_escape(w.verdict(rate['verdict']))}")
+    add("")
+    add(
+        f"- {md_escape(L['target'])} {md_escape(w.cpm(st['target_cpm']))} · "
+        f"{md_escape(L['band'])} {md_escape(w.band(lo, hi))}"
+    )
+    add(f"- {md_escape(L['articulation'])}{c}{md_escape(w.cpm(rate['articulation_cpm']))}")
+    add(f"- **{md_escape(L['score'])}**{c}{md_escape(R['score_value'].format(v=w.num(report['score'])))}")
+    add("")
+
+    if report.get("warnings"):
+        add(f"> **{md_escape(L['warnings'])}**")
+        for x in report["warnings"]:
+            add(f"> - {md_escape(x['message'])}")
+        add("")
+
+    add(f"## {md_escape(L['findings'])}")
+    add("")
+    fs = sorted(report.get("findings") or [], key=lambda f: SEVERITY_RANK.get(f.get("severity", "info"), 3))
+    guide = report.get("guidance") or {}
+    if not fs:
+        add(md_escape(L["no_findings"]))
+    for i, f in enumerate(fs, 1):
+        at = f" ({md_escape(w.time(f['start_s']))})" if f.get("start_s") is not None else ""
+        g = guide.get(f.get("guidance", ""))
+        brk = "\\" if g else ""
+        add(f"{i}. **{md_escape(w.severity(f.get('severity', 'info')))}** {md_escape(f['message'])}{at}{brk}")
+        if g:
+            add(f"   {md_escape(L['guidance'])}{c}{md_escape(g['title'])}")
+    add("")
+
+    pauses = report.get("pauses") or []
+    total = sum(p["duration_s"] for p in pauses)
+    add(f"## {md_escape(L['pauses'])}")
+    add("")
+    add(
+        f"{md_escape(L['pause_count'])}{c}{md_escape(w.num(len(pauses)))} · "
+        f"{md_escape(L['pause_total'])}{c}{md_escape(w.seconds(total))}"
+    )
+    add("")
+    if not pauses:
+        add(md_escape(L["no_pauses"]))
+    else:
+        has_ctx = any(p.get("context") for p in pauses)
+        head = ["#", L["start"], L["length"], L["placement"]] + ([L["context"]] if has_ctx else [])
+        add("| " + " | ".join(_cell(h) for h in head) + " |")
+        add("|" + "|".join(["---:", "---:", "---:", "---"] + (["---"] if has_ctx else [])) + "|")
+        for i, p in enumerate(pauses, 1):
+            row = [str(i), w.time(p["start_s"]), w.seconds(p["duration_s"], 2), w.placement(p.get("placement") or "unknown")]
+            if has_ctx:
+                row.append(p.get("context") or "")
+            add("| " + " | ".join(_cell(x) for x in row) + " |")
+    method = w.pause_method(report.get("pause_method", ""))
+    if method:
+        add("")
+        add(f"*{md_escape(L['placement_method'])}{c}{md_escape(method)}*")
+    add("")
+
+    if report.get("script"):
+        body, marked = _script_with_marks(report, w)
+        add(f"## {md_escape(L['script'])}")
+        add("")
+        add(body)
+        add("")
+        add(f"*{md_escape(R['script_marks'] if marked else R['script_plain'])}*")
+        add("")
+
+    pace = report["pace"]
+    add(f"## {md_escape(L['pace_chart'])}")
+    add("")
+    if pace.get("series"):
+        fa, sl = pace["fastest"], pace["slowest"]
+        add(f"- {md_escape(L['fastest'])}{c}{md_escape(w.cpm(fa['cpm']))} · {md_escape(w.at(fa['start_s']))}")
+        add(f"- {md_escape(L['slowest'])}{c}{md_escape(w.cpm(sl['cpm']))} · {md_escape(w.at(sl['start_s']))}")
+        add(f"- {md_escape(L['pace_cv'])}{c}{md_escape(w.num(pace['cv'], 2))}")
+        trend = R["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+,.0f}")
+        add(f"- {md_escape(L['trend'])}{c}{md_escape(trend)}")
+        add("")
+        add(f"*{md_escape(R['pace_note'].format(window=w.num(pace['window_s'])))}*")
+    add("")
+
+    if guide:
+        add(f"## {md_escape(L['guidance'])}")
+        add("")
+        for g in guide.values():
+            add(f"### {md_escape(g['title'])}")
+            add("")
+            add(f"*{md_escape(L['source'])}{c}{md_escape(g['source'])}*")
+            add("")
+            add(f"- **{md_escape(L['advice'])}**{c}{md_escape(g['advice'])}")
+            add(f"- **{md_escape(L['tip'])}**{c}{md_escape(g['tip'])}")
+            add("")
+
+    if report.get("self_check"):
+        add(f"## {md_escape(L['self_check'])}")
+        add("")
+        for g in report["self_check"]:
+            add(f"- [ ] **{md_escape(g['title'])}**{c}{md_escape(g['advice'])}\\")
+            add(f"  {md_escape(L['tip'])}{c}{md_escape(g['tip'])}")
+        add("")
+
+    lo_s, hi_s = w.num(lo), w.num(hi)
+    settings = R["settings_value"].format(
+        target=w.num(st["target_cpm"]), lo=lo_s, hi=hi_s, min_pause=w.num(st["min_pause_s"], 2)
+    )
+    add("---")
+    add("")
+    add(f"{md_escape(R['settings'])}{c}{md_escape(settings)}\\")
+    add(md_escape(R["generated_by"].format(generator=report.get("generator", "speechcoach"))))
+    return "\n".join(out).rstrip() + "\n"

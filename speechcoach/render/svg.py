@@ -1,0 +1,379 @@
+"""Hand-written inline SVG charts for the HTML report.
+
+The charts are plain SVG strings: no plotting library, no fonts of their own (labels use the
+page's font stack, so Chinese renders with the reader's system fonts), and no script. Charts
+that show time carry ``data-t0``/``data-t1`` (the time range) and ``data-x0``/``data-x1`` (the
+plot's left and right edge in viewBox units) so the page's script can turn a click into a
+position in the recording; elements with ``data-t`` seek to that exact time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from html import escape
+from typing import Any, Sequence
+
+from .words import Words
+
+PLACEMENT_COLOURS: dict[str, str] = {
+    "sentence": "#1f8a70",
+    "clause": "#3569c4",
+    "mid_phrase": "#d1492e",
+    "unknown": "#7a8599",
+}
+"""Colour of a pause by where it falls in the text (shared with the page's CSS)."""
+
+ZONE_COLOURS = {"slow": "#f3dcae", "on_target": "#bfe3c6", "fast": "#f2bcb3"}
+"""Fill of the rate zones: below, inside and above the moderate band."""
+
+VERDICT_INK = {"slow": "#9a6a00", "on_target": "#1f7a3f", "fast": "#b3321c"}
+"""Text/marker colour for a rate in each zone."""
+
+WIDTH = 1000.0
+"""Width of every chart's viewBox; the page scales it to the column width."""
+
+PLOT_X0 = 56.0
+PLOT_X1 = 984.0
+"""Left and right edge of the time axis (the same in the timeline and the pace chart)."""
+
+PAUSE_LEAD_IN_S = 1.0
+"""Clicking a pause plays from this long before it, so the listener hears what led up to it."""
+
+ENVELOPE_MAX_POINTS = 1200
+"""The energy envelope is max-pooled down to at most this many points."""
+
+
+def _f(x: float) -> str:
+    """A coordinate with one decimal, without a trailing ``.0``."""
+    s = f"{x:.1f}"
+    return s[:-2] if s.endswith(".0") else s
+
+
+def _a(s: object) -> str:
+    """Escape text for an attribute value or element content."""
+    return escape(str(s), quote=True)
+
+
+def text_width(s: str, size: float) -> float:
+    """Rough rendered width of ``s`` at font size ``size`` (CJK full width, Latin about half)."""
+    w = 0.0
+    for ch in s:
+        w += size if ord(ch) >= 0x2E80 else size * 0.58
+    return w
+
+
+@dataclass(frozen=True)
+class TimeAxis:
+    """Maps seconds to x in viewBox units.
+
+    Attributes
+    ----------
+    t0, t1 : float
+        The time range shown, in seconds.
+    x0, x1 : float
+        The plot's left and right edge.
+    """
+
+    t0: float
+    t1: float
+    x0: float = PLOT_X0
+    x1: float = PLOT_X1
+
+    def x(self, t: float) -> float:
+        """The x coordinate of time ``t`` (clamped to the plot)."""
+        span = max(self.t1 - self.t0, 1e-9)
+        f = min(max((t - self.t0) / span, 0.0), 1.0)
+        return self.x0 + f * (self.x1 - self.x0)
+
+    def svg_attrs(self) -> str:
+        """The ``data-*`` attributes the page's script uses to seek from a click."""
+        return (
+            f'data-t0="{self.t0:.3f}" data-t1="{self.t1:.3f}" '
+            f'data-x0="{_f(self.x0)}" data-x1="{_f(self.x1)}"'
+        )
+
+
+def nice_step(span: float, max_ticks: int, steps: Sequence[float]) -> float:
+    """The smallest of ``steps`` giving at most ``max_ticks`` intervals over ``span``."""
+    for s in steps:
+        if span / s <= max_ticks:
+            return s
+    return steps[-1] * math.ceil(span / (steps[-1] * max_ticks))
+
+
+def _tick_label(t: float) -> str:
+    m, s = divmod(int(round(t)), 60)
+    return f"{m}:{s:02d}"
+
+
+def time_axis_svg(axis: TimeAxis, y: float) -> str:
+    """A time axis at height ``y``: ticks and ``m:ss`` labels."""
+    step = nice_step(axis.t1 - axis.t0, 12, (0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600))
+    parts = [f'<line class="axis" x1="{_f(axis.x0)}" x2="{_f(axis.x1)}" y1="{_f(y)}" y2="{_f(y)}"/>']
+    t = math.ceil(axis.t0 / step) * step
+    while t <= axis.t1 + 1e-9:
+        x = axis.x(t)
+        parts.append(f'<line class="axis" x1="{_f(x)}" x2="{_f(x)}" y1="{_f(y)}" y2="{_f(y + 5)}"/>')
+        label = _tick_label(t) if step >= 1 else f"{t:.1f}"
+        parts.append(f'<text class="tick" x="{_f(x)}" y="{_f(y + 19)}" text-anchor="middle">{label}</text>')
+        t += step
+    return "".join(parts)
+
+
+def _playhead(y0: float, y1: float) -> str:
+    return f'<line class="playhead" x1="{_f(PLOT_X0)}" x2="{_f(PLOT_X0)}" y1="{_f(y0)}" y2="{_f(y1)}" visibility="hidden"/>'
+
+
+# -- the rate gauge ------------------------------------------------------------------------
+
+def rate_gauge(cpm: float, band: Sequence[float], target: float, verdict: str, words: Words) -> str:
+    """A horizontal gauge: the slow / moderate / fast zones, the target and the speaker's rate.
+
+    Parameters
+    ----------
+    cpm : float
+        The measured speaking rate (characters per minute).
+    band : (float, float)
+        The moderate band.
+    target : float
+        The target rate.
+    verdict : str
+        ``slow``, ``on_target`` or ``fast`` (colours the marker).
+    words : Words
+        Wording in the report's language.
+
+    Returns
+    -------
+    str
+        An ``<svg>`` element.
+    """
+    lo, hi = float(band[0]), float(band[1])
+    top = max(hi * 1.5, cpm * 1.12, 200.0)
+    top = math.ceil(top / 20.0) * 20.0
+    h = 122.0
+    x0, x1 = 16.0, WIDTH - 16.0
+
+    def x(v: float) -> float:
+        return x0 + min(max(v / top, 0.0), 1.0) * (x1 - x0)
+
+    by0, by1 = 44.0, 68.0
+    ink = VERDICT_INK.get(verdict, "#333")
+    parts = [
+        f'<svg class="chart gauge" viewBox="0 0 {_f(WIDTH)} {_f(h)}" role="img" '
+        f'aria-label="{_a(words.labels["rate"])}: {_a(words.cpm(cpm))}, {_a(words.verdict(verdict))}">',
+        f'<rect x="{_f(x0)}" y="{_f(by0)}" width="{_f(x(lo) - x0)}" height="{_f(by1 - by0)}" fill="{ZONE_COLOURS["slow"]}" rx="4"/>',
+        f'<rect x="{_f(x(hi))}" y="{_f(by0)}" width="{_f(x1 - x(hi))}" height="{_f(by1 - by0)}" fill="{ZONE_COLOURS["fast"]}" rx="4"/>',
+        f'<rect x="{_f(x(lo))}" y="{_f(by0)}" width="{_f(x(hi) - x(lo))}" height="{_f(by1 - by0)}" fill="{ZONE_COLOURS["on_target"]}"/>',
+    ]
+    zone_y = by1 + 20
+    for key, a, b in (("slow", 0.0, lo), ("on_target", lo, hi), ("fast", hi, top)):
+        label = words.verdict(key)
+        if text_width(label, 15) < x(b) - x(a) - 8:
+            parts.append(f'<text class="zone" x="{_f((x(a) + x(b)) / 2)}" y="{_f(zone_y)}" text-anchor="middle">{_a(label)}</text>')
+    num_y = zone_y + 22
+    tgt = words.report["target_value"].format(v=words.num(target))
+    placed: list[tuple[float, float]] = []
+    for v, label, cls in ((target, tgt, "tick tlabel"), (lo, words.num(lo), "tick"), (hi, words.num(hi), "tick")):
+        w = text_width(label, 14)
+        a, b = x(v) - w / 2, x(v) + w / 2
+        if any(a < pb + 6 and b > pa - 6 for pa, pb in placed):
+            continue
+        placed.append((a, b))
+        parts.append(f'<text class="{cls}" x="{_f(x(v))}" y="{_f(num_y)}" text-anchor="middle">{_a(label)}</text>')
+    parts.append(
+        f'<line class="target" x1="{_f(x(target))}" x2="{_f(x(target))}" y1="{_f(by0 - 6)}" y2="{_f(by1 + 6)}"/>'
+    )
+    mx = x(cpm)
+    parts.append(
+        f'<path d="M{_f(mx - 9)},{_f(by0 - 16)} L{_f(mx + 9)},{_f(by0 - 16)} L{_f(mx)},{_f(by0 - 2)} Z" fill="{ink}"/>'
+        f'<line x1="{_f(mx)}" x2="{_f(mx)}" y1="{_f(by0)}" y2="{_f(by1)}" stroke="{ink}" stroke-width="4"/>'
+    )
+    value = words.cpm(cpm)
+    w = text_width(value, 17)
+    vx = min(max(mx, x0 + w / 2), x1 - w / 2)
+    parts.append(f'<text class="value" x="{_f(vx)}" y="{_f(by0 - 22)}" text-anchor="middle" fill="{ink}">{_a(value)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# -- the timeline --------------------------------------------------------------------------
+
+def pool_max(values: Sequence[float], n: int) -> list[tuple[int, float]]:
+    """Max-pool ``values`` into at most ``n`` (index, value) points, keeping peaks visible."""
+    m = len(values)
+    if m <= n:
+        return list(enumerate(float(v) for v in values))
+    k = math.ceil(m / n)
+    return [(i, max(float(v) for v in values[i : i + k])) for i in range(0, m, k)]
+
+
+def _stagger(spans: list[tuple[float, float]], rows: int) -> list[int]:
+    """Assign each label span (sorted by position) a row so labels do not overlap where possible."""
+    ends = [-1e9] * rows
+    out = []
+    for a, b in spans:
+        row = next((r for r in range(rows) if a > ends[r] + 4), min(range(rows), key=lambda r: ends[r]))
+        ends[row] = b
+        out.append(row)
+    return out
+
+
+def timeline(report: dict[str, Any], words: Words) -> str:
+    """The recording over time: energy envelope, speech span, pauses by placement, syllables.
+
+    Parameters
+    ----------
+    report : dict
+        The report (``envelope``, ``speech``, ``pauses``, ``nuclei_s``, ``input``).
+    words : Words
+        Wording in the report's language.
+
+    Returns
+    -------
+    str
+        An ``<svg>`` element; clicking it seeks the page's audio player.
+    """
+    dur = float(report["input"]["duration_s"]) or 1.0
+    axis = TimeAxis(0.0, dur)
+    h = 262.0
+    top, base = 64.0, 200.0
+    sp = report["speech"]
+    R = words.report
+    parts = [
+        f'<svg class="chart timeline" viewBox="0 0 {_f(WIDTH)} {_f(h)}" {axis.svg_attrs()} '
+        f'role="img" aria-label="{_a(words.labels["timeline"])}">',
+        f'<rect class="plotbg" x="{_f(axis.x0)}" y="{_f(top - 14)}" width="{_f(axis.x1 - axis.x0)}" height="{_f(base - top + 14)}"/>',
+    ]
+    # leading and trailing silence, the speech span
+    for a, b in ((0.0, float(sp["start_s"])), (float(sp["end_s"]), dur)):
+        if b - a > 0:
+            xa, xb = axis.x(a), axis.x(b)
+            parts.append(f'<rect class="silence" x="{_f(xa)}" y="{_f(top - 14)}" width="{_f(xb - xa)}" height="{_f(base - top + 14)}"/>')
+            if text_width(R["silence"], 12) < xb - xa - 4:
+                parts.append(f'<text class="small muted" x="{_f((xa + xb) / 2)}" y="{_f(base - 6)}" text-anchor="middle">{_a(R["silence"])}</text>')
+    xs, xe = axis.x(float(sp["start_s"])), axis.x(float(sp["end_s"]))
+    parts.append(f'<rect class="speech" x="{_f(xs)}" y="{_f(top - 14)}" width="{_f(max(xe - xs, 0))}" height="{_f(base - top + 14)}"/>')
+
+    # pauses: shaded columns coloured by placement
+    pauses = report.get("pauses") or []
+    for p in pauses:
+        xa, xb = axis.x(p["start_s"]), axis.x(p["end_s"])
+        w = max(xb - xa, 2.0)
+        col = PLACEMENT_COLOURS.get(p.get("placement") or "unknown", PLACEMENT_COLOURS["unknown"])
+        parts.append(f'<rect x="{_f(xa)}" y="{_f(top - 14)}" width="{_f(w)}" height="{_f(base - top + 14)}" fill="{col}" fill-opacity="0.18"/>')
+
+    # envelope
+    env = report.get("envelope") or {}
+    db = env.get("db") or []
+    hop = float(env.get("hop_s") or 0.05)
+    if db:
+        vmax = max(max(float(v) for v in db), 1.0)
+        pts = pool_max(db, ENVELOPE_MAX_POINTS)
+        d = [f"M{_f(axis.x(0.0))},{_f(base)}"]
+        for i, v in pts:
+            d.append(f"L{_f(axis.x((i + 0.5) * hop))},{_f(base - (v / vmax) * (base - top))}")
+        d.append(f"L{_f(axis.x(pts[-1][0] * hop + hop))},{_f(base)} Z")
+        parts.append(f'<path class="envelope" d="{" ".join(d)}"/>')
+
+    # syllable nuclei: a rug under the envelope
+    rug = "".join(f"M{_f(axis.x(t))},{_f(base + 3)}v8" for t in report.get("nuclei_s") or [])
+    if rug:
+        parts.append(f'<path class="nuclei" d="{rug}"><title>{_a(R["nuclei"])}</title></path>')
+
+    # pause labels and click targets, staggered in three rows above the envelope
+    labels = [words.seconds(p["duration_s"], 1) for p in pauses]
+    spans = []
+    for p, lab in zip(pauses, labels):
+        cx = (axis.x(p["start_s"]) + axis.x(p["end_s"])) / 2
+        w = text_width(lab, 13)
+        spans.append((cx - w / 2, cx + w / 2))
+    rows = _stagger(spans, 3)
+    for i, (p, lab, row) in enumerate(zip(pauses, labels, rows), 1):
+        place = p.get("placement") or "unknown"
+        col = PLACEMENT_COLOURS.get(place, PLACEMENT_COLOURS["unknown"])
+        xa, xb = axis.x(p["start_s"]), axis.x(p["end_s"])
+        cx = (xa + xb) / 2
+        ly = 16.0 + row * 15.0
+        title = f"{words.time(p['start_s'])} · {words.pause_label(p['duration_s'], place)}"
+        if p.get("context"):
+            title += f" · {p['context']}"
+        parts.append(
+            f'<g class="pause p-{_a(place)}" data-t="{max(0.0, p["start_s"] - PAUSE_LEAD_IN_S):.3f}" tabindex="0" role="button">'
+            f"<title>{_a(title)}</title>"
+            f'<rect class="hit" x="{_f(min(xa, cx - 6))}" y="4" width="{_f(max(xb - xa, 12))}" height="{_f(base - 4)}"/>'
+            f'<line x1="{_f(cx)}" x2="{_f(cx)}" y1="{_f(ly + 3)}" y2="{_f(top - 14)}" stroke="{col}" stroke-width="1"/>'
+            f'<rect x="{_f(xa)}" y="{_f(base - 5)}" width="{_f(max(xb - xa, 2.0))}" height="5" fill="{col}"/>'
+            f'<text class="plabel" x="{_f(cx)}" y="{_f(ly)}" text-anchor="middle" fill="{col}">{_a(lab)}</text>'
+            "</g>"
+        )
+    parts.append(time_axis_svg(axis, base + 16))
+    parts.append(_playhead(top - 14, base))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# -- the pace chart ------------------------------------------------------------------------
+
+def pace_chart(report: dict[str, Any], words: Words) -> str:
+    """Local speaking rate over time with the moderate band and the target.
+
+    Parameters
+    ----------
+    report : dict
+        The report (``pace.series``, ``settings``, ``input``).
+    words : Words
+        Wording in the report's language.
+
+    Returns
+    -------
+    str
+        An ``<svg>`` element, or ``""`` when the report has no pace series.
+    """
+    series = report.get("pace", {}).get("series") or []
+    if not series:
+        return ""
+    st = report["settings"]
+    lo, hi = (float(v) for v in st["band_cpm"])
+    target = float(st["target_cpm"])
+    dur = float(report["input"]["duration_s"]) or 1.0
+    axis = TimeAxis(0.0, dur)
+    h = 236.0
+    top, base = 16.0, 190.0
+    vmax = max(max(float(w["cpm"]) for w in series), hi) * 1.12
+    ystep = nice_step(vmax, 6, (20, 25, 50, 100, 200))
+    ymax = math.ceil(vmax / ystep) * ystep
+
+    def y(v: float) -> float:
+        return base - min(max(v / ymax, 0.0), 1.0) * (base - top)
+
+    parts = [
+        f'<svg class="chart pace" viewBox="0 0 {_f(WIDTH)} {_f(h)}" {axis.svg_attrs()} '
+        f'role="img" aria-label="{_a(words.labels["pace_chart"])}">',
+        f'<rect class="plotbg" x="{_f(axis.x0)}" y="{_f(top)}" width="{_f(axis.x1 - axis.x0)}" height="{_f(base - top)}"/>',
+        f'<rect x="{_f(axis.x0)}" y="{_f(y(hi))}" width="{_f(axis.x1 - axis.x0)}" height="{_f(y(lo) - y(hi))}" fill="{ZONE_COLOURS["on_target"]}" fill-opacity="0.7"/>',
+    ]
+    v = 0.0
+    while v <= ymax + 1e-9:
+        parts.append(f'<line class="grid" x1="{_f(axis.x0)}" x2="{_f(axis.x1)}" y1="{_f(y(v))}" y2="{_f(y(v))}"/>')
+        parts.append(f'<text class="tick" x="{_f(axis.x0 - 8)}" y="{_f(y(v) + 5)}" text-anchor="end">{words.num(v)}</text>')
+        v += ystep
+    parts.append(f'<line class="target" x1="{_f(axis.x0)}" x2="{_f(axis.x1)}" y1="{_f(y(target))}" y2="{_f(y(target))}"/>')
+    tgt = words.report["target_value"].format(v=words.num(target))
+    parts.append(f'<text class="tick tlabel" x="{_f(axis.x1 - 6)}" y="{_f(y(target) - 6)}" text-anchor="end">{_a(tgt)}</text>')
+
+    pts = [((w["start_s"] + w["end_s"]) / 2, float(w["cpm"]), w) for w in series]
+    if len(pts) > 1:
+        d = " ".join(("M" if i == 0 else "L") + f"{_f(axis.x(t))},{_f(y(c))}" for i, (t, c, _) in enumerate(pts))
+        parts.append(f'<path class="paceline" d="{d}"/>')
+    for t, c, w in pts:
+        zone = "slow" if c < lo else "fast" if c > hi else "on_target"
+        title = f"{words.time(w['start_s'])}–{words.time(w['end_s'])} · {words.cpm(c)}"
+        parts.append(
+            f'<circle class="pt" cx="{_f(axis.x(t))}" cy="{_f(y(c))}" r="6" fill="{VERDICT_INK[zone]}" '
+            f'data-t="{float(w["start_s"]):.3f}" tabindex="0" role="button"><title>{_a(title)}</title></circle>'
+        )
+    parts.append(time_axis_svg(axis, base + 10))
+    parts.append(_playhead(top, base))
+    parts.append("</svg>")
+    return "".join(parts)

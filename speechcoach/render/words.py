@@ -1,0 +1,104 @@
+"""Language-aware wording shared by the HTML and Markdown renderers and the label export.
+
+Every user-facing string comes from ``locales/*.toml``; this module only formats numbers, times
+and dates into those strings, so no renderer has to know which language it is writing.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+from ..locales import fmt_time, strings
+
+
+class Words:
+    """Strings and number formats for one report language.
+
+    Parameters
+    ----------
+    lang : {"zh", "en"}
+        The report's language.
+
+    Attributes
+    ----------
+    lang : str
+        The language code.
+    labels : dict of str
+        The ``[labels]`` section of the locale.
+    report : dict of str
+        The ``[report]`` section of the locale (HTML/Markdown-specific strings).
+    """
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self.all: dict[str, dict[str, Any]] = strings(lang)
+        self.labels: dict[str, str] = self.all["labels"]
+        self.report: dict[str, str] = self.all["report"]
+
+    # -- numbers -------------------------------------------------------------------------
+    def num(self, value: float, digits: int = 0) -> str:
+        """``value`` with ``digits`` decimals and thousands grouping (same in zh and en)."""
+        return f"{float(value):,.{digits}f}"
+
+    def seconds(self, value: float, digits: int = 1) -> str:
+        """A duration, e.g. ``0.8 秒`` / ``0.8 s``."""
+        return self.report["seconds_value"].format(v=self.num(value, digits))
+
+    def cpm(self, value: float) -> str:
+        """A rate, e.g. ``120 字/分钟`` / ``120 chars/min``."""
+        return self.report["cpm_value"].format(v=self.num(value, 0))
+
+    def band(self, lo: float, hi: float) -> str:
+        """The moderate band, e.g. ``100–140 字/分钟``."""
+        return self.report["band_value"].format(lo=self.num(lo), hi=self.num(hi))
+
+    def time(self, seconds: float) -> str:
+        """A position in the recording, ``m:ss.s``."""
+        return fmt_time(seconds, self.lang)
+
+    def at(self, seconds: float) -> str:
+        """A position in words, e.g. ``0:08.3 处`` / ``at 0:08.3``."""
+        return self.report["at_time"].format(t=self.time(seconds))
+
+    def date(self, iso: str) -> str:
+        """An ISO timestamp in the language's date format (unparseable input is returned as is)."""
+        try:
+            d = _dt.datetime.fromisoformat(iso)
+        except (TypeError, ValueError):
+            return str(iso)
+        months = self.report.get("months", "").split()
+        month = months[d.month - 1] if len(months) == 12 else str(d.month)
+        return self.report["date_format"].format(y=d.year, m=d.month, d=d.day, month=month, H=d.hour, M=d.minute)
+
+    # -- vocabulary ----------------------------------------------------------------------
+    def placement(self, key: str) -> str:
+        """The name of a pause placement (``sentence``, ``clause``, ``mid_phrase``, ``unknown``)."""
+        return self.all["placement"].get(key, self.all["placement"]["unknown"])
+
+    def severity(self, key: str) -> str:
+        """The name of a finding's severity."""
+        return self.all["severity"].get(key, key)
+
+    def verdict(self, key: str) -> str:
+        """The rate verdict in words."""
+        return self.all["verdict"].get(key, key)
+
+    def source(self, key: str) -> str:
+        """How the characters were counted (script, estimate, …)."""
+        return self.labels.get(f"source_{key}", key)
+
+    def pause_method(self, key: str) -> str:
+        """How pause placements were decided."""
+        return self.all.get("pause_method", {}).get(key, "")
+
+    def pause_label(self, duration_s: float, placement: str) -> str:
+        """A pause's one-line label, e.g. ``停顿 0.8 秒（句末）``; the placement is omitted when unknown."""
+        d = self.seconds(duration_s, 2)
+        if placement and placement != "unknown":
+            return self.report["pause_label_placed"].format(d=d, place=self.placement(placement))
+        return self.report["pause_label"].format(d=d)
+
+    def colon(self) -> str:
+        """The label/value separator of the language."""
+        return self.report.get("colon", "：" if self.lang == "zh" else ": ")
