@@ -1,0 +1,714 @@
+"""The practice desk: a small local web server (``speechcoach serve``) and its JSON API.
+
+The page (``speechcoach/web``) records the trainee in the browser, uploads a 16-bit WAV to
+``POST /api/analyze`` and shows the same HTML report the command line writes. Every attempt is
+kept under ``DATA/attempts`` (see :mod:`speechcoach.attempts`).
+
+Endpoints
+---------
+``GET  /``                         the page
+``GET  /api/config``               target rate, band, upload limit, default language
+``GET  /api/scenarios``            bundled practice scripts, plus those in ``--scripts DIR``
+``POST /api/analyze``              multipart ``audio`` (+ ``script``, ``scenario``, ``trainee``, ``lang``)
+``GET  /api/attempts?trainee=N``   one trainee's attempts, oldest first
+``DELETE /api/attempts?trainee=N`` all of one trainee's attempts
+``GET  /api/attempts/ID``          one attempt's meta and JSON report
+``DELETE /api/attempts/ID``        remove one attempt, recording included
+``GET  /api/attempts/ID/report``   its HTML report (audio player included)
+``GET  /api/attempts/ID/audio``    its recording
+
+FastAPI and uvicorn are imported by this module, so import it only to serve.
+
+Safety: the server answers only requests whose ``Host`` is its own loopback name and port
+(DNS-rebinding protection), refuses bodies over the upload limit with 413 without buffering
+them, and every error is one line of JSON ``{"error": "..."}`` — never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html as _html
+import json
+import logging
+import os
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Iterable, MutableMapping
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from . import __version__
+from .attempts import Attempt, AttemptStore, display_name, is_attempt_id, new_attempt_id, safe_trainee
+from .errors import InputError, ParameterError, SpeechcoachError
+from .settings import Settings
+
+log = logging.getLogger("speechcoach.server")
+
+DEFAULT_PORT = 8765
+DEFAULT_MAX_UPLOAD_MB = 50.0
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+MAX_SCRIPT_CHARS = 20_000
+MAX_FIELD_CHARS = 200
+_CSP = "default-src 'self' data: blob:; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' data: blob:; frame-src 'self'; connect-src 'self'"
+_REPORT_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:; media-src 'self' data: blob:; font-src data:"
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def default_data_dir() -> Path:
+    """Where attempts are kept by default: the user's data folder.
+
+    ``platformdirs`` when it is installed, else ``$XDG_DATA_HOME/speechcoach`` or
+    ``~/.local/share/speechcoach``.
+    """
+    try:
+        import platformdirs
+    except ImportError:
+        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        return Path(base) / "speechcoach"
+    return Path(platformdirs.user_data_dir("speechcoach", appauthor=False))
+
+
+# -- scenarios -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A practice script the trainee can pick.
+
+    Attributes
+    ----------
+    id : str
+        ``"retirement"`` for a bundled one, ``"folder:NAME"`` for ``NAME.txt`` in ``--scripts``.
+    title : dict
+        ``{"zh": ..., "en": ...}``.
+    text : str
+    source : str
+        ``"bundled"`` or ``"folder"``.
+    """
+
+    id: str
+    title: dict[str, str]
+    text: str
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "text": self.text, "source": self.source}
+
+
+def bundled_scenarios() -> list[Scenario]:
+    """The practice scripts shipped in ``speechcoach/data/scripts`` (copies of ``samples/*.txt``)."""
+    base = resources.files("speechcoach").joinpath("data", "scripts")
+    index = tomllib.loads(base.joinpath("index.toml").read_text(encoding="utf-8"))
+    out = []
+    for item in index.get("scenario", []):
+        text = base.joinpath(item["file"]).read_text(encoding="utf-8").strip()
+        out.append(Scenario(item["id"], {"zh": item["zh"], "en": item["en"]}, text, "bundled"))
+    return out
+
+
+def folder_scenarios(folder: Path | None) -> list[Scenario]:
+    """Every usable UTF-8 ``*.txt`` script directly in ``folder`` (unusable ones are skipped)."""
+    if folder is None or not folder.is_dir():
+        return []
+    from .pipeline import read_script
+
+    out = []
+    for path in sorted(folder.glob("*.txt")):
+        try:
+            text = read_script(path).strip()
+        except SpeechcoachError as exc:
+            log.warning("skipping script %s", exc)
+            continue
+        out.append(Scenario(f"folder:{path.stem}", {"zh": path.stem, "en": path.stem}, text[:MAX_SCRIPT_CHARS], "folder"))
+    return out
+
+
+# -- middleware ------------------------------------------------------------------------------
+
+
+class UploadTooLarge(Exception):
+    """A request body grew past the upload limit while it was being received."""
+
+
+def _json_response_messages(status: int, payload: dict[str, Any]) -> tuple[Message, Message]:
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    start = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(body)).encode()), (b"connection", b"close")],
+    }
+    return start, {"type": "http.response.body", "body": body}
+
+
+class HostGuard:
+    """Refuse (421) any HTTP request whose ``Host`` header is not one of ``allowed``.
+
+    A web page from elsewhere that rebinds its DNS name to 127.0.0.1 still sends its own name
+    in ``Host``, so it cannot reach the API.
+    """
+
+    def __init__(self, app: ASGIApp, allowed: Iterable[str]) -> None:
+        self.app = app
+        self.allowed = frozenset(h.lower() for h in allowed)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            host = ""
+            for key, value in scope.get("headers", []):
+                if key == b"host":
+                    host = value.decode("latin-1").strip().lower()
+                    break
+            if host not in self.allowed:
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008})
+                    return
+                start, body = _json_response_messages(421, {"error": f"refused: unexpected Host header {host!r} (open the page through http://127.0.0.1)"})
+                await send(start)
+                await send(body)
+                return
+        await self.app(scope, receive, send)
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with 413, without buffering them.
+
+    A declared ``Content-Length`` over the limit is refused before anything is read; otherwise
+    the bytes are counted as they arrive and :class:`UploadTooLarge` is raised from ``receive``
+    (an exception handler turns it into 413).
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = int(limit)
+
+    def _message(self) -> str:
+        return f"upload too large (the limit is {self.limit / 1e6:g} MB)"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for key, value in scope.get("headers", []):
+            if key == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = -1
+                if declared > self.limit:
+                    start, body = _json_response_messages(413, {"error": self._message()})
+                    await send(start)
+                    await send(body)
+                    return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise UploadTooLarge(self._message())
+            return message
+
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except Exception as exc:
+            if started or not _caused_by(exc, UploadTooLarge):
+                raise
+            start, body = _json_response_messages(413, {"error": self._message()})
+            await send(start)
+            await send(body)
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``exc`` is, wraps (``__cause__``/``__context__``) or groups a ``kind``."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        e = todo.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, kind):
+            return True
+        if isinstance(e, BaseExceptionGroup):
+            todo.extend(e.exceptions)
+        todo.extend(x for x in (e.__cause__, e.__context__) if x is not None)
+    return False
+
+
+class SecurityHeaders:
+    """Add ``nosniff``, no-referrer, no-store and a same-origin Content-Security-Policy to every response.
+
+    A response that sets its own ``Content-Security-Policy`` keeps it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                for key, value in (
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"cache-control", b"no-store"),
+                    (b"content-security-policy", _CSP.encode()),
+                ):
+                    if key not in present:
+                        headers.append((key, value))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def allowed_hosts(port: int, extra: Iterable[str] = ()) -> list[str]:
+    """The ``Host`` values the server answers: its loopback names with ``port``, plus ``extra``."""
+    names = list(LOOPBACK_NAMES) + [h for h in extra if h]
+    out = []
+    for name in names:
+        name = f"[{name}]" if ":" in name and not name.startswith("[") else name
+        out.append(f"{name}:{port}")
+        if port == 80:
+            out.append(name)
+    return out
+
+
+# -- uploads ---------------------------------------------------------------------------------
+
+_MAGIC: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"RIFF", ".wav"),
+    (0, b"RF64", ".wav"),
+    (0, b"fLaC", ".flac"),
+    (0, b"OggS", ".ogg"),
+    (0, b"ID3", ".mp3"),
+    (0, b"\xff\xfb", ".mp3"),
+    (0, b"\xff\xf3", ".mp3"),
+    (0, b"\xff\xf2", ".mp3"),
+    (4, b"ftyp", ".m4a"),
+    (0, b"\x1a\x45\xdf\xa3", ".webm"),
+    (0, b"#!AMR", ".amr"),
+)
+
+
+def sniff_suffix(head: bytes) -> str | None:
+    """A file suffix for the audio container whose signature starts ``head``, or ``None``."""
+    for offset, magic, suffix in _MAGIC:
+        if head[offset : offset + len(magic)] == magic:
+            return suffix
+    return None
+
+
+def upload_name(filename: str | None) -> str:
+    """The uploaded file's base name, made safe to show (no folders, no control characters)."""
+    base = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if ch.isprintable()).strip()
+    return base[:120] or "upload"
+
+
+def choose_suffix(filename: str, head: bytes) -> str:
+    """The suffix to store an upload under: its own if it names an audio format, else sniffed."""
+    from .audio import AUDIO_SUFFIXES
+
+    own = Path(filename).suffix.lower()
+    if own in AUDIO_SUFFIXES:
+        return own
+    sniffed = sniff_suffix(head)
+    if sniffed is not None:
+        return sniffed
+    return own if own and len(own) <= 10 and own[1:].isalnum() else ".bin"
+
+
+# -- the HTML report -------------------------------------------------------------------------
+
+
+def report_html(report: dict[str, Any], *, audio_src: str | None) -> str:
+    """The attempt's HTML report (the one ``speechcoach analyze -o x.html`` writes) playing ``audio_src``.
+
+    Falls back to a plain page around the text report if the HTML renderer fails, so an
+    attempt is never lost to a rendering bug.
+    """
+    from .render import render
+
+    try:
+        return render(report, "html", audio_src=audio_src)
+    except Exception:
+        log.exception("HTML renderer failed; using the plain report")
+        return _plain_html(report, audio_src)
+
+
+def _plain_html(report: dict[str, Any], audio_src: str | None) -> str:
+    from .locales import strings
+    from .render import render
+
+    lang = report.get("lang", "zh")
+    title = strings(lang)["labels"]["title"]
+    player = f'<audio controls preload="metadata" src="{_html.escape(audio_src, quote=True)}"></audio>' if audio_src else ""
+    text = render(report, "text")
+    return (
+        f'<!doctype html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
+        f"<title>{_html.escape(title)}</title>"
+        "<style>body{font-family:'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif;margin:1rem}"
+        "pre{white-space:pre-wrap;font-family:'Noto Sans Mono CJK SC','Noto Sans CJK SC',monospace;font-size:14px}"
+        "audio{width:100%}</style></head><body>"
+        f"<h1>{_html.escape(title)}</h1>{player}<pre>{_html.escape(text)}</pre></body></html>"
+    )
+
+
+# -- the application -------------------------------------------------------------------------
+
+
+def create_app(
+    data_dir: str | Path,
+    settings: Settings = Settings(),
+    *,
+    scripts_dir: str | Path | None = None,
+    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
+    port: int = DEFAULT_PORT,
+    extra_hosts: Iterable[str] = (),
+) -> FastAPI:
+    """The FastAPI application.
+
+    Parameters
+    ----------
+    data_dir : path-like
+        Attempts are stored under ``data_dir/attempts``.
+    settings : Settings
+        Target, band, pause thresholds and default report language for every analysis.
+    scripts_dir : path-like, optional
+        A folder of extra practice scripts (``*.txt``), re-read on every request.
+    max_upload_mb : float, keyword-only
+        Bodies larger than this many megabytes (10^6 bytes) are refused with 413.
+    port : int, keyword-only
+        The port the server listens on; the ``Host`` header must name it.
+    extra_hosts : iterable of str, keyword-only
+        Further host names (without port) to answer, when serving beyond loopback.
+
+    Returns
+    -------
+    fastapi.FastAPI
+    """
+    if not max_upload_mb > 0:
+        raise ParameterError(f"--max-upload-mb must be positive, got {max_upload_mb!r}")
+    store = AttemptStore(data_dir)
+    scripts = Path(scripts_dir) if scripts_dir is not None else None
+    limit = int(max_upload_mb * 1_000_000)
+    bundled = bundled_scenarios()
+    web_dir = Path(str(resources.files("speechcoach").joinpath("web")))
+
+    app = FastAPI(title="speechcoach", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.store = store
+    app.state.settings = settings
+
+    def error(status: int, message: str) -> JSONResponse:
+        return JSONResponse({"error": message}, status_code=status)
+
+    @app.exception_handler(UploadTooLarge)
+    async def _too_large(request: Request, exc: UploadTooLarge) -> JSONResponse:
+        return error(413, str(exc))
+
+    @app.exception_handler(SpeechcoachError)
+    async def _own_error(request: Request, exc: SpeechcoachError) -> JSONResponse:
+        return error(400, str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail, ensure_ascii=False)
+        return error(exc.status_code, detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for e in exc.errors():
+            where = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query"))
+            parts.append(f"{where}: {e.get('msg', 'invalid')}" if where else str(e.get("msg", "invalid")))
+        return error(400, "; ".join(parts) or "invalid request")
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("internal error")
+        return error(500, f"internal error: {type(exc).__name__}")
+
+    # -- the page --
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(web_dir / "index.html", media_type="text/html; charset=utf-8")
+
+    app.mount("/static", StaticFiles(directory=str(web_dir)), name="static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return Response(status_code=204)
+
+    # -- API --
+
+    @app.get("/api/config")
+    async def config() -> dict[str, Any]:
+        return {
+            "version": __version__,
+            "target_cpm": settings.target_cpm,
+            "band_cpm": [settings.band_lo_cpm, settings.band_hi_cpm],
+            "lang": settings.lang,
+            "max_upload_mb": max_upload_mb,
+            "ffmpeg": _ffmpeg(),
+        }
+
+    @app.get("/api/scenarios")
+    async def scenarios() -> dict[str, Any]:
+        found = bundled + await run_in_threadpool(folder_scenarios, scripts)
+        return {"scenarios": [s.to_dict() for s in found]}
+
+    def find_scenario(scenario_id: str) -> Scenario | None:
+        for s in bundled + folder_scenarios(scripts):
+            if s.id == scenario_id:
+                return s
+        return None
+
+    @app.post("/api/analyze")
+    async def analyze(request: Request) -> JSONResponse:
+        form = await request.form(max_files=1, max_fields=10, max_part_size=MAX_SCRIPT_CHARS * 4)
+        upload = form.get("audio")
+        if upload is None or isinstance(upload, str):
+            return error(400, "no audio file in the request (send it as the multipart field 'audio')")
+        fields = {k: form.get(k) for k in ("script", "scenario", "trainee", "lang")}
+        if any(v is not None and not isinstance(v, str) for v in fields.values()):
+            return error(400, "only 'audio' may be a file")
+        script_text = (fields["script"] or "").strip() or None
+        scenario_id = (fields["scenario"] or "").strip()[:MAX_FIELD_CHARS]
+        trainee_raw = (fields["trainee"] or "")[:MAX_FIELD_CHARS]
+        lang = (fields["lang"] or settings.lang).strip()
+        if lang not in ("zh", "en"):
+            return error(400, f"lang must be 'zh' or 'en', got {lang!r}")
+        if script_text is not None and len(script_text) > MAX_SCRIPT_CHARS:
+            return error(400, f"script is too long (more than {MAX_SCRIPT_CHARS} characters)")
+        scenario = find_scenario(scenario_id) if scenario_id else None
+        if scenario_id and scenario is None:
+            return error(400, f"unknown scenario {scenario_id!r}")
+        if script_text is None and scenario is not None:
+            script_text = scenario.text
+        name = upload_name(upload.filename)
+        try:
+            attempt = await run_in_threadpool(
+                _analyze_upload, store, upload.file, name, script_text, scenario, trainee_raw, settings.with_overrides(lang=lang)
+            )
+        finally:
+            await upload.close()
+        report = attempt.report()
+        return JSONResponse({"attempt": _public_meta(attempt), "report": report})
+
+    @app.get("/api/attempts")
+    async def list_attempts(trainee: str) -> dict[str, Any]:
+        items = await run_in_threadpool(store.list, trainee)
+        return {"trainee": safe_trainee(trainee), "attempts": [_public_meta(a) for a in items]}
+
+    @app.delete("/api/attempts")
+    async def delete_all(trainee: str) -> dict[str, Any]:
+        count = await run_in_threadpool(store.delete_trainee, trainee)
+        return {"trainee": safe_trainee(trainee), "deleted": count}
+
+    def attempt_or_404(attempt_id: str) -> Attempt:
+        attempt = store.get(attempt_id) if is_attempt_id(attempt_id) else None
+        if attempt is None:
+            raise StarletteHTTPException(404, f"no attempt {attempt_id[:40]!r}")
+        return attempt
+
+    @app.get("/api/attempts/{attempt_id}")
+    async def get_attempt(attempt_id: str) -> dict[str, Any]:
+        attempt = attempt_or_404(attempt_id)
+        return {"attempt": _public_meta(attempt), "report": attempt.report()}
+
+    @app.delete("/api/attempts/{attempt_id}")
+    async def delete_attempt(attempt_id: str) -> dict[str, Any]:
+        attempt_or_404(attempt_id)
+        await run_in_threadpool(store.delete, attempt_id)
+        return {"deleted": attempt_id}
+
+    @app.get("/api/attempts/{attempt_id}/report")
+    async def attempt_report(attempt_id: str) -> HTMLResponse:
+        attempt = attempt_or_404(attempt_id)
+        page = await run_in_threadpool(report_html, attempt.report(), audio_src=f"/api/attempts/{attempt.id}/audio")
+        return HTMLResponse(page, headers={"Content-Security-Policy": _REPORT_CSP})
+
+    @app.get("/api/attempts/{attempt_id}/audio")
+    async def attempt_audio(attempt_id: str) -> FileResponse:
+        attempt = attempt_or_404(attempt_id)
+        return FileResponse(attempt.audio_path, media_type=_audio_type(attempt.audio_path.suffix))
+
+    # Outermost last: the Host check runs first, then the size limit.
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit, limit=limit)
+    app.add_middleware(HostGuard, allowed=allowed_hosts(port, extra_hosts))
+    return app
+
+
+def _analyze_upload(
+    store: AttemptStore,
+    stream: Any,
+    name: str,
+    script: str | None,
+    scenario: Scenario | None,
+    trainee_raw: str,
+    settings: Settings,
+) -> Attempt:
+    """Copy the upload into a staging folder, analyse it and store the attempt (runs in a thread).
+
+    Raises
+    ------
+    AudioError, ScriptError
+        With the uploaded file's name in place of the staging path, as the CLI would word it.
+    """
+    import shutil
+
+    from .characters import spoken_units
+    from .errors import ScriptError
+    from .pipeline import analyze_file
+    from .report import to_dict
+
+    attempt_id = new_attempt_id()
+    staged = store.stage(attempt_id)
+    try:
+        head = stream.read(16)
+        trainee = safe_trainee(trainee_raw)
+        audio_name = f"{trainee}_{attempt_id}{choose_suffix(name, head)}"
+        target = staged / audio_name
+        with open(target, "wb") as out:
+            out.write(head)
+            shutil.copyfileobj(stream, out, 1 << 20)
+        if script is not None and not spoken_units(script):
+            raise ScriptError("script", "script has no characters to speak")
+        try:
+            analysis = analyze_file(target, script=script, settings=settings)
+        except InputError as exc:
+            raise type(exc)(name, exc.problem) from None
+        report = to_dict(analysis)
+        final_audio = store.root / trainee / attempt_id / audio_name
+        report["input"]["path"] = str(final_audio)
+        html = report_html(report, audio_src=audio_name)
+        meta = {
+            "trainee_name": display_name(trainee_raw),
+            "created": report.get("created") or _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "scenario": scenario.id if scenario is not None else ("" if script is None else "custom"),
+            "scenario_title": scenario.title if scenario is not None else None,
+            "upload_name": name,
+            "lang": report["lang"],
+            "cpm": report["rate"]["cpm"],
+            "verdict": report["rate"]["verdict"],
+            "score": report["score"],
+            "duration_s": report["input"]["duration_s"],
+            "char_source": report["characters"]["source"],
+            "target_cpm": settings.target_cpm,
+            "band_cpm": [settings.band_lo_cpm, settings.band_hi_cpm],
+        }
+        return store.commit(staged, trainee=trainee, audio_name=audio_name, report=report, html=html, meta=meta, script=script)
+    except BaseException:
+        store.discard(staged)
+        raise
+
+
+def _public_meta(attempt: Attempt) -> dict[str, Any]:
+    """An attempt's meta for the page, with its URLs."""
+    meta = dict(attempt.meta)
+    meta["report_url"] = f"/api/attempts/{attempt.id}/report"
+    meta["audio_url"] = f"/api/attempts/{attempt.id}/audio"
+    return meta
+
+
+def _audio_type(suffix: str) -> str:
+    return {
+        ".wav": "audio/wav",
+        ".flac": "audio/flac",
+        ".ogg": "audio/ogg",
+        ".mp3": "audio/mpeg",
+        ".m4a": "audio/mp4",
+        ".webm": "audio/webm",
+    }.get(suffix.lower(), "application/octet-stream")
+
+
+def _ffmpeg() -> bool:
+    from .audio import ffmpeg_available
+
+    return ffmpeg_available()
+
+
+# -- running ---------------------------------------------------------------------------------
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names only this machine."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise :class:`ParameterError` when ``host:port`` cannot be bound (already in use)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host.strip("[]"), port))
+        except OSError as exc:
+            raise ParameterError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); try another --port") from None
+
+
+def run(
+    app: Any,
+    *,
+    host: str,
+    port: int,
+    on_started: Callable[[], None] | None = None,
+) -> None:
+    """Serve ``app`` with uvicorn until interrupted; ``on_started`` is called once listening."""
+    import threading
+    import time
+
+    import uvicorn
+
+    config = uvicorn.Config(app, host=host.strip("[]"), port=port, log_level="warning", access_log=False, server_header=False)
+    server = uvicorn.Server(config)
+    if on_started is not None:
+
+        def watch() -> None:
+            for _ in range(200):
+                if server.started:
+                    on_started()
+                    return
+                time.sleep(0.05)
+
+        threading.Thread(target=watch, daemon=True).start()
+    server.run()

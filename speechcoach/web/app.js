@@ -1,0 +1,717 @@
+// speechcoach practice page: pick a script, record (or upload), see the report, keep a history.
+// Everything runs locally: audio is captured with the Web Audio API, encoded to 16-bit WAV here
+// and sent to this machine's speechcoach server. No outside scripts, fonts or services.
+"use strict";
+
+const I18N = {
+  zh: {
+    title: "讲解练习台",
+    trainee: "姓名",
+    trainee_placeholder: "请输入姓名",
+    scenario: "练习内容",
+    free_talk: "自由讲解（无讲稿）",
+    free_talk_hint: "自由讲解：没有讲稿，字数将根据声音估计，结果仅供参考。",
+    folder_prefix: "自选讲稿：",
+    target_note: "目标语速 {target} 字/分钟（适中范围 {lo}–{hi}）",
+    record: "开始录音",
+    stop: "停止",
+    upload: "或上传录音文件：",
+    analyze_file: "分析文件",
+    result: "本次结果",
+    history: "练习记录",
+    col_date: "时间",
+    col_scenario: "练习内容",
+    col_cpm: "语速（字/分钟）",
+    col_verdict: "判断",
+    col_score: "得分",
+    no_attempts: "还没有练习记录。",
+    delete_all: "删除我的全部录音",
+    delete: "删除",
+    view: "查看",
+    footer: "录音和报告只保存在这台电脑上。",
+    need_name: "请先输入姓名。",
+    mic_denied: "无法使用麦克风：{error}",
+    no_mic_api: "这个浏览器不能录音，请上传录音文件。",
+    get_ready: "准备……",
+    recording: "正在录音，照着高亮的字读：高亮的速度就是目标语速。",
+    analysing: "正在分析……",
+    done: "分析完成。",
+    too_quiet: "声音太小：请靠近麦克风或大声一点",
+    clipping: "声音过大（削波）：请离麦克风远一点",
+    level_ok: "音量正常",
+    too_short: "录音太短，请至少讲几秒钟。",
+    max_reached: "已达到最长录音时间，自动停止。",
+    pick_file: "请先选择一个录音文件。",
+    file_too_large: "文件太大（上限 {mb} MB）。",
+    summary: "语速 {cpm} 字/分钟 · {verdict} · 得分 {score}",
+    verdict_slow: "偏慢",
+    verdict_on_target: "适中",
+    verdict_fast: "偏快",
+    confirm_delete: "删除这次练习（包括录音）？",
+    confirm_delete_all: "删除 {name} 的全部 {n} 次练习和录音？此操作不能撤销。",
+    deleted_all: "已删除 {n} 次练习。",
+    chart_title: "历次语速与目标范围",
+    chart_band: "适中范围",
+    chart_target: "目标",
+    error: "出错了：{error}",
+  },
+  en: {
+    title: "Explanation practice desk",
+    trainee: "Name",
+    trainee_placeholder: "Your name",
+    scenario: "Practice script",
+    free_talk: "Free talk (no script)",
+    free_talk_hint: "Free talk: without a script the character count is estimated from the sound; treat the rate as a rough guide.",
+    folder_prefix: "Own script: ",
+    target_note: "Target {target} chars/min (moderate band {lo}–{hi})",
+    record: "Record",
+    stop: "Stop",
+    upload: "Or upload a recording:",
+    analyze_file: "Analyse file",
+    result: "This attempt",
+    history: "History",
+    col_date: "Date",
+    col_scenario: "Script",
+    col_cpm: "Rate (chars/min)",
+    col_verdict: "Verdict",
+    col_score: "Score",
+    no_attempts: "No attempts yet.",
+    delete_all: "Delete all my recordings",
+    delete: "Delete",
+    view: "View",
+    footer: "Recordings and reports stay on this computer.",
+    need_name: "Please enter your name first.",
+    mic_denied: "Cannot use the microphone: {error}",
+    no_mic_api: "This browser cannot record; please upload a recording instead.",
+    get_ready: "Get ready…",
+    recording: "Recording. Read along with the highlight: it moves at the target rate.",
+    analysing: "Analysing…",
+    done: "Done.",
+    too_quiet: "Too quiet: move closer to the microphone or speak up",
+    clipping: "Too loud (clipping): move back from the microphone",
+    level_ok: "Level OK",
+    too_short: "The recording is too short; speak for a few seconds at least.",
+    max_reached: "Longest recording reached; stopped.",
+    pick_file: "Choose a recording first.",
+    file_too_large: "The file is too large (limit {mb} MB).",
+    summary: "{cpm} chars/min · {verdict} · score {score}",
+    verdict_slow: "too slow",
+    verdict_on_target: "on target",
+    verdict_fast: "too fast",
+    confirm_delete: "Delete this attempt, recording included?",
+    confirm_delete_all: "Delete all {n} attempts and recordings of {name}? This cannot be undone.",
+    deleted_all: "Deleted {n} attempts.",
+    chart_title: "Rate over attempts against the target band",
+    chart_band: "moderate band",
+    chart_target: "target",
+    error: "Error: {error}",
+  },
+};
+
+const state = {
+  lang: "zh",
+  config: { target_cpm: 120, band_cpm: [100, 140], max_upload_mb: 50, lang: "zh" },
+  scenarios: [],
+  attempts: [],
+  rec: null,
+  lastAttempt: null,
+};
+
+const $ = (id) => document.getElementById(id);
+
+/** A page string in the current language, with {placeholders} filled in. */
+function t(key, params) {
+  const table = I18N[state.lang] || I18N.zh;
+  let text = key in table ? table[key] : I18N.zh[key] || key;
+  for (const [k, v] of Object.entries(params || {})) text = text.split(`{${k}}`).join(String(v));
+  return text;
+}
+
+function setState(name) {
+  document.body.dataset.state = name;
+}
+
+function setStatus(text, isError) {
+  const el = $("status");
+  el.textContent = text || "";
+  el.classList.toggle("error", Boolean(isError));
+}
+
+/** Apply the current language to every static string of the page. */
+function applyLanguage() {
+  document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
+  document.title = `speechcoach · ${t("title")}`;
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
+  for (const b of document.querySelectorAll(".lang button")) b.classList.toggle("active", b.dataset.lang === state.lang);
+  const [lo, hi] = state.config.band_cpm;
+  $("target-note").textContent = t("target_note", { target: fmt0(state.config.target_cpm), lo: fmt0(lo), hi: fmt0(hi) });
+  fillScenarios();
+  renderHistory();
+  if (state.lastAttempt) showSummary(state.lastAttempt);
+}
+
+function fmt0(x) {
+  return Math.round(Number(x)).toString();
+}
+
+async function api(method, url, body) {
+  const res = await fetch(url, { method, body });
+  let data = null;
+  try {
+    data = await res.json();
+  } catch (e) {
+    data = null;
+  }
+  if (!res.ok) {
+    const message = data && data.error ? data.error : `HTTP ${res.status}`;
+    throw new Error(message);
+  }
+  return data;
+}
+
+// -- scenarios and the script --------------------------------------------------------------
+
+function scenarioTitle(s) {
+  const title = (s.title && (s.title[state.lang] || s.title.zh)) || s.id;
+  return s.source === "folder" ? t("folder_prefix") + title : title;
+}
+
+function fillScenarios() {
+  const sel = $("scenario");
+  const keep = sel.value || localStorage.getItem("speechcoach.scenario") || (state.scenarios[0] && state.scenarios[0].id) || "";
+  sel.textContent = "";
+  for (const s of state.scenarios) {
+    const opt = document.createElement("option");
+    opt.value = s.id;
+    opt.textContent = scenarioTitle(s);
+    sel.appendChild(opt);
+  }
+  const free = document.createElement("option");
+  free.value = "";
+  free.textContent = t("free_talk");
+  sel.appendChild(free);
+  sel.value = [...sel.options].some((o) => o.value === keep) ? keep : sel.options[0].value;
+  showScript();
+}
+
+function currentScenario() {
+  const id = $("scenario").value;
+  return state.scenarios.find((s) => s.id === id) || null;
+}
+
+/** Show the script large, one span per character; spoken characters carry their index. */
+function showScript() {
+  const box = $("script");
+  box.textContent = "";
+  const s = currentScenario();
+  box.classList.toggle("free", !s);
+  state.spoken = [];
+  if (!s) {
+    box.textContent = t("free_talk_hint");
+    return;
+  }
+  const spoken = /[\p{L}\p{N}]/u;
+  for (const ch of s.text) {
+    if (ch === "\n") {
+      box.appendChild(document.createElement("br"));
+      continue;
+    }
+    const span = document.createElement("span");
+    span.textContent = ch;
+    span.className = "c";
+    if (spoken.test(ch)) state.spoken.push(span);
+    box.appendChild(span);
+  }
+}
+
+/** Highlight the character a speaker at the target rate would be saying after `seconds`. */
+function paceGuide(seconds) {
+  const spans = state.spoken || [];
+  if (!spans.length) return;
+  const pos = seconds < 0 ? -1 : Math.floor((seconds * state.config.target_cpm) / 60);
+  spans.forEach((span, i) => {
+    span.classList.toggle("done", i < pos);
+    span.classList.toggle("now", i === pos);
+  });
+  const now = spans[pos];
+  if (now && now.scrollIntoView && pos % 12 === 0) now.scrollIntoView({ block: "nearest" });
+}
+
+// -- recording -----------------------------------------------------------------------------
+
+function traineeName() {
+  return $("trainee").value.trim();
+}
+
+function requireName() {
+  if (traineeName()) return true;
+  setStatus(t("need_name"), true);
+  $("trainee").focus();
+  return false;
+}
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function startRecording() {
+  if (!requireName() || state.rec) return;
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    setStatus(t("no_mic_api"), true);
+    return;
+  }
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({
+      audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false, channelCount: 1 },
+    });
+  } catch (err) {
+    setStatus(t("mic_denied", { error: err.message || err.name }), true);
+    return;
+  }
+  const ctx = new (window.AudioContext || window.webkitAudioContext)();
+  const source = ctx.createMediaStreamSource(stream);
+  const sink = ctx.createGain();
+  sink.gain.value = 0;
+  sink.connect(ctx.destination);
+  const rec = {
+    ctx,
+    stream,
+    source,
+    sink,
+    node: null,
+    chunks: [],
+    length: 0,
+    capturing: false,
+    startedAt: 0,
+    levels: [],
+    peakAt: -1e9,
+    timer: 0,
+  };
+  state.rec = rec;
+  const onBlock = (block) => handleBlock(rec, block);
+  if (ctx.audioWorklet && window.AudioWorkletNode) {
+    await ctx.audioWorklet.addModule("/static/recorder-worklet.js");
+    rec.node = new AudioWorkletNode(ctx, "speechcoach-capture", { numberOfInputs: 1, numberOfOutputs: 1, channelCount: 1, channelCountMode: "explicit" });
+    rec.node.port.onmessage = (ev) => onBlock(ev.data);
+  } else {
+    rec.node = ctx.createScriptProcessor(4096, 1, 1);
+    rec.node.onaudioprocess = (ev) => onBlock(new Float32Array(ev.inputBuffer.getChannelData(0)));
+  }
+  source.connect(rec.node);
+  rec.node.connect(sink);
+  if (ctx.state === "suspended") await ctx.resume();
+
+  $("record").disabled = true;
+  $("upload").disabled = true;
+  setState("countdown");
+  setStatus(t("get_ready"));
+  paceGuide(-1);
+  const cd = $("countdown");
+  cd.hidden = false;
+  for (const n of [3, 2, 1]) {
+    if (state.rec !== rec) return;
+    cd.textContent = String(n);
+    await sleep(1000);
+  }
+  cd.hidden = true;
+  if (state.rec !== rec) return;
+  rec.capturing = true;
+  rec.startedAt = performance.now();
+  $("stop").disabled = false;
+  setState("recording");
+  setStatus(t("recording"));
+  const maxSeconds = (state.config.max_upload_mb * 1e6 * 0.95) / (ctx.sampleRate * 2);
+  const tick = () => {
+    if (state.rec !== rec || !rec.capturing) return;
+    const secs = (performance.now() - rec.startedAt) / 1000;
+    $("elapsed").textContent = clock(secs);
+    paceGuide(secs);
+    if (secs >= maxSeconds) {
+      setStatus(t("max_reached"));
+      stopRecording();
+      return;
+    }
+    rec.timer = requestAnimationFrame(tick);
+  };
+  rec.timer = requestAnimationFrame(tick);
+}
+
+function clock(secs) {
+  const s = Math.max(0, Math.floor(secs));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+/** Keep a block of samples (when capturing) and update the level meter. */
+function handleBlock(rec, block) {
+  let sum = 0;
+  let peak = 0;
+  for (let i = 0; i < block.length; i++) {
+    const v = block[i];
+    sum += v * v;
+    const a = v < 0 ? -v : v;
+    if (a > peak) peak = a;
+  }
+  const rmsDb = 10 * Math.log10(sum / Math.max(1, block.length) + 1e-12);
+  const now = performance.now();
+  if (peak >= 0.99) rec.peakAt = now;
+  rec.levels.push([now, rmsDb]);
+  while (rec.levels.length && now - rec.levels[0][0] > 3000) rec.levels.shift();
+  $("level").style.width = `${Math.max(0, Math.min(100, ((rmsDb + 60) / 60) * 100)).toFixed(0)}%`;
+  const note = $("level-note");
+  const loudest = Math.max(...rec.levels.map((x) => x[1]));
+  if (now - rec.peakAt < 1000) {
+    note.textContent = t("clipping");
+    note.className = "level-note bad";
+  } else if (rec.capturing && now - rec.startedAt > 3000 && loudest < -45) {
+    note.textContent = t("too_quiet");
+    note.className = "level-note warn";
+  } else {
+    note.textContent = rec.capturing ? t("level_ok") : "";
+    note.className = "level-note";
+  }
+  if (rec.capturing) {
+    rec.chunks.push(block);
+    rec.length += block.length;
+  }
+}
+
+function releaseRecorder(rec) {
+  cancelAnimationFrame(rec.timer);
+  try {
+    rec.source.disconnect();
+    rec.node.disconnect();
+  } catch (e) {
+    /* already disconnected */
+  }
+  for (const track of rec.stream.getTracks()) track.stop();
+  rec.ctx.close();
+  $("level").style.width = "0";
+}
+
+async function stopRecording() {
+  const rec = state.rec;
+  if (!rec) return;
+  state.rec = null;
+  rec.capturing = false;
+  $("stop").disabled = true;
+  $("countdown").hidden = true;
+  releaseRecorder(rec);
+  paceGuide(-1);
+  $("record").disabled = false;
+  $("upload").disabled = !$("file").files.length;
+  const sr = rec.ctx.sampleRate;
+  if (rec.length < sr * 1) {
+    setState("idle");
+    setStatus(t("too_short"), true);
+    return;
+  }
+  const samples = new Float32Array(rec.length);
+  let offset = 0;
+  for (const c of rec.chunks) {
+    samples.set(c, offset);
+    offset += c.length;
+  }
+  const wav = encodeWav(samples, sr);
+  await submit(wav, "recording.wav");
+}
+
+/** A 16-bit PCM mono WAV file of `samples` (full scale ±1) at `sampleRate` Hz. */
+function encodeWav(samples, sampleRate) {
+  const bytes = samples.length * 2;
+  const buf = new ArrayBuffer(44 + bytes);
+  const view = new DataView(buf);
+  const ascii = (pos, text) => {
+    for (let i = 0; i < text.length; i++) view.setUint8(pos + i, text.charCodeAt(i));
+  };
+  ascii(0, "RIFF");
+  view.setUint32(4, 36 + bytes, true);
+  ascii(8, "WAVE");
+  ascii(12, "fmt ");
+  view.setUint32(16, 16, true);
+  view.setUint16(20, 1, true); // PCM
+  view.setUint16(22, 1, true); // mono
+  view.setUint32(24, sampleRate, true);
+  view.setUint32(28, sampleRate * 2, true);
+  view.setUint16(32, 2, true);
+  view.setUint16(34, 16, true);
+  ascii(36, "data");
+  view.setUint32(40, bytes, true);
+  let pos = 44;
+  for (let i = 0; i < samples.length; i++, pos += 2) {
+    const v = Math.max(-1, Math.min(1, samples[i]));
+    view.setInt16(pos, v < 0 ? Math.round(v * 32768) : Math.round(v * 32767), true);
+  }
+  return new Blob([buf], { type: "audio/wav" });
+}
+
+// -- analysis ------------------------------------------------------------------------------
+
+async function submit(blob, filename) {
+  const form = new FormData();
+  form.append("audio", blob, filename);
+  const s = currentScenario();
+  if (s) form.append("scenario", s.id);
+  form.append("trainee", traineeName());
+  form.append("lang", state.lang);
+  setState("analysing");
+  setStatus(t("analysing"));
+  $("record").disabled = true;
+  try {
+    const data = await api("POST", "/api/analyze", form);
+    state.lastAttempt = data.attempt;
+    showSummary(data.attempt);
+    showReport(data.attempt);
+    setStatus(t("done"));
+    setState("done");
+    await loadHistory();
+  } catch (err) {
+    setStatus(t("error", { error: err.message }), true);
+    setState("error");
+  } finally {
+    $("record").disabled = false;
+  }
+}
+
+function verdictLabel(v) {
+  return t(`verdict_${v}`);
+}
+
+function showSummary(a) {
+  const p = $("summary");
+  p.textContent = "";
+  const cpm = document.createElement("span");
+  cpm.className = "cpm";
+  cpm.id = "summary-cpm";
+  cpm.textContent = fmt0(a.cpm);
+  const text = t("summary", { cpm: "\u0000", verdict: verdictLabel(a.verdict), score: a.score });
+  const [before, after] = text.split("\u0000");
+  p.append(before, cpm, after);
+  p.className = `summary v-${a.verdict}`;
+  $("result").hidden = false;
+}
+
+function showReport(a) {
+  const frame = $("report");
+  frame.onload = () => {
+    try {
+      const doc = frame.contentDocument;
+      frame.style.height = `${Math.min(4000, doc.documentElement.scrollHeight + 20)}px`;
+    } catch (e) {
+      /* cross-origin: keep the default height */
+    }
+  };
+  frame.src = `${a.report_url}?t=${Date.now()}`;
+  $("result").hidden = false;
+}
+
+async function uploadFile() {
+  if (!requireName()) return;
+  const file = $("file").files[0];
+  if (!file) {
+    setStatus(t("pick_file"), true);
+    return;
+  }
+  if (file.size > state.config.max_upload_mb * 1e6) {
+    setStatus(t("file_too_large", { mb: state.config.max_upload_mb }), true);
+    return;
+  }
+  await submit(file, file.name);
+}
+
+// -- history -------------------------------------------------------------------------------
+
+async function loadHistory() {
+  const name = traineeName();
+  $("history-name").textContent = name ? `· ${name}` : "";
+  if (!name) {
+    state.attempts = [];
+    renderHistory();
+    return;
+  }
+  try {
+    const data = await api("GET", `/api/attempts?trainee=${encodeURIComponent(name)}`);
+    state.attempts = data.attempts;
+  } catch (err) {
+    state.attempts = [];
+    setStatus(t("error", { error: err.message }), true);
+  }
+  renderHistory();
+}
+
+function scenarioLabel(a) {
+  if (!a.scenario) return t("free_talk");
+  if (a.scenario_title) return a.scenario_title[state.lang] || a.scenario_title.zh || a.scenario;
+  return a.scenario;
+}
+
+function renderHistory() {
+  const body = document.querySelector("#attempts tbody");
+  body.textContent = "";
+  const list = state.attempts || [];
+  $("no-attempts").hidden = list.length > 0;
+  $("attempts").hidden = list.length === 0;
+  $("delete-all").hidden = list.length === 0;
+  for (const a of [...list].reverse()) {
+    const tr = document.createElement("tr");
+    tr.dataset.id = a.id;
+    const cells = [
+      new Date(a.created).toLocaleString(state.lang === "zh" ? "zh-CN" : "en-GB", { dateStyle: "short", timeStyle: "short" }),
+      scenarioLabel(a),
+      fmt0(a.cpm),
+      verdictLabel(a.verdict),
+      String(a.score),
+    ];
+    cells.forEach((text, i) => {
+      const td = document.createElement("td");
+      td.textContent = text;
+      if (i === 2 || i === 4) td.className = "num";
+      if (i === 3) td.className = `v-${a.verdict}`;
+      tr.appendChild(td);
+    });
+    const actions = document.createElement("td");
+    const view = document.createElement("button");
+    view.type = "button";
+    view.textContent = t("view");
+    view.addEventListener("click", () => {
+      state.lastAttempt = a;
+      showSummary(a);
+      showReport(a);
+    });
+    const del = document.createElement("button");
+    del.type = "button";
+    del.className = "delete";
+    del.textContent = t("delete");
+    del.addEventListener("click", () => deleteAttempt(a));
+    actions.append(view, del);
+    tr.appendChild(actions);
+    body.appendChild(tr);
+  }
+  drawChart(list);
+}
+
+async function deleteAttempt(a) {
+  if (!window.confirm(t("confirm_delete"))) return;
+  try {
+    await api("DELETE", `/api/attempts/${encodeURIComponent(a.id)}`);
+    if (state.lastAttempt && state.lastAttempt.id === a.id) {
+      state.lastAttempt = null;
+      $("result").hidden = true;
+    }
+  } catch (err) {
+    setStatus(t("error", { error: err.message }), true);
+  }
+  await loadHistory();
+}
+
+async function deleteAll() {
+  const name = traineeName();
+  if (!name || !window.confirm(t("confirm_delete_all", { name, n: state.attempts.length }))) return;
+  try {
+    const data = await api("DELETE", `/api/attempts?trainee=${encodeURIComponent(name)}`);
+    setStatus(t("deleted_all", { n: data.deleted }));
+    state.lastAttempt = null;
+    $("result").hidden = true;
+  } catch (err) {
+    setStatus(t("error", { error: err.message }), true);
+  }
+  await loadHistory();
+}
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+function svg(tag, attrs, text) {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+/** Rate of every attempt (oldest left) against the target band, as inline SVG. */
+function drawChart(list) {
+  const chart = $("chart");
+  chart.textContent = "";
+  chart.appendChild(svg("title", { id: "chart-title" }, t("chart_title")));
+  chart.style.display = list.length ? "block" : "none";
+  if (!list.length) return;
+  const W = 640;
+  const H = 220;
+  const L = 44;
+  const R = 12;
+  const T = 12;
+  const B = 28;
+  const [lo, hi] = list[list.length - 1].band_cpm || state.config.band_cpm;
+  const target = list[list.length - 1].target_cpm || state.config.target_cpm;
+  const top = Math.max(200, hi * 1.3, ...list.map((a) => a.cpm * 1.1));
+  const y = (v) => T + (1 - v / top) * (H - T - B);
+  const n = list.length;
+  const x = (i) => (n === 1 ? (L + W - R) / 2 : L + (i / (n - 1)) * (W - L - R));
+  chart.appendChild(svg("rect", { class: "bandrect", x: L, y: y(hi), width: W - L - R, height: y(lo) - y(hi) }));
+  chart.appendChild(svg("text", { x: W - R - 4, y: y(hi) + 14, "text-anchor": "end" }, `${t("chart_band")} ${fmt0(lo)}–${fmt0(hi)}`));
+  chart.appendChild(svg("line", { class: "targetline", x1: L, x2: W - R, y1: y(target), y2: y(target) }));
+  chart.appendChild(svg("text", { x: L + 4, y: y(target) - 4 }, `${t("chart_target")} ${fmt0(target)}`));
+  chart.appendChild(svg("line", { class: "axis", x1: L, x2: L, y1: T, y2: H - B }));
+  chart.appendChild(svg("line", { class: "axis", x1: L, x2: W - R, y1: H - B, y2: H - B }));
+  const tick = [50, 100, 200, 250, 500, 1000].find((s) => top / s <= 6) || 2000;
+  for (let v = 0; v <= top; v += tick) {
+    chart.appendChild(svg("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end" }, String(v)));
+  }
+  const step = Math.max(1, Math.ceil(n / 10));
+  list.forEach((a, i) => {
+    if (i % step === 0 || i === n - 1) chart.appendChild(svg("text", { x: x(i), y: H - 8, "text-anchor": "middle" }, String(i + 1)));
+  });
+  if (n > 1) chart.appendChild(svg("polyline", { class: "series", points: list.map((a, i) => `${x(i).toFixed(1)},${y(a.cpm).toFixed(1)}`).join(" ") }));
+  list.forEach((a, i) => {
+    const c = svg("circle", { cx: x(i), cy: y(a.cpm), r: 5, class: a.cpm < lo || a.cpm > hi ? "out" : "in" });
+    c.appendChild(svg("title", {}, `${i + 1}. ${scenarioLabel(a)}: ${fmt0(a.cpm)} (${verdictLabel(a.verdict)})`));
+    chart.appendChild(c);
+  });
+}
+
+// -- start ---------------------------------------------------------------------------------
+
+async function init() {
+  try {
+    state.config = await api("GET", "/api/config");
+  } catch (err) {
+    setStatus(t("error", { error: err.message }), true);
+  }
+  state.lang = localStorage.getItem("speechcoach.lang") || state.config.lang || "zh";
+  if (!(state.lang in I18N)) state.lang = "zh";
+  try {
+    state.scenarios = (await api("GET", "/api/scenarios")).scenarios;
+  } catch (err) {
+    setStatus(t("error", { error: err.message }), true);
+  }
+  $("trainee").value = localStorage.getItem("speechcoach.trainee") || "";
+  applyLanguage();
+  for (const b of document.querySelectorAll(".lang button")) {
+    b.addEventListener("click", () => {
+      state.lang = b.dataset.lang;
+      localStorage.setItem("speechcoach.lang", state.lang);
+      applyLanguage();
+    });
+  }
+  let nameTimer = 0;
+  $("trainee").addEventListener("input", () => {
+    localStorage.setItem("speechcoach.trainee", traineeName());
+    clearTimeout(nameTimer);
+    nameTimer = setTimeout(loadHistory, 300);
+  });
+  $("scenario").addEventListener("change", () => {
+    localStorage.setItem("speechcoach.scenario", $("scenario").value);
+    showScript();
+  });
+  $("record").addEventListener("click", startRecording);
+  $("stop").addEventListener("click", stopRecording);
+  $("file").addEventListener("change", () => {
+    $("upload").disabled = !$("file").files.length;
+  });
+  $("upload").addEventListener("click", uploadFile);
+  $("delete-all").addEventListener("click", deleteAll);
+  await loadHistory();
+  setState("idle");
+}
+
+document.addEventListener("DOMContentLoaded", init);
