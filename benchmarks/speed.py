@@ -1,0 +1,159 @@
+"""How fast speechcoach and the Praat baseline analyse a long recording.
+
+Usage::
+
+    python -m benchmarks.speed [--quick]
+
+One recording of at least 10 minutes is made by joining passages from
+:mod:`benchmarks.passages` (room noise, pauses, many voices). On it, in the same run:
+
+* speechcoach in process: :func:`speechcoach.pipeline.analyze_signal` (no script);
+* speechcoach as a whole process: ``speechcoach analyze long.wav --format json`` run with
+  ``subprocess`` (interpreter start-up, imports and file decoding included);
+* the Praat method in process: :func:`benchmarks.praat_nuclei.praat_nuclei`.
+
+Each is timed best of 3 (other work may share the machine), ``--quick`` times once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .corpus import SR, corpus_dir, missing_message
+from .passages import Passage, build_passages
+
+LONG_MIN_S = 600.0
+SPEED_SEED = 7
+"""Seed of the passages built for the long recording when none are passed in."""
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Best wall-clock time of one method on the long recording.
+
+    Attributes
+    ----------
+    method : str
+        What was timed.
+    seconds : float
+        Best of ``runs`` wall-clock times.
+    audio_s : float
+        Length of the recording in seconds.
+    runs : int
+        How many times it was run.
+    """
+
+    method: str
+    seconds: float
+    audio_s: float
+    runs: int
+
+    @property
+    def realtime(self) -> float:
+        """Seconds of audio analysed per second of computing (× real time)."""
+        return self.audio_s / self.seconds
+
+    @property
+    def per_minute_s(self) -> float:
+        """Seconds of computing per minute of audio."""
+        return 60.0 * self.seconds / self.audio_s
+
+
+def long_recording(passages: list[Passage] | None = None, *, min_s: float = LONG_MIN_S) -> np.ndarray:
+    """Join passages (more are built with :data:`SPEED_SEED` if needed) into ≥ ``min_s`` seconds."""
+    chunks: list[np.ndarray] = []
+    total = 0.0
+    pool = list(passages or [])
+    extra_seed = 0
+    while total < min_s:
+        if not pool:
+            pool = build_passages(n=4, seed=SPEED_SEED + extra_seed)
+            extra_seed += 1
+        p = pool.pop(0)
+        chunks.append(p.y)
+        total += len(p.y) / SR
+    return np.concatenate(chunks)
+
+
+def best_of(fn: Callable[[], object], runs: int) -> float:
+    """Smallest wall-clock time in seconds of ``runs`` calls of ``fn``."""
+    best = np.inf
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return float(best)
+
+
+def cli_executable() -> str:
+    """The ``speechcoach`` console script next to this interpreter (else on PATH)."""
+    exe = Path(sys.executable).parent / "speechcoach"
+    if exe.exists():
+        return str(exe)
+    found = shutil.which("speechcoach")
+    if found is None:
+        raise FileNotFoundError("the speechcoach console script is not installed")
+    return found
+
+
+def run_speed(y: np.ndarray, *, runs: int = 3) -> list[Timing]:
+    """Time the three methods on ``y`` (mono, :data:`SR`)."""
+    import soundfile as sf
+
+    from speechcoach.pipeline import analyze_signal
+
+    from .praat_nuclei import praat_nuclei
+
+    audio_s = len(y) / SR
+    out = [Timing("speechcoach, in process (analyze_signal)", best_of(lambda: analyze_signal(y, SR), runs), audio_s, runs)]
+    with tempfile.TemporaryDirectory(prefix="speechcoach-speed-") as tmp:
+        wav = Path(tmp) / "long.wav"
+        sf.write(str(wav), y, SR, subtype="PCM_16")
+        cmd = [cli_executable(), "analyze", str(wav), "--format", "json"]
+
+        def cli() -> None:
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+        out.append(Timing("speechcoach, whole CLI process (analyze --format json)", best_of(cli, runs), audio_s, runs))
+    out.append(Timing("Praat syllable nuclei, in process (parselmouth)", best_of(lambda: praat_nuclei(y, SR), runs), audio_s, runs))
+    return out
+
+
+def speed_table(timings: list[Timing]) -> str:
+    """The timings as a Markdown table."""
+    lines = [
+        "| method | audio (min) | best time (s) | × real time | s per minute of audio | runs |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for t in timings:
+        lines.append(
+            f"| {t.method} | {t.audio_s / 60:.1f} | {t.seconds:.2f} | {t.realtime:.0f}× | {t.per_minute_s:.3f} | {t.runs} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: print the speed table."""
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.speed", description="Time speechcoach and the Praat baseline on a ≥ 10 min recording.")
+    ap.add_argument("--quick", action="store_true", help="time each method once instead of best of 3")
+    args = ap.parse_args(argv)
+    if corpus_dir() is None:
+        print(missing_message())
+        return 0
+    y = long_recording()
+    print(speed_table(run_speed(y, runs=1 if args.quick else 3)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
