@@ -14,7 +14,7 @@ import numpy as np
 
 from .locales import fmt_time
 from .metrics import Pace, Rate
-from .placement import Pause
+from .placement import Gap, Pause
 from .settings import Settings
 
 SEVERITIES = ("problem", "warning", "info")
@@ -65,6 +65,39 @@ def run_lengths(run_times: np.ndarray, event_times: np.ndarray, weight: float) -
     t = np.sort(event_times)
     counts = np.searchsorted(t, run_times[:, 1], side="right") - np.searchsorted(t, run_times[:, 0], side="left")
     return np.rint(counts * weight).astype(int)
+
+
+def placement_findings(missed_breaks: tuple[Gap, ...], missed_steps: tuple[Gap, ...]) -> tuple[Finding, ...]:
+    """Findings for pauses the script called for and the speaker did not make.
+
+    Parameters
+    ----------
+    missed_breaks : tuple of Gap
+        Sentence ends with no pause (``missed_breaks``, guidance ``pauses``).
+    missed_steps : tuple of Gap
+        Joins between the steps of a procedure with no pause (``procedure_steps``).
+
+    Returns
+    -------
+    tuple of Finding
+        Pass as ``extra`` to :func:`derive`.
+    """
+    out = []
+    for fid, gaps in (("missed_breaks", missed_breaks), ("procedure_steps", missed_steps)):
+        if gaps:
+            out.append(
+                Finding(
+                    fid,
+                    "warning",
+                    "pauses",
+                    dict(n=len(gaps), example=gaps[0].context),
+                    {
+                        "spans": [[round(g.time_s, 3), round(g.time_s, 3)] for g in gaps],
+                        "char_index": [g.char_index for g in gaps],
+                    },
+                )
+            )
+    return tuple(out)
 
 
 def derive(

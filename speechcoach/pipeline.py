@@ -15,9 +15,9 @@ from . import audio as audio_io
 from .characters import spoken_units
 from .errors import AudioError, ScriptError
 from .features import Frames, frame_features
-from .findings import Finding, derive, run_lengths
+from .findings import Finding, derive, placement_findings, run_lengths
 from .metrics import Pace, Rate, pace, score, speaking_rate
-from .placement import Pause, unplaced
+from .placement import Pause, place
 from .segmentation import NoSpeechError, Segmentation, segment
 from .settings import Settings
 from .syllables import detect_nuclei
@@ -158,8 +158,9 @@ def analyze_audio(a: audio_io.Audio, *, script: str | None = None, settings: Set
 
     rate = speaking_rate(n_chars, seg.span_s, seg.pause_s, band=settings.band)
     pace_ = pace(nuclei, seg.start_s, seg.end_s, weight=weight, window_s=settings.window_s, hop_s=settings.hop_s)
-    pauses = unplaced(seg.pauses)
-    run_chars = run_lengths(seg.runs, nuclei, weight)
+    placed = place(y, sr, seg.runs, nuclei, script)
+    pauses = placed.pauses
+    run_chars = placed.run_chars if placed.run_chars is not None else run_lengths(seg.runs, nuclei, weight)
     findings = derive(
         rate=rate,
         pace=pace_,
@@ -168,6 +169,7 @@ def analyze_audio(a: audio_io.Audio, *, script: str | None = None, settings: Set
         run_chars=run_chars,
         span_s=seg.span_s,
         settings=settings,
+        extra=placement_findings(placed.missed_breaks, placed.missed_steps),
     )
     total = score(
         rate,
@@ -194,6 +196,8 @@ def analyze_audio(a: audio_io.Audio, *, script: str | None = None, settings: Set
         warnings=_warnings(a, seg, source),
         score=total,
         envelope_db=_envelope(frames, seg),
+        pause_method=placed.method,
+        alignment=placed.alignment,
     )
 
 

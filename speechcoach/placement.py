@@ -1,15 +1,54 @@
 """Pauses and where they fall: at a sentence end, a clause break, or in mid-phrase.
 
-Until a script is aligned to the recording, a pause's place in the text is unknown.
+With a script, the :class:`~speechcoach.alignment.Alignment` says after which character each
+pause fell, and the punctuation there decides its placement (:func:`place_with_script`). The
+script also tells where pauses were expected but none came: sentence ends
+(:func:`missed_breaks`) and the joins between the steps of a procedure (:func:`procedure_steps`,
+:func:`missed_steps`).
+
+Without a script, placement is judged from the sound where it can be (:func:`place_acoustic`):
+falling pitch with a lengthened last syllable before a pause marks a sentence end; a pause after
+a very short stretch of speech sounds like hesitation; the rest stay ``unknown``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
+from .alignment import CLAUSE, SENTENCE, Alignment
+from .characters import spoken_units
+
 PLACEMENTS = ("sentence", "clause", "mid_phrase", "unknown")
+
+PAUSE_MARK = "⏸"
+MISSED_MARK = "⏸✗"
+"""Marks in contexts: a pause (followed by its length) and a missing pause."""
+
+CONTEXT_BEFORE = 8
+CONTEXT_AFTER = 6
+"""Characters of script shown before and after a pause in its context."""
+
+# --- acoustic placement ---------------------------------------------------------------------
+PITCH_WINDOW_S = 0.30
+"""Pitch is estimated only over this much speech before each pause."""
+PITCH_FRAME_S = 0.040
+PITCH_HOP_S = 0.010
+F0_RANGE_HZ = (70.0, 400.0)
+VOICED_CORR = 0.5
+"""Normalised autocorrelation above which a frame counts as voiced."""
+FALL_SEMITONES = 1.5
+"""A fall at least this large across the window (or a final pitch this far below the speaker's
+usual pre-pause level) counts as falling pitch."""
+LENGTHENED = 1.25
+"""The last syllable is lengthened when it lasts this many times the speaker's typical syllable."""
+SHORT_RUN_S = 0.6
+SHORT_RUN_NUCLEI = 2
+"""A pause after a run shorter than this (or with at most this many nuclei) sounds hesitant."""
+ASR_END_TOLERANCE_S = 0.25
+"""A pause starting this close after a transcript's sentence end is placed ``sentence``."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +78,538 @@ class Pause:
         return self.end_s - self.start_s
 
 
+@dataclass(frozen=True)
+class Gap:
+    """A place in the script where a pause was expected and none came.
+
+    Attributes
+    ----------
+    kind : str
+        ``"sentence"`` (a sentence end) or ``"step"`` (between two steps of a procedure).
+    boundary : int
+        Spoken units before it.
+    char_index : int
+        Script index of the last character before it.
+    time_s : float
+        When the speaker went past it (end of that character).
+    context : str
+        The script around it, e.g. ``…已经开始了。 ⏸✗ 调整后的…``.
+    """
+
+    kind: str
+    boundary: int
+    char_index: int
+    time_s: float
+    context: str
+
+
 def unplaced(pauses: np.ndarray) -> tuple[Pause, ...]:
     """Pauses from an array of ``[start_s, end_s]`` rows, placement unknown."""
     return tuple(Pause(float(a), float(b)) for a, b in pauses)
+
+
+def fmt_pause(duration_s: float) -> str:
+    """The mark of a pause in a script, e.g. ``⏸0.8s``."""
+    return f"{PAUSE_MARK}{duration_s:.1f}s"
+
+
+def context(text: str, split: int, mark: str) -> str:
+    """A few characters of ``text`` either side of position ``split`` with ``mark`` between.
+
+    Parameters
+    ----------
+    text : str
+        The script.
+    split : int
+        Position where the mark goes (the text before it keeps its punctuation).
+    mark : str
+        E.g. ``⏸0.8s``.
+
+    Returns
+    -------
+    str
+        ``…办理退休认证 ⏸0.8s 需要带…`` (ellipses only where text was cut off).
+    """
+    flat = text.replace("\r", "").replace("\n", " ")
+    lo = max(0, split - CONTEXT_BEFORE)
+    hi = min(len(flat), split + CONTEXT_AFTER)
+    left = ("…" if lo > 0 else "") + flat[lo:split].strip()
+    right = flat[split:hi].strip() + ("…" if hi < len(flat) else "")
+    return f"{left} {mark} {right}".strip()
+
+
+def place_with_script(pauses: np.ndarray, al: Alignment) -> tuple[Pause, ...]:
+    """Place pauses by the script position the alignment gives them.
+
+    Parameters
+    ----------
+    pauses : np.ndarray, shape (p, 2)
+        ``[start_s, end_s]`` of each pause, in time order (the gaps between the aligned runs).
+    al : Alignment
+        From :func:`speechcoach.alignment.align` on the same runs.
+
+    Returns
+    -------
+    tuple of Pause
+        A pause before the first character (a stray noise run) is ``unknown`` with no
+        ``char_index``; a pause after the last one is ``sentence``.
+    """
+    out = []
+    for (a, b), at in zip(pauses, al.pause_at):
+        at = int(at)
+        kind = int(al.kinds[at])
+        if at == 0:
+            placement = "unknown"
+        elif kind == SENTENCE:
+            placement = "sentence"
+        elif kind == CLAUSE:
+            placement = "clause"
+        else:
+            placement = "mid_phrase"
+        ctx = context(al.script, al.split_pos(at), fmt_pause(float(b - a)))
+        out.append(Pause(float(a), float(b), placement, al.char_index(at), ctx))
+    return tuple(out)
+
+
+def missed_breaks(al: Alignment) -> tuple[Gap, ...]:
+    """Sentence ends inside the script that no pause fell at."""
+    n = al.n
+    ends = np.flatnonzero(al.kinds[1:n] == SENTENCE) + 1
+    missing = np.setdiff1d(ends, al.pause_at)
+    return tuple(_gap(al, int(b), "sentence") for b in missing)
+
+
+def _gap(al: Alignment, b: int, kind: str) -> Gap:
+    return Gap(
+        kind=kind,
+        boundary=b,
+        char_index=int(al.index[b - 1]),
+        time_s=float(al.end_s[b - 1]),
+        context=context(al.script, al.split_pos(b), MISSED_MARK),
+    )
+
+
+# --- procedures -----------------------------------------------------------------------------
+_CN_NUM = {c: i for i, c in enumerate("零一二三四五六七八九十")}
+_ORDINAL = re.compile(r"第([一二三四五六七八九十]{1,3})(?=[步条点项个，,、：:\s]|[\u4e00-\u9fff])")
+_SEQ_OPEN = ("首先",)
+_SEQ_NEXT = ("其次", "然后", "接着", "随后", "再次", "之后", "最后")
+_SEQ = re.compile("|".join(_SEQ_OPEN + _SEQ_NEXT))
+_DIGIT_ITEM = re.compile(r"(?:(?<=^)|(?<=[\s。；;：:，,！？!?]))[（(]?([1-9])(?:[\.．、）)])(?!\d)")
+_CIRCLED = re.compile(r"[①②③④⑤⑥⑦⑧⑨]")
+STEP_MAX_GAP = 80
+"""Consecutive step markers more than this many script characters apart start a new procedure."""
+
+
+def _cn_value(s: str) -> int:
+    if s == "十":
+        return 10
+    if s.startswith("十"):
+        return 10 + _CN_NUM.get(s[1:], 0)
+    if len(s) == 2 and s[1] == "十":
+        return _CN_NUM[s[0]] * 10
+    if len(s) == 3 and s[1] == "十":
+        return _CN_NUM[s[0]] * 10 + _CN_NUM[s[2]]
+    return _CN_NUM.get(s, 0)
+
+
+def _numbered_runs(items: list[tuple[int, int]]) -> list[list[int]]:
+    """Positions of marker sequences numbered 1, 2, 3… (each ≥ 2 long)."""
+    out: list[list[int]] = []
+    cur: list[int] = []
+    expect = 1
+    last_pos = -(10**9)
+    for pos, val in items:
+        if cur and val == expect and pos - last_pos <= STEP_MAX_GAP:
+            cur.append(pos)
+            expect += 1
+        else:
+            if len(cur) >= 2:
+                out.append(cur)
+            cur, expect = ([pos], 2) if val == 1 else ([], 1)
+        last_pos = pos
+    if len(cur) >= 2:
+        out.append(cur)
+    return out
+
+
+def procedure_steps(text: str) -> list[list[int]]:
+    """Stretches of a script that walk through steps.
+
+    Recognised: ordinals (第一/第二/第三…, 第一步…), sequence words (首先 … 然后/接着/其次 …
+    最后), numbered items (``1.`` ``2、`` ``（1）`` ``①``) and sentences whose items are
+    separated by ；.
+
+    Parameters
+    ----------
+    text : str
+        The script.
+
+    Returns
+    -------
+    list of list of int
+        For each procedure, the script positions where its steps begin, in order (≥ 2 each).
+        Procedures found by different cues may overlap; callers merge them by position.
+    """
+    found: list[list[int]] = []
+    found += _numbered_runs([(m.start(), _cn_value(m.group(1))) for m in _ORDINAL.finditer(text)])
+    found += _numbered_runs([(m.start(), int(m.group(1))) for m in _DIGIT_ITEM.finditer(text)])
+    found += _numbered_runs([(m.start(), "①②③④⑤⑥⑦⑧⑨".index(m.group()) + 1) for m in _CIRCLED.finditer(text)])
+    cur: list[int] = []
+    last = -(10**9)
+    for m in _SEQ.finditer(text):
+        word = m.group()
+        if word in _SEQ_OPEN:
+            if len(cur) >= 2:
+                found.append(cur)
+            cur = [m.start()]
+        elif cur and m.start() - last <= STEP_MAX_GAP:
+            cur.append(m.start())
+        else:
+            if len(cur) >= 2:
+                found.append(cur)
+            cur = []
+        last = m.start()
+        if word == "最后" and cur:
+            if len(cur) >= 2:
+                found.append(cur)
+            cur = []
+    if len(cur) >= 2:
+        found.append(cur)
+    # ；-separated items within one sentence
+    start = 0
+    for m in re.finditer(r"[。？！?!…\n]|$", text):
+        sent = text[start : m.start()]
+        if "；" in sent or ";" in sent:
+            items = [start]
+            items += [start + k + 1 for k, ch in enumerate(sent) if ch in "；;"]
+            # an introduction before a colon is not a step: start the list after it
+            colon = max(sent.rfind("："), sent.rfind(":"))
+            if colon >= 0 and start + colon < items[1]:
+                items[0] = start + colon + 1
+            found.append(items)
+        start = m.end()
+    return found
+
+
+def step_boundaries(text: str, al: Alignment) -> list[int]:
+    """Alignment boundaries where a new step of a procedure begins (first steps excluded)."""
+    starts = np.asarray(al.index)
+    bs: set[int] = set()
+    for proc in procedure_steps(text):
+        for pos in proc[1:]:
+            b = int(np.searchsorted(starts, pos, side="left"))
+            if 0 < b < al.n:
+                bs.add(b)
+    return sorted(bs)
+
+
+def missed_steps(al: Alignment) -> tuple[Gap, ...]:
+    """Joins between steps of a procedure that no pause fell at."""
+    paused = set(int(b) for b in al.pause_at)
+    return tuple(_gap(al, b, "step") for b in step_boundaries(al.script, al) if b not in paused)
+
+
+# --- without a script -------------------------------------------------------------------------
+def pitch_track(y: np.ndarray, sr: int) -> np.ndarray:
+    """F0 in Hz of short frames of ``y`` by normalised autocorrelation, NaN where unvoiced.
+
+    Meant for a few hundred milliseconds of signal (it is not a pitch tracker for a whole
+    recording): frames of :data:`PITCH_FRAME_S` every :data:`PITCH_HOP_S`.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n,)
+    sr : int
+
+    Returns
+    -------
+    np.ndarray, shape (m,)
+    """
+    w = int(PITCH_FRAME_S * sr)
+    h = int(PITCH_HOP_S * sr)
+    if len(y) < w:
+        return np.zeros(0)
+    m = 1 + (len(y) - w) // h
+    idx = np.arange(w)[None, :] + h * np.arange(m)[:, None]
+    x = y[idx].astype(np.float64)
+    x = (x - x.mean(axis=1, keepdims=True)) * np.hanning(w)[None, :]
+    nfft = 1 << int(np.ceil(np.log2(2 * w)))
+    spec = np.fft.rfft(x, nfft, axis=1)
+    ac = np.fft.irfft(np.abs(spec) ** 2, nfft, axis=1)[:, :w]
+    win_ac = np.correlate(np.hanning(w), np.hanning(w), "full")[w - 1 :]  # window bias
+    ac = ac / np.maximum(win_ac[None, :] / win_ac[0], 1e-3)
+    lo = max(1, int(sr / F0_RANGE_HZ[1]))
+    hi = min(w - 1, int(sr / F0_RANGE_HZ[0]))
+    seg = ac[:, lo:hi]
+    lag = np.argmax(seg, axis=1)
+    peak = seg[np.arange(m), lag]
+    corr = peak / np.maximum(ac[:, 0], 1e-12)
+    # parabolic refinement of the lag
+    k = lag + lo
+    left = ac[np.arange(m), np.clip(k - 1, 0, w - 1)]
+    right = ac[np.arange(m), np.clip(k + 1, 0, w - 1)]
+    denom = left - 2 * peak + right
+    shift = np.where(np.abs(denom) > 1e-12, 0.5 * (left - right) / np.where(denom == 0, 1, denom), 0.0)
+    f0 = sr / (k + np.clip(shift, -0.5, 0.5))
+    energy = np.mean(x**2, axis=1)
+    loud = energy > 0.01 * (np.max(energy) if m else 0.0)
+    return np.where((corr > VOICED_CORR) & loud, f0, np.nan)
+
+
+@dataclass(frozen=True)
+class PauseCues:
+    """What the sound says about the speech just before one pause.
+
+    Attributes
+    ----------
+    fall_st : float
+        Pitch change across the last voiced stretch before the pause, in semitones
+        (negative = falling); NaN when too little of it is voiced.
+    final_st : float
+        Last pitch before the pause relative to the median of all pre-pause pitches
+        (semitones); NaN when unvoiced.
+    final_ratio : float
+        Duration of the last syllable over the speaker's typical syllable duration.
+    run_s : float
+        Length of the speech run before the pause.
+    run_nuclei : int
+        Syllable nuclei in that run.
+    """
+
+    fall_st: float
+    final_st: float
+    final_ratio: float
+    run_s: float
+    run_nuclei: int
+
+
+def pause_cues(y: np.ndarray, sr: int, runs: np.ndarray, nuclei: np.ndarray) -> list[PauseCues]:
+    """Acoustic cues for each pause (each gap between consecutive runs).
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n,)
+        The signal.
+    sr : int
+    runs : np.ndarray, shape (k, 2)
+        Speech runs; pause ``j`` follows run ``j``.
+    nuclei : np.ndarray, shape (m,)
+        Syllable-nucleus times.
+
+    Returns
+    -------
+    list of PauseCues, length k - 1
+    """
+    t = np.sort(np.asarray(nuclei, dtype=float))
+    spacing = np.diff(t)
+    # typical syllable duration: median nucleus spacing within runs (not across pauses)
+    run_of = np.searchsorted(runs[:, 0], t, side="right") - 1
+    same = spacing[run_of[1:] == run_of[:-1]] if len(t) > 1 else np.zeros(0)
+    typical = float(np.median(same)) if len(same) >= 3 else 0.2
+    finals: list[float] = []
+    falls: list[float] = []
+    rows: list[tuple[float, int, float]] = []
+    for j in range(len(runs) - 1):
+        s, e = float(runs[j, 0]), float(runs[j, 1])
+        lo = max(s, e - PITCH_WINDOW_S)
+        seg = y[int(lo * sr) : int(e * sr)]
+        f0 = pitch_track(seg, sr)
+        st = 12 * np.log2(f0[np.isfinite(f0)] / 100.0) if f0.size else np.zeros(0)
+        if len(st) >= 4:
+            half = len(st) // 2
+            falls.append(float(np.median(st[half:]) - np.median(st[:half])))
+            finals.append(float(np.median(st[-3:])))
+        else:
+            falls.append(np.nan)
+            finals.append(np.nan)
+        tn = t[(t >= s) & (t <= e)]
+        if len(tn) >= 2:
+            last = e - (tn[-1] + tn[-2]) / 2
+        elif len(tn) == 1:
+            last = e - max(s, tn[0] - typical / 2)
+        else:
+            last = e - s
+        rows.append((e - s, len(tn), last / typical))
+    fin = np.asarray(finals)
+    ref = float(np.nanmedian(fin)) if np.any(np.isfinite(fin)) else np.nan
+    return [
+        PauseCues(fall_st=falls[j], final_st=finals[j] - ref, final_ratio=r, run_s=d, run_nuclei=nn)
+        for j, (d, nn, r) in enumerate(rows)
+    ]
+
+
+def acoustic_placement(c: PauseCues) -> str:
+    """``sentence``, ``mid_phrase`` or ``unknown`` from one pause's cues (module docstring)."""
+    falling = (np.isfinite(c.fall_st) and c.fall_st <= -FALL_SEMITONES) or (
+        np.isfinite(c.final_st) and c.final_st <= -FALL_SEMITONES
+    )
+    if falling and c.final_ratio >= LENGTHENED and c.run_s >= SHORT_RUN_S:
+        return "sentence"
+    if c.run_s < SHORT_RUN_S or c.run_nuclei <= SHORT_RUN_NUCLEI:
+        return "mid_phrase"
+    return "unknown"
+
+
+def place_acoustic(
+    y: np.ndarray,
+    sr: int,
+    runs: np.ndarray,
+    nuclei: np.ndarray,
+    *,
+    sentence_ends: tuple[float, ...] | None = None,
+) -> tuple[Pause, ...]:
+    """Place pauses without a script, from the sound before each one.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n,)
+    sr : int
+    runs : np.ndarray, shape (k, 2)
+        Speech runs; the pauses are the ``k - 1`` gaps between them.
+    nuclei : np.ndarray, shape (m,)
+    sentence_ends : tuple of float, keyword-only, optional
+        Times of sentence ends from a transcript, if one is available: a pause starting within
+        :data:`ASR_END_TOLERANCE_S` of one is a ``sentence``.
+
+    Returns
+    -------
+    tuple of Pause
+        Placements are ``sentence``, ``mid_phrase`` or ``unknown``.
+    """
+    runs = np.asarray(runs, dtype=float).reshape(-1, 2)
+    cues = pause_cues(y, sr, runs, nuclei)
+    ends = np.asarray(sentence_ends or (), dtype=float)
+    out = []
+    for j, c in enumerate(cues):
+        a, b = float(runs[j, 1]), float(runs[j + 1, 0])
+        place = acoustic_placement(c)
+        if ends.size and np.min(np.abs(ends - a)) <= ASR_END_TOLERANCE_S:
+            place = "sentence"
+        out.append(Pause(a, b, place))
+    return tuple(out)
+
+
+# --- the script with its pauses ---------------------------------------------------------------
+def mark_script(
+    script: str,
+    pauses: list[tuple[int | None, float, str]],
+    missed: list[int],
+    missed_label: str,
+) -> str:
+    """The script with each pause's mark inserted where it fell.
+
+    Parameters
+    ----------
+    script : str
+    pauses : list of (char_index, duration_s, placement)
+        ``char_index`` is the script index of the last character before the pause (None:
+        before the first character).
+    missed : list of int
+        Script indices of the last character before each missed sentence break.
+    missed_label : str
+        Shown for a missed break, e.g. ``漏停`` → ``[漏停]``.
+
+    Returns
+    -------
+    str
+        E.g. ``您好，⏸0.4s 退休认证…``; a mid-phrase pause is ``‖⏸0.4s‖``.
+    """
+    units = spoken_units(script)
+    starts = [u.index for u in units]
+    inserts: dict[int, list[str]] = {}
+
+    def split_after(ci: int | None) -> int:
+        if ci is None:
+            return starts[0] if starts else 0
+        k = int(np.searchsorted(starts, ci, side="right"))
+        pos = starts[k] if k < len(starts) else len(script.rstrip())
+        while pos > 0 and script[pos - 1].isspace():
+            pos -= 1
+        return pos
+
+    for ci, dur, place in pauses:
+        mark = fmt_pause(dur)
+        if place == "mid_phrase":
+            mark = f"‖{mark}‖"
+        inserts.setdefault(split_after(ci), []).append(mark)
+    for ci in missed:
+        inserts.setdefault(split_after(ci), []).append(f"[{missed_label}]")
+    out = []
+    prev = 0
+    for pos in sorted(inserts):
+        out.append(script[prev:pos])
+        out.append("".join(inserts[pos]))
+        prev = pos
+    out.append(script[prev:])
+    return "".join(out).rstrip()
+
+
+# --- the whole step, for the pipeline -----------------------------------------------------------
+@dataclass(frozen=True)
+class Placed:
+    """Pause placement for one recording.
+
+    Attributes
+    ----------
+    method : str
+        ``"script"`` (aligned to a script) or ``"acoustic"`` (from the sound alone).
+    pauses : tuple of Pause
+        Every pause with its placement (and, with a script, ``char_index`` and ``context``).
+    alignment : Alignment or None
+        The script placed in time, with the missed breaks and steps; None without a script.
+    missed_breaks, missed_steps : tuple of Gap
+        Sentence ends, and joins between procedure steps, that no pause fell at.
+    run_chars : np.ndarray or None, shape (k,)
+        Characters in each speech run from the alignment; None without a script.
+    """
+
+    method: str
+    pauses: tuple[Pause, ...]
+    alignment: Alignment | None = None
+    missed_breaks: tuple[Gap, ...] = ()
+    missed_steps: tuple[Gap, ...] = ()
+    run_chars: np.ndarray | None = None
+
+
+def place(
+    y: np.ndarray,
+    sr: int,
+    runs: np.ndarray,
+    nuclei: np.ndarray,
+    script: str | None,
+    *,
+    sentence_ends: tuple[float, ...] | None = None,
+) -> Placed:
+    """Place every pause of a recording: by the script when there is one, else by the sound.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n,)
+        The signal (used only without a script, a few hundred ms before each pause).
+    sr : int
+    runs : np.ndarray, shape (k, 2)
+        Speech runs; the pauses are the ``k - 1`` gaps between them.
+    nuclei : np.ndarray, shape (m,)
+        Syllable-nucleus times.
+    script : str or None
+    sentence_ends : tuple of float, keyword-only, optional
+        Sentence-end times from a transcript, used without a script.
+
+    Returns
+    -------
+    Placed
+    """
+    from dataclasses import replace
+
+    from .alignment import align
+
+    runs = np.asarray(runs, dtype=float).reshape(-1, 2)
+    gaps = np.stack([runs[:-1, 1], runs[1:, 0]], axis=1) if len(runs) > 1 else np.zeros((0, 2))
+    if script is None or not spoken_units(script):
+        return Placed("acoustic", place_acoustic(y, sr, runs, nuclei, sentence_ends=sentence_ends))
+    al = align(script, runs, nuclei)
+    breaks = missed_breaks(al)
+    steps = missed_steps(al)
+    al = replace(al, missed_breaks=tuple(g.boundary for g in breaks), missed_steps=tuple(g.boundary for g in steps))
+    return Placed("script", place_with_script(gaps, al), al, breaks, steps, al.run_chars)

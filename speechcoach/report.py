@@ -15,6 +15,7 @@ from . import SCHEMA, __version__
 from .guidance import catalogue, self_check
 from .locales import strings
 from .pipeline import Analysis
+from .placement import mark_script
 
 
 def _r(x: float, nd: int = 3) -> float:
@@ -139,6 +140,13 @@ def to_dict(an: Analysis, *, lang: str | None = None, created: str | None = None
         report["script"] = an.script
     if an.alignment is not None:
         report["alignment"] = _jsonable(an.alignment)
+        missed = sorted({g["char_index"] for g in report["alignment"]["missed_breaks"] + report["alignment"]["missed_steps"]})
+        report["script_marked"] = mark_script(
+            an.script or "",
+            [(p.char_index, p.duration_s, p.placement) for p in an.pauses],
+            missed,
+            strings(lang)["labels"]["missed_break"],
+        )
     return report
 
 

@@ -69,6 +69,9 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
             place = S["placement"].get(p["placement"], p["placement"])
             ctx = f"  {p['context']}" if p.get("context") else ""
             out.append(f"  {i:>3}  {fmt_time(p['start_s']):>7}  {p['duration_s']:>5.2f}s  {place}{ctx}")
+    method = report.get("pause_method")
+    if pauses and method in S.get("pause_method", {}) and method != "none":
+        out.append(f"  {L['placement_method']}: {S['pause_method'][method]}")
     marked = report.get("script_marked")
     if marked:
         out.append("")
