@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import unicodedata
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,23 @@ SEVERITY_RANK = {"problem": 0, "warning": 1, "info": 2}
 
 def _e(s: object) -> str:
     return escape(str(s), quote=True)
+
+
+PAUSE_GLYPH = "⏸"
+"""The pause mark used in contexts (``…开始了。 ⏸0.8s 调整…``); many fonts lack it."""
+
+
+def _e_marks(s: object) -> str:
+    """Escape ``s`` and draw its pause marks with CSS instead of relying on a font having ``⏸``."""
+    return _e(s).replace(PAUSE_GLYPH, '<span class="pz" role="img" aria-label="||"></span>')
+
+
+def mark_position(text: str, char_index: int) -> int:
+    """Where a mark after character ``char_index`` goes: after any punctuation that follows it."""
+    i = char_index
+    while i + 1 < len(text) and unicodedata.category(text[i + 1]).startswith("P"):
+        i += 1
+    return i
 
 
 def audio_source(audio_path: str | Path, output: str | Path | None = None, *, embed: bool = False) -> str:
@@ -135,6 +153,7 @@ svg.timeline,svg.pace{cursor:pointer}
 .legend{display:flex;flex-wrap:wrap;gap:4px 16px;margin:.2rem 0 .4rem;padding:0;list-style:none;font-size:.9rem;color:var(--muted)}
 .dot{display:inline-block;width:.75em;height:.75em;border-radius:3px;margin-right:.35em;vertical-align:-.05em}
 .d-sentence{background:var(--sentence)}.d-clause{background:var(--clause)}.d-mid_phrase{background:var(--mid_phrase)}.d-unknown{background:var(--unknown)}
+.d-missed{border:1.5px dashed var(--mid_phrase);background:#fff}
 .d-speech{background:#e8f0fb;border:1px solid #c9d7ee}.d-silence{background:#eceef2;border:1px solid #d5d9e0}
 .note{color:var(--muted);font-size:.9rem;margin:.4rem 0 0}
 audio{width:100%;margin:.2rem 0 0}
@@ -147,6 +166,11 @@ tr[data-t]:hover{background:#f3f6fb}
 .tablewrap{overflow-x:auto}
 .script{font-size:1.15rem;line-height:2.2;white-space:pre-wrap;margin:0;overflow-wrap:anywhere}
 .pm{display:inline-block;font-size:.72rem;line-height:1.4;padding:0 .4em;margin:0 .2em;border-radius:999px;color:#fff;vertical-align:.15em;white-space:nowrap;font-weight:600}
+.pz{display:inline-block;width:.55em;height:.8em;margin:0 .15em;vertical-align:-.05em;border-left:.16em solid currentColor;border-right:.16em solid currentColor;opacity:.75}
+.pm.missed{background:#fff;color:var(--mid_phrase);border:1.5px dashed var(--mid_phrase)}
+.script .c{border-radius:3px;transition:background-color .15s}
+.script .c:hover{background:#e8f0fb}
+.script .c.now{background:#ffe08a}
 .pm.p-sentence{background:var(--sentence)}.pm.p-clause{background:var(--clause)}.pm.p-mid_phrase{background:var(--mid_phrase)}.pm.p-unknown{background:var(--unknown)}
 ol.findings{list-style:none;margin:0;padding:0}
 ol.findings li{border:1px solid var(--line);border-left:5px solid var(--info);border-radius:8px;padding:10px 14px;margin:0 0 10px}
@@ -199,10 +223,60 @@ function update(){if(!a)return;var t=a.currentTime;var show=!a.paused||t>0;
 var svgs=document.querySelectorAll('svg[data-t1]');for(var i=0;i<svgs.length;i++){var s=svgs[i];var l=s.querySelector('.playhead');if(!l)continue;
 var x0=+s.getAttribute('data-x0'),x1=+s.getAttribute('data-x1'),t0=+s.getAttribute('data-t0'),t1=+s.getAttribute('data-t1');
 var x=x0+Math.max(0,Math.min(1,(t-t0)/(t1-t0)))*(x1-x0);l.setAttribute('x1',x);l.setAttribute('x2',x);l.setAttribute('visibility',show?'visible':'hidden');}}
+var cs=document.querySelectorAll('.script .c'),cst=[],cen=[],cur=null;
+for(var k=0;k<cs.length;k++){cst.push(+cs[k].getAttribute('data-t'));cen.push(+cs[k].getAttribute('data-e'));}
+function mark(t){var lo=0,hi=cst.length-1,j=-1;while(lo<=hi){var m=(lo+hi)>>1;if(cst[m]<=t){j=m;lo=m+1;}else{hi=m-1;}}
+var el=(j>=0&&t<cen[j]+0.05)?cs[j]:null;if(el!==cur){if(cur)cur.classList.remove('now');if(el)el.classList.add('now');cur=el;}}
+if(a){a.addEventListener('timeupdate',function(){mark(a.currentTime);});a.addEventListener('ended',function(){mark(-1);});}
 if(a){a.addEventListener('timeupdate',update);a.addEventListener('seeked',update);}
 document.documentElement.setAttribute('data-ready','1');
 })();
 """
+
+
+def script_marks(report: dict[str, Any]) -> dict[int, list[tuple[str, dict[str, Any]]]]:
+    """Marks to show in the script, by the script index of the character they follow.
+
+    Pauses with a ``char_index`` become ``("pause", pause)``; sentence ends and procedure steps
+    passed without a pause (``alignment.missed_breaks`` / ``missed_steps``) become
+    ``("missed", gap)``. Indices outside the script are ignored.
+    """
+    n = len(str(report.get("script") or ""))
+    marks: dict[int, list[tuple[str, dict[str, Any]]]] = {}
+
+    def ok(ci: object) -> bool:
+        return isinstance(ci, int) and not isinstance(ci, bool) and 0 <= ci < n
+
+    text = str(report.get("script") or "")
+    for p in report.get("pauses") or []:
+        if ok(p.get("char_index")):
+            marks.setdefault(mark_position(text, p["char_index"]), []).append(("pause", p))
+    al = report.get("alignment")
+    if isinstance(al, dict):
+        seen: set[int] = set()
+        for key in ("missed_breaks", "missed_steps"):
+            for gap in al.get(key) or []:
+                ci = gap.get("char_index") if isinstance(gap, dict) else None
+                if ok(ci) and ci not in seen:
+                    seen.add(ci)
+                    marks.setdefault(mark_position(text, ci), []).append(("missed", gap))
+    return marks
+
+
+def aligned_char_times(report: dict[str, Any], n: int) -> dict[int, tuple[float, float]]:
+    """``{script index: (start_s, end_s)}`` from ``alignment.chars`` entries that carry an ``index``."""
+    al = report.get("alignment")
+    out: dict[int, tuple[float, float]] = {}
+    if not isinstance(al, dict):
+        return out
+    for c in al.get("chars") or []:
+        try:
+            i, a, b = int(c["index"]), float(c["start_s"]), float(c["end_s"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if 0 <= i < n:
+            out[i] = (a, b)
+    return out
 
 
 def _seek_attrs(t: float | None) -> str:
@@ -279,6 +353,9 @@ class _Page:
             items.append(f'<li><span class="dot d-silence"></span>{_e(self.R["silence"])}</li>')
         for key in ("sentence", "clause", "mid_phrase", "unknown"):
             items.append(f'<li><span class="dot d-{key}"></span>{_e(self.L["pauses"])} · {_e(self.w.placement(key))}</li>')
+        al = self.r.get("alignment")
+        if with_areas and isinstance(al, dict) and (al.get("missed_breaks") or al.get("missed_steps")):
+            items.append(f'<li><span class="dot d-missed"></span>{_e(self.L["missed_break"])}</li>')
         return f'<ul class="legend">{"".join(items)}</ul>'
 
     def timeline(self) -> str:
@@ -326,7 +403,7 @@ class _Page:
         rows = []
         for i, p in enumerate(ps, 1):
             place = p.get("placement") or "unknown"
-            ctx = f'<td{self.script_lang}>{_e(p.get("context") or "")}</td>' if has_ctx else ""
+            ctx = f'<td{self.script_lang}>{_e_marks(p.get("context") or "")}</td>' if has_ctx else ""
             rows.append(
                 f'<tr data-t="{max(0.0, p["start_s"] - svg.PAUSE_LEAD_IN_S):.3f}" tabindex="0" role="button" title="{_e(L["play"])}">'
                 f'<td class="num">{i}</td><td class="num">{_e(w.time(p["start_s"]))}</td>'
@@ -349,31 +426,35 @@ class _Page:
         if not text:
             return ""
         w = self.w
-        marks: dict[int, list[dict[str, Any]]] = {}
-        for p in self.r.get("pauses") or []:
-            ci = p.get("char_index")
-            if isinstance(ci, int) and not isinstance(ci, bool) and 0 <= ci < len(text):
-                marks.setdefault(ci, []).append(p)
-        if marks:
-            out = []
-            for i, ch in enumerate(text):
+        marks = script_marks(self.r)
+        times = aligned_char_times(self.r, len(text))
+        out = []
+        for i, ch in enumerate(text):
+            if i in times:
+                a, b = times[i]
+                out.append(f'<span class="c" data-t="{a:.3f}" data-e="{b:.3f}">{_e(ch)}</span>')
+            else:
                 out.append(_e(ch))
-                for p in marks.get(i, ()):
-                    place = p.get("placement") or "unknown"
+            for kind, item in marks.get(i, ()):
+                if kind == "pause":
+                    place = item.get("placement") or "unknown"
                     out.append(
-                        f'<span class="pm p-{_e(place)}" data-t="{max(0.0, p["start_s"] - svg.PAUSE_LEAD_IN_S):.3f}" '
+                        f'<span class="pm p-{_e(place)}" data-t="{max(0.0, item["start_s"] - svg.PAUSE_LEAD_IN_S):.3f}" '
                         f'tabindex="0" role="button" lang="{_e(self.R["lang_tag"])}" '
-                        f'title="{_e(w.time(p["start_s"]))} · {_e(w.pause_label(p["duration_s"], place))}">'
-                        f"{_e(w.seconds(p['duration_s'], 1))}</span>"
+                        f'title="{_e(w.time(item["start_s"]))} · {_e(w.pause_label(item["duration_s"], place))}">'
+                        f"{_e(w.seconds(item['duration_s'], 1))}</span>"
                     )
-            body = "".join(out)
-            note = self.R["script_marks"]
-        else:
-            body = _e(text)
-            note = self.R["script_plain"]
+                else:
+                    t = float(item.get("time_s") or 0.0)
+                    out.append(
+                        f'<span class="pm missed" data-t="{max(0.0, t - svg.PAUSE_LEAD_IN_S):.3f}" tabindex="0" role="button" '
+                        f'lang="{_e(self.R["lang_tag"])}" title="{_e(w.time(t))} · {_e(self.L["missed_break"])}">'
+                        f"{_e(self.L['missed_break'])}</span>"
+                    )
+        note = self.R["script_marks"] if marks else self.R["script_plain"]
         return (
             f'<section aria-labelledby="h-script"><h2 id="h-script">{_e(self.L["script"])}</h2>'
-            f'<p class="script"{self.script_lang}>{body.rstrip()}</p><p class="note">{_e(note)}</p></section>'
+            f'<p class="script"{self.script_lang}>{"".join(out).rstrip()}</p><p class="note">{_e(note)}</p></section>'
         )
 
     def findings(self) -> str:
@@ -396,7 +477,7 @@ class _Page:
                     links.append(f'<a href="#g-{_e(f["guidance"])}">{_e(L["guidance"])}{_e(w.colon())}{_e(g["title"])}</a>')
                 lis.append(
                     f'<li class="sev-{_e(sev)}"{attrs}><p class="f-msg"><span class="badge sev-{_e(sev)}">{_e(w.severity(sev))}</span>'
-                    f'{_e(f["message"])}</p><p class="f-links">{"".join(links)}</p></li>'
+                    f'{_e_marks(f["message"])}</p><p class="f-links">{"".join(links)}</p></li>'
                 )
             body = f'<ol class="findings">{"".join(lis)}</ol>'
         return f'<section aria-labelledby="h-findings"><h2 id="h-findings">{_e(L["findings"])}</h2>{body}</section>'

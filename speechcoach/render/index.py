@@ -87,7 +87,7 @@ def histogram(values: Sequence[float], band: Sequence[float], target: float, *, 
     for v in values:
         counts[min(nb - 1, int((v - x0) // BIN_CPM))] += 1
     ymax = max(counts + [1])
-    ml, mr, mt, mb = 40, 12, 22, 42
+    ml, mr, mt, mb = 40, 12, 34, 42
     pw, ph = width - ml - mr, height - mt - mb
 
     def sx(v: float) -> float:
@@ -111,8 +111,8 @@ def histogram(values: Sequence[float], band: Sequence[float], target: float, *, 
             f"<title>{a:.0f}–{b:.0f}: {c}</title></rect>"
         )
         parts.append(f'<text x="{(sx(a) + sx(b)) / 2:.1f}" y="{sy(c) - 3:.1f}" font-size="11" text-anchor="middle">{c}</text>')
-    parts.append(f'<line x1="{sx(target):.1f}" x2="{sx(target):.1f}" y1="{mt - 6}" y2="{mt + ph}" stroke="#0969da" stroke-width="2" stroke-dasharray="5,3"/>')
-    parts.append(f'<text x="{sx(target):.1f}" y="{mt - 9}" font-size="11" text-anchor="middle" fill="#0969da">{_e(labels["target"])} {target:.0f}</text>')
+    parts.append(f'<line x1="{sx(target):.1f}" x2="{sx(target):.1f}" y1="17" y2="{mt + ph}" stroke="#0969da" stroke-width="2" stroke-dasharray="5,3"/>')
+    parts.append(f'<text x="{sx(target):.1f}" y="13" font-size="11" text-anchor="middle" fill="#0969da">{_e(labels["target"])} {target:.0f}</text>')
     parts.append(f'<line x1="{ml}" x2="{ml + pw}" y1="{mt + ph}" y2="{mt + ph}" stroke="#57606a"/>')
     step = BIN_CPM * max(1, math.ceil(nb / 14))
     tick = x0
@@ -124,7 +124,8 @@ def histogram(values: Sequence[float], band: Sequence[float], target: float, *, 
     parts.append(
         f'<text x="12" y="{mt + ph / 2:.1f}" font-size="12" text-anchor="middle" transform="rotate(-90 12 {mt + ph / 2:.1f})">{_e(labels["count_axis"])}</text>'
     )
-    parts.append(f'<text x="{(sx(lo_b) + sx(hi_b)) / 2:.1f}" y="{mt + 12}" font-size="11" text-anchor="middle" fill="#1a7f37">{_e(labels["band"])} {lo_b:.0f}–{hi_b:.0f}</text>')
+    parts.append(f'<rect x="{ml + pw - 150}" y="4" width="10" height="10" fill="#dafbe1" stroke="#2da44e"/>')
+    parts.append(f'<text x="{ml + pw - 136}" y="13" font-size="11" fill="#1a7f37">{_e(labels["band"])} {lo_b:.0f}–{hi_b:.0f}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

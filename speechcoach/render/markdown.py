@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .html import script_marks
 from .words import Words
 
 SEVERITY_RANK = {"problem": 0, "warning": 1, "info": 2}
@@ -23,21 +24,17 @@ def _cell(text: object) -> str:
 
 
 def _script_with_marks(report: dict[str, Any], words: Words) -> tuple[str, bool]:
-    """The script with a pause mark after each aligned pause's last character.
+    """The script with a mark after each aligned pause (and each sentence end passed without one).
 
     Returns
     -------
     text : str
-        Markdown (a block quote, one line per script line).
+        Markdown (a block quote, one paragraph per script line).
     marked : bool
-        Whether any pause had a position in the script.
+        Whether any mark was placed.
     """
     text = str(report.get("script") or "")
-    marks: dict[int, list[dict[str, Any]]] = {}
-    for p in report.get("pauses") or []:
-        ci = p.get("char_index")
-        if isinstance(ci, int) and not isinstance(ci, bool) and 0 <= ci < len(text):
-            marks.setdefault(ci, []).append(p)
+    marks = script_marks(report)
     lines: list[str] = []
     cur: list[str] = []
     for i, ch in enumerate(text):
@@ -46,10 +43,12 @@ def _script_with_marks(report: dict[str, Any], words: Words) -> tuple[str, bool]
             cur = []
         else:
             cur.append(md_escape(ch) if ch.strip() else ch)
-        for p in marks.get(i, ()):
-            place = p.get("placement") or "unknown"
-            mark = f" ⏸{words.seconds(p['duration_s'], 1)} "
-            cur.append(f"**{mark.strip()}**" if place == "mid_phrase" else f"`{mark.strip()}`")
+        for kind, item in marks.get(i, ()):
+            if kind == "pause":
+                mark = f"⏸{words.seconds(item['duration_s'], 1)}"
+                cur.append(f" **{mark}** " if item.get("placement") == "mid_phrase" else f" `{mark}` ")
+            else:
+                cur.append(f" ~~⏸~~ *{md_escape(words.labels['missed_break'])}* ")
     lines.append("".join(cur))
     body = "\n>\n".join("> " + ln.strip() for ln in lines if ln.strip())
     return body, bool(marks)

@@ -307,6 +307,27 @@ def timeline(report: dict[str, Any], words: Words) -> str:
             f'<text class="plabel" x="{_f(cx)}" y="{_f(ly)}" text-anchor="middle" fill="{col}">{_a(lab)}</text>'
             "</g>"
         )
+    # sentence ends / procedure steps passed without a pause
+    al = report.get("alignment")
+    missed = []
+    if isinstance(al, dict):
+        for key in ("missed_breaks", "missed_steps"):
+            missed += [g for g in al.get(key) or [] if isinstance(g, dict) and g.get("time_s") is not None]
+    col = PLACEMENT_COLOURS["mid_phrase"]
+    for g in missed:
+        t = float(g["time_s"])
+        x = axis.x(t)
+        title = f"{words.time(t)} · {words.labels['missed_break']}"
+        if g.get("context"):
+            title += f" · {g['context']}"
+        parts.append(
+            f'<g class="missed" data-t="{max(0.0, t - PAUSE_LEAD_IN_S):.3f}" tabindex="0" role="button">'
+            f"<title>{_a(title)}</title>"
+            f'<rect class="hit" x="{_f(x - 7)}" y="{_f(top - 14)}" width="14" height="{_f(base - top + 14)}"/>'
+            f'<line x1="{_f(x)}" x2="{_f(x)}" y1="{_f(top - 14)}" y2="{_f(base)}" stroke="{col}" stroke-width="2" stroke-dasharray="4 3"/>'
+            f'<text x="{_f(x)}" y="{_f(base - 8)}" text-anchor="middle" fill="{col}" class="plabel">✗</text>'
+            "</g>"
+        )
     parts.append(time_axis_svg(axis, base + 16))
     parts.append(_playhead(top - 14, base))
     parts.append("</svg>")

@@ -101,4 +101,4 @@ class Words:
 
     def colon(self) -> str:
         """The label/value separator of the language."""
-        return self.report.get("colon", "：" if self.lang == "zh" else ": ")
+        return self.report["colon"]
