@@ -1,0 +1,271 @@
+"""``speechcoach batch``: discovery, pairing, bad files, resumable state, summaries and the index page.
+
+The analysis is real (the sample recordings), nothing is mocked. A cohort of nine recordings:
+six good ones in two trainee folders (one with a Chinese name) and three bad ones.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from speechcoach.batch import (
+    CSV_COLUMNS,
+    STATE_DIR,
+    Progress,
+    assign_report_names,
+    discover,
+    find_script,
+    plan,
+    run_batch,
+    trainee_of,
+)
+from speechcoach.cli import app
+from speechcoach.settings import Settings
+
+from .conftest import SAMPLES
+
+runner = CliRunner()
+
+GOOD = {
+    "张三": ["on_target_retirement", "slow_unemployment", "fast_remote_care"],
+    "bob": ["on_target_reimbursement", "uneven_transfer", "no_pauses_card_loss"],
+}
+
+
+def make_cohort(root: Path) -> Path:
+    """Nine recordings: six good ones with scripts, three bad ones (trainee ``carol``)."""
+    for trainee, stems in GOOD.items():
+        d = root / trainee
+        d.mkdir(parents=True)
+        for stem in stems:
+            shutil.copy(SAMPLES / f"{stem}.wav", d / f"{stem}.wav")
+            shutil.copy(SAMPLES / f"{stem}.txt", d / f"{stem}.txt")
+    bad = root / "carol"
+    bad.mkdir()
+    (bad / "notes.wav").write_text("这不是录音，只是一段文字。\n" * 20, encoding="utf-8")
+    (bad / "empty.wav").write_bytes(b"")
+    (bad / "truncated.wav").write_bytes((SAMPLES / "slow_unemployment.wav").read_bytes()[:30])
+    return root
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory) -> Path:
+    return make_cohort(tmp_path_factory.mktemp("cohort"))
+
+
+@pytest.fixture(scope="module")
+def first_run(cohort, tmp_path_factory):
+    """One full batch with two worker processes, shared by several tests (read-only)."""
+    out = tmp_path_factory.mktemp("out")
+    res = runner.invoke(app, ["batch", str(cohort), "--out", str(out), "--jobs", "2", "--lang", "en"])
+    return out, res
+
+
+def rows_of(out: Path) -> list[dict]:
+    return json.loads((out / "summary.json").read_text(encoding="utf-8"))["recordings"]
+
+
+def stable(out: Path) -> dict:
+    """summary.json without its timestamp, for comparing runs."""
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    s.pop("created")
+    return s
+
+
+def last_run(out: Path) -> dict:
+    return json.loads((out / STATE_DIR / "last-run.json").read_text(encoding="utf-8"))
+
+
+def test_nine_rows_errors_explained_exit_2(first_run):
+    out, res = first_run
+    assert res.exit_code == 2, res.output
+    rows = rows_of(out)
+    assert len(rows) == 9
+    errors = {Path(r["file"]).name: r["error"] for r in rows if r["error"]}
+    assert set(errors) == {"notes.wav", "empty.wav", "truncated.wav"}
+    assert "empty" in errors["empty.wav"]
+    assert "not an audio file" in errors["notes.wav"]
+    assert "truncated" in errors["truncated.wav"] or "corrupt" in errors["truncated.wav"]
+    assert all("\n" not in e for e in errors.values())
+    # each bad file is one line on stderr, plus the final line
+    lines = res.stderr.strip().splitlines()
+    assert sum(line.startswith("speechcoach: error: ") for line in lines) == 3
+    assert re.search(r"9 recordings: 6 analysed, 0 unchanged, 3 failed", lines[-1])
+
+
+def test_good_reports_written_per_trainee(first_run):
+    out, _ = first_run
+    rows = {Path(r["file"]).stem: r for r in rows_of(out) if not r["error"]}
+    assert len(rows) == 6
+    for trainee, stems in GOOD.items():
+        for stem in stems:
+            row = rows[stem]
+            assert row["trainee"] == trainee
+            report = json.loads((out / "reports" / trainee / f"{stem}.json").read_text(encoding="utf-8"))
+            assert report["schema"] == "speechcoach.report/1"
+            assert report["characters"]["source"] == "script"
+            assert row["cpm"] == round(report["rate"]["cpm"], 1) and row["verdict"] == report["rate"]["verdict"]
+            assert row["report_json"] == f"reports/{trainee}/{stem}.json"
+            for fmt in ("json", "html") if row["report_html"] else ("json",):
+                assert (out / "reports" / trainee / f"{stem}.{fmt}").is_file()
+    assert rows["fast_remote_care"]["verdict"] == "fast" and rows["slow_unemployment"]["verdict"] == "slow"
+    assert rows["on_target_retirement"]["verdict"] == "on_target"
+
+
+def test_csv_has_bom_and_readable_chinese(first_run):
+    out, _ = first_run
+    raw = (out / "summary.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    text = raw.decode("utf-8-sig")
+    lines = text.splitlines()
+    assert lines[0].split(",") == list(CSV_COLUMNS)
+    assert len(lines) == 10
+    assert sum(line.startswith("张三,") for line in lines) == 3
+
+
+def test_index_is_self_contained_and_links_every_report(first_run):
+    out, _ = first_run
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "<svg" in page and "<table" in page
+    assert not re.search(r"<(script|img|link|iframe)[^>]+(src|href)=", page)
+    assert not re.search(r"https?://", page.replace("http://www.w3.org/2000/svg", ""))
+    links = re.findall(r'<a href="([^"]+)"', page)
+    assert len(links) == 6
+    from urllib.parse import unquote
+
+    assert all((out / unquote(h)).is_file() for h in links)
+    assert "Progress per trainee" in page and "张三" in page
+
+
+def test_summary_json_progress(first_run):
+    out, _ = first_run
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert s["schema"] == "speechcoach.batch/1"
+    assert s["counts"]["recordings"] == 9 and s["counts"]["failed"] == 3
+    by = {t["trainee"]: t for t in s["trainees"]}
+    assert by["张三"]["attempts"] == 3 and by["carol"]["analysed"] == 0
+    assert "first" in by["bob"] and "latest" in by["bob"]
+
+
+def test_second_run_skips_everything_then_force_redoes(tmp_path):
+    cohort = make_cohort(tmp_path / "in")
+    out = tmp_path / "out"
+    runner.invoke(app, ["batch", str(cohort), "--out", str(out), "--jobs", "1", "--lang", "en"])
+    before = stable(out)
+    res = runner.invoke(app, ["batch", str(cohort), "--out", str(out), "--jobs", "1", "--lang", "en"])
+    assert res.exit_code == 2
+    log = last_run(out)
+    assert log["counts"]["analysed"] == 0 and log["counts"]["skipped"] == 9
+    assert set(log["recordings"].values()) == {"skipped", "skipped-failed"}
+    assert stable(out) == before
+    # a changed script is noticed; a missing output makes the recording redo
+    (cohort / "bob" / "uneven_transfer.txt").write_text(
+        (SAMPLES / "uneven_transfer.txt").read_text(encoding="utf-8") + "\n", encoding="utf-8"
+    )
+    (out / "reports" / "张三" / "slow_unemployment.json").unlink()
+    res = runner.invoke(app, ["batch", str(cohort), "--out", str(out), "--jobs", "1", "--lang", "en"])
+    log = last_run(out)
+    assert log["counts"]["analysed"] == 2 and log["counts"]["skipped"] == 7
+    assert (out / "reports" / "张三" / "slow_unemployment.json").is_file()
+    res = runner.invoke(app, ["batch", str(cohort), "--out", str(out), "--jobs", "1", "--lang", "en", "--force"])
+    assert last_run(out)["counts"] == {"total": 9, "analysed": 6, "skipped": 0, "failed": 3, "not_finished": 0}
+
+
+def test_half_then_all_equals_one_run(cohort, tmp_path):
+    out0 = tmp_path / "uninterrupted"
+    runner.invoke(app, ["batch", str(cohort), "--out", str(out0), "--jobs", "1", "--lang", "en"])
+    files = sorted(str(p) for p in cohort.rglob("*.wav"))
+    out = tmp_path / "resumed"
+    res = runner.invoke(app, ["batch", *files[: len(files) // 2], "--out", str(out), "--jobs", "1", "--lang", "en"])
+    assert len(rows_of(out)) == len(files) // 2
+    res = runner.invoke(app, ["batch", str(cohort), "--out", str(out), "--jobs", "1", "--lang", "en"])
+    assert res.exit_code == 2
+    assert last_run(out)["counts"]["skipped"] == len(files) // 2
+    assert stable(out) == stable(out0)
+    assert (out / "summary.csv").read_bytes() == (out0 / "summary.csv").read_bytes()
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_ctrl_c_keeps_finished_results(cohort, tmp_path, jobs):
+    out = tmp_path / "out"
+    seen: list[Progress] = []
+
+    def progress(p: Progress) -> None:
+        seen.append(p)
+        if p.done == 2:
+            raise KeyboardInterrupt
+
+    res = run_batch([cohort], out, settings=Settings(lang="en"), jobs=jobs, progress=progress)
+    assert res.interrupted and res.exit_code == 130
+    done = len(rows_of(out))
+    assert 2 <= done < 9
+    assert len(list((out / STATE_DIR).glob("*.json"))) - 1 == done  # one state file each + last-run.json
+    assert last_run(out)["interrupted"] is True
+    res = run_batch([cohort], out, settings=Settings(lang="en"), jobs=1)
+    assert not res.interrupted and res.skipped == done and len(res.rows) == 9 and res.exit_code == 2
+
+
+def test_all_good_exits_0_and_missing_input_is_a_row(tmp_path):
+    d = tmp_path / "dana"
+    d.mkdir()
+    shutil.copy(SAMPLES / "on_target_retirement.wav", d / "take1.wav")
+    res = runner.invoke(app, ["batch", str(d / "take1.wav"), "--out", str(tmp_path / "o1"), "--jobs", "1"])
+    assert res.exit_code == 0, res.output
+    row = rows_of(tmp_path / "o1")[0]
+    assert row["char_source"] == "estimate" and row["trainee"] == "dana"
+    res = runner.invoke(app, ["batch", str(d / "take1.wav"), str(d / "nope.wav"), "--out", str(tmp_path / "o2"), "--jobs", "1"])
+    assert res.exit_code == 2
+    errors = [r for r in rows_of(tmp_path / "o2") if r["error"]]
+    assert len(errors) == 1 and errors[0]["error"] == "file not found"
+
+
+def test_quoted_glob_scripts_dir_and_stem_prefix_rubric(tmp_path):
+    a, b, scripts = tmp_path / "day1", tmp_path / "day2", tmp_path / "scripts"
+    for d in (a, b, scripts):
+        d.mkdir()
+    shutil.copy(SAMPLES / "on_target_retirement.wav", a / "li_retire.wav")
+    shutil.copy(SAMPLES / "on_target_retirement.wav", b / "li_retire.wav")
+    shutil.copy(SAMPLES / "on_target_retirement.txt", scripts / "li_retire.txt")
+    (a / "li_retire.json").write_text("{}", encoding="utf-8")  # not audio: ignored by the glob
+    rubric = tmp_path / "rubric.toml"
+    rubric.write_text('[batch]\ntrainee = "stem-prefix"\n[report]\nlang = "en"\n', encoding="utf-8")
+    out = tmp_path / "out"
+    res = runner.invoke(
+        app, ["batch", str(tmp_path / "day*" / "li_*"), "--scripts", str(scripts), "--rubric", str(rubric), "--out", str(out), "--jobs", "1"]
+    )
+    assert res.exit_code == 0, res.output
+    rows = rows_of(out)
+    assert [r["trainee"] for r in rows] == ["li", "li"]
+    assert all(r["char_source"] == "script" for r in rows)
+    reports = {r["report_json"] for r in rows}
+    assert len(reports) == 2 and all(p.startswith("reports/li/li_retire") for p in reports)
+
+
+def test_discovery_pairing_and_names(tmp_path):
+    (tmp_path / "x" / ".hidden").mkdir(parents=True)
+    for name in ("x/a.wav", "x/a.txt", "x/a.mp3", "x/.hidden/b.wav", "x/notes.md"):
+        (tmp_path / name).write_bytes(b"")
+    files, problems = discover([tmp_path / "x", str(tmp_path / "x" / "a.wav"), str(tmp_path / "none*.wav"), tmp_path / "gone.wav"])
+    assert [f.name for f in files] == ["a.mp3", "a.wav"]
+    assert [p.problem for p in problems] == ["no recordings match this pattern", "file not found"]
+    assert find_script(tmp_path / "x" / "a.mp3") == tmp_path / "x" / "a.txt"
+    recs = plan(files)
+    names = assign_report_names(recs)
+    assert sorted(names.values()) == ["reports/x/a~mp3", "reports/x/a~wav"]
+    assert trainee_of(Path("/d/wang-03.wav"), "stem-prefix") == "wang"
+    assert trainee_of(Path("/d/陈/take.wav")) == "陈"
+    # names given in an earlier run are kept
+    assert assign_report_names(recs, {recs[1].id: "reports/x/a"})[recs[1].id] == "reports/x/a"
+
+
+def test_bad_arguments_one_line(tmp_path):
+    res = runner.invoke(app, ["batch", str(SAMPLES / "on_target_retirement.wav"), "--out", str(tmp_path), "--jobs", "0"])
+    assert res.exit_code == 2 and res.stderr.count("\n") == 1 and "--jobs" in res.stderr
+    res = runner.invoke(app, ["batch", str(SAMPLES / "on_target_retirement.wav"), "--out", str(tmp_path), "--scripts", str(tmp_path / "no")])
+    assert res.exit_code == 2 and "--scripts" in res.stderr

@@ -1,0 +1,106 @@
+"""``speechcoach check``: PASS/FAIL lines against the rubric, exit codes 0/1/2, JUnit XML."""
+
+from __future__ import annotations
+
+import copy
+import xml.etree.ElementTree as ET
+
+from typer.testing import CliRunner
+
+from speechcoach.check import judge, junit_xml, error_judgement
+from speechcoach.cli import app
+
+from .conftest import SAMPLES
+
+runner = CliRunner()
+GOOD = SAMPLES / "on_target_retirement.wav"
+FAST = SAMPLES / "fast_remote_care.wav"
+
+
+def test_passing_sample_exits_0():
+    res = runner.invoke(app, ["check", str(GOOD), "--lang", "en"])
+    assert res.exit_code == 0, res.output
+    line = res.stdout.strip()
+    assert line.startswith(f"PASS {GOOD}: ") and "cpm" in line and "\n" not in line
+
+
+def test_fast_sample_fails_the_rate_exits_1(tmp_path):
+    junit = tmp_path / "ci" / "check.xml"
+    res = runner.invoke(app, ["check", str(GOOD), str(FAST), "--lang", "en", "--junit", str(junit)])
+    assert res.exit_code == 1, res.output
+    lines = res.stdout.strip().splitlines()
+    assert lines[0].startswith("FAIL ") and "fast_remote_care.wav" in lines[0]
+    assert "above band 100–140" in lines[0]
+    assert lines[1].startswith("PASS ")
+    root = ET.parse(junit).getroot()
+    cases = root.findall(".//testcase")
+    assert len(cases) == 2
+    fail = [c for c in cases if c.find("failure") is not None]
+    assert len(fail) == 1 and fail[0].get("name").endswith("fast_remote_care.wav")
+    assert "above band" in fail[0].find("failure").get("message")
+    assert root.find("testsuite").get("failures") == "1"
+
+
+def test_rubric_widens_the_band(tmp_path):
+    rubric = tmp_path / "loose.toml"
+    rubric.write_text("[rate]\ntarget_cpm = 160\nband_cpm = [100, 230]\n", encoding="utf-8")
+    res = runner.invoke(app, ["check", str(FAST), "--rubric", str(rubric)])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.startswith("PASS ")
+
+
+def test_bad_file_is_error_exit_2_and_junit_parses(tmp_path):
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio at all", encoding="utf-8")
+    junit = tmp_path / "j.xml"
+    res = runner.invoke(app, ["check", str(GOOD), str(bad), str(tmp_path / "missing.wav"), "--junit", str(junit)])
+    assert res.exit_code == 2
+    errors = [ln for ln in res.stdout.splitlines() if ln.startswith("ERROR ")]
+    assert len(errors) == 2 and any("bad.wav: not an audio file" in e for e in errors)
+    root = ET.parse(junit).getroot()
+    assert root.find("testsuite").get("errors") == "2"
+    assert len(root.findall(".//testcase/error")) == 2
+
+
+def test_shared_script_option():
+    res = runner.invoke(app, ["check", str(GOOD), "--script", str(SAMPLES / "on_target_retirement.txt"), "--lang", "en"])
+    assert res.exit_code == 0
+    res = runner.invoke(app, ["check", str(GOOD), "--script", str(SAMPLES / "nope.txt")])
+    assert res.exit_code == 2 and res.stderr.startswith("speechcoach: error: ") and res.stderr.count("\n") == 1
+
+
+REPORT = {
+    "lang": "en",
+    "input": {"path": "x.wav"},
+    "settings": {"band_cpm": [100, 140], "target_cpm": 120, "max_pause_s": 3.0, "max_mid_phrase": 2, "max_cv": 0.25},
+    "rate": {"cpm": 120.0},
+    "pace": {"cv": 0.1},
+    "pauses": [{"start_s": 1.0, "duration_s": 0.5, "placement": "clause"}],
+}
+
+
+def test_judge_each_rule():
+    assert judge(REPORT).passed
+    r = copy.deepcopy(REPORT)
+    r["rate"]["cpm"] = 90.0
+    r["pace"]["cv"] = 0.4
+    r["pauses"] += [{"start_s": 5.0, "duration_s": 3.6, "placement": "mid_phrase"}] + [
+        {"start_s": 9.0 + i, "duration_s": 0.4, "placement": "mid_phrase"} for i in range(2)
+    ]
+    j = judge(r)
+    assert not j.passed and j.failed_rules == ("rate", "long_pause", "mid_phrase", "pace_cv")
+    assert j.line().startswith("FAIL x.wav: rate 90 cpm below band 100–140; 1 pause(s) longer than 3.0 s (longest 3.6 s at 0:05.0)")
+    assert judge(r, lang="zh").reasons[0].startswith("语速每分钟 90 字")
+    # rate exactly on the band edge passes; the limits come from the report's own settings
+    r = copy.deepcopy(REPORT)
+    r["rate"]["cpm"] = 140.0
+    assert judge(r).passed
+    r["settings"]["band_cpm"] = [100, 130]
+    assert judge(r).failed_rules == ("rate",)
+
+
+def test_junit_xml_structure():
+    xml = junit_xml([judge(REPORT), error_judgement("bad.wav", "file is empty (0 bytes)")])
+    root = ET.fromstring(xml)
+    suite = root.find("testsuite")
+    assert suite.get("tests") == "2" and suite.get("errors") == "1" and suite.get("failures") == "0"
