@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import unicodedata
 from html import escape
 from pathlib import Path
@@ -49,6 +50,28 @@ PAUSE_GLYPH = "⏸"
 def _e_marks(s: object) -> str:
     """Escape ``s`` and draw its pause marks with CSS instead of relying on a font having ``⏸``."""
     return _e(s).replace(PAUSE_GLYPH, '<span class="pz" role="img" aria-label="||"></span>')
+
+
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
+_CJK_RUN = re.compile(f"[{_CJK}](?:[^A-Za-z]*[{_CJK}])?")
+
+
+def _e_mixed(s: object, page_lang: str) -> str:
+    """Escape a message; on a non-Chinese page, quoted Chinese (script excerpts) is marked ``lang``.
+
+    Messages quote the script (``for example …登录 ⏸0.4s 社保应用…``); marking those runs lets
+    the browser pick a Chinese font for them and keeps the page's language information correct.
+    """
+    text = str(s)
+    if page_lang == "zh":
+        return _e_marks(text)
+    out, pos = [], 0
+    for m in _CJK_RUN.finditer(text):
+        out.append(_e_marks(text[pos : m.start()]))
+        out.append(f'<span lang="zh-CN">{_e_marks(m.group(0))}</span>')
+        pos = m.end()
+    out.append(_e_marks(text[pos:]))
+    return "".join(out)
 
 
 def mark_position(text: str, char_index: int) -> int:
@@ -336,7 +359,7 @@ class _Page:
         ws = self.r.get("warnings") or []
         if not ws:
             return ""
-        items = "".join(f"<li>{_e(x['message'])}</li>" for x in ws)
+        items = "".join(f"<li>{_e_mixed(x['message'], self.w.lang)}</li>" for x in ws)
         return f'<section class="warn" aria-labelledby="h-warn"><h2 id="h-warn">{_e(self.L["warnings"])}</h2><ul>{items}</ul></section>'
 
     def player(self) -> str:
@@ -477,7 +500,7 @@ class _Page:
                     links.append(f'<a href="#g-{_e(f["guidance"])}">{_e(L["guidance"])}{_e(w.colon())}{_e(g["title"])}</a>')
                 lis.append(
                     f'<li class="sev-{_e(sev)}"{attrs}><p class="f-msg"><span class="badge sev-{_e(sev)}">{_e(w.severity(sev))}</span>'
-                    f'{_e_marks(f["message"])}</p><p class="f-links">{"".join(links)}</p></li>'
+                    f'{_e_mixed(f["message"], self.w.lang)}</p><p class="f-links">{"".join(links)}</p></li>'
                 )
             body = f'<ol class="findings">{"".join(lis)}</ol>'
         return f'<section aria-labelledby="h-findings"><h2 id="h-findings">{_e(L["findings"])}</h2>{body}</section>'

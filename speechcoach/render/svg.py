@@ -296,8 +296,6 @@ def timeline(report: dict[str, Any], words: Words) -> str:
         cx = (xa + xb) / 2
         ly = 16.0 + row * 15.0
         title = f"{words.time(p['start_s'])} · {words.pause_label(p['duration_s'], place)}"
-        if p.get("context"):
-            title += f" · {p['context']}"
         parts.append(
             f'<g class="pause p-{_a(place)}" data-t="{max(0.0, p["start_s"] - PAUSE_LEAD_IN_S):.3f}" tabindex="0" role="button">'
             f"<title>{_a(title)}</title>"
@@ -318,8 +316,6 @@ def timeline(report: dict[str, Any], words: Words) -> str:
         t = float(g["time_s"])
         x = axis.x(t)
         title = f"{words.time(t)} · {words.labels['missed_break']}"
-        if g.get("context"):
-            title += f" · {g['context']}"
         parts.append(
             f'<g class="missed" data-t="{max(0.0, t - PAUSE_LEAD_IN_S):.3f}" tabindex="0" role="button">'
             f"<title>{_a(title)}</title>"

@@ -1,0 +1,315 @@
+"""HTML and Markdown reports: self-contained, fully localized, escaped, seekable."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from speechcoach.errors import AudioError
+from speechcoach.locales import strings
+from speechcoach.render import FORMATS, render
+from speechcoach.render.html import audio_source, render_html
+from speechcoach.render.markdown import render_markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
+CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
+VOID = {"meta", "br", "input", "link", "img", "hr", "source", "wbr"}
+
+
+@pytest.fixture(scope="module")
+def reports() -> dict[str, dict[str, Any]]:
+    """Reports of two samples (with their scripts) in both languages; each sample analysed once."""
+    from speechcoach.pipeline import analyze_file, read_script
+    from speechcoach.report import to_dict
+    from speechcoach.settings import Settings
+
+    out = {}
+    for name in ("on_target_retirement", "mid_phrase_pension"):
+        an = analyze_file(SAMPLES / f"{name}.wav", script=read_script(SAMPLES / f"{name}.txt"), settings=Settings())
+        for lang in ("zh", "en"):
+            out[f"{name}.{lang}"] = to_dict(an, lang=lang, created="2026-03-05T09:07:00+08:00")
+    return out
+
+
+def unaligned(report: dict[str, Any]) -> dict[str, Any]:
+    """The report as it would be without a script alignment (pauses not placed)."""
+    r = copy.deepcopy(report)
+    r.pop("alignment", None)
+    r.pop("script_marked", None)
+    for p in r["pauses"]:
+        p.update(placement="unknown", char_index=None, context=None)
+    return r
+
+
+class Page(HTMLParser):
+    """Collects tags, links and visible text, noting text inside ``lang="zh-CN"`` elements."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, bool]] = []
+        self.links: list[tuple[str, str, str]] = []  # (tag, attribute, value)
+        self.text: list[str] = []  # visible text outside zh-marked elements, script and style
+        self.zh_text: list[str] = []
+        self.attrs_text: list[str] = []  # title / aria-label / alt outside zh-marked elements
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.errors: list[str] = []
+
+    def _zh(self) -> bool:
+        return any(z for _, z in self.stack)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        self.tags.append((tag, a))
+        for k in ("src", "href", "data", "poster", "action", "srcset"):
+            if k in a:
+                self.links.append((tag, k, a[k]))
+        is_zh = a.get("lang", "").startswith("zh") and tag != "html"
+        if not (self._zh() or is_zh):
+            for k in ("title", "aria-label", "alt"):
+                if k in a:
+                    self.attrs_text.append(a[k])
+        if tag not in VOID:
+            self.stack.append((tag, is_zh))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID:
+            self.stack.pop()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in VOID:
+            return
+        if not self.stack or self.stack[-1][0] != tag:
+            self.errors.append(f"unexpected </{tag}> (open: {[t for t, _ in self.stack][-3:]})")
+            return
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        names = [t for t, _ in self.stack]
+        if "style" in names or "script" in names:
+            return
+        (self.zh_text if self._zh() else self.text).append(data)
+
+
+def parse(doc: str) -> Page:
+    p = Page()
+    p.feed(doc)
+    p.close()
+    return p
+
+
+def html_of(report: dict[str, Any]) -> str:
+    return render_html(report, audio_src="rec.wav")
+
+
+def test_formats_include_md_and_html() -> None:
+    assert {"md", "html"} <= set(FORMATS)
+
+
+def test_report_strings_exist_in_both_languages() -> None:
+    assert set(strings("zh")["report"]) == set(strings("en")["report"])
+
+
+@pytest.mark.parametrize("key", ["on_target_retirement.zh", "mid_phrase_pension.en"])
+def test_html_parses_and_is_self_contained(reports, key) -> None:
+    doc = render(reports[key], "html", audio_src="../samples/x.wav")
+    page = parse(doc)
+    assert page.errors == []
+    assert page.stack == []
+    assert doc.startswith("<!DOCTYPE html>")
+    for tag, attr, value in page.links:
+        if tag == "audio" and attr == "src":
+            assert value == "../samples/x.wav"
+        else:
+            assert value.startswith("#"), (tag, attr, value)  # in-page links only
+    tags = {t for t, _ in page.tags}
+    assert not tags & {"link", "img", "iframe", "object", "embed"}
+    assert not any(t == "script" and "src" in a for t, a in page.tags)
+    assert "@import" not in doc and "url(" not in doc and "http://" not in doc and "https://" not in doc
+
+
+@pytest.mark.parametrize("sample", ["on_target_retirement", "mid_phrase_pension"])
+def test_english_html_has_no_chinese_outside_the_script(reports, sample) -> None:
+    r = reports[f"{sample}.en"]
+    page = parse(html_of(r))
+    leftovers = [t for t in page.text + page.attrs_text if CJK.search(t)]
+    assert leftovers == []
+    assert page.zh_text, "the script should be marked lang=zh-CN"
+    r2 = unaligned(r)
+    page2 = parse(html_of(r2))
+    assert [t for t in page2.text + page2.attrs_text if CJK.search(t)] == []
+
+
+@pytest.mark.parametrize("sample", ["on_target_retirement", "mid_phrase_pension"])
+def test_chinese_html_has_no_english_labels(reports, sample) -> None:
+    r = reports[f"{sample}.zh"]
+    for variant in (r, unaligned(r)):
+        doc = html_of(variant)
+        page = parse(doc)
+        text = " ".join(page.text + page.attrs_text)
+        for allowed in (r["input"]["path"], Path(r["input"]["path"]).name, r["generator"]):
+            text = text.replace(allowed, " ")
+        words = set(re.findall(r"[A-Za-z]{2,}", text))
+        assert words == set(), words
+
+
+def test_html_header_headline_and_sections(reports) -> None:
+    r = reports["on_target_retirement.en"]
+    doc = html_of(r)
+    L = strings("en")["labels"]
+    for label in (L["title"], L["rate"], L["timeline"], L["pace_chart"], L["pauses"], L["script"], L["findings"], L["self_check"], L["score"]):
+        assert label in doc
+    assert "5 March 2026, 09:07" in doc
+    assert L["source_script"] in doc
+    assert f'{r["rate"]["cpm"]:.0f}' in doc
+    assert strings("en")["verdict"][r["rate"]["verdict"]] in doc
+    for item in r["self_check"]:
+        assert item["title"] in doc
+
+
+def test_zh_date_and_numbers(reports) -> None:
+    doc = html_of(reports["on_target_retirement.zh"])
+    assert "2026年3月5日 09:07" in doc
+    assert "字/分钟" in doc and "秒" in doc
+
+
+def test_every_pause_and_timed_finding_seeks_the_audio(reports) -> None:
+    r = reports["mid_phrase_pension.zh"]
+    page = parse(html_of(r))
+    groups = [a for t, a in page.tags if t == "g" and "pause" in a.get("class", "").split()]
+    assert len(groups) == len(r["pauses"])
+    assert all("data-t" in a for a in groups)
+    assert {a["class"].split()[1] for a in groups} <= {"p-sentence", "p-clause", "p-mid_phrase", "p-unknown"}
+    timed = [f for f in r["findings"] if f["start_s"] is not None]
+    lis = [a for t, a in page.tags if t == "li" and a.get("class", "").startswith("sev-") and "data-t" in a]
+    assert len(lis) == len(timed)
+    svgs = [a for t, a in page.tags if t == "svg" and "data-t1" in a]
+    assert len(svgs) == 2  # timeline and pace chart
+    assert float(svgs[0]["data-t1"]) == pytest.approx(r["input"]["duration_s"], abs=1e-3)
+    assert any(t == "audio" and a.get("id") == "player" for t, a in page.tags)
+
+
+def test_findings_most_important_first_and_linked_to_guidance(reports) -> None:
+    r = copy.deepcopy(reports["mid_phrase_pension.en"])
+    r["findings"].reverse()
+    doc = html_of(r)
+    order = [m.group(1) for m in re.finditer(r'<li class="sev-(\w+)"', doc)]
+    rank = {"problem": 0, "warning": 1, "info": 2}
+    assert order == sorted(order, key=rank.__getitem__)
+    for f in r["findings"]:
+        assert f'href="#g-{f["guidance"]}"' in doc
+        assert f'id="g-{f["guidance"]}"' in doc
+
+
+def test_all_four_placements_are_drawn_and_marked_in_the_script(reports) -> None:
+    r = unaligned(reports["on_target_retirement.zh"])
+    places = ["sentence", "clause", "mid_phrase", "unknown"]
+    script = r["script"]
+    idx = [i for i, ch in enumerate(script) if ch.strip() and not re.match(r"[，。：；、！？]", ch)]
+    for k, p in enumerate(r["pauses"][:4]):
+        p.update(placement=places[k], char_index=idx[10 * (k + 1)])
+    doc = html_of(r)
+    for place in places:
+        assert f'class="pause p-{place}"' in doc
+        assert f'class="pm p-{place}"' in doc
+    assert strings("zh")["report"]["script_marks"] in doc
+    # a mark follows its character, after the punctuation that closes it
+    r2 = copy.deepcopy(r)
+    comma = script.index("，")
+    r2["pauses"] = [dict(r["pauses"][0], char_index=comma - 1, placement="clause")]
+    doc2 = html_of(r2)
+    i = doc2.index('class="script"')
+    seg = doc2[i:]
+    assert seg.index("，") < seg.index('class="pm p-clause"')
+
+
+def test_plain_script_without_alignment(reports) -> None:
+    r = unaligned(reports["mid_phrase_pension.en"])
+    doc = html_of(r)
+    assert strings("en")["report"]["script_plain"] in doc
+    assert 'class="pm ' not in doc
+    assert r["script"].strip().splitlines()[0][:10] in doc
+
+
+def test_no_script_means_no_script_section(reports) -> None:
+    r = unaligned(reports["mid_phrase_pension.zh"])
+    del r["script"]
+    r["characters"]["source"] = "estimate"
+    doc = html_of(r)
+    assert 'id="h-script"' not in doc
+    assert strings("zh")["labels"]["source_estimate"] in doc
+
+
+def test_everything_is_escaped(reports) -> None:
+    r = copy.deepcopy(reports["mid_phrase_pension.en"])
+    evil = '<script>alert("x")</script>&<u onclick=x>'
+    r["input"]["path"] = f"rec/{evil}.wav"
+    r["script"] = evil + r["script"]
+    r["findings"][0]["message"] = evil
+    r["pauses"][0]["context"] = evil
+    r["warnings"] = [{"id": "noisy", "message": evil}]
+    doc = render_html(r, audio_src='a".wav')
+    assert evil not in doc
+    assert "<u " not in doc
+    assert doc.count("<script>") == 1  # only the page's own script
+    assert 'src="a&quot;.wav"' in doc
+    assert parse(doc).errors == []
+
+
+def test_audio_source_relative_to_the_output_folder(tmp_path, monkeypatch) -> None:
+    (tmp_path / "rec").mkdir()
+    wav = tmp_path / "rec" / "练习 1.wav"
+    wav.write_bytes(b"RIFF0000WAVE")
+    monkeypatch.chdir(tmp_path)
+    assert audio_source("rec/练习 1.wav", tmp_path / "out" / "r.html") == "../rec/%E7%BB%83%E4%B9%A0%201.wav"
+    assert audio_source("rec/练习 1.wav", Path("r.html")) == "rec/%E7%BB%83%E4%B9%A0%201.wav"
+    assert audio_source(wav, None) == "rec/%E7%BB%83%E4%B9%A0%201.wav"
+
+
+def test_audio_embedded_as_data_uri(tmp_path) -> None:
+    wav = tmp_path / "a.wav"
+    wav.write_bytes(b"RIFF\x00\x01WAVEdata")
+    src = audio_source(wav, tmp_path / "r.html", embed=True)
+    assert src.startswith("data:audio/wav;base64,")
+    assert base64.b64decode(src.split(",", 1)[1]) == wav.read_bytes()
+    with pytest.raises(AudioError):
+        audio_source(tmp_path / "missing.wav", None, embed=True)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_markdown_report(reports, lang) -> None:
+    r = reports[f"mid_phrase_pension.{lang}"]
+    md = render(r, "md")
+    L = strings(lang)["labels"]
+    assert md.startswith(f"# {L['title']}\n")
+    assert f"## {L['findings']}" in md
+    table = [ln for ln in md.splitlines() if re.match(r"\| \d+ \|", ln)]
+    assert len(table) == len(r["pauses"])
+    assert md.count("- [ ] ") == len(r["self_check"])
+    assert "<svg" not in md and "<" not in md.replace("\\<", "")
+    lines = md.splitlines()
+    if lang == "en":
+        quoted = {ln for ln in lines if ln.startswith(">")}
+        bad = [ln for ln in lines if CJK.search(ln) and ln not in quoted and not ln.startswith("| ")]
+        bad = [ln for ln in bad if not any(p["context"] and p["context"].split()[0].strip("…") in ln for p in r["pauses"])]
+        assert bad == []
+    else:
+        text = md.replace(r["generator"], "").replace(r["input"]["path"], "")
+        text = re.sub(r"`[^`]*`", "", text)  # pause marks in the script
+        words = set(re.findall(r"[A-Za-z]{2,}", text))
+        assert words == set(), words
+
+
+def test_markdown_without_alignment_and_escaping(reports) -> None:
+    r = unaligned(reports["on_target_retirement.en"])
+    r["findings"][0]["message"] = "a *bold* [link](x) | pipe"
+    md = render_markdown(r)
+    assert strings("en")["report"]["script_plain"] in md
+    assert r"\*bold\*" in md and r"\[link\]" in md and r"\|" in md
