@@ -25,6 +25,7 @@ import os
 import re
 import secrets
 import shutil
+import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,7 +173,7 @@ class AttemptStore:
             write_atomic(staged / f"{stem}.txt", script)
         write_atomic(staged / "report.json", json.dumps(report, ensure_ascii=False, indent=2) + "\n")
         write_atomic(staged / "report.html", html)
-        full_meta = {**meta, "id": attempt_id, "trainee": folder_name, "audio": audio_name}
+        full_meta = {**meta, "id": attempt_id, "trainee": folder_name, "audio": audio_name, "saved_at": time.time()}
         write_atomic(staged / "meta.json", json.dumps(full_meta, ensure_ascii=False, indent=2) + "\n")
         parent = self.root / folder_name
         parent.mkdir(parents=True, exist_ok=True)
@@ -198,7 +199,7 @@ class AttemptStore:
             return []
         parents = [self.root / safe_trainee(trainee)] if trainee is not None else sorted(self.root.iterdir())
         found = [a for p in parents if p.is_dir() for a in self._iter(p)]
-        return sorted(found, key=lambda a: (str(a.meta.get("created", "")), a.id))
+        return sorted(found, key=lambda a: (float(a.meta.get("saved_at", 0.0)), str(a.meta.get("created", "")), a.id))
 
     def _iter(self, parent: Path) -> Iterator[Attempt]:
         for folder in sorted(parent.iterdir()):

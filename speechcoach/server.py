@@ -609,8 +609,8 @@ def _analyze_upload(
         except InputError as exc:
             raise type(exc)(name, exc.problem) from None
         report = to_dict(analysis)
-        final_audio = store.root / trainee / attempt_id / audio_name
-        report["input"]["path"] = str(final_audio)
+        # the path as a trainer sees it in the data folder, not the staging copy
+        report["input"]["path"] = (Path("attempts") / trainee / attempt_id / audio_name).as_posix()
         html = report_html(report, audio_src=audio_name)
         meta = {
             "trainee_name": display_name(trainee_raw),

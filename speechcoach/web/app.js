@@ -40,6 +40,9 @@ const I18N = {
     clipping: "声音过大（削波）：请离麦克风远一点",
     level_ok: "音量正常",
     too_short: "录音太短，请至少讲几秒钟。",
+    stopped_early: "分析完成。注意：录音在讲稿读完之前就停止了，语速是按整篇讲稿的字数计算的，所以会偏快。",
+    choose_file: "选择文件",
+    no_file: "未选择文件",
     max_reached: "已达到最长录音时间，自动停止。",
     pick_file: "请先选择一个录音文件。",
     file_too_large: "文件太大（上限 {mb} MB）。",
@@ -91,6 +94,9 @@ const I18N = {
     clipping: "Too loud (clipping): move back from the microphone",
     level_ok: "Level OK",
     too_short: "The recording is too short; speak for a few seconds at least.",
+    stopped_early: "Done. Note: you stopped before the end of the script; the rate counts the whole script, so it comes out too fast.",
+    choose_file: "Choose file",
+    no_file: "No file chosen",
     max_reached: "Longest recording reached; stopped.",
     pick_file: "Choose a recording first.",
     file_too_large: "The file is too large (limit {mb} MB).",
@@ -131,10 +137,17 @@ function setState(name) {
   document.body.dataset.state = name;
 }
 
-function setStatus(text, isError) {
+/** Show a status line: a dictionary key (re-translated when the language changes) and its params. */
+function setStatus(key, params, isError) {
+  state.status = key ? { key, params: params || {}, isError: Boolean(isError) } : null;
+  renderStatus();
+}
+
+function renderStatus() {
   const el = $("status");
-  el.textContent = text || "";
-  el.classList.toggle("error", Boolean(isError));
+  const st = state.status;
+  el.textContent = st ? t(st.key, st.params) : "";
+  el.classList.toggle("error", Boolean(st && st.isError));
 }
 
 /** Apply the current language to every static string of the page. */
@@ -148,6 +161,8 @@ function applyLanguage() {
   $("target-note").textContent = t("target_note", { target: fmt0(state.config.target_cpm), lo: fmt0(lo), hi: fmt0(hi) });
   fillScenarios();
   renderHistory();
+  renderStatus();
+  renderFileName();
   if (state.lastAttempt) showSummary(state.lastAttempt);
 }
 
@@ -246,7 +261,7 @@ function traineeName() {
 
 function requireName() {
   if (traineeName()) return true;
-  setStatus(t("need_name"), true);
+  setStatus("need_name", null, true);
   $("trainee").focus();
   return false;
 }
@@ -258,7 +273,7 @@ function sleep(ms) {
 async function startRecording() {
   if (!requireName() || state.rec) return;
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-    setStatus(t("no_mic_api"), true);
+    setStatus("no_mic_api", null, true);
     return;
   }
   let stream;
@@ -267,7 +282,7 @@ async function startRecording() {
       audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false, channelCount: 1 },
     });
   } catch (err) {
-    setStatus(t("mic_denied", { error: err.message || err.name }), true);
+    setStatus("mic_denied", { error: err.message || err.name }, true);
     return;
   }
   const ctx = new (window.AudioContext || window.webkitAudioContext)();
@@ -306,7 +321,7 @@ async function startRecording() {
   $("record").disabled = true;
   $("upload").disabled = true;
   setState("countdown");
-  setStatus(t("get_ready"));
+  setStatus("get_ready");
   paceGuide(-1);
   const cd = $("countdown");
   cd.hidden = false;
@@ -321,7 +336,7 @@ async function startRecording() {
   rec.startedAt = performance.now();
   $("stop").disabled = false;
   setState("recording");
-  setStatus(t("recording"));
+  setStatus("recording");
   const maxSeconds = (state.config.max_upload_mb * 1e6 * 0.95) / (ctx.sampleRate * 2);
   const tick = () => {
     if (state.rec !== rec || !rec.capturing) return;
@@ -329,7 +344,7 @@ async function startRecording() {
     $("elapsed").textContent = clock(secs);
     paceGuide(secs);
     if (secs >= maxSeconds) {
-      setStatus(t("max_reached"));
+      setStatus("max_reached");
       stopRecording();
       return;
     }
@@ -358,7 +373,9 @@ function handleBlock(rec, block) {
   if (peak >= 0.99) rec.peakAt = now;
   rec.levels.push([now, rmsDb]);
   while (rec.levels.length && now - rec.levels[0][0] > 3000) rec.levels.shift();
-  $("level").style.width = `${Math.max(0, Math.min(100, ((rmsDb + 60) / 60) * 100)).toFixed(0)}%`;
+  const bar = $("level");
+  bar.style.width = `${Math.max(0, Math.min(100, ((rmsDb + 60) / 60) * 100)).toFixed(0)}%`;
+  bar.className = peak >= 0.99 ? "clip" : rmsDb > -12 ? "hot" : "";
   const note = $("level-note");
   const loudest = Math.max(...rec.levels.map((x) => x[1]));
   if (now - rec.peakAt < 1000) {
@@ -388,6 +405,8 @@ function releaseRecorder(rec) {
   for (const track of rec.stream.getTracks()) track.stop();
   rec.ctx.close();
   $("level").style.width = "0";
+  $("level-note").textContent = "";
+  $("level-note").className = "level-note";
 }
 
 async function stopRecording() {
@@ -404,7 +423,7 @@ async function stopRecording() {
   const sr = rec.ctx.sampleRate;
   if (rec.length < sr * 1) {
     setState("idle");
-    setStatus(t("too_short"), true);
+    setStatus("too_short", null, true);
     return;
   }
   const samples = new Float32Array(rec.length);
@@ -414,7 +433,8 @@ async function stopRecording() {
     offset += c.length;
   }
   const wav = encodeWav(samples, sr);
-  await submit(wav, "recording.wav");
+  const expected = ((state.spoken || []).length * 60) / state.config.target_cpm;
+  await submit(wav, "recording.wav", expected > 0 && rec.length / sr < 0.6 * expected);
 }
 
 /** A 16-bit PCM mono WAV file of `samples` (full scale ±1) at `sampleRate` Hz. */
@@ -448,7 +468,8 @@ function encodeWav(samples, sampleRate) {
 
 // -- analysis ------------------------------------------------------------------------------
 
-async function submit(blob, filename) {
+/** Upload a recording for analysis; `early` notes that the speaker stopped well before the script's end. */
+async function submit(blob, filename, early) {
   const form = new FormData();
   form.append("audio", blob, filename);
   const s = currentScenario();
@@ -456,18 +477,18 @@ async function submit(blob, filename) {
   form.append("trainee", traineeName());
   form.append("lang", state.lang);
   setState("analysing");
-  setStatus(t("analysing"));
+  setStatus("analysing");
   $("record").disabled = true;
   try {
     const data = await api("POST", "/api/analyze", form);
     state.lastAttempt = data.attempt;
     showSummary(data.attempt);
     showReport(data.attempt);
-    setStatus(t("done"));
+    setStatus(early ? "stopped_early" : "done");
     setState("done");
     await loadHistory();
   } catch (err) {
-    setStatus(t("error", { error: err.message }), true);
+    setStatus("error", { error: err.message }, true);
     setState("error");
   } finally {
     $("record").disabled = false;
@@ -510,14 +531,19 @@ async function uploadFile() {
   if (!requireName()) return;
   const file = $("file").files[0];
   if (!file) {
-    setStatus(t("pick_file"), true);
+    setStatus("pick_file", null, true);
     return;
   }
   if (file.size > state.config.max_upload_mb * 1e6) {
-    setStatus(t("file_too_large", { mb: state.config.max_upload_mb }), true);
+    setStatus("file_too_large", { mb: state.config.max_upload_mb }, true);
     return;
   }
   await submit(file, file.name);
+}
+
+function renderFileName() {
+  const f = $("file").files && $("file").files[0];
+  $("file-name").textContent = f ? f.name : t("no_file");
 }
 
 // -- history -------------------------------------------------------------------------------
@@ -535,7 +561,7 @@ async function loadHistory() {
     state.attempts = data.attempts;
   } catch (err) {
     state.attempts = [];
-    setStatus(t("error", { error: err.message }), true);
+    setStatus("error", { error: err.message }, true);
   }
   renderHistory();
 }
@@ -600,7 +626,7 @@ async function deleteAttempt(a) {
       $("result").hidden = true;
     }
   } catch (err) {
-    setStatus(t("error", { error: err.message }), true);
+    setStatus("error", { error: err.message }, true);
   }
   await loadHistory();
 }
@@ -610,11 +636,11 @@ async function deleteAll() {
   if (!name || !window.confirm(t("confirm_delete_all", { name, n: state.attempts.length }))) return;
   try {
     const data = await api("DELETE", `/api/attempts?trainee=${encodeURIComponent(name)}`);
-    setStatus(t("deleted_all", { n: data.deleted }));
+    setStatus("deleted_all", { n: data.deleted });
     state.lastAttempt = null;
     $("result").hidden = true;
   } catch (err) {
-    setStatus(t("error", { error: err.message }), true);
+    setStatus("error", { error: err.message }, true);
   }
   await loadHistory();
 }
@@ -675,14 +701,14 @@ async function init() {
   try {
     state.config = await api("GET", "/api/config");
   } catch (err) {
-    setStatus(t("error", { error: err.message }), true);
+    setStatus("error", { error: err.message }, true);
   }
   state.lang = localStorage.getItem("speechcoach.lang") || state.config.lang || "zh";
   if (!(state.lang in I18N)) state.lang = "zh";
   try {
     state.scenarios = (await api("GET", "/api/scenarios")).scenarios;
   } catch (err) {
-    setStatus(t("error", { error: err.message }), true);
+    setStatus("error", { error: err.message }, true);
   }
   $("trainee").value = localStorage.getItem("speechcoach.trainee") || "";
   applyLanguage();
@@ -707,6 +733,7 @@ async function init() {
   $("stop").addEventListener("click", stopRecording);
   $("file").addEventListener("change", () => {
     $("upload").disabled = !$("file").files.length;
+    renderFileName();
   });
   $("upload").addEventListener("click", uploadFile);
   $("delete-all").addEventListener("click", deleteAll);

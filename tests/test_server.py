@@ -1,0 +1,323 @@
+"""The practice-desk server through FastAPI's TestClient; attempt storage; `serve` and `record` CLI errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the server needs fastapi (pip install -e '.[test]')")
+pytest.importorskip("httpx", reason="FastAPI's TestClient needs httpx (pip install -e '.[test]')")
+
+from fastapi.testclient import TestClient  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+from speechcoach import SCHEMA  # noqa: E402
+from speechcoach.attempts import AttemptStore, is_attempt_id, safe_trainee  # noqa: E402
+from speechcoach.cli import app as cli_app  # noqa: E402
+from speechcoach.server import bundled_scenarios, create_app, default_data_dir, sniff_suffix  # noqa: E402
+
+from .conftest import REPO, SAMPLES  # noqa: E402
+
+PORT = 8765
+BASE = f"http://127.0.0.1:{PORT}"
+SAMPLE = SAMPLES / "on_target_retirement.wav"
+FAST = SAMPLES / "fast_remote_care.wav"
+
+
+def client_for(data: Path, **options) -> TestClient:
+    """A TestClient whose requests carry the Host header of a server on 127.0.0.1:PORT."""
+    app = create_app(data, port=PORT, **options)
+    return TestClient(app, base_url=BASE, raise_server_exceptions=False)
+
+
+@pytest.fixture()
+def client(tmp_path: Path) -> TestClient:
+    return client_for(tmp_path / "data", max_upload_mb=5)
+
+
+def upload(client: TestClient, path: Path = SAMPLE, name: str | None = None, **fields: str):
+    with open(path, "rb") as fh:
+        return client.post("/api/analyze", files={"audio": (name or path.name, fh, "audio/wav")}, data=fields)
+
+
+def test_page_and_static_files_are_local(client):
+    res = client.get("/")
+    assert res.status_code == 200 and "text/html" in res.headers["content-type"]
+    assert "/static/app.js" in res.text
+    for name in ("app.js", "app.css", "recorder-worklet.js"):
+        r = client.get(f"/static/{name}")
+        assert r.status_code == 200, name
+    web = REPO / "speechcoach" / "web"
+    for f in web.iterdir():
+        text = f.read_text(encoding="utf-8")
+        urls = [u for u in re.findall(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}[^\s\"')]*", text) if "www.w3.org/2000/svg" not in u]
+        assert not urls, f"{f.name} refers outside: {urls}"
+    assert "default-src 'self'" in res.headers["content-security-policy"]
+
+
+def test_config_and_scenarios(client, tmp_path):
+    cfg = client.get("/api/config").json()
+    assert cfg["target_cpm"] == 120 and cfg["band_cpm"] == [100, 140] and cfg["max_upload_mb"] == 5
+    scen = client.get("/api/scenarios").json()["scenarios"]
+    assert len(scen) == 7 and {s["source"] for s in scen} == {"bundled"}
+    texts = {s["text"] for s in scen}
+    for txt in SAMPLES.glob("*.txt"):
+        assert txt.read_text(encoding="utf-8").strip() in texts, f"{txt.name} is not bundled"
+    assert all(s["title"]["zh"] and s["title"]["en"] for s in scen)
+
+
+def test_scripts_folder(tmp_path):
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    (folder / "窗口问候.txt").write_text("您好，请问您办理什么业务？请先取号。", encoding="utf-8")
+    (folder / "empty.txt").write_text("，。！", encoding="utf-8")  # nothing to speak: skipped
+    (folder / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))  # not UTF-8: skipped
+    client = client_for(tmp_path / "data", scripts_dir=folder, max_upload_mb=5)
+    scen = client.get("/api/scenarios").json()["scenarios"]
+    own = [s for s in scen if s["source"] == "folder"]
+    assert [s["id"] for s in own] == ["folder:窗口问候"]
+    res = upload(client, SAMPLE, scenario="folder:窗口问候", trainee="t")
+    assert res.status_code == 200, res.text
+    assert res.json()["report"]["characters"]["count"] == 15
+    assert res.json()["report"]["script"].startswith("您好，请问")
+
+
+def test_analyze_sample_stores_attempt(client, tmp_path):
+    res = upload(client, SAMPLE, name="练习.wav", scenario="retirement", trainee="张三", lang="zh")
+    assert res.status_code == 200, res.text
+    body = res.json()
+    report, attempt = body["report"], body["attempt"]
+    assert report["schema"] == SCHEMA == "speechcoach.report/1"
+    assert report["characters"] == {**report["characters"], "count": 63, "source": "script"}
+    assert 110 < report["rate"]["cpm"] < 130 and report["rate"]["verdict"] == "on_target"
+    assert is_attempt_id(attempt["id"]) and attempt["trainee"] == "张三" and attempt["scenario"] == "retirement"
+    assert attempt["cpm"] == report["rate"]["cpm"] and attempt["score"] == report["score"]
+
+    import jsonschema
+
+    schema = json.loads((REPO / "docs" / "report-schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(report, schema)
+
+    folder = tmp_path / "data" / "attempts" / "张三" / attempt["id"]
+    names = sorted(p.name for p in folder.iterdir())
+    stem = f"张三_{attempt['id']}"
+    assert names == sorted([f"{stem}.wav", f"{stem}.txt", "meta.json", "report.html", "report.json"])
+    assert (folder / f"{stem}.wav").read_bytes() == SAMPLE.read_bytes()
+    assert json.loads((folder / "report.json").read_text(encoding="utf-8"))["rate"] == report["rate"]
+    assert report["input"]["path"] == f"attempts/张三/{attempt['id']}/{stem}.wav"
+    assert not any((tmp_path / "data" / ".staging").iterdir()), "staging folder left behind"
+
+    page = client.get(attempt["report_url"])
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert f'src="/api/attempts/{attempt["id"]}/audio"' in page.text
+    audio = client.get(attempt["audio_url"])
+    assert audio.status_code == 200 and audio.headers["content-type"] == "audio/wav"
+    assert audio.content == SAMPLE.read_bytes()
+    one = client.get(f"/api/attempts/{attempt['id']}").json()
+    assert one["report"]["rate"] == report["rate"]
+
+
+def test_free_talk_and_own_script_and_english(client):
+    free = upload(client, FAST, trainee="li", lang="en")
+    assert free.status_code == 200, free.text
+    rep = free.json()["report"]
+    assert rep["characters"]["source"] == "estimate" and rep["lang"] == "en" and "script" not in rep
+    assert free.json()["attempt"]["scenario"] == ""
+    own = upload(client, FAST, trainee="li", script=(SAMPLES / "fast_remote_care.txt").read_text(encoding="utf-8"))
+    assert own.status_code == 200
+    assert own.json()["report"]["rate"]["verdict"] == "fast" and own.json()["attempt"]["scenario"] == "custom"
+
+
+def test_non_audio_upload_is_400_with_the_cli_message(client, tmp_path):
+    from speechcoach.audio import load
+    from speechcoach.errors import AudioError
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("these are my notes, not a recording\n", encoding="utf-8")
+    with pytest.raises(AudioError) as err:
+        load(notes)
+    res = upload(client, notes, trainee="wang")
+    assert res.status_code == 400
+    assert res.json() == {"error": f"notes.txt: {err.value.problem}"}
+    assert "not an audio file" in res.json()["error"]
+    res = client.post("/api/analyze", files={"audio": ("broken.wav", b"RIFF\x10\x00\x00\x00WAVEfmt ", "audio/wav")})
+    assert res.status_code == 400 and res.json()["error"].startswith("broken.wav: truncated or corrupt")
+    res = client.post("/api/analyze", data={"trainee": "wang"})
+    assert res.status_code == 400 and "audio" in res.json()["error"]
+    assert client.get("/api/attempts", params={"trainee": "wang"}).json()["attempts"] == []
+
+
+def test_bad_fields_are_400(client):
+    assert upload(client, SAMPLE, scenario="nope").json() == {"error": "unknown scenario 'nope'"}
+    res = upload(client, SAMPLE, script="，。！")
+    assert res.status_code == 400 and "no characters to speak" in res.json()["error"]
+    res = upload(client, SAMPLE, lang="fr")
+    assert res.status_code == 400 and "lang" in res.json()["error"]
+
+
+def test_oversize_upload_is_413(tmp_path):
+    small = client_for(tmp_path / "data", max_upload_mb=0.05)  # 50 kB; the sample is ~1 MB
+    res = upload(small, SAMPLE, trainee="big")
+    assert res.status_code == 413 and "too large" in res.json()["error"]
+
+    def chunks():  # no Content-Length: refused while streaming
+        for _ in range(40):
+            yield b"x" * 10_000
+
+    res = small.post("/api/analyze", content=chunks(), headers={"content-type": "multipart/form-data; boundary=zz"})
+    assert res.status_code == 413 and "too large" in res.json()["error"]
+    assert not (tmp_path / "data" / "attempts").exists()
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8765", "127.0.0.1:9999", "localhost", "192.168.1.5:8765"])
+def test_wrong_host_is_refused(client, host):
+    res = client.get("/api/config", headers={"host": host})
+    assert res.status_code == 421 and "Host" in res.json()["error"]
+    assert client.get("/", headers={"host": host}).status_code == 421
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8765", "localhost:8765", "[::1]:8765", "LOCALHOST:8765"])
+def test_loopback_hosts_are_served(client, host):
+    assert client.get("/api/config", headers={"host": host}).status_code == 200
+
+
+def test_attempts_listed_and_deleted(client, tmp_path):
+    ids = [upload(client, SAMPLE, scenario="retirement", trainee="Zhang San").json()["attempt"]["id"] for _ in range(2)]
+    other = upload(client, FAST, trainee="Li Si").json()["attempt"]["id"]
+    listed = client.get("/api/attempts", params={"trainee": "Zhang San"}).json()
+    assert listed["trainee"] == "Zhang-San" and [a["id"] for a in listed["attempts"]] == ids
+    assert {"cpm", "verdict", "score", "created", "scenario"} <= set(listed["attempts"][0])
+
+    store = AttemptStore(tmp_path / "data")
+    audio = store.get(ids[0]).audio_path
+    assert audio.exists()
+    res = client.delete(f"/api/attempts/{ids[0]}")
+    assert res.status_code == 200 and res.json() == {"deleted": ids[0]}
+    assert not audio.exists() and not audio.parent.exists()
+    assert client.get(f"/api/attempts/{ids[0]}/audio").status_code == 404
+    assert client.delete(f"/api/attempts/{ids[0]}").status_code == 404
+    assert [a["id"] for a in client.get("/api/attempts", params={"trainee": "Zhang San"}).json()["attempts"]] == [ids[1]]
+
+    res = client.delete("/api/attempts", params={"trainee": "Zhang San"})
+    assert res.json() == {"trainee": "Zhang-San", "deleted": 1}
+    assert not (tmp_path / "data" / "attempts" / "Zhang-San").exists()
+    assert client.get("/api/attempts", params={"trainee": "Zhang San"}).json()["attempts"] == []
+    assert client.get(f"/api/attempts/{other}").status_code == 200, "another trainee's attempt was touched"
+    assert not any((tmp_path / "data" / ".trash").iterdir())
+
+
+def test_errors_are_json_without_traceback(client):
+    for method, url in [("get", "/api/attempts/20250101-000000-abcdef"), ("get", "/api/attempts/../../etc/passwd"), ("get", "/nope")]:
+        res = getattr(client, method)(url)
+        assert res.status_code == 404 and set(res.json()) == {"error"}, url
+    res = client.get("/api/attempts")  # trainee missing
+    assert res.status_code == 400 and "trainee" in res.json()["error"]
+    assert "Traceback" not in res.text
+
+
+def test_trainee_names_are_safe_for_paths(client, tmp_path):
+    assert safe_trainee("../../etc/passwd") == "etc-passwd"
+    assert safe_trainee(" 张 三 ") == "张-三"
+    assert safe_trainee("a_b") == "a-b"  # '_' separates trainee and id in file names
+    assert safe_trainee("...") == safe_trainee("") == safe_trainee(None) == "anonymous"
+    assert safe_trainee("con") == "con-" and safe_trainee("x" * 300) == "x" * 48
+    assert safe_trainee("a/b\\c:d*e?f\x00g") == "a-b-c-d-e-f-g"
+    res = upload(client, SAMPLE, trainee="../../outside")
+    assert res.status_code == 200
+    folder = tmp_path / "data" / "attempts" / "outside" / res.json()["attempt"]["id"]
+    assert folder.is_dir() and not (tmp_path / "outside").exists()
+
+
+def test_sniffing_and_store_units(tmp_path):
+    assert sniff_suffix(b"RIFF\0\0\0\0WAVE") == ".wav" and sniff_suffix(b"fLaC") == ".flac"
+    assert sniff_suffix(b"\0\0\0\x20ftypM4A ") == ".m4a" and sniff_suffix(b"hello") is None
+    store = AttemptStore(tmp_path)
+    assert store.list("nobody") == [] and store.get("not-an-id") is None and not store.delete("20250101-000000-abcdef")
+    assert len(bundled_scenarios()) == 7
+
+
+def test_default_data_dir_follows_xdg(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert default_data_dir() == tmp_path / "speechcoach"
+
+
+# -- the command line ------------------------------------------------------------------------
+
+runner = CliRunner()
+
+
+def _one_line_error(res) -> str:
+    err = res.stderr if hasattr(res, "stderr") else res.output
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("speechcoach: error: "), err
+    assert "Traceback" not in res.output
+    return lines[0]
+
+
+def test_serve_refuses_a_busy_port(tmp_path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)
+        port = sock.getsockname()[1]
+        res = runner.invoke(cli_app, ["serve", "--port", str(port), "--no-browser", "--data", str(tmp_path)])
+    assert res.exit_code == 2
+    assert "cannot listen" in _one_line_error(res)
+
+
+def test_serve_rejects_bad_options(tmp_path):
+    res = runner.invoke(cli_app, ["serve", "--scripts", str(tmp_path / "missing"), "--no-browser"])
+    assert res.exit_code == 2 and "not a folder" in _one_line_error(res)
+    res = runner.invoke(cli_app, ["serve", "--max-upload-mb", "0", "--no-browser", "--data", str(tmp_path), "--port", "1"])
+    assert res.exit_code == 2
+
+
+@pytest.fixture()
+def no_sounddevice(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sounddevice", None)  # import raises ImportError
+
+
+@pytest.fixture()
+def no_microphone(monkeypatch):
+    fake = types.ModuleType("sounddevice")
+    fake.query_devices = lambda: [{"name": "HDMI out", "max_input_channels": 0, "max_output_channels": 2, "default_samplerate": 48000.0}]
+    fake.default = types.SimpleNamespace(device=(-1, 0))
+    monkeypatch.setitem(sys.modules, "sounddevice", fake)
+
+
+def test_record_without_sounddevice(no_sounddevice, tmp_path):
+    res = runner.invoke(cli_app, ["record", str(tmp_path / "x.wav"), "--seconds", "1"])
+    assert res.exit_code == 2
+    assert "pip install 'speechcoach[record]'" in _one_line_error(res)
+    assert not (tmp_path / "x.wav").exists()
+
+
+def test_record_without_microphone(no_microphone, tmp_path):
+    res = runner.invoke(cli_app, ["record", str(tmp_path / "x.wav"), "--seconds", "1"])
+    assert res.exit_code == 2 and "no microphone" in _one_line_error(res)
+    res = runner.invoke(cli_app, ["record", "--list-devices"])
+    assert res.exit_code == 2 and "no microphone" in _one_line_error(res)
+
+
+def test_record_on_this_machine_fails_cleanly(tmp_path):
+    """No microphone here (and perhaps no PortAudio): a one-line error, never a traceback."""
+    import subprocess
+
+    exe = Path(sys.executable).with_name("speechcoach")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "speechcoach"]
+    res = subprocess.run([*cmd, "record", str(tmp_path / "x.wav"), "--seconds", "1"], capture_output=True, text=True, timeout=60)
+    if res.returncode == 0:
+        pytest.skip("this machine has a working microphone")
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("speechcoach: error: ") and "Traceback" not in res.stderr
+
+
+def test_record_needs_a_target_file(no_microphone):
+    res = runner.invoke(cli_app, ["record", "--seconds", "1"])
+    assert res.exit_code == 2

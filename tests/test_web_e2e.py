@@ -1,0 +1,170 @@
+"""The practice page end to end: `speechcoach serve` + headless Chromium with a fake microphone.
+
+Chromium plays a sample WAV as its microphone (``--use-file-for-fake-audio-capture``); the page
+records it through the Web Audio API, encodes a WAV, uploads it and shows the report. Needs
+Debian's ``chromium`` and the ``playwright`` Python package (never ``playwright install``).
+Screenshots (zh and en) go to the test's tmp folder, or to ``$SPEECHCOACH_SCREENSHOTS``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import SAMPLES
+
+CHROMIUM = os.environ.get("SPEECHCOACH_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+SAMPLE = SAMPLES / "on_target_retirement.wav"
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"chromium not found at {CHROMIUM} (apt-get install -y chromium)", allow_module_level=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture()
+def server(tmp_path: Path):
+    """`speechcoach serve` in a subprocess on a free port; yields its base URL and data folder."""
+    port = free_port()
+    data = tmp_path / "data"
+    exe = Path(sys.executable).with_name("speechcoach")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "speechcoach"]
+    proc = subprocess.Popen(
+        [*cmd, "serve", "--port", str(port), "--no-browser", "--data", str(data)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/config", timeout=1) as res:
+                    if res.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                out, err = proc.communicate(timeout=5) if proc.poll() is not None else ("", "")
+                pytest.fail(f"speechcoach serve did not start: {err or out}")
+            time.sleep(0.1)
+        yield url, data
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+@pytest.fixture()
+def shots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("SPEECHCOACH_SCREENSHOTS") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def launch(p, fake_wav: Path):
+    return p.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={fake_wav}",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+        ],
+    )
+
+
+def test_record_in_the_browser_and_see_the_report(server, shots):
+    url, data = server
+    errors: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = launch(p, SAMPLE)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900}, locale="zh-CN")
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("dialog", lambda d: d.accept())
+            page.goto(url + "/")
+            page.wait_for_selector("body[data-state=idle]", timeout=10_000)
+            assert page.inner_text("#record").strip() == "开始录音"
+
+            page.fill("#trainee", "张三")
+            page.select_option("#scenario", "retirement")
+            assert "退休认证可以在手机上办" in page.inner_text("#script")
+            page.click("#record")
+            page.wait_for_selector("body[data-state=recording]", timeout=10_000)
+            page.wait_for_timeout(4_000)
+            assert page.locator("#script .c.now").count() == 1, "pace guide is not moving"
+            assert page.locator("#script .c.done").count() >= 4
+            assert page.inner_text("#elapsed").strip() in ("0:03", "0:04", "0:05")
+            # the level meter moves (it drops to zero in the sample's pauses, so wait for speech)
+            page.wait_for_function("() => parseFloat(document.getElementById('level').style.width) > 10", timeout=3_000)
+            page.screenshot(path=str(shots / "recording_zh.png"))
+            page.click("#stop")
+            page.wait_for_selector("body[data-state=done], body[data-state=error]", timeout=20_000)
+            assert page.get_attribute("body", "data-state") == "done", page.inner_text("#status")
+
+            cpm = float(page.inner_text("#summary-cpm"))
+            assert cpm > 0 and "字/分钟" in page.inner_text("#summary")
+            frame = page.frame_locator("#report")
+            frame.locator("audio").wait_for(state="attached", timeout=10_000)
+            assert "字/分钟" in frame.locator("body").inner_text()
+            rows = page.locator("#attempts tbody tr")
+            assert rows.count() == 1 and str(round(cpm)) in rows.first.inner_text()
+            assert page.locator("#chart circle").count() == 1
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(shots / "report_zh.png"), full_page=True)
+
+            # the stored attempt: a 16-bit WAV from the page, playable through the API
+            wavs = list((data / "attempts" / "张三").glob("*/*.wav"))
+            assert len(wavs) == 1
+            import soundfile as sf
+
+            info = sf.info(str(wavs[0]))
+            assert info.subtype == "PCM_16" and info.channels == 1 and 3.0 < info.duration < 8.0
+
+            page.click("#lang-en")
+            assert page.inner_text("#record").strip() == "Record"
+            assert "chars/min" in page.inner_text("#summary")
+            page.screenshot(path=str(shots / "report_en.png"), full_page=True)
+
+            # upload an existing file, then delete one attempt and finally all of them
+            page.set_input_files("#file", str(SAMPLE))
+            page.click("#upload")
+            page.wait_for_function("() => document.querySelectorAll('#attempts tbody tr').length === 2", timeout=20_000)
+            assert page.locator("#chart circle").count() == 2 and page.locator("#chart polyline").count() == 1
+            page.screenshot(path=str(shots / "history_en.png"), full_page=True)
+            page.locator("#attempts tbody tr").first.locator("button.delete").click()
+            page.wait_for_function("() => document.querySelectorAll('#attempts tbody tr').length === 1", timeout=10_000)
+            page.click("#delete-all")
+            page.wait_for_selector("#no-attempts:not([hidden])", timeout=10_000)
+            assert not list((data / "attempts").glob("*/*/*.wav"))
+
+            # the name is remembered
+            page.reload()
+            page.wait_for_selector("body[data-state=idle]", timeout=10_000)
+            assert page.input_value("#trainee") == "张三" and page.inner_text("#record").strip() == "Record"
+        finally:
+            browser.close()
+    assert not errors, errors
