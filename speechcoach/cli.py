@@ -33,11 +33,9 @@ class Lang(str, Enum):
 class Format(str, Enum):
     text = "text"
     json = "json"
-    md = "md"
-    html = "html"
 
 
-SUFFIX_FORMATS = {".json": "json", ".txt": "text", ".text": "text", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
+SUFFIX_FORMATS = {".json": "json", ".txt": "text", ".text": "text"}
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -110,13 +108,9 @@ def analyze(
     min_pause: MinPauseOpt = None,
     rubric: RubricOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here instead of printing it.")] = None,
-    embed_audio: Annotated[bool, typer.Option("--embed-audio", help="HTML report: embed the recording in the page instead of linking to it.")] = False,
-    textgrid: Annotated[Optional[Path], typer.Option("--textgrid", help="Also write a Praat TextGrid (speech/pause, syllable nuclei) here.")] = None,
-    labels: Annotated[Optional[Path], typer.Option("--labels", help="Also write an Audacity label track (pauses, findings) here.")] = None,
 ) -> None:
     """Analyse one recording and print (or write) its feedback report."""
-    _run_analyze(file, script=script, fmt=fmt, lang=lang, target=target, band=band, min_pause=min_pause, rubric=rubric, output=output,
-                 embed_audio=embed_audio, textgrid=textgrid, labels=labels)
+    _run_analyze(file, script=script, fmt=fmt, lang=lang, target=target, band=band, min_pause=min_pause, rubric=rubric, output=output)
 
 
 def _run_analyze(
@@ -130,9 +124,6 @@ def _run_analyze(
     min_pause: float | None,
     rubric: Path | None,
     output: Path | None,
-    embed_audio: bool = False,
-    textgrid: Path | None = None,
-    labels: Path | None = None,
 ) -> None:
     from .fileio import write_atomic
     from .pipeline import analyze_file, read_script
@@ -149,24 +140,11 @@ def _run_analyze(
         kind = SUFFIX_FORMATS.get(output.suffix.lower(), "text")
     else:
         kind = "text"
-    options = {}
-    if kind == "html":
-        from .render.html import audio_source
-
-        options["audio_src"] = audio_source(file, output, embed=embed_audio)
     if output is not None:
-        write_atomic(output, render(report, kind, **options))
+        write_atomic(output, render(report, kind))
         typer.echo(f"{output}: {report['rate']['cpm']:.0f} cpm, {report['rate']['verdict']}", err=True)
     else:
-        sys.stdout.write(render(report, kind, **({"color": sys.stdout.isatty()} if kind == "text" else options)))
-    if textgrid is not None:
-        from .exports import textgrid as textgrid_text
-
-        write_atomic(textgrid, textgrid_text(report))
-    if labels is not None:
-        from .exports import audacity_labels
-
-        write_atomic(labels, audacity_labels(report))
+        sys.stdout.write(render(report, kind, **({"color": sys.stdout.isatty()} if kind == "text" else {})))
 
 
 @app.command()
