@@ -712,3 +712,46 @@ def run(
 
         threading.Thread(target=watch, daemon=True).start()
     server.run()
+
+
+def reachable_names(host: str) -> list[str]:
+    """Host names (without port) other machines may use to reach a server bound to ``host``.
+
+    For a specific address that address; for a wildcard (``0.0.0.0``, ``::``) this machine's
+    name, its fully qualified name and the addresses they resolve to, plus the address of the
+    interface that carries the default route. Loopback names are always allowed anyway.
+    """
+    import socket
+
+    if host not in ("0.0.0.0", "::", "[::]", ""):
+        return [host]
+    names = {socket.gethostname(), socket.getfqdn()}
+    for name in list(names):
+        try:
+            names.update(info[4][0] for info in socket.getaddrinfo(name, None))
+        except OSError:
+            pass
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the outgoing interface
+            names.add(probe.getsockname()[0])
+    except OSError:
+        pass
+    return sorted(n for n in names if n and not is_loopback(n))
+
+
+def open_browser(url: str) -> bool:
+    """Open ``url`` in the desktop's browser; ``False`` (and nothing opened) where there is none.
+
+    On Linux without a display a text browser could take over the terminal, so nothing is
+    opened there.
+    """
+    import sys
+    import webbrowser
+
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False
+    try:
+        return bool(webbrowser.open(url))
+    except webbrowser.Error:
+        return False
