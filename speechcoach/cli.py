@@ -33,9 +33,11 @@ class Lang(str, Enum):
 class Format(str, Enum):
     text = "text"
     json = "json"
+    md = "md"
+    html = "html"
 
 
-SUFFIX_FORMATS = {".json": "json", ".txt": "text", ".text": "text"}
+SUFFIX_FORMATS = {".json": "json", ".txt": "text", ".text": "text", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -108,9 +110,13 @@ def analyze(
     min_pause: MinPauseOpt = None,
     rubric: RubricOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here instead of printing it.")] = None,
+    embed_audio: Annotated[bool, typer.Option("--embed-audio", help="HTML report: embed the recording in the page instead of linking to it.")] = False,
+    textgrid: Annotated[Optional[Path], typer.Option("--textgrid", help="Also write a Praat TextGrid (speech/pause, syllable nuclei) here.")] = None,
+    labels: Annotated[Optional[Path], typer.Option("--labels", help="Also write an Audacity label track (pauses, findings) here.")] = None,
 ) -> None:
     """Analyse one recording and print (or write) its feedback report."""
-    _run_analyze(file, script=script, fmt=fmt, lang=lang, target=target, band=band, min_pause=min_pause, rubric=rubric, output=output)
+    _run_analyze(file, script=script, fmt=fmt, lang=lang, target=target, band=band, min_pause=min_pause, rubric=rubric, output=output,
+                 embed_audio=embed_audio, textgrid=textgrid, labels=labels)
 
 
 def _run_analyze(
@@ -124,6 +130,9 @@ def _run_analyze(
     min_pause: float | None,
     rubric: Path | None,
     output: Path | None,
+    embed_audio: bool = False,
+    textgrid: Path | None = None,
+    labels: Path | None = None,
 ) -> None:
     from .fileio import write_atomic
     from .pipeline import analyze_file, read_script
@@ -140,11 +149,24 @@ def _run_analyze(
         kind = SUFFIX_FORMATS.get(output.suffix.lower(), "text")
     else:
         kind = "text"
+    options = {}
+    if kind == "html":
+        from .render.html import audio_source
+
+        options["audio_src"] = audio_source(file, output, embed=embed_audio)
     if output is not None:
-        write_atomic(output, render(report, kind))
+        write_atomic(output, render(report, kind, **options))
         typer.echo(f"{output}: {report['rate']['cpm']:.0f} cpm, {report['rate']['verdict']}", err=True)
     else:
-        sys.stdout.write(render(report, kind, **({"color": sys.stdout.isatty()} if kind == "text" else {})))
+        sys.stdout.write(render(report, kind, **({"color": sys.stdout.isatty()} if kind == "text" else options)))
+    if textgrid is not None:
+        from .exports import textgrid as textgrid_text
+
+        write_atomic(textgrid, textgrid_text(report))
+    if labels is not None:
+        from .exports import audacity_labels
+
+        write_atomic(labels, audacity_labels(report))
 
 
 @app.command()
@@ -309,9 +331,7 @@ def serve(
     band: BandOpt = None,
 ) -> None:
     """Practise at the desk: a local web page that records, analyses and keeps each attempt."""
-    import webbrowser
-
-    from .server import check_port_free, create_app, default_data_dir, is_loopback, run
+    from .server import check_port_free, create_app, default_data_dir, is_loopback, open_browser, reachable_names, run
 
     settings = build_settings(rubric, target=target, band=band, lang=lang)
     if not 0 < port < 65536:
@@ -321,15 +341,13 @@ def serve(
     data_dir = (data or default_data_dir()).expanduser()
     extra: list[str] = []
     if not is_loopback(host):
-        import socket
-
         typer.echo(f"speechcoach: warning: listening on {host}: other machines on the network can open this page and its recordings", err=True)
-        extra = [host] if host not in ("0.0.0.0", "::", "[::]") else [socket.gethostname(), socket.getfqdn()]
+        extra = reachable_names(host)
     check_port_free(host, port)
     app_ = create_app(data_dir, settings, scripts_dir=scripts, max_upload_mb=max_upload_mb, port=port, extra_hosts=extra)
     url = f"http://127.0.0.1:{port}/" if is_loopback(host) or host in ("0.0.0.0", "::", "[::]") else f"http://{host}:{port}/"
     typer.echo(f"speechcoach: practice page at {url}  (attempts in {data_dir}; Ctrl-C to stop)", err=True)
-    run(app_, host=host, port=port, on_started=None if no_browser else (lambda: webbrowser.open(url)))
+    run(app_, host=host, port=port, on_started=None if no_browser else (lambda: open_browser(url)))
 
 
 @app.command()
