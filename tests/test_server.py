@@ -321,3 +321,22 @@ def test_record_on_this_machine_fails_cleanly(tmp_path):
 def test_record_needs_a_target_file(no_microphone):
     res = runner.invoke(cli_app, ["record", "--seconds", "1"])
     assert res.exit_code == 2
+
+
+def test_stored_report_html_plays_the_file_beside_it(client, tmp_path):
+    attempt = upload(client, SAMPLE, scenario="retirement", trainee="zhao").json()["attempt"]
+    folder = tmp_path / "data" / "attempts" / "zhao" / attempt["id"]
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    assert f'src="{attempt["audio"]}"' in html and (folder / attempt["audio"]).exists()
+
+
+def test_no_browser_opened_without_a_display(monkeypatch):
+    from speechcoach.server import is_loopback, open_browser, reachable_names
+
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert open_browser("http://127.0.0.1:1/") is False
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("[::1]") and not is_loopback("0.0.0.0")
+    assert reachable_names("192.168.1.5") == ["192.168.1.5"]
+    assert all(not is_loopback(n) for n in reachable_names("0.0.0.0"))
