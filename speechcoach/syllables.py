@@ -18,7 +18,7 @@ so the pipeline's spectrum is reused and no extra FFT is computed):
    bands, and its products with the other, weak, bands stay small.  The
    result is expressed in dB of power (half its own dB value).
 2. **Smoothing**: a Gaussian of ``SMOOTH_S`` (s.d.), removes frame jitter.
-3. **Peak picking** (``scipy.signal.find_peaks``).  A nucleus is a local
+3. **Peak picking** (:func:`speechcoach.peaks.find_peaks`).  A nucleus is a local
    maximum of the envelope that
 
    * rises at least ``MIN_PROMINENCE_DB`` above the dips separating it from
@@ -50,10 +50,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
-from scipy.signal import find_peaks
 
 from .features import Frames, frame_features
+from .peaks import find_peaks
 
 # --------------------------------------------------------------------------
 # Fixed analysis settings (not tuned)
@@ -170,9 +169,9 @@ def pick_nuclei(frames: Frames, runs: np.ndarray | None = None, *, env_db: np.nd
         return NucleusTrack.empty()
     hop = frames.hop_s
     if p["smooth_s"] > 0:
-        env = gaussian_filter1d(env, p["smooth_s"] / hop, mode="nearest")
+        env = gaussian_smooth(env, p["smooth_s"] / hop)
     loud = float(np.quantile(env, LOUD_QUANTILE))
-    idx, props = find_peaks(
+    idx, prom = find_peaks(
         env,
         height=loud - p["floor_below_loud_db"],
         prominence=p["min_prominence_db"],
@@ -184,7 +183,7 @@ def pick_nuclei(frames: Frames, runs: np.ndarray | None = None, *, env_db: np.nd
     if runs is not None:
         keep &= inside_runs(times, runs) | (v >= p["voiced_outside_runs"])
     idx = idx[keep]
-    return NucleusTrack(times=times[keep], prominence_db=props["prominences"][keep], level_db=env[idx] - loud)
+    return NucleusTrack(times=times[keep], prominence_db=prom[keep], level_db=env[idx] - loud)
 
 
 def detect_track(y: np.ndarray, sr: int, *, runs: np.ndarray | None = None,
@@ -237,3 +236,12 @@ def detect_nuclei(y: np.ndarray, sr: int, *, runs: np.ndarray | None = None,
         Nucleus times in seconds, shape (n,), sorted ascending.
     """
     return detect_track(y, sr, runs=runs, frames=frames).times
+
+
+def gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian smoothing of a 1-D array, ``sigma`` in samples, edges held at their values."""
+    radius = max(1, int(4.0 * sigma + 0.5))
+    k = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    k /= k.sum()
+    padded = np.concatenate([np.full(radius, x[0]), x, np.full(radius, x[-1])])
+    return np.convolve(padded, k, mode="valid")
