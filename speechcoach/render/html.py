@@ -46,31 +46,45 @@ def _e(s: object) -> str:
 PAUSE_GLYPH = "⏸"
 """The pause mark used in contexts (``…开始了。 ⏸0.8s 调整…``); many fonts lack it."""
 
-
-def _e_marks(s: object) -> str:
-    """Escape ``s`` and draw its pause marks with CSS instead of relying on a font having ``⏸``."""
-    return _e(s).replace(PAUSE_GLYPH, '<span class="pz" role="img" aria-label="||"></span>')
-
-
+_MARK_RE = re.compile(r"⏸(?:(✗)|(\d+(?:\.\d+)?)s)?")
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
 _CJK_RUN = re.compile(f"[{_CJK}](?:[^A-Za-z]*[{_CJK}])?")
 
 
-def _e_mixed(s: object, page_lang: str) -> str:
-    """Escape a message; on a non-Chinese page, quoted Chinese (script excerpts) is marked ``lang``.
-
-    Messages quote the script (``for example …登录 ⏸0.4s 社保应用…``); marking those runs lets
-    the browser pick a Chinese font for them and keeps the page's language information correct.
-    """
-    text = str(s)
+def _lang_runs(text: str, page_lang: str) -> str:
+    """Escape ``text``; on a non-Chinese page, mark runs of Chinese (quoted script) ``lang="zh-CN"``."""
     if page_lang == "zh":
-        return _e_marks(text)
+        return _e(text)
     out, pos = [], 0
     for m in _CJK_RUN.finditer(text):
-        out.append(_e_marks(text[pos : m.start()]))
-        out.append(f'<span lang="zh-CN">{_e_marks(m.group(0))}</span>')
+        out.append(_e(text[pos : m.start()]))
+        out.append(f'<span lang="zh-CN">{_e(m.group(0))}</span>')
         pos = m.end()
-    out.append(_e_marks(text[pos:]))
+    out.append(_e(text[pos:]))
+    return "".join(out)
+
+
+def rich_text(text: object, words: Words) -> str:
+    """A message or context as HTML: escaped, pause marks drawn and localized, quoted Chinese marked.
+
+    Messages and contexts quote the script with marks such as ``⏸0.4s`` (a pause) and ``⏸✗``
+    (a sentence end passed without one). The pause glyph is drawn with CSS (many fonts lack it),
+    its length is written in the page's language, and on an English page the quoted Chinese is
+    marked so the browser picks a Chinese font for it.
+    """
+    s = str(text)
+    out, pos = [], 0
+    for m in _MARK_RE.finditer(s):
+        out.append(_lang_runs(s[pos : m.start()], words.lang))
+        glyph = '<span class="pz" role="img" aria-label="||"></span>'
+        if m.group(1):
+            out.append(f'<span class="pmx">{glyph}{_e(words.labels["missed_break"])}</span>')
+        elif m.group(2):
+            out.append(f'<span class="pmx">{glyph}{_e(words.seconds(float(m.group(2)), 1))}</span>')
+        else:
+            out.append(glyph)
+        pos = m.end()
+    out.append(_lang_runs(s[pos:], words.lang))
     return "".join(out)
 
 
@@ -135,6 +149,7 @@ h1{font-size:1.6rem;margin:0 0 .4rem;line-height:1.3}
 h2{font-size:1.2rem;margin:0 0 .6rem;line-height:1.35}
 h3{font-size:1.02rem;margin:0 0 .3rem}
 section,header.card{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:18px 20px;margin:0 0 16px}
+.file{margin:0;color:var(--muted);overflow-wrap:anywhere}
 .meta{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:4px 20px;margin:.6rem 0 0;padding:0}
 .meta div{display:flex;flex-direction:column}
 .meta dt{font-size:.8rem;color:var(--muted)}
@@ -187,9 +202,12 @@ th{font-size:.82rem;color:var(--muted);font-weight:600}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap;width:1%;padding-right:18px}
 tr[data-t]:hover{background:#f3f6fb}
 .tablewrap{overflow-x:auto}
+td.place{white-space:nowrap}
+.chartwrap{overflow-x:auto;-webkit-overflow-scrolling:touch}
 .script{font-size:1.15rem;line-height:2.2;white-space:pre-wrap;margin:0;overflow-wrap:anywhere}
 .pm{display:inline-block;font-size:.72rem;line-height:1.4;padding:0 .4em;margin:0 .2em;border-radius:999px;color:#fff;vertical-align:.15em;white-space:nowrap;font-weight:600}
 .pz{display:inline-block;width:.55em;height:.8em;margin:0 .15em;vertical-align:-.05em;border-left:.16em solid currentColor;border-right:.16em solid currentColor;opacity:.75}
+.pmx{white-space:nowrap;color:var(--muted);font-size:.92em}
 .pm.missed{background:#fff;color:var(--mid_phrase);border:1.5px dashed var(--mid_phrase)}
 .script .c{border-radius:3px;transition:background-color .15s}
 .script .c:hover{background:#e8f0fb}
@@ -222,7 +240,8 @@ ul.checks input{margin-top:.35em;width:1.05em;height:1.05em;flex:none}
 .stats b{font-weight:600}
 footer{color:var(--muted);font-size:.85rem;padding:0 4px}
 @media (max-width:640px){main{padding:12px 10px 32px}section,header.card{padding:14px 12px}
-.headline{grid-template-columns:1fr}.score{border-left:0;padding-left:0;text-align:left}.big{font-size:2.1rem}}
+.headline{grid-template-columns:1fr}.score{border-left:0;padding-left:0;text-align:left;display:flex;gap:.5em;align-items:baseline}
+.score .num{font-size:1.6rem}.big{font-size:2.1rem}svg.timeline,svg.pace{min-width:680px}svg.gauge{min-width:0;font-size:15px}}
 @media print{body{background:#fff;font-size:12pt}main{max-width:none;padding:0}
 section,header.card{border:0;border-bottom:1px solid #ccc;border-radius:0;padding:10px 0;break-inside:avoid}
 .player,.hint{display:none}.player{position:static}ol.findings li,.gcard{break-inside:avoid}
@@ -324,14 +343,14 @@ class _Page:
         sp = r["speech"]
         ch = r["characters"]
         items = [
-            (L["file"], f'<span translate="no">{_e(r["input"]["path"])}</span>'),
             (L["date"], _e(w.date(r.get("created", "")))),
             (L["duration"], _e(w.seconds(r["input"]["duration_s"]))),
             (L["speech_span"], _e(f"{w.time(sp['start_s'])}–{w.time(sp['end_s'])} · {w.seconds(sp['span_s'])}")),
             (L["chars"], _e(f"{w.num(ch['count'])} · {w.source(ch['source'])}")),
         ]
         meta = "".join(f"<div><dt>{_e(k)}</dt><dd>{v}</dd></div>" for k, v in items)
-        return f'<header class="card"><h1>{_e(L["title"])}</h1><dl class="meta">{meta}</dl></header>'
+        path = f'<p class="file">{_e(L["file"])}{_e(w.colon())}<span translate="no">{_e(r["input"]["path"])}</span></p>'
+        return f'<header class="card"><h1>{_e(L["title"])}</h1>{path}<dl class="meta">{meta}</dl></header>'
 
     def headline(self) -> str:
         r, w, L = self.r, self.w, self.L
@@ -359,7 +378,7 @@ class _Page:
         ws = self.r.get("warnings") or []
         if not ws:
             return ""
-        items = "".join(f"<li>{_e_mixed(x['message'], self.w.lang)}</li>" for x in ws)
+        items = "".join(f"<li>{rich_text(x['message'], self.w)}</li>" for x in ws)
         return f'<section class="warn" aria-labelledby="h-warn"><h2 id="h-warn">{_e(self.L["warnings"])}</h2><ul>{items}</ul></section>'
 
     def player(self) -> str:
@@ -385,7 +404,7 @@ class _Page:
         chart = svg.timeline(self.r, self.w)
         return (
             f'<section aria-labelledby="h-timeline"><h2 id="h-timeline">{_e(self.L["timeline"])}</h2>'
-            f"{self._legend(True)}{chart}<p class=\"note\">{_e(self.R['timeline_note'])}</p></section>"
+            f"{self._legend(True)}<div class=\"chartwrap\">{chart}</div><p class=\"note\">{_e(self.R['timeline_note'])}</p></section>"
         )
 
     def pace(self) -> str:
@@ -406,7 +425,7 @@ class _Page:
         )
         note = self.R["pace_note"].format(window=w.num(pace["window_s"]))
         return (
-            f'<section aria-labelledby="h-pace"><h2 id="h-pace">{_e(L["pace_chart"])}</h2>{chart}'
+            f'<section aria-labelledby="h-pace"><h2 id="h-pace">{_e(L["pace_chart"])}</h2><div class="chartwrap">{chart}</div>'
             f'<ul class="stats">{lis}</ul><p class="note">{_e(note)}</p></section>'
         )
 
@@ -426,12 +445,12 @@ class _Page:
         rows = []
         for i, p in enumerate(ps, 1):
             place = p.get("placement") or "unknown"
-            ctx = f'<td{self.script_lang}>{_e_marks(p.get("context") or "")}</td>' if has_ctx else ""
+            ctx = f'<td{self.script_lang}>{rich_text(p.get("context") or "", self.w)}</td>' if has_ctx else ""
             rows.append(
                 f'<tr data-t="{max(0.0, p["start_s"] - svg.PAUSE_LEAD_IN_S):.3f}" tabindex="0" role="button" title="{_e(L["play"])}">'
                 f'<td class="num">{i}</td><td class="num">{_e(w.time(p["start_s"]))}</td>'
                 f'<td class="num">{_e(w.seconds(p["duration_s"], 2))}</td>'
-                f'<td><span class="dot d-{_e(place)}"></span>{_e(w.placement(place))}</td>{ctx}</tr>'
+                f'<td class="place"><span class="dot d-{_e(place)}"></span>{_e(w.placement(place))}</td>{ctx}</tr>'
             )
         ctx_h = f"<th>{_e(L['context'])}</th>" if has_ctx else ""
         table = (
@@ -500,7 +519,7 @@ class _Page:
                     links.append(f'<a href="#g-{_e(f["guidance"])}">{_e(L["guidance"])}{_e(w.colon())}{_e(g["title"])}</a>')
                 lis.append(
                     f'<li class="sev-{_e(sev)}"{attrs}><p class="f-msg"><span class="badge sev-{_e(sev)}">{_e(w.severity(sev))}</span>'
-                    f'{_e_mixed(f["message"], self.w.lang)}</p><p class="f-links">{"".join(links)}</p></li>'
+                    f'{rich_text(f["message"], self.w)}</p><p class="f-links">{"".join(links)}</p></li>'
                 )
             body = f'<ol class="findings">{"".join(lis)}</ol>'
         return f'<section aria-labelledby="h-findings"><h2 id="h-findings">{_e(L["findings"])}</h2>{body}</section>'
