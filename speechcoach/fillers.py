@@ -1,0 +1,325 @@
+"""Filler words and vocal hesitations.
+
+Two kinds, reported together as ``fillers: [{word, start_s, end_s, kind}]``:
+
+* **lexical** — words such as 就是, 那个, 然后, 对吧 found in the recogniser's transcript. The
+  list is data (``guidance/fillers.toml``) that trainers can edit. Words that are also
+  ordinary words (这个, 那个) can be limited to where they behave like fillers: doubled
+  (这个这个) or opening a phrase.
+* **vocal** — 呃 / 嗯 hesitations, which recognisers usually leave out, found from the sound:
+  a sustained voiced stretch (≥ :data:`MIN_HESITATION_S`) whose pitch stays flat and whose
+  spectrum stays steady (low spectral flux), unlike a syllable, whose formants and pitch
+  move. Only the speech runs are analysed; features are vectorised over all their frames.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from .characters import SENTENCE_END, CLAUSE_BREAK
+
+FEATURE_SR = 8_000
+HOP_S = 0.010
+WIN_S = 0.040
+PITCH_RANGE_HZ = (70.0, 400.0)
+FLUX_BAND_HZ = (200.0, 3600.0)
+N_FLUX_BANDS = 18
+
+MIN_HESITATION_S = 0.25
+"""Shortest vocal hesitation (s)."""
+
+VOICING_MIN = 0.70
+"""Frames must be at least this periodic (normalised autocorrelation)."""
+
+FLUX_MAX_DB = 1.6
+"""Mean absolute change of the band spectrum per 10 ms (dB, smoothed) for a steady sound."""
+
+PITCH_SPREAD_MAX_ST = 1.2
+"""Spread of pitch (10th–90th percentile, semitones) allowed within a hesitation."""
+
+LEVEL_BELOW_PEAK_DB = 30.0
+"""Frames quieter than this below the recording's speech level are not considered."""
+
+HESITATION_WORDS = frozenset({"呃", "嗯", "啊", "额", "唔", "哦", "噢", "欸", "诶", "呣", "嗯嗯", "呃呃"})
+"""Transcript words that are themselves hesitation sounds."""
+
+
+@dataclass(frozen=True)
+class Filler:
+    """One filler.
+
+    Attributes
+    ----------
+    word : str
+        The filler word (for vocal hesitations: ``"呃"``).
+    start_s, end_s : float
+        Time in the recording (s).
+    kind : str
+        ``"lexical"`` (from the transcript) or ``"vocal"`` (from the sound).
+    """
+
+    word: str
+    start_s: float
+    end_s: float
+    kind: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report's entry."""
+        return {"word": self.word, "start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3), "kind": self.kind}
+
+
+@dataclass(frozen=True)
+class FillerRules:
+    """The editable filler list (``guidance/fillers.toml``).
+
+    Attributes
+    ----------
+    always : tuple of str
+        Counted wherever they occur.
+    contextual : tuple of str
+        Counted only when doubled or when they open a phrase.
+    max_per_minute : float
+        More fillers per minute than this is a finding.
+    """
+
+    always: tuple[str, ...]
+    contextual: tuple[str, ...]
+    max_per_minute: float
+
+
+@cache
+def rules() -> FillerRules:
+    """The filler list shipped in ``guidance/fillers.toml``."""
+    text = resources.files("speechcoach.guidance").joinpath("fillers.toml").read_text(encoding="utf-8")
+    return parse_rules(tomllib.loads(text))
+
+
+def parse_rules(data: dict[str, Any]) -> FillerRules:
+    """Build :class:`FillerRules` from the parsed TOML."""
+    return FillerRules(
+        always=tuple(data.get("always", ())),
+        contextual=tuple(data.get("contextual", ())),
+        max_per_minute=float(data.get("max_per_minute", 4.0)),
+    )
+
+
+def _char_times(words: Sequence[Any]) -> tuple[str, np.ndarray]:
+    """Concatenated word text and a ``(start_s, end_s)`` row per character (words split evenly)."""
+    text = []
+    times = []
+    for w in words:
+        t = w.text
+        n = max(len(t), 1)
+        edges = np.linspace(w.start_s, w.end_s, n + 1)
+        for i, ch in enumerate(t):
+            text.append(ch)
+            times.append((edges[i], edges[i + 1]))
+    return "".join(text), np.array(times, dtype=float).reshape(-1, 2)
+
+
+def _is_break(ch: str) -> bool:
+    return ch in SENTENCE_END or ch in CLAUSE_BREAK or ch.isspace()
+
+
+def lexical_fillers(words: Sequence[Any], rule: FillerRules | None = None) -> tuple[Filler, ...]:
+    """Filler words in a timed transcript.
+
+    Parameters
+    ----------
+    words : sequence of objects with ``text``, ``start_s``, ``end_s``
+        :class:`speechcoach.asr.Word` items, in order.
+    rule : FillerRules, optional
+        Defaults to :func:`rules`.
+
+    Returns
+    -------
+    tuple of Filler
+        In time order; overlapping matches keep the longer word.
+    """
+    rule = rule or rules()
+    text, times = _char_times(words)
+    if not text:
+        return ()
+    cands: list[tuple[int, int, str]] = []
+    for kind, lst in (("always", rule.always), ("contextual", rule.contextual)):
+        for fw in lst:
+            start = text.find(fw)
+            while start != -1:
+                end = start + len(fw)
+                ok = True
+                if kind == "contextual":
+                    doubled = text.startswith(fw, end) or (start >= len(fw) and text[start - len(fw) : start] == fw)
+                    opens = start == 0 or _is_break(text[start - 1])
+                    ok = doubled or opens
+                if ok:
+                    cands.append((start, end, fw))
+                start = text.find(fw, start + 1)
+    cands.sort(key=lambda c: (c[0], -(c[1] - c[0])))
+    out: list[Filler] = []
+    last_end = -1
+    for s, e, fw in cands:
+        if s < last_end:
+            continue
+        out.append(Filler(fw, float(times[s, 0]), float(times[e - 1, 1]), "lexical"))
+        last_end = e
+    return tuple(out)
+
+
+def _run_frames(runs: np.ndarray, n_samples: int, sr: int, hop: int) -> np.ndarray:
+    """Frame-centre sample indices covering every run, shape (m,)."""
+    idx = [np.arange(int(a * sr), min(int(b * sr), n_samples), hop) for a, b in runs]
+    return np.concatenate(idx) if idx else np.zeros(0, dtype=int)
+
+
+def frame_cues(y: np.ndarray, sr: int, runs: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-frame level, voicing, pitch and spectral flux over the speech runs.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n,)
+    sr : int
+    runs : np.ndarray, shape (k, 2)
+        Speech runs (s).
+
+    Returns
+    -------
+    dict
+        ``t`` (s), ``level_db``, ``voicing`` (0–1), ``f0_st`` (semitones re 100 Hz),
+        ``flux_db`` (mean absolute change of the band spectrum per frame), ``run`` (index), all
+        shape (m,).
+    """
+    from .audio import resample
+
+    x = resample(np.asarray(y, dtype=np.float32), sr, FEATURE_SR)
+    sr = FEATURE_SR
+    hop = int(round(HOP_S * sr))
+    win = int(round(WIN_S * sr))
+    n_fft = 1 << int(np.ceil(np.log2(2 * win)))
+    runs = np.asarray(runs, dtype=float).reshape(-1, 2)
+    centres = _run_frames(runs, len(x), sr, hop)
+    empty = np.zeros(0)
+    if centres.size == 0:
+        return {"t": empty, "level_db": empty, "voicing": empty, "f0_st": empty, "flux_db": empty, "run": empty.astype(int)}
+    padded = np.concatenate([np.zeros(win // 2, np.float32), x, np.zeros(win, np.float32)])
+    frames = padded[centres[:, None] + np.arange(win)[None, :]]
+    window = np.hanning(win).astype(np.float32)
+    spec = np.fft.rfft(frames * window, n_fft, axis=1)
+    power = (spec.real**2 + spec.imag**2).astype(np.float32)
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    level_db = 10 * np.log10(power.sum(axis=1) + 1e-12)
+    # pitch: autocorrelation (power spectrum → irfft), corrected for the window's own taper
+    ac = np.fft.irfft(power, n_fft, axis=1)
+    w_ac = np.fft.irfft(np.abs(np.fft.rfft(window, n_fft)) ** 2, n_fft)
+    lo = int(sr / PITCH_RANGE_HZ[1])
+    hi = min(int(sr / PITCH_RANGE_HZ[0]), win - 1)
+    norm = ac[:, lo : hi + 1] / np.maximum(ac[:, :1], 1e-12) / (w_ac[lo : hi + 1] / w_ac[0])
+    best = np.argmax(norm, axis=1)
+    voicing = np.clip(norm[np.arange(len(norm)), best], 0.0, 1.0)
+    f0 = sr / (lo + best)
+    f0_st = 12 * np.log2(f0 / 100.0)
+    # spectral flux over mel-spaced bands
+    mel = lambda f: 2595 * np.log10(1 + f / 700.0)  # noqa: E731
+    edges_mel = np.linspace(mel(FLUX_BAND_HZ[0]), mel(FLUX_BAND_HZ[1]), N_FLUX_BANDS + 1)
+    band = np.clip(np.searchsorted(edges_mel, mel(freqs)) - 1, -1, N_FLUX_BANDS)
+    inband = (band >= 0) & (band < N_FLUX_BANDS)
+    basis = np.zeros((len(freqs), N_FLUX_BANDS), dtype=np.float32)
+    basis[np.flatnonzero(inband), band[inband]] = 1.0
+    bands_db = 10 * np.log10(power @ basis + 1e-10)
+    run_idx = np.searchsorted(runs[:, 0], centres / sr, side="right") - 1
+    diff = np.abs(np.diff(bands_db, axis=0)).mean(axis=1)
+    same = run_idx[1:] == run_idx[:-1]
+    flux = _smooth_flux(diff, same)
+    return {"t": centres / sr, "level_db": level_db, "voicing": voicing, "f0_st": f0_st, "flux_db": flux, "run": run_idx}
+
+
+def _smooth_flux(d: np.ndarray, same: np.ndarray) -> np.ndarray:
+    """Per-frame flux: mean of the changes into and out of each frame (run edges count as infinite)."""
+    d = np.where(same, d, np.inf)
+    into = np.concatenate([[np.inf], d])
+    out = np.concatenate([d, [np.inf]])
+    both = np.where(np.isfinite(into) & np.isfinite(out), (into + out) / 2, np.inf)
+    # a three-frame moving average keeps one noisy frame from splitting a stretch
+    k = np.ones(3) / 3
+    finite = np.isfinite(both)
+    sm = np.convolve(np.where(finite, both, 0.0), k, mode="same") / np.maximum(np.convolve(finite.astype(float), k, mode="same"), 1e-9)
+    return np.where(finite, sm, np.inf)
+
+
+def _true_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+
+
+def vocal_hesitations(
+    y: np.ndarray,
+    sr: int,
+    runs: np.ndarray,
+    *,
+    words: Iterable[Any] = (),
+) -> tuple[Filler, ...]:
+    """Sustained, flat, steady voiced stretches: 呃/嗯 hesitations.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n,)
+    sr : int
+    runs : np.ndarray, shape (k, 2)
+        Speech runs (s); nothing outside them is analysed.
+    words : iterable of Word, keyword-only
+        The recogniser's words, if any: a stretch the recogniser already wrote as a hesitation
+        word (呃, 嗯 …) is not reported twice.
+
+    Returns
+    -------
+    tuple of Filler
+        ``kind="vocal"``, ``word="呃"``, in time order.
+    """
+    cues = frame_cues(y, sr, runs)
+    t = cues["t"]
+    if t.size == 0:
+        return ()
+    speech_level = float(np.percentile(cues["level_db"], 95))
+    ok = (
+        (cues["voicing"] >= VOICING_MIN)
+        & (cues["flux_db"] <= FLUX_MAX_DB)
+        & (cues["level_db"] >= speech_level - LEVEL_BELOW_PEAK_DB)
+    )
+    # pitch continuity: no octave jumps between neighbouring frames
+    jump = np.abs(np.diff(cues["f0_st"])) > 1.0
+    ok[1:] &= ~jump | ~ok[:-1]
+    # frames of different runs are never joined
+    breaks = np.concatenate([[False], cues["run"][1:] != cues["run"][:-1]])
+    starts, ends = _true_runs(ok)
+    min_frames = int(round(MIN_HESITATION_S / HOP_S))
+    heard = [w for w in words if w.text.strip("，。？！、 ") in HESITATION_WORDS]
+    out: list[Filler] = []
+    for s, e in zip(starts, ends):
+        if np.any(breaks[s + 1 : e]):
+            continue
+        if e - s < min_frames:
+            continue
+        f0 = cues["f0_st"][s:e]
+        p10, p90 = np.percentile(f0, [10, 90])
+        if p90 - p10 > PITCH_SPREAD_MAX_ST:
+            continue
+        a, b = float(t[s] - HOP_S / 2), float(t[e - 1] + HOP_S / 2)
+        if any(w.start_s < b and w.end_s > a for w in heard):
+            continue
+        out.append(Filler("呃", a, b, "vocal"))
+    return tuple(out)
+
+
+def merge(lexical: Iterable[Filler], vocal: Iterable[Filler]) -> tuple[Filler, ...]:
+    """Both kinds in time order."""
+    return tuple(sorted([*lexical, *vocal], key=lambda f: (f.start_s, f.kind)))
+
+
+def per_minute(fillers: Sequence[Filler], speech_s: float) -> float:
+    """Fillers per minute of speech."""
+    return 60.0 * len(fillers) / speech_s if speech_s > 0 else 0.0
