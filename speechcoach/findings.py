@@ -214,3 +214,115 @@ def derive(
         )
     order = {sev: i for i, sev in enumerate(SEVERITIES)}
     return tuple(sorted(out, key=lambda f: order[f.severity]))
+
+
+# --- precise mode (speech recogniser): fillers, jargon, passages left out or added -------------
+FILLER_PROBLEM_FACTOR = 2.0
+"""Fillers per minute above this multiple of the limit make the finding a problem."""
+
+
+def precise_findings(
+    *,
+    fillers: tuple[Any, ...] = (),
+    speech_s: float = 0.0,
+    max_fillers_per_minute: float | None = None,
+    jargon: tuple[Any, ...] = (),
+    passages: tuple[Any, ...] = (),
+) -> tuple[Finding, ...]:
+    """Findings from the transcript and the script: fillers, policy jargon, skipped/added passages.
+
+    Parameters
+    ----------
+    fillers : tuple of speechcoach.fillers.Filler, keyword-only
+    speech_s : float, keyword-only
+        Speech time (pauses excluded) the filler rate is taken over.
+    max_fillers_per_minute : float, keyword-only, optional
+        Limit (default: ``guidance/fillers.toml``).
+    jargon : tuple of speechcoach.jargon.JargonUse, keyword-only
+    passages : tuple of speechcoach.asr.Passage, keyword-only
+
+    Returns
+    -------
+    tuple of Finding
+        Pass to :func:`merge_findings`.
+    """
+    out: list[Finding] = []
+    if fillers and speech_s > 0:
+        if max_fillers_per_minute is None:
+            from .fillers import rules
+
+            max_fillers_per_minute = rules().max_per_minute
+        per_min = 60.0 * len(fillers) / speech_s
+        if per_min > max_fillers_per_minute:
+            counts: dict[str, int] = {}
+            for f in fillers:
+                counts[f.word] = counts.get(f.word, 0) + 1
+            top = sorted(counts.items(), key=lambda kv: -kv[1])[:3]
+            words = "、".join(f"{w}×{n}" for w, n in top)
+            sev = "problem" if per_min > FILLER_PROBLEM_FACTOR * max_fillers_per_minute else "warning"
+            out.append(
+                Finding(
+                    "fillers",
+                    sev,
+                    "fillers",
+                    dict(n=len(fillers), per_min=per_min, limit=max_fillers_per_minute, words=words),
+                    {
+                        "per_minute": round(per_min, 2),
+                        "spans": [[round(f.start_s, 3), round(f.end_s, 3)] for f in fillers],
+                        "words": [f.word for f in fillers],
+                        "kinds": [f.kind for f in fillers],
+                    },
+                )
+            )
+    heard = [j for j in jargon if j.start_s is not None]
+    only_script = [j for j in jargon if j.start_s is None]
+    if heard:
+        j = heard[0]
+        out.append(
+            Finding(
+                "jargon_heard",
+                "warning",
+                "plain_words",
+                dict(n=len(heard), term=j.term, plain=j.plain, at=fmt_time(j.start_s)),
+                {
+                    "terms": [u.term for u in heard],
+                    "plain": [u.plain for u in heard],
+                    "spans": [[round(u.start_s, 3), round(u.start_s, 3)] for u in heard],
+                },
+            )
+        )
+    if only_script:
+        j = only_script[0]
+        out.append(
+            Finding(
+                "jargon_script",
+                "info",
+                "plain_words",
+                dict(n=len(only_script), term=j.term, plain=j.plain),
+                {"terms": [u.term for u in only_script], "plain": [u.plain for u in only_script]},
+            )
+        )
+    for kind, fid in (("skipped", "passages_skipped"), ("added", "passages_added")):
+        ps = [p for p in passages if p.kind == kind]
+        if ps:
+            longest = max(ps, key=lambda p: len(p.text))
+            out.append(
+                Finding(
+                    fid,
+                    "warning" if kind == "skipped" else "info",
+                    "script_coverage",
+                    dict(n=len(ps), example=longest.text),
+                    {
+                        "passages": [p.text for p in ps],
+                        "char_index": [p.script_index for p in ps],
+                        "spans": [[round(p.start_s, 3), round(p.start_s, 3)] for p in ps if p.start_s is not None],
+                    },
+                )
+            )
+    return tuple(out)
+
+
+def merge_findings(base: tuple[Finding, ...], extra: tuple[Finding, ...]) -> tuple[Finding, ...]:
+    """``base`` and ``extra`` together, most severe first (stable within a severity)."""
+    order = {sev: i for i, sev in enumerate(SEVERITIES)}
+    return tuple(sorted((*base, *extra), key=lambda f: order[f.severity]))
