@@ -140,6 +140,7 @@ def to_dict(an: Analysis, *, lang: str | None = None, created: str | None = None
         report["script"] = an.script
     if an.alignment is not None:
         report["alignment"] = _jsonable(an.alignment)
+    _precise_keys(report, an)
         missed = sorted({g["char_index"] for g in report["alignment"]["missed_breaks"] + report["alignment"]["missed_steps"]})
         report["script_marked"] = mark_script(
             an.script or "",
@@ -148,6 +149,31 @@ def to_dict(an: Analysis, *, lang: str | None = None, created: str | None = None
             strings(lang)["labels"]["missed_break"],
         )
     return report
+
+
+def _precise_keys(report: dict[str, Any], an: Analysis) -> None:
+    """``transcript``, ``fillers`` and ``jargon`` (precise mode), and the recogniser's count check."""
+    transcript = getattr(an, "transcript", None)
+    check = getattr(an, "char_check", None)
+    if check is not None:
+        report["characters"]["asr"] = {
+            "count": int(check.asr),
+            "fused": int(check.fused),
+            "runs_overruled": [
+                {"start_s": _r(r.start_s), "end_s": _r(r.end_s), "asr": r.asr, "acoustic": r.acoustic, "flag": r.flag}
+                for r in check.flagged
+            ],
+        }
+    if transcript is not None:
+        report["transcript"] = transcript.to_dict()
+        report["fillers"] = [f.to_dict() for f in getattr(an, "fillers", ())]
+        passages = getattr(an, "passages", ())
+        if an.script is not None:
+            report["transcript"]["passages"] = [
+                {"kind": p.kind, "text": p.text, "char_index": p.script_index, "start_s": None if p.start_s is None else _r(p.start_s)}
+                for p in passages
+            ]
+    report["jargon"] = [j.to_dict() for j in getattr(an, "jargon", ())]
 
 
 def _window(w: Any) -> dict[str, float]:
