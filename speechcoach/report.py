@@ -140,7 +140,6 @@ def to_dict(an: Analysis, *, lang: str | None = None, created: str | None = None
         report["script"] = an.script
     if an.alignment is not None:
         report["alignment"] = _jsonable(an.alignment)
-    _precise_keys(report, an)
         missed = sorted({g["char_index"] for g in report["alignment"]["missed_breaks"] + report["alignment"]["missed_steps"]})
         report["script_marked"] = mark_script(
             an.script or "",
@@ -148,6 +147,7 @@ def to_dict(an: Analysis, *, lang: str | None = None, created: str | None = None
             missed,
             strings(lang)["labels"]["missed_break"],
         )
+    _precise_keys(report, an)
     return report
 
 
