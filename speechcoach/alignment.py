@@ -50,7 +50,7 @@ EMPTY_RUN_COST = 2.0
 """Extra cost, times ``min(1, expected)``, for a run given no characters at all (something
 unscripted was said, or a noise was taken for speech)."""
 
-BREAK_COST = (2.0, 0.6, 0.0)
+BREAK_COST = (1.5, 0.5, 0.0)
 """Cost of a pause falling inside a phrase, at a clause break, at a sentence end."""
 
 LONG_PAUSE_S = 0.6
@@ -211,14 +211,18 @@ def run_weights(runs: np.ndarray, nuclei: np.ndarray) -> np.ndarray:
     return NUCLEI_WEIGHT * counts / counts.sum() + (1 - NUCLEI_WEIGHT) * share_t
 
 
-def _run_cost(n: np.ndarray, e: float) -> np.ndarray:
-    sd = REL_SD * e + ABS_SD
+def _run_sd(e: np.ndarray | float) -> np.ndarray | float:
+    return REL_SD * e + ABS_SD
+
+
+def _run_cost(n: np.ndarray, e: float, scale: float = 1.0) -> np.ndarray:
+    sd = scale * _run_sd(e)
     c = (n - e) ** 2 / (2 * sd * sd) + np.where(n == 0, EMPTY_RUN_COST * min(1.0, e), 0.0)
     return np.where(n < 0, np.inf, c)
 
 
 def place_pauses(
-    kinds: np.ndarray, expected: np.ndarray, pause_s: np.ndarray | None = None
+    kinds: np.ndarray, expected: np.ndarray, pause_s: np.ndarray | None = None, *, scale: float = 1.0
 ) -> np.ndarray:
     """Choose the script boundary of every pause (dynamic programming).
 
@@ -230,6 +234,8 @@ def place_pauses(
         Expected spoken units in each of the ``k`` runs (summing to ``n``).
     pause_s : np.ndarray, shape (k - 1,), optional
         Pause durations; long pauses prefer sentence ends to clause breaks.
+    scale : float, keyword-only
+        Multiplies the spread ``σ`` of every run's count (below 1: trust the counts more).
 
     Returns
     -------
@@ -258,15 +264,15 @@ def place_pauses(
             c = c + np.where(kinds[b] == CLAUSE, LONG_PAUSE_CLAUSE_COST, 0.0)
         return c
 
-    total = _run_cost(cands[0].astype(float), expected[0]) + bcost(0, cands[0])
+    total = _run_cost(cands[0].astype(float), expected[0], scale) + bcost(0, cands[0])
     back: list[np.ndarray] = []
     for j in range(1, p):
         step = cands[j][None, :] - cands[j - 1][:, None]
-        m = total[:, None] + _run_cost(step.astype(float), expected[j])
+        m = total[:, None] + _run_cost(step.astype(float), expected[j], scale)
         arg = np.argmin(m, axis=0)
         total = m[arg, np.arange(m.shape[1])] + bcost(j, cands[j])
         back.append(arg)
-    total = total + _run_cost((n - cands[-1]).astype(float), expected[-1])
+    total = total + _run_cost((n - cands[-1]).astype(float), expected[-1], scale)
     i = int(np.argmin(total))
     out = np.empty(p, dtype=int)
     out[-1] = cands[-1][i]

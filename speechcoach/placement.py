@@ -37,11 +37,15 @@ PITCH_WINDOW_S = 0.30
 PITCH_FRAME_S = 0.040
 PITCH_HOP_S = 0.010
 F0_RANGE_HZ = (70.0, 400.0)
+OCTAVE_RATIO = 0.85
+"""A shorter lag wins when its autocorrelation peak reaches this share of the highest one."""
 VOICED_CORR = 0.5
 """Normalised autocorrelation above which a frame counts as voiced."""
 FALL_SEMITONES = 1.5
 """A fall at least this large across the window (or a final pitch this far below the speaker's
 usual pre-pause level) counts as falling pitch."""
+STRONG_FALL_SEMITONES = 3.0
+"""A fall this large that also ends low in the speaker's range needs no lengthening."""
 LENGTHENED = 1.25
 """The last syllable is lengthened when it lasts this many times the speaker's typical syllable."""
 SHORT_RUN_S = 0.6
@@ -342,7 +346,12 @@ def pitch_track(y: np.ndarray, sr: int) -> np.ndarray:
     lo = max(1, int(sr / F0_RANGE_HZ[1]))
     hi = min(w - 1, int(sr / F0_RANGE_HZ[0]))
     seg = ac[:, lo:hi]
-    lag = np.argmax(seg, axis=1)
+    # the shortest lag whose peak comes close to the best one (avoids period doubling)
+    best = np.max(seg, axis=1, keepdims=True)
+    is_peak = np.zeros_like(seg, dtype=bool)
+    is_peak[:, 1:-1] = (seg[:, 1:-1] >= seg[:, :-2]) & (seg[:, 1:-1] >= seg[:, 2:])
+    good = is_peak & (seg >= OCTAVE_RATIO * best)
+    lag = np.where(good.any(axis=1), np.argmax(good, axis=1), np.argmax(seg, axis=1))
     peak = seg[np.arange(m), lag]
     corr = peak / np.maximum(ac[:, 0], 1e-12)
     # parabolic refinement of the lag
@@ -441,10 +450,12 @@ def pause_cues(y: np.ndarray, sr: int, runs: np.ndarray, nuclei: np.ndarray) -> 
 
 def acoustic_placement(c: PauseCues) -> str:
     """``sentence``, ``mid_phrase`` or ``unknown`` from one pause's cues (module docstring)."""
-    falling = (np.isfinite(c.fall_st) and c.fall_st <= -FALL_SEMITONES) or (
-        np.isfinite(c.final_st) and c.final_st <= -FALL_SEMITONES
-    )
-    if falling and c.final_ratio >= LENGTHENED and c.run_s >= SHORT_RUN_S:
+    fall = c.fall_st if np.isfinite(c.fall_st) else 0.0
+    low = np.isfinite(c.final_st) and c.final_st <= -FALL_SEMITONES
+    if c.run_s >= SHORT_RUN_S and (
+        (fall <= -FALL_SEMITONES and c.final_ratio >= LENGTHENED)
+        or (fall <= -STRONG_FALL_SEMITONES and low and c.final_ratio >= 1.0)
+    ):
         return "sentence"
     if c.run_s < SHORT_RUN_S or c.run_nuclei <= SHORT_RUN_NUCLEI:
         return "mid_phrase"
