@@ -15,7 +15,7 @@ from . import audio as audio_io
 from .characters import spoken_units
 from .errors import AudioError, ScriptError
 from .features import Frames, frame_features
-from .findings import Finding, derive, placement_findings, run_lengths
+from .findings import Finding, derive, merge_findings, placement_findings, run_lengths
 from .metrics import Pace, Rate, pace, score, speaking_rate
 from .placement import Pause, place
 from .segmentation import NoSpeechError, Segmentation, segment
@@ -62,6 +62,11 @@ class Analysis:
     envelope_hop_s: float = ENVELOPE_HOP_S
     pause_method: str = "none"
     alignment: object | None = None
+    transcript: object | None = None
+    fillers: tuple = ()
+    jargon: tuple = ()
+    passages: tuple = ()
+    char_check: object | None = None
 
 
 def read_script(path: str | Path) -> str:
@@ -89,14 +94,25 @@ def read_script(path: str | Path) -> str:
 
 
 def analyze_file(
-    path: str | Path, *, script: str | None = None, settings: Settings = Settings()
+    path: str | Path,
+    *,
+    script: str | None = None,
+    settings: Settings = Settings(),
+    count: str = "auto",
+    asr_model: str | Path | None = None,
 ) -> Analysis:
-    """Load ``path`` and analyse it; errors name the file."""
-    return analyze_audio(audio_io.load(path), script=script, settings=settings)
+    """Load ``path`` and analyse it; errors name the file (``count``/``asr_model``: see :func:`analyze_audio`)."""
+    return analyze_audio(audio_io.load(path), script=script, settings=settings, count=count, asr_model=asr_model)
 
 
 def analyze_signal(
-    y: np.ndarray, sr: int, *, script: str | None = None, settings: Settings = Settings()
+    y: np.ndarray,
+    sr: int,
+    *,
+    script: str | None = None,
+    settings: Settings = Settings(),
+    count: str = "auto",
+    asr_model: str | Path | None = None,
 ) -> Analysis:
     """Analyse an in-memory mono signal (any rate ≥ 8 kHz)."""
     y = np.asarray(y, dtype=np.float32)
@@ -113,10 +129,17 @@ def analyze_signal(
         clipped_fraction=float(np.mean(np.abs(y) >= audio_io.CLIP_LEVEL)) if y.size else 0.0,
         peak_dbfs=float(20 * np.log10(max(peak, 1e-10))),
     )
-    return analyze_audio(a, script=script, settings=settings)
+    return analyze_audio(a, script=script, settings=settings, count=count, asr_model=asr_model)
 
 
-def analyze_audio(a: audio_io.Audio, *, script: str | None = None, settings: Settings = Settings()) -> Analysis:
+def analyze_audio(
+    a: audio_io.Audio,
+    *,
+    script: str | None = None,
+    settings: Settings = Settings(),
+    count: str = "auto",
+    asr_model: str | Path | None = None,
+) -> Analysis:
     """The whole analysis of one decoded recording.
 
     Parameters
@@ -126,6 +149,14 @@ def analyze_audio(a: audio_io.Audio, *, script: str | None = None, settings: Set
     script : str or None, keyword-only
         What was said; without it the character count is estimated from the audio.
     settings : Settings, keyword-only
+    count : {"auto", "asr", "acoustic"}, keyword-only
+        How to count characters without a script: ``asr`` transcribes with the offline
+        recogniser (:mod:`speechcoach.asr`), ``acoustic`` counts syllable nuclei, ``auto``
+        (default) uses the recogniser when it and a model are installed. With a script the
+        script's count is used regardless; the recogniser, when it runs, still supplies the
+        transcript, fillers, jargon and passages left out.
+    asr_model : path-like, keyword-only, optional
+        CTranslate2 Whisper folder (default ``$SPEECHCOACH_ASR_MODEL`` or the installed one).
 
     Returns
     -------
@@ -135,6 +166,8 @@ def analyze_audio(a: audio_io.Audio, *, script: str | None = None, settings: Set
     ------
     AudioError
         No speech, or under :data:`MIN_SPEECH_S` of it.
+    AsrUnavailable, ModelError
+        ``count="asr"`` without faster-whisper or a model.
     """
     y, sr = a.samples, a.sr
     if y.size < sr * 0.1:
@@ -148,9 +181,14 @@ def analyze_audio(a: audio_io.Audio, *, script: str | None = None, settings: Set
         raise AudioError(a.path, f"only {seg.phonation_s:.1f} s of speech found (at least {MIN_SPEECH_S:.0f} s needed)")
 
     nuclei = detect_nuclei(y, sr, runs=seg.runs)
+    precise = _precise(y, sr, seg, nuclei, script, count, asr_model)
+    extras = _precise_extras(precise, script, seg)
     if script is not None:
         n_chars = len(spoken_units(script))
         source = "script"
+    elif precise is not None:
+        n_chars = int(precise.char_count)
+        source = "asr"
     else:
         n_chars = int(len(nuclei))
         source = "estimate"
@@ -158,7 +196,7 @@ def analyze_audio(a: audio_io.Audio, *, script: str | None = None, settings: Set
 
     rate = speaking_rate(n_chars, seg.span_s, seg.pause_s, band=settings.band)
     pace_ = pace(nuclei, seg.start_s, seg.end_s, weight=weight, window_s=settings.window_s, hop_s=settings.hop_s)
-    placed = place(y, sr, seg.runs, nuclei, script)
+    placed = place(y, sr, seg.runs, nuclei, script, sentence_ends=_sentence_ends(precise))
     pauses = placed.pauses
     run_chars = placed.run_chars if placed.run_chars is not None else run_lengths(seg.runs, nuclei, weight)
     findings = derive(
@@ -171,6 +209,7 @@ def analyze_audio(a: audio_io.Audio, *, script: str | None = None, settings: Set
         settings=settings,
         extra=placement_findings(placed.missed_breaks, placed.missed_steps),
     )
+    findings = merge_findings(findings, extras["findings"])
     total = score(
         rate,
         pace_,
@@ -193,9 +232,10 @@ def analyze_audio(a: audio_io.Audio, *, script: str | None = None, settings: Set
         pauses=pauses,
         run_chars=run_chars,
         findings=findings,
-        warnings=_warnings(a, seg, source),
+        warnings=_warnings(a, seg, source) + extras["warnings"],
         score=total,
         envelope_db=_envelope(frames, seg),
+        **extras["fields"],
         pause_method=placed.method,
         alignment=placed.alignment,
     )
@@ -223,3 +263,74 @@ def _envelope(frames: Frames, seg: Segmentation) -> np.ndarray:
     n = len(e) // k * k
     env = e[:n].reshape(-1, k).max(axis=1) if n else e[:1]
     return np.clip(env - seg.floor_db, 0.0, None)
+
+
+def _precise(
+    y: np.ndarray,
+    sr: int,
+    seg: Segmentation,
+    nuclei: np.ndarray,
+    script: str | None,
+    count: str,
+    asr_model: str | Path | None,
+) -> object | None:
+    """Precise mode (:mod:`speechcoach.asr`) when ``count`` asks for it and it is installed, else None."""
+    from . import asr
+
+    model_dir = asr.choose_model(count, asr_model)
+    if model_dir is None:
+        return None
+    return asr.analyse(y, sr, seg.runs, nuclei, model_dir=model_dir, script=script)
+
+
+def _precise_extras(precise: object | None, script: str | None, seg: Segmentation) -> dict:
+    """Analysis fields and extra findings/warnings from precise mode (jargon from the script alone without it)."""
+    from .findings import precise_findings
+
+    if precise is None:
+        from .jargon import find
+
+        jargon = find(script=script) if script is not None else ()
+        return {
+            "fields": {"jargon": jargon},
+            "findings": precise_findings(jargon=jargon),
+            "warnings": (),
+        }
+    counted = precise.counted
+    warns = [Warning_("asr", {})] if script is None else []
+    for flag in ("dropped", "invented"):
+        runs = [r for r in counted.flagged if r.flag == flag]
+        if runs:
+            from .locales import fmt_time
+
+            warns.append(
+                Warning_(
+                    f"asr_{flag}",
+                    {"n": len(runs), "at": fmt_time(runs[0].start_s), "asr": runs[0].asr, "acoustic": runs[0].acoustic},
+                )
+            )
+    return {
+        "fields": {
+            "transcript": precise.transcript,
+            "fillers": precise.fillers,
+            "jargon": precise.jargon,
+            "passages": precise.passages,
+            "char_check": counted,
+        },
+        "findings": precise_findings(
+            fillers=precise.fillers,
+            speech_s=seg.phonation_s,
+            jargon=precise.jargon,
+            passages=precise.passages,
+        ),
+        "warnings": tuple(warns),
+    }
+
+
+def _sentence_ends(precise: object | None) -> tuple[float, ...] | None:
+    """Sentence ends of the transcript, for placing pauses without a script."""
+    if precise is None:
+        return None
+    from .asr import sentence_ends
+
+    return sentence_ends(precise.transcript)
