@@ -10,7 +10,8 @@ Usage::
    absolute % error per clip and pooled bias (Σ estimate / Σ truth − 1), in total and per
    source repository.
 2. Passages (:mod:`benchmarks.passages`): speaking-rate error with and without the script,
-   speech-span edges, pause recall and precision (both edges within 100 ms).
+   speech-span edges, pause recall and precision (both edges within 100 ms), and with the
+   script how the hit pauses were placed (sentence / mid-phrase, character index).
 3. Speed (:mod:`benchmarks.speed`) on a ≥ 10 min recording.
 
 The results go to ``benchmarks/RESULTS.md`` (atomic write) and a summary to the terminal.
@@ -20,6 +21,7 @@ When the corpus is absent it prints a message and exits 0.
 from __future__ import annotations
 
 import argparse
+import inspect
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +31,7 @@ import numpy as np
 from speechcoach.errors import AudioError
 from speechcoach.fileio import write_atomic
 
-from .corpus import EXCLUDED, REPO, SR, Clip, corpus_dir, git_commit, load_audio, load_clips, machine, missing_message, now
+from .corpus import EXCLUDED, REPO, SR, Clip, corpus_dir, git_commit, load_audio, load_clips, machine, missing_message, now, uncommitted
 from .passages import TOLERANCE_S, Passage, PauseScore, build_passages, score_pauses
 
 RESULTS = REPO / "benchmarks" / "RESULTS.md"
@@ -75,7 +77,10 @@ def speechcoach_estimate(y: np.ndarray, sr: int) -> tuple[int, str]:
     from speechcoach.pipeline import analyze_signal
 
     try:
-        return analyze_signal(y, sr).char_count, ""
+        an = analyze_signal(y, sr, **acoustic())
+        if an.char_source != "estimate":
+            raise RuntimeError(f"expected the acoustic estimate, got char_source={an.char_source!r}")
+        return an.char_count, ""
     except AudioError as exc:
         from speechcoach.features import frame_features
         from speechcoach.segmentation import segment
@@ -83,6 +88,17 @@ def speechcoach_estimate(y: np.ndarray, sr: int) -> tuple[int, str]:
 
         seg = segment(frame_features(y, sr))
         return int(len(detect_nuclei(y, sr, runs=seg.runs))), f"refused by analyze_signal ({exc.problem if hasattr(exc, 'problem') else exc}); counted by its stages"
+
+
+def acoustic() -> dict[str, str]:
+    """Keyword arguments that make ``analyze_signal`` count syllable nuclei, never a recogniser.
+
+    Newer pipelines take ``count=`` (``auto`` would use a speech recogniser when a model is
+    installed); older ones always count nuclei.
+    """
+    from speechcoach.pipeline import analyze_signal
+
+    return {"count": "acoustic"} if "count" in inspect.signature(analyze_signal).parameters else {}
 
 
 def run_clips(clips: list[Clip], audio: dict[str, np.ndarray]) -> list[ClipResult]:
@@ -136,6 +152,10 @@ class PassageResult:
         Pauses of the no-script analysis scored against the truth.
     pauses_script : PauseScore
         Same, with the script (pause detection should not depend on it).
+    placement : list of (str, str, bool)
+        For each pause hit with the script: true kind, the placement speechcoach gave it,
+        and whether its ``char_index`` is within one character of the truth (None when the
+        truth index is only proportional).
     """
 
     passage: Passage
@@ -146,14 +166,23 @@ class PassageResult:
     end_s: float
     pauses: PauseScore
     pauses_script: PauseScore
+    placement: list[tuple[str, str, bool | None]]
 
 
 def run_passage(p: Passage) -> PassageResult:
     """Analyse one passage with and without its script."""
     from speechcoach.pipeline import analyze_signal
 
-    a = analyze_signal(p.y, p.sr)
-    b = analyze_signal(p.y, p.sr, script=p.script)
+    a = analyze_signal(p.y, p.sr, **acoustic())
+    b = analyze_signal(p.y, p.sr, script=p.script, **acoustic())
+    with_script = score_pauses([(q.start_s, q.end_s) for q in b.pauses], p)
+    placement = []
+    for i, j in with_script.matches:
+        q = b.pauses[j]
+        ok = None
+        if p.cut_exact[i]:
+            ok = q.char_index is not None and abs(q.char_index - p.pause_char_index[i]) <= 1
+        placement.append((p.pauses[i][2], q.placement, ok))
     return PassageResult(
         passage=p,
         cpm_est=a.rate.cpm,
@@ -162,7 +191,8 @@ def run_passage(p: Passage) -> PassageResult:
         start_s=a.segmentation.start_s,
         end_s=a.segmentation.end_s,
         pauses=score_pauses([(q.start_s, q.end_s) for q in a.pauses], p),
-        pauses_script=score_pauses([(q.start_s, q.end_s) for q in b.pauses], p),
+        pauses_script=with_script,
+        placement=placement,
     )
 
 
@@ -200,6 +230,14 @@ def passage_totals(results: list[PassageResult]) -> dict[str, float]:
     out["pause_start_err_ms"] = 1000 * float(np.median(se)) if se.size else float("nan")
     out["pause_end_err_ms"] = 1000 * float(np.median(ee)) if ee.size else float("nan")
     out["same_with_script"] = float(all(r.pauses.hits == r.pauses_script.hits for r in results))
+    pl = [x for r in results for x in r.placement]
+    for kind in ("sentence", "mid_phrase"):
+        got = [g for k, g, _ in pl if k == kind]
+        out[f"placed_{kind}"] = 100.0 * sum(g == kind for g in got) / max(len(got), 1)
+        out[f"placed_n_{kind}"] = float(len(got))
+    idx = [ok for _, _, ok in pl if ok is not None]
+    out["index_ok"] = 100.0 * sum(idx) / max(len(idx), 1)
+    out["index_n"] = float(len(idx))
     return out
 
 
@@ -277,6 +315,9 @@ def passage_summary(tot: dict[str, float], n: int) -> str:
         f"| detections inside a clip's own speech (not scored) | {int(tot['inside'])} |",
         f"| median edge offset, detected − true (start / end) | {tot['pause_start_err_ms']:+.0f} ms / {tot['pause_end_err_ms']:+.0f} ms |",
         f"| pause hits identical with the script | {'yes' if tot['same_with_script'] else 'no'} |",
+        f"| with script: hits at sentence joins placed `sentence` | {tot['placed_sentence']:.1f}% of {int(tot['placed_n_sentence'])} |",
+        f"| with script: hits at mid-phrase cuts placed `mid_phrase` | {tot['placed_mid_phrase']:.1f}% of {int(tot['placed_n_mid_phrase'])} |",
+        f"| with script: `char_index` within 1 of the truth (exact truths only) | {tot['index_ok']:.1f}% of {int(tot['index_n'])} |",
     ]
     return "\n".join(rows)
 
@@ -289,13 +330,15 @@ def render(clips: list[ClipResult], passages: list[PassageResult], timings: list
     tot = passage_totals(passages) if passages else None
     excluded = "; ".join(f"`{k}`: {v}" for k, v in EXCLUDED.items())
     refused = [r.clip.id for r in clips if r.ours_note]
+    dirty = [f for f in uncommitted() if f.startswith("speechcoach/") and f.endswith(".py")]
     parts = [
         "# Benchmark results",
         "",
         "Written by `python -m benchmarks.accuracy`" + (" --quick" if quick else "") + "; do not edit by hand.",
         "",
         f"- date: {now()}",
-        f"- commit: {git_commit()}",
+        f"- commit: {git_commit()}"
+        + (f" (uncommitted changes measured in: {', '.join(f'`{f}`' for f in dirty)})" if dirty else ""),
         f"- machine: {machine()}",
         f"- run time: {elapsed:.0f} s",
         "",
@@ -330,8 +373,10 @@ def render(clips: list[ClipResult], passages: list[PassageResult], timings: list
             passage_table(passages),
         ]
     if timings:
-        parts += ["", "## Speed", "", "Same run, one recording joined from passages; best of "
-                  f"{timings[0].runs} (other work may share the machine).", "", speed_table(timings)]
+        parts += ["", "## Speed", "", "Same run, one recording joined from passages (room noise, pauses, many voices); "
+                  f"best of {timings[0].runs} interleaved rounds. Other work may share the machine: timings "
+                  "between runs have varied by up to 3×, ratios within a run are the fairer comparison.",
+                  "", speed_table(timings)]
     parts += ["", "## Per clip", "", clip_table(clips), ""]
     return "\n".join(parts)
 

@@ -179,6 +179,20 @@ def git_commit() -> str:
     return head + ("+dirty" if dirty else "")
 
 
+def uncommitted() -> list[str]:
+    """Tracked files with uncommitted changes (what ``+dirty`` in :func:`git_commit` measured)."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    return [line[3:] for line in out.splitlines() if line[3:]]
+
+
 def now() -> str:
     """The current UTC time, ISO format to the minute."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -29,7 +29,10 @@ Each piece's own speech onset and offset are found on the CLEAN piece (after str
 before noise) by an energy threshold independent of speechcoach: RMS of 25 ms frames every
 10 ms after a 100 Hz high-pass; threshold = max(speech level − 35 dB, floor + 10 dB), where
 the speech level is the 99th and the floor the 5th percentile of frame levels; onset/offset are
-the first/last frame of a stretch of ≥ 30 ms above the threshold.
+the first/last frame of a stretch of ≥ 30 ms above the threshold that somewhere comes within
+25 dB of the speech level (so a lone breath or lip noise before the first syllable, typically
+25–35 dB under the vowels, is not taken for the onset). A piece of a cut clip uses its whole
+clip's threshold and speech level.
 
 * characters: the sum of the clips' :func:`~speechcoach.characters.count_spoken` counts;
 * span: the first piece's onset to the last piece's offset;
@@ -60,6 +63,7 @@ HIGHPASS_HZ = 100.0
 BELOW_LEVEL_DB = 35.0
 ABOVE_FLOOR_DB = 10.0
 MIN_STRETCH_S = 0.03
+REACH_DB = 25.0
 
 # --- passage construction ------------------------------------------------------------------
 PASSAGE_S = (60.0, 150.0)
@@ -173,27 +177,36 @@ def frame_levels(y: np.ndarray, sr: int) -> np.ndarray:
     return 10.0 * np.log10(np.mean(x[idx] ** 2, axis=1) + 1e-12)
 
 
-def speech_threshold(levels: np.ndarray) -> float:
-    """The speech/silence threshold in dB for one clean clip (module docstring)."""
-    return max(np.percentile(levels, 99) - BELOW_LEVEL_DB, np.percentile(levels, 5) + ABOVE_FLOOR_DB)
+def speech_reference(levels: np.ndarray) -> tuple[float, float]:
+    """Threshold and speech level in dB of one clean clip (module docstring).
+
+    Returns
+    -------
+    threshold_db : float
+        max(speech level − 35 dB, floor + 10 dB).
+    level_db : float
+        The 99th percentile of frame levels.
+    """
+    level = float(np.percentile(levels, 99))
+    return max(level - BELOW_LEVEL_DB, float(np.percentile(levels, 5)) + ABOVE_FLOOR_DB), level
 
 
-def speech_bounds(y: np.ndarray, sr: int, threshold_db: float | None = None) -> tuple[float, float]:
+def speech_bounds(y: np.ndarray, sr: int, reference: tuple[float, float] | None = None) -> tuple[float, float]:
     """Speech onset and offset in seconds of a clean clip.
 
     Parameters
     ----------
-    threshold_db : float, optional
-        Frame level above which a frame is speech; by default :func:`speech_threshold` of
-        the clip itself (a piece of a cut clip passes its whole clip's threshold instead, since
-        the piece may hold no silence to estimate a floor from).
+    reference : (threshold_db, level_db), optional
+        By default :func:`speech_reference` of the clip itself; a piece of a cut clip passes
+        its whole clip's reference instead (shifted by the gain applied), since the piece may
+        hold no silence to estimate a floor from.
     """
     lev = frame_levels(y, sr)
-    thr = speech_threshold(lev) if threshold_db is None else threshold_db
-    above = lev > thr
-    d = np.diff(np.concatenate([[0], above.astype(np.int8), [0]]))
+    thr, level = speech_reference(lev) if reference is None else reference
+    d = np.diff(np.concatenate([[0], (lev > thr).astype(np.int8), [0]]))
     starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
-    keep = (ends - starts) * HOP_S >= MIN_STRETCH_S
+    peaks = np.array([lev[a:b].max() for a, b in zip(starts, ends)]) if len(starts) else np.zeros(0)
+    keep = ((ends - starts) * HOP_S >= MIN_STRETCH_S) & (peaks >= level - REACH_DB)
     starts, ends = starts[keep], ends[keep]
     if len(starts) == 0:
         return 0.0, len(y) / sr
@@ -275,14 +288,14 @@ def _fade(y: np.ndarray, *, head: bool, tail: bool) -> np.ndarray:
     return y
 
 
-def _piece(y: np.ndarray, text: str, clip: Clip, factor: float, gain_db: float, threshold_db: float, *, cut_head: bool, cut_tail: bool) -> _Piece:
+def _piece(y: np.ndarray, text: str, clip: Clip, factor: float, gain_db: float, reference: tuple[float, float], *, cut_head: bool, cut_tail: bool) -> _Piece:
     """Stretch, level and bound one piece; its silence outside the speech is muted."""
     y = _fade(y, head=cut_head, tail=cut_tail)
     y = _stretch(y, factor) * np.float32(10 ** (gain_db / 20))
     peak = float(np.max(np.abs(y)))
     if peak > 0.9:
         y *= np.float32(0.9 / peak)
-    on, off = speech_bounds(y, SR, threshold_db + gain_db)
+    on, off = speech_bounds(y, SR, (reference[0] + gain_db, reference[1] + gain_db))
     y = _mute_outside(y, on, off)
     ends = text.rstrip()[-1:] in SENTENCE_END
     return _Piece(y=y, onset_s=on, offset_s=off, text=text, ends_sentence=ends, clip_id=clip.id)
@@ -328,16 +341,16 @@ def room_noise(n: int, rng: np.random.Generator, level_dbfs: float, *, color: st
 
 def _pieces_for(clip: Clip, y: np.ndarray, rng: np.random.Generator, factor: float, cut: bool) -> tuple[list[_Piece], bool]:
     lev = frame_levels(y, SR)
-    threshold = speech_threshold(lev)
+    reference = speech_reference(lev)
     gain = SPEECH_DBFS + float(rng.uniform(-2, 2)) - float(np.percentile(lev, 95))
     if not cut:
-        return [_piece(y, clip.transcript, clip, factor, gain, threshold, cut_head=False, cut_tail=False)], True
+        return [_piece(y, clip.transcript, clip, factor, gain, reference, cut_head=False, cut_tail=False)], True
     cut_s, n_before, exact = cut_point(clip, y, rng)
     k = int(round(cut_s * SR))
     a, b = _split_text(clip.transcript, n_before)
     return [
-        _piece(y[:k], a, clip, factor, gain, threshold, cut_head=False, cut_tail=True),
-        _piece(y[k:], b, clip, factor, gain, threshold, cut_head=True, cut_tail=False),
+        _piece(y[:k], a, clip, factor, gain, reference, cut_head=False, cut_tail=True),
+        _piece(y[k:], b, clip, factor, gain, reference, cut_head=True, cut_tail=False),
     ], exact
 
 
@@ -479,6 +492,9 @@ class PauseScore:
     start_err_s, end_err_s : np.ndarray
         Detected minus true edge (seconds) for every true pause that overlaps a scored
         detection (matched or not): shows systematic edge offsets.
+    matches : list of (int, int)
+        ``(true index, detected index)`` of every hit; detected indices refer to the list
+        passed to :func:`score_pauses`.
     """
 
     n_true: int
@@ -489,6 +505,7 @@ class PauseScore:
     inside: int
     start_err_s: np.ndarray
     end_err_s: np.ndarray
+    matches: list[tuple[int, int]] = field(default_factory=list)
 
 
 def score_pauses(detected: list[tuple[float, float]], passage: Passage, *, tol: float = TOLERANCE_S) -> PauseScore:
@@ -499,7 +516,8 @@ def score_pauses(detected: list[tuple[float, float]], passage: Passage, *, tol: 
     """
     det = [(float(a), float(b)) for a, b in detected]
     inside = [any(s <= a and b <= e for s, e in passage.speech) for a, b in det]
-    scored = [d for d, ins in zip(det, inside) if not ins]
+    index = [k for k, ins in enumerate(inside) if not ins]
+    scored = [det[k] for k in index]
     pairs = []
     for i, (ta, tb, _) in enumerate(passage.pauses):
         for j, (da, db) in enumerate(scored):
@@ -507,10 +525,12 @@ def score_pauses(detected: list[tuple[float, float]], passage: Passage, *, tol: 
                 pairs.append((abs(da - ta) + abs(db - tb), i, j))
     used_t: set[int] = set()
     used_d: set[int] = set()
+    matches = []
     for _, i, j in sorted(pairs):
         if i not in used_t and j not in used_d:
             used_t.add(i)
             used_d.add(j)
+            matches.append((i, index[j]))
     kinds = [k for _, _, k in passage.pauses]
     start_err, end_err = [], []
     for ta, tb, _ in passage.pauses:
@@ -528,4 +548,5 @@ def score_pauses(detected: list[tuple[float, float]], passage: Passage, *, tol: 
         inside=sum(inside),
         start_err_s=np.array(start_err),
         end_err_s=np.array(end_err),
+        matches=sorted(matches),
     )
