@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -315,6 +316,15 @@ def missed_steps(al: Alignment) -> tuple[Gap, ...]:
 
 
 # --- without a script -------------------------------------------------------------------------
+@lru_cache(maxsize=4)
+def _window(w: int) -> tuple[np.ndarray, np.ndarray]:
+    """A Hann window of ``w`` samples and its normalised autocorrelation (the lag bias)."""
+    win = np.hanning(w)
+    nfft = 1 << int(np.ceil(np.log2(2 * w)))
+    ac = np.fft.irfft(np.abs(np.fft.rfft(win, nfft)) ** 2, nfft)[:w]
+    return win, np.maximum(ac / ac[0], 1e-3)
+
+
 def pitch_track(y: np.ndarray, sr: int) -> np.ndarray:
     """F0 in Hz of short frames of ``y`` by normalised autocorrelation, NaN where unvoiced.
 
@@ -335,34 +345,49 @@ def pitch_track(y: np.ndarray, sr: int) -> np.ndarray:
     if len(y) < w:
         return np.zeros(0)
     m = 1 + (len(y) - w) // h
-    idx = np.arange(w)[None, :] + h * np.arange(m)[:, None]
-    x = y[idx].astype(np.float64)
-    x = (x - x.mean(axis=1, keepdims=True)) * np.hanning(w)[None, :]
+    return _frames_f0(y, sr, h * np.arange(m), np.zeros(m, dtype=int))
+
+
+def _frames_f0(y: np.ndarray, sr: int, starts: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """F0 (NaN where unvoiced) of frames of ``y`` starting at sample ``starts``, shape (N,).
+
+    A frame is voiced when its normalised autocorrelation peak exceeds :data:`VOICED_CORR`
+    and its energy is within 20 dB of the loudest frame of its ``group`` (one group per
+    stretch of speech analysed).
+    """
+    w = int(PITCH_FRAME_S * sr)
+    n_frames = len(starts)
+    if n_frames == 0:
+        return np.zeros(0)
+    x = y[starts[:, None] + np.arange(w)[None, :]].astype(np.float64)
+    win, win_ac = _window(w)
+    x = (x - x.mean(axis=1, keepdims=True)) * win[None, :]
     nfft = 1 << int(np.ceil(np.log2(2 * w)))
-    spec = np.fft.rfft(x, nfft, axis=1)
-    ac = np.fft.irfft(np.abs(spec) ** 2, nfft, axis=1)[:, :w]
-    win_ac = np.correlate(np.hanning(w), np.hanning(w), "full")[w - 1 :]  # window bias
-    ac = ac / np.maximum(win_ac[None, :] / win_ac[0], 1e-3)
+    ac = np.fft.irfft(np.abs(np.fft.rfft(x, nfft, axis=1)) ** 2, nfft, axis=1)[:, :w]
+    ac = ac / win_ac[None, :]
     lo = max(1, int(sr / F0_RANGE_HZ[1]))
     hi = min(w - 1, int(sr / F0_RANGE_HZ[0]))
     seg = ac[:, lo:hi]
+    rows = np.arange(n_frames)
     # the shortest lag whose peak comes close to the best one (avoids period doubling)
     best = np.max(seg, axis=1, keepdims=True)
     is_peak = np.zeros_like(seg, dtype=bool)
     is_peak[:, 1:-1] = (seg[:, 1:-1] >= seg[:, :-2]) & (seg[:, 1:-1] >= seg[:, 2:])
     good = is_peak & (seg >= OCTAVE_RATIO * best)
     lag = np.where(good.any(axis=1), np.argmax(good, axis=1), np.argmax(seg, axis=1))
-    peak = seg[np.arange(m), lag]
+    peak = seg[rows, lag]
     corr = peak / np.maximum(ac[:, 0], 1e-12)
     # parabolic refinement of the lag
     k = lag + lo
-    left = ac[np.arange(m), np.clip(k - 1, 0, w - 1)]
-    right = ac[np.arange(m), np.clip(k + 1, 0, w - 1)]
+    left = ac[rows, np.clip(k - 1, 0, w - 1)]
+    right = ac[rows, np.clip(k + 1, 0, w - 1)]
     denom = left - 2 * peak + right
     shift = np.where(np.abs(denom) > 1e-12, 0.5 * (left - right) / np.where(denom == 0, 1, denom), 0.0)
     f0 = sr / (k + np.clip(shift, -0.5, 0.5))
     energy = np.mean(x**2, axis=1)
-    loud = energy > 0.01 * (np.max(energy) if m else 0.0)
+    loudest = np.zeros(int(group.max()) + 1)
+    np.maximum.at(loudest, group, energy)
+    loud = energy > 0.01 * loudest[group]
     return np.where((corr > VOICED_CORR) & loud, f0, np.nan)
 
 
@@ -419,11 +444,18 @@ def pause_cues(y: np.ndarray, sr: int, runs: np.ndarray, nuclei: np.ndarray) -> 
     finals: list[float] = []
     falls: list[float] = []
     rows: list[tuple[float, int, float]] = []
+    # every pause's window analysed in one batch of frames
+    w, h = int(PITCH_FRAME_S * sr), int(PITCH_HOP_S * sr)
+    ends = (runs[:-1, 1] * sr).astype(int).clip(0, len(y))
+    los = (np.maximum(runs[:-1, 0], runs[:-1, 1] - PITCH_WINDOW_S) * sr).astype(int).clip(0, len(y))
+    counts = np.where(ends - los >= w, 1 + (ends - los - w) // h, 0)
+    group = np.repeat(np.arange(len(counts)), counts)
+    offset = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    f0_all = _frames_f0(y, sr, los[group] + h * offset, group) if len(group) else np.zeros(0)
+    f0_per = np.split(f0_all, np.cumsum(counts)[:-1]) if len(counts) else []
     for j in range(len(runs) - 1):
         s, e = float(runs[j, 0]), float(runs[j, 1])
-        lo = max(s, e - PITCH_WINDOW_S)
-        seg = y[int(lo * sr) : int(e * sr)]
-        f0 = pitch_track(seg, sr)
+        f0 = f0_per[j]
         st = 12 * np.log2(f0[np.isfinite(f0)] / 100.0) if f0.size else np.zeros(0)
         if len(st) >= 4:
             half = len(st) // 2
@@ -432,7 +464,7 @@ def pause_cues(y: np.ndarray, sr: int, runs: np.ndarray, nuclei: np.ndarray) -> 
         else:
             falls.append(np.nan)
             finals.append(np.nan)
-        tn = t[(t >= s) & (t <= e)]
+        tn = t[np.searchsorted(t, s, side="left") : np.searchsorted(t, e, side="right")]
         if len(tn) >= 2:
             last = e - (tn[-1] + tn[-2]) / 2
         elif len(tn) == 1:
