@@ -38,6 +38,8 @@ PITCH_WINDOW_S = 0.30
 PITCH_FRAME_S = 0.040
 PITCH_HOP_S = 0.010
 F0_RANGE_HZ = (70.0, 400.0)
+PITCH_MAX_SR = 8000
+"""Frames are averaged down to at most this rate (Hz) before the autocorrelation."""
 OCTAVE_RATIO = 0.85
 """A shorter lag wins when its autocorrelation peak reaches this share of the highest one."""
 VOICED_CORR = 0.5
@@ -360,6 +362,10 @@ def _frames_f0(y: np.ndarray, sr: int, starts: np.ndarray, group: np.ndarray) ->
     if n_frames == 0:
         return np.zeros(0)
     x = y[starts[:, None] + np.arange(w)[None, :]].astype(np.float64)
+    while sr > PITCH_MAX_SR and w % 2 == 0:  # halve the rate (pair averages): pitch needs little bandwidth
+        x = 0.5 * (x[:, 0::2] + x[:, 1::2])
+        sr //= 2
+        w //= 2
     win, win_ac = _window(w)
     x = (x - x.mean(axis=1, keepdims=True)) * win[None, :]
     nfft = 1 << int(np.ceil(np.log2(2 * w)))
