@@ -459,20 +459,30 @@ def _run_pool(tasks: Sequence[Task], jobs: int, on_done: Callable[[Task, Outcome
     :data:`INTERRUPT_GRACE_S` to finish, then the workers are terminated and the exception re-raised.
     """
     queue = deque(tasks)
+    fruitless = 0
     while queue:
+        if fruitless >= 3:  # worker processes cannot even start: report the rest instead of looping
+            while queue:
+                t = queue.popleft()
+                on_done(t, Outcome(t.rid, error="no analysis process could be started", cacheable=False))
+            return
+        left_before = len(queue)
         ex = _new_pool(jobs)
         inflight: dict[Future[Outcome], Task] = {}
         suspects: list[Task] = []
+        broken = False
         try:
-            while (queue or inflight) and not suspects:
-                try:
-                    while queue and len(inflight) < 2 * jobs:
-                        t = queue.popleft()
-                        inflight[ex.submit(analyse_one, t)] = t
-                except BrokenProcessPool:
-                    queue.appendleft(t)
-                    suspects = list(inflight.values())
-                    inflight.clear()
+            while (queue or inflight) and not broken:
+                while queue and len(inflight) < 2 * jobs:
+                    t = queue[0]
+                    try:
+                        fut = ex.submit(analyse_one, t)
+                    except BrokenProcessPool:
+                        broken = True
+                        break
+                    queue.popleft()
+                    inflight[fut] = t
+                if broken:
                     break
                 done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
                 for fut in done:
@@ -480,18 +490,18 @@ def _run_pool(tasks: Sequence[Task], jobs: int, on_done: Callable[[Task, Outcome
                     exc = fut.exception()
                     if isinstance(exc, BrokenProcessPool):
                         suspects.append(t)
+                        broken = True
                     elif exc is not None:
                         on_done(t, Outcome(t.rid, error=f"internal error: {type(exc).__name__}: {exc}", cacheable=False))
                     else:
                         on_done(t, fut.result())
-                if suspects:
-                    suspects.extend(inflight.values())
-                    inflight.clear()
         except BaseException:
             _drain(inflight, on_done)
             _stop_pool(ex)
             raise
-        if suspects:
+        if broken:
+            suspects.extend(inflight.values())
+            fruitless = fruitless + 1 if len(queue) == left_before and not suspects else 0
             _stop_pool(ex)
             for t in suspects:
                 on_done(t, _isolated(t))
