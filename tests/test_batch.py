@@ -269,3 +269,41 @@ def test_bad_arguments_one_line(tmp_path):
     assert res.exit_code == 2 and res.stderr.count("\n") == 1 and "--jobs" in res.stderr
     res = runner.invoke(app, ["batch", str(SAMPLES / "on_target_retirement.wav"), "--out", str(tmp_path), "--scripts", str(tmp_path / "no")])
     assert res.exit_code == 2 and "--scripts" in res.stderr
+
+
+def _forkserver_workers() -> list[int]:
+    """Pids of processes forked by a multiprocessing fork server of this test process."""
+    import os
+
+    def parent_and_cmd(pid: str) -> tuple[int, bytes]:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                return ppid, fh.read()
+        except OSError:
+            return -1, b""
+
+    procs = {int(p): parent_and_cmd(p) for p in os.listdir("/proc") if p.isdigit()}
+    servers = {pid for pid, (ppid, cmd) in procs.items() if ppid == os.getpid() and b"forkserver" in cmd}
+    return [pid for pid, (ppid, _) in procs.items() if ppid in servers]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_a_crashed_worker_loses_nothing(cohort, tmp_path):
+    import os
+    import signal
+
+    killed: list[int] = []
+
+    def progress(p: Progress) -> None:
+        if p.done >= 1 and not killed:
+            workers = _forkserver_workers()
+            if workers:
+                os.kill(workers[0], signal.SIGKILL)
+                killed.append(workers[0])
+
+    res = run_batch([cohort], tmp_path / "out", settings=Settings(lang="en"), jobs=2, progress=progress)
+    assert killed, "no worker process found to kill"
+    assert not res.interrupted and len(res.rows) == 9 and res.exit_code == 2
+    assert sorted(Path(r["file"]).name for r in res.rows if r["error"]) == ["empty.wav", "notes.wav", "truncated.wav"]
