@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.fft
 
 from .audio import resample
 
@@ -116,24 +115,22 @@ def frame_features(y: np.ndarray, sr: int, *, hop_s: float = HOP_S, win_s: float
     contiguous = np.all(np.diff(owner) >= 0) and len(np.unique(owner)) == bank.shape[1] and np.all(np.diff(used) == 1)
     starts = np.flatnonzero(np.r_[True, np.diff(owner) != 0]) if contiguous else None
 
-
     energy = np.empty(n_frames, dtype=np.float64)
     voicing = np.empty(n_frames, dtype=np.float64)
     subband = np.empty((n_frames, bank.shape[1]), dtype=np.float32)
     all_frames = np.lib.stride_tricks.sliding_window_view(padded, win)[::hop][:n_frames]
     for start in range(0, n_frames, _BLOCK):
-        block = all_frames[start : start + _BLOCK] * window
-        spec = scipy.fft.rfft(block, n_fft, axis=1)
+        block = all_frames[start : start + _BLOCK] * window.astype(np.float64)
+        spec = np.fft.rfft(block, n_fft, axis=1)  # numpy's float64 FFT: fast, and no scipy import
         power = spec.real**2 + spec.imag**2
         power[:, ~band] = 0.0
-        power = power.astype(np.float32, copy=False)
         band_power = power.sum(axis=1)
         energy[start : start + len(block)] = band_power
         if starts is not None:
             subband[start : start + len(block)] = np.add.reduceat(power[:, used[0] : used[-1] + 1], starts, axis=1)
         else:
             subband[start : start + len(block)] = power @ bank
-        full = scipy.fft.irfft(power, n_fft, axis=1)[:, : lag_hi + 2]
+        full = np.fft.irfft(power, n_fft, axis=1)[:, : lag_hi + 2]
         ac = full[:, lag_lo - 1 :] / np.maximum(full[:, :1], 1e-20) / w_norm
         # best local maximum over the lag range
         mid = ac[:, 1:-1]
