@@ -130,6 +130,8 @@ class Run:
     worker_peak_mb: float = 0.0
     workers_seen: int = 0
     rusage_children_mb: float = 0.0
+    load_avg: float = 0.0
+    analysis_s: float = 0.0
 
     @property
     def per_min(self) -> float:
@@ -171,6 +173,8 @@ def measure(inp: Path, out: Path, jobs: int, n: int, kind: str, interval_s: floa
     run.rusage_children_mb = max(after, before) / 1024
     log = json.loads((out / ".speechcoach-state" / "last-run.json").read_text(encoding="utf-8"))
     run.batch_s = float(log["elapsed_s"])
+    run.load_avg = os.getloadavg()[0]
+    run.analysis_s = _analysis_seconds(out, log)
     run.counts = log["counts"]
     run.parent_peak_mb = peaks.get(proc.pid, (0, "", 0))[0] / 1024
     # workers are forked by the fork server (a child of the command), so they are grandchildren
@@ -182,10 +186,42 @@ def measure(inp: Path, out: Path, jobs: int, n: int, kind: str, interval_s: floa
     return run
 
 
+def _analysis_seconds(out: Path, log: dict) -> float:
+    """Sum of the per-recording analysis times (in the workers) of the recordings analysed in this run."""
+    if not log["counts"].get("analysed"):
+        return 0.0
+    total = 0.0
+    for f in (out / ".speechcoach-state").glob("*.json"):
+        if f.name != "last-run.json":
+            total += float(json.loads(f.read_text(encoding="utf-8")).get("seconds", 0.0))
+    return total
+
+
 def flat(small: Run, big: Run) -> bool:
     """Peaks of the big run within 15 % (+20 MB) of the small run's."""
     ok = big.worker_peak_mb <= small.worker_peak_mb * 1.15 + 20
     return ok and big.parent_peak_mb <= small.parent_peak_mb * 1.15 + 20
+
+
+def _speed_notes(runs: list[Run], n: int) -> list[str]:
+    """Speed-up from 1 to 2 workers, and how many recordings were really analysed at once."""
+    full = {r.jobs: r for r in runs if r.kind == f"fresh {n}"}
+    out: list[str] = []
+    if 1 in full and 2 in full and full[1].per_min:
+        out += ["", f"Speed-up from 1 to 2 workers: ×{full[2].per_min / full[1].per_min:.2f}."]
+    for jobs, r in sorted(full.items()):
+        if r.batch_s and r.counts.get("analysed"):
+            per = 1000 * r.analysis_s / r.counts["analysed"]
+            out.append(
+                f"- `--jobs {jobs}`: {r.analysis_s / r.batch_s:.2f} recordings in analysis at any moment on average, "
+                f"{per:.0f} ms per recording inside a worker (load average {r.load_avg:.1f} on {os.cpu_count()} cores)."
+            )
+    if 1 in full and 2 in full and full[2].analysis_s > 1.5 * full[1].analysis_s:
+        out.append(
+            "- Both workers were busy throughout, but each recording took far longer than with one worker: the cores were "
+            "shared with other processes, so the second worker found little free CPU."
+        )
+    return out
 
 
 def report(runs: list[Run], n: int, small: int, corpus_note: str) -> str:
@@ -201,17 +237,19 @@ def report(runs: list[Run], n: int, small: int, corpus_note: str) -> str:
         "workers, summaries); *batch s* is the time inside the batch after discovery. Memory: *worker peak* is the "
         "largest `VmHWM` of any analysis process (with `--jobs 1` the command itself), *parent peak* the command's "
         "own `VmHWM`, sampled from `/proc` every 0.1 s; *rusage* is `getrusage(RUSAGE_CHILDREN).ru_maxrss` of the "
-        "benchmark (largest process ever reaped, cumulative across runs).",
+        "benchmark (largest process ever reaped, cumulative across runs). *analysis s* sums the per-recording "
+        "times the workers measured (read, analyse, render, write); *load avg* is the 1-minute load average at the end of the run "
+        "(the machine has 2 cores: above ~2, the workers were competing with other processes).",
         "",
-        "| jobs | run | recordings | analysed | skipped | failed | wall s | batch s | rec/min | worker peak MB | parent peak MB | workers seen | rusage MB |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| jobs | run | recordings | analysed | skipped | failed | wall s | batch s | rec/min | analysis s (sum) | worker peak MB | parent peak MB | workers seen | rusage MB | load avg |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in runs:
         c = r.counts
         lines.append(
             f"| {r.jobs} | {r.kind} | {r.n} | {c.get('analysed', 0)} | {c.get('skipped', 0)} | {c.get('failed', 0)} | "
-            f"{r.wall_s:.1f} | {r.batch_s:.1f} | {r.per_min:.0f} | {r.worker_peak_mb:.0f} | {r.parent_peak_mb:.0f} | "
-            f"{(r.workers_seen or '–') if r.jobs > 1 else 1} | {r.rusage_children_mb:.0f} |"
+            f"{r.wall_s:.1f} | {r.batch_s:.1f} | {r.per_min:.0f} | {r.analysis_s:.1f} | {r.worker_peak_mb:.0f} | {r.parent_peak_mb:.0f} | "
+            f"{(r.workers_seen or '–') if r.jobs > 1 else 1} | {r.rusage_children_mb:.0f} | {r.load_avg:.1f} |"
         )
     lines += ["", "## Memory flat?", ""]
     for jobs in sorted({r.jobs for r in runs}):
@@ -222,9 +260,7 @@ def report(runs: list[Run], n: int, small: int, corpus_note: str) -> str:
                 f"- `--jobs {jobs}`: worker peak {s.worker_peak_mb:.0f} MB at {small} recordings vs {b.worker_peak_mb:.0f} MB at {n}; "
                 f"parent {s.parent_peak_mb:.0f} → {b.parent_peak_mb:.0f} MB: **{'flat' if flat(s, b) else 'GROWS'}**"
             )
-    speed = {r.jobs: r.per_min for r in runs if r.kind == f"fresh {n}"}
-    if 1 in speed and 2 in speed and speed[1]:
-        lines += ["", f"Speed-up from 1 to 2 workers: ×{speed[2] / speed[1]:.2f}."]
+    lines += _speed_notes(runs, n)
     lines += [
         "",
         "Workers are replaced after 100 recordings (`max_tasks_per_child`) and started from a fork server with "

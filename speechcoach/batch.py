@@ -668,6 +668,7 @@ def run_batch(
             continue
         tasks.append(Task(r.id, str(r.path), str(r.script) if r.script else None, str(out), names[r.id], formats, settings))
 
+    del states  # only the names and the skip decisions were needed; keep the parent small
     n_skipped = sum(s.startswith("skipped") for s in statuses.values())
     counts = {"analysed": 0, "failed": sum(s != "skipped" for s in statuses.values())}
     t0 = time.perf_counter()
