@@ -180,7 +180,7 @@ def analyze_audio(
     if seg.phonation_s < MIN_SPEECH_S:
         raise AudioError(a.path, f"only {seg.phonation_s:.1f} s of speech found (at least {MIN_SPEECH_S:.0f} s needed)")
 
-    nuclei = detect_nuclei(y, sr, runs=seg.runs)
+    nuclei = detect_nuclei(y, sr, runs=seg.runs, frames=frames)
     precise = _precise(y, sr, seg, nuclei, script, count, asr_model)
     extras = _precise_extras(precise, script, seg)
     if script is not None:
