@@ -54,6 +54,15 @@ def layout(plan: list[tuple[str, float]], *, sr: int = SR, noise_dbfs: float | N
     return y.astype(np.float32), truth
 
 
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path_factory, monkeypatch):
+    """Keep every test away from the user's data folder: an installed speech-recognition model
+    there would switch the default character count to the recogniser (tests that exercise the
+    recogniser install their own copy)."""
+    monkeypatch.setenv("SPEECHCOACH_DATA", str(tmp_path_factory.mktemp("speechcoach-data")))
+    monkeypatch.delenv("SPEECHCOACH_ASR_MODEL", raising=False)
+
+
 @pytest.fixture(scope="session")
 def expected() -> dict:
     """``samples/expected.toml``."""
