@@ -95,14 +95,19 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
     out.append(bold(L["findings"]))
     if not report["findings"]:
         out.append("  " + L["no_findings"])
+    shown: set[str] = set()
     for f in report["findings"]:
         sev = S["severity"][f["severity"]]
         out.append(f"  {_SEVERITY_MARK[f['severity']]} [{sev}] {f['message']}")
         g = report["guidance"].get(f["guidance"])
-        if g and f["severity"] != "info":
-            out.append(f"      → {g['title']}（{g['source']}）" if lang == "zh" else f"      → {g['title']} ({g['source']})")
+        if not g or f["severity"] == "info":
+            continue
+        out.append(f"      → {g['title']}（{g['source']}）" if lang == "zh" else f"      → {g['title']} ({g['source']})")
+        if f["guidance"] not in shown:  # each guidance card once, at its first finding
             out.append(f"        {g['advice']}")
             out.append(f"        {L['tip']}: {g['tip']}")
+            shown.add(f["guidance"])
+    out.extend(_precise_sections(report, L))
     if report["warnings"]:
         out.append("")
         out.append(bold(L["warnings"]))
@@ -113,3 +118,22 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
     for g in report["self_check"]:
         out.append(f"  □ {g['title']}: {g['advice']}")
     return "\n".join(out) + "\n"
+
+
+def _precise_sections(report: dict[str, Any], L: dict[str, str]) -> list[str]:
+    """Transcript, fillers and policy terms, when the report has them (precise mode / script)."""
+    out: list[str] = []
+    transcript = report.get("transcript")
+    if transcript and transcript.get("text"):
+        out += ["", L["transcript"], "  " + transcript["text"]]
+    fillers = report.get("fillers") or []
+    if fillers:
+        out += ["", L["fillers"]]
+        out.append("  " + "  ".join(f"{f['word']} {fmt_time(f['start_s'])}" for f in fillers))
+    jargon = report.get("jargon") or []
+    if jargon:
+        out += ["", L["jargon"]]
+        for j in jargon:
+            at = f" ({fmt_time(j['start_s'])})" if j.get("start_s") is not None else ""
+            out.append(f"  {j['term']}{at} → {j['plain']}")
+    return out
