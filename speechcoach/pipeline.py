@@ -29,6 +29,10 @@ CLIPPING_WARN_FRACTION = 0.001
 LOW_LEVEL_WARN_DB = -40.0
 NOISY_WARN_SNR_DB = 20.0
 SHORT_WARN_S = 10.0
+SCRIPT_MISMATCH_RATIO = 2.5
+"""Warn when the script's count and the syllable-nucleus count differ by more than this factor
+either way (a recording of only part of the script, or the wrong script). Loose on purpose:
+synthetic voices give about two nuclei per syllable."""
 ENVELOPE_HOP_S = 0.05
 
 
@@ -232,7 +236,7 @@ def analyze_audio(
         pauses=pauses,
         run_chars=run_chars,
         findings=findings,
-        warnings=_warnings(a, seg, source) + extras["warnings"],
+        warnings=_warnings(a, seg, source) + _script_check(script, n_chars, len(nuclei)) + extras["warnings"],
         score=total,
         envelope_db=_envelope(frames, seg),
         **extras["fields"],
@@ -254,6 +258,16 @@ def _warnings(a: audio_io.Audio, seg: Segmentation, source: str) -> tuple[Warnin
     if source == "estimate":
         out.append(Warning_("estimate", {}))
     return tuple(out)
+
+
+def _script_check(script: str | None, n_chars: int, n_nuclei: int) -> tuple[Warning_, ...]:
+    """A warning when the script cannot be what was said (see :data:`SCRIPT_MISMATCH_RATIO`)."""
+    if script is None or n_nuclei == 0:
+        return ()
+    ratio = n_chars / n_nuclei
+    if 1 / SCRIPT_MISMATCH_RATIO <= ratio <= SCRIPT_MISMATCH_RATIO:
+        return ()
+    return (Warning_("script_mismatch", {"chars": n_chars, "heard": n_nuclei}),)
 
 
 def _envelope(frames: Frames, seg: Segmentation) -> np.ndarray:

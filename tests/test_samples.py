@@ -78,3 +78,19 @@ def test_sample_specific_findings(reports):
     assert "no_pauses" in {f["id"] for f in reports["no_pauses_card_loss"]["findings"]}
     assert "pace_uneven" in {f["id"] for f in reports["uneven_transfer"]["findings"]}
     assert reports["on_target_retirement"]["score"] > reports["fast_remote_care"]["score"]
+
+
+def test_reading_only_part_of_the_script_is_flagged():
+    import soundfile as sf
+
+    from speechcoach.pipeline import analyze_signal
+
+    y, sr = sf.read(str(SAMPLES / "on_target_retirement.wav"), dtype="float32")
+    script = (SAMPLES / "on_target_retirement.txt").read_text(encoding="utf-8")
+    partial = to_dict(analyze_signal(y[: 6 * sr], sr, script=script))
+    assert "script_mismatch" in {w["id"] for w in partial["warnings"]}
+
+
+def test_full_reading_is_not_flagged(reports):
+    for rep in reports.values():
+        assert "script_mismatch" not in {w["id"] for w in rep["warnings"]}
