@@ -15,7 +15,7 @@ from speechcoach.errors import AudioError
 from speechcoach.locales import strings
 from speechcoach.render import FORMATS, render
 from speechcoach.render.html import audio_source, render_html
-from speechcoach.render.markdown import render_markdown
+from speechcoach.render.markdown import md_escape, render_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -311,3 +311,158 @@ def test_markdown_without_alignment_and_escaping(reports) -> None:
     md = render_markdown(r)
     assert strings("en")["report"]["script_plain"] in md
     assert r"\*bold\*" in md and r"\[link\]" in md and r"\|" in md
+
+
+# -- precise mode: transcript, fillers and hesitations, policy terms ----------------------------
+
+JARGON_SCRIPT = "去外地看病，要先做异地就医备案。起付线以上的部分，医保按比例报销。"
+
+
+@pytest.fixture(scope="module")
+def jargon_reports(tmp_path_factory) -> dict[str, dict[str, Any]]:
+    """A real recording analysed against a script with policy terms (no recogniser: terms found in the script)."""
+    from speechcoach.pipeline import analyze_file, read_script
+    from speechcoach.report import to_dict
+    from speechcoach.settings import Settings
+
+    script = tmp_path_factory.mktemp("jargon") / "script.txt"
+    script.write_text(JARGON_SCRIPT, encoding="utf-8")
+    an = analyze_file(SAMPLES / "on_target_reimbursement.wav", script=read_script(script), settings=Settings())
+    return {lang: to_dict(an, lang=lang, created="2026-03-05T09:07:00+08:00") for lang in ("zh", "en")}
+
+
+def precise(report: dict[str, Any]) -> dict[str, Any]:
+    """The report with what the recogniser would add: a transcript, fillers, a spoken policy term."""
+    r = copy.deepcopy(report)
+    segs = [
+        {"start_s": 0.52, "end_s": 3.9, "text": "您好，退休认证可以在手机上办。"},
+        {"start_s": 4.25, "end_s": 9.0, "text": "步骤是：首先，打开社保应用；"},
+        {"start_s": 9.4, "end_s": 14.0, "text": "然后，点开认证服务，对着镜头刷脸。"},
+    ]
+    r["transcript"] = {"text": "".join(s["text"] for s in segs), "source": "asr", "segments": segs}
+    r["fillers"] = [
+        {"word": "就是", "start_s": 2.1, "end_s": 2.4, "kind": "lexical"},
+        {"word": "呃", "start_s": 6.05, "end_s": 6.5, "kind": "vocal"},
+    ]
+    r["jargon"] = [
+        {"term": "待遇领取资格认证", "plain": "证明您本人还健在、能继续领钱", "start_s": 11.3, "in_script": False},
+        {"term": "起付线", "plain": "每年自己先掏的那部分钱", "start_s": None, "in_script": True},
+    ]
+    return r
+
+
+def test_jargon_found_in_the_script_without_the_recogniser(jargon_reports) -> None:
+    for lang, r in jargon_reports.items():
+        assert {j["term"] for j in r["jargon"]} >= {"异地就医备案", "起付线"}
+        assert "transcript" not in r and not r.get("fillers")
+        L = strings(lang)["labels"]
+        doc = html_of(r)
+        page = parse(doc)
+        assert page.errors == []
+        assert 'id="h-jargon"' in doc and 'id="h-transcript"' not in doc and 'id="h-fillers"' not in doc
+        assert doc.count(f'<td class="when muted">{L["in_script"]}</td>') == len(r["jargon"])
+        for j in r["jargon"]:
+            assert j["term"] in doc and j["plain"] in doc
+        md = render_markdown(r)
+        assert f"## {L['jargon']}" in md and f"## {L['transcript']}" not in md and f"## {L['fillers']}" not in md
+        rows = [ln for ln in md.splitlines() if ln.startswith("| ") and ln.endswith(f"| {L['in_script']} |")]
+        assert len(rows) == len(r["jargon"])
+
+
+def test_transcript_fillers_and_terms_seek_the_audio(reports) -> None:
+    r = precise(reports["on_target_retirement.en"])
+    doc = html_of(r)
+    page = parse(doc)
+    assert page.errors == []
+    L = strings("en")["labels"]
+    for label in (L["transcript"], L["fillers"], L["jargon"]):
+        assert label in doc
+    segs = [a for t, a in page.tags if t == "span" and a.get("class") == "seg"]
+    assert [float(a["data-t"]) for a in segs] == [s["start_s"] for s in r["transcript"]["segments"]]
+    assert [float(a["data-e"]) for a in segs] == [s["end_s"] for s in r["transcript"]["segments"]]
+    assert all(a.get("role") == "button" and a.get("tabindex") == "0" for a in segs)
+    assert "0:00.5" in doc and "0:04.2" in doc
+    # fillers and the spoken term play from a moment before them; the term in the script is not clickable
+    rows = [a for t, a in page.tags if t == "tr" and "data-t" in a]
+    seeks = {round(float(a["data-t"]), 3) for a in rows}
+    assert {1.1, 5.05, 10.3} <= seeks
+    assert L["filler_lexical"] in doc and L["filler_vocal"] in doc
+    assert '<td class="when">0:11.3</td>' in doc
+    assert f'<td class="when muted">{L["in_script"]}</td>' in doc
+    jargon = doc[doc.index('id="h-jargon"') : doc.index('id="h-findings"')]
+    assert jargon.count("<tr data-t=") == 1 and jargon.count("<tr>") == 2  # header row, the term in the script
+
+
+def test_precise_sections_are_escaped(reports) -> None:
+    r = precise(reports["on_target_retirement.zh"])
+    evil = '<script>alert("x")</script>&<u onclick=x>'
+    r["transcript"]["segments"][0]["text"] = evil
+    r["fillers"][0]["word"] = evil
+    r["fillers"][1]["kind"] = evil
+    r["jargon"][0]["term"] = evil
+    r["jargon"][1]["plain"] = evil
+    doc = html_of(r)
+    assert evil not in doc and "<u " not in doc
+    assert doc.count("<script>") == 1
+    assert parse(doc).errors == []
+    md = render_markdown(r)
+    assert "<" not in md.replace("\\<", "")
+
+
+@pytest.mark.parametrize("sample", ["on_target_retirement", "mid_phrase_pension"])
+def test_english_precise_sections_have_no_chinese_outside_quoted_text(reports, sample) -> None:
+    for variant in (precise(reports[f"{sample}.en"]), precise(unaligned(reports[f"{sample}.en"]))):
+        page = parse(html_of(variant))
+        assert [t for t in page.text + page.attrs_text if CJK.search(t)] == []
+        assert "呃" in page.zh_text and any("退休认证" in t for t in page.zh_text)
+
+
+@pytest.mark.parametrize("sample", ["on_target_retirement", "mid_phrase_pension"])
+def test_chinese_precise_sections_have_no_english_labels(reports, sample) -> None:
+    r = reports[f"{sample}.zh"]
+    for variant in (precise(r), precise(unaligned(r))):
+        page = parse(html_of(variant))
+        text = " ".join(page.text + page.attrs_text)
+        for allowed in (r["input"]["path"], Path(r["input"]["path"]).name, r["generator"]):
+            text = text.replace(allowed, " ")
+        assert set(re.findall(r"[A-Za-z]{2,}", text)) == set()
+        L = strings("zh")["labels"]
+        assert L["filler_vocal"] in page.text and L["in_script"] in page.text
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_markdown_precise_sections(reports, lang) -> None:
+    r = precise(reports[f"on_target_retirement.{lang}"])
+    md = render_markdown(r)
+    L = strings(lang)["labels"]
+    for label in (L["transcript"], L["fillers"], L["jargon"]):
+        assert f"## {md_escape(label)}" in md
+    assert "- `0:00.5` 您好，退休认证可以在手机上办。" in md
+    assert "- `0:09.4` 然后，点开认证服务，对着镜头刷脸。" in md
+    assert f"| 2 | 0:06.0 | 呃 | {md_escape(L['filler_vocal'])} |" in md
+    assert "| 待遇领取资格认证 | 证明您本人还健在、能继续领钱 | 0:11.3 |" in md
+    assert f"| 起付线 | 每年自己先掏的那部分钱 | {L['in_script']} |" in md
+    if lang == "en":
+        runs = re.findall(r"[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]+", md)
+        quoted = r["script"] + r["transcript"]["text"] + "".join(
+            x for j in r["jargon"] for x in (j["term"], j["plain"])
+        ) + "".join(f["word"] for f in r["fillers"])
+        assert [x for x in runs if x not in quoted] == []
+    else:
+        text = md.replace(r["generator"], "").replace(r["input"]["path"], "")
+        assert set(re.findall(r"[A-Za-z]{2,}", text)) == set()
+
+
+def test_chinese_markdown_pause_marks_in_seconds(reports) -> None:
+    r = reports["mid_phrase_pension.zh"]
+    assert any(re.search(r"⏸\d+(\.\d+)?s", p.get("context") or "") for p in r["pauses"])
+    md = render_markdown(r)
+    assert re.search(r"⏸\d+(\.\d+)?s", md) is None
+    rows = [ln for ln in md.splitlines() if re.match(r"\| \d+ \|", ln)]
+    assert rows and all(re.search(r"⏸\d+\.\d 秒", ln) for ln in rows if "⏸" in ln and "✗" not in ln)
+    assert any("⏸" in ln for ln in rows)
+    marked = [f for f in r["findings"] if re.search(r"⏸\d", f["message"])]
+    for f in marked:  # messages quoting the script get the same marks
+        assert re.sub(r"⏸(\d+(?:\.\d+)?)s", r"⏸\1 秒", f["message"]).split("⏸")[0] in md
+    en = render_markdown(reports["mid_phrase_pension.en"])
+    assert re.search(r"⏸\d+\.\d s", en) and re.search(r"⏸\d+(\.\d+)?s", en) is None

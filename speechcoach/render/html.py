@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from ..errors import AudioError
 from . import svg
-from .words import Words
+from .words import MARK_RE, Words
 
 AUDIO_MIME = {
     ".wav": "audio/wav",
@@ -46,7 +46,6 @@ def _e(s: object) -> str:
 PAUSE_GLYPH = "⏸"
 """The pause mark used in contexts (``…开始了。 ⏸0.8s 调整…``); many fonts lack it."""
 
-_MARK_RE = re.compile(r"⏸(?:(✗)|(\d+(?:\.\d+)?)s)?")
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
 _CJK_RUN = re.compile(f"[{_CJK}](?:[^A-Za-z]*[{_CJK}])?")
 
@@ -74,7 +73,7 @@ def rich_text(text: object, words: Words) -> str:
     """
     s = str(text)
     out, pos = [], 0
-    for m in _MARK_RE.finditer(s):
+    for m in MARK_RE.finditer(s):
         out.append(_lang_runs(s[pos : m.start()], words.lang))
         glyph = '<span class="pz" role="img" aria-label="||"></span>'
         if m.group(1):
@@ -213,6 +212,16 @@ td.place{white-space:nowrap}
 .script .c:hover{background:#e8f0fb}
 .script .c.now{background:#ffe08a}
 .pm.p-sentence{background:var(--sentence)}.pm.p-clause{background:var(--clause)}.pm.p-mid_phrase{background:var(--mid_phrase)}.pm.p-unknown{background:var(--unknown)}
+.transcript{font-size:1.08rem;line-height:2;margin:0;overflow-wrap:anywhere}
+.transcript .seg{border-radius:3px;padding:0 .1em;transition:background-color .15s}
+.transcript .seg:hover{background:#e8f0fb}
+.transcript .seg.now{background:#ffe08a}
+.ts{font-size:.75rem;color:var(--accent);font-variant-numeric:tabular-nums;margin:0 .35em 0 .6em;vertical-align:.1em}
+.transcript .seg:first-child .ts{margin-left:0}
+.k-vocal{color:var(--warning)}
+td.term{font-weight:600;white-space:nowrap}
+td.muted{color:var(--muted)}
+td.when,th.when{white-space:nowrap;width:1%;font-variant-numeric:tabular-nums}
 ol.findings{list-style:none;margin:0;padding:0}
 ol.findings li{border:1px solid var(--line);border-left:5px solid var(--info);border-radius:8px;padding:10px 14px;margin:0 0 10px}
 ol.findings li.sev-problem{border-left-color:var(--problem)}
@@ -265,10 +274,12 @@ function update(){if(!a)return;var t=a.currentTime;var show=!a.paused||t>0;
 var svgs=document.querySelectorAll('svg[data-t1]');for(var i=0;i<svgs.length;i++){var s=svgs[i];var l=s.querySelector('.playhead');if(!l)continue;
 var x0=+s.getAttribute('data-x0'),x1=+s.getAttribute('data-x1'),t0=+s.getAttribute('data-t0'),t1=+s.getAttribute('data-t1');
 var x=x0+Math.max(0,Math.min(1,(t-t0)/(t1-t0)))*(x1-x0);l.setAttribute('x1',x);l.setAttribute('x2',x);l.setAttribute('visibility',show?'visible':'hidden');}}
-var cs=document.querySelectorAll('.script .c'),cst=[],cen=[],cur=null;
+function follower(sel){var cs=document.querySelectorAll(sel),cst=[],cen=[],cur=null;
 for(var k=0;k<cs.length;k++){cst.push(+cs[k].getAttribute('data-t'));cen.push(+cs[k].getAttribute('data-e'));}
-function mark(t){var lo=0,hi=cst.length-1,j=-1;while(lo<=hi){var m=(lo+hi)>>1;if(cst[m]<=t){j=m;lo=m+1;}else{hi=m-1;}}
-var el=(j>=0&&t<cen[j]+0.05)?cs[j]:null;if(el!==cur){if(cur)cur.classList.remove('now');if(el)el.classList.add('now');cur=el;}}
+return function(t){var lo=0,hi=cst.length-1,j=-1;while(lo<=hi){var m=(lo+hi)>>1;if(cst[m]<=t){j=m;lo=m+1;}else{hi=m-1;}}
+var el=(j>=0&&t<cen[j]+0.05)?cs[j]:null;if(el!==cur){if(cur)cur.classList.remove('now');if(el)el.classList.add('now');cur=el;}};}
+var marks=[follower('.script .c'),follower('.transcript .seg')];
+function mark(t){for(var i=0;i<marks.length;i++){marks[i](t);}}
 if(a){a.addEventListener('timeupdate',function(){mark(a.currentTime);});a.addEventListener('ended',function(){mark(-1);});}
 if(a){a.addEventListener('timeupdate',update);a.addEventListener('seeked',update);}
 document.documentElement.setAttribute('data-ready','1');
@@ -499,6 +510,84 @@ class _Page:
             f'<p class="script"{self.script_lang}>{"".join(out).rstrip()}</p><p class="note">{_e(note)}</p></section>'
         )
 
+    def transcript(self) -> str:
+        """What the recogniser heard, one clickable span per segment (precise mode)."""
+        tr = self.r.get("transcript")
+        if not isinstance(tr, dict) or not (tr.get("text") or tr.get("segments")):
+            return ""
+        w = self.w
+        segs = []
+        for sg in tr.get("segments") or []:
+            try:
+                a, b = float(sg["start_s"]), float(sg["end_s"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            text = str(sg.get("text") or "").strip()
+            if text:
+                segs.append(
+                    f'<span class="seg" data-t="{a:.3f}" data-e="{b:.3f}" tabindex="0" role="button">'
+                    f'<span class="ts" lang="{_e(self.R["lang_tag"])}">{_e(w.time(a))}</span>{_e(text)}</span>'
+                )
+        body = "".join(segs) if segs else _e(str(tr.get("text") or "").strip())
+        return (
+            f'<section aria-labelledby="h-transcript"><h2 id="h-transcript">{_e(self.L["transcript"])}</h2>'
+            f'<p class="transcript"{self.script_lang}>{body}</p><p class="note">{_e(self.R["transcript_note"])}</p></section>'
+        )
+
+    def fillers(self) -> str:
+        """Filler words and er/um hesitations, each with its time (precise mode)."""
+        fs = [f for f in self.r.get("fillers") or [] if isinstance(f, dict) and f.get("start_s") is not None]
+        if not fs:
+            return ""
+        w, L = self.w, self.L
+        counts: dict[str, int] = {}
+        for f in fs:
+            counts[f.get("kind", "")] = counts.get(f.get("kind", ""), 0) + 1
+        head = " · ".join(f"{w.filler_kind(k)}{w.colon()}{w.num(n)}" for k, n in sorted(counts.items()))
+        rows = []
+        for i, f in enumerate(fs, 1):
+            t = float(f["start_s"])
+            kind = str(f.get("kind", ""))
+            rows.append(
+                f'<tr{_seek_attrs(max(0.0, t - svg.PAUSE_LEAD_IN_S))} title="{_e(L["play"])}">'
+                f'<td class="num">{i}</td><td class="num">{_e(w.time(t))}</td>'
+                f'<td{self.script_lang}>{_e(f.get("word", ""))}</td><td class="k-{_e(kind)}">{_e(w.filler_kind(kind))}</td></tr>'
+            )
+        table = (
+            f'<div class="tablewrap"><table><thead><tr><th class="num">#</th><th class="num">{_e(L["start"])}</th>'
+            f'<th>{_e(L["word"])}</th><th>{_e(L["kind"])}</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+        )
+        return (
+            f'<section aria-labelledby="h-fillers"><h2 id="h-fillers">{_e(L["fillers"])}</h2>'
+            f'<p class="sub">{_e(head)}</p>{table}</section>'
+        )
+
+    def jargon(self) -> str:
+        """Policy terms with plainer wordings: when said (clickable), or that they are in the script."""
+        js = [j for j in self.r.get("jargon") or [] if isinstance(j, dict) and j.get("term")]
+        if not js:
+            return ""
+        w, L = self.w, self.L
+        rows = []
+        for j in js:
+            t = j.get("start_s")
+            t = None if t is None else float(t)
+            attrs = _seek_attrs(None if t is None else max(0.0, t - svg.PAUSE_LEAD_IN_S))
+            title = f' title="{_e(L["play"])}"' if t is not None else ""
+            when = f'<td class="when{"" if t is not None else " muted"}">{_e(w.said_at(t))}</td>'
+            rows.append(
+                f"<tr{attrs}{title}><td class=\"term\"{self.script_lang}>{_e(j['term'])}</td>"
+                f"<td{self.script_lang}>{_e(j.get('plain', ''))}</td>{when}</tr>"
+            )
+        table = (
+            f'<div class="tablewrap"><table><thead><tr><th>{_e(L["term"])}</th><th>{_e(L["plain"])}</th>'
+            f'<th class="when">{_e(L["said_at"])}</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+        )
+        return (
+            f'<section aria-labelledby="h-jargon"><h2 id="h-jargon">{_e(L["jargon"])}</h2>'
+            f'{table}<p class="note">{_e(self.R["jargon_note"])}</p></section>'
+        )
+
     def findings(self) -> str:
         r, w, L = self.r, self.w, self.L
         fs = sorted(r.get("findings") or [], key=lambda f: SEVERITY_RANK.get(f.get("severity", "info"), 3))
@@ -600,6 +689,9 @@ def render_html(report: dict[str, Any], *, audio_src: str | None = None) -> str:
             page.pace(),
             page.pauses(),
             page.script(),
+            page.transcript(),
+            page.fillers(),
+            page.jargon(),
             page.findings(),
             page.guidance(),
             page.self_check(),

@@ -54,6 +54,47 @@ def _script_with_marks(report: dict[str, Any], words: Words) -> tuple[str, bool]
     return body, bool(marks)
 
 
+def _precise_sections(report: dict[str, Any], w: Words) -> list[str]:
+    """Transcript (with segment times), fillers and policy terms, when the report has them."""
+    L, R = w.labels, w.report
+    c = w.colon()
+    out: list[str] = []
+    tr = report.get("transcript")
+    if isinstance(tr, dict) and (tr.get("text") or tr.get("segments")):
+        out += [f"## {md_escape(L['transcript'])}", ""]
+        lines = []
+        for sg in tr.get("segments") or []:
+            text = str(sg.get("text") or "").strip()
+            if text and sg.get("start_s") is not None:
+                lines.append(f"- `{w.time(float(sg['start_s']))}` {md_escape(text)}")
+        out += lines or [md_escape(str(tr.get("text") or "").strip())]
+        out += ["", f"*{md_escape(R['transcript_note'])}*", ""]
+    fillers = [f for f in report.get("fillers") or [] if f.get("start_s") is not None]
+    if fillers:
+        counts: dict[str, int] = {}
+        for f in fillers:
+            counts[f.get("kind", "")] = counts.get(f.get("kind", ""), 0) + 1
+        head = " · ".join(f"{w.filler_kind(k)}{c}{w.num(n)}" for k, n in sorted(counts.items()))
+        out += [f"## {md_escape(L['fillers'])}", "", md_escape(head), ""]
+        out.append("| " + " | ".join(_cell(h) for h in ("#", L["start"], L["word"], L["kind"])) + " |")
+        out.append("|---:|---:|---|---|")
+        for i, f in enumerate(fillers, 1):
+            row = [str(i), w.time(float(f["start_s"])), f.get("word", ""), w.filler_kind(str(f.get("kind", "")))]
+            out.append("| " + " | ".join(_cell(x) for x in row) + " |")
+        out.append("")
+    jargon = [j for j in report.get("jargon") or [] if j.get("term")]
+    if jargon:
+        out += [f"## {md_escape(L['jargon'])}", ""]
+        out.append("| " + " | ".join(_cell(h) for h in (L["term"], L["plain"], L["said_at"])) + " |")
+        out.append("|---|---|---|")
+        for j in jargon:
+            t = j.get("start_s")
+            row = [j["term"], j.get("plain", ""), w.said_at(None if t is None else float(t))]
+            out.append("| " + " | ".join(_cell(x) for x in row) + " |")
+        out += ["", f"*{md_escape(R['jargon_note'])}*", ""]
+    return out
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     """The report as Markdown (CommonMark with GitHub-style tables and task lists).
 
@@ -100,7 +141,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     if report.get("warnings"):
         add(f"> **{md_escape(L['warnings'])}**")
         for x in report["warnings"]:
-            add(f"> - {md_escape(x['message'])}")
+            add(f"> - {md_escape(w.pause_marks(x['message']))}")
         add("")
 
     add(f"## {md_escape(L['findings'])}")
@@ -113,7 +154,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         at = f" ({md_escape(w.time(f['start_s']))})" if f.get("start_s") is not None else ""
         g = guide.get(f.get("guidance", ""))
         brk = "\\" if g else ""
-        add(f"{i}. **{md_escape(w.severity(f.get('severity', 'info')))}** {md_escape(f['message'])}{at}{brk}")
+        add(f"{i}. **{md_escape(w.severity(f.get('severity', 'info')))}** {md_escape(w.pause_marks(f['message']))}{at}{brk}")
         if g:
             add(f"   {md_escape(L['guidance'])}{c}{md_escape(g['title'])}")
     add("")
@@ -137,7 +178,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         for i, p in enumerate(pauses, 1):
             row = [str(i), w.time(p["start_s"]), w.seconds(p["duration_s"], 2), w.placement(p.get("placement") or "unknown")]
             if has_ctx:
-                row.append(p.get("context") or "")
+                row.append(w.pause_marks(p.get("context") or ""))
             add("| " + " | ".join(_cell(x) for x in row) + " |")
     method = w.pause_method(report.get("pause_method", ""))
     if method:
@@ -153,6 +194,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         add("")
         add(f"*{md_escape(R['script_marks'] if marked else R['script_plain'])}*")
         add("")
+
+    out.extend(_precise_sections(report, w))
 
     pace = report["pace"]
     add(f"## {md_escape(L['pace_chart'])}")

@@ -7,9 +7,14 @@ and dates into those strings, so no renderer has to know which language it is wr
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from typing import Any
 
 from ..locales import fmt_time, strings
+
+
+MARK_RE = re.compile(r"⏸(?:(✗)|(\d+(?:\.\d+)?)s)?")
+"""A pause mark in a context or message: ``⏸0.4s`` (group 2: seconds), ``⏸✗`` (group 1), bare ``⏸``."""
 
 
 class Words:
@@ -71,6 +76,14 @@ class Words:
         month = months[d.month - 1] if len(months) == 12 else str(d.month)
         return self.report["date_format"].format(y=d.year, m=d.month, d=d.day, month=month, H=d.hour, M=d.minute)
 
+    def pause_marks(self, text: object) -> str:
+        """``text`` with each pause mark's length in the language, ``⏸0.4s`` → ``⏸0.4 秒`` / ``⏸0.4 s``."""
+
+        def sub(m: re.Match[str]) -> str:
+            return f"⏸{self.seconds(float(m.group(2)), 1)}" if m.group(2) else m.group(0)
+
+        return MARK_RE.sub(sub, str(text))
+
     # -- vocabulary ----------------------------------------------------------------------
     def placement(self, key: str) -> str:
         """The name of a pause placement (``sentence``, ``clause``, ``mid_phrase``, ``unknown``)."""
@@ -98,6 +111,14 @@ class Words:
         if placement and placement != "unknown":
             return self.report["pause_label_placed"].format(d=d, place=self.placement(placement))
         return self.report["pause_label"].format(d=d)
+
+    def filler_kind(self, kind: str) -> str:
+        """A filler's kind in words (``lexical``: a filler word, ``vocal``: an er/um hesitation)."""
+        return self.labels.get(f"filler_{kind}", kind)
+
+    def said_at(self, start_s: float | None) -> str:
+        """When a policy term was said (``m:ss.s``), or that it is in the script (``start_s`` None)."""
+        return self.labels["in_script"] if start_s is None else self.time(start_s)
 
     def colon(self) -> str:
         """The label/value separator of the language."""
