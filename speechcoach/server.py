@@ -521,8 +521,8 @@ def create_app(
             )
         finally:
             await upload.close()
-        report = attempt.report()
-        return JSONResponse({"attempt": _public_meta(attempt), "report": report})
+        # the response is the report itself (schema speechcoach.report/1) with the stored attempt inside
+        return JSONResponse({**attempt.report(), "attempt": _public_meta(attempt)})
 
     @app.get("/api/attempts")
     async def list_attempts(trainee: str) -> dict[str, Any]:

@@ -84,15 +84,15 @@ def test_scripts_folder(tmp_path):
     assert [s["id"] for s in own] == ["folder:窗口问候"]
     res = upload(client, SAMPLE, scenario="folder:窗口问候", trainee="t")
     assert res.status_code == 200, res.text
-    assert res.json()["report"]["characters"]["count"] == 15
-    assert res.json()["report"]["script"].startswith("您好，请问")
+    assert res.json()["characters"]["count"] == 15
+    assert res.json()["script"].startswith("您好，请问")
 
 
 def test_analyze_sample_stores_attempt(client, tmp_path):
     res = upload(client, SAMPLE, name="练习.wav", scenario="retirement", trainee="张三", lang="zh")
     assert res.status_code == 200, res.text
     body = res.json()
-    report, attempt = body["report"], body["attempt"]
+    report, attempt = body, body["attempt"]
     assert report["schema"] == SCHEMA == "speechcoach.report/1"
     assert report["characters"] == {**report["characters"], "count": 63, "source": "script"}
     assert 110 < report["rate"]["cpm"] < 130 and report["rate"]["verdict"] == "on_target"
@@ -126,12 +126,12 @@ def test_analyze_sample_stores_attempt(client, tmp_path):
 def test_free_talk_and_own_script_and_english(client):
     free = upload(client, FAST, trainee="li", lang="en")
     assert free.status_code == 200, free.text
-    rep = free.json()["report"]
+    rep = free.json()
     assert rep["characters"]["source"] == "estimate" and rep["lang"] == "en" and "script" not in rep
     assert free.json()["attempt"]["scenario"] == ""
     own = upload(client, FAST, trainee="li", script=(SAMPLES / "fast_remote_care.txt").read_text(encoding="utf-8"))
     assert own.status_code == 200
-    assert own.json()["report"]["rate"]["verdict"] == "fast" and own.json()["attempt"]["scenario"] == "custom"
+    assert own.json()["rate"]["verdict"] == "fast" and own.json()["attempt"]["scenario"] == "custom"
 
 
 def test_non_audio_upload_is_400_with_the_cli_message(client, tmp_path):
