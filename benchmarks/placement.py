@@ -3,6 +3,11 @@
 Usage::
 
     python -m benchmarks.placement [--passages N] [--seed S] [--long-s SECONDS]
+    python -m benchmarks.placement --seeds 2024,7,101,202,303 --tune 2024,7 --passages 8
+
+With ``--seeds`` every seed is scored on its own and the seeds are pooled into two groups: the
+tuning seeds (``--tune``, the ones the DP costs were chosen on) and the held-out rest, which
+is the figure to trust for unseen passages.
 
 Passages come from :func:`benchmarks.passages.build_passages`: joins between clips are sentence
 ends, gaps cut inside a clip are mid-phrase. For every passage the full analysis runs twice,
@@ -167,11 +172,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--passages", type=int, default=12, help="number of passages (default 12)")
     ap.add_argument("--seed", type=int, default=2024, help="passage seed (default 2024)")
+    ap.add_argument("--seeds", type=str, default="", help="comma-separated seeds, scored one by one and pooled")
+    ap.add_argument("--tune", type=str, default="2024,7", help="seeds the costs were tuned on (with --seeds)")
     ap.add_argument("--long-s", type=float, default=600.0, help="length of the timing recording (default 600 s)")
     args = ap.parse_args(argv)
     if corpus_dir() is None:
         print(missing_message())
         return 0
+    if args.seeds:
+        return _multi_seed([int(x) for x in args.seeds.split(",")], {int(x) for x in args.tune.split(",") if x}, args.passages)
     passages = build_passages(args.passages, args.seed)
     n_mid = sum(k == "mid_phrase" for p in passages for *_, k in p.pauses)
     n_all = sum(len(p.pauses) for p in passages)
@@ -192,6 +201,29 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.long_s / 60:.0f}-minute recording ({n_chars} characters, {n_pauses} pauses): "
         f"placement {1000 * t_pl:.1f} ms of {1000 * t_an:.0f} ms analysis ({t_pl / t_an:.1%})"
     )
+    return 0
+
+
+def _pool(tallies: list[Tally]) -> Tally:
+    out = Tally()
+    for t in tallies:
+        for f in vars(out):
+            setattr(out, f, getattr(out, f) + getattr(t, f))
+    return out
+
+
+def _multi_seed(seeds: list[int], tune: set[int], n: int) -> int:
+    """Score every seed on its own, then pool the tuning seeds and the held-out ones."""
+    per: dict[int, Tally] = {}
+    for seed in seeds:
+        res = score(build_passages(n, seed))
+        per[seed] = res["script"]
+        tag = "tuning" if seed in tune else "held-out"
+        print(res["script"].line(f"seed {seed} ({tag})"), flush=True)
+    for name, group in (("tuning", [s for s in seeds if s in tune]), ("held-out", [s for s in seeds if s not in tune])):
+        if group:
+            t = _pool([per[s] for s in group])
+            print(t.line(f"{name} pooled") + f"\n{'':<15} seeds {','.join(map(str, group))}, {n} passages each")
     return 0
 
 

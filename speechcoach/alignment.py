@@ -13,7 +13,12 @@ syllable nuclei have been found (:mod:`syllables`). Aligning the script is done 
      ``σ = REL_SD · expected + ABS_SD`` (a few skipped or added words only cost a little);
    * for each pause, a cost for the punctuation it falls at: nothing at a sentence end, a
      little at a clause break, more inside a phrase. So pauses snap to punctuation when the
-     counts allow it, and stay inside a phrase when they do not.
+     counts allow it, and stay inside a phrase when they do not. The pause's length is
+     evidence too: inside a phrase a short pause (< 0.5 s) costs little, a long one (≥ 0.6 s)
+     more; a long one at a clause break costs a little more than at a sentence end. Cheap
+     short mid-phrase pauses matter most: when every pause inside a phrase is expensive, the
+     speaker's own short unpunctuated pauses pull whole stretches of the alignment one
+     sentence early (sentences of similar length are nearly interchangeable to the counts).
 
    Candidates for each pause lie in a band around its expected cumulative position, so the
    programme costs ``O(pauses × band²)``, vectorised per pause (a few ms for 10 minutes).
@@ -53,9 +58,21 @@ unscripted was said, or a noise was taken for speech)."""
 BREAK_COST = (1.5, 0.5, 0.0)
 """Cost of a pause falling inside a phrase, at a clause break, at a sentence end."""
 
+SHORT_PAUSE_S = 0.5
 LONG_PAUSE_S = 0.6
+"""Pause length is evidence about where a pause falls (see :data:`MID_PHRASE_COST`)."""
+
+MID_PHRASE_COST = (0.7, 1.5, 2.2)
+"""Cost of a pause inside a phrase when it is short (under :data:`SHORT_PAUSE_S`), of middle
+length, or long (:data:`LONG_PAUSE_S` or more); replaces ``BREAK_COST[NONE]`` when pause
+lengths are given. Short pauses happen inside phrases all the time (a breath, a stop
+consonant, a speaker's own unpunctuated pause): made expensive, they pull the whole alignment
+a sentence off to land on punctuation. A long pause inside a phrase is rarer but still
+possible (so the counts can still insist on it). Short stays above the clause cost: a pause
+at a nearby comma must still win over one inside the phrase (the samples' pauses at commas)."""
+
 LONG_PAUSE_CLAUSE_COST = 0.4
-"""Extra cost for a clause break (rather than a sentence end) taking a pause this long or longer."""
+"""Extra cost for a clause break (rather than a sentence end) taking a long pause."""
 
 NUCLEI_SHARE_IN_RUN = 0.6
 """Blend of nucleus-based and even-in-time placement of characters inside a run."""
@@ -260,7 +277,12 @@ def place_pauses(
 
     def bcost(j: int, b: np.ndarray) -> np.ndarray:
         c = bcost_base[b]
-        if pause_s is not None and pause_s[j] >= LONG_PAUSE_S:
+        if pause_s is None:
+            return c
+        d = float(pause_s[j])
+        mid = MID_PHRASE_COST[0 if d < SHORT_PAUSE_S else 2 if d >= LONG_PAUSE_S else 1]
+        c = np.where(kinds[b] == NONE, mid, c)
+        if d >= LONG_PAUSE_S:
             c = c + np.where(kinds[b] == CLAUSE, LONG_PAUSE_CLAUSE_COST, 0.0)
         return c
 

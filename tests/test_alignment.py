@@ -58,6 +58,40 @@ def test_dp_keeps_a_mid_phrase_pause_when_counts_insist():
     assert got.tolist() == [5, 10]
 
 
+def test_pause_length_is_evidence_for_where_it_falls():
+    kinds = np.zeros(21, dtype=int)
+    kinds[[10, 20]] = SENTENCE
+    # 7 of 20 units expected before the pause: a short pause stays inside the phrase, a
+    # middling or long one goes to the sentence end three units on
+    e = np.array([7.0, 13.0])
+    assert place_pauses(kinds, e, np.array([0.3])).tolist() == [7]
+    assert place_pauses(kinds, e, np.array([0.55])).tolist() == [10]
+    assert place_pauses(kinds, e, np.array([1.0])).tolist() == [10]
+    # a long pause needs more count evidence to stay inside the phrase than a middling one
+    e = np.array([6.0, 14.0])
+    assert place_pauses(kinds, e, np.array([0.55])).tolist() == [6]
+    assert place_pauses(kinds, e, np.array([1.0])).tolist() == [10]
+
+
+def test_short_pauses_inside_sentences_do_not_shift_the_alignment():
+    """Sentences of similar length with a speaker's own short pause inside each: the sentence
+    pauses stay at their own sentence ends (not one sentence earlier, to land the short pauses
+    on punctuation)."""
+    text = "".join("一二三四五六七八九十十一十二"[: 12] + "。" for _ in range(6))
+    units = spoken_units(text)
+    kinds = boundary_kinds(text, units)
+    # runs: 5 + 7 units per sentence (short pause after the 5th, long one at the end)
+    truth = []
+    expected = []
+    pause_s = []
+    for s in range(6):
+        truth += [12 * s + 5, 12 * s + 12]
+        expected += [5.2, 6.9]
+        pause_s += [0.35, 1.2]
+    got = place_pauses(kinds, np.array(expected), np.array(pause_s[:-1]))
+    assert got.tolist() == truth[:-1]
+
+
 def test_char_times_fill_runs_in_order():
     runs = np.array([[0.0, 1.0], [2.0, 2.5]])
     start, end = char_times(runs, np.array([0.1, 0.4, 0.8, 2.2]), np.array([3, 1]))
