@@ -6,6 +6,7 @@ Heavy modules (numpy, the pipeline, renderers) are imported inside the commands,
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -161,7 +162,7 @@ def model_status() -> None:
         typer.echo(f"model: {model.MODEL_NAME} at {st.path}, {st.size_bytes / 1e6:.0f} MB, {sha}")
     else:
         typer.echo(f"model: not installed (would go to {st.path}); run 'speechcoach model install'")
-    override = __import__("os").environ.get(model.ENV_MODEL)
+    override = os.environ.get(model.ENV_MODEL)
     if override:
         typer.echo(f"{model.ENV_MODEL}: {override}")
     typer.echo("recogniser: faster-whisper " + ("installed" if asr.available() else "not installed (pip install 'speechcoach[asr]')"))
