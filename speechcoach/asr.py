@@ -8,19 +8,23 @@ model is always a local folder (:mod:`speechcoach.model`).
 
 Guards, because a recogniser's mistakes are not an acoustic estimator's:
 
-* Only the detected speech is decoded. The segmentation's speech runs (padded by
-  :data:`RUN_PAD_S`) are cut out and joined with :data:`JOIN_GAP_S` of silence between them;
-  word times are mapped back to the recording afterwards. Whisper's own VAD is off.
-* ``language="zh"``, ``condition_on_previous_text=False`` and no repeated 4-token sequences
-  (no run-away repetition), greedy decoding at temperature 0 (:data:`BEAM_SIZE`), a neutral
-  Simplified-Chinese prompt (without it Whisper often writes Traditional characters, which the
-  filler and jargon lists would not match).
+* The recording is decoded as it was spoken, from the first speech onset to the last offset
+  (:func:`decode_span`), pauses included; Whisper's own VAD is off. Text is judged
+  afterwards, never cut away beforehand: a word outside the speech runs counts only where a
+  syllable nucleus supports it.
+* ``language="zh"``, beam 5 at temperature 0 without the sampling fallback (reproducible,
+  bounded time), ``condition_on_previous_text=False``, no repeated 4-token sequences, no
+  prompt. Decoding loops that still happen are recognised (:func:`is_loop`) and their stretch
+  is counted from the nuclei.
 * The transcript's spoken characters are counted per speech run with
   :func:`speechcoach.characters.count_spoken` (digits as read aloud) and compared with the
   acoustic nucleus count of the same run. Where the two disagree strongly in a run of at
   least :data:`CHECK_MIN_RUN_S` (the recogniser found under :data:`DROP_RATIO` of the
   nuclei: a dropped stretch; or over :data:`HALLUCINATION_RATIO` times them: invented text)
   the run's figure is taken from the sound instead, and the report says so.
+* Whisper often writes Traditional characters; words are mapped to Simplified
+  (:func:`speechcoach.fillers.to_simplified`) so that filler, jargon and script matching work.
+  Counts do not depend on the variant.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import os
+import re
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -47,21 +52,40 @@ THREADS = 2
 
 COMPUTE_TYPE = "int8"
 
-BEAM_SIZE = 1
-"""Greedy decoding: the count, not the spelling, is what matters, and it is ~2x faster than beam 5."""
+BEAM_SIZE = 5
+"""Beam search: greedy decoding (beam 1) drops and garbles far more text on spontaneous and
+accented speech (benchmarks/ASR_RESULTS.md); beam 5 costs ~20% more compute."""
 
-PROMPT = "以下是一段普通话讲解。"
-"""A neutral prompt that keeps the output in Simplified Chinese with punctuation."""
+PROMPT: str | None = None
+"""No initial prompt: a prompt changes what Whisper writes, and counts do not depend on the
+script variant (Traditional output is mapped to Simplified for filler and jargon matching,
+:func:`speechcoach.fillers.to_simplified`)."""
 
 NO_REPEAT_NGRAM = 4
-"""Block any repeated 4-token sequence: stops the decoding loops (请问问问问…) greedy decoding
-falls into on short clips, without touching ordinary doubled words (这个这个)."""
+"""Block any repeated 4-token sequence: stops the decoding loops (你的香瓜你的香瓜…) that
+temperature-0 decoding falls into, without touching ordinary doubled words (这个这个). The
+temperature fallback Whisper normally uses against loops is off: it samples, so it is not
+reproducible, costs up to 20 s on a short clip, and lost text on this corpus."""
+
+SPAN_PAD_S = 0.2
+"""The decoded stretch starts this long before the first speech onset and ends this long
+after the last offset (s)."""
 
 RUN_PAD_S = 0.12
-"""Each speech run is cut out with this much of the recording on either side (s)."""
+"""A word whose midpoint is within this distance of a speech run belongs to it (s)."""
 
-JOIN_GAP_S = 0.25
-"""Silence inserted between runs when they are joined for the recogniser (s)."""
+NUCLEUS_TOL_S = 0.4
+"""A word outside the runs is kept when a syllable nucleus lies within this distance (s): word
+times from Whisper's cross-attention are off by up to a syllable or two, and text invented in a
+pause sits in a stretch with no nucleus at all."""
+
+LOOP_COMPRESSION: float | None = None
+"""Whisper's loop criterion (gzip compression ratio of a window's text, 2.4 in Whisper) is not
+used: with repeated 4-grams blocked, the windows it still flags are genuinely repetitive
+speech (a poem's refrain, a tongue twister), whose text is right."""
+
+_LOOP_RE = re.compile(r"(.{3,}?)\1{2,}")
+_PUNCT_RE = re.compile(r"[\s,.?!;:，。？！、；：…\"'“”‘’]")
 
 CHECK_MIN_RUN_S = 2.0
 """Runs at least this long (s) have their recogniser count checked against the nuclei."""
@@ -96,6 +120,8 @@ class Segment:
     start_s: float
     end_s: float
     text: str
+    loop: bool = False
+    """Decoding loop (:func:`is_loop`): its text is not counted."""
 
 
 @dataclass(frozen=True)
@@ -252,56 +278,25 @@ def load_model(model_dir: str, threads: int = THREADS) -> Any:
         raise SpeechcoachError(f"{model_dir}: cannot load the speech-recognition model ({msg})") from None
 
 
-def _pieces(runs: np.ndarray, duration_s: float) -> np.ndarray:
-    """Padded, non-overlapping cut-outs ``[start_s, end_s]`` of the recording, one per run."""
+def decode_span(runs: np.ndarray, duration_s: float) -> tuple[float, float]:
+    """The stretch of the recording that is decoded: first onset to last offset, padded (s)."""
     runs = np.asarray(runs, dtype=float).reshape(-1, 2)
-    cut = np.stack([np.maximum(runs[:, 0] - RUN_PAD_S, 0.0), np.minimum(runs[:, 1] + RUN_PAD_S, duration_s)], axis=1)
-    if len(cut) > 1:  # never cut into the neighbour's half of a pause
-        mid = (runs[1:, 0] + runs[:-1, 1]) / 2
-        cut[1:, 0] = np.maximum(cut[1:, 0], mid)
-        cut[:-1, 1] = np.minimum(cut[:-1, 1], mid)
-    return cut
+    if len(runs) == 0:
+        return 0.0, duration_s
+    return max(float(runs[0, 0]) - SPAN_PAD_S, 0.0), min(float(runs[-1, 1]) + SPAN_PAD_S, duration_s)
 
 
-def join_runs(y: np.ndarray, sr: int, runs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cut the speech runs out of ``y`` and join them with short silences.
+def is_loop(text: str, compression_ratio: float = 0.0) -> bool:
+    """Whether a decoded stretch is a decoding loop rather than speech.
 
-    Parameters
-    ----------
-    y : np.ndarray, shape (n,)
-        The recording at ``sr``.
-    sr : int
-    runs : np.ndarray, shape (k, 2)
-        Speech runs in seconds.
-
-    Returns
-    -------
-    joined : np.ndarray, shape (m,)
-        float32 audio holding only the (padded) runs.
-    pieces : np.ndarray, shape (k, 3)
-        Per run: start in ``joined``, start and end in the recording (all seconds), so that
-        :func:`to_recording_time` can map times back.
+    True when the text repeats one phrase of three or more characters at least three times in
+    a row (你的香瓜你的香瓜你的香瓜), or, if :data:`LOOP_COMPRESSION` is set, when the window's
+    compression ratio exceeds it. Doubled words (这个这个) and repetitions of shorter units do
+    not qualify.
     """
-    cut = _pieces(runs, len(y) / sr)
-    gap = np.zeros(int(round(JOIN_GAP_S * sr)), dtype=np.float32)
-    chunks = []
-    table = np.zeros((len(cut), 3))
-    pos = 0
-    for i, (a, b) in enumerate(cut):
-        seg = np.asarray(y[int(round(a * sr)) : int(round(b * sr))], dtype=np.float32)
-        table[i] = (pos / sr, a, a + len(seg) / sr)
-        chunks.append(seg)
-        chunks.append(gap)
-        pos += len(seg) + len(gap)
-    joined = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
-    return joined, table
-
-
-def to_recording_time(t: np.ndarray | float, pieces: np.ndarray) -> np.ndarray:
-    """Map times in the joined audio back to the recording (clamped into each run's cut-out)."""
-    t = np.atleast_1d(np.asarray(t, dtype=float))
-    k = np.clip(np.searchsorted(pieces[:, 0], t, side="right") - 1, 0, len(pieces) - 1)
-    return np.clip(pieces[k, 1] + (t - pieces[k, 0]), pieces[k, 1], pieces[k, 2])
+    if LOOP_COMPRESSION is not None and compression_ratio > LOOP_COMPRESSION:
+        return True
+    return _LOOP_RE.search(_PUNCT_RE.sub("", text)) is not None
 
 
 def transcribe(
@@ -312,7 +307,7 @@ def transcribe(
     model_dir: str | Path,
     word_timestamps: bool = True,
 ) -> Transcript:
-    """Recognise the speech runs of a recording.
+    """Recognise a recording between its first and last detected speech.
 
     Parameters
     ----------
@@ -320,16 +315,19 @@ def transcribe(
         Mono signal; resampled to 16 kHz when ``sr`` differs.
     sr : int
     runs : np.ndarray, shape (k, 2)
-        Speech runs (s) from :func:`speechcoach.segmentation.segment`; nothing outside them
-        is decoded.
+        Speech runs (s) from :func:`speechcoach.segmentation.segment`. The original signal
+        from the first onset to the last offset (:func:`decode_span`) is decoded as one piece,
+        pauses included: Whisper reads natural audio better than cut-outs. Text that falls
+        outside the runs is judged later (:func:`fuse_counts`), not cut away beforehand.
     model_dir : path-like, keyword-only
         CTranslate2 Whisper folder.
     word_timestamps : bool, keyword-only
-        Ask for word times (about 5% slower; needed for per-run counts and filler times).
+        Ask for word times (needed for per-run counts, the silence check and filler times).
 
     Returns
     -------
     Transcript
+        Segment and word times in the recording; ``Segment.loop`` marks decoding loops.
     """
     model = load_model(str(model_dir))
     if sr != ASR_SR:
@@ -337,10 +335,11 @@ def transcribe(
 
         y = resample(np.asarray(y, dtype=np.float32), sr, ASR_SR)
         sr = ASR_SR
-    joined, pieces = join_runs(y, sr, runs)
+    a, b = decode_span(runs, len(y) / sr)
+    piece = np.ascontiguousarray(y[int(round(a * sr)) : int(round(b * sr))], dtype=np.float32)
     t0 = time.perf_counter()
     segs_iter, _info = model.transcribe(
-        joined,
+        piece,
         language="zh",
         task="transcribe",
         beam_size=BEAM_SIZE,
@@ -352,18 +351,18 @@ def transcribe(
         word_timestamps=word_timestamps,
         without_timestamps=False,
     )
+    from .fillers import to_simplified
+
     segments: list[Segment] = []
     words: list[Word] = []
     for s in segs_iter:
-        text = s.text.strip()
+        text = to_simplified(s.text.strip())
         if not text:
             continue
-        a, b = to_recording_time([s.start, s.end], pieces)
-        segments.append(Segment(float(a), float(max(a, b)), text))
+        segments.append(Segment(a + s.start, a + max(s.start, s.end), text, is_loop(text, s.compression_ratio)))
         for w in s.words or ():
-            wa, wb = to_recording_time([w.start, w.end], pieces)
             if w.word.strip():
-                words.append(Word(float(wa), float(max(wa, wb)), w.word.strip()))
+                words.append(Word(a + w.start, a + max(w.start, w.end), to_simplified(w.word.strip())))
     elapsed = time.perf_counter() - t0
     return Transcript(
         text="".join(s.text for s in segments),
@@ -374,21 +373,32 @@ def transcribe(
     )
 
 
-def _word_runs(words: tuple[Word, ...], runs: np.ndarray) -> np.ndarray:
-    """Index of the speech run each word belongs to (by its midpoint; nearest run if between)."""
-    if not words:
-        return np.zeros(0, dtype=int)
-    mid = np.array([(w.start_s + w.end_s) / 2 for w in words])
-    centre = (runs[:, 0] + runs[:, 1]) / 2
-    inside = (mid[:, None] >= runs[None, :, 0]) & (mid[:, None] <= runs[None, :, 1])
-    dist = np.minimum(np.abs(mid[:, None] - runs[None, :, 0]), np.abs(mid[:, None] - runs[None, :, 1]))
-    dist = np.where(inside, -1.0, dist)
-    best = np.argmin(dist + 1e-9 * np.abs(mid[:, None] - centre[None, :]), axis=1)
-    return best
+def _cells(t: np.ndarray, runs: np.ndarray) -> np.ndarray:
+    """Index of the speech run each time belongs to: the nearest run (boundaries halfway between runs)."""
+    mids = (runs[1:, 0] + runs[:-1, 1]) / 2
+    return np.searchsorted(mids, np.asarray(t, dtype=float))
+
+
+def _count_in(nuclei: np.ndarray, a: float, b: float) -> int:
+    return int(np.searchsorted(nuclei, b, side="right") - np.searchsorted(nuclei, a, side="left"))
 
 
 def fuse_counts(transcript: Transcript, runs: np.ndarray, nuclei: np.ndarray) -> FusedCount:
     """Count the transcript's spoken characters per run and check each run against the nuclei.
+
+    Three guards, each using the sound only where the recogniser is demonstrably wrong:
+
+    1. **Silence.** A word outside the speech runs (padded by :data:`RUN_PAD_S`) with no
+       syllable nucleus within :data:`NUCLEUS_TOL_S` of it is text invented in a pause or in
+       noise and is not counted. Words outside the runs that do have a nucleus are kept (quiet
+       or far-field speech the segmentation missed).
+    2. **Loops.** A segment that :func:`is_loop` marks counts the nuclei of its own time span
+       instead of its text.
+    3. **Dropped or invented stretches.** In a run of at least :data:`CHECK_MIN_RUN_S`, a
+       recogniser count under :data:`DROP_RATIO` of the nuclei, or over
+       :data:`HALLUCINATION_RATIO` times them, is replaced by the nuclei.
+
+    Every word and nucleus belongs to its nearest run (boundaries halfway through each pause).
 
     Parameters
     ----------
@@ -406,24 +416,44 @@ def fuse_counts(transcript: Transcript, runs: np.ndarray, nuclei: np.ndarray) ->
     runs = np.asarray(runs, dtype=float).reshape(-1, 2)
     nuclei = np.sort(np.asarray(nuclei, dtype=float))
     total_asr = count_spoken(transcript.text)
-    acoustic = np.searchsorted(nuclei, runs[:, 1], side="right") - np.searchsorted(nuclei, runs[:, 0], side="left")
-    if transcript.words:
-        asr = np.zeros(len(runs), dtype=int)
-        for w, k in zip(transcript.words, _word_runs(transcript.words, runs)):
-            asr[k] += count_spoken(w.text)
-    else:  # no word times: one check over the whole recording
+    if len(runs) == 0:
+        return FusedCount(asr=int(total_asr), fused=int(total_asr), runs=())
+    if not transcript.words:  # no word times: one check over the whole recording
         runs = np.array([[runs[0, 0], runs[-1, 1]]])
         acoustic = np.array([len(nuclei)])
         asr = np.array([total_asr])
+        looped = np.zeros(1, dtype=int)
+        bad = np.zeros(1, dtype=bool)
+    else:
+        acoustic = np.bincount(_cells(nuclei, runs), minlength=len(runs))[: len(runs)]
+        asr = np.zeros(len(runs), dtype=int)
+        looped = np.zeros(len(runs), dtype=int)
+        bad = np.zeros(len(runs), dtype=bool)
+        loops = [s for s in transcript.segments if s.loop]
+        for s in loops:
+            k = int(_cells(np.array([(s.start_s + s.end_s) / 2]), runs)[0])
+            looped[k] += _count_in(nuclei, s.start_s, s.end_s)
+            bad[k] = True
+        for w in transcript.words:
+            mid = (w.start_s + w.end_s) / 2
+            if any(s.start_s <= mid <= s.end_s for s in loops):
+                continue
+            in_run = bool(np.any((mid >= runs[:, 0] - RUN_PAD_S) & (mid <= runs[:, 1] + RUN_PAD_S)))
+            if not in_run and _count_in(nuclei, w.start_s - NUCLEUS_TOL_S, w.end_s + NUCLEUS_TOL_S) == 0:
+                continue
+            asr[int(_cells(np.array([mid]), runs)[0])] += count_spoken(w.text)
     out = []
-    for (a, b), n_asr, n_ac in zip(runs, asr, acoustic):
+    for (a, b), n_asr, n_loop, n_ac, is_bad in zip(runs, asr, looped, acoustic, bad):
         flag = None
-        if b - a >= CHECK_MIN_RUN_S and n_ac > 0:
+        if is_bad:
+            flag = "invented"
+        elif b - a >= CHECK_MIN_RUN_S and n_ac > 0:
             if n_asr < DROP_RATIO * n_ac:
                 flag = "dropped"
             elif n_asr > HALLUCINATION_RATIO * n_ac:
                 flag = "invented"
-        out.append(RunCount(float(a), float(b), int(n_asr), int(n_ac), int(n_ac if flag else n_asr), flag))
+        fused = n_asr + n_loop if (is_bad or flag is None) else n_ac
+        out.append(RunCount(float(a), float(b), int(n_asr), int(n_ac), int(fused), flag))
     return FusedCount(asr=int(total_asr), fused=int(sum(r.fused for r in out)), runs=tuple(out))
 
 

@@ -46,6 +46,35 @@ PITCH_SPREAD_MAX_ST = 1.2
 LEVEL_BELOW_PEAK_DB = 30.0
 """Frames quieter than this below the recording's speech level are not considered."""
 
+_T2S_PAIRS = (
+    "們们這这個个說说為为來来時时會会後后麼么還还沒没對对與与從从點点現现發发經经過过進进開开關关問问題题學学習习動动國国實实體体當当應应該该樣样種种讓让給给長长見见"
+    "覺觉聽听話话講讲請请謝谢認认識识讀读寫写語语論论議议記记試试計计設设許许證证調调談谈課课訪访誰谁詞词變变聲声買买賣卖錢钱銀银鐵铁鐘钟錯错門门間间閉闭聞闻陽阳陰阴"
+    "隊队際际險险難难雙双雖虽雞鸡離离電电靈灵頭头顏颜願愿類类顯显風风飛飞飯饭館馆馬马驗验魚鱼鳥鸟麗丽黃黄齊齐齒齿龍龙愛爱嗎吗啟启幫帮帶带師师張张強强歸归總总態态慣惯"
+    "戰战戲戏擇择據据擔担擊击數数斷断無无舊旧條条東东業业極极樂乐標标機机權权歡欢歲岁歷历曆历氣气決决況况濟济準准滿满漢汉熱热燈灯爭争爾尔獨独環环產产畫画盡尽監监確确"
+    "碼码礎础禮礼稱称積积穩稳競竞筆笔節节範范簡简糧粮係系紀纪約约紅红級级納纳紙纸組组細细終终結结絕绝統统綠绿維维網网緊紧線线練练績绩續续義义聯联職职腦脑臨临興兴舉举"
+    "華华萬万葉叶蘇苏處处號号蟲虫術术衛卫裝装複复規规視视親亲覽览觀观訴诉診诊詳详誠诚諸诸護护貝贝負负財财責责貨货質质購购費费資资賽赛趕赶趨趋車车軍军輕轻較较輪轮轉转"
+    "農农連连運运達达遠远適适選选邊边郵邮鄉乡醫医釋释針针鋼钢錄录鏡镜隨随隱隐雜杂雲云須须預预領领頻频顧顾養养餘余驚惊髮发鬧闹麵面黨党齡龄夢梦兩两週周屆届蕭萧鍋锅溫温"
+    "廣广壯壮鯉鲤驢驴劉刘蓮莲鬆松別别啞哑敗败單单儲储討讨溝沟場场訊讯圖图書书報报傳传備备優优價价偉伟側侧億亿儀仪僅仅剛刚創创劃划劇剧勞劳勢势區区協协參参嚴严團团園园"
+    "圍围壓压塊块壞坏夠够奮奋婦妇孫孙寧宁審审寶宝導导將将層层屬属嶺岭幣币幹干廳厅廠厂彈弹徑径復复徵征懷怀戶户擁拥攝摄敵敌殺杀滅灭測测濃浓災灾煉炼燒烧爺爷獎奖獲获瑪玛"
+    "畢毕疊叠瘋疯療疗癥症盤盘碩硕禪禅禍祸穀谷窮穷竊窃築筑簽签籃篮紹绍綜综編编縣县繼继羅罗聖圣脫脱腳脚膚肤臉脸艱艰藝艺藥药虛虚蘭兰衝冲補补製制訂订訓训評评詢询誤误諾诺"
+    "謀谋謂谓讚赞豐丰貴贵貸贷賓宾賴赖贊赞輔辅輸输辦办邏逻鄰邻鎮镇閃闪閱阅陸陆陳陈階阶響响順顺頁页項项頓顿額额飲饮飽饱駕驾騎骑鬥斗魯鲁鹽盐麥麦妳你裡里裏里於于乾干隻只"
+    "繫系瞭了鍾钟檯台臺台颱台衹只祇只捨舍彙汇匯汇蹤踪嚮向佔占鬱郁醜丑穫获兒儿壽寿嘆叹嘩哗囉啰嘍喽誒诶喲哟嚕噜唄呗則则專专絲丝嗚呜藍蓝紐纽誌志務务員员値值幾几説说爲为"
+    "啓启衆众綫线糰团麽么內内眾众灣湾彎弯擬拟壇坛構构墊垫蘋苹鏈链軟软庫库檔档絡络盧卢勁劲滙汇織织靜静劑剂膽胆腸肠腫肿瘡疮癢痒濕湿廢废揮挥攜携擴扩搶抢輯辑遲迟臟脏嚇吓"
+    "紗纱"
+)
+"""Traditional → Simplified pairs (character, then its Simplified form) for the characters a
+recogniser commonly writes in Traditional form: everyday words, the filler list and the jargon
+catalogue. Not a full converter (no phrase-level rules; 著 is left alone because 著名 keeps it);
+counts never depend on it, only the matching of words against Simplified lists does."""
+
+_T2S = str.maketrans({_T2S_PAIRS[i]: _T2S_PAIRS[i + 1] for i in range(0, len(_T2S_PAIRS), 2)})
+
+
+def to_simplified(text: str) -> str:
+    """``text`` with common Traditional characters replaced by their Simplified forms (same length)."""
+    return text.translate(_T2S)
+
+
 HESITATION_WORDS = frozenset({"呃", "嗯", "啊", "额", "唔", "哦", "噢", "欸", "诶", "呣", "嗯嗯", "呃呃"})
 """Transcript words that are themselves hesitation sounds."""
 
@@ -114,7 +143,7 @@ def _char_times(words: Sequence[Any]) -> tuple[str, np.ndarray]:
     text = []
     times = []
     for w in words:
-        t = w.text
+        t = to_simplified(w.text)
         n = max(len(t), 1)
         edges = np.linspace(w.start_s, w.end_s, n + 1)
         for i, ch in enumerate(t):
@@ -297,7 +326,7 @@ def vocal_hesitations(
     breaks = np.concatenate([[False], cues["run"][1:] != cues["run"][:-1]])
     starts, ends = _true_runs(ok)
     min_frames = int(round(MIN_HESITATION_S / HOP_S))
-    heard = [w for w in words if w.text.strip("，。？！、 ") in HESITATION_WORDS]
+    heard = [w for w in words if to_simplified(w.text).strip("，。？！、 ") in HESITATION_WORDS]
     out: list[Filler] = []
     for s, e in zip(starts, ends):
         if np.any(breaks[s + 1 : e]):

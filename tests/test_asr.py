@@ -144,6 +144,41 @@ def test_fused_count_overrules_a_dropped_run():
     assert fc.fused == 14 + 15
 
 
+def test_text_in_silence_needs_a_nucleus():
+    runs = np.array([[0.0, 1.0], [5.0, 6.0]])
+    nuclei = np.concatenate([np.linspace(0.1, 0.9, 5), [3.05, 3.25], np.linspace(5.1, 5.9, 5)])  # none in 1.3–2.6 s
+    words = _words(
+        [(0.1 + 0.2 * i, 0.25 + 0.2 * i, "字") for i in range(5)]
+        + [(1.8, 2.1, "谢谢")]  # in the pause, nothing in the sound: invented
+        + [(3.0, 3.3, "对吧")]  # in the pause, but nuclei there: quiet speech the runs missed
+        + [(5.1 + 0.2 * i, 5.25 + 0.2 * i, "字") for i in range(5)]
+    )
+    tr = Transcript("".join(w.text for w in words), (Segment(0.1, 5.9, "x"),), words)
+    fc = asr.fuse_counts(tr, runs, nuclei)
+    assert fc.asr == 14
+    assert fc.fused == 12
+
+
+def test_decoding_loop_counts_the_nuclei():
+    assert asr.is_loop("你的香瓜你的香瓜你的香瓜")
+    assert not asr.is_loop("这个这个问题，我我我想想")
+    runs = np.array([[0.0, 4.0]])
+    nuclei = np.linspace(0.1, 3.9, 20)
+    words = _words([(0.1 + 0.2 * i, 0.25 + 0.2 * i, "字") for i in range(10)] + [(2.1 + 0.1 * i, 2.2 + 0.1 * i, "香瓜") for i in range(18)])
+    segs = (Segment(0.1, 2.05, "字" * 10), Segment(2.05, 3.95, "你的香瓜你的香瓜你的香瓜", loop=True))
+    fc = asr.fuse_counts(Transcript("".join(w.text for w in words), segs, words), runs, nuclei)
+    assert fc.fused == 10 + 10  # ten words before the loop, the loop's ten nuclei
+    assert fc.runs[0].flag == "invented"
+
+
+def test_decode_span_and_simplified_words():
+    assert asr.decode_span(np.array([[1.0, 2.0], [3.0, 4.0]]), 10.0) == pytest.approx((1.0 - asr.SPAN_PAD_S, 4.0 + asr.SPAN_PAD_S))
+    assert asr.decode_span(np.array([[0.05, 2.0]]), 2.1) == pytest.approx((0.0, 2.1))
+    assert fillers.to_simplified("這個問題，然後就是說") == "这个问题，然后就是说"
+    lex = fillers.lexical_fillers(_words([(0.0, 0.5, "然後"), (0.5, 1.0, "這個這個"), (1.0, 1.5, "問題")]))
+    assert [f.word for f in lex] == ["然后", "这个", "这个"]
+
+
 def test_counting_reads_digits_aloud():
     tr = Transcript("100块钱", (), _words([(0.0, 1.0, "100块钱")]))
     fc = asr.fuse_counts(tr, np.array([[0.0, 1.0]]), np.linspace(0.1, 0.9, 5))
