@@ -294,7 +294,6 @@ def test_markdown_report(reports, lang) -> None:
     assert len(table) == len(r["pauses"])
     assert md.count("- [ ] ") == len(r["self_check"])
     assert "<svg" not in md and "<" not in md.replace("\\<", "")
-    lines = md.splitlines()
     if lang == "en":  # Chinese only where the script is quoted
         runs = re.findall(r"[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]+", md)
         assert runs and [x for x in runs if x not in r["script"]] == []
