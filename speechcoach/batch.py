@@ -662,7 +662,7 @@ def run_batch(
             statuses[r.id] = "failed"
             continue
         st = states[r.id]
-        if not force and _unchanged(st, digests[r.id], s_digest, out, names[r.id], r):
+        if not force and st is not None and _unchanged(st, digests[r.id], s_digest, out, names[r.id], r):
             rows[r.id] = _with_identity(dict(st["row"]), r)
             statuses[r.id] = "skipped-failed" if st["row"].get("error") else "skipped"
             continue

@@ -10,7 +10,7 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -301,8 +301,8 @@ class _BatchDisplay:
 
     def __init__(self) -> None:
         self.reported: set[str] = set()
-        self._bar = None
-        self._task = None
+        self._bar: Any = None  # rich.progress.Progress on a terminal
+        self._task: Any = None
         if sys.stderr.isatty():
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -423,7 +423,10 @@ def serve(
     app_ = create_app(data_dir, settings, scripts_dir=scripts, max_upload_mb=max_upload_mb, port=port, extra_hosts=extra)
     url = f"http://127.0.0.1:{port}/" if is_loopback(host) or host in ("0.0.0.0", "::", "[::]") else f"http://{host}:{port}/"
     typer.echo(f"speechcoach: practice page at {url}  (attempts in {data_dir}; Ctrl-C to stop)", err=True)
-    run(app_, host=host, port=port, on_started=None if no_browser else (lambda: open_browser(url)))
+    def _open_page() -> None:
+        open_browser(url)
+
+    run(app_, host=host, port=port, on_started=None if no_browser else _open_page)
 
 
 @app.command()
@@ -457,7 +460,11 @@ def record(
     if seconds is None and not interactive:
         raise ParameterError("no terminal to press Enter in: give --seconds")
     if interactive:
-        threading.Thread(target=lambda: (sys.stdin.readline(), stop.set()), daemon=True).start()
+        def _wait_for_enter() -> None:
+            sys.stdin.readline()
+            stop.set()
+
+        threading.Thread(target=_wait_for_enter, daemon=True).start()
         typer.echo("speechcoach: recording… press Enter to stop", err=True)
 
     def show(level: "Level") -> None:

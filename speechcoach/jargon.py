@@ -114,7 +114,7 @@ def find(
     terms = tuple(terms if terms is not None else catalogue())
     order = sorted(terms, key=lambda t: -len(t.spellings[0]))
     heard_text = "".join(w.text for w in words)
-    starts = []
+    starts: list[int] = []
     for w in words:
         n = max(len(w.text), 1)
         starts.extend(np.linspace(w.start_s, w.end_s, n + 1)[:-1][: len(w.text)])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +22,9 @@ from .placement import Pause, place
 from .segmentation import NoSpeechError, Segmentation, segment
 from .settings import Settings
 from .syllables import detect_nuclei
+
+if TYPE_CHECKING:  # precise mode is optional and imported lazily
+    from .asr import Precise
 
 MIN_SPEECH_S = 2.0
 """Recordings with less speech than this (seconds, pauses excluded) are refused."""
@@ -287,7 +291,7 @@ def _precise(
     script: str | None,
     count: str,
     asr_model: str | Path | None,
-) -> object | None:
+) -> Precise | None:
     """Precise mode (:mod:`speechcoach.asr`) when ``count`` asks for it and it is installed, else None."""
     from . import asr
 
@@ -297,7 +301,7 @@ def _precise(
     return asr.analyse(y, sr, seg.runs, nuclei, model_dir=model_dir, script=script)
 
 
-def _precise_extras(precise: object | None, script: str | None, seg: Segmentation) -> dict:
+def _precise_extras(precise: Precise | None, script: str | None, seg: Segmentation) -> dict:
     """Analysis fields and extra findings/warnings from precise mode (jargon from the script alone without it)."""
     from .findings import precise_findings
 
@@ -341,7 +345,7 @@ def _precise_extras(precise: object | None, script: str | None, seg: Segmentatio
     }
 
 
-def _sentence_ends(precise: object | None) -> tuple[float, ...] | None:
+def _sentence_ends(precise: Precise | None) -> tuple[float, ...] | None:
     """Sentence ends of the transcript, for placing pauses without a script."""
     if precise is None:
         return None

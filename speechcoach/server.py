@@ -498,9 +498,10 @@ def create_app(
         upload = form.get("audio")
         if upload is None or isinstance(upload, str):
             return error(400, "no audio file in the request (send it as the multipart field 'audio')")
-        fields = {k: form.get(k) for k in ("script", "scenario", "trainee", "lang")}
-        if any(v is not None and not isinstance(v, str) for v in fields.values()):
+        raw = {k: form.get(k) for k in ("script", "scenario", "trainee", "lang")}
+        if any(v is not None and not isinstance(v, str) for v in raw.values()):
             return error(400, "only 'audio' may be a file")
+        fields: dict[str, str | None] = {k: v if isinstance(v, str) else None for k, v in raw.items()}
         script_text = (fields["script"] or "").strip() or None
         scenario_id = (fields["scenario"] or "").strip()[:MAX_FIELD_CHARS]
         trainee_raw = (fields["trainee"] or "")[:MAX_FIELD_CHARS]
@@ -728,7 +729,7 @@ def reachable_names(host: str) -> list[str]:
     names = {socket.gethostname(), socket.getfqdn()}
     for name in list(names):
         try:
-            names.update(info[4][0] for info in socket.getaddrinfo(name, None))
+            names.update(str(info[4][0]) for info in socket.getaddrinfo(name, None))
         except OSError:
             pass
     try:

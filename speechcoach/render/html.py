@@ -310,7 +310,7 @@ def script_marks(report: dict[str, Any]) -> dict[int, list[tuple[str, dict[str, 
         for key in ("missed_breaks", "missed_steps"):
             for gap in al.get(key) or []:
                 ci = gap.get("char_index") if isinstance(gap, dict) else None
-                if ok(ci) and ci not in seen:
+                if ci is not None and ok(ci) and ci not in seen:
                     seen.add(ci)
                     marks.setdefault(mark_position(text, ci), []).append(("missed", gap))
     return marks
