@@ -2,7 +2,9 @@
 
 A frame is speech when its band energy rises clearly above the recording's noise floor
 (hysteresis: a run starts above a high threshold and lasts while above a low one). Runs that
-hold no voiced sound (keyboard clicks, breaths, door bangs) are dropped. Gaps shorter than the
+hold no voiced sound (keyboard clicks, breaths, door bangs) are dropped, unless they touch a
+voiced run across a dip shorter than :data:`ATTACH_GAP_S` (a weakly voiced or unvoiced part of
+the same syllable: a creaky final, a trailing fricative or aspiration). Gaps shorter than the
 minimum pause are bridged. The speech span runs from the first onset to the last offset.
 """
 
@@ -35,6 +37,12 @@ VOICED = 0.55
 
 MIN_VOICED_S = 0.04
 """A run needs this much voiced sound to count as speech."""
+
+ATTACH_GAP_S = 0.03
+"""A stretch above the low threshold with too little voicing of its own still counts as speech
+when a dip of at most this long separates it from a voiced run: inside a syllable the energy
+dips that briefly (a glottalised or breathy final, a fricative or aspirated onset), while a
+breath before or after a sentence is set off by 50 ms or more of silence and stays out."""
 
 MIN_DYNAMIC_RANGE_DB = 8.0
 """Below this spread between floor and speech level there is nothing but steady noise."""
@@ -126,7 +134,9 @@ def segment(frames: Frames, *, min_pause_s: float = 0.25) -> Segmentation:
     # hysteresis: keep regions above the low threshold that reach the high one
     csum_hi = np.concatenate([[0], np.cumsum(e > onset)])
     csum_v = np.concatenate([[0], np.cumsum((frames.voicing > VOICED) & above)])
-    keep = (csum_hi[ends] - csum_hi[starts] > 0) & ((csum_v[ends] - csum_v[starts]) * hop >= MIN_VOICED_S)
+    voiced = (csum_v[ends] - csum_v[starts]) * hop >= MIN_VOICED_S
+    keep = (csum_hi[ends] - csum_hi[starts] > 0) & voiced
+    keep = _attach_touching(starts, ends, keep, int(round(ATTACH_GAP_S / hop)))
     starts, ends = starts[keep], ends[keep]
     if len(starts) == 0:
         raise NoSpeechError("no speech found (silence or noise only)")
@@ -145,6 +155,21 @@ def segment(frames: Frames, *, min_pause_s: float = 0.25) -> Segmentation:
     runs = np.stack([run_times[run_starts, 0], run_times[run_ends, 1]], axis=1)
     pauses = np.stack([runs[:-1, 1], runs[1:, 0]], axis=1) if len(runs) > 1 else np.zeros((0, 2))
     return Segmentation(runs=runs, pauses=pauses, speech_mask=mask, floor_db=floor, peak_db=peak)
+
+
+def _attach_touching(starts: np.ndarray, ends: np.ndarray, keep: np.ndarray, max_gap: int) -> np.ndarray:
+    """``keep`` widened to every run whose dip to a kept neighbour is at most ``max_gap`` frames.
+
+    A forward then a backward pass, so a chain of touching stretches joins its voiced run on
+    either side. Loops over runs, not frames.
+    """
+    keep = keep.copy()
+    close = starts[1:] - ends[:-1] <= max_gap  # run i and run i + 1 touch
+    for i in range(1, len(starts)):
+        keep[i] |= keep[i - 1] and close[i - 1]
+    for i in range(len(starts) - 2, -1, -1):
+        keep[i] |= keep[i + 1] and close[i]
+    return keep
 
 
 def _true_runs(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
