@@ -16,14 +16,15 @@ import typer
 
 from .errors import ParameterError, SpeechcoachError
 
-app = typer.Typer(
-    name="speechcoach",
-    help="Offline speech-delivery coach for Mandarin: speaking rate (characters/min), pauses and pace.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
+
+def _typer(name: str, help: str) -> typer.Typer:
+    """A command group: plain help text, no shell-completion commands, no pretty tracebacks."""
+    return typer.Typer(
+        name=name, help=help, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None
+    )
+
+
+app = _typer("speechcoach", "Offline speech-delivery coach for Mandarin: speaking rate (characters/min), pauses and pace.")
 
 
 class Lang(str, Enum):
@@ -118,14 +119,7 @@ AsrModelOpt = Annotated[
     typer.Option("--asr-model", help="CTranslate2 Whisper model folder (default: $SPEECHCOACH_ASR_MODEL or the installed one)."),
 ]
 
-model_app = typer.Typer(
-    name="model",
-    help="The offline speech-recognition model for precise mode (--count asr).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
+model_app = _typer("model", "The offline speech-recognition model for precise mode (--count asr).")
 app.add_typer(model_app, name="model")
 
 
