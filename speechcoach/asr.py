@@ -13,9 +13,12 @@ Guards, because a recogniser's mistakes are not an acoustic estimator's:
   afterwards, never cut away beforehand: a word outside the speech runs counts only where a
   syllable nucleus supports it.
 * ``language="zh"``, beam 5 at temperature 0 without the sampling fallback (reproducible,
-  bounded time), ``condition_on_previous_text=False``, no repeated 4-token sequences, no
-  prompt. Decoding loops that still happen are recognised (:func:`is_loop`) and their stretch
-  is counted from the nuclei.
+  bounded time), ``condition_on_previous_text=False``, no repeated 4-token sequences, a
+  disfluent initial prompt (:data:`PROMPT`). Decoding stops once the detected speech has been
+  covered (:data:`TAIL_SPEECH_S`): Whisper would otherwise decode the last fraction of a second
+  again, padded with silence, and invent text there. Decoding loops, byte garbage and text
+  written faster than anyone speaks are recognised (:func:`is_loop`): their stretch is counted
+  from the nuclei and their text is left out of the transcript shown to the user.
 * The transcript's spoken characters are counted per speech run with
   :func:`speechcoach.characters.count_spoken` (digits as read aloud) and compared with the
   acoustic nucleus count of the same run. Where the two disagree strongly in a run of at
@@ -56,10 +59,13 @@ BEAM_SIZE = 5
 """Beam search: greedy decoding (beam 1) drops and garbles far more text on spontaneous and
 accented speech (benchmarks/ASR_RESULTS.md); beam 5 costs ~20% more compute."""
 
-PROMPT: str | None = None
-"""No initial prompt: a prompt changes what Whisper writes, and counts do not depend on the
-script variant (Traditional output is mapped to Simplified for filler and jargon matching,
-:func:`speechcoach.fillers.to_simplified`)."""
+PROMPT: str | None = "嗯 就是 那个 我我觉得 这个这个 呃 其实 就是就是 嗯"
+"""Initial prompt written the way people speak, fillers and repeated words included, without
+punctuation: Whisper otherwise writes fluent text and drops the repetitions (这这个, 有有) and
+fillers (啊, 嗯) of spontaneous speech, which made the count run low (benchmarks/ASR_RESULTS.md).
+With punctuation in the prompt the model wrote broken full-width characters in place of commas.
+The prompt only conditions the first 30 s window (``condition_on_previous_text=False``).
+Degenerate decoding it provokes is caught by :func:`is_loop` and counted from the sound."""
 
 NO_REPEAT_NGRAM = 4
 """Block any repeated 4-token sequence: stops the decoding loops (你的香瓜你的香瓜…) that
@@ -83,6 +89,30 @@ LOOP_COMPRESSION: float | None = None
 """Whisper's loop criterion (gzip compression ratio of a window's text, 2.4 in Whisper) is not
 used: with repeated 4-grams blocked, the windows it still flags are genuinely repetitive
 speech (a poem's refrain, a tongue twister), whose text is right."""
+
+MAX_TOKENS_PER_S: float | None = 16.0
+"""Tokens the decoder may write per second of decoded audio (``max_new_tokens``, from the
+decoded stretch up to 30 s, at most :data:`MAX_NEW_TOKENS`). Whisper writes about one token
+per Chinese character plus two timestamps per segment; the fastest clip of the corpus
+(`sherpa_qwen3_fast1`, 11.4 characters/s) needs ~12 a second. A decoder that writes more is
+looping or inventing text; the budget bounds the time it can spend doing so (its output is
+then cut, and :func:`is_loop` rejects the broken segment)."""
+
+MAX_NEW_TOKENS = 400
+"""Upper bound of the token budget: with the prompt (~26 tokens) it stays below Whisper's
+448-token context."""
+
+TAIL_SPEECH_S: float | None = 0.3
+"""Decoding stops once less than this much detected speech (s) remains after the last segment.
+Whisper continues from its last timestamp, so a window that ends just before the end of the
+speech is followed by another pass over the last fraction of a second padded with silence,
+where it invents text (字幕制作, 我认识了你); that pass is not run."""
+
+HALLUCINATION_SILENCE_S: float | None = None
+"""faster-whisper's ``hallucination_silence_threshold`` (not used: see benchmarks/ASR_RESULTS.md)."""
+
+MAX_CHAR_RATE = 15.0
+"""A segment with more spoken characters per second than this was not spoken in its stretch."""
 
 _LOOP_RE = re.compile(r"(.{3,}?)\1{2,}")
 _PUNCT_RE = re.compile(r"[\s,.?!;:，。？！、；：…\"'“”‘’]")
@@ -121,7 +151,8 @@ class Segment:
     end_s: float
     text: str
     loop: bool = False
-    """Decoding loop (:func:`is_loop`): its text is not counted."""
+    """Rejected by :func:`is_loop` (decoding loop, byte garbage, invented text): its text is
+    neither counted nor shown (:meth:`Transcript.to_dict`), its words are dropped."""
 
 
 @dataclass(frozen=True)
@@ -146,15 +177,22 @@ class Transcript:
     words: tuple[Word, ...]
     model: str = ""
     compute_s: float = 0.0
+    raw_text: str | None = None
+    """Everything the decoder wrote, rejected segments included (``text`` leaves them out)."""
 
     def to_dict(self) -> dict[str, Any]:
-        """The report's ``transcript`` entry."""
+        """The report's ``transcript`` entry.
+
+        Segments rejected as decoding loops or invented text (``Segment.loop``) are not shown:
+        only their times are listed under ``rejected``.
+        """
         return {
             "text": self.text,
             "source": "asr",
             "model": self.model,
-            "segments": [{"start_s": round(s.start_s, 3), "end_s": round(s.end_s, 3), "text": s.text} for s in self.segments],
+            "segments": [{"start_s": round(s.start_s, 3), "end_s": round(s.end_s, 3), "text": s.text} for s in self.segments if not s.loop],
             "words": [{"start_s": round(w.start_s, 3), "end_s": round(w.end_s, 3), "text": w.text} for w in self.words],
+            "rejected": [{"start_s": round(s.start_s, 3), "end_s": round(s.end_s, 3)} for s in self.segments if s.loop],
         }
 
 
@@ -286,15 +324,22 @@ def decode_span(runs: np.ndarray, duration_s: float) -> tuple[float, float]:
     return max(float(runs[0, 0]) - SPAN_PAD_S, 0.0), min(float(runs[-1, 1]) + SPAN_PAD_S, duration_s)
 
 
-def is_loop(text: str, compression_ratio: float = 0.0) -> bool:
+def is_loop(text: str, compression_ratio: float = 0.0, duration_s: float | None = None) -> bool:
     """Whether a decoded stretch is a decoding loop rather than speech.
 
     True when the text repeats one phrase of three or more characters at least three times in
-    a row (你的香瓜你的香瓜你的香瓜), or, if :data:`LOOP_COMPRESSION` is set, when the window's
-    compression ratio exceeds it. Doubled words (这个这个) and repetitions of shorter units do
-    not qualify.
+    a row (你的香瓜你的香瓜你的香瓜); when it holds U+FFFD (byte tokens that form no character:
+    the decoder cycling through byte variants, 赐赕赐赑赐…); when ``duration_s`` is given and
+    three or more spoken characters come faster than :data:`MAX_CHAR_RATE` per second (text
+    such as 字幕制作 invented at the end of a recording, its words all stamped at one instant);
+    or, if :data:`LOOP_COMPRESSION` is set, when the window's compression ratio exceeds it.
+    Doubled words (这个这个) and repetitions of shorter units do not qualify.
     """
     if LOOP_COMPRESSION is not None and compression_ratio > LOOP_COMPRESSION:
+        return True
+    if duration_s is not None and count_spoken(text) >= 3 and count_spoken(text) > MAX_CHAR_RATE * duration_s:
+        return True  # more characters than the stretch could hold: text invented at the edge
+    if "\ufffd" in text:  # byte tokens that form no character: the decoder has degenerated
         return True
     return _LOOP_RE.search(_PUNCT_RE.sub("", text)) is not None
 
@@ -337,12 +382,18 @@ def transcribe(
         sr = ASR_SR
     a, b = decode_span(runs, len(y) / sr)
     piece = np.ascontiguousarray(y[int(round(a * sr)) : int(round(b * sr))], dtype=np.float32)
+    runs = np.asarray(runs, dtype=float).reshape(-1, 2)
+    max_new = None
+    if MAX_TOKENS_PER_S is not None:
+        max_new = int(min(MAX_NEW_TOKENS, np.ceil(MAX_TOKENS_PER_S * min(b - a, 30.0)) + 4))
     t0 = time.perf_counter()
     segs_iter, _info = model.transcribe(
         piece,
         language="zh",
         task="transcribe",
         beam_size=BEAM_SIZE,
+        max_new_tokens=max_new,
+        hallucination_silence_threshold=HALLUCINATION_SILENCE_S,
         temperature=0.0,
         condition_on_previous_text=False,
         initial_prompt=PROMPT,
@@ -359,18 +410,30 @@ def transcribe(
         text = to_simplified(s.text.strip())
         if not text:
             continue
-        segments.append(Segment(a + s.start, a + max(s.start, s.end), text, is_loop(text, s.compression_ratio)))
-        for w in s.words or ():
-            if w.word.strip():
-                words.append(Word(a + w.start, a + max(w.start, w.end), to_simplified(w.word.strip())))
+        seg = Segment(a + s.start, a + max(s.start, s.end), text, is_loop(text, s.compression_ratio, max(s.end - s.start, 0.0)))
+        segments.append(seg)
+        if not seg.loop:  # words of a rejected segment are neither counted nor shown
+            for w in s.words or ():
+                if w.word.strip():
+                    words.append(Word(a + w.start, a + max(w.start, w.end), to_simplified(w.word.strip())))
+        if TAIL_SPEECH_S is not None and len(runs) and _speech_after(runs, seg.end_s) < TAIL_SPEECH_S:
+            break  # no speech left: do not let Whisper decode the padded remainder
     elapsed = time.perf_counter() - t0
     return Transcript(
-        text="".join(s.text for s in segments),
+        text="".join(s.text for s in segments if not s.loop),
+        raw_text="".join(s.text for s in segments),
         segments=tuple(segments),
         words=tuple(words),
         model=Path(model_dir).name,
         compute_s=elapsed,
     )
+
+
+def _speech_after(runs: np.ndarray, t: float) -> float:
+    """Seconds of the speech runs that lie after time ``t``."""
+    if len(runs) == 0:
+        return 0.0
+    return float(np.sum(np.clip(runs[:, 1] - np.maximum(runs[:, 0], t), 0.0, None)))
 
 
 def _cells(t: np.ndarray, runs: np.ndarray) -> np.ndarray:
@@ -415,10 +478,10 @@ def fuse_counts(transcript: Transcript, runs: np.ndarray, nuclei: np.ndarray) ->
     """
     runs = np.asarray(runs, dtype=float).reshape(-1, 2)
     nuclei = np.sort(np.asarray(nuclei, dtype=float))
-    total_asr = count_spoken(transcript.text)
+    total_asr = count_spoken(transcript.raw_text if transcript.raw_text is not None else transcript.text)
     if len(runs) == 0:
         return FusedCount(asr=int(total_asr), fused=int(total_asr), runs=())
-    if not transcript.words:  # no word times: one check over the whole recording
+    if not transcript.words and not any(s.loop for s in transcript.segments):  # no word times: one check over the whole recording
         runs = np.array([[runs[0, 0], runs[-1, 1]]])
         acoustic = np.array([len(nuclei)])
         asr = np.array([total_asr])
@@ -512,7 +575,7 @@ def sentence_ends(transcript: Transcript) -> tuple[float, ...]:
         if w.text and w.text[-1] in "。？！?!…":
             ends.append(w.end_s)
     if not ends:
-        ends = [s.end_s for s in transcript.segments]
+        ends = [s.end_s for s in transcript.segments if not s.loop]
     return tuple(sorted(set(round(t, 3) for t in ends)))
 
 

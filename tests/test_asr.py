@@ -162,6 +162,10 @@ def test_text_in_silence_needs_a_nucleus():
 def test_decoding_loop_counts_the_nuclei():
     assert asr.is_loop("你的香瓜你的香瓜你的香瓜")
     assert not asr.is_loop("这个这个问题，我我我想想")
+    assert asr.is_loop("三千四十四克死赦赐赕赐\ufffd")  # broken byte output
+    assert asr.is_loop("字幕制作作曲", duration_s=0.34)  # six characters in a third of a second
+    assert not asr.is_loop("字幕制作作曲", duration_s=1.2)
+    assert not asr.is_loop("好", duration_s=0.01)
     runs = np.array([[0.0, 4.0]])
     nuclei = np.linspace(0.1, 3.9, 20)
     words = _words([(0.1 + 0.2 * i, 0.25 + 0.2 * i, "字") for i in range(10)] + [(2.1 + 0.1 * i, 2.2 + 0.1 * i, "香瓜") for i in range(18)])
@@ -169,6 +173,42 @@ def test_decoding_loop_counts_the_nuclei():
     fc = asr.fuse_counts(Transcript("".join(w.text for w in words), segs, words), runs, nuclei)
     assert fc.fused == 10 + 10  # ten words before the loop, the loop's ten nuclei
     assert fc.runs[0].flag == "invented"
+
+
+def test_rejected_segments_are_not_shown_and_decoding_stops_after_the_speech(monkeypatch):
+    from types import SimpleNamespace as NS
+
+    asked: dict = {}
+    decoded: list[str] = []
+
+    def seg(start, end, text):
+        n = max(len(text), 1)
+        words = [NS(start=start + (end - start) * i / n, end=start + (end - start) * (i + 1) / n, word=ch) for i, ch in enumerate(text)]
+        return NS(start=start, end=end, text=text, compression_ratio=1.0, words=words)
+
+    class FakeModel:
+        def transcribe(self, piece, **kw):
+            asked.update(kw)
+
+            def gen():
+                for s in (seg(0.0, 1.0, "你好你好"), seg(1.0, 1.1, "字幕制作作曲"), seg(1.1, 2.6, "今天天气很好"), seg(2.7, 2.8, "我认识了你")):
+                    decoded.append(s.text)  # a later window is decoded only when asked for
+                    yield s
+
+            return gen(), None
+
+    monkeypatch.setattr(asr, "load_model", lambda *a, **k: FakeModel())
+    runs = np.array([[0.5, 1.5], [2.0, 2.9]])
+    tr = asr.transcribe(np.zeros(int(3.5 * asr.ASR_SR), dtype=np.float32), asr.ASR_SR, runs, model_dir="m")
+    assert asked["max_new_tokens"] == int(np.ceil(asr.MAX_TOKENS_PER_S * (3.1 - 0.3)) + 4)
+    assert decoded == ["你好你好", "字幕制作作曲", "今天天气很好"]  # < TAIL_SPEECH_S of speech left after 2.9 s
+    assert [s.loop for s in tr.segments] == [False, True, False]
+    d = tr.to_dict()
+    assert d["text"] == tr.text == "你好你好今天天气很好"
+    assert [s["text"] for s in d["segments"]] == ["你好你好", "今天天气很好"]
+    assert "字" not in "".join(w["text"] for w in d["words"])
+    assert len(d["rejected"]) == 1
+    assert tr.raw_text == "你好你好字幕制作作曲今天天气很好"
 
 
 def test_decode_span_and_simplified_words():
