@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 
@@ -54,13 +55,20 @@ def layout(plan: list[tuple[str, float]], *, sr: int = SR, noise_dbfs: float | N
     return y.astype(np.float32), truth
 
 
-@pytest.fixture(autouse=True)
-def _isolated_data_dir(tmp_path_factory, monkeypatch):
-    """Keep every test away from the user's data folder: an installed speech-recognition model
-    there would switch the default character count to the recogniser (tests that exercise the
-    recogniser install their own copy)."""
-    monkeypatch.setenv("SPEECHCOACH_DATA", str(tmp_path_factory.mktemp("speechcoach-data")))
-    monkeypatch.delenv("SPEECHCOACH_ASR_MODEL", raising=False)
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_data_dir(tmp_path_factory):
+    """Keep every test (and every module- or session-scoped fixture) away from the user's data
+    folder: an installed speech-recognition model there would switch the default character count
+    to the recogniser. Tests that exercise the recogniser install their own copy."""
+    saved = {k: os.environ.get(k) for k in ("SPEECHCOACH_DATA", "SPEECHCOACH_ASR_MODEL")}
+    os.environ["SPEECHCOACH_DATA"] = str(tmp_path_factory.mktemp("speechcoach-data"))
+    os.environ.pop("SPEECHCOACH_ASR_MODEL", None)
+    yield
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
 
 
 @pytest.fixture(scope="session")
