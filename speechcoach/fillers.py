@@ -23,6 +23,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from .characters import SENTENCE_END, CLAUSE_BREAK
+from .segmentation import true_runs
 
 FEATURE_SR = 8_000
 HOP_S = 0.010
@@ -280,11 +281,6 @@ def _smooth_flux(d: np.ndarray, same: np.ndarray) -> np.ndarray:
     return np.where(finite, sm, np.inf)
 
 
-def _true_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
-
-
 def vocal_hesitations(
     y: np.ndarray,
     sr: int,
@@ -324,7 +320,7 @@ def vocal_hesitations(
     ok[1:] &= ~jump | ~ok[:-1]
     # frames of different runs are never joined
     breaks = np.concatenate([[False], cues["run"][1:] != cues["run"][:-1]])
-    starts, ends = _true_runs(ok)
+    starts, ends = true_runs(ok)
     min_frames = int(round(MIN_HESITATION_S / HOP_S))
     heard = [w for w in words if to_simplified(w.text).strip("，。？！、 ") in HESITATION_WORDS]
     out: list[Filler] = []

@@ -130,7 +130,7 @@ def segment(frames: Frames, *, min_pause_s: float = 0.25) -> Segmentation:
     offset = min(offset, onset)
 
     above = e > offset
-    starts, ends = _true_runs(above)
+    starts, ends = true_runs(above)
     # hysteresis: keep regions above the low threshold that reach the high one
     csum_hi = np.concatenate([[0], np.cumsum(e > onset)])
     csum_v = np.concatenate([[0], np.cumsum((frames.voicing > VOICED) & above)])
@@ -172,7 +172,7 @@ def _attach_touching(starts: np.ndarray, ends: np.ndarray, keep: np.ndarray, max
     return keep
 
 
-def _true_runs(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def true_runs(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start (inclusive) and end (exclusive) indices of the runs of True in a bool array."""
     d = np.diff(np.concatenate([[False], x, [False]]).astype(np.int8))
     return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
