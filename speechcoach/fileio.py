@@ -1,4 +1,4 @@
-"""Writing output files atomically: a reader never sees a half-written report."""
+"""Files: atomic writes (a reader never sees a half-written report) and the per-user data folder."""
 
 from __future__ import annotations
 
@@ -29,3 +29,18 @@ def write_atomic(path: str | Path, data: str | bytes, *, encoding: str = "utf-8"
             pass
         raise
     return p
+
+
+ENV_DATA = "SPEECHCOACH_DATA"
+"""Environment variable naming the data folder (overrides the default)."""
+
+
+def user_data_dir() -> Path:
+    """speechcoach's per-user data folder: ``$SPEECHCOACH_DATA``, else ``$XDG_DATA_HOME/speechcoach``,
+    else ``~/.local/share/speechcoach``. Practice attempts and the speech-recognition model live here."""
+    env = os.environ.get(ENV_DATA)
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+    return base / "speechcoach"

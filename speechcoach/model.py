@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import SpeechcoachError
+from .fileio import user_data_dir
 
 MODEL_NAME = "whisper-base"
 MODEL_SHA256 = "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"
@@ -50,7 +51,6 @@ MODEL_FILES = ("model.bin", "config.json", "tokenizer.json", "vocabulary.json")
 MARKER = "speechcoach-model.json"
 """Written beside the model on install: its checksum, size and where the pieces came from."""
 
-ENV_DATA = "SPEECHCOACH_DATA"
 ENV_MODEL = "SPEECHCOACH_ASR_MODEL"
 
 _CHUNK = 1 << 20
@@ -106,12 +106,7 @@ class ModelStatus:
 
 def data_dir() -> Path:
     """speechcoach's per-user data folder (see the module docstring for the order)."""
-    env = os.environ.get(ENV_DATA)
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
-    return base / "speechcoach"
+    return user_data_dir()
 
 
 def default_model_dir() -> Path:

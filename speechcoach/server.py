@@ -47,6 +47,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from . import __version__
 from .attempts import Attempt, AttemptStore, display_name, is_attempt_id, new_attempt_id, safe_trainee
 from .errors import InputError, ParameterError, SpeechcoachError
+from .fileio import user_data_dir
 from .settings import Settings
 
 log = logging.getLogger("speechcoach.server")
@@ -67,17 +68,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 def default_data_dir() -> Path:
-    """Where attempts are kept by default: the user's data folder.
-
-    ``platformdirs`` when it is installed, else ``$XDG_DATA_HOME/speechcoach`` or
-    ``~/.local/share/speechcoach``.
-    """
-    try:
-        import platformdirs
-    except ImportError:
-        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-        return Path(base) / "speechcoach"
-    return Path(platformdirs.user_data_dir("speechcoach", appauthor=False))
+    """Where attempts are kept by default: the user's data folder (:func:`speechcoach.fileio.user_data_dir`),
+    the same folder that holds the speech-recognition model."""
+    return user_data_dir()
 
 
 # -- scenarios -------------------------------------------------------------------------------

@@ -243,6 +243,7 @@ def test_sniffing_and_store_units(tmp_path):
 
 
 def test_default_data_dir_follows_xdg(monkeypatch, tmp_path):
+    monkeypatch.delenv("SPEECHCOACH_DATA", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     assert default_data_dir() == tmp_path / "speechcoach"
 
