@@ -11,7 +11,6 @@ WAV, FLAC, OGG and MP3 are read by libsndfile (``soundfile``); phone and browser
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import warnings
 from dataclasses import dataclass
@@ -152,15 +151,6 @@ def resample(y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     import soxr
 
     return soxr.resample(y.astype(np.float32, copy=False), sr_in, sr_out, quality="HQ").astype(np.float32, copy=False)
-
-
-def file_digest(path: str | Path) -> str:
-    """SHA-256 of a file's bytes (hex), used to tell whether a recording changed."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def ffmpeg_available() -> bool:

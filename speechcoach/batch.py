@@ -50,7 +50,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from . import __version__
 from .errors import InputError, ParameterError, SpeechcoachError
-from .fileio import write_atomic
+from .fileio import file_digest, write_atomic
 from .settings import Settings
 
 SUMMARY_SCHEMA = "speechcoach.batch/1"
@@ -287,11 +287,9 @@ def settings_digest(settings: Settings, formats: Sequence[str]) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def bytes_digest(path: Path | None) -> str | None:
-    """SHA-256 of a (small) file, ``None`` for no file."""
-    if path is None:
-        return None
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def script_digest(path: Path | None) -> str | None:
+    """SHA-256 of a script file, ``None`` for no script."""
+    return None if path is None else file_digest(path)
 
 
 def _state_path(out: Path, rid: str) -> Path:
@@ -656,7 +654,7 @@ def run_batch(
     by_id = {r.id: r for r in recordings}
     for r in recordings:
         try:
-            digests[r.id] = (_file_digest(r.path), bytes_digest(r.script))
+            digests[r.id] = (file_digest(r.path), script_digest(r.script))
         except OSError as exc:
             rows[r.id] = _error_row(r, f"cannot read file ({exc.strerror or exc})")
             statuses[r.id] = "failed"
@@ -763,12 +761,6 @@ def run_batch(
         rows=result_rows,
         statuses={str(by_id[rid].path): s for rid, s in statuses.items()},
     )
-
-
-def _file_digest(p: Path) -> str:
-    from .audio import file_digest
-
-    return file_digest(p)
 
 
 def _unchanged(
