@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .audio import resample
+from .errors import ParameterError
 
 FEATURE_SR = 8_000
 """Features are computed on a copy of the signal at this rate (Hz): the band they use ends at
@@ -108,28 +109,22 @@ def frame_features(y: np.ndarray, sr: int, *, hop_s: float = HOP_S, win_s: float
     lag_lo = int(VOICING_LAGS_S[0] * sr)
     lag_hi = min(int(VOICING_LAGS_S[1] * sr), win // 2)
     w_norm = w_ac[lag_lo - 1 : lag_hi + 2] / w_ac[0]
-    bank = subband_matrix(freqs)
     # the subbands are contiguous runs of bins: sum them with reduceat (5x cheaper than a matmul)
-    used = np.flatnonzero(bank.any(axis=1))
-    owner = bank[used].argmax(axis=1)
-    contiguous = np.all(np.diff(owner) >= 0) and len(np.unique(owner)) == bank.shape[1] and np.all(np.diff(used) == 1)
-    starts = np.flatnonzero(np.r_[True, np.diff(owner) != 0]) if contiguous else None
+    b0, b1, starts = subband_bins(freqs)
+    window64 = window.astype(np.float64)
 
     energy = np.empty(n_frames, dtype=np.float64)
     voicing = np.empty(n_frames, dtype=np.float64)
-    subband = np.empty((n_frames, bank.shape[1]), dtype=np.float32)
+    subband = np.empty((n_frames, len(starts)), dtype=np.float32)
     all_frames = np.lib.stride_tricks.sliding_window_view(padded, win)[::hop][:n_frames]
     for start in range(0, n_frames, _BLOCK):
-        block = all_frames[start : start + _BLOCK] * window.astype(np.float64)
+        block = all_frames[start : start + _BLOCK] * window64
         spec = np.fft.rfft(block, n_fft, axis=1)  # numpy's float64 FFT: fast, and no scipy import
         power = spec.real**2 + spec.imag**2
         power[:, ~band] = 0.0
         band_power = power.sum(axis=1)
         energy[start : start + len(block)] = band_power
-        if starts is not None:
-            subband[start : start + len(block)] = np.add.reduceat(power[:, used[0] : used[-1] + 1], starts, axis=1)
-        else:
-            subband[start : start + len(block)] = power @ bank
+        subband[start : start + len(block)] = np.add.reduceat(power[:, b0:b1], starts, axis=1)
         full = np.fft.irfft(power, n_fft, axis=1)[:, : lag_hi + 2]
         ac = full[:, lag_lo - 1 :] / np.maximum(full[:, :1], 1e-20) / w_norm
         # best local maximum over the lag range
@@ -143,27 +138,31 @@ def frame_features(y: np.ndarray, sr: int, *, hop_s: float = HOP_S, win_s: float
                   subband_db=subband_db)
 
 
-def subband_matrix(freqs: np.ndarray, n_bands: int = N_SUBBANDS) -> np.ndarray:
-    """0/1 matrix assigning FFT bins to mel-spaced subbands of :data:`BAND_HZ`.
+def subband_bins(freqs: np.ndarray, n_bands: int = N_SUBBANDS) -> tuple[int, int, np.ndarray]:
+    """FFT bins of the mel-spaced subbands of :data:`BAND_HZ`.
 
     Parameters
     ----------
     freqs : np.ndarray, shape (n_bins,)
-        Bin frequencies in Hz.
+        Bin frequencies in Hz, ascending.
     n_bands : int
         Number of subbands.
 
     Returns
     -------
-    np.ndarray, shape (n_bins, n_bands), float32
-        ``power @ matrix`` sums each frame's power spectrum per subband.
+    first, stop : int
+        The band's bins are ``first:stop``.
+    starts : np.ndarray of int, shape (n_bands,)
+        Where each subband begins, counted from ``first``: ``np.add.reduceat(power[:, first:stop],
+        starts, axis=1)`` sums each frame's power per subband.
     """
-    mel = 2595.0 * np.log10(1.0 + np.asarray(freqs, dtype=np.float64) / 700.0)
+    freqs = np.asarray(freqs, dtype=np.float64)
+    bins = np.flatnonzero((freqs >= BAND_HZ[0]) & (freqs <= BAND_HZ[1]))
+    mel = 2595.0 * np.log10(1.0 + freqs[bins] / 700.0)
     lo, hi = (2595.0 * np.log10(1.0 + f / 700.0) for f in BAND_HZ)
     edges = np.linspace(lo, hi, n_bands + 1)
-    k = np.searchsorted(edges, mel, side="right") - 1
-    inside = (freqs >= BAND_HZ[0]) & (freqs <= BAND_HZ[1]) & (k >= 0) & (k < n_bands)
-    m = np.zeros((len(freqs), n_bands), dtype=np.float32)
-    m[np.flatnonzero(inside), k[inside]] = 1.0
-    m[np.flatnonzero(freqs == BAND_HZ[1]), n_bands - 1] = 1.0
-    return m
+    k = np.minimum(np.searchsorted(edges, mel, side="right") - 1, n_bands - 1)  # top edge joins the last band
+    starts = np.flatnonzero(np.r_[True, np.diff(k) != 0])
+    if len(starts) != n_bands:
+        raise ParameterError(f"{n_bands} subbands leave some without an FFT bin at this resolution")
+    return int(bins[0]), int(bins[-1]) + 1, starts
