@@ -31,7 +31,13 @@ before noise) by an energy threshold independent of speechcoach: RMS of 25 ms fr
 the speech level is the 99th and the floor the 5th percentile of frame levels; onset/offset are
 the first/last frame of a stretch of ≥ 30 ms above the threshold that somewhere comes within
 25 dB of the speech level (so a lone breath or lip noise before the first syllable, typically
-25–35 dB under the vowels, is not taken for the onset). A piece of a cut clip uses its whole
+25–35 dB under the vowels, is not taken for the onset) **and holds voicing**: Praat's pitch
+tracker (parselmouth, default autocorrelation settings, 10 ms steps) finds a pitch in at least
+``MIN_VOICED_FRAMES`` of its frames. Every Mandarin syllable has a voiced nucleus, and an
+unvoiced initial runs straight into it without dropping below the threshold, so a speech
+stretch always holds voicing; an audible in-breath or a trailing exhalation does not, however
+loud (some corpus speakers breathe only 15–20 dB under their vowels, and such a breath is
+part of the pause a listener hears, not speech). A piece of a cut clip uses its whole
 clip's threshold and speech level.
 
 * characters: the sum of the clips' :func:`~speechcoach.characters.count_spoken` counts;
@@ -64,6 +70,8 @@ BELOW_LEVEL_DB = 35.0
 ABOVE_FLOOR_DB = 10.0
 MIN_STRETCH_S = 0.03
 REACH_DB = 25.0
+MIN_VOICED_FRAMES = 3
+"""A truth speech stretch must hold at least this many voiced 10 ms pitch frames (30 ms)."""
 
 # --- passage construction ------------------------------------------------------------------
 PASSAGE_S = (60.0, 150.0)
@@ -177,6 +185,21 @@ def frame_levels(y: np.ndarray, sr: int) -> np.ndarray:
     return 10.0 * np.log10(np.mean(x[idx] ** 2, axis=1) + 1e-12)
 
 
+def voiced_times(y: np.ndarray, sr: int) -> np.ndarray:
+    """Centre times (s) of the 10 ms frames in which Praat's pitch tracker finds a pitch, shape (k,).
+
+    Praat's autocorrelation method with its default settings (75–600 Hz, voicing threshold
+    0.45), through parselmouth: a reference independent of speechcoach's own voicing cue.
+    """
+    import parselmouth
+
+    if len(y) < int(0.1 * sr):
+        return np.zeros(0)
+    pitch = parselmouth.Sound(np.asarray(y, dtype=np.float64), sampling_frequency=sr).to_pitch_ac(time_step=HOP_S)
+    f0 = pitch.selected_array["frequency"]
+    return np.asarray(pitch.xs())[f0 > 0]
+
+
 def speech_reference(levels: np.ndarray) -> tuple[float, float]:
     """Threshold and speech level in dB of one clean clip (module docstring).
 
@@ -207,6 +230,12 @@ def speech_bounds(y: np.ndarray, sr: int, reference: tuple[float, float] | None 
     starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
     peaks = np.array([lev[a:b].max() for a, b in zip(starts, ends)]) if len(starts) else np.zeros(0)
     keep = ((ends - starts) * HOP_S >= MIN_STRETCH_S) & (peaks >= level - REACH_DB)
+    if keep.any():
+        voiced = voiced_times(y, sr)
+        # level frame i covers [i * HOP_S, i * HOP_S + FRAME_S]
+        lo, hi = starts * HOP_S, (ends - 1) * HOP_S + FRAME_S
+        n_voiced = np.searchsorted(voiced, hi, side="right") - np.searchsorted(voiced, lo, side="left")
+        keep &= n_voiced >= MIN_VOICED_FRAMES
     starts, ends = starts[keep], ends[keep]
     if len(starts) == 0:
         return 0.0, len(y) / sr
