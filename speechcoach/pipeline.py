@@ -21,7 +21,7 @@ from .metrics import Pace, Rate, pace, score, speaking_rate
 from .placement import Pause, place
 from .segmentation import NoSpeechError, Segmentation, segment
 from .settings import Settings
-from .syllables import detect_nuclei
+from .syllables import detect_nuclei, estimate_count
 
 if TYPE_CHECKING:  # precise mode is optional and imported lazily
     from .asr import Precise
@@ -189,6 +189,7 @@ def analyze_audio(
         raise AudioError(a.path, f"only {seg.phonation_s:.1f} s of speech found (at least {MIN_SPEECH_S:.0f} s needed)")
 
     nuclei = detect_nuclei(y, sr, runs=seg.runs, frames=frames)
+    heard = estimate_count(len(nuclei), float(np.sum(seg.runs[:, 1] - seg.runs[:, 0])) if len(seg.runs) else 0.0)
     precise = _precise(y, sr, seg, nuclei, script, count, asr_model)
     extras = _precise_extras(precise, script, seg)
     if script is not None:
@@ -198,7 +199,7 @@ def analyze_audio(
         n_chars = int(precise.char_count)
         source = "asr"
     else:
-        n_chars = int(len(nuclei))
+        n_chars = heard
         source = "estimate"
     weight = n_chars / len(nuclei) if len(nuclei) else 0.0
 
@@ -240,7 +241,7 @@ def analyze_audio(
         pauses=pauses,
         run_chars=run_chars,
         findings=findings,
-        warnings=_warnings(a, seg, source) + _script_check(script, n_chars, len(nuclei)) + extras["warnings"],
+        warnings=_warnings(a, seg, source) + _script_check(script, n_chars, heard) + extras["warnings"],
         score=total,
         envelope_db=_envelope(frames, seg),
         **extras["fields"],

@@ -71,6 +71,12 @@ MIN_VOICING = 0.3  # nuclei need at least this periodicity (0..1): unvoiced bump
 VOICED_OUTSIDE_RUNS = 0.6  # a peak this periodic counts even outside the speech runs
 #                            (segmentation.VOICED is 0.55: "sounds periodic")
 
+# --------------------------------------------------------------------------
+# Rate correction (two constants; see :func:`estimate_count`)
+MERGE_ONSET_RATE = 5.5  # nuclei per second of speech above which syllables start to merge
+MERGE_SLOPE = 0.02  # share of the count restored per nucleus/s above MERGE_ONSET_RATE
+#                     (both chosen by the LOSO search of benchmarks/study_syllables.py)
+
 PARAMS = dict(
     smooth_s=SMOOTH_S,
     min_prominence_db=MIN_PROMINENCE_DB,
@@ -236,6 +242,42 @@ def detect_nuclei(y: np.ndarray, sr: int, *, runs: np.ndarray | None = None,
         Nucleus times in seconds, shape (n,), sorted ascending.
     """
     return detect_track(y, sr, runs=runs, frames=frames).times
+
+
+def estimate_count(n_nuclei: int, speech_s: float, *, onset_rate: float = MERGE_ONSET_RATE,
+                   slope: float = MERGE_SLOPE) -> int:
+    """Character estimate from a nucleus count, corrected for syllables merged in fast speech.
+
+    The faster a speaker talks, the more often two neighbouring syllables share one envelope
+    peak with no dip between them (coarticulation, reduced neutral-tone syllables). Measured on
+    the corpus clips compressed in time (WSOLA, duration x 0.78) the nucleus count falls ~8 %
+    more than at the original rate, and it rises ~3 % when they are slowed (x 1.12). The
+    correction is linear in the rate: above ``onset_rate`` nuclei per second of speech, every
+    nucleus/s adds ``slope`` of the count. Both constants were chosen by leave-one-source-out
+    grid search on the clips together with their compressed and slowed copies
+    (``benchmarks/study_syllables.py``); the search settles on a mild correction (2 % per
+    nucleus/s above 5.5/s), because the slowed copies are already overcounted. It removes the
+    corpus's pooled undercount (-2.4 % -> +0.1 % held out) but only part of the fast-speech
+    deficit; at ordinary rates (under 5.5/s) nothing changes.
+
+    Parameters
+    ----------
+    n_nuclei : int
+        Detected syllable nuclei.
+    speech_s : float
+        Seconds of speech (the speech runs, pauses excluded).
+    onset_rate, slope : float, keyword-only
+        Nuclei per second where the correction starts, and the share added per nucleus/s.
+
+    Returns
+    -------
+    int
+        Estimated characters, ``>= n_nuclei``.
+    """
+    if n_nuclei <= 0 or speech_s <= 0:
+        return max(int(n_nuclei), 0)
+    excess = max(0.0, n_nuclei / speech_s - onset_rate)
+    return int(round(n_nuclei * (1.0 + slope * excess)))
 
 
 def gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
