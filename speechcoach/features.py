@@ -38,7 +38,7 @@ N_SUBBANDS = 16
 detection: about one critical band each, the resolution of Wang & Narayanan's (2007) 19 bands
 over 8 kHz."""
 
-_BLOCK = 4096  # frames per block
+_BLOCK = 256  # frames per block: small enough for the FFT work to stay in cache (10 min: 0.42 s at 4096, 0.28 s at 256)
 
 
 @dataclass(frozen=True)
