@@ -477,8 +477,32 @@ def record(
         _run_analyze(out, script=script, fmt=None, lang=lang, target=None, band=None, min_pause=None, rubric=None, output=None)
 
 
+def _keep_freed_memory() -> None:
+    """Let glibc keep freed memory in the process instead of handing it back at once.
+
+    The analysis allocates and frees the same few megabytes per block of frames; by default
+    glibc returns them to the kernel and takes them again, page by page: on a 10-minute
+    recording ~127,000 page faults, a third of the CLI's run time. With a high trim threshold,
+    some top padding and a fixed 32 MB mmap threshold the process reuses its memory (~23,000
+    faults; 0.9 s -> 0.7 s) for ~15 MB more peak memory (146 -> 161 MB). Other C libraries
+    (musl) are left alone.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
+        libc.mallopt(-2, 64 << 20)  # M_TOP_PAD
+        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD (its maximum on 64-bit glibc)
+    except (OSError, AttributeError):  # musl, or no libc.so.6: keep the defaults
+        pass
+
+
 def main() -> None:
     """Console entry point: never a traceback, always an exit code."""
+    _keep_freed_memory()
     try:
         app()
     except KeyboardInterrupt:
