@@ -33,6 +33,10 @@ CLIPPING_WARN_FRACTION = 0.001
 LOW_LEVEL_WARN_DB = -40.0
 NOISY_WARN_SNR_DB = 20.0
 SHORT_WARN_S = 10.0
+FAST_ESTIMATE_WARN_RATE = 7.0
+"""Estimated characters per second of speech from which the no-script estimate is flagged as
+probably low: at such rates syllables run together (the corpus's fastest clip, ~8.5/s, is
+counted 25% low; clips compressed in time lose ~8% more, see ``benchmarks/RESULTS.md``)."""
 SCRIPT_MISMATCH_RATIO = 2.5
 """Warn when the script's count and the syllable-nucleus count differ by more than this factor
 either way (a recording of only part of the script, or the wrong script). Loose on purpose:
@@ -189,7 +193,8 @@ def analyze_audio(
         raise AudioError(a.path, f"only {seg.phonation_s:.1f} s of speech found (at least {MIN_SPEECH_S:.0f} s needed)")
 
     nuclei = detect_nuclei(y, sr, runs=seg.runs, frames=frames)
-    heard = estimate_count(len(nuclei), float(np.sum(seg.runs[:, 1] - seg.runs[:, 0])) if len(seg.runs) else 0.0)
+    speech_s = float(np.sum(seg.runs[:, 1] - seg.runs[:, 0])) if len(seg.runs) else 0.0
+    heard = estimate_count(len(nuclei), speech_s)
     precise = _precise(y, sr, seg, nuclei, script, count, asr_model)
     extras = _precise_extras(precise, script, seg)
     if script is not None:
@@ -241,7 +246,7 @@ def analyze_audio(
         pauses=pauses,
         run_chars=run_chars,
         findings=findings,
-        warnings=_warnings(a, seg, source) + _script_check(script, n_chars, heard) + extras["warnings"],
+        warnings=_warnings(a, seg, source, n_chars / speech_s if speech_s > 0 else 0.0) + _script_check(script, n_chars, heard) + extras["warnings"],
         score=total,
         envelope_db=_envelope(frames, seg),
         **extras["fields"],
@@ -250,7 +255,7 @@ def analyze_audio(
     )
 
 
-def _warnings(a: audio_io.Audio, seg: Segmentation, source: str) -> tuple[Warning_, ...]:
+def _warnings(a: audio_io.Audio, seg: Segmentation, source: str, chars_per_speech_s: float) -> tuple[Warning_, ...]:
     out = []
     if a.clipped_fraction > CLIPPING_WARN_FRACTION:
         out.append(Warning_("clipping", {"pct": 100 * a.clipped_fraction}))
@@ -260,7 +265,9 @@ def _warnings(a: audio_io.Audio, seg: Segmentation, source: str) -> tuple[Warnin
         out.append(Warning_("noisy", {"snr": seg.peak_db - seg.floor_db}))
     if seg.phonation_s < SHORT_WARN_S:
         out.append(Warning_("short", {"speech": seg.phonation_s}))
-    if source == "estimate":
+    if source == "estimate" and chars_per_speech_s >= FAST_ESTIMATE_WARN_RATE:
+        out.append(Warning_("estimate_fast", {"rate": chars_per_speech_s}))
+    elif source == "estimate":
         out.append(Warning_("estimate", {}))
     return tuple(out)
 

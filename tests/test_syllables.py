@@ -44,3 +44,32 @@ def test_corpus_error_bound():
     est = np.array([len(detect_nuclei(c.y, SR, runs=c.runs, frames=c.frames)) for c in clips], dtype=float)
     mae = float(np.mean(np.abs(est - truth) / truth))
     assert mae <= 0.10, mae  # 7.4% in-sample, 7.7% leave-one-source-out when written
+
+
+def test_estimate_count_leaves_ordinary_rates_alone() -> None:
+    from speechcoach.syllables import MERGE_ONSET_RATE, estimate_count
+
+    assert estimate_count(40, 10.0) == 40  # 4 nuclei/s: under the onset, exact
+    assert estimate_count(int(MERGE_ONSET_RATE * 10), 10.0) == int(MERGE_ONSET_RATE * 10)
+    assert estimate_count(0, 10.0) == 0 and estimate_count(5, 0.0) == 5
+
+
+def test_estimate_count_adds_the_slope_per_nucleus_per_second() -> None:
+    from speechcoach.syllables import estimate_count
+
+    # 100 nuclei in 10 s = 10/s, 4.5/s over a 5.5/s onset, 2% each: x 1.09 (exact integers)
+    assert estimate_count(100, 10.0, onset_rate=5.5, slope=0.02) == 109
+    assert estimate_count(100, 10.0, onset_rate=10.0, slope=0.02) == 100
+
+
+@pytest.mark.skipif(not (CORPUS / "manifest.tsv").exists(), reason="shared corpus ../shared not available")
+@pytest.mark.parametrize(("clip", "code"), [("sherpa_qwen3_fast1", "estimate_fast"), ("sherpa_paraformer_12", "estimate")])
+def test_fast_speech_gets_the_fast_estimate_warning(clip: str, code: str) -> None:
+    import soundfile as sf
+
+    from speechcoach.pipeline import analyze_signal
+
+    y, sr = sf.read(str(CORPUS / f"{clip}.wav"), dtype="float32")
+    an = analyze_signal(y if y.ndim == 1 else y.mean(axis=1), sr, count="acoustic")
+    codes = {w.id for w in an.warnings}
+    assert code in codes and ({"estimate", "estimate_fast"} - {code}).isdisjoint(codes)
