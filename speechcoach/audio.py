@@ -91,15 +91,15 @@ def load(path: str | Path, *, sr: int = ANALYSIS_SR) -> Audio:
     """
     p = Path(path)
     if not p.exists():
-        raise AudioError(p, "file not found")
+        raise AudioError(p, "file not found", code="file_not_found")
     if p.is_dir():
-        raise AudioError(p, "is a folder, not an audio file")
+        raise AudioError(p, "is a folder, not an audio file", code="is_folder")
     try:
         size = p.stat().st_size
     except OSError as exc:
-        raise AudioError(p, f"cannot read file ({exc.strerror})") from None
+        raise AudioError(p, f"cannot read file ({exc.strerror})", code="cannot_read", params={"reason": str(exc.strerror)}) from None
     if size == 0:
-        raise AudioError(p, "file is empty (0 bytes)")
+        raise AudioError(p, "file is empty (0 bytes)", code="empty_file")
 
     suffix = p.suffix.lower()
     if suffix in FFMPEG_SUFFIXES:
@@ -111,13 +111,18 @@ def load(path: str | Path, *, sr: int = ANALYSIS_SR) -> Audio:
         data = data[:, None]
     n_frames, channels = data.shape
     if n_frames == 0:
-        raise AudioError(p, "holds no audio samples (empty or truncated file)")
+        raise AudioError(p, "holds no audio samples (empty or truncated file)", code="no_samples")
     if source_sr < MIN_SOURCE_SR:
-        raise AudioError(p, f"sample rate {source_sr} Hz is too low (at least {MIN_SOURCE_SR} Hz needed)")
+        raise AudioError(
+            p,
+            f"sample rate {source_sr} Hz is too low (at least {MIN_SOURCE_SR} Hz needed)",
+            code="sample_rate_too_low",
+            params={"rate": int(source_sr), "min_rate": MIN_SOURCE_SR},
+        )
     # one pass each, no temporary |data| array (a 10-minute file is 10 M samples)
     hi, lo = float(np.max(data)), float(np.min(data))
     if not (np.isfinite(hi) and np.isfinite(lo)):  # NaN propagates through max/min; inf shows in them
-        raise AudioError(p, "contains NaN or infinite samples (corrupt file)")
+        raise AudioError(p, "contains NaN or infinite samples (corrupt file)", code="corrupt_samples")
     peak = max(hi, -lo)
     clipped = float(np.mean(np.abs(data) >= CLIP_LEVEL)) if peak >= CLIP_LEVEL else 0.0
     if channels == 1:
@@ -168,20 +173,21 @@ def _read_with_soundfile(p: Path) -> tuple[np.ndarray, int]:
     try:
         data, source_sr = sf.read(str(p), dtype="float32", always_2d=True)
     except sf.LibsndfileError as exc:
-        raise AudioError(p, _describe_soundfile_error(p, str(exc))) from None
+        raise _soundfile_error(p) from None
     except (RuntimeError, ValueError, OSError) as exc:
-        raise AudioError(p, f"cannot decode audio ({_short(exc)})") from None
+        raise AudioError(p, f"cannot decode audio ({_short(exc)})", code="cannot_decode", params={"detail": _short(exc)}) from None
     return data, int(source_sr)
 
 
-def _describe_soundfile_error(p: Path, message: str) -> str:
+def _soundfile_error(p: Path) -> AudioError:
+    """The error for a file libsndfile refused: truncated audio, text, or an unknown format."""
     head = p.read_bytes()[:12]
     looks_like_audio = head[:4] in (b"RIFF", b"RF64", b"fLaC", b"OggS", b"FORM") or head[:3] == b"ID3"
     if looks_like_audio:
-        return "truncated or corrupt audio file (the header cannot be read)"
+        return AudioError(p, "truncated or corrupt audio file (the header cannot be read)", code="truncated")
     if _looks_like_text(head):
-        return "not an audio file (it contains text)"
-    return "not an audio file (format not recognised)"
+        return AudioError(p, "not an audio file (it contains text)", code="not_audio_text")
+    return AudioError(p, "not an audio file (format not recognised)", code="not_audio")
 
 
 def _looks_like_text(head: bytes) -> bool:
@@ -195,7 +201,10 @@ def _looks_like_text(head: bytes) -> bool:
 def _read_with_ffmpeg(p: Path) -> tuple[np.ndarray, int]:
     if not ffmpeg_available():
         raise AudioError(
-            p, f"{p.suffix.lower()} files need ffmpeg, which is not installed (install ffmpeg or convert to WAV)"
+            p,
+            f"{p.suffix.lower()} files need ffmpeg, which is not installed (install ffmpeg or convert to WAV)",
+            code="needs_ffmpeg",
+            params={"suffix": p.suffix.lower()},
         )
     import librosa
 
@@ -204,7 +213,7 @@ def _read_with_ffmpeg(p: Path) -> tuple[np.ndarray, int]:
             warnings.simplefilter("ignore")
             data, source_sr = librosa.load(str(p), sr=None, mono=False)
     except Exception as exc:  # audioread raises many unrelated types
-        raise AudioError(p, f"cannot decode audio with ffmpeg ({_short(exc)})") from None
+        raise AudioError(p, f"cannot decode audio with ffmpeg ({_short(exc)})", code="ffmpeg_failed", params={"detail": _short(exc)}) from None
     data = np.asarray(data, dtype=np.float32)
     if data.ndim == 2:
         data = data.T  # librosa gives (channels, n)

@@ -7,6 +7,7 @@ one-line message; the command line prints it and exits with :attr:`SpeechcoachEr
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 class SpeechcoachError(Exception):
@@ -27,13 +28,29 @@ class InputError(SpeechcoachError):
     path : path-like
         The offending file; it is named first in the message.
     problem : str
-        What is wrong with it, in a few words.
+        What is wrong with it, in a few words (English; ``str(err)`` is ``"PATH: problem"``).
+    code : str, keyword-only, optional
+        A stable identifier of the problem (``"not_audio"``, ``"too_short"``, …) naming its
+        template in the ``[errors]`` table of ``locales/*.toml``, so the problem can be shown
+        in the report language (:func:`speechcoach.locales.error_text`).
+    params : dict, keyword-only, optional
+        The values the message uses (numbers as numbers), for the template.
     """
 
-    def __init__(self, path: str | Path, problem: str) -> None:
+    def __init__(self, path: str | Path, problem: str, *, code: str | None = None, params: dict[str, Any] | None = None) -> None:
         self.path = str(path)
         self.problem = " ".join(str(problem).split())  # always one line
+        self.code = code
+        self.params: dict[str, Any] = dict(params or {})
         super().__init__(f"{self.path}: {self.problem}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # keyword-only fields survive pickling (worker processes)
+        return (_rebuild, (type(self), self.path, self.problem, self.code, self.params))
+
+
+def _rebuild(cls: type[InputError], path: str, problem: str, code: str | None, params: dict[str, Any]) -> InputError:
+    return cls(path, problem, code=code, params=params)
 
 
 class AudioError(InputError):

@@ -93,15 +93,15 @@ def read_script(path: str | Path) -> str:
     try:
         text = p.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
-        raise ScriptError(p, "script file not found") from None
+        raise ScriptError(p, "script file not found", code="script_not_found") from None
     except IsADirectoryError:
-        raise ScriptError(p, "is a folder, not a script file") from None
+        raise ScriptError(p, "is a folder, not a script file", code="script_is_folder") from None
     except UnicodeDecodeError:
-        raise ScriptError(p, "script is not UTF-8 text") from None
+        raise ScriptError(p, "script is not UTF-8 text", code="script_not_utf8") from None
     except OSError as exc:
-        raise ScriptError(p, f"cannot read script ({exc.strerror})") from None
+        raise ScriptError(p, f"cannot read script ({exc.strerror})", code="cannot_read_script", params={"reason": str(exc.strerror)}) from None
     if not spoken_units(text):
-        raise ScriptError(p, "script has no characters to speak")
+        raise ScriptError(p, "script has no characters to speak", code="script_empty")
     return text
 
 
@@ -129,7 +129,7 @@ def analyze_signal(
     """Analyse an in-memory mono signal (any rate ≥ 8 kHz)."""
     y = np.asarray(y, dtype=np.float32)
     if y.ndim != 1:
-        raise AudioError("<signal>", f"expected a mono signal, got shape {y.shape}")
+        raise AudioError("<signal>", f"expected a mono signal, got shape {y.shape}", code="not_mono", params={"shape": tuple(int(n) for n in y.shape)})
     peak = float(np.max(np.abs(y))) if y.size else 0.0
     a = audio_io.Audio(
         path="<signal>",
@@ -183,14 +183,19 @@ def analyze_audio(
     """
     y, sr = a.samples, a.sr
     if y.size < sr * 0.1:
-        raise AudioError(a.path, f"recording is too short ({a.duration_s:.2f} s)")
+        raise AudioError(a.path, f"recording is too short ({a.duration_s:.2f} s)", code="too_short", params={"seconds": float(a.duration_s)})
     frames = frame_features(y, sr)
     try:
         seg = segment(frames, min_pause_s=settings.min_pause_s)
     except NoSpeechError as exc:
-        raise AudioError(a.path, str(exc)) from None
+        raise AudioError(a.path, str(exc), code="no_speech") from None
     if seg.phonation_s < MIN_SPEECH_S:
-        raise AudioError(a.path, f"only {seg.phonation_s:.1f} s of speech found (at least {MIN_SPEECH_S:.0f} s needed)")
+        raise AudioError(
+            a.path,
+            f"only {seg.phonation_s:.1f} s of speech found (at least {MIN_SPEECH_S:.0f} s needed)",
+            code="too_little_speech",
+            params={"speech": float(seg.phonation_s), "needed": MIN_SPEECH_S},
+        )
 
     nuclei = detect_nuclei(y, sr, runs=seg.runs, frames=frames)
     speech_s = float(np.sum(seg.runs[:, 1] - seg.runs[:, 0])) if len(seg.runs) else 0.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 from functools import cache
 from importlib import resources
+from typing import Any, Mapping
 
 LANGS = ("zh", "en")
 
@@ -20,3 +21,56 @@ def fmt_time(seconds: float, lang: str = "zh") -> str:
     """A time position as ``m:ss.s`` (the same in both languages)."""
     m, s = divmod(max(seconds, 0.0), 60.0)
     return f"{int(m)}:{s:04.1f}"
+
+
+def error_text(
+    err_or_code: Any,
+    params: Mapping[str, Any] | None = None,
+    lang: str = "zh",
+    *,
+    fallback: str | None = None,
+    path: str | None = None,
+) -> str:
+    """A problem with an input in the report language, from the ``[errors]`` table of the locale.
+
+    Parameters
+    ----------
+    err_or_code : InputError or str or None
+        An error carrying ``code``, ``params`` and the English ``problem``
+        (:class:`speechcoach.errors.InputError`), or just a code.
+    params : mapping, optional
+        Values for the template (numbers as numbers); default the error's own ``params``.
+    lang : {"zh", "en"}
+        The language to write in.
+    fallback : str, keyword-only, optional
+        English text used when the code is absent or unknown, or its template cannot be filled
+        from ``params``; default the error's ``problem`` (else ``str(err)``, else the code).
+    path : str, keyword-only, optional
+        A file to name before the problem, ``PATH: problem`` / ``PATH：problem``.
+
+    Returns
+    -------
+    str
+        One line.
+    """
+    if err_or_code is None or isinstance(err_or_code, str):
+        code = err_or_code
+        own: Mapping[str, Any] = {}
+        default = code or ""
+    else:
+        code = getattr(err_or_code, "code", None)
+        own = getattr(err_or_code, "params", None) or {}
+        default = getattr(err_or_code, "problem", None) or str(err_or_code)
+    text = fallback if fallback is not None else default
+    table = strings(lang).get("errors", {}) if lang in LANGS else {}
+    template = table.get(code) if code else None
+    if template is not None:
+        try:
+            text = template.format(**(own if params is None else params))
+        except (KeyError, IndexError, ValueError, TypeError, AttributeError):
+            pass  # the values do not fit the template: keep the English text
+    text = " ".join(str(text).split())
+    if path is None:
+        return text
+    colon = strings(lang)["report"]["colon"] if lang in LANGS else ": "
+    return f"{path}{colon}{text}"

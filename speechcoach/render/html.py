@@ -123,7 +123,8 @@ def audio_source(audio_path: str | Path, output: str | Path | None = None, *, em
         try:
             raw = src.read_bytes()
         except OSError as exc:
-            raise AudioError(src, f"cannot read the recording to embed it ({exc.strerror or exc})") from None
+            reason = str(exc.strerror or exc)
+            raise AudioError(src, f"cannot read the recording to embed it ({reason})", code="cannot_embed", params={"reason": reason}) from None
         mime = AUDIO_MIME.get(src.suffix.lower(), "application/octet-stream")
         return f"data:{mime};base64,{base64.b64encode(raw).decode('ascii')}"
     folder = Path(output).resolve().parent if output is not None else Path.cwd()
