@@ -22,6 +22,12 @@ Recordings that could not be analysed because of the input (an :class:`~speechco
 corrupt audio, no speech, bad script) are remembered too and skipped while unchanged; unexpected
 errors are retried on every run.
 
+Errors. A row that could not be analysed has ``error``, the problem in the batch's language
+(``settings.lang``; the ``[errors]`` templates of ``locales/*.toml``), ``error_code``, its stable
+code (empty when the problem has none, e.g. an unexpected error), ``error_params``, the values in
+the message, and ``error_en``, the English line the command line prints. Analysed rows have empty
+``error`` and ``error_code``. ``summary.csv`` carries ``error`` and ``error_code``.
+
 Trainee progress. A trainee's attempts are ordered by the recording file's modification time,
 ties broken by file name; "first" is the earliest, "latest" the most recent successful attempt.
 
@@ -74,6 +80,7 @@ CSV_COLUMNS = (
     "pace_cv",
     "score",
     "error",
+    "error_code",
 )
 
 _UNSAFE = re.compile(r'[\x00-\x1f/\\:*?"<>|]')
@@ -110,10 +117,14 @@ class Recording:
 
 @dataclass(frozen=True)
 class InputProblem:
-    """A command-line input that yielded nothing (missing file, empty folder, unmatched glob)."""
+    """A command-line input that yielded nothing (missing file, empty folder, unmatched glob).
+
+    ``problem`` is English; ``code`` names its template in the ``[errors]`` table of the locales.
+    """
 
     input: str
     problem: str
+    code: str | None = None
 
 
 def _is_hidden(p: Path) -> bool:
@@ -167,7 +178,7 @@ def discover(inputs: Sequence[str | Path]) -> tuple[list[Path], list[InputProble
         if p.is_dir():
             found = _walk(p)
             if not found:
-                problems.append(InputProblem(text, "folder holds no recordings"))
+                problems.append(InputProblem(text, "folder holds no recordings", code="no_recordings_in_folder"))
             for f in found:
                 add(f)
         elif p.exists():
@@ -184,9 +195,9 @@ def discover(inputs: Sequence[str | Path]) -> tuple[list[Path], list[InputProble
                     add(m)
                     n += 1
             if n == 0:
-                problems.append(InputProblem(text, "no recordings match this pattern"))
+                problems.append(InputProblem(text, "no recordings match this pattern", code="no_match"))
         else:
-            problems.append(InputProblem(text, "file not found"))
+            problems.append(InputProblem(text, "file not found", code="file_not_found"))
     return sorted(seen.values(), key=lambda q: str(q)), problems
 
 
@@ -332,7 +343,11 @@ class Task:
 
 @dataclass
 class Outcome:
-    """What a worker sends back: the summary row, or an error."""
+    """What a worker sends back: the summary row, or an error.
+
+    ``error`` is the English one-line problem (what the command line prints), ``message`` the
+    same in the batch's language, ``code`` and ``params`` its stable code and values.
+    """
 
     rid: str
     row: dict[str, Any] = field(default_factory=dict)
@@ -340,6 +355,18 @@ class Outcome:
     error: str | None = None
     cacheable: bool = True
     seconds: float = 0.0
+    code: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    message: str | None = None
+
+
+def _failure(task: Task, error: str, *, code: str | None = None, params: dict[str, Any] | None = None, **kw: Any) -> Outcome:
+    """An error :class:`Outcome` for ``task`` with its message in the batch's language."""
+    from .locales import error_text
+
+    params = dict(params or {})
+    message = error_text(code, params, task.settings.lang, fallback=error)
+    return Outcome(task.rid, error=error, code=code, params=params, message=message, **kw)
 
 
 def row_from_report(report: dict[str, Any]) -> dict[str, Any]:
@@ -363,6 +390,7 @@ def row_from_report(report: dict[str, Any]) -> dict[str, Any]:
         "check": "pass" if j.passed else "fail",
         "check_reasons": list(j.reasons),
         "error": "",
+        "error_code": "",
     }
 
 
@@ -390,15 +418,30 @@ def analyse_one(task: Task) -> Outcome:
             outputs[fmt] = rel
         return Outcome(task.rid, row=row_from_report(report), outputs=outputs, seconds=time.perf_counter() - t0)
     except InputError as exc:
-        msg = exc.problem if exc.path == task.audio else str(exc)
-        return Outcome(task.rid, error=msg, cacheable=True, seconds=time.perf_counter() - t0)
+        from .locales import error_text
+
+        own = exc.path == task.audio  # else it names the script
+        return Outcome(
+            task.rid,
+            error=exc.problem if own else str(exc),
+            code=exc.code,
+            params=dict(exc.params),
+            message=error_text(exc, lang=task.settings.lang, path=None if own else exc.path),
+            cacheable=True,
+            seconds=time.perf_counter() - t0,
+        )
     except SpeechcoachError as exc:
-        return Outcome(task.rid, error=str(exc), cacheable=False, seconds=time.perf_counter() - t0)
+        return _failure(task, str(exc), cacheable=False, seconds=time.perf_counter() - t0)
     except MemoryError:
-        return Outcome(task.rid, error="out of memory while analysing", cacheable=False, seconds=time.perf_counter() - t0)
+        return _failure(task, "out of memory while analysing", code="out_of_memory", cacheable=False, seconds=time.perf_counter() - t0)
     except Exception as exc:  # a bug or an odd file must not stop the batch
-        msg = " ".join(f"internal error: {type(exc).__name__}: {exc}".split())
-        return Outcome(task.rid, error=msg, cacheable=False, seconds=time.perf_counter() - t0)
+        return _internal(task, exc, seconds=time.perf_counter() - t0)
+
+
+def _internal(task: Task, exc: BaseException, **kw: Any) -> Outcome:
+    """The error outcome of an unexpected exception (a bug or an odd file)."""
+    detail = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return _failure(task, f"internal error: {detail}", code="internal_error", params={"detail": detail}, cacheable=False, **kw)
 
 
 def _worker_init() -> None:
@@ -443,7 +486,7 @@ def _isolated(task: Task) -> Outcome:
     try:
         return ex.submit(analyse_one, task).result()
     except BrokenProcessPool:
-        return Outcome(task.rid, error="the analysis process crashed on this file", cacheable=False)
+        return _failure(task, "the analysis process crashed on this file", code="worker_crashed", cacheable=False)
     finally:
         _stop_pool(ex)
 
@@ -462,7 +505,7 @@ def _run_pool(tasks: Sequence[Task], jobs: int, on_done: Callable[[Task, Outcome
         if fruitless >= 3:  # worker processes cannot even start: report the rest instead of looping
             while queue:
                 t = queue.popleft()
-                on_done(t, Outcome(t.rid, error="no analysis process could be started", cacheable=False))
+                on_done(t, _failure(t, "no analysis process could be started", code="no_worker", cacheable=False))
             return
         left_before = len(queue)
         ex = _new_pool(jobs)
@@ -490,7 +533,7 @@ def _run_pool(tasks: Sequence[Task], jobs: int, on_done: Callable[[Task, Outcome
                         suspects.append(t)
                         broken = True
                     elif exc is not None:
-                        on_done(t, Outcome(t.rid, error=f"internal error: {type(exc).__name__}: {exc}", cacheable=False))
+                        on_done(t, _internal(t, exc))
                     else:
                         on_done(t, fut.result())
         except BaseException:
@@ -656,12 +699,15 @@ def run_batch(
         try:
             digests[r.id] = (file_digest(r.path), script_digest(r.script))
         except OSError as exc:
-            rows[r.id] = _error_row(r, f"cannot read file ({exc.strerror or exc})")
+            reason = str(exc.strerror or exc)
+            rows[r.id] = _error_row(
+                r, f"cannot read file ({reason})", code="cannot_read", params={"reason": reason}, lang=settings.lang
+            )
             statuses[r.id] = "failed"
             continue
         st = states[r.id]
         if not force and st is not None and _unchanged(st, digests[r.id], s_digest, out, names[r.id], r):
-            rows[r.id] = _with_identity(dict(st["row"]), r)
+            rows[r.id] = _with_identity(_stored_row(st["row"]), r)
             statuses[r.id] = "skipped-failed" if st["row"].get("error") else "skipped"
             continue
         tasks.append(Task(r.id, str(r.path), str(r.script) if r.script else None, str(out), names[r.id], formats, settings))
@@ -691,7 +737,7 @@ def run_batch(
     def on_done(task: Task, oc: Outcome) -> None:
         r = by_id[task.rid]
         if oc.error is not None:
-            row = _error_row(r, oc.error)
+            row = _error_row(r, oc.error, code=oc.code, params=oc.params, message=oc.message)
             statuses[r.id] = "failed"
             counts["failed"] += 1
         else:
@@ -730,7 +776,7 @@ def run_batch(
     except KeyboardInterrupt:
         interrupted = True
 
-    problem_rows = [_problem_row(p) for p in problems]
+    problem_rows = [_problem_row(p, settings.lang) for p in problems]
     result_rows = _sorted_rows(list(rows.values()) + problem_rows)
     write_summaries(out, result_rows, settings)
     elapsed = time.perf_counter() - t0
@@ -787,17 +833,45 @@ def _with_identity(row: dict[str, Any], r: Recording) -> dict[str, Any]:
     return row
 
 
-def _error_row(r: Recording, error: str) -> dict[str, Any]:
+def _error_fields(
+    error: str, *, code: str | None = None, params: dict[str, Any] | None = None, message: str | None = None, lang: str | None = None
+) -> dict[str, Any]:
+    """A row's error fields (see the module docstring); ``message`` is made from ``lang`` when not given."""
+    from .locales import error_text
+
+    params = dict(params or {})
+    if message is None:
+        message = error_text(code, params, lang or "en", fallback=error)
+    return {
+        "error": " ".join(message.split()) or " ".join(error.split()),
+        "error_code": code or "",
+        "error_params": params,
+        "error_en": " ".join(error.split()),
+    }
+
+
+def _error_row(r: Recording, error: str, **kw: Any) -> dict[str, Any]:
     row: dict[str, Any] = {c: None for c in CSV_COLUMNS}
     row.update({"check": "error", "check_reasons": [], "report_json": "", "report_html": ""})
-    row["error"] = " ".join(error.split())
+    row.update(_error_fields(error, **kw))
     return _with_identity(row, r)
 
 
-def _problem_row(p: InputProblem) -> dict[str, Any]:
+def _problem_row(p: InputProblem, lang: str) -> dict[str, Any]:
     row: dict[str, Any] = {c: None for c in CSV_COLUMNS}
-    row.update({"trainee": "", "file": p.input, "error": p.problem, "check": "error", "check_reasons": [], "recorded": None})
+    row.update({"trainee": "", "file": p.input, "check": "error", "check_reasons": [], "recorded": None})
+    row.update(_error_fields(p.problem, code=p.code, lang=lang))
     row.update({"report_json": "", "report_html": ""})
+    return row
+
+
+def _stored_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A summary row from a state file; rows stored before error codes keep their English text."""
+    row = dict(row)
+    row.setdefault("error_code", "")
+    if row.get("error") and not row.get("error_en"):
+        row["error_en"] = row["error"]
+        row.setdefault("error_params", {})
     return row
 
 

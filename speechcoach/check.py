@@ -42,7 +42,8 @@ class Judgement:
     failed_rules : tuple of str
         The ids (from :data:`RULES`) of the broken rules.
     error : str or None
-        Why the recording could not be analysed (then nothing was judged).
+        Why the recording could not be analysed (then nothing was judged), localised like the
+        summary when the problem has a code.
     time_s : float
         Seconds spent analysing it (for the JUnit ``time`` attribute).
     """
@@ -55,6 +56,7 @@ class Judgement:
     error: str | None = None
     time_s: float = 0.0
     numbers: dict[str, Any] = field(default_factory=dict)
+    error_code: str | None = None
 
     @property
     def status(self) -> str:
@@ -142,9 +144,9 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
     )
 
 
-def error_judgement(file: str, error: str, *, time_s: float = 0.0) -> Judgement:
-    """The judgement for a recording that could not be analysed."""
-    return Judgement(file=file, passed=False, error=" ".join(error.split()), time_s=time_s)
+def error_judgement(file: str, error: str, *, time_s: float = 0.0, code: str | None = None) -> Judgement:
+    """The judgement for a recording that could not be analysed (``code``: the problem's stable code)."""
+    return Judgement(file=file, passed=False, error=" ".join(error.split()), time_s=time_s, error_code=code)
 
 
 def junit_xml(judgements: list[Judgement], *, suite: str = "speechcoach.check") -> bytes:

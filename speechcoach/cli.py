@@ -273,8 +273,8 @@ def batch(
     finally:
         display.close()
     for row in result.rows:
-        if row.get("error") and row["file"] not in display.reported:
-            typer.echo(f"speechcoach: error: {row['file']}: {row['error']}", err=True)
+        if row.get("error") and row["file"] not in display.reported:  # the English line, like every CLI error
+            typer.echo(f"speechcoach: error: {row['file']}: {row.get('error_en') or row['error']}", err=True)
     worked = sum(s in ("analysed", "failed") for s in result.statuses.values())
     rate = display.rate_per_min(worked, result.elapsed_s)
     if result.interrupted:
@@ -358,13 +358,14 @@ def check(
     from .check import error_judgement, judge, junit_xml
     from .errors import InputError
     from .fileio import write_atomic
+    from .locales import error_text
     from .pipeline import analyze_file, read_script
     from .report import to_dict
 
     settings = build_settings(rubric, target=target, band=band, lang=lang)
     shared = read_script(script) if script is not None else None
     paths, problems = discover(files)
-    results = [error_judgement(p.input, p.problem) for p in problems]
+    results = [error_judgement(p.input, error_text(p.code, None, settings.lang, fallback=p.problem), code=p.code) for p in problems]
     for line in (j.line() for j in results):
         typer.echo(line)
     for path in paths:
@@ -374,9 +375,11 @@ def check(
             text = shared if shared is not None else (read_script(own) if own is not None else None)
             report = to_dict(analyze_file(path, script=text, settings=settings))
             j = judge(report, file=str(path), time_s=time.perf_counter() - t0)
+        except InputError as exc:  # in the report language; a script's problem names the script
+            msg = error_text(exc, lang=settings.lang, path=None if exc.path == str(path) else exc.path)
+            j = error_judgement(str(path), msg, time_s=time.perf_counter() - t0, code=exc.code)
         except SpeechcoachError as exc:
-            msg = exc.problem if isinstance(exc, InputError) and exc.path == str(path) else str(exc)
-            j = error_judgement(str(path), msg, time_s=time.perf_counter() - t0)
+            j = error_judgement(str(path), str(exc), time_s=time.perf_counter() - t0)
         results.append(j)
         typer.echo(j.line())
     if junit is not None:

@@ -222,7 +222,8 @@ def test_all_good_exits_0_and_missing_input_is_a_row(tmp_path):
     res = runner.invoke(app, ["batch", str(d / "take1.wav"), str(d / "nope.wav"), "--out", str(tmp_path / "o2"), "--jobs", "1"])
     assert res.exit_code == 2
     errors = [r for r in rows_of(tmp_path / "o2") if r["error"]]
-    assert len(errors) == 1 and errors[0]["error"] == "file not found"
+    assert len(errors) == 1 and errors[0]["error_code"] == "file_not_found"
+    assert errors[0]["error"] == "文件不存在" and errors[0]["error_en"] == "file not found"  # a zh batch
 
 
 def test_quoted_glob_scripts_dir_and_stem_prefix_rubric(tmp_path):

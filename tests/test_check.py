@@ -56,7 +56,7 @@ def test_bad_file_is_error_exit_2_and_junit_parses(tmp_path):
     res = runner.invoke(app, ["check", str(GOOD), str(bad), str(tmp_path / "missing.wav"), "--junit", str(junit)])
     assert res.exit_code == 2
     errors = [ln for ln in res.stdout.splitlines() if ln.startswith("ERROR ")]
-    assert len(errors) == 2 and any("bad.wav: not an audio file" in e for e in errors)
+    assert len(errors) == 2 and any("bad.wav: 不是音频文件" in e for e in errors)  # in zh, the default language
     root = ET.parse(junit).getroot()
     assert root.find("testsuite").get("errors") == "2"
     assert len(root.findall(".//testcase/error")) == 2

@@ -232,6 +232,8 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
         chk_label = {"pass": L["pass"], "fail": L["fail"], "error": L["error"]}.get(chk, chk)
         reasons = "; ".join(r.get("check_reasons") or [])
         src = "" if r.get("char_source") in (None, "script") else f' title="{_e(L["estimated"])}"'
+        # the error's stable code, and its English wording on hover
+        err_attrs = f' data-code="{_e(r.get("error_code"))}" title="{_e(r.get("error_en") or err)}"' if err else ""
         h.append(
             f'<tr data-verdict="{_e(verdict)}" data-trainee="{_e(r.get("trainee"))}">'
             f"<td>{_e(r.get('trainee'))}</td><td>{file_cell}</td>"
@@ -244,7 +246,7 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
             f'<td class=num data-v="{_e(r.get("pace_cv"))}">{_num(r.get("pace_cv"), 2)}</td>'
             f'<td class=num data-v="{_e(r.get("score"))}">{_e(r.get("score"))}</td>'
             f'<td class="{_e(chk)}" title="{_e(reasons)}">{_e(chk_label)}</td>'
-            f'<td class="err">{_e(err)}</td></tr>'
+            f'<td class="err"{err_attrs}>{_e(err)}</td></tr>'
         )
     h.append("</tbody></table>")
     h.append(f"<script>{_JS}</script></body></html>\n")
