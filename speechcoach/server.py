@@ -21,7 +21,15 @@ FastAPI and uvicorn are imported by this module, so import it only to serve.
 
 Safety: the server answers only requests whose ``Host`` is its own loopback name and port
 (DNS-rebinding protection), refuses bodies over the upload limit with 413 without buffering
-them, and every error is one line of JSON ``{"error": "..."}`` — never a traceback.
+them, and every error is one line of JSON — never a traceback::
+
+    {"error": "notes.txt: not an audio file (it contains text)",   # English, as the CLI words it
+     "code": "not_audio_text",                                     # stable (None when it has none)
+     "message": "notes.txt：不是音频文件（里面是文字）"}              # in the request's language
+
+The language of ``message`` is the ``lang`` of the upload (``POST /api/analyze``), else a
+``lang`` query parameter, else the server's default (``--lang``); templates in the ``[errors]``
+table of ``locales/*.toml``.
 """
 
 from __future__ import annotations
@@ -46,8 +54,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
 from .attempts import Attempt, AttemptStore, display_name, is_attempt_id, new_attempt_id, safe_trainee
-from .errors import InputError, ParameterError, SpeechcoachError
+from .errors import InputError, ParameterError, ScriptError, SpeechcoachError
 from .fileio import user_data_dir
+from .locales import LANGS, error_text
 from .settings import Settings
 
 log = logging.getLogger("speechcoach.server")
@@ -57,6 +66,8 @@ DEFAULT_MAX_UPLOAD_MB = 50.0
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 MAX_SCRIPT_CHARS = 20_000
 MAX_FIELD_CHARS = 200
+HTTP_ERROR_CODES = {404: "not_found", 405: "method_not_allowed"}
+"""Error codes of the web framework's own answers (unknown path, wrong method), by HTTP status."""
 _CSP = "default-src 'self' data: blob:; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' data: blob:; frame-src 'self'; connect-src 'self'"
 _REPORT_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:; media-src 'self' data: blob:; font-src data:"
 
@@ -135,6 +146,60 @@ class UploadTooLarge(Exception):
     """A request body grew past the upload limit while it was being received."""
 
 
+class ApiError(Exception):
+    """An error answer of the API: HTTP ``status``, the English ``message``, its ``code`` and ``params``."""
+
+    def __init__(self, status: int, message: str, *, code: str | None = None, params: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.params = dict(params or {})
+
+
+def error_body(
+    error: str,
+    lang: str,
+    *,
+    code: str | None = None,
+    params: dict[str, Any] | None = None,
+    fallback: str | None = None,
+    path: str | None = None,
+) -> dict[str, Any]:
+    """The JSON body of an API error.
+
+    Parameters
+    ----------
+    error : str
+        The English line (``"error"``), as the command line would word it.
+    lang : {"zh", "en"}
+        The language of ``"message"``.
+    code : str, keyword-only, optional
+        The problem's stable code (``"code"``; its template in the ``[errors]`` locale table).
+    params : dict, keyword-only, optional
+        Values for the template.
+    fallback : str, keyword-only, optional
+        English text for ``"message"`` when the code has no template (default ``error``).
+    path : str, keyword-only, optional
+        A file name to put before the localised problem.
+
+    Returns
+    -------
+    dict
+        ``{"error": ..., "code": ..., "message": ...}``.
+    """
+    message = error_text(code, params or {}, lang, fallback=error if fallback is None else fallback, path=path)
+    return {"error": error, "code": code, "message": message}
+
+
+def _scope_lang(scope: Scope, default: str) -> str:
+    """The ``lang`` query parameter of a request not yet routed, else ``default``."""
+    from urllib.parse import parse_qs
+
+    asked = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang", [""])[-1]
+    return asked if asked in LANGS else default
+
+
 def _json_response_messages(status: int, payload: dict[str, Any]) -> tuple[Message, Message]:
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     start = {
@@ -149,12 +214,14 @@ class HostGuard:
     """Refuse (421) any HTTP request whose ``Host`` header is not one of ``allowed``.
 
     A web page from elsewhere that rebinds its DNS name to 127.0.0.1 still sends its own name
-    in ``Host``, so it cannot reach the API.
+    in ``Host``, so it cannot reach the API. The refusal's ``message`` is in the request's
+    ``lang`` query parameter, else in ``lang``.
     """
 
-    def __init__(self, app: ASGIApp, allowed: Iterable[str]) -> None:
+    def __init__(self, app: ASGIApp, allowed: Iterable[str], lang: str = "zh") -> None:
         self.app = app
         self.allowed = frozenset(h.lower() for h in allowed)
+        self.lang = lang
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
@@ -167,7 +234,9 @@ class HostGuard:
                 if scope["type"] == "websocket":
                     await send({"type": "websocket.close", "code": 1008})
                     return
-                start, body = _json_response_messages(421, {"error": f"refused: unexpected Host header {host!r} (open the page through http://127.0.0.1)"})
+                refused = f"refused: unexpected Host header {host!r} (open the page through http://127.0.0.1)"
+                lang = _scope_lang(scope, self.lang)
+                start, body = _json_response_messages(421, error_body(refused, lang, code="host_refused", params={"host": host}))
                 await send(start)
                 await send(body)
                 return
@@ -179,15 +248,21 @@ class BodyLimit:
 
     A declared ``Content-Length`` over the limit is refused before anything is read; otherwise
     the bytes are counted as they arrive and :class:`UploadTooLarge` is raised from ``receive``
-    (an exception handler turns it into 413).
+    (an exception handler turns it into 413). The refusal's ``message`` is in the request's
+    ``lang`` query parameter, else in ``lang``.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, lang: str = "zh") -> None:
         self.app = app
         self.limit = int(limit)
+        self.lang = lang
 
     def _message(self) -> str:
         return f"upload too large (the limit is {self.limit / 1e6:g} MB)"
+
+    def _body(self, scope: Scope) -> dict[str, Any]:
+        lang = _scope_lang(scope, self.lang)
+        return error_body(self._message(), lang, code="upload_too_large", params={"limit_mb": self.limit / 1e6})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -200,7 +275,7 @@ class BodyLimit:
                 except ValueError:
                     declared = -1
                 if declared > self.limit:
-                    start, body = _json_response_messages(413, {"error": self._message()})
+                    start, body = _json_response_messages(413, self._body(scope))
                     await send(start)
                     await send(body)
                     return
@@ -228,7 +303,7 @@ class BodyLimit:
         except Exception as exc:
             if started or not _caused_by(exc, UploadTooLarge):
                 raise
-            start, body = _json_response_messages(413, {"error": self._message()})
+            start, body = _json_response_messages(413, self._body(scope))
             await send(start)
             await send(body)
 
@@ -420,21 +495,38 @@ def create_app(
     app.state.store = store
     app.state.settings = settings
 
-    def error(status: int, message: str) -> JSONResponse:
-        return JSONResponse({"error": message}, status_code=status)
+    def error(status: int, message: str, lang: str, **kw: Any) -> JSONResponse:
+        """An error answer; ``kw``: ``code``, ``params``, ``fallback``, ``path`` of :func:`error_body`."""
+        return JSONResponse(error_body(message, lang, **kw), status_code=status)
+
+    def input_error(exc: InputError, lang: str) -> JSONResponse:
+        # a script on this page is a text field, not a file: its problem needs no name in front
+        path = None if isinstance(exc, ScriptError) else exc.path
+        return error(400, str(exc), lang, code=exc.code, params=exc.params, fallback=exc.problem, path=path)
+
+    def lang_of(request: Request) -> str:
+        """The language asked for by a ``lang`` query parameter, else the server's."""
+        asked = request.query_params.get("lang", "")
+        return asked if asked in LANGS else settings.lang
 
     @app.exception_handler(UploadTooLarge)
     async def _too_large(request: Request, exc: UploadTooLarge) -> JSONResponse:
-        return error(413, str(exc))
+        return error(413, str(exc), lang_of(request), code="upload_too_large", params={"limit_mb": limit / 1e6})
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error(exc.status, exc.message, lang_of(request), code=exc.code, params=exc.params)
 
     @app.exception_handler(SpeechcoachError)
     async def _own_error(request: Request, exc: SpeechcoachError) -> JSONResponse:
-        return error(400, str(exc))
+        if isinstance(exc, InputError):
+            return input_error(exc, lang_of(request))
+        return error(400, str(exc), lang_of(request))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail, ensure_ascii=False)
-        return error(exc.status_code, detail)
+        return error(exc.status_code, detail, lang_of(request), code=HTTP_ERROR_CODES.get(exc.status_code))
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -442,12 +534,14 @@ def create_app(
         for e in exc.errors():
             where = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query"))
             parts.append(f"{where}: {e.get('msg', 'invalid')}" if where else str(e.get("msg", "invalid")))
-        return error(400, "; ".join(parts) or "invalid request")
+        detail = "; ".join(parts) or "invalid request"
+        return error(400, detail, lang_of(request), code="bad_request", params={"detail": detail})
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:
         log.exception("internal error")
-        return error(500, f"internal error: {type(exc).__name__}")
+        kind = type(exc).__name__
+        return error(500, f"internal error: {kind}", lang_of(request), code="internal_error", params={"detail": kind})
 
     # -- the page --
 
@@ -488,24 +582,28 @@ def create_app(
     @app.post("/api/analyze")
     async def analyze(request: Request) -> JSONResponse:
         form = await request.form(max_files=1, max_fields=10, max_part_size=MAX_SCRIPT_CHARS * 4)
+        raw = {k: form.get(k) for k in ("script", "scenario", "trainee", "lang")}
+        asked = raw["lang"].strip() if isinstance(raw["lang"], str) else ""
+        lang = asked if asked in LANGS else settings.lang  # for the messages below, until lang is checked
         upload = form.get("audio")
         if upload is None or isinstance(upload, str):
-            return error(400, "no audio file in the request (send it as the multipart field 'audio')")
-        raw = {k: form.get(k) for k in ("script", "scenario", "trainee", "lang")}
+            return error(400, "no audio file in the request (send it as the multipart field 'audio')", lang, code="no_audio_field")
         if any(v is not None and not isinstance(v, str) for v in raw.values()):
-            return error(400, "only 'audio' may be a file")
+            return error(400, "only 'audio' may be a file", lang, code="only_audio_file")
         fields: dict[str, str | None] = {k: v if isinstance(v, str) else None for k, v in raw.items()}
         script_text = (fields["script"] or "").strip() or None
         scenario_id = (fields["scenario"] or "").strip()[:MAX_FIELD_CHARS]
         trainee_raw = (fields["trainee"] or "")[:MAX_FIELD_CHARS]
-        lang = (fields["lang"] or settings.lang).strip()
-        if lang not in ("zh", "en"):
-            return error(400, f"lang must be 'zh' or 'en', got {lang!r}")
+        requested = (fields["lang"] or settings.lang).strip()
+        if requested not in LANGS:
+            return error(400, f"lang must be 'zh' or 'en', got {requested!r}", lang, code="bad_lang", params={"lang": requested})
         if script_text is not None and len(script_text) > MAX_SCRIPT_CHARS:
-            return error(400, f"script is too long (more than {MAX_SCRIPT_CHARS} characters)")
+            return error(
+                400, f"script is too long (more than {MAX_SCRIPT_CHARS} characters)", lang, code="script_too_long", params={"limit": MAX_SCRIPT_CHARS}
+            )
         scenario = find_scenario(scenario_id) if scenario_id else None
         if scenario_id and scenario is None:
-            return error(400, f"unknown scenario {scenario_id!r}")
+            return error(400, f"unknown scenario {scenario_id!r}", lang, code="unknown_scenario", params={"scenario": scenario_id})
         if script_text is None and scenario is not None:
             script_text = scenario.text
         name = upload_name(upload.filename)
@@ -513,6 +611,8 @@ def create_app(
             attempt = await run_in_threadpool(
                 _analyze_upload, store, upload.file, name, script_text, scenario, trainee_raw, settings.with_overrides(lang=lang)
             )
+        except InputError as exc:
+            return input_error(exc, lang)
         finally:
             await upload.close()
         # the response is the report itself (schema speechcoach.report/1) with the stored attempt inside
@@ -531,7 +631,7 @@ def create_app(
     def attempt_or_404(attempt_id: str) -> Attempt:
         attempt = store.get(attempt_id) if is_attempt_id(attempt_id) else None
         if attempt is None:
-            raise StarletteHTTPException(404, f"no attempt {attempt_id[:40]!r}")
+            raise ApiError(404, f"no attempt {attempt_id[:40]!r}", code="attempt_not_found", params={"id": attempt_id[:40]})
         return attempt
 
     @app.get("/api/attempts/{attempt_id}")
@@ -558,8 +658,8 @@ def create_app(
 
     # Outermost last: the Host check runs first, then the size limit.
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(BodyLimit, limit=limit)
-    app.add_middleware(HostGuard, allowed=allowed_hosts(port, extra_hosts))
+    app.add_middleware(BodyLimit, limit=limit, lang=settings.lang)
+    app.add_middleware(HostGuard, allowed=allowed_hosts(port, extra_hosts), lang=settings.lang)
     return app
 
 
@@ -582,7 +682,6 @@ def _analyze_upload(
     import shutil
 
     from .characters import spoken_units
-    from .errors import ScriptError
     from .pipeline import analyze_file
     from .report import to_dict
 
@@ -597,11 +696,11 @@ def _analyze_upload(
             out.write(head)
             shutil.copyfileobj(stream, out, 1 << 20)
         if script is not None and not spoken_units(script):
-            raise ScriptError("script", "script has no characters to speak")
+            raise ScriptError("script", "script has no characters to speak", code="script_empty")
         try:
             analysis = analyze_file(target, script=script, settings=settings)
         except InputError as exc:
-            raise type(exc)(name, exc.problem) from None
+            raise type(exc)(name, exc.problem, code=exc.code, params=exc.params) from None
         report = to_dict(analysis)
         # the path as a trainer sees it in the data folder, not the staging copy
         report["input"]["path"] = (Path("attempts") / trainee / attempt_id / audio_name).as_posix()

@@ -144,7 +144,7 @@ def test_non_audio_upload_is_400_with_the_cli_message(client, tmp_path):
         load(notes)
     res = upload(client, notes, trainee="wang")
     assert res.status_code == 400
-    assert res.json() == {"error": f"notes.txt: {err.value.problem}"}
+    assert res.json()["error"] == f"notes.txt: {err.value.problem}" and res.json()["code"] == err.value.code
     assert "not an audio file" in res.json()["error"]
     res = client.post("/api/analyze", files={"audio": ("broken.wav", b"RIFF\x10\x00\x00\x00WAVEfmt ", "audio/wav")})
     assert res.status_code == 400 and res.json()["error"].startswith("broken.wav: truncated or corrupt")
@@ -154,7 +154,7 @@ def test_non_audio_upload_is_400_with_the_cli_message(client, tmp_path):
 
 
 def test_bad_fields_are_400(client):
-    assert upload(client, SAMPLE, scenario="nope").json() == {"error": "unknown scenario 'nope'"}
+    assert upload(client, SAMPLE, scenario="nope").json()["error"] == "unknown scenario 'nope'"
     res = upload(client, SAMPLE, script="，。！")
     assert res.status_code == 400 and "no characters to speak" in res.json()["error"]
     res = upload(client, SAMPLE, lang="fr")
@@ -215,7 +215,7 @@ def test_attempts_listed_and_deleted(client, tmp_path):
 def test_errors_are_json_without_traceback(client):
     for method, url in [("get", "/api/attempts/20250101-000000-abcdef"), ("get", "/api/attempts/../../etc/passwd"), ("get", "/nope")]:
         res = getattr(client, method)(url)
-        assert res.status_code == 404 and set(res.json()) == {"error"}, url
+        assert res.status_code == 404 and set(res.json()) == {"error", "code", "message"}, url
     res = client.get("/api/attempts")  # trainee missing
     assert res.status_code == 400 and "trainee" in res.json()["error"]
     assert "Traceback" not in res.text

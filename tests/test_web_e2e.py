@@ -168,3 +168,27 @@ def test_record_in_the_browser_and_see_the_report(server, shots):
         finally:
             browser.close()
     assert not errors, errors
+
+
+def test_a_bad_upload_shows_the_servers_message_in_the_pages_language(server, tmp_path):
+    url, _ = server
+    notes = tmp_path / "notes.wav"
+    notes.write_text("这是我的笔记，不是录音。\n" * 10, encoding="utf-8")
+    with sync_api.sync_playwright() as p:
+        browser = launch(p, SAMPLE)
+        try:
+            page = browser.new_page(locale="zh-CN")
+            page.goto(url + "/")
+            page.wait_for_selector("body[data-state=idle]", timeout=10_000)
+            page.fill("#trainee", "王五")
+            page.set_input_files("#file", str(notes))
+            page.click("#upload")
+            page.wait_for_selector("body[data-state=error]", timeout=20_000)
+            assert page.inner_text("#status").strip() == "出错了：notes.wav：不是音频文件（里面是文字）"
+            page.click("#lang-en")
+            page.set_input_files("#file", str(notes))
+            page.click("#upload")
+            page.wait_for_function("() => document.getElementById('status').textContent.includes('not an audio file')", timeout=20_000)
+            assert page.inner_text("#status").strip() == "Error: notes.wav: not an audio file (it contains text)"
+        finally:
+            browser.close()

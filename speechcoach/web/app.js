@@ -170,8 +170,10 @@ function fmt0(x) {
   return Math.round(Number(x)).toString();
 }
 
+/** Call the API; an error answer becomes an Error with the server's message in the page's language. */
 async function api(method, url, body) {
-  const res = await fetch(url, { method, body });
+  const withLang = `${url}${url.includes("?") ? "&" : "?"}lang=${encodeURIComponent(state.lang)}`;
+  const res = await fetch(withLang, { method, body });
   let data = null;
   try {
     data = await res.json();
@@ -179,7 +181,7 @@ async function api(method, url, body) {
     data = null;
   }
   if (!res.ok) {
-    const message = data && data.error ? data.error : `HTTP ${res.status}`;
+    const message = (data && (data.message || data.error)) || `HTTP ${res.status}`;
     throw new Error(message);
   }
   return data;
