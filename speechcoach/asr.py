@@ -11,7 +11,9 @@ Guards, because a recogniser's mistakes are not an acoustic estimator's:
 * The recording is decoded as it was spoken, from the first speech onset to the last offset
   (:func:`decode_span`), pauses included; Whisper's own VAD is off. Text is judged
   afterwards, never cut away beforehand: a word outside the speech runs counts only where a
-  syllable nucleus supports it.
+  syllable nucleus supports it. A recording longer than one Whisper window is decoded in
+  pieces of at most :data:`MAX_CHUNK_S`, cut in its longest pauses (:func:`decode_chunks`):
+  left to its own 30 s windows, Whisper skipped whole stretches of trainee-length recordings.
 * ``language="zh"``, beam 5 at temperature 0 without the sampling fallback (reproducible,
   bounded time), ``condition_on_previous_text=False``, no repeated 4-token sequences, a
   disfluent initial prompt (:data:`PROMPT`). Decoding stops once the detected speech has been
@@ -316,6 +318,62 @@ def load_model(model_dir: str, threads: int = THREADS) -> Any:
         raise SpeechcoachError(f"{model_dir}: cannot load the speech-recognition model ({msg})") from None
 
 
+MAX_CHUNK_S = 28.0
+"""Longest piece decoded in one call (s), under Whisper's 30 s window. On recordings longer
+than a window, Whisper's own long-form decoding jumps ahead whenever a window yields no
+timestamp it trusts, and on 1–3 minute passages built from the corpus it left out 10–50 % of
+some recordings (benchmarks/ASR_RESULTS.md)."""
+
+MIN_CHUNK_S = 12.0
+"""A piece is cut at the longest pause among those that leave it at least this long (s)."""
+
+
+def decode_chunks(runs: np.ndarray, duration_s: float, *, max_s: float = MAX_CHUNK_S,
+                  min_s: float = MIN_CHUNK_S) -> list[tuple[float, float]]:
+    """Pieces ``(start_s, end_s)`` decoded one by one: the decoded span cut in long pauses.
+
+    Each piece holds whole speech runs and lasts at most ``max_s`` (unless one run alone is
+    longer); it ends after the run followed by the longest pause among those that keep it
+    between ``min_s`` and ``max_s`` long, and pieces meet in the middle of that pause. A span
+    of at most ``max_s`` is one piece, :func:`decode_span`.
+
+    Parameters
+    ----------
+    runs : np.ndarray, shape (k, 2)
+        Speech runs (s), sorted.
+    duration_s : float
+        Length of the recording (s).
+    max_s, min_s : float, keyword-only
+        Longest piece, and the shortest piece worth cutting a long pause for (s).
+
+    Returns
+    -------
+    list of (float, float)
+        Consecutive, non-overlapping pieces covering every run, in time order.
+    """
+    runs = np.asarray(runs, dtype=float).reshape(-1, 2)
+    a, b = decode_span(runs, duration_s)
+    if len(runs) == 0 or b - a <= max_s:
+        return [(a, b)]
+    pieces: list[tuple[float, float]] = []
+    start, i = a, 0
+    while i < len(runs):
+        # runs i..j fit when the piece from `start` to run j's end (+ pad) is at most max_s
+        j = i
+        while j + 1 < len(runs) and runs[j + 1, 1] + SPAN_PAD_S - start <= max_s:
+            j += 1
+        if j == len(runs) - 1:
+            pieces.append((start, b))
+            break
+        cands = [m for m in range(i, j + 1) if runs[m, 1] - start >= min_s] or [j]
+        m = max(cands, key=lambda q: runs[q + 1, 0] - runs[q, 1])
+        cut = float(min((runs[m, 1] + runs[m + 1, 0]) / 2, runs[m, 1] + SPAN_PAD_S))
+        nxt = float(max(cut, runs[m + 1, 0] - SPAN_PAD_S))
+        pieces.append((start, cut))
+        start, i = nxt, m + 1
+    return pieces
+
+
 def decode_span(runs: np.ndarray, duration_s: float) -> tuple[float, float]:
     """The stretch of the recording that is decoded: first onset to last offset, padded (s)."""
     runs = np.asarray(runs, dtype=float).reshape(-1, 2)
@@ -361,8 +419,9 @@ def transcribe(
     sr : int
     runs : np.ndarray, shape (k, 2)
         Speech runs (s) from :func:`speechcoach.segmentation.segment`. The original signal
-        from the first onset to the last offset (:func:`decode_span`) is decoded as one piece,
-        pauses included: Whisper reads natural audio better than cut-outs. Text that falls
+        from the first onset to the last offset (:func:`decode_span`) is decoded with its
+        pauses, in pieces of at most :data:`MAX_CHUNK_S` cut in long pauses
+        (:func:`decode_chunks`): Whisper reads natural audio better than cut-outs. Text that falls
         outside the runs is judged later (:func:`fuse_counts`), not cut away beforehand.
     model_dir : path-like, keyword-only
         CTranslate2 Whisper folder.
@@ -380,44 +439,45 @@ def transcribe(
 
         y = resample(np.asarray(y, dtype=np.float32), sr, ASR_SR)
         sr = ASR_SR
-    a, b = decode_span(runs, len(y) / sr)
-    piece = np.ascontiguousarray(y[int(round(a * sr)) : int(round(b * sr))], dtype=np.float32)
     runs = np.asarray(runs, dtype=float).reshape(-1, 2)
-    max_new = None
-    if MAX_TOKENS_PER_S is not None:
-        max_new = int(min(MAX_NEW_TOKENS, np.ceil(MAX_TOKENS_PER_S * min(b - a, 30.0)) + 4))
-    t0 = time.perf_counter()
-    segs_iter, _info = model.transcribe(
-        piece,
-        language="zh",
-        task="transcribe",
-        beam_size=BEAM_SIZE,
-        max_new_tokens=max_new,
-        hallucination_silence_threshold=HALLUCINATION_SILENCE_S,
-        temperature=0.0,
-        condition_on_previous_text=False,
-        initial_prompt=PROMPT,
-        no_repeat_ngram_size=NO_REPEAT_NGRAM,
-        vad_filter=False,
-        word_timestamps=word_timestamps,
-        without_timestamps=False,
-    )
     from .fillers import to_simplified
 
     segments: list[Segment] = []
     words: list[Word] = []
-    for s in segs_iter:
-        text = to_simplified(s.text.strip())
-        if not text:
-            continue
-        seg = Segment(a + s.start, a + max(s.start, s.end), text, is_loop(text, s.compression_ratio, max(s.end - s.start, 0.0)))
-        segments.append(seg)
-        if not seg.loop:  # words of a rejected segment are neither counted nor shown
-            for w in s.words or ():
-                if w.word.strip():
-                    words.append(Word(a + w.start, a + max(w.start, w.end), to_simplified(w.word.strip())))
-        if TAIL_SPEECH_S is not None and len(runs) and _speech_after(runs, seg.end_s) < TAIL_SPEECH_S:
-            break  # no speech left: do not let Whisper decode the padded remainder
+    t0 = time.perf_counter()
+    for a, b in decode_chunks(runs, len(y) / sr):
+        piece = np.ascontiguousarray(y[int(round(a * sr)) : int(round(b * sr))], dtype=np.float32)
+        inside = runs[(runs[:, 1] > a) & (runs[:, 0] < b)]
+        max_new = None
+        if MAX_TOKENS_PER_S is not None:
+            max_new = int(min(MAX_NEW_TOKENS, np.ceil(MAX_TOKENS_PER_S * min(b - a, 30.0)) + 4))
+        segs_iter, _info = model.transcribe(
+            piece,
+            language="zh",
+            task="transcribe",
+            beam_size=BEAM_SIZE,
+            max_new_tokens=max_new,
+            hallucination_silence_threshold=HALLUCINATION_SILENCE_S,
+            temperature=0.0,
+            condition_on_previous_text=False,
+            initial_prompt=PROMPT,
+            no_repeat_ngram_size=NO_REPEAT_NGRAM,
+            vad_filter=False,
+            word_timestamps=word_timestamps,
+            without_timestamps=False,
+        )
+        for s in segs_iter:
+            text = to_simplified(s.text.strip())
+            if not text:
+                continue
+            seg = Segment(a + s.start, a + max(s.start, s.end), text, is_loop(text, s.compression_ratio, max(s.end - s.start, 0.0)))
+            segments.append(seg)
+            if not seg.loop:  # words of a rejected segment are neither counted nor shown
+                for w in s.words or ():
+                    if w.word.strip():
+                        words.append(Word(a + w.start, a + max(w.start, w.end), to_simplified(w.word.strip())))
+            if TAIL_SPEECH_S is not None and len(inside) and _speech_after(inside, seg.end_s) < TAIL_SPEECH_S:
+                break  # no speech left in this piece: do not let Whisper decode the padded remainder
     elapsed = time.perf_counter() - t0
     return Transcript(
         text="".join(s.text for s in segments if not s.loop),

@@ -376,3 +376,44 @@ def test_script_given_uses_script_count_and_reports_skips(model_dir):
 def test_unknown_count_mode_is_refused():
     with pytest.raises(SpeechcoachError, match="count must be"):
         asr.choose_model("fast")
+
+
+def test_decode_chunks_cut_long_recordings_in_their_longest_pauses():
+    # 20 runs of 3.0-3.8 s every 4 s: pauses of 1.0, 0.6 and 0.2 s in turn, 80 s in all
+    runs = np.array([[1 + 4.0 * i, 1 + 4.0 * i + 3.0 + 0.4 * (i % 3)] for i in range(20)])
+    pieces = asr.decode_chunks(runs, 90.0)
+    assert len(pieces) >= 3
+    assert all(b - a <= asr.MAX_CHUNK_S + 1e-9 for a, b in pieces)
+    assert all(p[1] <= q[0] for p, q in zip(pieces, pieces[1:]))  # in order, no overlap
+    for p, q in zip(pieces, pieces[1:]):  # every cut lies in a 1.0 s pause, the longest kind
+        k = int(np.searchsorted(runs[:, 1], p[1])) - 1
+        assert runs[k + 1, 0] - runs[k, 1] == pytest.approx(1.0)
+        assert runs[k, 1] < p[1] <= q[0] < runs[k + 1, 0]
+    covered = lambda a, b: any(pa <= a and b <= pb for pa, pb in pieces)  # noqa: E731
+    assert all(covered(a, b) for a, b in runs)
+
+
+def test_decode_chunks_short_span_is_one_piece():
+    runs = np.array([[0.5, 1.5], [2.0, 2.9]])
+    assert asr.decode_chunks(runs, 3.5) == [asr.decode_span(runs, 3.5)]
+
+
+def test_long_recording_is_decoded_piece_by_piece_with_its_times(monkeypatch):
+    from types import SimpleNamespace as NS
+
+    pieces_seen: list[float] = []
+
+    class FakeModel:
+        def transcribe(self, piece, **kw):
+            pieces_seen.append(len(piece) / asr.ASR_SR)
+            w = NS(start=1.0, end=1.2, word="好")
+            return iter([NS(start=1.0, end=1.2, text="好", compression_ratio=1.0, words=[w])]), None
+
+    monkeypatch.setattr(asr, "load_model", lambda *a, **k: FakeModel())
+    runs = np.array([[1 + 4.0 * i, 4.0 + 4.0 * i] for i in range(15)])  # 1..60 s, 1 s pauses
+    tr = asr.transcribe(np.zeros(62 * asr.ASR_SR, dtype=np.float32), asr.ASR_SR, runs, model_dir="m")
+    chunks = asr.decode_chunks(runs, 62.0)
+    assert len(pieces_seen) == len(chunks) >= 3
+    assert all(s <= asr.MAX_CHUNK_S + 0.01 for s in pieces_seen)
+    # each piece's word lands at its piece's start + 1 s, within a sample
+    assert [w.start_s for w in tr.words] == pytest.approx([a + 1.0 for a, _ in chunks], abs=1 / asr.ASR_SR)
