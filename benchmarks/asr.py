@@ -23,7 +23,10 @@ Reported: per-clip mean absolute relative error (MAE), the worst clip, pooled bi
 audio on :data:`speechcoach.asr.THREADS` threads, wall clock; and process CPU time / threads,
 which a shared machine's load disturbs less). Writes ``benchmarks/ASR_RESULTS.md`` atomically.
 
-Run: ``python -m benchmarks.asr [--model DIR] [--out PATH] [--reference]``
+Also (``--passages N``, default 12) the speaking rate without a script on trainee-length
+passages (:mod:`benchmarks.passages`), precise mode next to the acoustic estimate.
+
+Run: ``python -m benchmarks.asr [--model DIR] [--out PATH] [--reference] [--passages N]``
 """
 
 from __future__ import annotations
@@ -287,6 +290,54 @@ def report(rows: list[Row], model_dir: Path, wall_s: float) -> str:
     return "\n".join(lines)
 
 
+PASSAGE_SEED = 2024
+"""Seed of the passages scored with ``--passages`` (the accuracy benchmark's main draw)."""
+
+
+def run_passages(n: int, model_dir: Path, seed: int = PASSAGE_SEED) -> list[tuple[float, float, float, float, str]]:
+    """Speaking rate without a script on ``n`` trainee-length passages (:mod:`benchmarks.passages`).
+
+    Returns, per passage, ``(length_s, true_cpm, precise_cpm, acoustic_cpm, char_source)``.
+    """
+    from speechcoach.pipeline import analyze_signal
+
+    from .passages import build_passages
+
+    out = []
+    for p in build_passages(n=n, seed=seed):
+        precise = analyze_signal(p.y, p.sr, count="asr", asr_model=model_dir)
+        acoustic = analyze_signal(p.y, p.sr, count="acoustic")
+        out.append((p.duration_s, p.cpm, precise.rate.cpm, acoustic.rate.cpm, precise.char_source))
+    return out
+
+
+def passage_section(rows: list[tuple[float, float, float, float, str]], seed: int = PASSAGE_SEED) -> str:
+    """Markdown: rate error without a script, precise mode next to the acoustic estimate."""
+    true = np.array([r[1] for r in rows])
+    err_p = 100 * (np.array([r[2] for r in rows]) / true - 1)
+    err_a = 100 * (np.array([r[3] for r in rows]) / true - 1)
+    lines = [
+        "",
+        "## Passages: speaking rate without a script",
+        "",
+        f"{len(rows)} trainee-length passages (seed {seed}, `benchmarks/passages.py`: corpus clips joined with "
+        "pauses, cut mid-phrase, time-stretched ×0.75–1.15 by phase vocoder, room noise), analysed without the "
+        "script by the whole pipeline in precise mode (`count=\"asr\"`) and with the acoustic estimate. "
+        f"Long recordings are decoded in pieces of at most {asr.MAX_CHUNK_S:g} s cut in pauses (`asr.decode_chunks`).",
+        "",
+        "| count | rate error, mean abs | mean signed | worst |",
+        "| --- | ---: | ---: | ---: |",
+        f"| precise mode | {np.mean(np.abs(err_p)):.1f}% | {np.mean(err_p):+.1f}% | {err_p[np.argmax(np.abs(err_p))]:+.1f}% |",
+        f"| acoustic estimate | {np.mean(np.abs(err_a)):.1f}% | {np.mean(err_a):+.1f}% | {err_a[np.argmax(np.abs(err_a))]:+.1f}% |",
+        "",
+        "| # | length (s) | true cpm | precise (err) | acoustic (err) |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for i, (length, t, p_cpm, a_cpm, _src) in enumerate(rows):
+        lines.append(f"| {i} | {length:.0f} | {t:.0f} | {p_cpm:.0f} ({100 * (p_cpm / t - 1):+.1f}%) | {a_cpm:.0f} ({100 * (a_cpm / t - 1):+.1f}%) |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; returns a process exit code."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -294,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "ASR_RESULTS.md")
     ap.add_argument("--limit", type=int, default=0, help="only the first N clips (quick look)")
     ap.add_argument("--reference", action="store_true", help="also decode plainly (beam 5, faster-whisper defaults) for comparison")
+    ap.add_argument("--passages", type=int, default=12, help="passages scored without a script (default 12; 0 skips)")
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args(argv)
     folder = corpus_dir()
@@ -318,6 +370,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{r.id:45s} truth {r.truth:4d} ac {r.acoustic:4d} asr {r.asr:4d} fused {r.fused:4d} "
                   f"v{r.vocal} f{r.flagged_runs} {r.compute_s:5.2f}s {r.text}", file=sys.stderr)
     md = report(rows, model_dir, time.perf_counter() - t0)
+    if args.passages:
+        md = md.rstrip("\n") + "\n" + passage_section(run_passages(args.passages, model_dir))
     write_atomic(args.out, md)
     print(md)
     return 0
