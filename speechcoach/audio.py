@@ -172,7 +172,7 @@ def _read_with_soundfile(p: Path) -> tuple[np.ndarray, int]:
 
     try:
         data, source_sr = sf.read(str(p), dtype="float32", always_2d=True)
-    except sf.LibsndfileError as exc:
+    except sf.LibsndfileError:
         raise _soundfile_error(p) from None
     except (RuntimeError, ValueError, OSError) as exc:
         raise AudioError(p, f"cannot decode audio ({_short(exc)})", code="cannot_decode", params={"detail": _short(exc)}) from None
