@@ -516,7 +516,7 @@ def fuse_counts(transcript: Transcript, runs: np.ndarray, nuclei: np.ndarray) ->
        noise and is not counted. Words outside the runs that do have a nucleus are kept (quiet
        or far-field speech the segmentation missed).
     2. **Loops.** A segment that :func:`is_loop` marks counts the nuclei of its own time span
-       instead of its text.
+       instead of its text, each nucleus in its own run.
     3. **Dropped or invented stretches.** In a run of at least :data:`CHECK_MIN_RUN_S`, a
        recogniser count under :data:`DROP_RATIO` of the nuclei, or over
        :data:`HALLUCINATION_RATIO` times them, is replaced by the nuclei.
@@ -553,10 +553,16 @@ def fuse_counts(transcript: Transcript, runs: np.ndarray, nuclei: np.ndarray) ->
         looped = np.zeros(len(runs), dtype=int)
         bad = np.zeros(len(runs), dtype=bool)
         loops = [s for s in transcript.segments if s.loop]
+        # a loop's stretch is counted from its nuclei, each in its own run (a loop can span
+        # several runs; counting all its nuclei in one run while the others are checked on
+        # their own counted them twice)
+        in_loop = np.zeros(len(nuclei), dtype=bool)
         for s in loops:
-            k = int(_cells(np.array([(s.start_s + s.end_s) / 2]), runs)[0])
-            looped[k] += _count_in(nuclei, s.start_s, s.end_s)
-            bad[k] = True
+            in_loop |= (nuclei >= s.start_s) & (nuclei <= s.end_s)
+            bad[int(_cells(np.array([(s.start_s + s.end_s) / 2]), runs)[0])] = True
+        loop_cells = _cells(nuclei[in_loop], runs)
+        looped += np.bincount(loop_cells, minlength=len(runs))[: len(runs)]
+        bad[loop_cells] = True
         for w in transcript.words:
             mid = (w.start_s + w.end_s) / 2
             if any(s.start_s <= mid <= s.end_s for s in loops):

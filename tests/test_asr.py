@@ -417,3 +417,13 @@ def test_long_recording_is_decoded_piece_by_piece_with_its_times(monkeypatch):
     assert all(s <= asr.MAX_CHUNK_S + 0.01 for s in pieces_seen)
     # each piece's word lands at its piece's start + 1 s, within a sample
     assert [w.start_s for w in tr.words] == pytest.approx([a + 1.0 for a, _ in chunks], abs=1 / asr.ASR_SR)
+
+
+def test_a_loop_over_several_runs_counts_each_nucleus_once():
+    runs = np.array([[0.0, 2.0], [3.0, 5.0]])
+    nuclei = np.r_[np.linspace(0.1, 1.9, 10), np.linspace(3.1, 4.9, 10)]
+    segs = (Segment(0.0, 5.0, "好了好了好了好了", loop=True),)
+    fc = asr.fuse_counts(Transcript("", segs, ()), runs, nuclei)
+    assert fc.fused == 20  # 10 + 10, not the loop's 20 in one run plus the other run again
+    assert [r.fused for r in fc.runs] == [10, 10]
+    assert all(r.flag == "invented" for r in fc.runs)
