@@ -25,7 +25,8 @@ Guards, because a recogniser's mistakes are not an acoustic estimator's:
   :func:`speechcoach.characters.count_spoken` (digits as read aloud) and compared with the
   acoustic nucleus count of the same run. Where the two disagree strongly in a run of at
   least :data:`CHECK_MIN_RUN_S` (the recogniser found under :data:`DROP_RATIO` of the
-  nuclei: a dropped stretch; or over :data:`HALLUCINATION_RATIO` times them: invented text)
+  nuclei: a dropped stretch; or over :data:`HALLUCINATION_RATIO` times them: invented text;
+  consecutive shorter runs are checked together)
   the run's figure is taken from the sound instead, and the report says so.
 * Whisper often writes Traditional characters; words are mapped to Simplified
   (:func:`speechcoach.fillers.to_simplified`) so that filler, jargon and script matching work.
@@ -517,8 +518,9 @@ def fuse_counts(transcript: Transcript, runs: np.ndarray, nuclei: np.ndarray) ->
        or far-field speech the segmentation missed).
     2. **Loops.** A segment that :func:`is_loop` marks counts the nuclei of its own time span
        instead of its text, each nucleus in its own run.
-    3. **Dropped or invented stretches.** In a run of at least :data:`CHECK_MIN_RUN_S`, a
-       recogniser count under :data:`DROP_RATIO` of the nuclei, or over
+    3. **Dropped or invented stretches.** In a run of at least :data:`CHECK_MIN_RUN_S`, or a
+       stretch of shorter consecutive runs lasting that long together (:func:`check_groups`),
+       a recogniser count under :data:`DROP_RATIO` of the nuclei, or over
        :data:`HALLUCINATION_RATIO` times them, is replaced by the nuclei.
 
     Every word and nucleus belongs to its nearest run (boundaries halfway through each pause).
@@ -571,19 +573,46 @@ def fuse_counts(transcript: Transcript, runs: np.ndarray, nuclei: np.ndarray) ->
             if not in_run and _count_in(nuclei, w.start_s - NUCLEUS_TOL_S, w.end_s + NUCLEUS_TOL_S) == 0:
                 continue
             asr[int(_cells(np.array([mid]), runs)[0])] += count_spoken(w.text)
+    flags = _check_groups(runs, asr, acoustic, bad)
     out = []
-    for (a, b), n_asr, n_loop, n_ac, is_bad in zip(runs, asr, looped, acoustic, bad):
-        flag = None
-        if is_bad:
-            flag = "invented"
-        elif b - a >= CHECK_MIN_RUN_S and n_ac > 0:
-            if n_asr < DROP_RATIO * n_ac:
-                flag = "dropped"
-            elif n_asr > HALLUCINATION_RATIO * n_ac:
-                flag = "invented"
+    for (a, b), n_asr, n_loop, n_ac, is_bad, flag in zip(runs, asr, looped, acoustic, bad, flags):
         fused = n_asr + n_loop if (is_bad or flag is None) else n_ac
         out.append(RunCount(float(a), float(b), int(n_asr), int(n_ac), int(fused), flag))
     return FusedCount(asr=int(total_asr), fused=int(sum(r.fused for r in out)), runs=tuple(out))
+
+
+def check_groups(runs: np.ndarray) -> np.ndarray:
+    """Group index of every speech run for the drop/invention check, shape (k,).
+
+    A run of at least :data:`CHECK_MIN_RUN_S` is a group of its own; consecutive shorter runs
+    share one (a stretch of short phrases that the recogniser skipped is as telling as one
+    long run it skipped).
+    """
+    runs = np.asarray(runs, dtype=float).reshape(-1, 2)
+    long = (runs[:, 1] - runs[:, 0]) >= CHECK_MIN_RUN_S
+    starts = long | np.r_[True, long[:-1]]  # a long run, or the first short run after one
+    return np.cumsum(starts) - 1
+
+
+def _check_groups(runs: np.ndarray, asr: np.ndarray, acoustic: np.ndarray, bad: np.ndarray) -> list[str | None]:
+    """Per run: ``"invented"`` for a loop's run, else the flag of its group (:func:`check_groups`)."""
+    group = check_groups(runs)
+    ok = ~bad
+    dur = np.bincount(group, weights=(runs[:, 1] - runs[:, 0]) * ok)
+    n_asr = np.bincount(group, weights=asr * ok)
+    n_ac = np.bincount(group, weights=acoustic * ok)
+    flags: list[str | None] = []
+    for k, g in enumerate(group):
+        flag = None
+        if bad[k]:
+            flag = "invented"
+        elif dur[g] >= CHECK_MIN_RUN_S and n_ac[g] > 0:
+            if n_asr[g] < DROP_RATIO * n_ac[g]:
+                flag = "dropped"
+            elif n_asr[g] > HALLUCINATION_RATIO * n_ac[g]:
+                flag = "invented"
+        flags.append(flag)
+    return flags
 
 
 def compare_to_script(transcript: Transcript, script: str) -> tuple[Passage, ...]:

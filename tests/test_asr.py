@@ -427,3 +427,19 @@ def test_a_loop_over_several_runs_counts_each_nucleus_once():
     assert fc.fused == 20  # 10 + 10, not the loop's 20 in one run plus the other run again
     assert [r.fused for r in fc.runs] == [10, 10]
     assert all(r.flag == "invented" for r in fc.runs)
+
+
+def test_short_runs_the_recogniser_skipped_are_checked_together():
+    # a well-recognised 3 s run, then three 1 s phrases the recogniser wrote nothing for
+    runs = np.array([[0.0, 3.0], [3.5, 4.5], [5.0, 6.0], [6.5, 7.5]])
+    assert asr.check_groups(runs).tolist() == [0, 1, 1, 1]
+    nuclei = np.r_[np.linspace(0.1, 2.9, 12), np.linspace(3.6, 4.4, 4), np.linspace(5.1, 5.9, 4), np.linspace(6.6, 7.4, 4)]
+    words = _words([(0.1 + 0.25 * i, 0.3 + 0.25 * i, "字") for i in range(12)])
+    fc = asr.fuse_counts(Transcript("字" * 12, (Segment(0.0, 3.0, "字" * 12),), words), runs, nuclei)
+    assert [r.flag for r in fc.runs] == [None, "dropped", "dropped", "dropped"]
+    assert fc.fused == 12 + 12  # the words of the long run, the nuclei of the skipped phrases
+
+
+def test_check_groups_long_runs_stand_alone():
+    runs = np.array([[0.0, 0.5], [1.0, 1.5], [2.0, 5.0], [5.5, 6.0], [7.0, 10.0], [10.5, 13.0]])
+    assert asr.check_groups(runs).tolist() == [0, 0, 1, 2, 3, 4]
