@@ -90,7 +90,7 @@ def speechcoach_estimate(y: np.ndarray, sr: int) -> tuple[int, str]:
 
         seg = segment(frame_features(y, sr))
         n = len(detect_nuclei(y, sr, runs=seg.runs))
-        return estimate_count(n, float(np.sum(seg.runs[:, 1] - seg.runs[:, 0]))), f"refused by analyze_signal ({exc.problem if hasattr(exc, 'problem') else exc}); counted by its stages"
+        return estimate_count(n, seg.phonation_s), f"refused by analyze_signal ({exc.problem if hasattr(exc, 'problem') else exc}); counted by its stages"
 
 
 def acoustic() -> dict[str, str]:

@@ -99,15 +99,8 @@ class Clip:
     y: np.ndarray
     frames: object
     runs: np.ndarray
-    versions: tuple[Version, ...] = ()
-
-    @property
-    def speech_s(self) -> float:
-        return _speech_s(self.runs)
-
-
-def _speech_s(runs: np.ndarray) -> float:
-    return float(np.sum(runs[:, 1] - runs[:, 0])) if len(runs) else 0.0
+    versions: tuple[Version, ...]
+    """The clip at each duration factor asked of :func:`load_corpus` (1.0: the clip itself)."""
 
 
 def load_audio(path: Path) -> np.ndarray:
@@ -137,17 +130,14 @@ def load_corpus(corpus: Path = CORPUS, factors: tuple[float, ...] = (1.0,)) -> l
     for r in rows:
         y = load_audio(corpus / r["file"])
         frames = frame_features(y, SR)
-        runs = segment(frames).runs
+        seg = segment(frames)
         versions = []
         for fac in factors:
-            if fac == 1.0:
-                versions.append(Version(fac, frames, runs, _speech_s(runs)))
-            else:
-                fr = frame_features(wsola(y, fac, SR), SR)
-                rn = segment(fr).runs
-                versions.append(Version(fac, fr, rn, _speech_s(rn)))
+            fr = frames if fac == 1.0 else frame_features(wsola(y, fac, SR), SR)
+            sg = seg if fac == 1.0 else segment(fr)
+            versions.append(Version(fac, fr, sg.runs, sg.phonation_s))
         clips.append(Clip(r["id"], r["source_repo"], count_spoken(r["transcript"]) + TRUTH_FIXES.get(r["id"], 0),
-                          len(y) / SR, y, frames, runs, tuple(versions)))
+                          len(y) / SR, y, frames, seg.runs, tuple(versions)))
     return clips
 
 
@@ -161,11 +151,6 @@ def fmt(s: dict) -> str:
     return f"mean {s['mean']:5.1f}%  median {s['median']:5.1f}%  pooled bias {s['bias']:+5.1f}%  (n={s['n']})"
 
 
-def counts(clips: list[Clip], envs: list[np.ndarray], params: dict) -> np.ndarray:
-    return np.array([len(S.pick_nuclei(c.frames, c.runs, env_db=e, **params).times) for c, e in zip(clips, envs)],
-                    dtype=float)
-
-
 def loso(clips: list[Clip], grid: dict = GRID, rate_grid: list = RATE_GRID, *, log=None) -> tuple[np.ndarray, dict]:
     """Leave-one-source-out estimates.
 
@@ -174,7 +159,8 @@ def loso(clips: list[Clip], grid: dict = GRID, rate_grid: list = RATE_GRID, *, l
     rate correction; then, with those, the rate correction (``rate_grid``, whose first entry
     must be "no correction") minimises it over each clip and its time-scaled copies
     (:data:`STRETCHES`, weighted by :data:`STRETCH_WEIGHTS`; from
-    ``load_corpus(..., factors=STRETCHES)``; clips without copies are scored as they are).
+    ``load_corpus(..., factors=STRETCHES)``; clips loaded without copies are scored as they are).
+    The production constants are the same two steps on every source (``chosen["(all sources)"]``).
 
     Returns
     -------
@@ -186,7 +172,7 @@ def loso(clips: list[Clip], grid: dict = GRID, rate_grid: list = RATE_GRID, *, l
     """
     truth = np.array([c.truth for c in clips], dtype=float)
     srcs = np.array([c.source for c in clips])
-    versions = [c.versions or (Version(1.0, c.frames, c.runs, c.speech_s),) for c in clips]
+    versions = [c.versions for c in clips]
     n_v = len(versions[0])
     weights = np.array(STRETCH_WEIGHTS[:n_v] if n_v > 1 else (1.0,))[:, None]
     envs = [[S.coherence_envelope(v.frames) for v in vs] for vs in versions]
@@ -196,29 +182,29 @@ def loso(clips: list[Clip], grid: dict = GRID, rate_grid: list = RATE_GRID, *, l
     for vals in itertools.product(*grid.values()):
         params = dict(zip(keys, vals))
         raw = np.array([[len(S.pick_nuclei(vs[i].frames, vs[i].runs, env_db=envs[j][i], **params).times)
-                         for j, vs in enumerate(versions)] for i in range(n_v)], dtype=float)
+                         for j, vs in enumerate(versions)] for i in range(n_v)])
         for onset, slope in rate_grid:
-            excess = np.maximum(0.0, raw / np.maximum(speech, 1e-9) - onset)
-            table[vals + (onset, slope)] = np.round(raw * (1.0 + slope * excess))
+            table[vals + (onset, slope)] = S.estimate_count(raw, speech, onset_rate=onset, slope=slope)
     ape = {k: np.abs(v - truth) / truth for k, v in table.items()}
     names = keys + ["onset_rate", "slope"]
-    cv, chosen = np.zeros((n_v, len(truth))), {}
     no_correction = tuple(rate_grid[0])
+
+    def two_steps(train: np.ndarray) -> tuple:
+        # 1. the picker's constants, on the training clips as recorded, uncorrected
+        picker = min((k[:-2] for k in ape if k[-2:] == no_correction),
+                     key=lambda v: float(np.sum(ape[v + no_correction][0, train])))
+        # 2. the rate correction, with that picker, on the clips and their time-scaled copies
+        return min((picker + tuple(r) for r in rate_grid), key=lambda k: float(np.sum(weights * ape[k][:, train])))
+
+    cv, chosen = np.zeros((n_v, len(truth))), {}
     for s in dict.fromkeys(srcs):
         m = srcs == s
-        # 1. the picker's constants, on the training sources' clips as recorded, uncorrected
-        picker = min((k[:-2] for k in ape if k[-2:] == no_correction), key=lambda v: float(np.sum(ape[v + no_correction][0, ~m])))
-        # 2. the rate correction, with that picker, on the clips and their time-scaled copies
-        best = min((picker + tuple(r) for r in rate_grid), key=lambda k: float(np.sum(weights * ape[k][:, ~m])))
+        best = two_steps(~m)
         cv[:, m] = table[best][:, m]
         chosen[s] = dict(zip(names, best))
         if log:
             log(f"  held out {s[:40]:40s} -> {summarise(cv[0, m], truth[m])['mean']:5.1f}%  with {chosen[s]}")
-    # the production constants: the same two steps on every source
-    m = np.zeros(len(truth), dtype=bool)
-    picker = min((k[:-2] for k in ape if k[-2:] == no_correction), key=lambda v: float(np.sum(ape[v + no_correction][0, ~m])))
-    best = min((picker + tuple(r) for r in rate_grid), key=lambda k: float(np.sum(weights * ape[k][:, ~m])))
-    chosen["(all sources)"] = dict(zip(names, best))
+    chosen["(all sources)"] = dict(zip(names, two_steps(np.ones(len(truth), dtype=bool))))
     if log:
         log(f"  all sources -> {chosen['(all sources)']}")
     return (cv if n_v > 1 else cv[0]), chosen

@@ -198,8 +198,7 @@ def analyze_audio(
         )
 
     nuclei = detect_nuclei(y, sr, runs=seg.runs, frames=frames)
-    speech_s = float(np.sum(seg.runs[:, 1] - seg.runs[:, 0])) if len(seg.runs) else 0.0
-    heard = estimate_count(len(nuclei), speech_s)
+    heard = estimate_count(len(nuclei), seg.phonation_s)
     precise = _precise(y, sr, seg, nuclei, script, count, asr_model)
     extras = _precise_extras(precise, script, seg)
     if script is not None:
@@ -251,7 +250,7 @@ def analyze_audio(
         pauses=pauses,
         run_chars=run_chars,
         findings=findings,
-        warnings=_warnings(a, seg, source, n_chars / speech_s if speech_s > 0 else 0.0) + _script_check(script, n_chars, heard) + extras["warnings"],
+        warnings=_warnings(a, seg, source, n_chars / seg.phonation_s) + _script_check(script, n_chars, heard) + extras["warnings"],
         score=total,
         envelope_db=_envelope(frames, seg),
         **extras["fields"],

@@ -48,6 +48,7 @@ speech runs; see ``benchmarks/study_syllables.py``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 
@@ -244,8 +245,17 @@ def detect_nuclei(y: np.ndarray, sr: int, *, runs: np.ndarray | None = None,
     return detect_track(y, sr, runs=runs, frames=frames).times
 
 
-def estimate_count(n_nuclei: int, speech_s: float, *, onset_rate: float = MERGE_ONSET_RATE,
-                   slope: float = MERGE_SLOPE) -> int:
+@overload
+def estimate_count(n_nuclei: int, speech_s: float, *, onset_rate: float = ..., slope: float = ...) -> int: ...
+
+
+@overload
+def estimate_count(n_nuclei: np.ndarray, speech_s: float | np.ndarray, *, onset_rate: float = ...,
+                   slope: float = ...) -> np.ndarray: ...
+
+
+def estimate_count(n_nuclei: int | np.ndarray, speech_s: float | np.ndarray, *,
+                   onset_rate: float = MERGE_ONSET_RATE, slope: float = MERGE_SLOPE) -> int | np.ndarray:
     """Character estimate from a nucleus count, corrected for syllables merged in fast speech.
 
     The faster a speaker talks, the more often two neighbouring syllables share one envelope
@@ -262,22 +272,23 @@ def estimate_count(n_nuclei: int, speech_s: float, *, onset_rate: float = MERGE_
 
     Parameters
     ----------
-    n_nuclei : int
-        Detected syllable nuclei.
-    speech_s : float
-        Seconds of speech (the speech runs, pauses excluded).
+    n_nuclei : int or np.ndarray
+        Detected syllable nuclei (arrays broadcast with ``speech_s``, for studies).
+    speech_s : float or np.ndarray
+        Seconds of speech (the speech runs, pauses excluded); ``<= 0`` leaves the count as is.
     onset_rate, slope : float, keyword-only
         Nuclei per second where the correction starts, and the share added per nucleus/s.
 
     Returns
     -------
-    int
-        Estimated characters, ``>= n_nuclei``.
+    int or np.ndarray of int
+        Estimated characters, ``>= n_nuclei`` (an int for scalar input).
     """
-    if n_nuclei <= 0 or speech_s <= 0:
-        return max(int(n_nuclei), 0)
-    excess = max(0.0, n_nuclei / speech_s - onset_rate)
-    return int(round(n_nuclei * (1.0 + slope * excess)))
+    n = np.maximum(np.asarray(n_nuclei, dtype=np.float64), 0.0)
+    t = np.asarray(speech_s, dtype=np.float64)
+    rate = np.divide(n, t, out=np.zeros(np.broadcast(n, t).shape), where=t > 0)
+    est = np.rint(n * (1.0 + slope * np.maximum(0.0, rate - onset_rate))).astype(np.int64)
+    return int(est) if est.ndim == 0 else est
 
 
 def gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
