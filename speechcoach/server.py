@@ -506,8 +506,7 @@ def create_app(
 
     def lang_of(request: Request) -> str:
         """The language asked for by a ``lang`` query parameter, else the server's."""
-        asked = request.query_params.get("lang", "")
-        return asked if asked in LANGS else settings.lang
+        return _scope_lang(request.scope, settings.lang)
 
     @app.exception_handler(UploadTooLarge)
     async def _too_large(request: Request, exc: UploadTooLarge) -> JSONResponse:
