@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -11,11 +12,24 @@ from pathlib import Path
 def write_atomic(path: str | Path, data: str | bytes, *, encoding: str = "utf-8") -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
 
-    Parent folders are created. Returns the path written.
+    Parent folders are created. A symbolic link is followed, so the link stays and its target
+    is replaced. A path that exists but is not a regular file (``/dev/null``, ``/dev/stdout``,
+    a named pipe) is written to directly: renaming over it would replace the device itself.
+    Returns the path written.
     """
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    if p.is_symlink():
+        p = p.resolve()
     raw = data.encode(encoding) if isinstance(data, str) else data
+    try:
+        mode = p.stat().st_mode
+    except OSError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        with open(p, "wb") as fh:
+            fh.write(raw)
+        return p
+    p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
