@@ -73,10 +73,11 @@ VOICED_OUTSIDE_RUNS = 0.6  # a peak this periodic counts even outside the speech
 #                            (segmentation.VOICED is 0.55: "sounds periodic")
 
 # --------------------------------------------------------------------------
-# Rate correction (two constants; see :func:`estimate_count`)
-MERGE_ONSET_RATE = 5.5  # nuclei per second of speech above which syllables start to merge
-MERGE_SLOPE = 0.02  # share of the count restored per nucleus/s above MERGE_ONSET_RATE
-#                     (both chosen by the LOSO search of benchmarks/study_syllables.py)
+# Rate calibration (three constants; see :func:`estimate_count`)
+RATE_PIVOT = 5.0  # nuclei per second of speech at which the nucleus count needs no correction
+RATE_EXPONENT = 0.3  # power-law stretch of the count away from the pivot: faster -> more, slower -> fewer
+RATE_SHRINK_NUCLEI = 25  # a recording with this many nuclei gets half the exponent (short ones less)
+#                          (all three chosen by the LOSO search of benchmarks/study_syllables.py)
 
 PARAMS = dict(
     smooth_s=SMOOTH_S,
@@ -246,29 +247,33 @@ def detect_nuclei(y: np.ndarray, sr: int, *, runs: np.ndarray | None = None,
 
 
 @overload
-def estimate_count(n_nuclei: int, speech_s: float, *, onset_rate: float = ..., slope: float = ...) -> int: ...
+def estimate_count(n_nuclei: int, speech_s: float, *, pivot: float = ..., exponent: float = ...,
+                   shrink: float = ...) -> int: ...
 
 
 @overload
-def estimate_count(n_nuclei: np.ndarray, speech_s: float | np.ndarray, *, onset_rate: float = ...,
-                   slope: float = ...) -> np.ndarray: ...
+def estimate_count(n_nuclei: np.ndarray, speech_s: float | np.ndarray, *, pivot: float = ...,
+                   exponent: float = ..., shrink: float = ...) -> np.ndarray: ...
 
 
-def estimate_count(n_nuclei: int | np.ndarray, speech_s: float | np.ndarray, *,
-                   onset_rate: float = MERGE_ONSET_RATE, slope: float = MERGE_SLOPE) -> int | np.ndarray:
-    """Character estimate from a nucleus count, corrected for syllables merged in fast speech.
+def estimate_count(n_nuclei: int | np.ndarray, speech_s: float | np.ndarray, *, pivot: float = RATE_PIVOT,
+                   exponent: float = RATE_EXPONENT, shrink: float = RATE_SHRINK_NUCLEI) -> int | np.ndarray:
+    """Character estimate from a nucleus count, calibrated for the speaking rate.
 
-    The faster a speaker talks, the more often two neighbouring syllables share one envelope
-    peak with no dip between them (coarticulation, reduced neutral-tone syllables). Measured on
-    the corpus clips compressed in time (WSOLA, duration x 0.78) the nucleus count falls ~8 %
-    more than at the original rate, and it rises ~3 % when they are slowed (x 1.12). The
-    correction is linear in the rate: above ``onset_rate`` nuclei per second of speech, every
-    nucleus/s adds ``slope`` of the count. Both constants were chosen by leave-one-source-out
-    grid search on the clips together with their compressed and slowed copies
-    (``benchmarks/study_syllables.py``); the search settles on a mild correction (2 % per
-    nucleus/s above 5.5/s), because the slowed copies are already overcounted. It removes the
-    corpus's pooled undercount (-2.4 % -> +0.1 % held out) but only part of the fast-speech
-    deficit; at ordinary rates (under 5.5/s) nothing changes.
+    Counting envelope peaks compresses rates toward the middle. In fast speech neighbouring
+    syllables share one peak with no dip between them (coarticulation, reduced neutral-tone
+    syllables), so nuclei are missed; in slow speech a long vowel or a dipping tone can show two
+    peaks. On the corpus clips the count errs by about +10 % at 3 characters per second of speech
+    and about -15 % at 7, and clips compressed in time (WSOLA, x 0.78) lose ~8 % more nuclei.
+
+    The calibration undoes that compression with a power law around a pivot rate:
+    ``n * (rate / pivot) ** e``, with ``rate = n / speech_s`` and ``e = exponent * n / (n + shrink)``.
+    At the pivot nothing changes; a recording counted 20 % faster than the pivot gains
+    ``1.2 ** 0.3 - 1 = 5.6 %``. The exponent is shrunk for short recordings, whose rate rests on
+    a handful of nuclei (one more or less moves it by 10 %): half of it at ``shrink`` nuclei,
+    ~90 % for a one-minute recording. The three constants were chosen by leave-one-source-out grid
+    search on the clips together with their compressed and slowed copies, counting every
+    character alike (``benchmarks/study_syllables.py``).
 
     Parameters
     ----------
@@ -276,18 +281,21 @@ def estimate_count(n_nuclei: int | np.ndarray, speech_s: float | np.ndarray, *,
         Detected syllable nuclei (arrays broadcast with ``speech_s``, for studies).
     speech_s : float or np.ndarray
         Seconds of speech (the speech runs, pauses excluded); ``<= 0`` leaves the count as is.
-    onset_rate, slope : float, keyword-only
-        Nuclei per second where the correction starts, and the share added per nucleus/s.
+    pivot, exponent, shrink : float, keyword-only
+        Nuclei per second of speech where the count is left alone; the power-law exponent;
+        the nucleus count at which half the exponent applies.
 
     Returns
     -------
     int or np.ndarray of int
-        Estimated characters, ``>= n_nuclei`` (an int for scalar input).
+        Estimated characters, ``>= 0`` (an int for scalar input).
     """
     n = np.maximum(np.asarray(n_nuclei, dtype=np.float64), 0.0)
     t = np.asarray(speech_s, dtype=np.float64)
-    rate = np.divide(n, t, out=np.zeros(np.broadcast(n, t).shape), where=t > 0)
-    est = np.rint(n * (1.0 + slope * np.maximum(0.0, rate - onset_rate))).astype(np.int64)
+    shape = np.broadcast(n, t).shape
+    ratio = np.divide(n, t * pivot, out=np.ones(shape), where=(t > 0) & (n > 0))
+    e = exponent * n / (n + max(shrink, 1e-9))
+    est = np.rint(n * ratio ** e).astype(np.int64)
     return int(est) if est.ndim == 0 else est
 
 

@@ -46,20 +46,34 @@ def test_corpus_error_bound():
     assert mae <= 0.10, mae  # 7.4% in-sample, 7.7% leave-one-source-out when written
 
 
-def test_estimate_count_leaves_ordinary_rates_alone() -> None:
-    from speechcoach.syllables import MERGE_ONSET_RATE, estimate_count
+def test_estimate_count_leaves_the_pivot_rate_alone() -> None:
+    from speechcoach.syllables import RATE_PIVOT, estimate_count
 
-    assert estimate_count(40, 10.0) == 40  # 4 nuclei/s: under the onset, exact
-    assert estimate_count(int(MERGE_ONSET_RATE * 10), 10.0) == int(MERGE_ONSET_RATE * 10)
-    assert estimate_count(0, 10.0) == 0 and estimate_count(5, 0.0) == 5
+    n = int(RATE_PIVOT * 10)
+    assert estimate_count(n, 10.0) == n  # exactly at the pivot: unchanged
+    assert estimate_count(0, 10.0) == 0 and estimate_count(5, 0.0) == 5  # nothing heard / no speech time
 
 
-def test_estimate_count_adds_the_slope_per_nucleus_per_second() -> None:
+def test_estimate_count_follows_the_power_law() -> None:
     from speechcoach.syllables import estimate_count
 
-    # 100 nuclei in 10 s = 10/s, 4.5/s over a 5.5/s onset, 2% each: x 1.09 (exact integers)
-    assert estimate_count(100, 10.0, onset_rate=5.5, slope=0.02) == 109
-    assert estimate_count(100, 10.0, onset_rate=10.0, slope=0.02) == 100
+    kw = dict(pivot=5.0, exponent=0.3, shrink=25)
+    # 100 nuclei in 10 s = 2x the pivot; exponent 0.3 * 100 / 125 = 0.24: 100 * 2 ** 0.24 = 118.1 (+-0.5)
+    assert estimate_count(100, 10.0, **kw) == 118
+    # 100 nuclei in 40 s = half the pivot: 100 * 0.5 ** 0.24 = 84.7 -> 85 (+-0.5)
+    assert estimate_count(100, 40.0, **kw) == 85
+    # at n = shrink half the exponent: 25 nuclei in 2.5 s, 25 * 2 ** 0.15 = 27.7 -> 28 (+-0.5)
+    assert estimate_count(25, 2.5, **kw) == 28
+    assert estimate_count(100, 10.0, pivot=5.0, exponent=0.0, shrink=25) == 100  # exponent 0: no correction
+
+
+def test_estimate_count_broadcasts_arrays() -> None:
+    from speechcoach.syllables import estimate_count
+
+    n = np.array([[50, 100], [100, 0]])
+    got = estimate_count(n, np.array([10.0, 10.0]))
+    assert got.shape == (2, 2) and got.dtype.kind == "i"
+    assert got[0, 1] == estimate_count(100, 10.0) and got[1, 1] == 0
 
 
 @pytest.mark.skipif(not (CORPUS / "manifest.tsv").exists(), reason="shared corpus ../shared not available")
