@@ -360,12 +360,15 @@ class Outcome:
     message: str | None = None
 
 
-def _failure(task: Task, error: str, *, code: str | None = None, params: dict[str, Any] | None = None, **kw: Any) -> Outcome:
-    """An error :class:`Outcome` for ``task`` with its message in the batch's language."""
+def _failure(task: Task, error: str, *, code: str | None = None, params: dict[str, Any] | None = None,
+             message: str | None = None, **kw: Any) -> Outcome:
+    """An error :class:`Outcome` for ``task`` with its message in the batch's language
+    (``message`` when the caller has already localised it)."""
     from .locales import error_text
 
     params = dict(params or {})
-    message = error_text(code, params, task.settings.lang, fallback=error)
+    if message is None:
+        message = error_text(code, params, task.settings.lang, fallback=error)
     return Outcome(task.rid, error=error, code=code, params=params, message=message, **kw)
 
 
@@ -421,15 +424,9 @@ def analyse_one(task: Task) -> Outcome:
         from .locales import error_text
 
         own = exc.path == task.audio  # else it names the script
-        return Outcome(
-            task.rid,
-            error=exc.problem if own else str(exc),
-            code=exc.code,
-            params=dict(exc.params),
-            message=error_text(exc, lang=task.settings.lang, path=None if own else exc.path),
-            cacheable=True,
-            seconds=time.perf_counter() - t0,
-        )
+        return _failure(task, exc.problem if own else str(exc), code=exc.code, params=exc.params,
+                        message=error_text(exc, lang=task.settings.lang, path=None if own else exc.path),
+                        cacheable=True, seconds=time.perf_counter() - t0)
     except SpeechcoachError as exc:
         return _failure(task, str(exc), cacheable=False, seconds=time.perf_counter() - t0)
     except MemoryError:
