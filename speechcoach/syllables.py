@@ -78,6 +78,8 @@ RATE_PIVOT = 5.0  # nuclei per second of speech at which the nucleus count needs
 RATE_EXPONENT = 0.3  # power-law stretch of the count away from the pivot: faster -> more, slower -> fewer
 RATE_SHRINK_NUCLEI = 25  # a recording with this many nuclei gets half the exponent (short ones less)
 #                          (all three chosen by the LOSO search of benchmarks/study_syllables.py)
+RATE_RANGE = (3.0, 9.0)  # nuclei/s the calibration is fitted on (corpus clips: 3.0-8.5); a rate
+#                          outside is held at the nearer end: the power law is not extrapolated
 
 PARAMS = dict(
     smooth_s=SMOOTH_S,
@@ -269,7 +271,9 @@ def estimate_count(n_nuclei: int | np.ndarray, speech_s: float | np.ndarray, *, 
     The calibration undoes that compression with a power law around a pivot rate:
     ``n * (rate / pivot) ** e``, with ``rate = n / speech_s`` and ``e = exponent * n / (n + shrink)``.
     At the pivot nothing changes; a recording counted 20 % faster than the pivot gains
-    ``1.2 ** 0.3 - 1 = 5.6 %``. The exponent is shrunk for short recordings, whose rate rests on
+    ``1.2 ** 0.3 - 1 = 5.6 %``. Rates outside :data:`RATE_RANGE`, which the corpus does not
+    cover, are held at its nearer end, so very slow or very fast speech is corrected no more than
+    the fitted data support (at most about -14 % and +19 %). The exponent is shrunk for short recordings, whose rate rests on
     a handful of nuclei (one more or less moves it by 10 %): half of it at ``shrink`` nuclei,
     ~90 % for a one-minute recording. The three constants were chosen by leave-one-source-out grid
     search on the clips together with their compressed and slowed copies, counting every
@@ -293,7 +297,8 @@ def estimate_count(n_nuclei: int | np.ndarray, speech_s: float | np.ndarray, *, 
     n = np.maximum(np.asarray(n_nuclei, dtype=np.float64), 0.0)
     t = np.asarray(speech_s, dtype=np.float64)
     shape = np.broadcast(n, t).shape
-    ratio = np.divide(n, t * pivot, out=np.ones(shape), where=(t > 0) & (n > 0))
+    rate = np.divide(n, t, out=np.full(shape, float(pivot)), where=(t > 0) & (n > 0))
+    ratio = np.clip(rate, *RATE_RANGE) / pivot
     e = exponent * n / (n + max(shrink, 1e-9))
     est = np.rint(n * ratio ** e).astype(np.int64)
     return int(est) if est.ndim == 0 else est

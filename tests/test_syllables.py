@@ -58,22 +58,31 @@ def test_estimate_count_follows_the_power_law() -> None:
     from speechcoach.syllables import estimate_count
 
     kw = dict(pivot=5.0, exponent=0.3, shrink=25)
-    # 100 nuclei in 10 s = 2x the pivot; exponent 0.3 * 100 / 125 = 0.24: 100 * 2 ** 0.24 = 118.1 (+-0.5)
-    assert estimate_count(100, 10.0, **kw) == 118
-    # 100 nuclei in 40 s = half the pivot: 100 * 0.5 ** 0.24 = 84.7 -> 85 (+-0.5)
-    assert estimate_count(100, 40.0, **kw) == 85
-    # at n = shrink half the exponent: 25 nuclei in 2.5 s, 25 * 2 ** 0.15 = 27.7 -> 28 (+-0.5)
-    assert estimate_count(25, 2.5, **kw) == 28
-    assert estimate_count(100, 10.0, pivot=5.0, exponent=0.0, shrink=25) == 100  # exponent 0: no correction
+    # 100 nuclei in 12.5 s = 8/s, 1.6x the pivot; exponent 0.3 * 100 / 125 = 0.24: 100 * 1.6 ** 0.24 = 111.95 (+-0.5)
+    assert estimate_count(100, 12.5, **kw) == 112
+    # 100 nuclei in 25 s = 4/s: 100 * 0.8 ** 0.24 = 94.8 (+-0.5)
+    assert estimate_count(100, 25.0, **kw) == 95
+    # at n = shrink half the exponent: 25 nuclei in 3.125 s (8/s), 25 * 1.6 ** 0.15 = 26.8 (+-0.5)
+    assert estimate_count(25, 3.125, **kw) == 27
+    assert estimate_count(100, 12.5, pivot=5.0, exponent=0.0, shrink=25) == 100  # exponent 0: no correction
+
+
+def test_estimate_count_does_not_extrapolate_beyond_the_fitted_rates() -> None:
+    from speechcoach.syllables import RATE_RANGE, estimate_count
+
+    lo, hi = RATE_RANGE
+    assert estimate_count(100, 100 / (lo / 2)) == estimate_count(100, 100 / lo)  # slower than the range
+    assert estimate_count(100, 100 / (hi * 2)) == estimate_count(100, 100 / hi)  # faster than the range
+    assert estimate_count(100, 100 / lo) < 100 < estimate_count(100, 100 / hi)
 
 
 def test_estimate_count_broadcasts_arrays() -> None:
     from speechcoach.syllables import estimate_count
 
     n = np.array([[50, 100], [100, 0]])
-    got = estimate_count(n, np.array([10.0, 10.0]))
+    got = estimate_count(n, np.array([10.0, 12.5]))
     assert got.shape == (2, 2) and got.dtype.kind == "i"
-    assert got[0, 1] == estimate_count(100, 10.0) and got[1, 1] == 0
+    assert got[0, 1] == estimate_count(100, 12.5) and got[1, 1] == 0
 
 
 @pytest.mark.skipif(not (CORPUS / "manifest.tsv").exists(), reason="shared corpus ../shared not available")
