@@ -7,8 +7,8 @@ Usage::
 One recording of at least 10 minutes is made by joining passages from
 :mod:`benchmarks.passages` (room noise, pauses, many voices). On it, in the same run:
 
-* speechcoach in process: :func:`speechcoach.pipeline.analyze_signal` (no script);
-* speechcoach as a whole process: ``speechcoach analyze long.wav --format json`` run with
+* speechcoach in process: :func:`speechcoach.pipeline.analyze_signal` (no script, acoustic count);
+* speechcoach as a whole process: ``speechcoach analyze long.wav --format json --count acoustic`` run with
   ``subprocess`` (interpreter start-up, imports and file decoding included);
 * the Praat method in process: :func:`benchmarks.praat_nuclei.praat_nuclei`.
 
@@ -123,10 +123,11 @@ def run_speed(y: np.ndarray, *, runs: int = 3) -> list[Timing]:
     with tempfile.TemporaryDirectory(prefix="speechcoach-speed-") as tmp:
         wav = Path(tmp) / "long.wav"
         sf.write(str(wav), y, SR, subtype="PCM_16")
-        cmd = [cli_executable(), "analyze", str(wav), "--format", "json"]
+        # the acoustic count, never precise mode: with a recogniser installed, `auto` would time it
+        cmd = [cli_executable(), "analyze", str(wav), "--format", "json", "--count", "acoustic"]
         methods: dict[str, Callable[[], object]] = {
-            "speechcoach, in process (analyze_signal)": lambda: analyze_signal(y, SR),
-            "speechcoach, whole CLI process (analyze --format json)": lambda: subprocess.run(
+            "speechcoach, in process (analyze_signal)": lambda: analyze_signal(y, SR, count="acoustic"),
+            "speechcoach, whole CLI process (analyze --format json --count acoustic)": lambda: subprocess.run(
                 cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
             ),
             "Praat syllable nuclei, in process (parselmouth)": lambda: praat_nuclei(y, SR),
