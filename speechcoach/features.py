@@ -73,6 +73,25 @@ class Frames:
         return np.arange(self.n_frames) * self.hop_s
 
 
+def lag_bias(window: np.ndarray, n_fft: int) -> np.ndarray:
+    """Normalised autocorrelation of an analysis window, shape ``(len(window),)``, 1 at lag 0.
+
+    A tapered frame's autocorrelation falls with the lag even for a perfectly periodic signal;
+    dividing by this undoes the taper (Boersma 1993). Shared by every autocorrelation pitch and
+    voicing measure (:func:`frame_features`, :mod:`speechcoach.fillers`,
+    :mod:`speechcoach.placement`). Computed in the window's own precision.
+
+    Parameters
+    ----------
+    window : np.ndarray, shape (w,)
+        The analysis window (e.g. Hann).
+    n_fft : int
+        FFT length, ``>= 2 * w`` so the autocorrelation is linear, not circular.
+    """
+    ac = np.fft.irfft(np.abs(np.fft.rfft(window, n_fft)) ** 2, n_fft)[: len(window)]
+    return ac / ac[0]
+
+
 def frame_features(y: np.ndarray, sr: int, *, hop_s: float = HOP_S, win_s: float = WIN_S) -> Frames:
     """Band energy and voicing for every frame of ``y``.
 
@@ -104,11 +123,9 @@ def frame_features(y: np.ndarray, sr: int, *, hop_s: float = HOP_S, win_s: float
     band = (freqs >= BAND_HZ[0]) & (freqs <= BAND_HZ[1])
     # Parseval: a full-scale sine puts n_fft * sum(w^2) / 4 into the one-sided spectrum.
     ref = n_fft * float(np.sum(window.astype(np.float64) ** 2)) / 4.0
-    # Autocorrelation of the window itself, to undo its taper (Boersma 1993).
-    w_ac = np.fft.irfft(np.abs(np.fft.rfft(window, n_fft)) ** 2, n_fft)[:win]
     lag_lo = int(VOICING_LAGS_S[0] * sr)
     lag_hi = min(int(VOICING_LAGS_S[1] * sr), win // 2)
-    w_norm = w_ac[lag_lo - 1 : lag_hi + 2] / w_ac[0]
+    w_norm = lag_bias(window, n_fft)[lag_lo - 1 : lag_hi + 2]
     # the subbands are contiguous runs of bins: sum them with reduceat (5x cheaper than a matmul)
     b0, b1, starts = subband_bins(freqs)
     window64 = window.astype(np.float64)

@@ -23,6 +23,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from .characters import SENTENCE_END, CLAUSE_BREAK
+from .features import lag_bias
 from .segmentation import true_runs
 
 FEATURE_SR = 8_000
@@ -245,10 +246,9 @@ def frame_cues(y: np.ndarray, sr: int, runs: np.ndarray) -> dict[str, np.ndarray
     level_db = 10 * np.log10(power.sum(axis=1) + 1e-12)
     # pitch: autocorrelation (power spectrum → irfft), corrected for the window's own taper
     ac = np.fft.irfft(power, n_fft, axis=1)
-    w_ac = np.fft.irfft(np.abs(np.fft.rfft(window, n_fft)) ** 2, n_fft)
     lo = int(sr / PITCH_RANGE_HZ[1])
     hi = min(int(sr / PITCH_RANGE_HZ[0]), win - 1)
-    norm = ac[:, lo : hi + 1] / np.maximum(ac[:, :1], 1e-12) / (w_ac[lo : hi + 1] / w_ac[0])
+    norm = ac[:, lo : hi + 1] / np.maximum(ac[:, :1], 1e-12) / lag_bias(window, n_fft)[lo : hi + 1]
     best = np.argmax(norm, axis=1)
     voicing = np.clip(norm[np.arange(len(norm)), best], 0.0, 1.0)
     f0 = sr / (lo + best)

@@ -21,6 +21,7 @@ import numpy as np
 
 from .alignment import CLAUSE, SENTENCE, Alignment
 from .characters import spoken_units
+from .features import lag_bias
 
 PLACEMENTS = ("sentence", "clause", "mid_phrase", "unknown")
 
@@ -322,9 +323,7 @@ def missed_steps(al: Alignment) -> tuple[Gap, ...]:
 def _window(w: int) -> tuple[np.ndarray, np.ndarray]:
     """A Hann window of ``w`` samples and its normalised autocorrelation (the lag bias)."""
     win = np.hanning(w)
-    nfft = 1 << int(np.ceil(np.log2(2 * w)))
-    ac = np.fft.irfft(np.abs(np.fft.rfft(win, nfft)) ** 2, nfft)[:w]
-    return win, np.maximum(ac / ac[0], 1e-3)
+    return win, np.maximum(lag_bias(win, 1 << int(np.ceil(np.log2(2 * w)))), 1e-3)
 
 
 def pitch_track(y: np.ndarray, sr: int) -> np.ndarray:
