@@ -272,12 +272,13 @@ def estimate_count(n_nuclei: int | np.ndarray, speech_s: float | np.ndarray, *, 
     ``n * (rate / pivot) ** e``, with ``rate = n / speech_s`` and ``e = exponent * n / (n + shrink)``.
     At the pivot nothing changes; a recording counted 20 % faster than the pivot gains
     ``1.2 ** 0.3 - 1 = 5.6 %``. Rates outside :data:`RATE_RANGE`, which the corpus does not
-    cover, are held at its nearer end, so very slow or very fast speech is corrected no more than
-    the fitted data support (at most about -14 % and +19 %). The exponent is shrunk for short recordings, whose rate rests on
-    a handful of nuclei (one more or less moves it by 10 %): half of it at ``shrink`` nuclei,
-    ~90 % for a one-minute recording. The three constants were chosen by leave-one-source-out grid
-    search on the clips together with their compressed and slowed copies, counting every
-    character alike (``benchmarks/study_syllables.py``).
+    cover, are held at its nearer end, so very slow or very fast speech is corrected no more
+    than the fitted data support (at most about -14 % and +19 %). The exponent is shrunk for
+    short recordings, whose rate rests on a handful of nuclei (one more or less moves it by
+    10 %): half of it at ``shrink`` nuclei, ~90 % for a one-minute recording. The three
+    constants were chosen by leave-one-source-out grid search on the clips together with their
+    compressed and slowed copies, counting every character alike
+    (``benchmarks/study_syllables.py``).
 
     Parameters
     ----------
