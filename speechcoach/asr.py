@@ -49,6 +49,7 @@ import numpy as np
 
 from .characters import count_spoken, spoken_units
 from .errors import SpeechcoachError
+from .syllables import estimate_count
 
 ASR_SR = 16_000
 """Sample rate Whisper expects."""
@@ -211,7 +212,8 @@ class RunCount:
     acoustic : int
         Syllable nuclei detected in this run.
     fused : int
-        The figure used: ``asr`` unless flagged, then ``acoustic``.
+        The figure used: ``asr`` unless flagged, then the acoustic estimate: ``acoustic``
+        calibrated for the run's rate (:func:`speechcoach.syllables.estimate_count`).
     flag : str or None
         ``"dropped"`` (recogniser far below the nuclei) or ``"invented"`` (far above).
     """
@@ -521,7 +523,9 @@ def fuse_counts(transcript: Transcript, runs: np.ndarray, nuclei: np.ndarray) ->
     3. **Dropped or invented stretches.** In a run of at least :data:`CHECK_MIN_RUN_S`, or a
        stretch of shorter consecutive runs lasting that long together (:func:`check_groups`),
        a recogniser count under :data:`DROP_RATIO` of the nuclei, or over
-       :data:`HALLUCINATION_RATIO` times them, is replaced by the nuclei.
+       :data:`HALLUCINATION_RATIO` times them, is replaced by the acoustic estimate of the run
+       (its nuclei, calibrated for its rate like the no-script count: the recogniser mostly
+       drops fast stretches, where raw nuclei undercount).
 
     Every word and nucleus belongs to its nearest run (boundaries halfway through each pause).
 
@@ -543,7 +547,9 @@ def fuse_counts(transcript: Transcript, runs: np.ndarray, nuclei: np.ndarray) ->
     total_asr = count_spoken(transcript.raw_text if transcript.raw_text is not None else transcript.text)
     if len(runs) == 0:
         return FusedCount(asr=int(total_asr), fused=int(total_asr), runs=())
+    speech_s = runs[:, 1] - runs[:, 0]
     if not transcript.words and not any(s.loop for s in transcript.segments):  # no word times: one check over the whole recording
+        speech_s = np.array([speech_s.sum()])
         runs = np.array([[runs[0, 0], runs[-1, 1]]])
         acoustic = np.array([len(nuclei)])
         asr = np.array([total_asr])
@@ -575,8 +581,8 @@ def fuse_counts(transcript: Transcript, runs: np.ndarray, nuclei: np.ndarray) ->
             asr[int(_cells(np.array([mid]), runs)[0])] += count_spoken(w.text)
     flags = _check_groups(runs, asr, acoustic, bad)
     out = []
-    for (a, b), n_asr, n_loop, n_ac, is_bad, flag in zip(runs, asr, looped, acoustic, bad, flags):
-        fused = n_asr + n_loop if (is_bad or flag is None) else n_ac
+    for (a, b), t, n_asr, n_loop, n_ac, is_bad, flag in zip(runs, speech_s, asr, looped, acoustic, bad, flags):
+        fused = n_asr + n_loop if (is_bad or flag is None) else estimate_count(int(n_ac), float(t))
         out.append(RunCount(float(a), float(b), int(n_asr), int(n_ac), int(fused), flag))
     return FusedCount(asr=int(total_asr), fused=int(sum(r.fused for r in out)), runs=tuple(out))
 

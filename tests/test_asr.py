@@ -144,6 +144,21 @@ def test_fused_count_overrules_a_dropped_run():
     assert fc.fused == 14 + 15
 
 
+def test_a_fast_dropped_run_gets_the_rate_calibrated_estimate():
+    from speechcoach.syllables import estimate_count
+
+    runs = np.array([[0.0, 3.0], [3.5, 6.5]])
+    nuclei = np.concatenate([np.linspace(0.1, 2.9, 15), np.linspace(3.55, 6.45, 30)])  # 10/s in run 2
+    words = _words([(0.1 + 0.2 * i, 0.3 + 0.2 * i, "字") for i in range(14)] + [(3.6, 3.9, "一二")])
+    tr = Transcript("".join(w.text for w in words), (Segment(0.1, 3.9, "x"),), words)
+    fc = asr.fuse_counts(tr, runs, nuclei)
+    dropped = fc.runs[1]
+    assert dropped.flag == "dropped" and dropped.acoustic == 30
+    # fast speech: the raw nuclei undercount, so the run counts like the no-script estimate
+    assert dropped.fused == estimate_count(30, 3.0) > 30
+    assert fc.fused == 14 + dropped.fused
+
+
 def test_text_in_silence_needs_a_nucleus():
     runs = np.array([[0.0, 1.0], [5.0, 6.0]])
     nuclei = np.concatenate([np.linspace(0.1, 0.9, 5), [3.05, 3.25], np.linspace(5.1, 5.9, 5)])  # none in 1.3–2.6 s
