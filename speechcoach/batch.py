@@ -345,8 +345,10 @@ class Task:
 class Outcome:
     """What a worker sends back: the summary row, or an error.
 
-    ``error`` is the English one-line problem (what the command line prints), ``message`` the
-    same in the batch's language, ``code`` and ``params`` its stable code and values.
+    ``error`` is the English one-line problem (what the command line prints), ``code`` and
+    ``params`` its stable code and values, ``message`` the problem already put in the batch's
+    language where only the worker could do it (an input error naming the script); otherwise
+    ``None``, and the summary row localises ``code``.
     """
 
     rid: str
@@ -362,14 +364,9 @@ class Outcome:
 
 def _failure(task: Task, error: str, *, code: str | None = None, params: dict[str, Any] | None = None,
              message: str | None = None, **kw: Any) -> Outcome:
-    """An error :class:`Outcome` for ``task`` with its message in the batch's language
-    (``message`` when the caller has already localised it)."""
-    from .locales import error_text
-
-    params = dict(params or {})
-    if message is None:
-        message = error_text(code, params, task.settings.lang, fallback=error)
-    return Outcome(task.rid, error=error, code=code, params=params, message=message, **kw)
+    """An error :class:`Outcome` for ``task``. ``message`` only when the caller has localised
+    it itself; otherwise the summary row makes it from ``code`` (:func:`_error_fields`)."""
+    return Outcome(task.rid, error=error, code=code, params=dict(params or {}), message=message, **kw)
 
 
 def row_from_report(report: dict[str, Any]) -> dict[str, Any]:
@@ -734,7 +731,7 @@ def run_batch(
     def on_done(task: Task, oc: Outcome) -> None:
         r = by_id[task.rid]
         if oc.error is not None:
-            row = _error_row(r, oc.error, code=oc.code, params=oc.params, message=oc.message)
+            row = _error_row(r, oc.error, code=oc.code, params=oc.params, message=oc.message, lang=settings.lang)
             statuses[r.id] = "failed"
             counts["failed"] += 1
         else:
