@@ -88,8 +88,9 @@ def speechcoach_estimate(y: np.ndarray, sr: int) -> tuple[int, str]:
         from speechcoach.segmentation import segment
         from speechcoach.syllables import detect_nuclei, estimate_count
 
-        seg = segment(frame_features(y, sr))
-        n = len(detect_nuclei(y, sr, runs=seg.runs))
+        frames = frame_features(y, sr)
+        seg = segment(frames)
+        n = len(detect_nuclei(y, sr, runs=seg.runs, frames=frames))
         return estimate_count(n, seg.phonation_s), f"refused by analyze_signal ({exc.problem if hasattr(exc, 'problem') else exc}); counted by its stages"
 
 

@@ -110,7 +110,7 @@ def run_clip(path: Path, truth_text: str, model_dir: Path, source: str = "", ref
     a = load(path)
     frames = frame_features(a.samples, a.sr)
     seg = segment(frames)
-    nuclei = detect_nuclei(a.samples, a.sr, runs=seg.runs)
+    nuclei = detect_nuclei(a.samples, a.sr, runs=seg.runs, frames=frames)
     t0 = time.perf_counter()
     c0 = time.process_time()
     tr = asr.transcribe(a.samples, a.sr, seg.runs, model_dir=model_dir)
