@@ -398,7 +398,8 @@ def is_loop(text: str, compression_ratio: float = 0.0, duration_s: float | None 
     """
     if LOOP_COMPRESSION is not None and compression_ratio > LOOP_COMPRESSION:
         return True
-    if duration_s is not None and count_spoken(text) >= 3 and count_spoken(text) > MAX_CHAR_RATE * duration_s:
+    n = count_spoken(text)
+    if duration_s is not None and n >= 3 and n > MAX_CHAR_RATE * duration_s:
         return True  # more characters than the stretch could hold: text invented at the edge
     if "\ufffd" in text:  # byte tokens that form no character: the decoder has degenerated
         return True

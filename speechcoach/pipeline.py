@@ -35,8 +35,9 @@ NOISY_WARN_SNR_DB = 20.0
 SHORT_WARN_S = 10.0
 FAST_ESTIMATE_WARN_RATE = 7.0
 """Estimated characters per second of speech from which the no-script estimate is flagged as
-probably low: at such rates syllables run together (the corpus's fastest clip, ~8.5/s, is
-counted 25% low; clips compressed in time lose ~8% more, see ``benchmarks/RESULTS.md``)."""
+probably low: at such rates syllables run together (the corpus's fastest clip, ~11 characters
+per second of speech, is still counted 15% low after the rate calibration; clips compressed in
+time lose ~8% more, see ``benchmarks/RESULTS.md``)."""
 SCRIPT_MISMATCH_RATIO = 2.5
 """Warn when the script's count and the syllable-nucleus count differ by more than this factor
 either way (a recording of only part of the script, or the wrong script). Loose on purpose:
