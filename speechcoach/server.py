@@ -143,7 +143,15 @@ def folder_scenarios(folder: Path | None) -> list[Scenario]:
 
 
 class UploadTooLarge(Exception):
-    """A request body grew past the upload limit while it was being received."""
+    """A request body grew past the upload limit (``limit``, bytes) while it was being received."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"upload too large (the limit is {limit / 1e6:g} MB)")
+        self.limit = int(limit)
+
+    def body(self, lang: str) -> dict[str, Any]:
+        """The 413 answer's JSON body, its message in ``lang``."""
+        return error_body(str(self), lang, code="upload_too_large", params={"limit_mb": self.limit / 1e6})
 
 
 class ApiError(Exception):
@@ -257,12 +265,8 @@ class BodyLimit:
         self.limit = int(limit)
         self.lang = lang
 
-    def _message(self) -> str:
-        return f"upload too large (the limit is {self.limit / 1e6:g} MB)"
-
     def _body(self, scope: Scope) -> dict[str, Any]:
-        lang = _scope_lang(scope, self.lang)
-        return error_body(self._message(), lang, code="upload_too_large", params={"limit_mb": self.limit / 1e6})
+        return UploadTooLarge(self.limit).body(_scope_lang(scope, self.lang))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -287,7 +291,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
-                    raise UploadTooLarge(self._message())
+                    raise UploadTooLarge(self.limit)
             return message
 
         started = False
@@ -510,7 +514,7 @@ def create_app(
 
     @app.exception_handler(UploadTooLarge)
     async def _too_large(request: Request, exc: UploadTooLarge) -> JSONResponse:
-        return error(413, str(exc), lang_of(request), code="upload_too_large", params={"limit_mb": limit / 1e6})
+        return JSONResponse(exc.body(lang_of(request)), status_code=413)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
