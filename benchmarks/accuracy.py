@@ -436,7 +436,10 @@ def render(
     if timings:
         parts += ["", "## Speed", "", "Same run, one recording joined from passages (room noise, pauses, many voices); "
                   f"best of {timings[0].runs} interleaved rounds. Other work may share the machine: timings "
-                  "between runs have varied by up to 3×, ratios within a run are the fairer comparison.",
+                  "between runs have varied by up to 3×, ratios within a run are the fairer comparison. "
+                  "speechcoach's modules are byte-compiled before the CLI is timed, as in any installed "
+                  "package (this machine sets `PYTHONDONTWRITEBYTECODE`, which would otherwise time "
+                  "their compilation, ~0.15 s, on every run).",
                   "", speed_table(timings)]
     parts += ["", "## Per clip", "", clip_table(clips), ""]
     return "\n".join(parts)
