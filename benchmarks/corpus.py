@@ -163,24 +163,21 @@ def machine() -> str:
 
 
 def git_commit() -> str:
-    """Short commit of the repository, with ``+dirty`` when the work tree has changes."""
+    """Short commit of the repository, with ``+dirty`` when tracked files other than the
+    benchmarks' own result files (:func:`uncommitted`) have changes."""
     try:
         head = subprocess.run(
             ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
         ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return head + ("+dirty" if dirty else "")
+    return head + ("+dirty" if uncommitted() else "")
 
 
 def uncommitted() -> list[str]:
-    """Tracked files with uncommitted changes (what ``+dirty`` in :func:`git_commit` measured)."""
+    """Tracked files with uncommitted changes (what ``+dirty`` in :func:`git_commit` measured),
+    leaving out the result files the benchmarks write (``benchmarks/*RESULTS.md``): a run
+    changes them, and a second run must not call its own commit dirty."""
     try:
         out = subprocess.run(
             ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
@@ -190,7 +187,8 @@ def uncommitted() -> list[str]:
         ).stdout
     except (OSError, subprocess.CalledProcessError):
         return []
-    return [line[3:] for line in out.splitlines() if line[3:]]
+    files = [line[3:] for line in out.splitlines() if line[3:]]
+    return [f for f in files if not (f.startswith("benchmarks/") and f.endswith("RESULTS.md"))]
 
 
 def now() -> str:
