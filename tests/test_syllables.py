@@ -96,3 +96,39 @@ def test_fast_speech_gets_the_fast_estimate_warning(clip: str, code: str) -> Non
     an = analyze_signal(y if y.ndim == 1 else y.mean(axis=1), sr, count="acoustic")
     codes = {w.id for w in an.warnings}
     assert code in codes and ({"estimate", "estimate_fast"} - {code}).isdisjoint(codes)
+
+
+@pytest.mark.parametrize(
+    ("cpm", "band", "edge"),
+    [(135.0, (100.0, 140.0), 140.0), (145.0, (100.0, 140.0), 140.0), (104.0, (100.0, 140.0), 100.0),
+     (120.0, (100.0, 140.0), None), (160.0, (100.0, 140.0), None), (95.0, (100.0, 140.0), 100.0)],
+)
+def test_edge_within_the_estimate_margin(cpm: float, band: tuple[float, float], edge: float | None) -> None:
+    from speechcoach.pipeline import _edge_within_margin
+
+    # the margin is 10 % of the rate itself: 145 is 5 over 140 (3.4 %), 160 is 20 over (12.5 %)
+    assert _edge_within_margin(cpm, band) == edge
+
+
+@pytest.mark.skipif(not (CORPUS / "manifest.tsv").exists(), reason="shared corpus ../shared not available")
+def test_estimate_near_a_band_edge_says_the_verdict_is_uncertain() -> None:
+    import soundfile as sf
+
+    from speechcoach.locales import strings
+    from speechcoach.pipeline import analyze_signal
+    from speechcoach.settings import Settings
+
+    y, sr = sf.read(str(CORPUS / "sherpa_paraformer_12.wav"), dtype="float32")
+    y = y if y.ndim == 1 else y.mean(axis=1)
+    far = analyze_signal(y, sr, count="acoustic")
+    cpm = far.rate.cpm
+    assert far.rate.verdict == "fast" and cpm > 140 * 1.1  # default band: the estimate is clearly fast
+    assert "estimate" in {w.id for w in far.warnings}
+
+    near = analyze_signal(y, sr, count="acoustic", settings=Settings(band_lo_cpm=60.0, band_hi_cpm=round(cpm * 1.05)))
+    warned = {w.id: w.params for w in near.warnings}
+    assert "estimate" not in warned and warned["estimate_near_edge"]["edge"] == round(cpm * 1.05)
+    assert near.rate.cpm == pytest.approx(cpm, abs=1e-9)  # only the note changes, not the measurement
+    for lang in ("en", "zh"):
+        text = strings(lang)["warnings"]["estimate_near_edge"].format(**warned["estimate_near_edge"])
+        assert f"{round(cpm * 1.05)}" in text
