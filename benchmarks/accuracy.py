@@ -86,12 +86,12 @@ def speechcoach_estimate(y: np.ndarray, sr: int) -> tuple[int, str]:
     except AudioError as exc:
         from speechcoach.features import frame_features
         from speechcoach.segmentation import segment
-        from speechcoach.syllables import detect_nuclei, estimate_count
+        from speechcoach.syllables import detect_nuclei, estimate_count_runs
 
         frames = frame_features(y, sr)
         seg = segment(frames)
-        n = len(detect_nuclei(y, sr, runs=seg.runs, frames=frames))
-        return estimate_count(n, seg.phonation_s), f"refused by analyze_signal ({exc.problem if hasattr(exc, 'problem') else exc}); counted by its stages"
+        nuclei = detect_nuclei(y, sr, runs=seg.runs, frames=frames)
+        return estimate_count_runs(nuclei, seg.runs), f"refused by analyze_signal ({exc.problem if hasattr(exc, 'problem') else exc}); counted by its stages"
 
 
 def acoustic() -> dict[str, str]:

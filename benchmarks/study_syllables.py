@@ -24,7 +24,10 @@ the pipeline's real speech runs and the same frames.  Reports
   rate, so the copies show how the count falls as speech gets faster, which the
   corpus's mostly moderate clips cannot; counting characters rather than % per
   clip lets a 140-character clip weigh more than a 9-character one, where one
-  character is 11 % - the calibration is for recordings of minutes,
+  character is 11 % - the calibration is for recordings of minutes.  Each clip
+  is calibrated as a whole; the pipeline calibrates long recordings stretch by
+  stretch (:func:`speechcoach.syllables.estimate_count_runs`, stretches of at
+  least 20 nuclei), which changes 2 of the 165 clip versions by one character,
 * the cost of the whole analysis (features + segmentation + nuclei) per
   10 minutes of audio,
 * optionally (``--praat``) the de Jong & Wempe Praat baseline.

@@ -21,7 +21,7 @@ from .metrics import Pace, Rate, pace, score, speaking_rate
 from .placement import Pause, place
 from .segmentation import NoSpeechError, Segmentation, segment
 from .settings import Settings
-from .syllables import detect_nuclei, estimate_count
+from .syllables import detect_nuclei, estimate_count_runs
 
 if TYPE_CHECKING:  # precise mode is optional and imported lazily
     from .asr import Precise
@@ -204,7 +204,7 @@ def analyze_audio(
         )
 
     nuclei = detect_nuclei(y, sr, runs=seg.runs, frames=frames)
-    heard = estimate_count(len(nuclei), seg.phonation_s)
+    heard = estimate_count_runs(nuclei, seg.runs)
     precise = _precise(y, sr, seg, nuclei, script, count, asr_model)
     extras = _precise_extras(precise, script, seg)
     if script is not None:

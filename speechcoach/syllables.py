@@ -80,6 +80,9 @@ RATE_SHRINK_NUCLEI = 25  # a recording with this many nuclei gets half the expon
 #                          (all three chosen by the LOSO search of benchmarks/study_syllables.py)
 RATE_RANGE = (3.0, 9.0)  # nuclei/s the calibration is fitted on (corpus clips: 3.0-8.5); a rate
 #                          outside is held at the nearer end: the power law is not extrapolated
+CHUNK_NUCLEI = 20  # a long recording is calibrated in stretches of consecutive speech runs holding
+#                    at least this many nuclei (~4 s of speech), each at its own rate (not tuned:
+#                    10-80 all score alike; see estimate_count_runs)
 
 PARAMS = dict(
     smooth_s=SMOOTH_S,
@@ -303,6 +306,62 @@ def estimate_count(n_nuclei: int | np.ndarray, speech_s: float | np.ndarray, *, 
     e = exponent * n / (n + max(shrink, 1e-9))
     est = np.rint(n * ratio ** e).astype(np.int64)
     return int(est) if est.ndim == 0 else est
+
+
+def estimate_count_runs(nuclei: np.ndarray, runs: np.ndarray, *, chunk: int = CHUNK_NUCLEI) -> int:
+    """Character estimate of a whole recording, calibrated where each rate was measured.
+
+    The calibration of :func:`estimate_count` is not linear in the rate, so a recording that is
+    fast in one part and slow in another is not corrected like one at its average rate. The
+    speech runs are grouped, in order, into stretches holding at least ``chunk`` nuclei (the
+    last stretch joins the one before when it falls short), and each stretch's nuclei are
+    calibrated at that stretch's rate, with the exponent of the whole recording (its shrinkage
+    depends on how many nuclei the recording has, not the stretch). A recording with fewer than
+    ``2 * chunk`` nuclei is one stretch, and the result equals ``estimate_count(len(nuclei),
+    speech_s)``.
+
+    On the benchmark passages (clips of many speakers joined, 60 of them) this lowers the mean
+    rate error without a script from 5.5 % to 5.3 %, better on four of the five seeds; of the
+    corpus clips and their time-scaled copies, two in 165 change, by one character.
+
+    Parameters
+    ----------
+    nuclei : np.ndarray, shape (m,)
+        Syllable-nucleus times (s), from :func:`detect_nuclei`.
+    runs : np.ndarray, shape (k, 2)
+        Speech runs (start, end) in seconds, in order; a nucleus belongs to the last run that
+        starts at or before it (nuclei in pauses, from clearly voiced speech the runs missed,
+        count with the run before).
+    chunk : int, keyword-only
+        Fewest nuclei in a stretch.
+
+    Returns
+    -------
+    int
+        Estimated characters, ``>= 0``.
+    """
+    nuclei = np.asarray(nuclei, dtype=np.float64).ravel()
+    runs = np.asarray(runs, dtype=np.float64).reshape(-1, 2)
+    n = len(nuclei)
+    if n == 0 or len(runs) == 0:
+        return n
+    cell = np.clip(np.searchsorted(runs[:, 0], nuclei, side="right") - 1, 0, len(runs) - 1)
+    counts = np.bincount(cell, minlength=len(runs))
+    durations = runs[:, 1] - runs[:, 0]
+    stretches: list[list[float]] = [[0.0, 0.0]]  # [nuclei, seconds of speech] (one pass over the runs)
+    for c, d in zip(counts, durations):
+        if stretches[-1][0] >= chunk:
+            stretches.append([0.0, 0.0])
+        stretches[-1][0] += c
+        stretches[-1][1] += d
+    if len(stretches) > 1 and stretches[-1][0] < chunk:
+        tail = stretches.pop()
+        stretches[-1] = [stretches[-1][0] + tail[0], stretches[-1][1] + tail[1]]
+    n_s, t_s = np.array(stretches).T
+    keep = n_s > 0
+    rate = np.divide(n_s, t_s, out=np.full_like(n_s, RATE_PIVOT), where=keep & (t_s > 0))
+    e = RATE_EXPONENT * n / (n + RATE_SHRINK_NUCLEI)
+    return int(np.rint(np.sum(n_s[keep] * (np.clip(rate[keep], *RATE_RANGE) / RATE_PIVOT) ** e)))
 
 
 def gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:

@@ -132,3 +132,20 @@ def test_estimate_near_a_band_edge_says_the_verdict_is_uncertain() -> None:
     for lang in ("en", "zh"):
         text = strings(lang)["warnings"]["estimate_near_edge"].format(**warned["estimate_near_edge"])
         assert f"{round(cpm * 1.05)}" in text
+
+
+def test_estimate_count_runs_calibrates_each_stretch_at_its_own_rate() -> None:
+    from speechcoach.syllables import RATE_EXPONENT, RATE_PIVOT, RATE_SHRINK_NUCLEI, estimate_count, estimate_count_runs
+
+    runs = np.array([[2.0 * i, 2.0 * i + 1.0] for i in range(10)])  # ten 1 s runs, 1 s pauses
+    per_run = [6] * 5 + [4] * 5  # a fast half (6 nuclei/s), then a slower one (4/s)
+    nuclei = np.concatenate([a + (np.arange(k) + 0.5) / k for (a, _), k in zip(runs, per_run)])
+    # stretches of >= 20 nuclei, in order: runs 1-4 (24 nuclei, 4 s), then runs 5-9 (22, 5 s),
+    # whose follower (run 10, 4 nuclei) is too short to stand alone and joins it (26, 6 s)
+    e = RATE_EXPONENT * 50 / (50 + RATE_SHRINK_NUCLEI)
+    want = 24 * (6.0 / RATE_PIVOT) ** e + 26 * (26 / 6 / RATE_PIVOT) ** e
+    assert estimate_count_runs(nuclei, runs, chunk=20) == round(want)
+    # one stretch (fewer than 2 x chunk nuclei, or a huge chunk): the whole-recording calibration
+    assert estimate_count_runs(nuclei, runs, chunk=1000) == estimate_count(50, 10.0)
+    assert estimate_count_runs(nuclei[:30], runs) == estimate_count(30, 10.0)
+    assert estimate_count_runs(np.array([]), runs) == 0
