@@ -299,13 +299,17 @@ def estimate_count(n_nuclei: int | np.ndarray, speech_s: float | np.ndarray, *, 
         Estimated characters, ``>= 0`` (an int for scalar input).
     """
     n = np.maximum(np.asarray(n_nuclei, dtype=np.float64), 0.0)
-    t = np.asarray(speech_s, dtype=np.float64)
-    shape = np.broadcast(n, t).shape
-    rate = np.divide(n, t, out=np.full(shape, float(pivot)), where=(t > 0) & (n > 0))
-    ratio = np.clip(rate, *RATE_RANGE) / pivot
     e = exponent * n / (n + max(shrink, 1e-9))
-    est = np.rint(n * ratio ** e).astype(np.int64)
+    est = np.rint(_calibrated(n, np.asarray(speech_s, dtype=np.float64), pivot=pivot, e=e)).astype(np.int64)
     return int(est) if est.ndim == 0 else est
+
+
+def _calibrated(n: np.ndarray, speech_s: np.ndarray, *, pivot: float, e: float | np.ndarray) -> np.ndarray:
+    """``n * (rate / pivot) ** e`` with ``rate = n / speech_s`` held inside :data:`RATE_RANGE`
+    (a count with no speech time or no nuclei is left as is); unrounded, broadcast."""
+    shape = np.broadcast(n, speech_s).shape
+    rate = np.divide(n, speech_s, out=np.full(shape, float(pivot)), where=(speech_s > 0) & (n > 0))
+    return n * (np.clip(rate, *RATE_RANGE) / pivot) ** e
 
 
 def estimate_count_runs(nuclei: np.ndarray, runs: np.ndarray, *, chunk: int = CHUNK_NUCLEI) -> int:
@@ -358,10 +362,8 @@ def estimate_count_runs(nuclei: np.ndarray, runs: np.ndarray, *, chunk: int = CH
         tail = stretches.pop()
         stretches[-1] = [stretches[-1][0] + tail[0], stretches[-1][1] + tail[1]]
     n_s, t_s = np.array(stretches).T
-    keep = n_s > 0
-    rate = np.divide(n_s, t_s, out=np.full_like(n_s, RATE_PIVOT), where=keep & (t_s > 0))
     e = RATE_EXPONENT * n / (n + RATE_SHRINK_NUCLEI)
-    return int(np.rint(np.sum(n_s[keep] * (np.clip(rate[keep], *RATE_RANGE) / RATE_PIVOT) ** e)))
+    return int(np.rint(np.sum(_calibrated(n_s, t_s, pivot=RATE_PIVOT, e=e))))
 
 
 def gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
