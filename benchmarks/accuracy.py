@@ -160,6 +160,12 @@ class PassageResult:
         For each pause hit with the script: true kind, the placement speechcoach gave it,
         and whether its ``char_index`` is within one character of the truth (None when the
         truth index is only proportional).
+    piece_rates : np.ndarray, shape (3, n_pieces)
+        Rates (characters per second of the piece's span) of the passage's pieces of at least
+        :data:`PIECE_MIN_S` and :data:`PIECE_MIN_CHARS`: true; from the no-script analysis's
+        nuclei weighted as the pipeline weighs them (:func:`speechcoach.syllables.nucleus_weights`);
+        and with every nucleus weighing the same. How far the pace series follows the speakers'
+        changes of rate.
     """
 
     passage: Passage
@@ -171,6 +177,27 @@ class PassageResult:
     pauses: PauseScore
     pauses_script: PauseScore
     placement: list[tuple[str, str, bool | None]]
+    piece_rates: np.ndarray
+
+
+PIECE_MIN_S = 2.0
+PIECE_MIN_CHARS = 8
+"""Pieces shorter than this (s) or with fewer characters do not enter the pace comparison."""
+
+
+def piece_rates(p: Passage, nuclei: np.ndarray, runs: np.ndarray, n_chars: int) -> np.ndarray:
+    """True and estimated rates of the passage's pieces (see :attr:`PassageResult.piece_rates`)."""
+    from speechcoach.metrics import windowed_sums
+    from speechcoach.syllables import nucleus_weights
+
+    w = nucleus_weights(nuclei, runs)
+    w = w * n_chars / w.sum() if len(w) else w
+    keep = [(a, b, c) for (a, b), c in zip(p.speech, p.piece_chars()) if b - a >= PIECE_MIN_S and c >= PIECE_MIN_CHARS]
+    if not keep:
+        return np.zeros((3, 0))
+    a, b, c = (np.array(x, dtype=float) for x in zip(*keep))
+    same = n_chars / max(len(nuclei), 1)
+    return np.array([c, windowed_sums(nuclei, w, a, b), windowed_sums(nuclei, same, a, b)]) / (b - a)
 
 
 def run_passage(p: Passage) -> PassageResult:
@@ -197,6 +224,7 @@ def run_passage(p: Passage) -> PassageResult:
         pauses=score_pauses([(q.start_s, q.end_s) for q in a.pauses], p),
         pauses_script=with_script,
         placement=placement,
+        piece_rates=piece_rates(p, a.nuclei, a.segmentation.runs, a.char_count),
     )
 
 
@@ -239,6 +267,11 @@ def passage_totals(results: list[PassageResult]) -> dict[str, float]:
         got = [g for k, g, _ in pl if k == kind]
         out[f"placed_{kind}"] = 100.0 * sum(g == kind for g in got) / max(len(got), 1)
         out[f"placed_n_{kind}"] = float(len(got))
+    spread = np.array([[np.std(x) / np.mean(x) for x in r.piece_rates] for r in results if r.piece_rates.shape[1] >= 3])
+    if len(spread):
+        out["pace_spread"] = float(np.mean(spread[:, 1] / spread[:, 0]))
+        out["pace_spread_same"] = float(np.mean(spread[:, 2] / spread[:, 0]))
+        out["pace_n"] = float(len(spread))
     idx = [ok for _, _, ok in pl if ok is not None]
     out["index_ok"] = 100.0 * sum(idx) / max(len(idx), 1)
     out["index_n"] = float(len(idx))
@@ -341,21 +374,26 @@ def passage_summary(tot: dict[str, float], n: int) -> str:
         f"| with script: hits at mid-phrase cuts placed `mid_phrase` | {tot['placed_mid_phrase']:.1f}% of {int(tot['placed_n_mid_phrase'])} |",
         f"| with script: `char_index` within 1 of the truth (exact truths only) | {tot['index_ok']:.1f}% of {int(tot['index_n'])} |",
     ]
+    if "pace_spread" in tot:
+        rows.append(
+            f"| pace, no script: spread (CV) of the pieces' rates, estimated ÷ true, mean over {int(tot['pace_n'])} passages "
+            f"(with every nucleus weighing the same) | {tot['pace_spread']:.2f} ({tot['pace_spread_same']:.2f}) |"
+        )
     return "\n".join(rows)
 
 
 def seeds_table(by_seed: dict[int, list[PassageResult]]) -> str:
     """Passage figures per seed, and pooled over all passages of all seeds."""
     rows = [
-        "| seed | passages | rate error with script | rate error no script (signed) | pause recall | pause precision |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| seed | passages | rate error with script | rate error no script (signed) | pause recall | pause precision | pace spread, estimated ÷ true |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for seed, res in [*by_seed.items(), ("all", [r for rs in by_seed.values() for r in rs])]:
         t = passage_totals(res)
         label = f"**{seed}**" if seed == "all" else str(seed)
         rows.append(
             f"| {label} | {len(res)} | {t['rate_mae_script']:.1f}% | {t['rate_mae_est']:.1f}% ({t['rate_bias_est']:+.1f}%) | "
-            f"{t['recall']:.1f}% | {t['precision']:.1f}% |"
+            f"{t['recall']:.1f}% | {t['precision']:.1f}% | {t.get('pace_spread', float('nan')):.2f} |"
         )
     return "\n".join(rows)
 

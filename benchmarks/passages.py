@@ -154,6 +154,12 @@ class Passage:
         """True speaking rate in characters per minute."""
         return 60.0 * self.n_chars / self.span_s
 
+    def piece_chars(self) -> list[int]:
+        """Characters spoken in each piece (one per ``speech`` interval), from the script split
+        at ``pause_char_index`` (approximate at a cut whose ``cut_exact`` is False)."""
+        bounds = [-1, *self.pause_char_index, len(self.script) - 1]
+        return [count_spoken(self.script[a + 1 : b + 1]) for a, b in zip(bounds[:-1], bounds[1:])]
+
 
 @dataclass(frozen=True)
 class _Piece:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .locales import fmt_time
-from .metrics import Pace, Rate
+from .metrics import Pace, Rate, windowed_sums
 from .placement import Gap, Pause
 from .settings import Settings
 
@@ -60,11 +60,10 @@ class Finding:
         return float(spans[0][0]) if spans else None
 
 
-def run_lengths(run_times: np.ndarray, event_times: np.ndarray, weight: float) -> np.ndarray:
-    """Characters in each speech run (between pauses), shape (k,)."""
-    t = np.sort(event_times)
-    counts = np.searchsorted(t, run_times[:, 1], side="right") - np.searchsorted(t, run_times[:, 0], side="left")
-    return np.rint(counts * weight).astype(int)
+def run_lengths(run_times: np.ndarray, event_times: np.ndarray, weight: float | np.ndarray) -> np.ndarray:
+    """Characters in each speech run (between pauses), shape (k,); ``weight``: characters per
+    event, one for all or one each (see :func:`speechcoach.metrics.windowed_sums`)."""
+    return np.rint(windowed_sums(event_times, weight, run_times[:, 0], run_times[:, 1])).astype(int)
 
 
 def placement_findings(missed_breaks: tuple[Gap, ...], missed_steps: tuple[Gap, ...]) -> tuple[Finding, ...]:

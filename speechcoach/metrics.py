@@ -82,12 +82,25 @@ def speaking_rate(n_chars: int, span_s: float, pause_s: float, *, band: tuple[fl
     return Rate(cpm=cpm, articulation_cpm=60.0 * n_chars / talking, verdict=verdict(cpm, band))
 
 
+def windowed_sums(event_times: np.ndarray, weight: float | np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Summed weight of the events inside each ``[start, end]`` interval (ends included), shape (k,).
+
+    ``weight`` is one value for every event or one per event (shape of ``event_times``).
+    """
+    t = np.asarray(event_times, dtype=float).ravel()
+    wts = np.broadcast_to(np.asarray(weight, dtype=float), t.shape)
+    order = np.argsort(t, kind="stable")
+    t = t[order]
+    cum = np.concatenate([[0.0], np.cumsum(wts[order])])
+    return cum[np.searchsorted(t, ends, side="right")] - cum[np.searchsorted(t, starts, side="left")]
+
+
 def pace(
     event_times: np.ndarray,
     start_s: float,
     end_s: float,
     *,
-    weight: float = 1.0,
+    weight: float | np.ndarray = 1.0,
     window_s: float = 8.0,
     hop_s: float = 2.0,
 ) -> Pace:
@@ -99,8 +112,9 @@ def pace(
         Times in seconds of syllables (aligned characters, or syllable nuclei).
     start_s, end_s : float
         The speech span.
-    weight : float, keyword-only
-        Characters per event: ``n_chars / n_nuclei`` when a script calibrates the nuclei.
+    weight : float or np.ndarray of shape (n,), keyword-only
+        Characters per event, one for all or one each: syllable nuclei weigh the characters
+        they stand for (:func:`speechcoach.syllables.nucleus_weights`, scaled to the count).
     window_s, hop_s : float, keyword-only
         Window length and hop in seconds.
 
@@ -115,9 +129,7 @@ def pace(
     if starts[-1] + w < end_s - 1e-6:  # make the last window end with the speech
         starts = np.append(starts, end_s - w)
     ends = starts + w
-    t = np.sort(np.asarray(event_times, dtype=float))
-    counts = np.searchsorted(t, ends, side="right") - np.searchsorted(t, starts, side="left")
-    rates = counts * weight / w * 60.0
+    rates = windowed_sums(event_times, weight, starts, ends) / w * 60.0
     mean = float(np.mean(rates))
     cv = float(np.std(rates) / mean) if mean > 0 and len(rates) > 1 else 0.0
     centres = (starts + ends) / 2

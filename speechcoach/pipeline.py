@@ -21,7 +21,7 @@ from .metrics import Pace, Rate, pace, score, speaking_rate
 from .placement import Pause, place
 from .segmentation import NoSpeechError, Segmentation, segment
 from .settings import Settings
-from .syllables import detect_nuclei, estimate_count_runs
+from .syllables import detect_nuclei, nucleus_weights
 
 if TYPE_CHECKING:  # precise mode is optional and imported lazily
     from .asr import Precise
@@ -204,7 +204,8 @@ def analyze_audio(
         )
 
     nuclei = detect_nuclei(y, sr, runs=seg.runs, frames=frames)
-    heard = estimate_count_runs(nuclei, seg.runs)
+    calibrated = nucleus_weights(nuclei, seg.runs)  # characters per nucleus, for the local rate
+    heard = int(np.rint(calibrated.sum()))  # = syllables.estimate_count_runs
     precise = _precise(y, sr, seg, nuclei, script, count, asr_model)
     extras = _precise_extras(precise, script, seg)
     if script is not None:
@@ -216,7 +217,8 @@ def analyze_audio(
     else:
         n_chars = heard
         source = "estimate"
-    weight = n_chars / len(nuclei) if len(nuclei) else 0.0
+    # each nucleus's share of the count: calibrated for its local rate, scaled to the count used
+    weight = calibrated * (n_chars / calibrated.sum()) if len(nuclei) else calibrated
 
     rate = speaking_rate(n_chars, seg.span_s, seg.pause_s, band=settings.band)
     pace_ = pace(nuclei, seg.start_s, seg.end_s, weight=weight, window_s=settings.window_s, hop_s=settings.hop_s)

@@ -312,21 +312,22 @@ def _calibrated(n: np.ndarray, speech_s: np.ndarray, *, pivot: float, e: float |
     return n * (np.clip(rate, *RATE_RANGE) / pivot) ** e
 
 
-def estimate_count_runs(nuclei: np.ndarray, runs: np.ndarray, *, chunk: int = CHUNK_NUCLEI) -> int:
-    """Character estimate of a whole recording, calibrated where each rate was measured.
+def nucleus_weights(nuclei: np.ndarray, runs: np.ndarray, *, chunk: int = CHUNK_NUCLEI) -> np.ndarray:
+    """Characters each nucleus stands for, calibrated for the rate where it was spoken.
 
     The calibration of :func:`estimate_count` is not linear in the rate, so a recording that is
     fast in one part and slow in another is not corrected like one at its average rate. The
     speech runs are grouped, in order, into stretches holding at least ``chunk`` nuclei (the
-    last stretch joins the one before when it falls short), and each stretch's nuclei are
-    calibrated at that stretch's rate, with the exponent of the whole recording (its shrinkage
-    depends on how many nuclei the recording has, not the stretch). A recording with fewer than
-    ``2 * chunk`` nuclei is one stretch, and the result equals ``estimate_count(len(nuclei),
-    speech_s)``.
+    last stretch joins the one before when it falls short), and every nucleus of a stretch
+    weighs ``(rate / pivot) ** e`` for that stretch's rate, with the exponent ``e`` of the whole
+    recording (its shrinkage depends on how many nuclei the recording has, not the stretch).
+    A recording with fewer than ``2 * chunk`` nuclei is one stretch.
 
-    On the benchmark passages (clips of many speakers joined, 60 of them) this lowers the mean
-    rate error without a script from 5.5 % to 5.3 %, better on four of the five seeds; of the
-    corpus clips and their time-scaled copies, two in 165 change, by one character.
+    The weights make the no-script count (:func:`estimate_count_runs`, their sum) and the local
+    rates of the pace series: counting nuclei alone flattens the pace as it flattens the count
+    (fast stretches lose nuclei, slow ones gain). On the benchmark passages, whose pieces come
+    from different speakers, the spread (CV) of the pieces' rates comes out at 0.74 of the true
+    spread with every nucleus weighing the same and 0.89 with these weights.
 
     Parameters
     ----------
@@ -341,29 +342,59 @@ def estimate_count_runs(nuclei: np.ndarray, runs: np.ndarray, *, chunk: int = CH
 
     Returns
     -------
-    int
-        Estimated characters, ``>= 0``.
+    np.ndarray, shape (m,)
+        One weight per nucleus, in the order given (all 1 when there are no runs).
     """
     nuclei = np.asarray(nuclei, dtype=np.float64).ravel()
     runs = np.asarray(runs, dtype=np.float64).reshape(-1, 2)
     n = len(nuclei)
     if n == 0 or len(runs) == 0:
-        return n
+        return np.ones(n)
     cell = np.clip(np.searchsorted(runs[:, 0], nuclei, side="right") - 1, 0, len(runs) - 1)
     counts = np.bincount(cell, minlength=len(runs))
     durations = runs[:, 1] - runs[:, 0]
+    stretch_of_run = np.zeros(len(runs), dtype=np.int64)
     stretches: list[list[float]] = [[0.0, 0.0]]  # [nuclei, seconds of speech] (one pass over the runs)
-    for c, d in zip(counts, durations):
+    for i, (c, d) in enumerate(zip(counts, durations)):
         if stretches[-1][0] >= chunk:
             stretches.append([0.0, 0.0])
         stretches[-1][0] += c
         stretches[-1][1] += d
+        stretch_of_run[i] = len(stretches) - 1
     if len(stretches) > 1 and stretches[-1][0] < chunk:
         tail = stretches.pop()
         stretches[-1] = [stretches[-1][0] + tail[0], stretches[-1][1] + tail[1]]
+        stretch_of_run = np.minimum(stretch_of_run, len(stretches) - 1)
     n_s, t_s = np.array(stretches).T
     e = RATE_EXPONENT * n / (n + RATE_SHRINK_NUCLEI)
-    return int(np.rint(np.sum(_calibrated(n_s, t_s, pivot=RATE_PIVOT, e=e))))
+    factor = _calibrated(n_s, t_s, pivot=RATE_PIVOT, e=e) / np.maximum(n_s, 1.0)
+    return factor[stretch_of_run[cell]]
+
+
+def estimate_count_runs(nuclei: np.ndarray, runs: np.ndarray, *, chunk: int = CHUNK_NUCLEI) -> int:
+    """Character estimate of a whole recording: its :func:`nucleus_weights` summed.
+
+    A recording with fewer than ``2 * chunk`` nuclei is one stretch, and the result equals
+    ``estimate_count(len(nuclei), speech_s)``. On the benchmark passages (clips of many speakers
+    joined, 60 of them) calibrating stretch by stretch lowers the mean rate error without a
+    script from 5.5 % to 5.3 %, better on four of the five seeds; of the corpus clips and their
+    time-scaled copies, two in 165 change, by one character.
+
+    Parameters
+    ----------
+    nuclei : np.ndarray, shape (m,)
+        Syllable-nucleus times (s).
+    runs : np.ndarray, shape (k, 2)
+        Speech runs in seconds.
+    chunk : int, keyword-only
+        Fewest nuclei in a stretch.
+
+    Returns
+    -------
+    int
+        Estimated characters, ``>= 0``.
+    """
+    return int(np.rint(np.sum(nucleus_weights(nuclei, runs, chunk=chunk))))
 
 
 def gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:

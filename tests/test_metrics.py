@@ -48,3 +48,21 @@ def test_pace_weight_scales_events_to_characters():
 def test_short_speech_gets_one_window():
     p = pace(np.arange(0, 5, 0.5), 0.0, 5.0, window_s=8)
     assert len(p.series) == 1 and p.window_s == pytest.approx(5.0)
+
+
+def test_pace_takes_one_weight_per_event():
+    t = np.arange(0, 20, 0.25)  # 4 events/s throughout
+    w = np.where(t < 10, 1.0, 0.5)  # the second half's events stand for half a character each
+    p = pace(t[::-1], 0.0, 20.0, weight=w[::-1], window_s=4, hop_s=2)  # order of the events is free
+    first, last = p.series[0], p.series[-1]
+    assert first.cpm == pytest.approx(240, abs=15) and last.cpm == pytest.approx(120, abs=15)  # ± one event
+    same = pace(t, 0.0, 20.0, weight=np.full(len(t), 0.5))
+    assert [s.cpm for s in same.series] == pytest.approx([s.cpm for s in pace(t, 0.0, 20.0, weight=0.5).series], abs=1e-9)
+
+
+def test_windowed_sums_include_both_ends():
+    from speechcoach.metrics import windowed_sums
+
+    t = np.array([1.0, 2.0, 3.0])
+    got = windowed_sums(t, np.array([1.0, 10.0, 100.0]), np.array([1.0, 2.5, 4.0]), np.array([2.0, 3.0, 5.0]))
+    assert got.tolist() == [11.0, 100.0, 0.0]

@@ -46,6 +46,12 @@ def test_truth_is_consistent(passages) -> None:
             assert is_cjk(p.script[ci])
 
 
+def test_piece_chars_split_the_count_at_the_pauses(passages) -> None:
+    for p in passages:
+        pieces = p.piece_chars()
+        assert len(pieces) == len(p.speech) and sum(pieces) == p.n_chars and min(pieces) > 0
+
+
 def test_joins_are_sentence_ends_and_cuts_are_not(passages) -> None:
     for p in passages:
         for (_, _, kind), ci in zip(p.pauses, p.pause_char_index):

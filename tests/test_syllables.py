@@ -149,3 +149,17 @@ def test_estimate_count_runs_calibrates_each_stretch_at_its_own_rate() -> None:
     assert estimate_count_runs(nuclei, runs, chunk=1000) == estimate_count(50, 10.0)
     assert estimate_count_runs(nuclei[:30], runs) == estimate_count(30, 10.0)
     assert estimate_count_runs(np.array([]), runs) == 0
+
+
+def test_nucleus_weights_follow_the_local_rate() -> None:
+    from speechcoach.syllables import estimate_count_runs, nucleus_weights
+
+    runs = np.array([[2.0 * i, 2.0 * i + 1.0] for i in range(10)])
+    per_run = [7] * 5 + [3] * 5  # 35 nuclei at 7/s, then 15 at 3/s
+    nuclei = np.concatenate([a + (np.arange(k) + 0.5) / k for (a, _), k in zip(runs, per_run)])
+    w = nucleus_weights(nuclei, runs, chunk=20)  # stretches: runs 1-3 (21 nuclei, 7/s), runs 4-10 (29 in 7 s)
+    assert w.shape == nuclei.shape
+    # fast speech hides syllables (weight > 1), slow speech shows extra peaks (weight < 1)
+    assert w[0] > 1.0 > w[-1] and np.all(w[:21] == w[0]) and np.all(w[21:] == w[-1])
+    assert round(w.sum()) == estimate_count_runs(nuclei, runs, chunk=20)
+    assert np.array_equal(nucleus_weights(nuclei[::-1], runs, chunk=20), w[::-1])  # per nucleus, in the order given
