@@ -25,6 +25,7 @@ import inspect
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,6 +34,9 @@ from speechcoach.fileio import write_atomic
 
 from .corpus import EXCLUDED, REPO, SR, Clip, corpus_dir, git_commit, load_audio, load_clips, machine, missing_message, now, uncommitted
 from .passages import TOLERANCE_S, Passage, PauseScore, build_passages, score_pauses
+
+if TYPE_CHECKING:
+    from speechcoach.pipeline import Analysis
 
 RESULTS = REPO / "benchmarks" / "RESULTS.md"
 PASSAGE_SEED = 2024
@@ -160,12 +164,12 @@ class PassageResult:
         For each pause hit with the script: true kind, the placement speechcoach gave it,
         and whether its ``char_index`` is within one character of the truth (None when the
         truth index is only proportional).
-    piece_rates : np.ndarray, shape (3, n_pieces)
+    piece_rates : np.ndarray, shape (4, n_pieces)
         Rates (characters per second of the piece's span) of the passage's pieces of at least
-        :data:`PIECE_MIN_S` and :data:`PIECE_MIN_CHARS`: true; from the no-script analysis's
-        nuclei weighted as the pipeline weighs them (:func:`speechcoach.syllables.nucleus_weights`);
-        and with every nucleus weighing the same. How far the pace series follows the speakers'
-        changes of rate.
+        :data:`PIECE_MIN_S` and :data:`PIECE_MIN_CHARS`, counted from the events the pace series
+        counts (:func:`speechcoach.pipeline.pace_events`): true; without the script (weighted
+        nuclei); without the script with every nucleus weighing the same; with the script
+        (aligned characters). How far the pace series follows the speakers' changes of rate.
     """
 
     passage: Passage
@@ -185,19 +189,23 @@ PIECE_MIN_CHARS = 8
 """Pieces shorter than this (s) or with fewer characters do not enter the pace comparison."""
 
 
-def piece_rates(p: Passage, nuclei: np.ndarray, runs: np.ndarray, n_chars: int) -> np.ndarray:
-    """True and estimated rates of the passage's pieces (see :attr:`PassageResult.piece_rates`)."""
+def piece_rates(p: Passage, a: Analysis, b: Analysis) -> np.ndarray:
+    """True and estimated rates of the passage's pieces (see :attr:`PassageResult.piece_rates`);
+    ``a``, ``b``: the analyses without and with the script."""
     from speechcoach.metrics import windowed_sums
+    from speechcoach.pipeline import pace_events
     from speechcoach.syllables import nucleus_weights
 
-    w = nucleus_weights(nuclei, runs)
-    w = w * n_chars / w.sum() if len(w) else w
-    keep = [(a, b, c) for (a, b), c in zip(p.speech, p.piece_chars()) if b - a >= PIECE_MIN_S and c >= PIECE_MIN_CHARS]
+    keep = [(s, e, c) for (s, e), c in zip(p.speech, p.piece_chars()) if e - s >= PIECE_MIN_S and c >= PIECE_MIN_CHARS]
     if not keep:
-        return np.zeros((3, 0))
-    a, b, c = (np.array(x, dtype=float) for x in zip(*keep))
-    same = n_chars / max(len(nuclei), 1)
-    return np.array([c, windowed_sums(nuclei, w, a, b), windowed_sums(nuclei, same, a, b)]) / (b - a)
+        return np.zeros((4, 0))
+    start, end, chars = (np.array(x, dtype=float) for x in zip(*keep))
+    rows = [chars]
+    for an, alike in ((a, False), (a, True), (b, False)):
+        calibrated = np.ones(len(an.nuclei)) if alike else nucleus_weights(an.nuclei, an.segmentation.runs)
+        events, weight = pace_events(an.nuclei, calibrated, an.char_count, an.alignment)
+        rows.append(windowed_sums(events, weight, start, end))
+    return np.array(rows) / (end - start)
 
 
 def run_passage(p: Passage) -> PassageResult:
@@ -224,7 +232,7 @@ def run_passage(p: Passage) -> PassageResult:
         pauses=score_pauses([(q.start_s, q.end_s) for q in a.pauses], p),
         pauses_script=with_script,
         placement=placement,
-        piece_rates=piece_rates(p, a.nuclei, a.segmentation.runs, a.char_count),
+        piece_rates=piece_rates(p, a, b),
     )
 
 
@@ -267,11 +275,16 @@ def passage_totals(results: list[PassageResult]) -> dict[str, float]:
         got = [g for k, g, _ in pl if k == kind]
         out[f"placed_{kind}"] = 100.0 * sum(g == kind for g in got) / max(len(got), 1)
         out[f"placed_n_{kind}"] = float(len(got))
-    spread = np.array([[np.std(x) / np.mean(x) for x in r.piece_rates] for r in results if r.piece_rates.shape[1] >= 3])
-    if len(spread):
+    rated = [r.piece_rates for r in results if r.piece_rates.shape[1] >= 3]
+    if rated:
+        spread = np.array([[np.std(x) / np.mean(x) for x in pr] for pr in rated])
         out["pace_spread"] = float(np.mean(spread[:, 1] / spread[:, 0]))
         out["pace_spread_same"] = float(np.mean(spread[:, 2] / spread[:, 0]))
-        out["pace_n"] = float(len(spread))
+        out["pace_n"] = float(len(rated))
+        # each piece's rate error, the passage's overall rate error taken out (the count's job)
+        for key, row in (("pace_err", 1), ("pace_err_script", 3)):
+            err = [np.abs(d - d.mean()) for d in (np.log(np.maximum(pr[row], 1e-9) / pr[0]) for pr in rated)]
+            out[key] = 100.0 * float(np.median(np.concatenate(err)))
     idx = [ok for _, _, ok in pl if ok is not None]
     out["index_ok"] = 100.0 * sum(idx) / max(len(idx), 1)
     out["index_n"] = float(len(idx))
@@ -375,10 +388,12 @@ def passage_summary(tot: dict[str, float], n: int) -> str:
         f"| with script: `char_index` within 1 of the truth (exact truths only) | {tot['index_ok']:.1f}% of {int(tot['index_n'])} |",
     ]
     if "pace_spread" in tot:
-        rows.append(
+        rows += [
             f"| pace, no script: spread (CV) of the pieces' rates, estimated ÷ true, mean over {int(tot['pace_n'])} passages "
-            f"(with every nucleus weighing the same) | {tot['pace_spread']:.2f} ({tot['pace_spread_same']:.2f}) |"
-        )
+            f"(with every nucleus weighing the same) | {tot['pace_spread']:.2f} ({tot['pace_spread_same']:.2f}) |",
+            f"| pace: median error of a piece's rate, the passage's own rate error taken out, no script / with script "
+            f"| {tot['pace_err']:.1f}% / {tot['pace_err_script']:.1f}% |",
+        ]
     return "\n".join(rows)
 
 

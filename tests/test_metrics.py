@@ -66,3 +66,17 @@ def test_windowed_sums_include_both_ends():
     t = np.array([1.0, 2.0, 3.0])
     got = windowed_sums(t, np.array([1.0, 10.0, 100.0]), np.array([1.0, 2.5, 4.0]), np.array([2.0, 3.0, 5.0]))
     assert got.tolist() == [11.0, 100.0, 0.0]
+
+
+def test_pace_events_are_aligned_characters_with_a_script_else_weighted_nuclei():
+    from speechcoach.alignment import align
+    from speechcoach.pipeline import pace_events
+
+    runs = np.array([[0.0, 2.0], [3.0, 4.0]])
+    nuclei = np.array([0.2, 0.6, 1.0, 1.4, 1.8, 3.3, 3.7])
+    al = align("一二三四五，六七。", runs, nuclei)
+    t, w = pace_events(nuclei, np.ones(len(nuclei)), 7, al)
+    assert len(t) == 7 and np.all(w == 1.0) and np.all(np.diff(t) > 0)
+    assert int(np.sum(t <= 2.0)) == int(al.run_chars[0])  # each character inside its own run
+    t, w = pace_events(nuclei, np.full(len(nuclei), 2.0), 10, None)
+    assert np.array_equal(t, nuclei) and w.sum() == pytest.approx(10.0, abs=1e-9)
