@@ -400,15 +400,16 @@ def passage_summary(tot: dict[str, float], n: int) -> str:
 def seeds_table(by_seed: dict[int, list[PassageResult]]) -> str:
     """Passage figures per seed, and pooled over all passages of all seeds."""
     rows = [
-        "| seed | passages | rate error with script | rate error no script (signed) | pause recall | pause precision | pace spread, estimated ÷ true (every nucleus alike) |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| seed | passages | rate error with script | rate error no script (signed) | pause recall | pause precision | pace spread, estimated ÷ true (every nucleus alike) | piece-rate error, no script / script |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for seed, res in [*by_seed.items(), ("all", [r for rs in by_seed.values() for r in rs])]:
         t = passage_totals(res)
         label = f"**{seed}**" if seed == "all" else str(seed)
         rows.append(
             f"| {label} | {len(res)} | {t['rate_mae_script']:.1f}% | {t['rate_mae_est']:.1f}% ({t['rate_bias_est']:+.1f}%) | "
-            f"{t['recall']:.1f}% | {t['precision']:.1f}% | {t.get('pace_spread', float('nan')):.2f} ({t.get('pace_spread_same', float('nan')):.2f}) |"
+            f"{t['recall']:.1f}% | {t['precision']:.1f}% | {t.get('pace_spread', float('nan')):.2f} ({t.get('pace_spread_same', float('nan')):.2f}) | "
+            f"{t.get('pace_err', float('nan')):.1f}% / {t.get('pace_err_script', float('nan')):.1f}% |"
         )
     return "\n".join(rows)
 
