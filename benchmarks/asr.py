@@ -10,8 +10,8 @@ manifest transcript. Three counts are compared:
   the recording from the first speech onset to the last offset, beam 5, temperature 0,
   disfluent initial prompt), before any guard;
 * ``fused`` — the count precise mode reports (:func:`speechcoach.asr.fuse_counts`): the
-  recogniser's, without text placed in silence, with the nuclei standing in for decoding
-  loops and the rate-calibrated nuclei (``syllables.estimate_count``) for runs where the two
+  recogniser's, without text placed in silence, with the rate-calibrated nuclei
+  (``syllables.nucleus_weights``) standing in for decoding loops and for runs where the two
   disagree strongly, plus vocal hesitations the recogniser leaves out;
 * ``plain`` (``--reference``) — plain faster-whisper on the whole clip,
   ``transcribe(audio, language="zh", beam_size=5)`` with its defaults (temperature fallback,
@@ -188,7 +188,7 @@ guards (`fuse_counts`): text placed outside the speech runs counts only where a
 syllable nucleus lies within 0.4 s (a far-field clip whose speech the segmentation half misses
 keeps its text; text invented in a silent pause is dropped); a decoding loop (one phrase of
 ≥ 3 characters three times in a row) counts the nuclei of its own stretch; a run ≥ 2 s with
-fewer than 60% or more than 180% of its nuclei takes the nuclei, calibrated for the run's rate (the first version's ratios).
+fewer than 60% or more than 180% of its nuclei takes the nuclei (the first version's ratios); both count each nucleus as the characters it stands for at its local rate, as the no-script estimate does.
 Chosen after looking at this corpus: the 0.4 s tolerance (0.1 s dropped real far-field words
 in `sherpa_funasrnano_far_2`) and not using Whisper's compression-ratio loop criterion (it
 flagged a repetitive poem whose text was right). Speed with the prompt: 0.26 s per s of audio,

@@ -49,7 +49,7 @@ import numpy as np
 
 from .characters import count_spoken, spoken_units
 from .errors import SpeechcoachError
-from .syllables import estimate_count
+from .syllables import nucleus_weights
 
 ASR_SR = 16_000
 """Sample rate Whisper expects."""
@@ -212,8 +212,9 @@ class RunCount:
     acoustic : int
         Syllable nuclei detected in this run.
     fused : int
-        The figure used: ``asr`` unless flagged, then the acoustic estimate: ``acoustic``
-        calibrated for the run's rate (:func:`speechcoach.syllables.estimate_count`).
+        The figure used: ``asr`` unless flagged, then the acoustic estimate: the run's nuclei,
+        each weighing the characters it stands for at its local rate
+        (:func:`speechcoach.syllables.nucleus_weights`, as in the no-script count).
     flag : str or None
         ``"dropped"`` (recogniser far below the nuclei) or ``"invented"`` (far above).
     """
@@ -520,13 +521,14 @@ def fuse_counts(transcript: Transcript, runs: np.ndarray, nuclei: np.ndarray) ->
        noise and is not counted. Words outside the runs that do have a nucleus are kept (quiet
        or far-field speech the segmentation missed).
     2. **Loops.** A segment that :func:`is_loop` marks counts the nuclei of its own time span
-       instead of its text, each nucleus in its own run.
+       instead of its text, each nucleus in its own run and weighted as in 3.
     3. **Dropped or invented stretches.** In a run of at least :data:`CHECK_MIN_RUN_S`, or a
        stretch of shorter consecutive runs lasting that long together (:func:`check_groups`),
        a recogniser count under :data:`DROP_RATIO` of the nuclei, or over
-       :data:`HALLUCINATION_RATIO` times them, is replaced by the acoustic estimate of the run
-       (its nuclei, calibrated for its rate like the no-script count: the recogniser mostly
-       drops fast stretches, where raw nuclei undercount).
+       :data:`HALLUCINATION_RATIO` times them, is replaced by the acoustic estimate of the run:
+       its nuclei, each weighing the characters it stands for at its local rate
+       (:func:`speechcoach.syllables.nucleus_weights`, as in the no-script count: the
+       recogniser mostly drops fast stretches, where raw nuclei undercount).
 
     Every word and nucleus belongs to its nearest run (boundaries halfway through each pause).
 
@@ -548,18 +550,20 @@ def fuse_counts(transcript: Transcript, runs: np.ndarray, nuclei: np.ndarray) ->
     total_asr = count_spoken(transcript.raw_text if transcript.raw_text is not None else transcript.text)
     if len(runs) == 0:
         return FusedCount(asr=int(total_asr), fused=int(total_asr), runs=())
-    speech_s = runs[:, 1] - runs[:, 0]
+    weights = nucleus_weights(nuclei, runs)  # characters per nucleus at its local rate
     if not transcript.words and not any(s.loop for s in transcript.segments):  # no word times: one check over the whole recording
-        speech_s = np.array([speech_s.sum()])
+        weighted = np.array([weights.sum()])
         runs = np.array([[runs[0, 0], runs[-1, 1]]])
         acoustic = np.array([len(nuclei)])
         asr = np.array([total_asr])
-        looped = np.zeros(1, dtype=int)
+        looped = np.zeros(1)
         bad = np.zeros(1, dtype=bool)
     else:
-        acoustic = np.bincount(_cells(nuclei, runs), minlength=len(runs))[: len(runs)]
+        cells = _cells(nuclei, runs)
+        acoustic = np.bincount(cells, minlength=len(runs))[: len(runs)]
+        weighted = np.bincount(cells, weights=weights, minlength=len(runs))[: len(runs)]
         asr = np.zeros(len(runs), dtype=int)
-        looped = np.zeros(len(runs), dtype=int)
+        looped = np.zeros(len(runs))
         bad = np.zeros(len(runs), dtype=bool)
         loops = [s for s in transcript.segments if s.loop]
         # a loop's stretch is counted from its nuclei, each in its own run (a loop can span
@@ -569,8 +573,8 @@ def fuse_counts(transcript: Transcript, runs: np.ndarray, nuclei: np.ndarray) ->
         for s in loops:
             in_loop |= (nuclei >= s.start_s) & (nuclei <= s.end_s)
             bad[int(_cells(np.array([(s.start_s + s.end_s) / 2]), runs)[0])] = True
-        loop_cells = _cells(nuclei[in_loop], runs)
-        looped += np.bincount(loop_cells, minlength=len(runs))[: len(runs)]
+        loop_cells = cells[in_loop]
+        looped += np.bincount(loop_cells, weights=weights[in_loop], minlength=len(runs))[: len(runs)]
         bad[loop_cells] = True
         for w in transcript.words:
             mid = (w.start_s + w.end_s) / 2
@@ -582,8 +586,8 @@ def fuse_counts(transcript: Transcript, runs: np.ndarray, nuclei: np.ndarray) ->
             asr[int(_cells(np.array([mid]), runs)[0])] += count_spoken(w.text)
     flags = _check_groups(runs, asr, acoustic, bad)
     out = []
-    for (a, b), t, n_asr, n_loop, n_ac, is_bad, flag in zip(runs, speech_s, asr, looped, acoustic, bad, flags):
-        fused = n_asr + n_loop if (is_bad or flag is None) else estimate_count(int(n_ac), float(t))
+    for (a, b), n_asr, n_loop, n_ac, n_w, is_bad, flag in zip(runs, asr, looped, acoustic, weighted, bad, flags):
+        fused = n_asr + round(n_loop) if (is_bad or flag is None) else round(n_w)
         out.append(RunCount(float(a), float(b), int(n_asr), int(n_ac), int(fused), flag))
     return FusedCount(asr=int(total_asr), fused=int(sum(r.fused for r in out)), runs=tuple(out))
 

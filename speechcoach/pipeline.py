@@ -278,8 +278,8 @@ def pace_events(
     knows how many characters each speech run holds. Without one, the syllable nuclei, each
     weighing its rate-calibrated share (``calibrated``, from
     :func:`speechcoach.syllables.nucleus_weights`) of the ``n_chars`` counted.
-    On the benchmark passages the pieces' rates are off by a median 1.3 % with the script's
-    characters, 8.6 % with the weighted nuclei (``benchmarks/RESULTS.md``).
+    On the benchmark passages the pieces' rates are off by a median 0.8 % with the script's
+    characters, 8.6 % with the weighted nuclei (``benchmarks/RESULTS.md``, all seeds).
 
     Returns
     -------
