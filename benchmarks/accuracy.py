@@ -165,10 +165,8 @@ class PassageResult:
         and whether its ``char_index`` is within one character of the truth (None when the
         truth index is only proportional).
     piece_rates : np.ndarray, shape (4, n_pieces)
-        Rates (characters per second of the piece's span) of the passage's pieces of at least
-        :data:`PIECE_MIN_S` and :data:`PIECE_MIN_CHARS`, counted from the events the pace series
-        counts (:func:`speechcoach.pipeline.pace_events`): true; without the script (weighted
-        nuclei); without the script with every nucleus weighing the same; with the script
+        :func:`piece_rates` of the passage: true; from the pace events without the script
+        (weighted nuclei); the same with every nucleus weighing the same; with the script
         (aligned characters). How far the pace series follows the speakers' changes of rate.
     """
 
@@ -189,28 +187,30 @@ PIECE_MIN_CHARS = 8
 """Pieces shorter than this (s) or with fewer characters do not enter the pace comparison."""
 
 
-def piece_rates(p: Passage, a: Analysis, b: Analysis) -> np.ndarray:
-    """True and estimated rates of the passage's pieces (see :attr:`PassageResult.piece_rates`);
-    ``a``, ``b``: the analyses without and with the script."""
+def piece_rates(p: Passage, *events: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Rates of the passage's pieces of at least :data:`PIECE_MIN_S` and :data:`PIECE_MIN_CHARS`
+    (characters per second of the piece's span), shape ``(1 + len(events), n_pieces)``: the true
+    ones, then those counted from each ``(times, weights)`` of pace events
+    (:attr:`speechcoach.pipeline.Analysis.pace_events`)."""
     from speechcoach.metrics import windowed_sums
-    from speechcoach.pipeline import pace_events
-    from speechcoach.syllables import nucleus_weights
 
     keep = [(s, e, c) for (s, e), c in zip(p.speech, p.piece_chars()) if e - s >= PIECE_MIN_S and c >= PIECE_MIN_CHARS]
     if not keep:
-        return np.zeros((4, 0))
+        return np.zeros((1 + len(events), 0))
     start, end, chars = (np.array(x, dtype=float) for x in zip(*keep))
-    rows = [chars]
-    for an, alike in ((a, False), (a, True), (b, False)):
-        calibrated = np.ones(len(an.nuclei)) if alike else nucleus_weights(an.nuclei, an.segmentation.runs)
-        events, weight = pace_events(an.nuclei, calibrated, an.char_count, an.alignment)
-        rows.append(windowed_sums(events, weight, start, end))
-    return np.array(rows) / (end - start)
+    return np.array([chars] + [windowed_sums(t, w, start, end) for t, w in events]) / (end - start)
+
+
+def piece_error(rates: list[np.ndarray], row: int) -> float:
+    """Median error (%) of a piece's rate from row ``row`` of :func:`piece_rates`, over all the
+    passages' pieces, each passage's own overall error taken out (that is the count's job)."""
+    err = [np.abs(d - d.mean()) for d in (np.log(np.maximum(r[row], 1e-9) / r[0]) for r in rates if r.shape[1])]
+    return 100.0 * float(np.median(np.concatenate(err))) if err else float("nan")
 
 
 def run_passage(p: Passage) -> PassageResult:
     """Analyse one passage with and without its script."""
-    from speechcoach.pipeline import analyze_signal
+    from speechcoach.pipeline import analyze_signal, pace_events
 
     a = analyze_signal(p.y, p.sr, **acoustic())
     b = analyze_signal(p.y, p.sr, script=p.script, **acoustic())
@@ -232,7 +232,7 @@ def run_passage(p: Passage) -> PassageResult:
         pauses=score_pauses([(q.start_s, q.end_s) for q in a.pauses], p),
         pauses_script=with_script,
         placement=placement,
-        piece_rates=piece_rates(p, a, b),
+        piece_rates=piece_rates(p, a.pace_events, pace_events(a.nuclei, np.ones(len(a.nuclei)), a.char_count), b.pace_events),
     )
 
 
@@ -281,10 +281,8 @@ def passage_totals(results: list[PassageResult]) -> dict[str, float]:
         out["pace_spread"] = float(np.mean(spread[:, 1] / spread[:, 0]))
         out["pace_spread_same"] = float(np.mean(spread[:, 2] / spread[:, 0]))
         out["pace_n"] = float(len(rated))
-        # each piece's rate error, the passage's overall rate error taken out (the count's job)
-        for key, row in (("pace_err", 1), ("pace_err_script", 3)):
-            err = [np.abs(d - d.mean()) for d in (np.log(np.maximum(pr[row], 1e-9) / pr[0]) for pr in rated)]
-            out[key] = 100.0 * float(np.median(np.concatenate(err)))
+        out["pace_err"] = piece_error(rated, 1)
+        out["pace_err_script"] = piece_error(rated, 3)
     idx = [ok for _, _, ok in pl if ok is not None]
     out["index_ok"] = 100.0 * sum(idx) / max(len(idx), 1)
     out["index_n"] = float(len(idx))

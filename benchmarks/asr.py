@@ -294,28 +294,38 @@ PASSAGE_SEED = 2024
 """Seed of the passages scored with ``--passages`` (the accuracy benchmark's main draw)."""
 
 
-def run_passages(n: int, model_dir: Path, seed: int = PASSAGE_SEED) -> list[tuple[float, float, float, float, str]]:
+PassageRow = tuple[float, float, float, float, str, np.ndarray]
+
+
+def run_passages(n: int, model_dir: Path, seed: int = PASSAGE_SEED) -> list[PassageRow]:
     """Speaking rate without a script on ``n`` trainee-length passages (:mod:`benchmarks.passages`).
 
-    Returns, per passage, ``(length_s, true_cpm, precise_cpm, acoustic_cpm, char_source)``.
+    Returns, per passage, ``(length_s, true_cpm, precise_cpm, acoustic_cpm, char_source,
+    piece_rates)``, the last from :func:`benchmarks.accuracy.piece_rates` (true, precise mode,
+    acoustic estimate).
     """
     from speechcoach.pipeline import analyze_signal
 
+    from .accuracy import piece_rates
     from .passages import build_passages
 
     out = []
     for p in build_passages(n=n, seed=seed):
         precise = analyze_signal(p.y, p.sr, count="asr", asr_model=model_dir)
         acoustic = analyze_signal(p.y, p.sr, count="acoustic")
-        out.append((p.duration_s, p.cpm, precise.rate.cpm, acoustic.rate.cpm, precise.char_source))
+        pieces = piece_rates(p, precise.pace_events, acoustic.pace_events)
+        out.append((p.duration_s, p.cpm, precise.rate.cpm, acoustic.rate.cpm, precise.char_source, pieces))
     return out
 
 
-def passage_section(rows: list[tuple[float, float, float, float, str]], seed: int = PASSAGE_SEED) -> str:
+def passage_section(rows: list[PassageRow], seed: int = PASSAGE_SEED) -> str:
     """Markdown: rate error without a script, precise mode next to the acoustic estimate."""
+    from .accuracy import piece_error
+
     true = np.array([r[1] for r in rows])
     err_p = 100 * (np.array([r[2] for r in rows]) / true - 1)
     err_a = 100 * (np.array([r[3] for r in rows]) / true - 1)
+    pieces = [r[5] for r in rows]
     lines = [
         "",
         "## Passages: speaking rate without a script",
@@ -325,15 +335,18 @@ def passage_section(rows: list[tuple[float, float, float, float, str]], seed: in
         "script by the whole pipeline in precise mode (`count=\"asr\"`) and with the acoustic estimate. "
         f"Long recordings are decoded in pieces of at most {asr.MAX_CHUNK_S:g} s cut in pauses (`asr.decode_chunks`).",
         "",
-        "| count | rate error, mean abs | mean signed | worst |",
-        "| --- | ---: | ---: | ---: |",
-        f"| precise mode | {np.mean(np.abs(err_p)):.1f}% | {np.mean(err_p):+.1f}% | {err_p[np.argmax(np.abs(err_p))]:+.1f}% |",
-        f"| acoustic estimate | {np.mean(np.abs(err_a)):.1f}% | {np.mean(err_a):+.1f}% | {err_a[np.argmax(np.abs(err_a))]:+.1f}% |",
+        "The pace column: median error of a piece's rate (a stretch of one clip between two pauses), "
+        "counted from the events the pace series counts, each passage's own rate error taken out.",
+        "",
+        "| count | rate error, mean abs | mean signed | worst | pace: piece-rate error |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        f"| precise mode | {np.mean(np.abs(err_p)):.1f}% | {np.mean(err_p):+.1f}% | {err_p[np.argmax(np.abs(err_p))]:+.1f}% | {piece_error(pieces, 1):.1f}% |",
+        f"| acoustic estimate | {np.mean(np.abs(err_a)):.1f}% | {np.mean(err_a):+.1f}% | {err_a[np.argmax(np.abs(err_a))]:+.1f}% | {piece_error(pieces, 2):.1f}% |",
         "",
         "| # | length (s) | true cpm | precise (err) | acoustic (err) |",
         "| ---: | ---: | ---: | ---: | ---: |",
     ]
-    for i, (length, t, p_cpm, a_cpm, _src) in enumerate(rows):
+    for i, (length, t, p_cpm, a_cpm, _src, _pieces) in enumerate(rows):
         lines.append(f"| {i} | {length:.0f} | {t:.0f} | {p_cpm:.0f} ({100 * (p_cpm / t - 1):+.1f}%) | {a_cpm:.0f} ({100 * (a_cpm / t - 1):+.1f}%) |")
     return "\n".join(lines) + "\n"
 

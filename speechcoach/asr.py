@@ -249,6 +249,26 @@ class FusedCount:
         """Runs where the recogniser was overruled."""
         return tuple(r for r in self.runs if r.flag is not None)
 
+    def events(self, nuclei: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The fused count placed in time: each run's characters spread evenly over the nuclei
+        that belong to it (as in :func:`fuse_counts`), or set at its middle when it has none.
+
+        Returns
+        -------
+        times, weights : np.ndarray, shape (e,)
+            Event times (s) and the characters each stands for (summing to :attr:`fused`).
+        """
+        if not self.runs:
+            return np.zeros(0), np.zeros(0)
+        runs = np.array([[r.start_s, r.end_s] for r in self.runs])
+        fused = np.array([r.fused for r in self.runs], dtype=float)
+        t = np.sort(np.asarray(nuclei, dtype=float))
+        cells = _cells(t, runs)
+        per_run = np.bincount(cells, minlength=len(runs))[: len(runs)]
+        alone = (per_run == 0) & (fused > 0)
+        times = np.concatenate([t, runs[alone].mean(axis=1)])
+        return times, np.concatenate([fused[cells] / np.maximum(per_run[cells], 1), fused[alone]])
+
 
 @dataclass(frozen=True)
 class Passage:

@@ -144,6 +144,20 @@ def test_fused_count_overrules_a_dropped_run():
     assert fc.fused == 14 + 15
 
 
+def test_fused_count_placed_in_time_spreads_each_run_over_its_nuclei():
+    runs = np.array([[0.0, 3.0], [3.5, 6.5], [7.0, 7.5]])
+    nuclei = np.concatenate([np.linspace(0.1, 2.9, 15), np.linspace(3.6, 6.4, 10)])  # none in run 3
+    words = _words([(0.1 + 0.2 * i, 0.3 + 0.2 * i, "字") for i in range(14)]
+                   + [(3.6 + 0.3 * i, 3.8 + 0.3 * i, "字") for i in range(10)] + [(7.1, 7.4, "好")])
+    tr = Transcript("".join(w.text for w in words), (Segment(0.1, 7.4, "x"),), words)
+    fc = asr.fuse_counts(tr, runs, nuclei)
+    assert [r.fused for r in fc.runs] == [14, 10, 1]
+    t, w = fc.events(nuclei[::-1])
+    assert w.sum() == pytest.approx(fc.fused, abs=1e-9) and len(t) == len(nuclei) + 1
+    assert np.allclose(w[t < 3.0], 14 / 15) and np.allclose(w[(t > 3.0) & (t < 7.0)], 1.0)
+    assert t[-1] == pytest.approx(7.25) and w[-1] == 1.0  # a run without nuclei: its middle
+
+
 def test_a_fast_dropped_run_gets_the_rate_calibrated_estimate():
     from speechcoach.syllables import nucleus_weights
 
