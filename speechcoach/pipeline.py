@@ -289,8 +289,9 @@ def pace_events(
     :meth:`speechcoach.asr.FusedCount.events`). Else the syllable nuclei, each weighing its
     rate-calibrated share (``calibrated``, from :func:`speechcoach.syllables.nucleus_weights`).
     On the benchmark passages the pieces' rates are off by a median 0.8 % with the script's
-    characters and 8.6 % with the weighted nuclei (``benchmarks/RESULTS.md``, all seeds); the
-    recogniser's runs gave 4.9 % against 9.0 % for the weighted nuclei on 24 passages.
+    characters and 8.6 % with the weighted nuclei (``benchmarks/RESULTS.md``, all seeds); with
+    the recogniser's runs 3.7 %, against 7.5 % for the weighted nuclei on the same 12 passages
+    (``benchmarks/ASR_RESULTS.md``).
 
     Returns
     -------
