@@ -66,6 +66,15 @@ def run_lengths(run_times: np.ndarray, event_times: np.ndarray, weight: float | 
     return np.rint(windowed_sums(event_times, weight, run_times[:, 0], run_times[:, 1])).astype(int)
 
 
+def trend_ends(pace: Pace) -> tuple[float, float]:
+    """The pace trend line's values (cpm) at the first and the last window's centre: the trend
+    as a trainee hears it ("from about 100 to about 125"), not as a slope per minute."""
+    centres = np.array([(w.start_s + w.end_s) / 2 for w in pace.series]) / 60.0
+    mean = float(np.mean([w.cpm for w in pace.series]))
+    at = mean + pace.trend_cpm_per_min * (centres[[0, -1]] - centres.mean())
+    return float(at[0]), float(at[1])
+
+
 def placement_findings(missed_breaks: tuple[Gap, ...], missed_steps: tuple[Gap, ...]) -> tuple[Finding, ...]:
     """Findings for pauses the script called for and the speaker did not make.
 
@@ -202,13 +211,14 @@ def derive(
         )
     if span_s >= TREND_MIN_SPAN_S and abs(pace.trend_cpm_per_min) > TREND_LIMIT_CPM_PER_MIN:
         fid = "pace_speeds_up" if pace.trend_cpm_per_min > 0 else "pace_slows_down"
+        first, last = trend_ends(pace)
         out.append(
             Finding(
                 fid,
                 "info" if abs(pace.trend_cpm_per_min) < 2 * TREND_LIMIT_CPM_PER_MIN else "warning",
                 "pace",
-                dict(trend=abs(pace.trend_cpm_per_min)),
-                {"trend_cpm_per_min": round(pace.trend_cpm_per_min, 1)},
+                dict(trend=abs(pace.trend_cpm_per_min), first=first, last=last),
+                {"trend_cpm_per_min": round(pace.trend_cpm_per_min, 1), "trend_first_last_cpm": [round(first, 1), round(last, 1)]},
             )
         )
     order = {sev: i for i, sev in enumerate(SEVERITIES)}

@@ -80,3 +80,14 @@ def test_pace_events_are_aligned_characters_with_a_script_else_weighted_nuclei()
     assert int(np.sum(t <= 2.0)) == int(al.run_chars[0])  # each character inside its own run
     t, w = pace_events(nuclei, np.full(len(nuclei), 2.0), 10, None)
     assert np.array_equal(t, nuclei) and w.sum() == pytest.approx(10.0, abs=1e-9)
+
+
+def test_trend_ends_are_the_trend_line_at_the_first_and_last_window():
+    from speechcoach.findings import trend_ends
+    from speechcoach.metrics import Pace, Window
+
+    starts = np.arange(0.0, 53.0, 2.0)  # 8 s windows, centres 4 s ... 56 s
+    series = tuple(Window(a, a + 8.0, 100.0 + 40.0 * (a + 4.0) / 60.0) for a in starts)  # +40 cpm a minute
+    first, last = trend_ends(Pace(window_s=8.0, series=series, cv=0.1, trend_cpm_per_min=40.0))
+    assert first == pytest.approx(100.0 + 40.0 * 4 / 60, abs=1e-9)
+    assert last == pytest.approx(100.0 + 40.0 * 56 / 60, abs=1e-9)
