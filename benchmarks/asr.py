@@ -32,8 +32,6 @@ Run: ``python -m benchmarks.asr [--model DIR] [--out PATH] [--reference] [--pass
 from __future__ import annotations
 
 import argparse
-import csv
-import os
 import platform
 import sys
 import time
@@ -51,13 +49,8 @@ from speechcoach.model import resolve_model_dir
 from speechcoach.segmentation import segment
 from speechcoach.syllables import detect_nuclei
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "real"
-
-EXCLUDED = {
-    "mossttsd_pod_f_enhanced": "transcript holds the English word 'offer' (5 letters counted, 2 syllables said)",
-}
-"""Clips whose truth the counting rule gets wrong, left out with the reason."""
+from .accuracy import PASSAGE_SEED, piece_error, piece_rates
+from .corpus import EXCLUDED, REPO, corpus_dir, load_clips, missing_message
 
 TARGET_MAE = 0.03
 TARGET_BIAS = 0.02
@@ -82,18 +75,6 @@ class Row:
     source: str = ""
     plain: int | None = None
     plain_s: float | None = None
-
-
-def corpus_dir() -> Path:
-    """The corpus folder (``$SPEECHCOACH_CORPUS`` or ``../shared/corpus/real``)."""
-    env = os.environ.get("SPEECHCOACH_CORPUS")
-    return Path(env) if env else DEFAULT_CORPUS
-
-
-def read_manifest(folder: Path) -> list[dict[str, str]]:
-    """Rows of ``manifest.tsv`` as dictionaries."""
-    with open(folder / "manifest.tsv", encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh, delimiter="\t"))
 
 
 def plain_count(y: np.ndarray, model_dir: Path) -> tuple[int, float]:
@@ -290,10 +271,6 @@ def report(rows: list[Row], model_dir: Path, wall_s: float) -> str:
     return "\n".join(lines)
 
 
-PASSAGE_SEED = 2024
-"""Seed of the passages scored with ``--passages`` (the accuracy benchmark's main draw)."""
-
-
 PassageRow = tuple[float, float, float, float, str, np.ndarray]
 
 
@@ -306,7 +283,6 @@ def run_passages(n: int, model_dir: Path, seed: int = PASSAGE_SEED) -> list[Pass
     """
     from speechcoach.pipeline import analyze_signal
 
-    from .accuracy import piece_rates
     from .passages import build_passages
 
     out = []
@@ -320,8 +296,6 @@ def run_passages(n: int, model_dir: Path, seed: int = PASSAGE_SEED) -> list[Pass
 
 def passage_section(rows: list[PassageRow], seed: int = PASSAGE_SEED) -> str:
     """Markdown: rate error without a script, precise mode next to the acoustic estimate."""
-    from .accuracy import piece_error
-
     true = np.array([r[1] for r in rows])
     err_p = 100 * (np.array([r[2] for r in rows]) / true - 1)
     err_a = 100 * (np.array([r[3] for r in rows]) / true - 1)
@@ -362,8 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args(argv)
     folder = corpus_dir()
-    if not (folder / "manifest.tsv").is_file():
-        print(f"benchmarks.asr: corpus not found at {folder}", file=sys.stderr)
+    if folder is None:
+        print(f"benchmarks.asr: {missing_message()}", file=sys.stderr)
         return 2
     if not asr.available():
         print("benchmarks.asr: faster-whisper not installed (pip install 'speechcoach[asr]')", file=sys.stderr)
@@ -373,11 +347,11 @@ def main(argv: list[str] | None = None) -> int:
     asr.load_model(str(model_dir))  # load once, outside the timing
     rows = []
     t0 = time.perf_counter()
-    manifest = [m for m in read_manifest(folder) if m["id"] not in EXCLUDED]
+    clips = load_clips(folder)  # without the EXCLUDED clips
     if args.limit:
-        manifest = manifest[: args.limit]
-    for m in manifest:
-        r = run_clip(folder / m["file"], m["transcript"], model_dir, m.get("source_repo", ""), args.reference)
+        clips = clips[: args.limit]
+    for c in clips:
+        r = run_clip(c.path, c.transcript, model_dir, c.source, args.reference)
         rows.append(r)
         if args.verbose:
             print(f"{r.id:45s} truth {r.truth:4d} ac {r.acoustic:4d} asr {r.asr:4d} fused {r.fused:4d} "

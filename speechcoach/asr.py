@@ -604,7 +604,7 @@ def fuse_counts(transcript: Transcript, runs: np.ndarray, nuclei: np.ndarray) ->
             if not in_run and _count_in(nuclei, w.start_s - NUCLEUS_TOL_S, w.end_s + NUCLEUS_TOL_S) == 0:
                 continue
             asr[int(_cells(np.array([mid]), runs)[0])] += count_spoken(w.text)
-    flags = _check_groups(runs, asr, acoustic, bad)
+    flags = _group_flags(runs, asr, acoustic, bad)
     out = []
     for (a, b), n_asr, n_loop, n_ac, n_w, is_bad, flag in zip(runs, asr, looped, acoustic, weighted, bad, flags):
         fused = n_asr + round(n_loop) if (is_bad or flag is None) else round(n_w)
@@ -625,7 +625,7 @@ def check_groups(runs: np.ndarray) -> np.ndarray:
     return np.cumsum(starts) - 1
 
 
-def _check_groups(runs: np.ndarray, asr: np.ndarray, acoustic: np.ndarray, bad: np.ndarray) -> list[str | None]:
+def _group_flags(runs: np.ndarray, asr: np.ndarray, acoustic: np.ndarray, bad: np.ndarray) -> list[str | None]:
     """Per run: ``"invented"`` for a loop's run, else the flag of its group (:func:`check_groups`)."""
     group = check_groups(runs)
     ok = ~bad
