@@ -25,9 +25,8 @@ NO_PAUSE_SPAN_S = 15.0
 ARTICULATION_FACTOR = 1.35
 """Flag fast talking between pauses when the articulation rate exceeds the band's top by this factor."""
 
-TREND_LIMIT_CPM_PER_MIN = 40.0
 TREND_MIN_SPAN_S = 30.0
-"""A drift in pace is flagged when it exceeds 40 cpm per minute over at least 30 s of speech."""
+"""A drift in pace is looked for over at least this much speech (s)."""
 
 
 @dataclass(frozen=True)
@@ -209,13 +208,19 @@ def derive(
                 {"cv": round(pace.cv, 3), "spans": [[round(f.start_s, 2), round(f.end_s, 2)], [round(w.start_s, 2), round(w.end_s, 2)]]},
             )
         )
-    if span_s >= TREND_MIN_SPAN_S and abs(pace.trend_cpm_per_min) > TREND_LIMIT_CPM_PER_MIN:
-        fid = "pace_speeds_up" if pace.trend_cpm_per_min > 0 else "pace_slows_down"
-        first, last = trend_ends(pace)
+    # A drift is judged by how far the trend line moves over the recording, as the note words it
+    # ("from about 107 to about 123"), against the moderate band: half its width (20 chars/min
+    # for 100-140) carries a speaker from the band's middle to its edge (info); its whole width,
+    # from one edge to the other (warning). A slope per minute alone would flag a 30 s recording
+    # for a change a listener hardly notices and let a slow drift over three minutes pass.
+    band_width = s.band_hi_cpm - s.band_lo_cpm
+    first, last = trend_ends(pace) if len(pace.series) > 2 else (0.0, 0.0)
+    if span_s >= TREND_MIN_SPAN_S and abs(last - first) >= band_width / 2:
+        fid = "pace_speeds_up" if last > first else "pace_slows_down"
         out.append(
             Finding(
                 fid,
-                "info" if abs(pace.trend_cpm_per_min) < 2 * TREND_LIMIT_CPM_PER_MIN else "warning",
+                "info" if abs(last - first) < band_width else "warning",
                 "pace",
                 dict(trend=abs(pace.trend_cpm_per_min), first=first, last=last),
                 {"trend_cpm_per_min": round(pace.trend_cpm_per_min, 1), "trend_first_last_cpm": [round(first, 1), round(last, 1)]},

@@ -91,3 +91,29 @@ def test_trend_ends_are_the_trend_line_at_the_first_and_last_window():
     first, last = trend_ends(Pace(window_s=8.0, series=series, cv=0.1, trend_cpm_per_min=40.0))
     assert first == pytest.approx(100.0 + 40.0 * 4 / 60, abs=1e-9)
     assert last == pytest.approx(100.0 + 40.0 * 56 / 60, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    "start_cpm,end_cpm,expected",
+    [(110, 125, None), (125, 110, None), (100, 130, ("pace_speeds_up", "info")),
+     (140, 105, ("pace_slows_down", "info")), (90, 150, ("pace_speeds_up", "warning"))],
+)
+def test_a_drift_is_judged_by_its_change_against_the_band(start_cpm, end_cpm, expected):
+    """A 40 s recording whose rate changes steadily: the trend line's change over the recording
+    is flagged from half the band's width (20 chars/min for 100-140), a warning from its whole width."""
+    from speechcoach.findings import derive, trend_ends
+    from speechcoach.settings import Settings
+
+    span = 40.0
+    t, now = [], 0.0
+    while now < span:  # syllables at an instantaneous rate rising/falling linearly with time
+        t.append(now)
+        now += 60.0 / (start_cpm + (end_cpm - start_cpm) * now / span)
+    p = pace(np.array(t), 0.0, span, window_s=8, hop_s=2)
+    first, last = trend_ends(p)
+    assert last - first == pytest.approx((end_cpm - start_cpm) * 32 / 40, abs=6)  # centres 4..36 s; +-6 cpm
+    rate = speaking_rate(len(t), span, 0.0, band=(100, 140))
+    found = derive(rate=rate, pace=p, pauses=(), runs=np.array([[0.0, span]]), run_chars=np.array([len(t)]),
+                   span_s=span, settings=Settings(max_run_chars=10_000, max_cv=1.0))
+    drift = [(f.id, f.severity) for f in found if f.id.startswith("pace_s")]
+    assert drift == ([expected] if expected else [])
