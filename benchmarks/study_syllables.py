@@ -4,8 +4,9 @@ Usage::
 
     python benchmarks/study_syllables.py [--praat] [--no-cv] [--verbose]
 
-Reads the shared corpus at run time from ``<repo>/../shared/corpus/real``
-(never copied into the repo).  Every clip is analysed as in production:
+Reads the shared corpus at run time from ``<repo>/../shared/corpus/real`` (or
+``$SPEECHCOACH_CORPUS``; never copied into the repo) through ``benchmarks/corpus.py``, audio
+read as the pipeline reads it, like the accuracy benchmark.  Every clip is analysed as in production:
 ``features.frame_features`` -> ``segmentation.segment`` -> ``syllables`` with
 the pipeline's real speech runs and the same frames.  Reports
 
@@ -40,7 +41,6 @@ one correction: ``mossttsd_pod_f_enhanced`` says the English word "offer"
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
 import sys
 import time
@@ -54,12 +54,12 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from speechcoach import syllables as S  # noqa: E402
-from speechcoach.characters import count_spoken  # noqa: E402
 from speechcoach.features import frame_features  # noqa: E402
 from speechcoach.segmentation import segment  # noqa: E402
 
-CORPUS = REPO.parent / "shared" / "corpus" / "real"
-SR = 16000
+from corpus import SR, corpus_dir, corpus_location, load_audio, load_clips, missing_message  # noqa: E402  (benchmarks/corpus.py)
+
+CORPUS = corpus_location()
 
 # Corrections to count_spoken for words read differently from their letters.
 TRUTH_FIXES = {
@@ -110,32 +110,19 @@ class Clip:
     """The clip at each duration factor asked of :func:`load_corpus` (1.0: the clip itself)."""
 
 
-def load_audio(path: Path) -> np.ndarray:
-    """Mono float32 at 16 kHz."""
-    import soundfile as sf
-    from scipy.signal import resample_poly
+def load_corpus(corpus: Path | None = None, factors: tuple[float, ...] = (1.0,)) -> list[Clip]:
+    """All manifest clips (the excluded one too, its truth fixed) with frames and the pipeline's
+    speech runs, read as the pipeline reads them (:func:`corpus.load_audio`).
 
-    y, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    y = y.mean(axis=1)
-    if sr != SR:
-        g = np.gcd(sr, SR)
-        y = resample_poly(y, SR // g, sr // g).astype(np.float32)
-    return y
-
-
-def load_corpus(corpus: Path = CORPUS, factors: tuple[float, ...] = (1.0,)) -> list[Clip]:
-    """All manifest clips with truth, frames and the pipeline's speech runs.
-
-    ``factors``: duration factors of the time-scaled copies to analyse too (``Clip.versions``,
-    in this order; 1.0 is the clip itself).
+    ``corpus``: the corpus folder (default :func:`corpus.corpus_dir`). ``factors``: duration
+    factors of the time-scaled copies to analyse too (``Clip.versions``, in this order; 1.0 is
+    the clip itself).
     """
     from stretch import wsola
 
-    with open(corpus / "manifest.tsv", newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
     clips = []
-    for r in rows:
-        y = load_audio(corpus / r["file"])
+    for c in load_clips(corpus or CORPUS, include_excluded=True):
+        y = load_audio(c.path)
         frames = frame_features(y, SR)
         seg = segment(frames)
         versions = []
@@ -143,7 +130,7 @@ def load_corpus(corpus: Path = CORPUS, factors: tuple[float, ...] = (1.0,)) -> l
             fr = frames if fac == 1.0 else frame_features(wsola(y, fac, SR), SR)
             sg = seg if fac == 1.0 else segment(fr)
             versions.append(Version(fac, fr, sg.runs, sg.phonation_s))
-        clips.append(Clip(r["id"], r["source_repo"], count_spoken(r["transcript"]) + TRUTH_FIXES.get(r["id"], 0),
+        clips.append(Clip(c.id, c.source, c.n_chars + TRUTH_FIXES.get(c.id, 0),
                           len(y) / SR, y, frames, seg.runs, tuple(versions)))
     return clips
 
@@ -241,6 +228,9 @@ def main() -> None:
     ap.add_argument("--no-cv", action="store_true")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
+    if corpus_dir() is None:
+        print(missing_message())
+        return
 
     clips = load_corpus(factors=STRETCHES)
     truth = np.array([c.truth for c in clips], dtype=float)
