@@ -49,7 +49,7 @@ import numpy as np
 
 from .characters import count_spoken, spoken_units
 from .errors import SpeechcoachError
-from .syllables import nucleus_weights
+from .syllables import nearest_run, nucleus_weights
 
 ASR_SR = 16_000
 """Sample rate Whisper expects."""
@@ -263,7 +263,7 @@ class FusedCount:
         runs = np.array([[r.start_s, r.end_s] for r in self.runs])
         fused = np.array([r.fused for r in self.runs], dtype=float)
         t = np.sort(np.asarray(nuclei, dtype=float))
-        cells = _cells(t, runs)
+        cells = nearest_run(t, runs)
         per_run = np.bincount(cells, minlength=len(runs))[: len(runs)]
         alone = (per_run == 0) & (fused > 0)
         times = np.concatenate([t, runs[alone].mean(axis=1)])
@@ -521,12 +521,6 @@ def _speech_after(runs: np.ndarray, t: float) -> float:
     return float(np.sum(np.clip(runs[:, 1] - np.maximum(runs[:, 0], t), 0.0, None)))
 
 
-def _cells(t: np.ndarray, runs: np.ndarray) -> np.ndarray:
-    """Index of the speech run each time belongs to: the nearest run (boundaries halfway between runs)."""
-    mids = (runs[1:, 0] + runs[:-1, 1]) / 2
-    return np.searchsorted(mids, np.asarray(t, dtype=float))
-
-
 def _count_in(nuclei: np.ndarray, a: float, b: float) -> int:
     return int(np.searchsorted(nuclei, b, side="right") - np.searchsorted(nuclei, a, side="left"))
 
@@ -550,7 +544,7 @@ def fuse_counts(transcript: Transcript, runs: np.ndarray, nuclei: np.ndarray) ->
        (:func:`speechcoach.syllables.nucleus_weights`, as in the no-script count: the
        recogniser mostly drops fast stretches, where raw nuclei undercount).
 
-    Every word and nucleus belongs to its nearest run (boundaries halfway through each pause).
+    Every word and nucleus belongs to its nearest run (:func:`speechcoach.syllables.nearest_run`).
 
     Parameters
     ----------
@@ -579,7 +573,7 @@ def fuse_counts(transcript: Transcript, runs: np.ndarray, nuclei: np.ndarray) ->
         looped = np.zeros(1)
         bad = np.zeros(1, dtype=bool)
     else:
-        cells = _cells(nuclei, runs)
+        cells = nearest_run(nuclei, runs)
         acoustic = np.bincount(cells, minlength=len(runs))[: len(runs)]
         weighted = np.bincount(cells, weights=weights, minlength=len(runs))[: len(runs)]
         asr = np.zeros(len(runs), dtype=int)
@@ -592,7 +586,7 @@ def fuse_counts(transcript: Transcript, runs: np.ndarray, nuclei: np.ndarray) ->
         in_loop = np.zeros(len(nuclei), dtype=bool)
         for s in loops:
             in_loop |= (nuclei >= s.start_s) & (nuclei <= s.end_s)
-            bad[int(_cells(np.array([(s.start_s + s.end_s) / 2]), runs)[0])] = True
+            bad[int(nearest_run(np.array([(s.start_s + s.end_s) / 2]), runs)[0])] = True
         loop_cells = cells[in_loop]
         looped += np.bincount(loop_cells, weights=weights[in_loop], minlength=len(runs))[: len(runs)]
         bad[loop_cells] = True
@@ -603,7 +597,7 @@ def fuse_counts(transcript: Transcript, runs: np.ndarray, nuclei: np.ndarray) ->
             in_run = bool(np.any((mid >= runs[:, 0] - RUN_PAD_S) & (mid <= runs[:, 1] + RUN_PAD_S)))
             if not in_run and _count_in(nuclei, w.start_s - NUCLEUS_TOL_S, w.end_s + NUCLEUS_TOL_S) == 0:
                 continue
-            asr[int(_cells(np.array([mid]), runs)[0])] += count_spoken(w.text)
+            asr[int(nearest_run(np.array([mid]), runs)[0])] += count_spoken(w.text)
     flags = _group_flags(runs, asr, acoustic, bad)
     out = []
     for (a, b), n_asr, n_loop, n_ac, n_w, is_bad, flag in zip(runs, asr, looped, acoustic, weighted, bad, flags):

@@ -312,6 +312,26 @@ def _calibrated(n: np.ndarray, speech_s: np.ndarray, *, pivot: float, e: float |
     return n * (np.clip(rate, *RATE_RANGE) / pivot) ** e
 
 
+def nearest_run(times: np.ndarray, runs: np.ndarray) -> np.ndarray:
+    """Index of the speech run each time belongs to: the nearest one, the boundaries halfway
+    through each pause (a nucleus the runs missed, in a pause, goes with the closer side).
+
+    Parameters
+    ----------
+    times : np.ndarray, shape (m,)
+        Times in seconds.
+    runs : np.ndarray, shape (k, 2)
+        Speech runs (start, end) in seconds, in order, ``k >= 1``.
+
+    Returns
+    -------
+    np.ndarray of int, shape (m,)
+        Run indices, ``0 <= index < k``.
+    """
+    runs = np.asarray(runs, dtype=np.float64).reshape(-1, 2)
+    return np.searchsorted((runs[1:, 0] + runs[:-1, 1]) / 2, np.asarray(times, dtype=np.float64))
+
+
 def nucleus_weights(nuclei: np.ndarray, runs: np.ndarray, *, chunk: int = CHUNK_NUCLEI) -> np.ndarray:
     """Characters each nucleus stands for, calibrated for the rate where it was spoken.
 
@@ -334,9 +354,8 @@ def nucleus_weights(nuclei: np.ndarray, runs: np.ndarray, *, chunk: int = CHUNK_
     nuclei : np.ndarray, shape (m,)
         Syllable-nucleus times (s), from :func:`detect_nuclei`.
     runs : np.ndarray, shape (k, 2)
-        Speech runs (start, end) in seconds, in order; a nucleus belongs to the last run that
-        starts at or before it (nuclei in pauses, from clearly voiced speech the runs missed,
-        count with the run before).
+        Speech runs (start, end) in seconds, in order; a nucleus belongs to its
+        :func:`nearest_run` (nuclei in pauses come from clearly voiced speech the runs missed).
     chunk : int, keyword-only
         Fewest nuclei in a stretch.
 
@@ -350,7 +369,7 @@ def nucleus_weights(nuclei: np.ndarray, runs: np.ndarray, *, chunk: int = CHUNK_
     n = len(nuclei)
     if n == 0 or len(runs) == 0:
         return np.ones(n)
-    cell = np.clip(np.searchsorted(runs[:, 0], nuclei, side="right") - 1, 0, len(runs) - 1)
+    cell = nearest_run(nuclei, runs)
     counts = np.bincount(cell, minlength=len(runs))
     durations = runs[:, 1] - runs[:, 0]
     stretch_of_run = np.zeros(len(runs), dtype=np.int64)

@@ -163,3 +163,12 @@ def test_nucleus_weights_follow_the_local_rate() -> None:
     assert w[0] > 1.0 > w[-1] and np.all(w[:21] == w[0]) and np.all(w[21:] == w[-1])
     assert round(w.sum()) == estimate_count_runs(nuclei, runs, chunk=20)
     assert np.array_equal(nucleus_weights(nuclei[::-1], runs, chunk=20), w[::-1])  # per nucleus, in the order given
+
+
+def test_nearest_run_splits_each_pause_halfway() -> None:
+    from speechcoach.syllables import nearest_run
+
+    runs = np.array([[0.0, 2.0], [3.0, 5.0], [9.0, 10.0]])  # pauses 2-3 s (midpoint 2.5) and 5-9 s (7)
+    t = np.array([-1.0, 1.0, 2.49, 2.51, 4.0, 6.99, 7.01, 12.0])
+    assert nearest_run(t, runs).tolist() == [0, 0, 0, 1, 1, 1, 2, 2]
+    assert nearest_run(t, runs[:1]).tolist() == [0] * len(t)  # one run takes everything
