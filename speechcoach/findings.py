@@ -209,18 +209,21 @@ def derive(
             )
         )
     # A drift is judged by how far the trend line moves over the recording, as the note words it
-    # ("from about 107 to about 123"), against the moderate band: half its width (20 chars/min
-    # for 100-140) carries a speaker from the band's middle to its edge (info); its whole width,
-    # from one edge to the other (warning). A slope per minute alone would flag a 30 s recording
-    # for a change a listener hardly notices and let a slow drift over three minutes pass.
-    band_width = s.band_hi_cpm - s.band_lo_cpm
+    # ("from about 107 to about 123"), relative to the mean rate, against the band's half-width
+    # relative to the target (20/120 = 17% for 100-140: a change that carries a speaker from the
+    # band's middle to its edge) for a note, twice that for a warning. Relative, because a window's
+    # rate without a script errs in proportion to the rate; by the change rather than the slope
+    # per minute, which would flag a 30 s recording for a change a listener hardly notices and let
+    # a slow drift over three minutes pass.
+    step = (s.band_hi_cpm - s.band_lo_cpm) / (2.0 * s.target_cpm)
     first, last = trend_ends(pace) if len(pace.series) > 2 else (0.0, 0.0)
-    if span_s >= TREND_MIN_SPAN_S and abs(last - first) >= band_width / 2:
+    change = abs(last - first) / max(float(np.mean([w.cpm for w in pace.series])), 1e-9)
+    if span_s >= TREND_MIN_SPAN_S and change >= step:
         fid = "pace_speeds_up" if last > first else "pace_slows_down"
         out.append(
             Finding(
                 fid,
-                "info" if abs(last - first) < band_width else "warning",
+                "info" if change < 2 * step else "warning",
                 "pace",
                 dict(trend=abs(pace.trend_cpm_per_min), first=first, last=last),
                 {"trend_cpm_per_min": round(pace.trend_cpm_per_min, 1), "trend_first_last_cpm": [round(first, 1), round(last, 1)]},
