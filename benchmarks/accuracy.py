@@ -412,14 +412,10 @@ def seeds_table(by_seed: dict[int, list[PassageResult]]) -> str:
     return "\n".join(rows)
 
 
-INFLUENCE_MIN_PASSAGES = 3
-"""A clip is weighed for its influence when at least this many passages hold it and as many do not."""
-
-
 def pooled_breakdown(results: list[PassageResult], clips: list[ClipResult]) -> str:
     """What the pooled no-script rate error is made of: its signed error by the passages'
-    time-stretch factor, and the clips whose presence moves it most (mean absolute error of
-    the passages holding the clip against those without it, next to the clip's own error)."""
+    time-stretch factor, and, for the three clips miscounted by the most characters on their
+    own, the passages holding each against those without it."""
     err = np.array([_pct(r.cpm_est, r.passage.cpm) for r in results])
     stretch = np.array([r.passage.stretch for r in results])
     rows = ["| passages | n | rate error no script (signed) |", "| --- | ---: | ---: |"]
@@ -427,17 +423,13 @@ def pooled_breakdown(results: list[PassageResult], clips: list[ClipResult]) -> s
         m = (stretch >= lo) & (stretch < hi + 1e-9)
         if m.any():
             rows.append(f"| stretched ×{lo:.2f}–{hi:.2f} | {m.sum()} | {np.mean(np.abs(err[m])):.1f}% ({np.mean(err[m]):+.1f}%) |")
-    own = {c.clip.id: _pct(c.ours, c.clip.n_chars) for c in clips}
-    chars = {c.clip.id: c.clip.n_chars for c in clips}
-    influence = []
-    for cid in sorted({c for r in results for c in r.passage.clips}):
-        m = np.array([cid in r.passage.clips for r in results])
-        if INFLUENCE_MIN_PASSAGES <= m.sum() <= len(m) - INFLUENCE_MIN_PASSAGES:
-            influence.append((np.mean(np.abs(err[m])) - np.mean(np.abs(err[~m])), cid, m))
-    for gap, cid, m in sorted(influence, reverse=True)[:3]:
+    for c in sorted(clips, key=lambda c: abs(c.ours - c.clip.n_chars), reverse=True)[:3]:
+        m = np.array([c.clip.id in r.passage.clips for r in results])
+        if not m.any() or m.all():
+            continue
         rows.append(
-            f"| holding `{cid}` ({chars.get(cid, 0)} chars, {own.get(cid, float('nan')):+.0f}% on its own) | {m.sum()} | "
-            f"{np.mean(np.abs(err[m])):.1f}% ({np.mean(err[m]):+.1f}%) |"
+            f"| holding `{c.clip.id}` ({c.ours} for {c.clip.n_chars} chars on its own, "
+            f"{_pct(c.ours, c.clip.n_chars):+.0f}%) | {m.sum()} | {np.mean(np.abs(err[m])):.1f}% ({np.mean(err[m]):+.1f}%) |"
         )
         rows.append(f"| not holding it | {(~m).sum()} | {np.mean(np.abs(err[~m])):.1f}% ({np.mean(err[~m]):+.1f}%) |")
     return "\n".join(rows)
@@ -518,8 +510,8 @@ def render(
                       "", seeds_table({PASSAGE_SEED: passages, **by_seed}),
                       "", "What the pooled no-script error is made of: the passages by their time-stretch factor "
                       "(compressed speech loses envelope peaks faster than the rate calibration restores them), "
-                      "and the three clips whose presence moves it most (a long clip counted badly weighs on every "
-                      "passage that draws it).", "",
+                      "and the passages holding or not holding each of the three clips miscounted by the most characters "
+                      "on their own (a long clip counted badly weighs on every passage that draws it).", "",
                       pooled_breakdown([*passages, *(r for rs in by_seed.values() for r in rs)], clips)]
     if timings:
         parts += ["", "## Speed", "", "Same run, one recording joined from passages (room noise, pauses, many voices); "
