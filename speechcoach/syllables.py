@@ -299,9 +299,14 @@ def estimate_count(n_nuclei: int | np.ndarray, speech_s: float | np.ndarray, *, 
         Estimated characters, ``>= 0`` (an int for scalar input).
     """
     n = np.maximum(np.asarray(n_nuclei, dtype=np.float64), 0.0)
-    e = exponent * n / (n + max(shrink, 1e-9))
+    e = _shrunk_exponent(n, exponent, shrink)
     est = np.rint(_calibrated(n, np.asarray(speech_s, dtype=np.float64), pivot=pivot, e=e)).astype(np.int64)
     return int(est) if est.ndim == 0 else est
+
+
+def _shrunk_exponent(n: float | np.ndarray, exponent: float, shrink: float) -> float | np.ndarray:
+    """The calibration exponent for a recording of ``n`` nuclei: ``exponent * n / (n + shrink)``."""
+    return exponent * n / (n + max(shrink, 1e-9))
 
 
 def _calibrated(n: np.ndarray, speech_s: np.ndarray, *, pivot: float, e: float | np.ndarray) -> np.ndarray:
@@ -385,7 +390,7 @@ def nucleus_weights(nuclei: np.ndarray, runs: np.ndarray, *, chunk: int = CHUNK_
         stretches[-1] = [stretches[-1][0] + tail[0], stretches[-1][1] + tail[1]]
         stretch_of_run = np.minimum(stretch_of_run, len(stretches) - 1)
     n_s, t_s = np.array(stretches).T
-    e = RATE_EXPONENT * n / (n + RATE_SHRINK_NUCLEI)
+    e = _shrunk_exponent(n, RATE_EXPONENT, RATE_SHRINK_NUCLEI)
     factor = _calibrated(n_s, t_s, pivot=RATE_PIVOT, e=e) / np.maximum(n_s, 1.0)
     return factor[stretch_of_run[cell]]
 
