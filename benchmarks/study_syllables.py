@@ -114,7 +114,7 @@ def load_corpus(corpus: Path | None = None, factors: tuple[float, ...] = (1.0,))
     """All manifest clips (the excluded one too, its truth fixed) with frames and the pipeline's
     speech runs, read as the pipeline reads them (:func:`corpus.load_audio`).
 
-    ``corpus``: the corpus folder (default :func:`corpus.corpus_dir`). ``factors``: duration
+    ``corpus``: the corpus folder (default :func:`corpus.corpus_location`). ``factors``: duration
     factors of the time-scaled copies to analyse too (``Clip.versions``, in this order; 1.0 is
     the clip itself).
     """
