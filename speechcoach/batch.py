@@ -1,8 +1,10 @@
-"""Many recordings at once: discovery, pairing, hashing, parallel workers, resumable state, summaries.
+"""Many recordings at once: hashing, resumable state, the batch run (:func:`run_batch`), summaries.
 
 The analysis of each recording is exactly the one ``speechcoach analyze`` runs
 (:func:`speechcoach.pipeline.analyze_file` → :func:`speechcoach.report.to_dict` → renderers);
-this module only organises it.
+this module only organises it. Which recordings make up the batch (inputs, scripts, trainees,
+report names) is :mod:`speechcoach.discovery`; analysing each one, in worker processes, is
+:mod:`speechcoach.workers`.
 
 Layout of the output folder ``OUT``::
 
@@ -38,34 +40,25 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
-import glob
 import hashlib
 import io
 import json
-import multiprocessing as mp
 import os
-import re
-import signal
 import time
-from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 from . import __version__
-from .errors import InputError, ParameterError, SpeechcoachError
+from .discovery import InputProblem, Recording, assign_report_names, discover, plan
+from .errors import ParameterError
 from .fileio import file_digest, write_atomic
 from .settings import Settings
+from .workers import Outcome, Task, analyse_one, run_pool
 
 SUMMARY_SCHEMA = "speechcoach.batch/1"
 STATE_DIR = ".speechcoach-state"
 STATE_VERSION = 1
-TASKS_PER_CHILD = 100
-"""A worker process is replaced after this many recordings, so memory stays flat."""
-INTERRUPT_GRACE_S = 2.0
-"""On Ctrl-C, recordings already being analysed get this long to finish before workers are stopped."""
 
 CSV_COLUMNS = (
     "trainee",
@@ -82,211 +75,6 @@ CSV_COLUMNS = (
     "error",
     "error_code",
 )
-
-_UNSAFE = re.compile(r'[\x00-\x1f/\\:*?"<>|]')
-
-
-# --------------------------------------------------------------------------- discovery
-
-
-@dataclass(frozen=True)
-class Recording:
-    """One recording to analyse.
-
-    Attributes
-    ----------
-    path : Path
-        The audio file, as discovered from the user's input (shown in summaries).
-    script : Path or None
-        Its script (``NAME.txt``), if one was found.
-    trainee : str
-        Whose recording it is (folder-safe).
-    id : str
-        Stable identifier derived from the absolute path (names the state file).
-    """
-
-    path: Path
-    script: Path | None
-    trainee: str
-    id: str
-
-    @property
-    def stem(self) -> str:
-        return self.path.stem
-
-
-@dataclass(frozen=True)
-class InputProblem:
-    """A command-line input that yielded nothing (missing file, empty folder, unmatched glob).
-
-    ``problem`` is English; ``code`` names its template in the ``[errors]`` table of the locales.
-    """
-
-    input: str
-    problem: str
-    code: str | None = None
-
-
-def _is_hidden(p: Path) -> bool:
-    return any(part.startswith(".") and part not in (".", "..") for part in p.parts)
-
-
-def _audio_suffixes() -> frozenset[str]:
-    from .audio import AUDIO_SUFFIXES
-
-    return AUDIO_SUFFIXES
-
-
-def _walk(folder: Path) -> list[Path]:
-    sfx = _audio_suffixes()
-    found = []
-    for p in folder.rglob("*"):
-        rel = p.relative_to(folder)
-        if p.suffix.lower() in sfx and not _is_hidden(rel) and p.is_file():
-            found.append(p)
-    return found
-
-
-def discover(inputs: Sequence[str | Path]) -> tuple[list[Path], list[InputProblem]]:
-    """Expand files, folders (recursively) and glob patterns into audio files.
-
-    Parameters
-    ----------
-    inputs : sequence of str or Path
-        As typed by the user. Patterns (``*``, ``?``, ``[…]``, ``**``) are expanded here, so
-        quoted globs work. Folders and glob matches keep only audio suffixes
-        (:data:`speechcoach.audio.AUDIO_SUFFIXES`); hidden files and folders are ignored.
-        A file named explicitly is taken whatever its suffix.
-
-    Returns
-    -------
-    files : list of Path
-        Unique (by absolute path), sorted by path.
-    problems : list of InputProblem
-        Inputs that matched nothing.
-    """
-    sfx = _audio_suffixes()
-    seen: dict[str, Path] = {}
-    problems: list[InputProblem] = []
-
-    def add(p: Path) -> None:
-        seen.setdefault(os.path.abspath(p), p)
-
-    for raw in inputs:
-        text = str(raw)
-        p = Path(text)
-        if p.is_dir():
-            found = _walk(p)
-            if not found:
-                problems.append(InputProblem(text, "folder holds no recordings", code="no_recordings_in_folder"))
-            for f in found:
-                add(f)
-        elif p.exists():
-            add(p)
-        elif glob.has_magic(text):
-            matches = [Path(m) for m in sorted(glob.glob(text, recursive=True))]
-            n = 0
-            for m in matches:
-                if m.is_dir():
-                    for f in _walk(m):
-                        add(f)
-                        n += 1
-                elif m.suffix.lower() in sfx and m.is_file():
-                    add(m)
-                    n += 1
-            if n == 0:
-                problems.append(InputProblem(text, "no recordings match this pattern", code="no_match"))
-        else:
-            problems.append(InputProblem(text, "file not found", code="file_not_found"))
-    return sorted(seen.values(), key=lambda q: str(q)), problems
-
-
-def find_script(audio: Path, scripts_dir: Path | None = None) -> Path | None:
-    """The script paired with ``audio`` by file stem.
-
-    ``scripts_dir/NAME.txt`` is preferred when ``scripts_dir`` is given, then ``NAME.txt``
-    beside the recording. Returns ``None`` when neither exists (the characters are then
-    estimated from the sound).
-    """
-    candidates = []
-    if scripts_dir is not None:
-        candidates.append(scripts_dir / f"{audio.stem}.txt")
-    candidates.append(audio.with_suffix(".txt"))
-    for c in candidates:
-        if c.is_file():
-            return c
-    return None
-
-
-def safe_name(name: str) -> str:
-    """``name`` made safe as one folder or file name component."""
-    s = _UNSAFE.sub("_", name).strip().lstrip(".")
-    return s or "_"
-
-
-def trainee_of(audio: Path, mode: str = "parent") -> str:
-    """Who made the recording.
-
-    Parameters
-    ----------
-    audio : Path
-    mode : {"parent", "stem-prefix"}
-        ``"parent"``: the name of the folder holding the file. ``"stem-prefix"``: the part of
-        the file stem before the first ``_`` or ``-`` (the whole stem if it has neither).
-    """
-    if mode == "stem-prefix":
-        head = re.split(r"[_-]", audio.stem, maxsplit=1)[0]
-        return safe_name(head or audio.stem)
-    return safe_name(Path(os.path.abspath(audio)).parent.name)
-
-
-def recording_id(audio: Path) -> str:
-    """Stable id of a recording: a hash of its absolute path."""
-    return hashlib.sha256(os.path.abspath(audio).encode("utf-8", "surrogatepass")).hexdigest()[:24]
-
-
-def plan(files: Iterable[Path], *, scripts_dir: Path | None = None, trainee_mode: str = "parent") -> list[Recording]:
-    """Pair each audio file with its script and trainee."""
-    return [
-        Recording(path=f, script=find_script(f, scripts_dir), trainee=trainee_of(f, trainee_mode), id=recording_id(f))
-        for f in files
-    ]
-
-
-def assign_report_names(recordings: Sequence[Recording], previous: dict[str, str] | None = None) -> dict[str, str]:
-    """Give each recording a report path stem ``reports/<trainee>/<name>`` (no suffix), unique.
-
-    A recording keeps the name it had in an earlier run (``previous``: id → name) when that
-    name is still free; otherwise the stem is used, and identical stems of one trainee are told
-    apart by ``~<suffix>`` (``talk.wav`` vs ``talk.mp3``) or a short hash of the folder.
-    """
-    previous = previous or {}
-    out: dict[str, str] = {}
-    taken: set[str] = set()
-    for r in recordings:
-        old = previous.get(r.id)
-        if old and old.lower() not in taken and old.startswith(f"reports/{r.trainee}/"):
-            out[r.id] = old
-            taken.add(old.lower())
-    groups: dict[str, list[Recording]] = {}
-    for r in recordings:
-        if r.id not in out:
-            groups.setdefault(f"reports/{r.trainee}/{safe_name(r.stem)}".lower(), []).append(r)
-    for key, group in groups.items():
-        for r in group:
-            base = f"reports/{r.trainee}/{safe_name(r.stem)}"
-            name = base
-            if len(group) > 1 or name.lower() in taken:
-                name = f"{base}~{r.path.suffix.lstrip('.').lower() or 'audio'}"
-                if name.lower() in taken or sum(q.path.suffix.lower() == r.path.suffix.lower() for q in group) > 1:
-                    name = f"{base}~{hashlib.sha256(os.path.abspath(r.path.parent).encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
-                k = 2
-                while name.lower() in taken:
-                    name = f"{base}~{k}"
-                    k += 1
-            out[r.id] = name
-            taken.add(name.lower())
-    return out
 
 
 # --------------------------------------------------------------------------- hashing and state
@@ -323,238 +111,6 @@ def available_formats() -> tuple[str, ...]:
     from .render import FORMATS
 
     return ("json", "html") if "html" in FORMATS else ("json",)
-
-
-# --------------------------------------------------------------------------- the worker
-
-
-@dataclass(frozen=True)
-class Task:
-    """What a worker needs to analyse one recording and write its reports."""
-
-    rid: str
-    audio: str
-    script: str | None
-    out: str
-    name: str
-    formats: tuple[str, ...]
-    settings: Settings
-
-
-@dataclass
-class Outcome:
-    """What a worker sends back: the summary row, or an error.
-
-    ``error`` is the English one-line problem (what the command line prints), ``code`` and
-    ``params`` its stable code and values, ``message`` the problem already put in the batch's
-    language where only the worker could do it (an input error naming the script); otherwise
-    ``None``, and the summary row localises ``code``.
-    """
-
-    rid: str
-    row: dict[str, Any] = field(default_factory=dict)
-    outputs: dict[str, str] = field(default_factory=dict)
-    error: str | None = None
-    cacheable: bool = True
-    seconds: float = 0.0
-    code: str | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-    message: str | None = None
-
-
-def _failure(task: Task, error: str, *, code: str | None = None, params: dict[str, Any] | None = None,
-             message: str | None = None, **kw: Any) -> Outcome:
-    """An error :class:`Outcome` for ``task``. ``message`` only when the caller has localised
-    it itself; otherwise the summary row makes it from ``code`` (:func:`_error_fields`)."""
-    return Outcome(task.rid, error=error, code=code, params=dict(params or {}), message=message, **kw)
-
-
-def row_from_report(report: dict[str, Any]) -> dict[str, Any]:
-    """The summary fields of one report (besides trainee, file and links)."""
-    from .check import judge
-
-    pauses = report["pauses"]
-    j = judge(report, lang=report.get("lang"))
-    return {
-        "duration_s": round(float(report["input"]["duration_s"]), 2),
-        "characters": int(report["characters"]["count"]),
-        "char_source": report["characters"]["source"],
-        "cpm": round(float(report["rate"]["cpm"]), 1),
-        "articulation_cpm": round(float(report["rate"]["articulation_cpm"]), 1),
-        "verdict": report["rate"]["verdict"],
-        "pauses": len(pauses),
-        "mid_phrase_pauses": sum(p.get("placement") == "mid_phrase" for p in pauses),
-        "longest_pause_s": round(max((p["duration_s"] for p in pauses), default=0.0), 2),
-        "pace_cv": round(float(report["pace"]["cv"]), 3),
-        "score": int(report["score"]),
-        "check": "pass" if j.passed else "fail",
-        "check_reasons": list(j.reasons),
-        "error": "",
-        "error_code": "",
-    }
-
-
-def analyse_one(task: Task) -> Outcome:
-    """Analyse one recording and write its reports; never raises for a bad input.
-
-    The same steps as ``speechcoach analyze``: :func:`~speechcoach.pipeline.read_script`,
-    :func:`~speechcoach.pipeline.analyze_file`, :func:`~speechcoach.report.to_dict`,
-    :func:`~speechcoach.render.render`, :func:`~speechcoach.fileio.write_atomic`.
-    """
-    t0 = time.perf_counter()
-    try:
-        from .pipeline import analyze_file, read_script
-        from .render import render
-        from .report import to_dict
-
-        text = read_script(task.script) if task.script is not None else None
-        analysis = analyze_file(task.audio, script=text, settings=task.settings)
-        report = to_dict(analysis)
-        del analysis
-        outputs: dict[str, str] = {}
-        for fmt in task.formats:
-            rel = f"{task.name}.{fmt}"
-            write_atomic(Path(task.out) / rel, render(report, fmt))
-            outputs[fmt] = rel
-        return Outcome(task.rid, row=row_from_report(report), outputs=outputs, seconds=time.perf_counter() - t0)
-    except InputError as exc:
-        from .locales import error_text
-
-        own = exc.path == task.audio  # else it names the script
-        return _failure(task, exc.problem if own else str(exc), code=exc.code, params=exc.params,
-                        message=error_text(exc, lang=task.settings.lang, path=None if own else exc.path),
-                        cacheable=True, seconds=time.perf_counter() - t0)
-    except SpeechcoachError as exc:
-        return _failure(task, str(exc), cacheable=False, seconds=time.perf_counter() - t0)
-    except MemoryError:
-        return _failure(task, "out of memory while analysing", code="out_of_memory", cacheable=False, seconds=time.perf_counter() - t0)
-    except Exception as exc:  # a bug or an odd file must not stop the batch
-        return _internal(task, exc, seconds=time.perf_counter() - t0)
-
-
-def _internal(task: Task, exc: BaseException, **kw: Any) -> Outcome:
-    """The error outcome of an unexpected exception (a bug or an odd file)."""
-    detail = " ".join(f"{type(exc).__name__}: {exc}".split())
-    return _failure(task, f"internal error: {detail}", code="internal_error", params={"detail": detail}, cacheable=False, **kw)
-
-
-def _worker_init() -> None:
-    """Workers ignore Ctrl-C: the parent decides when they stop."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _mp_context() -> mp.context.BaseContext:
-    """A fork server with the analysis preloaded where available (cheap worker restarts), else spawn."""
-    if "forkserver" in mp.get_all_start_methods():
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["speechcoach.batch", "speechcoach.pipeline", "speechcoach.report", "speechcoach.render"])
-        return ctx
-    return mp.get_context("spawn")
-
-
-def _new_pool(jobs: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(
-        max_workers=jobs, mp_context=_mp_context(), initializer=_worker_init, max_tasks_per_child=TASKS_PER_CHILD
-    )
-
-
-def _stop_pool(ex: ProcessPoolExecutor) -> None:
-    """Stop a pool now: cancel what is queued and terminate its worker processes."""
-    procs = list((getattr(ex, "_processes", None) or {}).values())
-    ex.shutdown(wait=False, cancel_futures=True)
-    for p in procs:
-        try:
-            p.terminate()
-        except (OSError, ValueError, AttributeError):
-            pass
-    for p in procs:
-        try:
-            p.join(timeout=2.0)
-        except (OSError, ValueError, AttributeError, AssertionError):
-            pass
-
-
-def _isolated(task: Task) -> Outcome:
-    """Re-run a task that was in flight when a worker died, alone in a fresh process."""
-    ex = _new_pool(1)
-    try:
-        return ex.submit(analyse_one, task).result()
-    except BrokenProcessPool:
-        return _failure(task, "the analysis process crashed on this file", code="worker_crashed", cacheable=False)
-    finally:
-        _stop_pool(ex)
-
-
-def _run_pool(tasks: Sequence[Task], jobs: int, on_done: Callable[[Task, Outcome], None]) -> None:
-    """Run ``tasks`` on ``jobs`` worker processes, calling ``on_done`` in this process as each ends.
-
-    At most ``2 * jobs`` tasks are in flight, so a crashed worker only puts those under suspicion:
-    they are retried one by one in a fresh process, and one that crashes again becomes an error row.
-    On ``KeyboardInterrupt`` (or any exception from ``on_done``), tasks in flight get
-    :data:`INTERRUPT_GRACE_S` to finish, then the workers are terminated and the exception re-raised.
-    """
-    queue = deque(tasks)
-    fruitless = 0
-    while queue:
-        if fruitless >= 3:  # worker processes cannot even start: report the rest instead of looping
-            while queue:
-                t = queue.popleft()
-                on_done(t, _failure(t, "no analysis process could be started", code="no_worker", cacheable=False))
-            return
-        left_before = len(queue)
-        ex = _new_pool(jobs)
-        inflight: dict[Future[Outcome], Task] = {}
-        suspects: list[Task] = []
-        broken = False
-        try:
-            while (queue or inflight) and not broken:
-                while queue and len(inflight) < 2 * jobs:
-                    t = queue[0]
-                    try:
-                        fut = ex.submit(analyse_one, t)
-                    except BrokenProcessPool:
-                        broken = True
-                        break
-                    queue.popleft()
-                    inflight[fut] = t
-                if broken:
-                    break
-                done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
-                for fut in done:
-                    t = inflight.pop(fut)
-                    exc = fut.exception()
-                    if isinstance(exc, BrokenProcessPool):
-                        suspects.append(t)
-                        broken = True
-                    elif exc is not None:
-                        on_done(t, _internal(t, exc))
-                    else:
-                        on_done(t, fut.result())
-        except BaseException:
-            _drain(inflight, on_done)
-            _stop_pool(ex)
-            raise
-        if broken:
-            suspects.extend(inflight.values())
-            fruitless = fruitless + 1 if len(queue) == left_before and not suspects else 0
-            _stop_pool(ex)
-            for t in suspects:
-                on_done(t, _isolated(t))
-        else:
-            ex.shutdown(wait=True)
-
-
-def _drain(inflight: dict[Future[Outcome], Task], on_done: Callable[[Task, Outcome], None]) -> None:
-    """Record the in-flight tasks that finish within the grace period (best effort)."""
-    if not inflight:
-        return
-    try:
-        done, _ = wait(list(inflight), timeout=INTERRUPT_GRACE_S)
-        for fut in done:
-            if fut.exception() is None:
-                on_done(inflight[fut], fut.result())
-    except BaseException:  # a second Ctrl-C: give up on the rest
-        pass
 
 
 # --------------------------------------------------------------------------- the batch
@@ -766,7 +322,7 @@ def run_batch(
             for t in tasks:
                 on_done(t, analyse_one(t))
         else:
-            _run_pool(tasks, min(jobs, len(tasks)), on_done)
+            run_pool(tasks, min(jobs, len(tasks)), on_done)
     except KeyboardInterrupt:
         interrupted = True
 

@@ -354,8 +354,8 @@ def check(
     """PASS/FAIL per recording against the rubric: exit 0 all pass, 1 some fail, 2 bad input."""
     import time
 
-    from .batch import discover, find_script
     from .check import error_judgement, judge, junit_xml
+    from .discovery import discover, find_script
     from .errors import InputError
     from .fileio import write_atomic
     from .locales import error_text

@@ -14,18 +14,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from speechcoach.batch import (
-    CSV_COLUMNS,
-    STATE_DIR,
-    Progress,
-    assign_report_names,
-    discover,
-    find_script,
-    plan,
-    run_batch,
-    trainee_of,
-)
+from speechcoach.batch import CSV_COLUMNS, STATE_DIR, Progress, run_batch
 from speechcoach.cli import app
+from speechcoach.discovery import assign_report_names, discover, find_script, plan, trainee_of
 from speechcoach.settings import Settings
 
 from .conftest import SAMPLES
