@@ -22,21 +22,19 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from speechcoach.errors import AudioError
 from speechcoach.fileio import write_atomic
 
-from .corpus import EXCLUDED, REPO, SR, Clip, corpus_dir, git_commit, load_audio, load_clips, machine, missing_message, now, uncommitted
+from .corpus import (EXCLUDED, REPO, SR, Clip, CorpusError, Skipped, corpus_dir, git_commit, machine, missing_message, now,
+                     read_corpus, uncommitted)
 from .passages import TOLERANCE_S, Passage, PauseScore, build_passages, score_pauses
-
-if TYPE_CHECKING:
-    from speechcoach.pipeline import Analysis
 
 RESULTS = REPO / "benchmarks" / "RESULTS.md"
 PASSAGE_SEED = 2024
@@ -290,12 +288,15 @@ def passage_totals(results: list[PassageResult]) -> dict[str, float]:
 
 
 # --- report --------------------------------------------------------------------------------
-def loso_figure(root: Path) -> dict:
+def loso_figure(root: Path) -> dict | None:
     """Leave-one-source-out error of speechcoach's estimator (constants re-chosen without the
-    held-out source, by the study's grid search; see ``benchmarks/study_syllables.py``)."""
+    held-out source, by the study's grid search; see ``benchmarks/study_syllables.py``); None
+    for a corpus of fewer than two sources, where there is nothing to hold out."""
     from .study_syllables import STRETCHES, load_corpus, loso, summarise
 
     study = load_corpus(root, factors=STRETCHES)
+    if len({c.source for c in study}) < 2:
+        return None
     cv, _ = loso(study)
     truth = np.array([c.truth for c in study], dtype=float)
     out = summarise(cv[0], truth)
@@ -444,13 +445,14 @@ def render(
     elapsed: float,
     cv: dict | None = None,
     by_seed: dict[int, list[PassageResult]] | None = None,
+    skipped: list[Skipped] | None = None,
 ) -> str:
     """The whole RESULTS.md."""
     from .speed import speed_table
 
     sources = per_source(clips)
     tot = passage_totals(passages) if passages else None
-    excluded = "; ".join(f"`{k}`: {v}" for k, v in EXCLUDED.items())
+    excluded = "; ".join([f"`{k}`: {v}" for k, v in EXCLUDED.items()] + [f"`{k.id}`: {k.reason}" for k in skipped or []])
     refused = [r.clip.id for r in clips if r.ours_note]
     dirty = [f for f in uncommitted() if f.startswith("speechcoach/") and f.endswith(".py")]
     parts = [
@@ -543,8 +545,13 @@ def main(argv: list[str] | None = None) -> int:
         print(missing_message())
         return 0
     t0 = time.perf_counter()
-    clips = load_clips(root)
-    audio = {c.id: load_audio(c.path) for c in clips}
+    try:
+        clips, audio, skipped = read_corpus(root)
+    except CorpusError as exc:
+        print(f"benchmarks.accuracy: error: {exc}", file=sys.stderr)
+        return 2
+    for s in skipped:
+        print(f"skipped {s.id}: {s.reason}", file=sys.stderr)
     clip_results = run_clips(clips, audio)
     print(f"clips: {len(clip_results)} done ({time.perf_counter() - t0:.0f} s)")
     n = args.passages if args.passages is not None else (N_PASSAGES_QUICK if args.quick else N_PASSAGES)
@@ -565,7 +572,7 @@ def main(argv: list[str] | None = None) -> int:
     cv = loso_figure(root)
     print(f"loso: done ({time.perf_counter() - t0:.0f} s)")
     text = render(clip_results, passage_results, timings, quick=args.quick, elapsed=time.perf_counter() - t0, cv=cv,
-                  by_seed=by_seed)
+                  by_seed=by_seed, skipped=skipped)
     write_atomic(args.output, text)
     print(text.split("### Per source")[0])
     print(f"written: {args.output}")

@@ -91,8 +91,31 @@ def missing_message() -> str:
     )
 
 
-def load_clips(root: Path, *, include_excluded: bool = False) -> list[Clip]:
-    """The manifest's clips in file order.
+REQUIRED_COLUMNS = ("file", "transcript")
+"""Manifest columns a corpus must have; ``id`` (default: the file's stem), ``source_repo``
+(default ``unknown``), ``duration_s`` (default: measured) and ``alignment_file`` are optional."""
+
+
+class CorpusError(Exception):
+    """A manifest the benchmarks cannot read; the message is one line naming the file."""
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A manifest row left out of a run because it cannot be used, and why (one line)."""
+
+    id: str
+    reason: str
+
+
+def read_corpus(root: Path, *, include_excluded: bool = False) -> tuple[list[Clip], dict[str, np.ndarray], list[Skipped]]:
+    """The manifest's usable clips in file order, their signals (mono float32 at :data:`SR`)
+    and the rows left out.
+
+    A row is left out, with its reason, when its transcript holds nothing spoken or its audio
+    cannot be read (missing, empty, not audio: the message of :class:`speechcoach.errors.AudioError`),
+    so one bad file in a corpus nobody here has seen does not stop a benchmark. A clip without a
+    usable ``duration_s`` gets its measured length.
 
     Parameters
     ----------
@@ -103,27 +126,81 @@ def load_clips(root: Path, *, include_excluded: bool = False) -> list[Clip]:
 
     Returns
     -------
-    list of Clip
+    clips : list of Clip
+    audio : dict
+        ``Clip.id`` to signal, shape (n_samples,).
+    skipped : list of Skipped
+
+    Raises
+    ------
+    CorpusError
+        The manifest cannot be read or lacks a :data:`REQUIRED_COLUMNS` column.
     """
-    with open(root / "manifest.tsv", newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh, delimiter="\t"))
-    clips = []
-    for r in rows:
-        if r["id"] in EXCLUDED and not include_excluded:
+    from dataclasses import replace
+
+    from speechcoach.errors import SpeechcoachError
+
+    listed, skipped = _manifest(root, include_excluded)
+    clips, audio = [], {}
+    for c in listed:
+        try:
+            y = load_audio(c.path)
+        except SpeechcoachError as exc:
+            skipped.append(Skipped(c.id, f"{c.path.name}: {getattr(exc, 'problem', exc)}"))
             continue
-        align = r.get("alignment_file") or ""
+        if not np.isfinite(c.duration_s) or c.duration_s <= 0:
+            c = replace(c, duration_s=len(y) / SR)
+        clips.append(c)
+        audio[c.id] = y
+    return clips, audio, skipped
+
+
+def _manifest(root: Path, include_excluded: bool) -> tuple[list[Clip], list[Skipped]]:
+    path = root / "manifest.tsv"
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh, delimiter="\t")
+            rows = list(reader)
+            columns = reader.fieldnames or []
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise CorpusError(f"{path}: cannot be read ({exc})") from None
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        raise CorpusError(f"{path}: no column {', '.join(repr(c) for c in missing)} (tab-separated, header row first)")
+    clips: list[Clip] = []
+    skipped: list[Skipped] = []
+    seen: set[str] = set()
+    for r in rows:
+        file = (r.get("file") or "").strip()
+        cid = (r.get("id") or "").strip() or Path(file).stem
+        if cid in EXCLUDED and not include_excluded:
+            continue
+        if cid in seen:
+            skipped.append(Skipped(cid, "id listed twice in the manifest (the first row is used)"))
+            continue
+        seen.add(cid)
+        transcript = r.get("transcript") or ""
+        n_chars = count_spoken(transcript)
+        if not file or n_chars == 0:
+            skipped.append(Skipped(cid or "(no id)", "no audio file named" if not file else "transcript holds nothing spoken"))
+            continue
+        try:
+            duration = float(r.get("duration_s") or "nan")
+        except ValueError:
+            duration = float("nan")
+        align = (r.get("alignment_file") or "").strip()
         clips.append(
             Clip(
-                id=r["id"],
-                path=root / r["file"],
-                source=r["source_repo"],
-                transcript=r["transcript"],
-                n_chars=count_spoken(r["transcript"]),
-                duration_s=float(r["duration_s"]),
+                id=cid,
+                path=root / file,
+                source=(r.get("source_repo") or "").strip() or "unknown",
+                transcript=transcript,
+                n_chars=n_chars,
+                duration_s=duration,
                 alignment=root / align if align else None,
             )
         )
-    return clips
+    return clips, skipped
 
 
 def load_audio(path: Path) -> np.ndarray:

@@ -60,7 +60,7 @@ import numpy as np
 
 from speechcoach.characters import SENTENCE_END, count_spoken, spoken_units
 
-from .corpus import SR, Clip, corpus_dir, load_audio, load_clips, textgrid_words
+from .corpus import SR, Clip, corpus_dir, read_corpus, textgrid_words
 
 # --- the independent energy measure --------------------------------------------------------
 FRAME_S = 0.025
@@ -268,8 +268,9 @@ def cut_point(clip: Clip, y: np.ndarray, rng: np.random.Generator) -> tuple[floa
     exact : bool
         True when the split comes from a word alignment, False when proportional to time.
     """
-    if clip.alignment is not None:
-        return _cut_at_word(clip, rng)
+    at_word = _cut_at_word(clip, rng) if clip.alignment is not None else None
+    if at_word is not None:
+        return at_word
     on, off = speech_bounds(y, SR)
     lev = frame_levels(y, SR)
     lev = np.convolve(lev, np.ones(5) / 5, mode="same")
@@ -281,10 +282,17 @@ def cut_point(clip: Clip, y: np.ndarray, rng: np.random.Generator) -> tuple[floa
     return cut_s, int(np.clip(n_before, 1, clip.n_chars - 1)), False
 
 
-def _cut_at_word(clip: Clip, rng: np.random.Generator) -> tuple[float, int, bool]:
+def _cut_at_word(clip: Clip, rng: np.random.Generator) -> tuple[float, int, bool] | None:
+    """A cut between two words of the clip's TextGrid; None when the TextGrid cannot be read or
+    offers no word boundary in the middle of the speech (the caller then cuts by level)."""
     assert clip.alignment is not None
-    iv = textgrid_words(clip.alignment)
+    try:
+        iv = textgrid_words(clip.alignment)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
     words = [k for k, (_, _, t) in enumerate(iv) if t]
+    if len(words) < 2 or iv[words[-1]][1] <= iv[words[0]][0]:
+        return None
     first, last = iv[words[0]][0], iv[words[-1]][1]
     options = []
     for a, b in zip(words[:-1], words[1:]):
@@ -292,6 +300,8 @@ def _cut_at_word(clip: Clip, rng: np.random.Generator) -> tuple[float, int, bool
         if CUT_RANGE[0] <= (cut - first) / (last - first) <= CUT_RANGE[1]:
             n_before = sum(count_spoken(iv[k][2]) for k in words if k <= a)
             options.append((cut, n_before))
+    if not options:
+        return None
     cut, n_before = options[int(rng.integers(len(options)))]
     return float(cut), int(n_before), True
 
@@ -475,8 +485,8 @@ def _assemble(seq: list[tuple[_Piece, str, bool]], rng: np.random.Generator, fac
 
 @lru_cache(maxsize=2)
 def _corpus(root: Path) -> tuple[list[Clip], dict[str, np.ndarray]]:
-    clips = load_clips(root)
-    return clips, {c.id: load_audio(c.path) for c in clips}
+    clips, audio, _skipped = read_corpus(root)  # rows that cannot be used are left out (reported by the callers' clip runs)
+    return clips, audio
 
 
 def build_passages(n: int = 12, seed: int = 2024, *, length_s: tuple[float, float] = PASSAGE_S, root: Path | None = None) -> list[Passage]:

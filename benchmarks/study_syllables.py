@@ -57,7 +57,7 @@ from speechcoach import syllables as S  # noqa: E402
 from speechcoach.features import frame_features  # noqa: E402
 from speechcoach.segmentation import segment  # noqa: E402
 
-from corpus import SR, corpus_dir, corpus_location, load_audio, load_clips, missing_message  # noqa: E402  (benchmarks/corpus.py)
+from corpus import SR, corpus_dir, corpus_location, load_audio, missing_message, read_corpus  # noqa: E402  (benchmarks/corpus.py)
 
 CORPUS = corpus_location()
 
@@ -121,8 +121,9 @@ def load_corpus(corpus: Path | None = None, factors: tuple[float, ...] = (1.0,))
     from stretch import wsola
 
     clips = []
-    for c in load_clips(corpus or CORPUS, include_excluded=True):
-        y = load_audio(c.path)
+    listed, audio, _skipped = read_corpus(corpus or CORPUS, include_excluded=True)  # unusable rows left out
+    for c in listed:
+        y = audio[c.id]
         frames = frame_features(y, SR)
         seg = segment(frames)
         versions = []

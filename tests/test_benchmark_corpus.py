@@ -1,0 +1,59 @@
+"""The benchmarks read a corpus nobody here has seen: unusable rows are left out with a reason.
+
+A tiny corpus is written to a temporary folder (synthetic tones; no shared corpus needed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from benchmarks.corpus import SR, CorpusError, read_corpus
+
+HEADER = "id\tfile\tsource_repo\ttranscript\tduration_s\talignment_file\n"
+
+
+def _tone(path: Path, seconds: float, sr: int = SR, channels: int = 1) -> None:
+    t = np.arange(int(seconds * sr)) / sr
+    y = (0.2 * np.sin(2 * np.pi * 150 * t)).astype(np.float32)
+    sf.write(path, np.tile(y[:, None], (1, channels)) if channels > 1 else y, sr)
+
+
+def test_unusable_rows_are_skipped_with_a_reason(tmp_path: Path) -> None:
+    _tone(tmp_path / "a.wav", 1.0)
+    _tone(tmp_path / "b.flac", 2.0, sr=44_100, channels=2)
+    (tmp_path / "c.wav").write_text("not audio")
+    rows = [
+        "a\ta.wav\trepo1\t你好。\t1.0\t",
+        "b\tb.flac\t\t大家好\t\t",  # no source, no duration: defaults
+        "c\tc.wav\trepo1\t坏文件\t1.0\t",  # text, not audio
+        "d\tmissing.wav\trepo2\t没有\t1.0\t",  # no such file
+        "e\ta.wav\trepo2\t……\t1.0\t",  # nothing spoken
+        "a\ta.wav\trepo1\t重复\t1.0\t",  # id twice
+    ]
+    (tmp_path / "manifest.tsv").write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+
+    clips, audio, skipped = read_corpus(tmp_path)
+
+    assert [c.id for c in clips] == ["a", "b"]
+    b = clips[1]
+    assert b.source == "unknown"
+    assert b.n_chars == 3
+    assert b.duration_s == pytest.approx(2.0, abs=0.01)  # measured, to 10 ms
+    assert audio["b"].ndim == 1 and len(audio["b"]) == pytest.approx(2.0 * SR, abs=SR // 100)
+    reasons = {s.id: s.reason for s in skipped}
+    assert set(reasons) == {"c", "d", "e", "a"}
+    assert reasons["c"].startswith("c.wav: ")
+    assert reasons["d"].startswith("missing.wav: ")
+    assert "nothing spoken" in reasons["e"]
+    assert "twice" in reasons["a"]
+    assert all("\n" not in r for r in reasons.values())
+
+
+def test_a_manifest_without_a_needed_column_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "manifest.tsv").write_text("id\tfile\nx\tx.wav\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"manifest\.tsv: no column 'transcript'"):
+        read_corpus(tmp_path)
