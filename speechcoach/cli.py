@@ -404,7 +404,8 @@ def serve(
     band: BandOpt = None,
 ) -> None:
     """Practise at the desk: a local web page that records, analyses and keeps each attempt."""
-    from .server import check_port_free, create_app, default_data_dir, is_loopback, open_browser, reachable_names, run
+    from .server import check_port_free, create_app, default_data_dir, open_browser, reachable_names, run
+    from .webguard import is_loopback
 
     settings = build_settings(rubric, target=target, band=band, lang=lang)
     if not 0 < port < 65536:

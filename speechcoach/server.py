@@ -19,9 +19,10 @@ Endpoints
 
 FastAPI and uvicorn are imported by this module, so import it only to serve.
 
-Safety: the server answers only requests whose ``Host`` is its own loopback name and port
-(DNS-rebinding protection), refuses bodies over the upload limit with 413 without buffering
-them, and every error is one line of JSON — never a traceback::
+Safety (the middleware is in :mod:`speechcoach.webguard`): the server answers only requests
+whose ``Host`` is its own loopback name and port (DNS-rebinding protection), refuses bodies
+over the upload limit with 413 without buffering them, and every error is one line of JSON —
+never a traceback::
 
     {"error": "notes.txt: not an audio file (it contains text)",   # English, as the CLI words it
      "code": "not_audio_text",                                     # stable (None when it has none)
@@ -43,7 +44,7 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterable, MutableMapping
+from typing import Any, Callable, Iterable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -56,26 +57,20 @@ from . import __version__
 from .attempts import Attempt, AttemptStore, display_name, is_attempt_id, new_attempt_id, safe_trainee
 from .errors import InputError, ParameterError, ScriptError, SpeechcoachError
 from .fileio import user_data_dir
-from .locales import LANGS, error_text
+from .locales import LANGS
 from .settings import Settings
+from .webguard import BodyLimit, HostGuard, SecurityHeaders, UploadTooLarge, allowed_hosts, error_body, is_loopback, scope_lang
 
 log = logging.getLogger("speechcoach.server")
 
 DEFAULT_PORT = 8765
 DEFAULT_MAX_UPLOAD_MB = 50.0
-LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 MAX_SCRIPT_CHARS = 20_000
 MAX_FIELD_CHARS = 200
 HTTP_ERROR_CODES = {404: "not_found", 405: "method_not_allowed"}
 """Error codes of the web framework's own answers (unknown path, wrong method), by HTTP status."""
-_CSP = "default-src 'self' data: blob:; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' data: blob:; frame-src 'self'; connect-src 'self'"
 _REPORT_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:; media-src 'self' data: blob:; font-src data:"
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+"""The attempt report's own Content-Security-Policy; it replaces the page's (:class:`~speechcoach.webguard.SecurityHeaders`)."""
 
 
 def default_data_dir() -> Path:
@@ -136,240 +131,6 @@ def folder_scenarios(folder: Path | None) -> list[Scenario]:
             log.warning("skipping script %s", exc)
             continue
         out.append(Scenario(f"folder:{path.stem}", {"zh": path.stem, "en": path.stem}, text[:MAX_SCRIPT_CHARS], "folder"))
-    return out
-
-
-# -- middleware ------------------------------------------------------------------------------
-
-
-class UploadTooLarge(Exception):
-    """A request body grew past the upload limit (``limit``, bytes) while it was being received."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"upload too large (the limit is {limit / 1e6:g} MB)")
-        self.limit = int(limit)
-
-    def body(self, lang: str) -> dict[str, Any]:
-        """The 413 answer's JSON body, its message in ``lang``."""
-        return error_body(str(self), lang, code="upload_too_large", params={"limit_mb": self.limit / 1e6})
-
-
-class ApiError(Exception):
-    """An error answer of the API: HTTP ``status``, the English ``message``, its ``code`` and ``params``."""
-
-    def __init__(self, status: int, message: str, *, code: str | None = None, params: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.code = code
-        self.params = dict(params or {})
-
-
-def error_body(
-    error: str,
-    lang: str,
-    *,
-    code: str | None = None,
-    params: dict[str, Any] | None = None,
-    fallback: str | None = None,
-    path: str | None = None,
-) -> dict[str, Any]:
-    """The JSON body of an API error.
-
-    Parameters
-    ----------
-    error : str
-        The English line (``"error"``), as the command line would word it.
-    lang : {"zh", "en"}
-        The language of ``"message"``.
-    code : str, keyword-only, optional
-        The problem's stable code (``"code"``; its template in the ``[errors]`` locale table).
-    params : dict, keyword-only, optional
-        Values for the template.
-    fallback : str, keyword-only, optional
-        English text for ``"message"`` when the code has no template (default ``error``).
-    path : str, keyword-only, optional
-        A file name to put before the localised problem.
-
-    Returns
-    -------
-    dict
-        ``{"error": ..., "code": ..., "message": ...}``.
-    """
-    message = error_text(code, params or {}, lang, fallback=error if fallback is None else fallback, path=path)
-    return {"error": error, "code": code, "message": message}
-
-
-def _scope_lang(scope: Scope, default: str) -> str:
-    """The ``lang`` query parameter of a request not yet routed, else ``default``."""
-    from urllib.parse import parse_qs
-
-    asked = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang", [""])[-1]
-    return asked if asked in LANGS else default
-
-
-def _json_response_messages(status: int, payload: dict[str, Any]) -> tuple[Message, Message]:
-    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    start = {
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(body)).encode()), (b"connection", b"close")],
-    }
-    return start, {"type": "http.response.body", "body": body}
-
-
-class HostGuard:
-    """Refuse (421) any HTTP request whose ``Host`` header is not one of ``allowed``.
-
-    A web page from elsewhere that rebinds its DNS name to 127.0.0.1 still sends its own name
-    in ``Host``, so it cannot reach the API. The refusal's ``message`` is in the request's
-    ``lang`` query parameter, else in ``lang``.
-    """
-
-    def __init__(self, app: ASGIApp, allowed: Iterable[str], lang: str = "zh") -> None:
-        self.app = app
-        self.allowed = frozenset(h.lower() for h in allowed)
-        self.lang = lang
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            host = ""
-            for key, value in scope.get("headers", []):
-                if key == b"host":
-                    host = value.decode("latin-1").strip().lower()
-                    break
-            if host not in self.allowed:
-                if scope["type"] == "websocket":
-                    await send({"type": "websocket.close", "code": 1008})
-                    return
-                refused = f"refused: unexpected Host header {host!r} (open the page through http://127.0.0.1)"
-                lang = _scope_lang(scope, self.lang)
-                start, body = _json_response_messages(421, error_body(refused, lang, code="host_refused", params={"host": host}))
-                await send(start)
-                await send(body)
-                return
-        await self.app(scope, receive, send)
-
-
-class BodyLimit:
-    """Refuse request bodies over ``limit`` bytes with 413, without buffering them.
-
-    A declared ``Content-Length`` over the limit is refused before anything is read; otherwise
-    the bytes are counted as they arrive and :class:`UploadTooLarge` is raised from ``receive``
-    (an exception handler turns it into 413). The refusal's ``message`` is in the request's
-    ``lang`` query parameter, else in ``lang``.
-    """
-
-    def __init__(self, app: ASGIApp, limit: int, lang: str = "zh") -> None:
-        self.app = app
-        self.limit = int(limit)
-        self.lang = lang
-
-    def _body(self, scope: Scope) -> dict[str, Any]:
-        return UploadTooLarge(self.limit).body(_scope_lang(scope, self.lang))
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        for key, value in scope.get("headers", []):
-            if key == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = -1
-                if declared > self.limit:
-                    start, body = _json_response_messages(413, self._body(scope))
-                    await send(start)
-                    await send(body)
-                    return
-        received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise UploadTooLarge(self.limit)
-            return message
-
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except Exception as exc:
-            if started or not _caused_by(exc, UploadTooLarge):
-                raise
-            start, body = _json_response_messages(413, self._body(scope))
-            await send(start)
-            await send(body)
-
-
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
-    """Whether ``exc`` is, wraps (``__cause__``/``__context__``) or groups a ``kind``."""
-    seen: set[int] = set()
-    todo: list[BaseException] = [exc]
-    while todo:
-        e = todo.pop()
-        if id(e) in seen:
-            continue
-        seen.add(id(e))
-        if isinstance(e, kind):
-            return True
-        if isinstance(e, BaseExceptionGroup):
-            todo.extend(e.exceptions)
-        todo.extend(x for x in (e.__cause__, e.__context__) if x is not None)
-    return False
-
-
-class SecurityHeaders:
-    """Add ``nosniff``, no-referrer, no-store and a same-origin Content-Security-Policy to every response.
-
-    A response that sets its own ``Content-Security-Policy`` keeps it.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {k.lower() for k, _ in headers}
-                for key, value in (
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer"),
-                    (b"cache-control", b"no-store"),
-                    (b"content-security-policy", _CSP.encode()),
-                ):
-                    if key not in present:
-                        headers.append((key, value))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-def allowed_hosts(port: int, extra: Iterable[str] = ()) -> list[str]:
-    """The ``Host`` values the server answers: its loopback names with ``port``, plus ``extra``."""
-    names = list(LOOPBACK_NAMES) + [h for h in extra if h]
-    out = []
-    for name in names:
-        name = f"[{name}]" if ":" in name and not name.startswith("[") else name
-        out.append(f"{name}:{port}")
-        if port == 80:
-            out.append(name)
     return out
 
 
@@ -457,6 +218,17 @@ def _plain_html(report: dict[str, Any], audio_src: str | None) -> str:
 # -- the application -------------------------------------------------------------------------
 
 
+class ApiError(Exception):
+    """An error answer of the API: HTTP ``status``, the English ``message``, its ``code`` and ``params``."""
+
+    def __init__(self, status: int, message: str, *, code: str | None = None, params: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.params = dict(params or {})
+
+
 def create_app(
     data_dir: str | Path,
     settings: Settings = Settings(),
@@ -510,7 +282,7 @@ def create_app(
 
     def lang_of(request: Request) -> str:
         """The language asked for by a ``lang`` query parameter, else the server's."""
-        return _scope_lang(request.scope, settings.lang)
+        return scope_lang(request.scope, settings.lang)
 
     @app.exception_handler(UploadTooLarge)
     async def _too_large(request: Request, exc: UploadTooLarge) -> JSONResponse:
@@ -755,18 +527,6 @@ def _ffmpeg() -> bool:
 
 
 # -- running ---------------------------------------------------------------------------------
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` names only this machine."""
-    import ipaddress
-
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_port_free(host: str, port: int) -> None:

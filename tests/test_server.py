@@ -332,7 +332,8 @@ def test_stored_report_html_plays_the_file_beside_it(client, tmp_path):
 
 
 def test_no_browser_opened_without_a_display(monkeypatch):
-    from speechcoach.server import is_loopback, open_browser, reachable_names
+    from speechcoach.server import open_browser, reachable_names
+    from speechcoach.webguard import is_loopback
 
     monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.delenv("DISPLAY", raising=False)
