@@ -206,7 +206,7 @@ def assign_report_names(recordings: Sequence[Recording], previous: dict[str, str
     for r in recordings:
         if r.id not in out:
             groups.setdefault(f"reports/{r.trainee}/{safe_name(r.stem)}".lower(), []).append(r)
-    for key, group in groups.items():
+    for group in groups.values():
         for r in group:
             base = f"reports/{r.trainee}/{safe_name(r.stem)}"
             name = base
