@@ -630,9 +630,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"passages, seed {seed}: done ({time.perf_counter() - t0:.0f} s)")
     timings = None
     if not args.no_speed:
-        from .speed import long_recording, run_speed
+        from .speed import RUNS, long_recording, run_speed
 
-        timings = run_speed(long_recording(passages), runs=1 if args.quick else 3)
+        timings = run_speed(long_recording(passages), runs=1 if args.quick else RUNS)
         print(f"speed: done ({time.perf_counter() - t0:.0f} s)")
     cv = loso_figure(root)
     print(f"loso: done ({time.perf_counter() - t0:.0f} s)")

@@ -8,21 +8,21 @@ One recording of at least 10 minutes is made by joining passages from
 :mod:`benchmarks.passages` (room noise, pauses, many voices). On it, in the same run:
 
 * speechcoach in process: :func:`speechcoach.pipeline.analyze_signal` (no script, acoustic count);
-* speechcoach as a whole process: ``speechcoach analyze long.wav --format json --count acoustic`` run with
-  ``subprocess`` (interpreter start-up, imports and file decoding included). speechcoach's own
+* speechcoach as a whole process: ``python -m speechcoach analyze long.wav --format json --count acoustic``
+  run with ``subprocess`` from the folder of the package this process imported, so the same code is
+  timed (interpreter start-up, imports and file decoding included). speechcoach's own
   modules are byte-compiled first (:func:`compile_package`), as any installed Python package is:
   an editable install on a machine that sets ``PYTHONDONTWRITEBYTECODE`` would otherwise
   recompile them on every run (~0.15 s here), which measures the machine, not the tool;
 * the Praat method in process: :func:`benchmarks.praat_nuclei.praat_nuclei`.
 
-Each is timed best of 3, in interleaved rounds (other work may share the machine);
+Each is timed best of :data:`RUNS` (5), in interleaved rounds (other work may share the machine);
 ``--quick`` times once.
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,6 +39,8 @@ from .passages import Passage, build_passages
 LONG_MIN_S = 600.0
 SPEED_SEED = 7
 """Seed of the passages built for the long recording when none are passed in."""
+RUNS = 5
+"""Rounds timed; the best of each method counts (other work on the machine only slows a run)."""
 
 
 @dataclass(frozen=True)
@@ -99,15 +101,21 @@ def best_of(fn: Callable[[], object], runs: int) -> float:
     return float(best)
 
 
-def cli_executable() -> str:
-    """The ``speechcoach`` console script next to this interpreter (else on PATH)."""
-    exe = Path(sys.executable).parent / "speechcoach"
-    if exe.exists():
-        return str(exe)
-    found = shutil.which("speechcoach")
-    if found is None:
-        raise FileNotFoundError("the speechcoach console script is not installed")
-    return found
+def cli_command() -> list[str]:
+    """The command line that starts speechcoach from the package this process imported.
+
+    ``python -m speechcoach`` run in the folder that holds that package, so the timed process
+    runs the same code (a console script would run whichever checkout is installed, which
+    need not be this one, e.g. when the benchmark runs in a second git worktree).
+    """
+    return [sys.executable, "-m", "speechcoach"]
+
+
+def package_root() -> Path:
+    """The folder holding the imported ``speechcoach`` package (the timed process starts there)."""
+    import speechcoach
+
+    return Path(speechcoach.__file__).resolve().parents[1]
 
 
 def compile_package() -> None:
@@ -123,7 +131,7 @@ def compile_package() -> None:
     compileall.compile_dir(str(Path(speechcoach.__file__).parent), quiet=1)
 
 
-def run_speed(y: np.ndarray, *, runs: int = 3) -> list[Timing]:
+def run_speed(y: np.ndarray, *, runs: int = RUNS) -> list[Timing]:
     """Time the three methods on ``y`` (mono, :data:`SR`), best of ``runs``.
 
     The methods are run in rounds (each once per round) so that load from other processes
@@ -141,11 +149,11 @@ def run_speed(y: np.ndarray, *, runs: int = 3) -> list[Timing]:
         wav = Path(tmp) / "long.wav"
         sf.write(str(wav), y, SR, subtype="PCM_16")
         # the acoustic count, never precise mode: with a recogniser installed, `auto` would time it
-        cmd = [cli_executable(), "analyze", str(wav), "--format", "json", "--count", "acoustic"]
+        cmd = [*cli_command(), "analyze", str(wav), "--format", "json", "--count", "acoustic"]
         methods: dict[str, Callable[[], object]] = {
             "speechcoach, in process (analyze_signal)": lambda: analyze_signal(y, SR, count="acoustic"),
-            "speechcoach, whole CLI process (analyze --format json --count acoustic)": lambda: subprocess.run(
-                cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            "speechcoach, whole CLI process (python -m speechcoach analyze --format json --count acoustic)": lambda: subprocess.run(
+                cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=package_root()
             ),
             "Praat syllable nuclei, in process (parselmouth)": lambda: praat_nuclei(y, SR),
         }
@@ -172,13 +180,13 @@ def speed_table(timings: list[Timing]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Command line: print the speed table."""
     ap = argparse.ArgumentParser(prog="python -m benchmarks.speed", description="Time speechcoach and the Praat baseline on a ≥ 10 min recording.")
-    ap.add_argument("--quick", action="store_true", help="time each method once instead of best of 3")
+    ap.add_argument("--quick", action="store_true", help=f"time each method once instead of best of {RUNS}")
     args = ap.parse_args(argv)
     if corpus_dir() is None:
         print(missing_message())
         return 0
     y = long_recording()
-    print(speed_table(run_speed(y, runs=1 if args.quick else 3)))
+    print(speed_table(run_speed(y, runs=1 if args.quick else RUNS)))
     return 0
 
 
