@@ -35,16 +35,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .speed import cli_command, package_root
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"
 RESULTS = Path(__file__).resolve().parent / "BATCH_RESULTS.md"
 TRIM_FRACTIONS = (0.6, 0.8)
-
-
-def speechcoach_exe() -> list[str]:
-    """The console script next to this interpreter, else ``python -m speechcoach``."""
-    exe = Path(sys.executable).with_name("speechcoach")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "speechcoach"]
 
 
 def build_corpus(root: Path, n: int, per_trainee: int = 10) -> Path:
@@ -140,10 +136,11 @@ class Run:
 
 def measure(inp: Path, out: Path, jobs: int, n: int, kind: str, interval_s: float = 0.1) -> Run:
     """Run the batch as a subprocess and sample the memory of it and its workers."""
-    cmd = [*speechcoach_exe(), "batch", str(inp), "--out", str(out), "--jobs", str(jobs)]
+    cmd = [*cli_command(), "batch", str(inp), "--out", str(out), "--jobs", str(jobs)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+                            cwd=package_root())  # this checkout's speechcoach, as benchmarks.speed runs it
     peaks: dict[int, tuple[int, str, int]] = {}
     stop = threading.Event()
 
