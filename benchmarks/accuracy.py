@@ -617,6 +617,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for s in skipped:
         print(f"skipped {s.id}: {s.reason}", file=sys.stderr)
+    if not clips:
+        print(f"benchmarks.accuracy: error: {root / 'manifest.tsv'}: no usable clip", file=sys.stderr)
+        return 2
     clip_results = run_clips(clips, audio)
     print(f"clips: {len(clip_results)} done ({time.perf_counter() - t0:.0f} s)")
     n = args.passages if args.passages is not None else (N_PASSAGES_QUICK if args.quick else N_PASSAGES)

@@ -363,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for s in skipped:
         print(f"skipped {s.id}: {s.reason}", file=sys.stderr)
+    if not clips:
+        print(f"benchmarks.asr: error: {folder / 'manifest.tsv'}: no usable clip", file=sys.stderr)
+        return 2
     if args.limit:
         clips = clips[: args.limit]
     for c in clips:

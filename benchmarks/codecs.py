@@ -78,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for s in skipped:
         print(f"skipped {s.id}: {s.reason}", file=sys.stderr)
+    if not clips:
+        print(f"benchmarks.codecs: error: {root / 'manifest.tsv'}: no usable clip", file=sys.stderr)
+        return 2
     truth = np.array([c.n_chars for c in clips], float)
     base = np.array([speechcoach_estimate(audio[c.id], SR)[0] for c in clips], float)
     rows = [("original file", summary(base, truth, base))]
