@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +31,8 @@ import numpy as np
 from speechcoach.errors import AudioError
 from speechcoach.fileio import write_atomic
 
-from .corpus import (EXCLUDED, REPO, SR, Clip, CorpusError, Skipped, corpus_dir, git_commit, machine, missing_message, now,
-                     read_corpus, uncommitted)
+from .corpus import (EXCLUDED, REPO, SR, Clip, Skipped, corpus_dir, git_commit, machine, missing_message, now,
+                     read_corpus_for, uncommitted)
 from .passages import TOLERANCE_S, Passage, PauseScore, build_passages, score_pauses
 
 RESULTS = REPO / "benchmarks" / "RESULTS.md"
@@ -610,16 +609,10 @@ def main(argv: list[str] | None = None) -> int:
         print(missing_message())
         return 0
     t0 = time.perf_counter()
-    try:
-        clips, audio, skipped = read_corpus(root)
-    except CorpusError as exc:
-        print(f"benchmarks.accuracy: error: {exc}", file=sys.stderr)
+    loaded = read_corpus_for("benchmarks.accuracy", root)
+    if loaded is None:
         return 2
-    for s in skipped:
-        print(f"skipped {s.id}: {s.reason}", file=sys.stderr)
-    if not clips:
-        print(f"benchmarks.accuracy: error: {root / 'manifest.tsv'}: no usable clip", file=sys.stderr)
-        return 2
+    clips, audio, skipped = loaded
     clip_results = run_clips(clips, audio)
     print(f"clips: {len(clip_results)} done ({time.perf_counter() - t0:.0f} s)")
     n = args.passages if args.passages is not None else (N_PASSAGES_QUICK if args.quick else N_PASSAGES)

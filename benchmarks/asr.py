@@ -51,7 +51,7 @@ from speechcoach.segmentation import segment
 from speechcoach.syllables import detect_nuclei
 
 from .accuracy import PASSAGE_SEED, piece_error, piece_rates
-from .corpus import EXCLUDED, REPO, CorpusError, corpus_dir, missing_message, read_corpus
+from .corpus import EXCLUDED, REPO, corpus_dir, missing_message, read_corpus_for
 
 TARGET_MAE = 0.03
 TARGET_BIAS = 0.02
@@ -356,16 +356,10 @@ def main(argv: list[str] | None = None) -> int:
     asr.load_model(str(model_dir))  # load once, outside the timing
     rows = []
     t0 = time.perf_counter()
-    try:
-        clips, _audio, skipped = read_corpus(folder)  # without the EXCLUDED clips and unusable rows
-    except CorpusError as exc:
-        print(f"benchmarks.asr: error: {exc}", file=sys.stderr)
+    loaded = read_corpus_for("benchmarks.asr", folder)  # without the EXCLUDED clips and unusable rows
+    if loaded is None:
         return 2
-    for s in skipped:
-        print(f"skipped {s.id}: {s.reason}", file=sys.stderr)
-    if not clips:
-        print(f"benchmarks.asr: error: {folder / 'manifest.tsv'}: no usable clip", file=sys.stderr)
-        return 2
+    clips, _audio, _skipped = loaded
     if args.limit:
         clips = clips[: args.limit]
     for c in clips:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ import numpy as np
 
 from speechcoach.fileio import write_atomic
 
-from .corpus import REPO, SR, CorpusError, corpus_dir, git_commit, machine, missing_message, now, read_corpus
+from .corpus import REPO, SR, corpus_dir, git_commit, machine, missing_message, now, read_corpus_for
 
 RESULTS = REPO / "benchmarks" / "CODEC_RESULTS.md"
 
@@ -71,16 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     from .accuracy import speechcoach_estimate
 
     t0 = time.perf_counter()
-    try:
-        clips, audio, skipped = read_corpus(root)
-    except CorpusError as exc:
-        print(f"benchmarks.codecs: error: {exc}", file=sys.stderr)
+    loaded = read_corpus_for("benchmarks.codecs", root)
+    if loaded is None:
         return 2
-    for s in skipped:
-        print(f"skipped {s.id}: {s.reason}", file=sys.stderr)
-    if not clips:
-        print(f"benchmarks.codecs: error: {root / 'manifest.tsv'}: no usable clip", file=sys.stderr)
-        return 2
+    clips, audio, _skipped = loaded
     truth = np.array([c.n_chars for c in clips], float)
     base = np.array([speechcoach_estimate(audio[c.id], SR)[0] for c in clips], float)
     rows = [("original file", summary(base, truth, base))]

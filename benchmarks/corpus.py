@@ -134,7 +134,7 @@ def read_corpus(root: Path, *, include_excluded: bool = False) -> tuple[list[Cli
     Raises
     ------
     CorpusError
-        The manifest cannot be read or lacks a :data:`REQUIRED_COLUMNS` column.
+        The manifest cannot be read, lacks a :data:`REQUIRED_COLUMNS` column or has no usable clip.
     """
     from dataclasses import replace
 
@@ -152,6 +152,24 @@ def read_corpus(root: Path, *, include_excluded: bool = False) -> tuple[list[Cli
             c = replace(c, duration_s=len(y) / SR)
         clips.append(c)
         audio[c.id] = y
+    if not clips:
+        raise CorpusError(f"{root / 'manifest.tsv'}: no usable clip ({len(skipped)} row(s) left out)")
+    return clips, audio, skipped
+
+
+def read_corpus_for(prog: str, root: Path) -> tuple[list[Clip], dict[str, np.ndarray], list[Skipped]] | None:
+    """:func:`read_corpus` for a benchmark's command line named ``prog``: every row left out is
+    printed on standard error (``skipped ID: reason``); a corpus that cannot be used prints
+    ``PROG: error: ...`` on one line and gives None (the caller exits 2)."""
+    import sys
+
+    try:
+        clips, audio, skipped = read_corpus(root)
+    except CorpusError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return None
+    for s in skipped:
+        print(f"skipped {s.id}: {s.reason}", file=sys.stderr)
     return clips, audio, skipped
 
 

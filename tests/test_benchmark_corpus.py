@@ -57,3 +57,9 @@ def test_a_manifest_without_a_needed_column_is_one_clear_error(tmp_path: Path) -
     (tmp_path / "manifest.tsv").write_text("id\tfile\nx\tx.wav\n", encoding="utf-8")
     with pytest.raises(CorpusError, match=r"manifest\.tsv: no column 'transcript'"):
         read_corpus(tmp_path)
+
+
+def test_a_corpus_with_no_usable_clip_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "manifest.tsv").write_text(HEADER + "x\tx.wav\trepo\t你好\t1.0\t\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"manifest\.tsv: no usable clip \(1 row\(s\) left out\)"):
+        read_corpus(tmp_path)
