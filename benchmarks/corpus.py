@@ -16,7 +16,8 @@ import os
 import platform
 import re
 import subprocess
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -136,8 +137,6 @@ def read_corpus(root: Path, *, include_excluded: bool = False) -> tuple[list[Cli
     CorpusError
         The manifest cannot be read, lacks a :data:`REQUIRED_COLUMNS` column or has no usable clip.
     """
-    from dataclasses import replace
-
     from speechcoach.errors import SpeechcoachError
 
     listed, skipped = _manifest(root, include_excluded)
@@ -161,8 +160,6 @@ def read_corpus_for(prog: str, root: Path) -> tuple[list[Clip], dict[str, np.nda
     """:func:`read_corpus` for a benchmark's command line named ``prog``: every row left out is
     printed on standard error (``skipped ID: reason``); a corpus that cannot be used prints
     ``PROG: error: ...`` on one line and gives None (the caller exits 2)."""
-    import sys
-
     try:
         clips, audio, skipped = read_corpus(root)
     except CorpusError as exc:
@@ -174,6 +171,8 @@ def read_corpus_for(prog: str, root: Path) -> tuple[list[Clip], dict[str, np.nda
 
 
 def _manifest(root: Path, include_excluded: bool) -> tuple[list[Clip], list[Skipped]]:
+    """The manifest's rows as clips (``duration_s`` NaN where blank) and the rows that cannot be
+    clips (no file, nothing spoken, a repeated id); the audio is not read here."""
     path = root / "manifest.tsv"
     try:
         with open(path, newline="", encoding="utf-8") as fh:
