@@ -63,3 +63,25 @@ def test_a_corpus_with_no_usable_clip_is_one_clear_error(tmp_path: Path) -> None
     (tmp_path / "manifest.tsv").write_text(HEADER + "x\tx.wav\trepo\t你好\t1.0\t\n", encoding="utf-8")
     with pytest.raises(CorpusError, match=r"manifest\.tsv: no usable clip \(1 row\(s\) left out\)"):
         read_corpus(tmp_path)
+
+
+def test_clips_are_binned_by_rate_noise_and_length() -> None:
+    from benchmarks.accuracy import ClipResult, by_condition
+    from benchmarks.corpus import Clip
+
+    def result(n_chars: int, speech_s: float, snr_db: float, ours: int) -> ClipResult:
+        clip = Clip(id=f"c{n_chars}", path=Path("x.wav"), source="s", transcript="", n_chars=n_chars,
+                    duration_s=speech_s, alignment=None)
+        return ClipResult(clip, ours=ours, praat=n_chars, speech_s=speech_s, snr_db=snr_db)
+
+    rows = by_condition([
+        result(20, 6.0, 20.0, 22),   # 200 cpm, noisy, short: +10 %
+        result(100, 12.0, 60.0, 80),  # 500 cpm, clean, long: -20 %
+    ])
+    got = {(name.split(",")[0], label): (o["n"], o["mean"], o["bias"], pr["mean"]) for name, label, o, pr in rows}
+    assert got[("speaking rate", "< 240 cpm")] == pytest.approx((1, 10.0, 10.0, 0.0), abs=1e-9)  # exact arithmetic
+    assert got[("speaking rate", "≥ 420 cpm")] == pytest.approx((1, 20.0, -20.0, 0.0), abs=1e-9)
+    assert got[("speech over noise floor", "< 30 dB")][0] == 1
+    assert got[("speech over noise floor", "≥ 50 dB")][0] == 1
+    assert got[("clip length", "< 25 chars")][0] == 1 and got[("clip length", "≥ 60 chars")][0] == 1
+    assert len(rows) == 6  # empty bins are left out
