@@ -69,8 +69,7 @@ def trend_ends(pace: Pace) -> tuple[float, float]:
     """The pace trend line's values (cpm) at the first and the last window's centre: the trend
     as a trainee hears it ("from about 100 to about 125"), not as a slope per minute."""
     centres = np.array([(w.start_s + w.end_s) / 2 for w in pace.series]) / 60.0
-    mean = float(np.mean([w.cpm for w in pace.series]))
-    at = mean + pace.trend_cpm_per_min * (centres[[0, -1]] - centres.mean())
+    at = pace.mean_cpm + pace.trend_cpm_per_min * (centres[[0, -1]] - centres.mean())
     return float(at[0]), float(at[1])
 
 
@@ -217,7 +216,7 @@ def derive(
     # a slow drift over three minutes pass.
     step = (s.band_hi_cpm - s.band_lo_cpm) / (2.0 * s.target_cpm)
     first, last = trend_ends(pace) if len(pace.series) > 2 else (0.0, 0.0)
-    change = abs(last - first) / max(float(np.mean([w.cpm for w in pace.series])), 1e-9)
+    change = abs(last - first) / max(pace.mean_cpm, 1e-9)
     if span_s >= TREND_MIN_SPAN_S and change >= step:
         fid = "pace_speeds_up" if last > first else "pace_slows_down"
         out.append(

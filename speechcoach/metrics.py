@@ -61,6 +61,11 @@ class Pace:
     trend_cpm_per_min: float
 
     @property
+    def mean_cpm(self) -> float:
+        """Mean of the local rates (cpm); the centre of the trend line."""
+        return float(np.mean([w.cpm for w in self.series]))
+
+    @property
     def fastest(self) -> Window:
         return max(self.series, key=lambda w: w.cpm)
 
