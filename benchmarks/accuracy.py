@@ -30,6 +30,7 @@ import numpy as np
 
 from speechcoach.errors import AudioError
 from speechcoach.fileio import write_atomic
+from speechcoach.segmentation import Segmentation
 
 from .corpus import (EXCLUDED, REPO, SR, Clip, Skipped, corpus_dir, git_commit, machine, missing_message, now,
                      read_corpus_for, uncommitted)
@@ -77,8 +78,8 @@ class ClipResult:
     snr_db: float = float("nan")
 
 
-def speechcoach_estimate(y: np.ndarray, sr: int) -> tuple[int, str]:
-    """speechcoach's character estimate without a script, and a note.
+def speechcoach_estimate(y: np.ndarray, sr: int) -> tuple[int, str, Segmentation]:
+    """speechcoach's character estimate without a script, a note, and the segmentation it used.
 
     ``analyze_signal`` refuses recordings with under 2 s of speech. For those the same
     pipeline stages are run without that gate (features → segmentation → nuclei in runs), and
@@ -90,7 +91,7 @@ def speechcoach_estimate(y: np.ndarray, sr: int) -> tuple[int, str]:
         an = analyze_signal(y, sr, **acoustic())
         if an.char_source != "estimate":
             raise RuntimeError(f"expected the acoustic estimate, got char_source={an.char_source!r}")
-        return an.char_count, ""
+        return an.char_count, "", an.segmentation
     except AudioError as exc:
         from speechcoach.features import frame_features
         from speechcoach.segmentation import segment
@@ -99,7 +100,7 @@ def speechcoach_estimate(y: np.ndarray, sr: int) -> tuple[int, str]:
         frames = frame_features(y, sr)
         seg = segment(frames)
         nuclei = detect_nuclei(y, sr, runs=seg.runs, frames=frames)
-        return estimate_count_runs(nuclei, seg.runs), f"refused by analyze_signal ({exc.problem if hasattr(exc, 'problem') else exc}); counted by its stages"
+        return estimate_count_runs(nuclei, seg.runs), f"refused by analyze_signal ({exc.problem if hasattr(exc, 'problem') else exc}); counted by its stages", seg
 
 
 def acoustic() -> dict[str, str]:
@@ -115,16 +116,12 @@ def acoustic() -> dict[str, str]:
 
 def run_clips(clips: list[Clip], audio: dict[str, np.ndarray]) -> list[ClipResult]:
     """Both estimates for every clip."""
-    from speechcoach.features import frame_features
-    from speechcoach.segmentation import segment
-
     from .praat_nuclei import praat_nuclei
 
     out = []
     for c in clips:
         y = audio[c.id]
-        ours, note = speechcoach_estimate(y, SR)
-        seg = segment(frame_features(y, SR))  # descriptors of the clip for the condition table
+        ours, note, seg = speechcoach_estimate(y, SR)  # seg: the clip's descriptors for the condition table
         out.append(ClipResult(c, ours, int(len(praat_nuclei(y, SR))), note,
                               speech_s=seg.phonation_s, snr_db=seg.peak_db - seg.floor_db))
     return out

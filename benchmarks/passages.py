@@ -485,7 +485,7 @@ def _assemble(seq: list[tuple[_Piece, str, bool]], rng: np.random.Generator, fac
 
 @lru_cache(maxsize=2)
 def _corpus(root: Path) -> tuple[list[Clip], dict[str, np.ndarray]]:
-    clips, audio, _skipped = read_corpus(root)  # rows that cannot be used are left out (reported by the callers' clip runs)
+    clips, audio, _skipped = read_corpus(root)  # rows that cannot be used are left out (benchmarks.accuracy names them)
     return clips, audio
 
 

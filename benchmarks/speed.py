@@ -126,9 +126,7 @@ def compile_package() -> None:
     """
     import compileall
 
-    import speechcoach
-
-    compileall.compile_dir(str(Path(speechcoach.__file__).parent), quiet=1)
+    compileall.compile_dir(str(package_root() / "speechcoach"), quiet=1)
 
 
 def run_speed(y: np.ndarray, *, runs: int = RUNS) -> list[Timing]:
