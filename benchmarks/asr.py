@@ -42,7 +42,6 @@ from pathlib import Path
 import numpy as np
 
 from speechcoach import asr, fillers
-from speechcoach.audio import load
 from speechcoach.characters import count_spoken
 from speechcoach.features import frame_features
 from speechcoach.fileio import write_atomic
@@ -51,7 +50,7 @@ from speechcoach.segmentation import segment
 from speechcoach.syllables import detect_nuclei
 
 from .accuracy import PASSAGE_SEED, piece_error, piece_rates
-from .corpus import EXCLUDED, REPO, corpus_dir, missing_message, read_corpus_for
+from .corpus import EXCLUDED, REPO, SR, Clip, corpus_dir, missing_message, read_corpus_for
 
 TARGET_MAE = 0.03
 TARGET_BIAS = 0.02
@@ -94,24 +93,24 @@ def plain_count(y: np.ndarray, model_dir: Path) -> tuple[int, float]:
     return count_spoken(text), time.perf_counter() - t0
 
 
-def run_clip(path: Path, truth_text: str, model_dir: Path, source: str = "", reference: bool = False) -> Row:
-    """Analyse one clip the way precise mode does and return its counts."""
-    a = load(path)
-    frames = frame_features(a.samples, a.sr)
+def run_clip(clip: Clip, y: np.ndarray, model_dir: Path, reference: bool = False) -> Row:
+    """Analyse one clip (its signal ``y``, mono at :data:`benchmarks.corpus.SR`, as
+    :func:`benchmarks.corpus.read_corpus` read it) the way precise mode does; its counts."""
+    frames = frame_features(y, SR)
     seg = segment(frames)
-    nuclei = detect_nuclei(a.samples, a.sr, runs=seg.runs, frames=frames)
+    nuclei = detect_nuclei(y, SR, runs=seg.runs, frames=frames)
     t0 = time.perf_counter()
     c0 = time.process_time()
-    tr = asr.transcribe(a.samples, a.sr, seg.runs, model_dir=model_dir)
+    tr = asr.transcribe(y, SR, seg.runs, model_dir=model_dir)
     fused = asr.fuse_counts(tr, seg.runs, nuclei)
-    vocal = fillers.vocal_hesitations(a.samples, a.sr, seg.runs, words=tr.words)
+    vocal = fillers.vocal_hesitations(y, SR, seg.runs, words=tr.words)
     compute = time.perf_counter() - t0
     cpu = time.process_time() - c0
-    plain, plain_s = plain_count(a.samples, model_dir) if reference else (None, None)
+    plain, plain_s = plain_count(y, model_dir) if reference else (None, None)
     return Row(
-        id=path.stem,
-        duration_s=a.duration_s,
-        truth=count_spoken(truth_text),
+        id=clip.id,
+        duration_s=len(y) / SR,
+        truth=clip.n_chars,
         acoustic=int(len(nuclei)),
         asr=fused.asr,
         fused=fused.fused + len(vocal),
@@ -120,7 +119,7 @@ def run_clip(path: Path, truth_text: str, model_dir: Path, source: str = "", ref
         compute_s=compute,
         cpu_s=cpu,
         text=tr.text,
-        source=source,
+        source=clip.source,
         plain=plain,
         plain_s=plain_s,
     )
@@ -359,11 +358,11 @@ def main(argv: list[str] | None = None) -> int:
     loaded = read_corpus_for("benchmarks.asr", folder)  # without the EXCLUDED clips and unusable rows
     if loaded is None:
         return 2
-    clips, _audio, _skipped = loaded
+    clips, audio, _skipped = loaded
     if args.limit:
         clips = clips[: args.limit]
     for c in clips:
-        r = run_clip(c.path, c.transcript, model_dir, c.source, args.reference)
+        r = run_clip(c, audio[c.id], model_dir, args.reference)
         rows.append(r)
         if args.verbose:
             print(f"{r.id:45s} truth {r.truth:4d} ac {r.acoustic:4d} asr {r.asr:4d} fused {r.fused:4d} "
