@@ -475,20 +475,22 @@ def pooled_breakdown(results: list[PassageResult], clips: list[ClipResult]) -> s
     own, the passages holding each against those without it."""
     err = np.array([_pct(r.cpm_est, r.passage.cpm) for r in results])
     stretch = np.array([r.passage.stretch for r in results])
+
+    def row(label: str, m: np.ndarray) -> str:
+        return f"| {label} | {m.sum()} | {np.mean(np.abs(err[m])):.1f}% ({np.mean(err[m]):+.1f}%) |"
+
     rows = ["| passages | n | rate error no script (signed) |", "| --- | ---: | ---: |"]
     for lo, hi in ((0.75, 0.85), (0.85, 0.95), (0.95, 1.15)):
         m = (stretch >= lo) & (stretch < hi + 1e-9)
         if m.any():
-            rows.append(f"| stretched ×{lo:.2f}–{hi:.2f} | {m.sum()} | {np.mean(np.abs(err[m])):.1f}% ({np.mean(err[m]):+.1f}%) |")
+            rows.append(row(f"stretched ×{lo:.2f}–{hi:.2f}", m))
     for c in sorted(clips, key=lambda c: abs(c.ours - c.clip.n_chars), reverse=True)[:3]:
         m = np.array([c.clip.id in r.passage.clips for r in results])
         if not m.any() or m.all():
             continue
-        rows.append(
-            f"| holding `{c.clip.id}` ({c.ours} for {c.clip.n_chars} chars on its own, "
-            f"{_pct(c.ours, c.clip.n_chars):+.0f}%) | {m.sum()} | {np.mean(np.abs(err[m])):.1f}% ({np.mean(err[m]):+.1f}%) |"
-        )
-        rows.append(f"| not holding it | {(~m).sum()} | {np.mean(np.abs(err[~m])):.1f}% ({np.mean(err[~m]):+.1f}%) |")
+        rows.append(row(f"holding `{c.clip.id}` ({c.ours} for {c.clip.n_chars} chars on its own, "
+                        f"{_pct(c.ours, c.clip.n_chars):+.0f}%)", m))
+        rows.append(row("not holding it", ~m))
     return "\n".join(rows)
 
 
