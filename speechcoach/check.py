@@ -8,6 +8,10 @@ which the rubric TOML can set and which every report carries in its ``settings``
 3. there are at most ``max_mid_phrase`` pauses in the middle of a phrase;
 4. the pace coefficient of variation is at most ``max_cv``.
 
+A recording whose script cannot be what was said (the report's ``script_mismatch`` warning: the
+script's characters and the syllables heard differ more than 2.5-fold) is an error, not a
+failure: its rate measures the script, not the speaker.
+
 The judgement works from the report dictionary alone (schema ``speechcoach.report/1``), so a
 report read back from JSON is judged exactly like a fresh one. :func:`junit_xml` turns a list of
 judgements into a JUnit XML document for CI systems.
@@ -92,6 +96,10 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
     -------
     Judgement
     """
+    name = file if file is not None else str(report.get("input", {}).get("path", ""))
+    mismatch = next((w for w in report.get("warnings", []) if w.get("id") == "script_mismatch"), None)
+    if mismatch is not None:  # the wrong script (or a fraction of it): its rate judges nothing
+        return error_judgement(name, mismatch["message"], time_s=time_s, code="script_mismatch")
     lang = lang or report.get("lang", "zh")
     T = strings(lang)["check"]
     st = report["settings"]
@@ -134,7 +142,7 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
         cv=cv,
     )
     return Judgement(
-        file=file if file is not None else str(report.get("input", {}).get("path", "")),
+        file=name,
         passed=not failed,
         summary=summary,
         reasons=tuple(reasons),

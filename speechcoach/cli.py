@@ -27,6 +27,21 @@ def _typer(name: str, help: str) -> typer.Typer:
 app = _typer("speechcoach", "Offline speech-delivery coach for Mandarin: speaking rate (characters/min), pauses and pace.")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from . import SCHEMA, __version__
+
+        typer.echo(f"speechcoach {__version__} (report schema {SCHEMA})")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True)] = False,
+) -> None:
+    """Offline speech-delivery coach for Mandarin: speaking rate (characters/min), pauses and pace."""
+
+
 class Lang(str, Enum):
     zh = "zh"
     en = "en"
@@ -45,6 +60,36 @@ SUFFIX_FORMATS = {".json": "json", ".txt": "text", ".text": "text", ".md": "md",
 def _fail(message: str, code: int = 2) -> None:
     typer.echo(f"speechcoach: error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def _check_output(path: Path | None, *, option: str, inputs: tuple[Path | None, ...] = ()) -> None:
+    """Refuse, before any work, an output path that is a folder or one of the files being read
+    (``analyze x.wav -o x.wav`` would replace the recording with its report)."""
+    from .errors import OutputError
+
+    if path is None:
+        return
+    if path.is_dir():
+        raise OutputError(path, f"is a folder: give {option} a file name", code="output_is_folder")
+    for src in inputs:
+        if src is not None and path.exists() and src.exists() and os.path.samefile(path, src):
+            raise OutputError(path, f"{option} would overwrite the input file {src}: choose another name")
+
+
+def _report_format(fmt: "Format | None", output: Path | None, *, embed_audio: bool = False) -> str:
+    """The report format: ``--format``, else ``-o``'s suffix, else text. A known suffix that
+    disagrees with ``--format`` (``-f json -o r.html``), a suffix no format has without
+    ``--format`` (``-o r.xyz``), and ``--embed-audio`` outside HTML are refused."""
+    suffix_kind = SUFFIX_FORMATS.get(output.suffix.lower()) if output is not None else None
+    if fmt is not None and suffix_kind is not None and suffix_kind != fmt.value:
+        raise ParameterError(f"--format {fmt.value} does not match {output}, whose name says {suffix_kind}; change one of them")
+    if fmt is None and output is not None and suffix_kind is None:
+        known = ", ".join(sorted({s for s in SUFFIX_FORMATS if len(s) <= 5}))
+        raise ParameterError(f"cannot tell the report format from {output.name!r}: end it in {known}, or give --format")
+    kind = fmt.value if fmt is not None else (suffix_kind or "text")
+    if embed_audio and kind != "html":
+        raise ParameterError(f"--embed-audio needs an HTML report, not {kind}")
+    return kind
 
 
 def guarded(func):
@@ -167,7 +212,7 @@ def model_status() -> None:
 @app.command()
 @guarded
 def analyze(
-    file: Annotated[Path, typer.Argument(help="Recording (WAV, FLAC, OGG, MP3; m4a/aac/amr/webm with ffmpeg).")],
+    file: Annotated[Path, typer.Argument(metavar="RECORDING", help="Recording (WAV, FLAC, OGG, MP3; m4a/aac/amr/webm with ffmpeg).")],
     script: Annotated[Optional[Path], typer.Option("--script", "-s", help="UTF-8 text of what was said.")] = None,
     fmt: Annotated[Optional[Format], typer.Option("--format", "-f", help="Report format (default: from -o's suffix, else text).")] = None,
     lang: LangOpt = None,
@@ -210,15 +255,12 @@ def _run_analyze(
     from .report import to_dict
 
     settings = build_settings(rubric, target=target, band=band, min_pause=min_pause, lang=lang)
+    kind = _report_format(fmt, output, embed_audio=embed_audio)
+    for path, option in ((output, "--output"), (textgrid, "--textgrid"), (labels, "--labels")):
+        _check_output(path, option=option, inputs=(file, script))
     text = read_script(script) if script is not None else None
     analysis = analyze_file(file, script=text, settings=settings, count=count, asr_model=asr_model)
     report = to_dict(analysis)
-    if fmt is not None:
-        kind = fmt.value
-    elif output is not None:
-        kind = SUFFIX_FORMATS.get(output.suffix.lower(), "text")
-    else:
-        kind = "text"
     options = {}
     if kind == "html":
         from .render.html import audio_source
@@ -226,7 +268,11 @@ def _run_analyze(
         options["audio_src"] = audio_source(file, output, embed=embed_audio)
     if output is not None:
         write_atomic(output, render(report, kind, **options))
-        typer.echo(f"{output}: {report['rate']['cpm']:.0f} cpm, {report['rate']['verdict']}", err=True)
+        from .locales import strings
+
+        words = strings(report["lang"])
+        verdict = words["verdict"][report["rate"]["verdict"]]
+        typer.echo(f"{output}: {report['rate']['cpm']:.0f} {words['labels']['cpm_unit']}, {verdict}", err=True)
     else:
         sys.stdout.write(render(report, kind, **({"color": sys.stdout.isatty()} if kind == "text" else options)))
     if textgrid is not None:
@@ -255,7 +301,7 @@ def demo(
 @app.command()
 @guarded
 def batch(
-    inputs: Annotated[list[str], typer.Argument(help="Recordings, folders (searched recursively) or glob patterns (quoted globs work).")],
+    inputs: Annotated[list[str], typer.Argument(metavar="INPUTS...", help="Recordings, folders (searched recursively) or glob patterns (quoted globs work).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: reports/, summary.csv, summary.json, index.html.")],
     scripts: Annotated[Optional[Path], typer.Option("--scripts", help="Folder of NAME.txt scripts (default: NAME.txt beside NAME.wav).")] = None,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes (default: all cores; 1 = in this process).")] = None,
@@ -343,7 +389,7 @@ class _BatchDisplay:
 @app.command()
 @guarded
 def check(
-    files: Annotated[list[str], typer.Argument(help="Recordings, folders or glob patterns to judge against the rubric.")],
+    files: Annotated[list[str], typer.Argument(metavar="FILES...", help="Recordings, folders or glob patterns to judge against the rubric.")],
     script: Annotated[Optional[Path], typer.Option("--script", "-s", help="Script for every file (default: NAME.txt beside NAME.wav).")] = None,
     rubric: RubricOpt = None,
     lang: LangOpt = None,
@@ -363,6 +409,7 @@ def check(
     from .report import to_dict
 
     settings = build_settings(rubric, target=target, band=band, lang=lang)
+    _check_output(junit, option="--junit", inputs=(script,))
     shared = read_script(script) if script is not None else None
     paths, problems = discover(files)
     results = [error_judgement(p.input, error_text(p.code, None, settings.lang, fallback=p.problem), code=p.code) for p in problems]
@@ -430,12 +477,13 @@ def serve(
 @app.command()
 @guarded
 def record(
-    out: Annotated[Optional[Path], typer.Argument(help="WAV file to write.")] = None,
+    out: Annotated[Optional[Path], typer.Argument(metavar="OUT.wav", help="WAV file to write.")] = None,
     seconds: Annotated[Optional[float], typer.Option("--seconds", help="Stop after this many seconds (default: when Enter is pressed).")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="Input device: index or part of its name.")] = None,
     list_devices: Annotated[bool, typer.Option("--list-devices", help="List the input devices and exit.")] = False,
     do_analyze: Annotated[bool, typer.Option("--analyze", help="Analyse the recording and print the report.")] = False,
     script: Annotated[Optional[Path], typer.Option("--script", "-s", help="UTF-8 text of what was said (with --analyze).")] = None,
+    rubric: RubricOpt = None,
     lang: LangOpt = None,
 ) -> None:
     """Record from the microphone (needs the 'record' extra); Enter stops."""
@@ -453,6 +501,16 @@ def record(
         return
     if out is None:
         raise ParameterError("give the WAV file to write, e.g. speechcoach record practice.wav")
+    # everything the recording will need is checked before it starts, not after
+    _check_output(out, option="the recording", inputs=(script,))
+    if (script is not None or rubric is not None) and not do_analyze:
+        raise ParameterError("--script and --rubric are used with --analyze")
+    if do_analyze:
+        from .pipeline import read_script
+
+        build_settings(rubric, lang=lang)
+        if script is not None:
+            read_script(script)
     stop = threading.Event()
     interactive = sys.stdin is not None and sys.stdin.isatty()
     if seconds is None and not interactive:
@@ -478,7 +536,7 @@ def record(
     sys.stderr.write("\n")
     typer.echo(f"speechcoach: wrote {out}", err=True)
     if do_analyze:
-        _run_analyze(out, script=script, fmt=None, lang=lang, target=None, band=None, min_pause=None, rubric=None, output=None)
+        _run_analyze(out, script=script, fmt=None, lang=lang, target=None, band=None, min_pause=None, rubric=rubric, output=None)
 
 
 def _keep_freed_memory() -> None:

@@ -63,3 +63,8 @@ class ScriptError(InputError):
 
 class RubricError(InputError):
     """The rubric/settings TOML file is missing or invalid."""
+
+
+class OutputError(InputError):
+    """A file speechcoach was asked to write cannot be written: a folder is in its place, its
+    folder is read-only, the disk is full. The message names the file asked for."""

@@ -8,30 +8,56 @@ import stat
 import tempfile
 from pathlib import Path
 
+from .errors import OutputError
+
 
 def write_atomic(path: str | Path, data: str | bytes, *, encoding: str = "utf-8") -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
 
-    Parent folders are created. A symbolic link is followed, so the link stays and its target
-    is replaced. A path that exists but is not a regular file (``/dev/null``, ``/dev/stdout``,
-    a named pipe) is written to directly: renaming over it would replace the device itself.
-    Returns the path written.
+    Parent folders are created. A symbolic link to a regular file is followed, so the link
+    stays and its target is replaced. A path that exists but is not a regular file
+    (``/dev/null``, ``/dev/stdout``, a named pipe) is written to directly: renaming over it
+    would replace the device itself. The file gets the permissions a plain ``open`` would give
+    it (``0o666`` less the umask), or keeps those of the file it replaces. Returns the path
+    written.
+
+    Raises
+    ------
+    OutputError
+        The file cannot be written (a folder is in the way, the folder is read-only, the disk
+        is full); the message names ``path``, not the temporary file.
     """
     p = Path(path)
-    if p.is_symlink():
-        p = p.resolve()
     raw = data.encode(encoding) if isinstance(data, str) else data
     try:
-        mode = p.stat().st_mode
+        return _write(p, raw)
+    except IsADirectoryError:
+        raise OutputError(p, "is a folder", code="output_is_folder") from None
+    except (FileExistsError, NotADirectoryError):  # a file stands where a parent folder should be
+        raise OutputError(p, "cannot write file (a file is in the way of its folder)", code="cannot_write",
+                          params={"reason": "a file is in the way of its folder"}) from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise OutputError(p, f"cannot write file ({reason})", code="cannot_write", params={"reason": reason}) from None
+
+
+def _write(p: Path, raw: bytes) -> Path:
+    try:
+        mode: int | None = p.stat().st_mode  # follows a symbolic link
     except OSError:
         mode = None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise IsADirectoryError(21, "Is a directory", str(p))
     if mode is not None and not stat.S_ISREG(mode):
         with open(p, "wb") as fh:
             fh.write(raw)
         return p
+    if p.is_symlink():
+        p = p.resolve()
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:
+        os.chmod(tmp, stat.S_IMODE(mode) if mode is not None else 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
             fh.flush()
@@ -44,6 +70,17 @@ def write_atomic(path: str | Path, data: str | bytes, *, encoding: str = "utf-8"
             pass
         raise
     return p
+
+
+def _read_umask() -> int:
+    """The process's umask (read once, at import, while nothing else runs: setting it is the
+    only portable way to read it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
 
 
 ENV_DATA = "SPEECHCOACH_DATA"

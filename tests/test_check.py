@@ -104,3 +104,12 @@ def test_junit_xml_structure():
     root = ET.fromstring(xml)
     suite = root.find("testsuite")
     assert suite.get("tests") == "2" and suite.get("errors") == "1" and suite.get("failures") == "0"
+
+
+def test_a_script_that_cannot_be_what_was_said_is_an_error_not_a_fail(tmp_path):
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text("今天天气很好", encoding="utf-8")  # 6 characters for a ~130-syllable recording
+    res = runner.invoke(app, ["check", str(SAMPLES / "on_target_retirement.wav"), "-s", str(wrong), "--lang", "en"])
+    assert res.exit_code == 2, res.output
+    assert res.output.startswith("ERROR ") and "script" in res.output
+

@@ -116,3 +116,53 @@ def test_console_script_process_has_no_traceback(tmp_path):
     )
     assert res.returncode == 2
     assert res.stderr.strip() == f"speechcoach: error: {tmp_path / 'gone.wav'}: file not found"
+
+
+def test_output_over_an_input_file_is_refused_before_any_work(tmp_path):
+    wav = tmp_path / "take.wav"
+    wav.write_bytes(SAMPLE.read_bytes())
+    txt = tmp_path / "take.txt"
+    txt.write_text(SCRIPT.read_text(encoding="utf-8"), encoding="utf-8")
+    for args in (["-f", "text", "-o", str(wav)], ["--textgrid", str(wav)], ["-s", str(txt), "-f", "text", "-o", str(txt)]):
+        res = runner.invoke(app, ["analyze", str(wav), *args])
+        assert res.exit_code == 2, (args, res.output)
+        assert "overwrite the input file" in res.output and len(res.output.strip().splitlines()) == 1
+    assert wav.read_bytes() == SAMPLE.read_bytes() and txt.read_text(encoding="utf-8") == SCRIPT.read_text(encoding="utf-8")
+
+
+def test_output_that_cannot_be_written_is_one_line_exit_2(tmp_path):
+    folder = tmp_path / "r.html"
+    folder.mkdir()
+    blocker = tmp_path / "plain"
+    blocker.write_text("x")
+    for target in (folder, blocker / "r.html"):
+        res = runner.invoke(app, ["analyze", str(SAMPLE), "-o", str(target)])
+        assert res.exit_code == 2, res.output
+        assert res.output.strip().startswith(f"speechcoach: error: {target}: ") and len(res.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["-f", "json", "-o", "r.html"], "does not match"),
+        (["-o", "r.xyz"], "cannot tell the report format"),
+        (["--embed-audio"], "needs an HTML report"),
+    ],
+)
+def test_conflicting_format_options_are_refused(tmp_path, args, says):
+    args = [str(tmp_path / a) if a.startswith("r.") else a for a in args]
+    res = runner.invoke(app, ["analyze", str(SAMPLE), *args])
+    assert res.exit_code == 2 and says in res.output, res.output
+    assert not list(tmp_path.iterdir())  # refused before anything was written
+
+
+def test_written_report_is_confirmed_in_the_report_language(tmp_path):
+    res = runner.invoke(app, ["analyze", str(SAMPLE), "-s", str(SCRIPT), "-o", str(tmp_path / "r.md")])
+    assert res.exit_code == 0, res.output
+    assert "字/分钟" in res.output and "on_target" not in res.output
+
+
+def test_version():
+    res = runner.invoke(app, ["--version"])
+    assert res.exit_code == 0 and res.output.startswith("speechcoach ")
+

@@ -42,3 +42,35 @@ def test_write_atomic_writes_into_a_named_pipe_instead_of_replacing_it(tmp_path:
     reader.join(timeout=10)
     assert got == [b"through the pipe"]
     assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_write_atomic_gives_the_permissions_open_would(tmp_path: Path) -> None:
+    # mkstemp makes 0600 files; a report shared with a cohort must stay readable by others
+    old = os.umask(0o022)
+    try:
+        fresh = write_atomic(tmp_path / "fresh.html", "x")
+        kept = tmp_path / "kept.csv"
+        kept.write_text("old")
+        kept.chmod(0o640)
+        write_atomic(kept, "new")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o644  # the umask read at import is this process's
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o640
+
+
+@pytest.mark.parametrize("where", ["folder", "file_as_parent"])
+def test_write_atomic_failure_is_an_output_error_naming_the_target(tmp_path: Path, where: str) -> None:
+    from speechcoach.errors import OutputError
+
+    blocker = tmp_path / "taken"
+    if where == "folder":
+        blocker.mkdir()
+        target = blocker
+    else:
+        blocker.write_text("a file, not a folder")
+        target = blocker / "report.html"
+    with pytest.raises(OutputError) as info:
+        write_atomic(target, "report")
+    assert str(info.value).startswith(f"{target}: ") and ".tmp" not in str(info.value)
+    assert "\n" not in str(info.value)

@@ -57,6 +57,11 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
     out.append(rate_bar(rate["cpm"], [lo, hi], st["target_cpm"]))
     out.append(f"{L['articulation']}: {rate['articulation_cpm']:.0f} {unit}   {L['score']}: {report['score']}/100")
     out.append("")
+    if report["warnings"]:  # first, as in the HTML and Markdown reports: they say how far to trust the rest
+        out.append(bold(L["warnings"]))
+        for w in report["warnings"]:
+            out.append(f"  - {w['message']}")
+        out.append("")
 
     pauses = report["pauses"]
     total = sum(p["duration_s"] for p in pauses)
@@ -85,8 +90,9 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
     if series:
         top = max(max(series), hi * 1.2)
         out.append(f"  {sparkline(series, 0.0, top)}   {min(series):.0f}–{max(series):.0f} {unit}")
+        trend = S["report"]["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+.0f}")
         out.append(
-            f"  {L['pace_cv']} {pace['cv']:.2f}   {L['trend']} {pace['trend_cpm_per_min']:+.0f} {unit}/min   "
+            f"  {L['pace_cv']} {pace['cv']:.2f}   {L['trend']} {trend}   "
             f"{L['fastest']} {fmt_time(pace['fastest']['start_s'])} ({pace['fastest']['cpm']:.0f})   "
             f"{L['slowest']} {fmt_time(pace['slowest']['start_s'])} ({pace['slowest']['cpm']:.0f})"
         )
@@ -108,11 +114,6 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
             out.append(f"        {L['tip']}: {g['tip']}")
             shown.add(f["guidance"])
     out.extend(_precise_sections(report, L))
-    if report["warnings"]:
-        out.append("")
-        out.append(bold(L["warnings"]))
-        for w in report["warnings"]:
-            out.append(f"  - {w['message']}")
     out.append("")
     out.append(bold(L["self_check"]))
     for g in report["self_check"]:
