@@ -166,3 +166,10 @@ def test_version():
     res = runner.invoke(app, ["--version"])
     assert res.exit_code == 0 and res.output.startswith("speechcoach ")
 
+
+
+def test_example_rubric_loads_and_holds_the_defaults():
+    from speechcoach.settings import Settings, load_rubric
+
+    # the README's examples pass it; it documents every key, so it must stay in step with Settings
+    assert load_rubric(Path(__file__).resolve().parents[1] / "examples" / "rubric.toml") == Settings()
