@@ -794,7 +794,7 @@ def analyse(
     tr = transcribe(y, sr, runs, model_dir=model_dir)
     counted = fuse_counts(tr, runs, nuclei)
     vocal = fillers_mod.vocal_hesitations(y, sr, runs, words=tr.words)
-    lexical = fillers_mod.lexical_fillers(tr.words)
+    lexical = fillers_mod.lexical_fillers(tr.words, script=script)
     return Precise(
         transcript=tr,
         counted=counted,

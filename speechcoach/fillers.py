@@ -158,7 +158,7 @@ def _is_break(ch: str) -> bool:
     return ch in SENTENCE_END or ch in CLAUSE_BREAK or ch.isspace()
 
 
-def lexical_fillers(words: Sequence[Any], rule: FillerRules | None = None) -> tuple[Filler, ...]:
+def lexical_fillers(words: Sequence[Any], rule: FillerRules | None = None, *, script: str | None = None) -> tuple[Filler, ...]:
     """Filler words in a timed transcript.
 
     Parameters
@@ -167,6 +167,10 @@ def lexical_fillers(words: Sequence[Any], rule: FillerRules | None = None) -> tu
         :class:`speechcoach.asr.Word` items, in order.
     rule : FillerRules, optional
         Defaults to :func:`rules`.
+    script : str, optional, keyword-only
+        What the speaker meant to say. A filler word the script itself holds ``k`` times (然后
+        as a step of a procedure) is not a filler the first ``k`` times it is heard undoubled;
+        a doubled one (然后然后) always is.
 
     Returns
     -------
@@ -177,28 +181,28 @@ def lexical_fillers(words: Sequence[Any], rule: FillerRules | None = None) -> tu
     text, times = _char_times(words)
     if not text:
         return ()
-    cands: list[tuple[int, int, str]] = []
+    cands: list[tuple[int, int, str, bool]] = []  # start, end, word, doubled
     for kind, lst in (("always", rule.always), ("contextual", rule.contextual)):
         for fw in lst:
             start = text.find(fw)
             while start != -1:
                 end = start + len(fw)
-                ok = True
-                if kind == "contextual":
-                    doubled = text.startswith(fw, end) or (start >= len(fw) and text[start - len(fw) : start] == fw)
-                    opens = start == 0 or _is_break(text[start - 1])
-                    ok = doubled or opens
-                if ok:
-                    cands.append((start, end, fw))
+                doubled = text.startswith(fw, end) or (start >= len(fw) and text[start - len(fw) : start] == fw)
+                if kind == "always" or doubled or start == 0 or _is_break(text[start - 1]):
+                    cands.append((start, end, fw, doubled))
                 start = text.find(fw, start + 1)
     cands.sort(key=lambda c: (c[0], -(c[1] - c[0])))
+    allowed = {fw: to_simplified(script).count(fw) for _, _, fw, _ in cands} if script else {}
     out: list[Filler] = []
     last_end = -1
-    for s, e, fw in cands:
+    for s, e, fw, doubled in cands:
         if s < last_end:
             continue
-        out.append(Filler(fw, float(times[s, 0]), float(times[e - 1, 1]), "lexical"))
         last_end = e
+        if allowed.get(fw, 0) > 0 and not doubled:  # the script's own word, said as written
+            allowed[fw] -= 1
+            continue
+        out.append(Filler(fw, float(times[s, 0]), float(times[e - 1, 1]), "lexical"))
     return tuple(out)
 
 

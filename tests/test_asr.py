@@ -276,6 +276,16 @@ def test_lexical_fillers_with_times():
     assert all(f.kind == "lexical" for f in fs)
 
 
+def test_a_filler_word_the_script_holds_is_not_a_filler_where_said_as_written():
+    said = "首先带上身份证然后去窗口然后然后最后签字就是这样"
+    words = _words([(i * 0.25, i * 0.25 + 0.2, ch) for i, ch in enumerate(said)])
+    script = "首先带上身份证，然后去窗口，最后签字。"
+    assert [f.word for f in fillers.lexical_fillers(words)].count("然后") == 3
+    got = [f.word for f in fillers.lexical_fillers(words, script=script)]
+    assert got.count("然后") == 2  # the step word is allowed once; the doubled pair stays fillers
+    assert "就是" in got  # not in the script
+
+
 def test_vocal_hesitation_before_speech_synthetic():
     rng = np.random.default_rng(0)
     lead = rng.normal(0, 1e-4, int(0.3 * SR)).astype(np.float32)
