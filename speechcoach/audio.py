@@ -16,6 +16,7 @@ goes.
 
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import shutil
@@ -224,8 +225,9 @@ def _soundfile_error(p: Path) -> AudioError:
 
 
 def _looks_like_text(head: bytes) -> bool:
+    """Whether a file's first bytes are UTF-8 text (a character cut off at the end is allowed)."""
     try:
-        head.decode("utf-8")
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
     except UnicodeDecodeError:
         return False
     return all(b >= 0x20 or b in (0x09, 0x0A, 0x0D) for b in head)
@@ -411,11 +413,40 @@ def _read_with_ffmpeg(p: Path) -> tuple[np.ndarray, int]:
             warnings.simplefilter("ignore")
             data, source_sr = librosa.load(str(p), sr=None, mono=False)
     except Exception as exc:  # audioread raises many unrelated types
-        raise AudioError(p, f"cannot decode audio with ffmpeg ({_short(exc)})", code="ffmpeg_failed", params={"detail": _short(exc)}) from None
+        raise _ffmpeg_error(p, exc) from None
     data = np.asarray(data, dtype=np.float32)
     if data.ndim == 2:
         data = data.T  # librosa gives (channels, n)
     return data, int(source_sr)
+
+
+def _ffmpeg_error(p: Path, exc: BaseException) -> AudioError:
+    """The error for a file neither libsndfile nor ffmpeg could decode: text, else an unknown format.
+
+    audioread's own errors (``NoBackendError``: no decoder took the file) say nothing a trainee
+    can use, so they, and errors without a message, become "not a recognised audio format";
+    any other error (an unreadable file, say) keeps its message.
+    """
+    try:
+        head = _head(p, 512)
+    except OSError:
+        head = b""
+    if head and _looks_like_text(head):
+        return AudioError(p, "not an audio file (it contains text)", code="not_audio_text")
+    detail = " ".join(str(exc).split())
+    if not detail or _is_audioread_error(exc):
+        return AudioError(
+            p, "cannot decode audio: not a recognised audio format (or the file is damaged)", code="unrecognised_format"
+        )
+    return AudioError(p, f"cannot decode audio with ffmpeg ({detail[:160]})", code="ffmpeg_failed", params={"detail": detail[:160]})
+
+
+def _is_audioread_error(exc: BaseException) -> bool:
+    try:
+        from audioread.exceptions import DecodeError
+    except ImportError:
+        return False
+    return isinstance(exc, DecodeError)
 
 
 def _short(exc: BaseException) -> str:

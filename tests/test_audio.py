@@ -173,3 +173,20 @@ def test_truncated_mp3_is_refused_and_the_decoder_stays_quiet(tmp_path, capfd):
     assert load(twice).duration_s == pytest.approx(6.0, abs=0.06)
     assert load(full).duration_s == pytest.approx(6.0, abs=0.06)
     assert capfd.readouterr().err == ""  # mpg123's "Xing stream size off" never reaches the terminal
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed: m4a decoding is not available here")
+def test_m4a_that_is_text_or_noise_gets_a_plain_message(tmp_path):
+    text = tmp_path / "fake.m4a"
+    text.write_text("这不是录音，只是一段文字。\n" * 20, encoding="utf-8")
+    with pytest.raises(AudioError) as info:
+        load(text)
+    assert info.value.code == "not_audio_text"
+    assert str(info.value) == f"{text}: not an audio file (it contains text)"
+    noise = tmp_path / "noise.m4a"
+    noise.write_bytes(np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8).tobytes())
+    with pytest.raises(AudioError) as info:
+        load(noise)
+    assert info.value.code == "unrecognised_format"
+    assert str(info.value) == f"{noise}: cannot decode audio: not a recognised audio format (or the file is damaged)"
+    assert "Error" not in str(info.value)
