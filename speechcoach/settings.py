@@ -17,6 +17,9 @@ A rubric file looks like this (every key optional)::
     hop_s = 2.0
     max_cv = 0.25
 
+    [report]
+    lang = "zh"                # report language: "zh" or "en" (flag --lang)
+
     [batch]
     trainee = "parent"         # "parent" folder name, or "stem-prefix" (NAME_… in the file name)
 """
