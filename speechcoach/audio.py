@@ -7,12 +7,26 @@ message names the file and the problem.
 WAV, FLAC, OGG and MP3 are read by libsndfile (``soundfile``); phone and browser containers
 (m4a, aac, amr, webm, …) are decoded through librosa's audioread fallback, which needs
 ``ffmpeg`` on the machine.
+
+A WAV or MP3 file holding less audio than its own header announces (a copy or upload cut
+short) is refused as truncated rather than analysed as if it were the whole recording; a WAV
+whose data size is a streaming writer's placeholder (0, 0xFFFFFFFF, …) is read as far as it
+goes.
 """
 
 from __future__ import annotations
 
+import codecs
+import io
+import os
 import shutil
+import struct
+import sys
+import tempfile
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,9 +99,10 @@ def load(path: str | Path, *, sr: int = ANALYSIS_SR) -> Audio:
     Raises
     ------
     AudioError
-        Missing file, a directory, an empty or truncated file, something that is not audio,
-        a container that needs ffmpeg when ffmpeg is absent, a sample rate under 8 kHz,
-        or NaN/infinite samples.
+        Missing file, a directory, an empty or truncated file (a WAV, or an MP3 with a
+        Xing/Info header, shorter than its header says: ``code="truncated_audio"``),
+        something that is not audio, a container that needs ffmpeg when ffmpeg is absent,
+        a sample rate under 8 kHz, or NaN/infinite samples.
     """
     p = Path(path)
     if not p.exists():
@@ -105,6 +120,7 @@ def load(path: str | Path, *, sr: int = ANALYSIS_SR) -> Audio:
     if suffix in FFMPEG_SUFFIXES:
         data, source_sr = _read_with_ffmpeg(p)
     else:
+        _check_not_truncated(p)
         data, source_sr = _read_with_soundfile(p)
 
     if data.ndim == 1:
@@ -171,7 +187,9 @@ def _read_with_soundfile(p: Path) -> tuple[np.ndarray, int]:
     import soundfile as sf
 
     try:
-        data, source_sr = sf.read(str(p), dtype="float32", always_2d=True)
+        source: str | io.BytesIO = _with_known_length(p) or str(p)
+        with _quiet_native_stderr(_is_mpeg(p)):
+            data, source_sr = sf.read(source, dtype="float32", always_2d=True)
     except sf.LibsndfileError:
         raise _soundfile_error(p) from None
     except (RuntimeError, ValueError, OSError) as exc:
@@ -179,9 +197,25 @@ def _read_with_soundfile(p: Path) -> tuple[np.ndarray, int]:
     return data, int(source_sr)
 
 
+def _with_known_length(p: Path) -> io.BytesIO | None:
+    """A plain WAV whose data size is 0 (a recorder that never came back to fill it in) with
+    sample bytes after it, as an in-memory copy whose header counts those bytes (libsndfile
+    would read 0 frames); ``None`` for every other file."""
+    with p.open("rb") as fh:
+        head = fh.read(HEADER_BYTES)
+    wav = _wav_data(head, p.stat().st_size)
+    if wav is None or wav.rf64 or wav.declared != 0 or wav.block_align <= 0 or wav.present < wav.block_align:
+        return None
+    raw = bytearray(p.read_bytes())
+    present = wav.present - wav.present % wav.block_align
+    raw[wav.size_field : wav.size_field + 4] = present.to_bytes(4, "little")
+    raw[4:8] = min(wav.offset + present - 8, 0xFFFF_FFFF).to_bytes(4, "little")
+    return io.BytesIO(bytes(raw))
+
+
 def _soundfile_error(p: Path) -> AudioError:
     """The error for a file libsndfile refused: truncated audio, text, or an unknown format."""
-    head = p.read_bytes()[:12]
+    head = _head(p, 12)
     looks_like_audio = head[:4] in (b"RIFF", b"RF64", b"fLaC", b"OggS", b"FORM") or head[:3] == b"ID3"
     if looks_like_audio:
         return AudioError(p, "truncated or corrupt audio file (the header cannot be read)", code="truncated")
@@ -191,11 +225,177 @@ def _soundfile_error(p: Path) -> AudioError:
 
 
 def _looks_like_text(head: bytes) -> bool:
+    """Whether a file's first bytes are UTF-8 text (a character cut off at the end is allowed)."""
     try:
-        head.decode("utf-8")
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
     except UnicodeDecodeError:
         return False
     return all(b >= 0x20 or b in (0x09, 0x0A, 0x0D) for b in head)
+
+
+def _head(p: Path, n: int) -> bytes:
+    """The first ``n`` bytes of a file (fewer if it is shorter)."""
+    with p.open("rb") as fh:
+        return fh.read(n)
+
+
+# -- truncation: the header's length against the bytes present -------------------------------
+
+WAV_UNKNOWN_SIZE = 0x7FFF_F000
+"""A WAV data-chunk size at or above this (or 0) is a placeholder written by a streaming tool
+that could not seek back to fill in the length (0xFFFFFFFF, 0x7FFFFFFF, SoX's 0x7FFFF000): the
+length is unknown, so the file is read as far as it goes."""
+
+MP3_TRUNCATED_SHARE = 0.99
+"""An MP3 whose Xing/Info header announces more bytes than are present by more than 1 % (the
+margin mpg123 itself warns at) counts as truncated."""
+
+
+def _check_not_truncated(p: Path) -> None:
+    """Refuse a WAV or MP3 file that holds less audio than its own header announces.
+
+    Raises
+    ------
+    AudioError
+        ``code="truncated_audio"``, naming the length the header announces and the length present.
+    """
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(HEADER_BYTES)
+        size = p.stat().st_size
+    except OSError:
+        return  # the reader names the problem
+    wav = _wav_data(head, size)
+    lengths = wav.truncated() if wav is not None else _mp3_lengths(head, size) if _is_mpeg(p) else None
+    if lengths is not None:
+        header_s, present_s = lengths
+        raise AudioError(
+            p,
+            f"the file is truncated: its header says {header_s:.1f} s, only {present_s:.1f} s present",
+            code="truncated_audio",
+            params={"header_s": round(header_s, 3), "present_s": round(present_s, 3)},
+        )
+
+
+HEADER_BYTES = 1 << 16
+"""How much of a file is searched for the WAV data chunk or the MP3 Xing/Info header."""
+
+
+@dataclass(frozen=True)
+class _WavData:
+    """Where a RIFF/RF64 WAV file's sample data starts, and how long its header says it is."""
+
+    offset: int  # file position of the first sample byte
+    size_field: int  # file position of the data chunk's 32-bit size
+    declared: int  # bytes the header announces (RF64: from the ds64 chunk)
+    present: int  # bytes from ``offset`` to the end of the file
+    byte_rate: int  # bytes per second (fmt chunk)
+    block_align: int  # bytes per sample frame (fmt chunk)
+    rf64: bool
+
+    @property
+    def unknown_length(self) -> bool:
+        """A placeholder size (0, or near 4 GB in a plain RIFF file): a streaming writer's."""
+        return self.declared == 0 or (not self.rf64 and self.declared >= WAV_UNKNOWN_SIZE)
+
+    def truncated(self) -> tuple[float, float] | None:
+        """(announced s, present s) when at least one whole sample frame is missing, else ``None``."""
+        if self.unknown_length or self.byte_rate <= 0 or self.declared - self.present < max(self.block_align, 1):
+            return None
+        return self.declared / self.byte_rate, self.present / self.byte_rate
+
+
+def _wav_data(head: bytes, size: int) -> _WavData | None:
+    """The data chunk of a RIFF/RF64 WAV file from its first bytes; ``None`` when the file is not
+    one or its chunks cannot be walked within ``head`` (libsndfile then has its say)."""
+    if head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+        return None
+    rf64 = head[:4] == b"RF64"
+    pos, byte_rate, block_align, ds64_data = 12, 0, 0, 0
+    while pos + 8 <= len(head):
+        chunk_id = head[pos : pos + 4]
+        (chunk_size,) = struct.unpack_from("<I", head, pos + 4)
+        body = pos + 8
+        if chunk_id == b"ds64" and body + 16 <= len(head):
+            ds64_data = struct.unpack_from("<Q", head, body + 8)[0]
+        elif chunk_id == b"fmt " and body + 16 <= len(head):
+            byte_rate, block_align = struct.unpack_from("<IH", head, body + 8)
+        elif chunk_id == b"data":
+            declared = ds64_data if rf64 and chunk_size == 0xFFFF_FFFF else chunk_size
+            return _WavData(body, pos + 4, declared, max(size - body, 0), byte_rate, block_align, rf64)
+        pos = body + chunk_size + (chunk_size & 1)  # chunks are padded to an even length
+    return None
+
+
+_MPEG_RATES = {3: (44_100, 48_000, 32_000), 2: (22_050, 24_000, 16_000), 0: (11_025, 12_000, 8_000)}
+
+
+def _mp3_lengths(head: bytes, size: int) -> tuple[float, float] | None:
+    """(announced s, present s) of a truncated MP3 with a Xing/Info header, else ``None``
+    (complete, or no such header: an MP3 without one does not state its length)."""
+    start = 0
+    if head[:3] == b"ID3" and len(head) >= 10:  # ID3v2 tag: a 28-bit "synchsafe" size
+        start = 10 + ((head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | (head[9] & 0x7F))
+        start += 10 if head[5] & 0x10 else 0  # footer
+    if start + 4 > len(head) or head[start] != 0xFF or head[start + 1] & 0xE0 != 0xE0:
+        return None
+    version = (head[start + 1] >> 3) & 3  # 3 MPEG-1, 2 MPEG-2, 0 MPEG-2.5
+    layer = (head[start + 1] >> 1) & 3  # 1 = Layer III
+    rate_index = (head[start + 2] >> 2) & 3
+    if version not in _MPEG_RATES or layer != 1 or rate_index == 3:
+        return None
+    rate = _MPEG_RATES[version][rate_index]
+    mono = (head[start + 3] >> 6) & 3 == 3
+    side_info = (17 if mono else 32) if version == 3 else (9 if mono else 17)
+    tag = start + 4 + side_info
+    if head[tag : tag + 4] not in (b"Xing", b"Info") or tag + 16 > len(head):
+        return None
+    flags, = struct.unpack_from(">I", head, tag + 4)
+    if flags & 3 != 3:  # needs both the frame count and the byte count
+        return None
+    frames, declared = struct.unpack_from(">II", head, tag + 8)
+    present = size - start  # trailing tags only make this larger
+    if declared <= 0 or frames <= 0 or present >= MP3_TRUNCATED_SHARE * declared:
+        return None
+    header_s = frames * (1152 if version == 3 else 576) / rate
+    return header_s, header_s * present / declared
+
+
+def _is_mpeg(p: Path) -> bool:
+    return p.suffix.lower() == ".mp3"
+
+
+_STDERR_LOCK = threading.Lock()
+
+
+@contextmanager
+def _quiet_native_stderr(active: bool) -> Iterator[None]:
+    """Send file descriptor 2 to a scratch file while a native decoder runs (when ``active``).
+
+    libsndfile's MP3 decoder (mpg123) writes warnings such as "Xing stream size off by more
+    than 1%" straight to the process's stderr, past Python; speechcoach reports problems itself.
+    The lock keeps two decoding threads from swapping the descriptor under each other; what
+    other threads write to stderr during the decode is discarded with the decoder's output.
+    """
+    if not active:
+        yield
+        return
+    with _STDERR_LOCK:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError, AttributeError):  # no usable stderr: nothing to silence
+            saved = None
+        if saved is None:
+            yield
+            return
+        try:
+            with tempfile.TemporaryFile() as scratch:
+                os.dup2(scratch.fileno(), 2)
+                yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _read_with_ffmpeg(p: Path) -> tuple[np.ndarray, int]:
@@ -213,11 +413,40 @@ def _read_with_ffmpeg(p: Path) -> tuple[np.ndarray, int]:
             warnings.simplefilter("ignore")
             data, source_sr = librosa.load(str(p), sr=None, mono=False)
     except Exception as exc:  # audioread raises many unrelated types
-        raise AudioError(p, f"cannot decode audio with ffmpeg ({_short(exc)})", code="ffmpeg_failed", params={"detail": _short(exc)}) from None
+        raise _ffmpeg_error(p, exc) from None
     data = np.asarray(data, dtype=np.float32)
     if data.ndim == 2:
         data = data.T  # librosa gives (channels, n)
     return data, int(source_sr)
+
+
+def _ffmpeg_error(p: Path, exc: BaseException) -> AudioError:
+    """The error for a file neither libsndfile nor ffmpeg could decode: text, else an unknown format.
+
+    audioread's own errors (``NoBackendError``: no decoder took the file) say nothing a trainee
+    can use, so they, and errors without a message, become "not a recognised audio format";
+    any other error (an unreadable file, say) keeps its message.
+    """
+    try:
+        head = _head(p, 512)
+    except OSError:
+        head = b""
+    if head and _looks_like_text(head):
+        return AudioError(p, "not an audio file (it contains text)", code="not_audio_text")
+    detail = " ".join(str(exc).split())
+    if not detail or _is_audioread_error(exc):
+        return AudioError(
+            p, "cannot decode audio: not a recognised audio format (or the file is damaged)", code="unrecognised_format"
+        )
+    return AudioError(p, f"cannot decode audio with ffmpeg ({detail[:160]})", code="ffmpeg_failed", params={"detail": detail[:160]})
+
+
+def _is_audioread_error(exc: BaseException) -> bool:
+    try:
+        from audioread.exceptions import DecodeError
+    except ImportError:
+        return False
+    return isinstance(exc, DecodeError)
 
 
 def _short(exc: BaseException) -> str:

@@ -460,12 +460,11 @@ def serve(
     if scripts is not None and not scripts.is_dir():
         raise ParameterError(f"--scripts {scripts}: not a folder")
     data_dir = (data or default_data_dir()).expanduser()
-    extra: list[str] = []
+    check_port_free(host, port)
+    extra: list[str] = [] if is_loopback(host) else reachable_names(host)
+    app_ = create_app(data_dir, settings, scripts_dir=scripts, max_upload_mb=max_upload_mb, port=port, extra_hosts=extra)
     if not is_loopback(host):
         typer.echo(f"speechcoach: warning: listening on {host}: other machines on the network can open this page and its recordings", err=True)
-        extra = reachable_names(host)
-    check_port_free(host, port)
-    app_ = create_app(data_dir, settings, scripts_dir=scripts, max_upload_mb=max_upload_mb, port=port, extra_hosts=extra)
     url = f"http://127.0.0.1:{port}/" if is_loopback(host) or host in ("0.0.0.0", "::", "[::]") else f"http://{host}:{port}/"
     typer.echo(f"speechcoach: practice page at {url}  (attempts in {data_dir}; Ctrl-C to stop)", err=True)
     def _open_page() -> None:

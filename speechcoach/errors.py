@@ -17,7 +17,30 @@ class SpeechcoachError(Exception):
 
 
 class ParameterError(SpeechcoachError, ValueError):
-    """A setting or argument is out of range; the message quotes the bad value."""
+    """A setting or argument is out of range; the message quotes the bad value.
+
+    Parameters
+    ----------
+    message : str
+        One line naming the setting and quoting the bad value.
+    key : str, keyword-only, optional
+        The setting's name (a :class:`~speechcoach.settings.Settings` field) when one setting
+        is at fault, so a caller can name it the way the user wrote it (rubric key or flag).
+    problem : str, keyword-only, optional
+        ``message`` without the setting's name (``"must be …, got …"``).
+    """
+
+    def __init__(self, message: str, *, key: str | None = None, problem: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.problem = problem
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_parameter, (type(self), str(self), self.key, self.problem))
+
+
+def _rebuild_parameter(cls: type[ParameterError], message: str, key: str | None, problem: str | None) -> ParameterError:
+    return cls(message, key=key, problem=problem)
 
 
 class InputError(SpeechcoachError):

@@ -143,6 +143,8 @@ def resolve_model_dir(explicit: str | Path | None = None, *, required: bool = Fa
     named = explicit if explicit is not None else os.environ.get(ENV_MODEL) or None
     if named is not None:
         p = Path(named).expanduser()
+        if p.exists() and not p.is_dir():
+            raise ModelError(f"{p}: is a file, not a speech-recognition model folder")
         if not p.is_dir():
             raise ModelError(f"{p}: speech-recognition model folder not found")
         if not is_model_dir(p):

@@ -258,9 +258,16 @@ def create_app(
     Returns
     -------
     fastapi.FastAPI
+
+    Raises
+    ------
+    ParameterError
+        ``max_upload_mb`` is not positive, or ``data_dir`` is not a folder this process can
+        create and write in (:func:`check_data_dir`).
     """
     if not max_upload_mb > 0:
         raise ParameterError(f"--max-upload-mb must be positive, got {max_upload_mb!r}")
+    check_data_dir(data_dir)
     store = AttemptStore(data_dir)
     scripts = Path(scripts_dir) if scripts_dir is not None else None
     limit = int(max_upload_mb * 1_000_000)
@@ -529,8 +536,50 @@ def _ffmpeg() -> bool:
 # -- running ---------------------------------------------------------------------------------
 
 
+def check_data_dir(data_dir: str | Path) -> Path:
+    """Make sure attempts can be stored under ``data_dir``: create it if needed, write in it.
+
+    Parameters
+    ----------
+    data_dir : path-like
+        The server's data folder (``--data``).
+
+    Returns
+    -------
+    Path
+        The folder, which now exists.
+
+    Raises
+    ------
+    ParameterError
+        ``data_dir`` is a file, cannot be created, or cannot be written in; the message names
+        the folder and the reason.
+    """
+    import tempfile
+
+    p = Path(data_dir)
+    if p.exists() and not p.is_dir():
+        raise ParameterError(f"--data {p}: is a file, not a folder")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ParameterError(f"--data {p}: cannot create the folder ({exc.strerror or type(exc).__name__})") from None
+    try:
+        with tempfile.TemporaryFile(dir=p, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise ParameterError(f"--data {p}: cannot write in the folder ({exc.strerror or type(exc).__name__})") from None
+    return p
+
+
 def check_port_free(host: str, port: int) -> None:
-    """Raise :class:`ParameterError` when ``host:port`` cannot be bound (already in use)."""
+    """Raise :class:`ParameterError` when ``host:port`` cannot be bound.
+
+    The message says what is wrong: a host name that does not resolve, an address that is not
+    this machine's, a port already in use (only then suggesting another ``--port``), or a port
+    that needs privileges.
+    """
+    import errno
     import socket
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -538,8 +587,17 @@ def check_port_free(host: str, port: int) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host.strip("[]"), port))
+        except socket.gaierror as exc:
+            raise ParameterError(f"--host {host}: cannot resolve this host name ({exc.strerror or exc}); check --host") from None
         except OSError as exc:
-            raise ParameterError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); try another --port") from None
+            reason = exc.strerror or str(exc)
+            if exc.errno == errno.EADDRINUSE:
+                raise ParameterError(f"cannot listen on {host}:{port}: the port is in use ({reason}); try another --port") from None
+            if exc.errno == errno.EADDRNOTAVAIL:
+                raise ParameterError(f"--host {host}: not an address of this machine, cannot listen on it ({reason}); check --host") from None
+            if exc.errno == errno.EACCES:
+                raise ParameterError(f"cannot listen on {host}:{port}: permission denied (ports below 1024 need privileges); try another --port") from None
+            raise ParameterError(f"cannot listen on {host}:{port} ({reason})") from None
 
 
 def run(

@@ -1,28 +1,37 @@
 """Settings: one frozen dataclass, read from a rubric TOML file, overridden by command-line flags.
 
-A rubric file looks like this (every key optional)::
+A rubric file looks like this (every key optional; these are all the keys there are, with
+their defaults and the values accepted)::
 
     [rate]
-    target_cpm = 120
-    band_cpm = [100, 140]
+    target_cpm = 120           # 30-600 characters/min, inside band_cpm   (flag --target)
+    band_cpm = [100, 140]      # the moderate band LO, HI: 30 <= LO < HI <= 600   (flag --band)
 
     [pauses]
-    min_pause_s = 0.25
-    max_pause_s = 3.0          # a longer silence is flagged
-    max_mid_phrase = 2         # more mid-phrase pauses than this fail `check`
-    max_run_chars = 25         # longest stretch of characters without a pause
+    min_pause_s = 0.25         # shortest silence counted as a pause: 0.05-5 s   (flag --min-pause)
+    max_pause_s = 3.0          # a longer silence is flagged: min_pause_s-60 s
+    max_mid_phrase = 2         # more mid-phrase pauses than this fail `check`: 0-100000
+    max_run_chars = 25         # longest stretch of characters without a pause: 1-100000
 
     [pace]
-    window_s = 8.0
-    hop_s = 2.0
-    max_cv = 0.25
+    window_s = 8.0             # sliding window of the pace series: 1-120 s
+    hop_s = 2.0                # step between windows: 0.1 s up to window_s
+    max_cv = 0.25              # largest coefficient of variation of the pace: 0.01-2
+
+    [report]
+    lang = "zh"                # report language: "zh" or "en"   (flag --lang)
 
     [batch]
     trainee = "parent"         # "parent" folder name, or "stem-prefix" (NAME_… in the file name)
+
+Every number must be finite; a value outside its range is refused with a
+:class:`~speechcoach.errors.ParameterError` naming the key (as the rubric writes it, with the
+file, or as the flag) and quoting the value.
 """
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -30,10 +39,25 @@ from typing import Any
 
 from .errors import ParameterError, RubricError
 
+RATE_RANGE_CPM = (30.0, 600.0)
+"""Accepted target and band rates (characters/min): the tool measures about 60-400 with margin."""
+MIN_PAUSE_RANGE_S = (0.05, 5.0)
+MAX_PAUSE_LIMIT_S = 60.0
+COUNT_LIMIT = 100_000
+"""Largest ``max_mid_phrase`` / ``max_run_chars`` (far above any recording: "no limit")."""
+WINDOW_RANGE_S = (1.0, 120.0)
+MIN_HOP_S = 0.1
+CV_RANGE = (0.01, 2.0)
+
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything that can be tuned by a trainer. Times in seconds, rates in characters/min."""
+    """Everything that can be tuned by a trainer. Times in seconds, rates in characters/min.
+
+    The accepted range of each field is listed in the module docstring; construction (and
+    :meth:`with_overrides`, :func:`load_rubric`) raises
+    :class:`~speechcoach.errors.ParameterError` for anything else.
+    """
 
     target_cpm: float = 120.0
     band_lo_cpm: float = 100.0
@@ -49,29 +73,67 @@ class Settings:
     trainee: str = "parent"
 
     def __post_init__(self) -> None:
-        if not 0 < self.band_lo_cpm < self.band_hi_cpm:
-            raise ParameterError(f"band must be LO,HI with 0 < LO < HI, got {self.band_lo_cpm:g},{self.band_hi_cpm:g}")
-        if not self.band_lo_cpm <= self.target_cpm <= self.band_hi_cpm:
-            raise ParameterError(
-                f"target {self.target_cpm:g} lies outside the band {self.band_lo_cpm:g}–{self.band_hi_cpm:g}"
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type in ("float", float):
+                if not (_is_number(value) and math.isfinite(value)):
+                    key = "band_cpm" if f.name.startswith("band_") else f.name
+                    _refuse(key, f"must be a finite number, got {_show(value)}")
+            elif f.type in ("int", int) and not (isinstance(value, int) and not isinstance(value, bool)):
+                _refuse(f.name, f"must be a whole number, got {_show(value)}")
+        lo_rate, hi_rate = RATE_RANGE_CPM
+        if not lo_rate <= self.band_lo_cpm < self.band_hi_cpm <= hi_rate:
+            _refuse(
+                "band_cpm",
+                f"must be LO,HI with {lo_rate:g} <= LO < HI <= {hi_rate:g} characters/min, "
+                f"got {_show(self.band_lo_cpm)},{_show(self.band_hi_cpm)}",
             )
-        if not 0.05 <= self.min_pause_s <= 5.0:
-            raise ParameterError(f"min_pause_s must be between 0.05 and 5 s, got {self.min_pause_s!r}")
-        if not self.window_s > 0 or not self.hop_s > 0:
-            raise ParameterError(f"pace window and hop must be positive, got {self.window_s!r}, {self.hop_s!r}")
+        if not lo_rate <= self.target_cpm <= hi_rate:
+            _refuse("target_cpm", f"must be between {lo_rate:g} and {hi_rate:g} characters/min, got {_show(self.target_cpm)}")
+        if not self.band_lo_cpm <= self.target_cpm <= self.band_hi_cpm:
+            _refuse(
+                "target_cpm",
+                f"{_show(self.target_cpm)} lies outside the band {_show(self.band_lo_cpm)}–{_show(self.band_hi_cpm)}",
+            )
+        _within("min_pause_s", self.min_pause_s, *MIN_PAUSE_RANGE_S, "s")
+        _within("max_pause_s", self.max_pause_s, self.min_pause_s, MAX_PAUSE_LIMIT_S, "s", low_name="min_pause_s")
+        _within("max_mid_phrase", self.max_mid_phrase, 0, COUNT_LIMIT, "")
+        _within("max_run_chars", self.max_run_chars, 1, COUNT_LIMIT, "")
+        _within("window_s", self.window_s, *WINDOW_RANGE_S, "s")
+        _within("hop_s", self.hop_s, MIN_HOP_S, self.window_s, "s", high_name="window_s")
+        _within("max_cv", self.max_cv, *CV_RANGE, "")
         if self.lang not in ("zh", "en"):
-            raise ParameterError(f"lang must be 'zh' or 'en', got {self.lang!r}")
+            _refuse("lang", f"must be 'zh' or 'en', got {self.lang!r}")
         if self.trainee not in ("parent", "stem-prefix"):
-            raise ParameterError(f"trainee must be 'parent' or 'stem-prefix', got {self.trainee!r}")
+            _refuse("trainee", f"must be 'parent' or 'stem-prefix', got {self.trainee!r}")
 
     @property
     def band(self) -> tuple[float, float]:
         return (self.band_lo_cpm, self.band_hi_cpm)
 
     def with_overrides(self, **overrides: Any) -> "Settings":
-        """A copy with the given fields replaced; ``None`` values are ignored (flag not given)."""
+        """A copy with the given fields replaced; ``None`` values are ignored (flag not given).
+
+        Raises
+        ------
+        ParameterError
+            A value out of range; a setting that has a command-line flag is named by the flag
+            (``--target must be …``).
+        """
         given = {k: v for k, v in overrides.items() if v is not None}
-        return replace(self, **given) if given else self
+        if not given:
+            return self
+        try:
+            return replace(self, **given)
+        except ParameterError as exc:
+            flagged = {"band_cpm" if k.startswith("band_") else k for k in given}
+            if exc.key == "target_cpm" and "target_cpm" not in flagged and "band_cpm" in flagged:
+                lo, hi = given.get("band_lo_cpm", self.band_lo_cpm), given.get("band_hi_cpm", self.band_hi_cpm)
+                problem = f"{_show(lo)},{_show(hi)} does not contain the target {_show(self.target_cpm)} (give --target too)"
+                raise ParameterError(f"--band {problem}", key="band_cpm", problem=problem) from None
+            if exc.key in flagged and exc.key in FLAGS and exc.problem is not None:
+                raise ParameterError(f"{FLAGS[exc.key]} {exc.problem}", key=exc.key, problem=exc.problem) from None
+            raise
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,6 +152,39 @@ _TOML_KEYS: dict[tuple[str, str], str] = {
     ("batch", "trainee"): "trainee",
 }
 
+_RUBRIC_NAMES: dict[str, str] = {name: f"[{section}] {key}" for (section, key), name in _TOML_KEYS.items()} | {
+    "band_cpm": "[rate] band_cpm"
+}
+"""Each setting as a rubric file writes it, for messages."""
+
+
+FLAGS: dict[str, str] = {"target_cpm": "--target", "band_cpm": "--band", "min_pause_s": "--min-pause", "lang": "--lang"}
+"""The command-line flag of each setting that has one (the band's two fields are ``band_cpm``)."""
+
+
+def _refuse(key: str, problem: str) -> None:
+    raise ParameterError(f"{key} {problem}", key=key, problem=problem)
+
+
+def _within(
+    key: str, value: float, lo: float, hi: float, unit: str, *, low_name: str | None = None, high_name: str | None = None
+) -> None:
+    """Refuse ``value`` outside ``[lo, hi]``; a bound that is another setting is named."""
+    if lo <= value <= hi:
+        return
+    u = f" {unit}" if unit else ""
+    lo_text = f"{low_name} ({_show(lo)}{u})" if low_name else f"{_show(lo)}{u}"
+    hi_text = f"{high_name} ({_show(hi)}{u})" if high_name else f"{_show(hi)}{u}"
+    _refuse(key, f"must be between {lo_text} and {hi_text}, got {_show(value)}")
+
+
+def _show(v: Any) -> str:
+    """A value as the user would have written it: ``120``, ``0.25``, ``inf``, ``1e+300``."""
+    if isinstance(v, float):
+        short = f"{v:g}"
+        return short if not math.isfinite(v) or float(short) == v else repr(v)
+    return repr(v) if isinstance(v, str) else str(v)
+
 
 def load_rubric(path: str | Path, base: Settings | None = None) -> Settings:
     """Read a rubric TOML file into :class:`Settings`.
@@ -97,7 +192,8 @@ def load_rubric(path: str | Path, base: Settings | None = None) -> Settings:
     Raises
     ------
     RubricError
-        Missing file, invalid TOML, an unknown key or a value of the wrong type.
+        Missing file, invalid TOML, an unknown key, a value of the wrong type, or a value out of
+        range (named as the rubric writes it, ``[pace] hop_s must be …``).
     """
     p = Path(path)
     try:
@@ -135,7 +231,15 @@ def load_rubric(path: str | Path, base: Settings | None = None) -> Settings:
     try:
         return replace(base or Settings(), **values)
     except ParameterError as exc:
-        raise RubricError(p, str(exc)) from None
+        if exc.key == "target_cpm" and "target_cpm" not in values and "band_lo_cpm" in values:
+            problem = (
+                f"[rate] band_cpm [{_show(values['band_lo_cpm'])}, {_show(values['band_hi_cpm'])}] does not contain "
+                f"the target {_show((base or Settings()).target_cpm)} (set [rate] target_cpm too)"
+            )
+            raise RubricError(p, problem) from None
+        name = _RUBRIC_NAMES.get(exc.key or "")
+        raise RubricError(p, f"{name} {exc.problem}" if name and exc.problem else str(exc)) from None
+
 
 
 def _is_number(v: Any) -> bool:

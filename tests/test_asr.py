@@ -92,6 +92,13 @@ def test_data_dir_and_model_resolution(tmp_path, monkeypatch):
     monkeypatch.setenv("SPEECHCOACH_ASR_MODEL", str(tmp_path))
     with pytest.raises(model.ModelError, match="not a CTranslate2 Whisper model"):
         model.resolve_model_dir()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a model", encoding="utf-8")
+    with pytest.raises(model.ModelError) as info:
+        model.resolve_model_dir(notes)
+    assert str(info.value) == f"{notes}: is a file, not a speech-recognition model folder"
+    with pytest.raises(model.ModelError, match="model folder not found"):
+        model.resolve_model_dir(tmp_path / "gone")
     monkeypatch.delenv("SPEECHCOACH_DATA")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     assert model.data_dir() == tmp_path / "xdg" / "speechcoach"

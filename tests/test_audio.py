@@ -104,3 +104,89 @@ def test_clipping_is_measured(tmp_path):
     a = load(write(tmp_path / "hot.wav", y, ANALYSIS_SR))
     assert a.clipped_fraction > 0.01
     assert a.peak_dbfs == pytest.approx(0.0, abs=0.01)
+
+
+# --------------------------------------------------------------------------- truncated files
+
+
+def _set_data_size(path: Path, size: int) -> None:
+    """Overwrite the data chunk's 32-bit size field of a WAV written by libsndfile."""
+    raw = bytearray(path.read_bytes())
+    at = raw.index(b"data") + 4
+    raw[at : at + 4] = size.to_bytes(4, "little")
+    path.write_bytes(bytes(raw))
+
+
+def test_truncated_wav_names_both_lengths(tmp_path):
+    full = write(tmp_path / "full.wav", voiced(4.0), ANALYSIS_SR, subtype="PCM_16")
+    cut = tmp_path / "cut.wav"
+    raw = full.read_bytes()
+    cut.write_bytes(raw[: 44 + 2 * int(1.5 * ANALYSIS_SR)])  # 44-byte header, then 1.5 s of 16-bit mono
+    with pytest.raises(AudioError) as info:
+        load(cut)
+    err = info.value
+    assert err.code == "truncated_audio"
+    assert str(err) == f"{cut}: the file is truncated: its header says 4.0 s, only 1.5 s present"
+    assert err.params["header_s"] == pytest.approx(4.0, abs=1e-3)  # exact byte counts, rounded to ms
+    assert err.params["present_s"] == pytest.approx(1.5, abs=1e-3)
+
+
+def test_truncated_rf64_and_float_wav(tmp_path):
+    for fmt, subtype in (("RF64", "PCM_16"), ("WAV", "FLOAT")):
+        full = write(tmp_path / f"full-{fmt}.wav", voiced(2.0), ANALYSIS_SR, format=fmt, subtype=subtype)
+        raw = full.read_bytes()
+        cut = tmp_path / f"cut-{fmt}.wav"
+        cut.write_bytes(raw[: len(raw) // 2])
+        with pytest.raises(AudioError, match=r"truncated: its header says 2\.0 s"):
+            load(cut)
+
+
+@pytest.mark.parametrize("size", [0, 0xFFFF_FFFF, 0x7FFF_FFFF, 0x7FFF_F000])
+def test_wav_of_unknown_length_still_loads(tmp_path, size):
+    """Streaming writers leave a placeholder data size; the file is read as far as it goes."""
+    p = write(tmp_path / "stream.wav", voiced(2.0), ANALYSIS_SR, subtype="PCM_16")
+    _set_data_size(p, size)
+    a = load(p)
+    assert a.duration_s == pytest.approx(2.0, abs=1e-9)  # every sample present is read
+
+
+def test_wav_cut_inside_a_trailing_chunk_is_complete(tmp_path):
+    p = write(tmp_path / "tail.wav", voiced(2.0), ANALYSIS_SR, subtype="PCM_16")
+    raw = p.read_bytes() + b"LIST" + (100).to_bytes(4, "little") + b"INFO" + b"\x00" * 20  # LIST cut short
+    p.write_bytes(raw)
+    assert load(p).duration_s == pytest.approx(2.0, abs=1e-9)
+
+
+def test_truncated_mp3_is_refused_and_the_decoder_stays_quiet(tmp_path, capfd):
+    full = write(tmp_path / "full.mp3", voiced(6.0), ANALYSIS_SR, format="MP3")
+    raw = full.read_bytes()
+    assert b"Xing" in raw[:200] or b"Info" in raw[:200]  # libsndfile writes a Xing/Info header
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(AudioError) as info:
+        load(cut)
+    assert info.value.code == "truncated_audio"
+    assert info.value.params["header_s"] == pytest.approx(6.0, abs=0.15)  # whole frames plus encoder delay
+    assert info.value.params["present_s"] == pytest.approx(3.0, abs=0.15)
+    twice = tmp_path / "twice.mp3"  # more bytes than its header announces: mpg123 warns, loads
+    twice.write_bytes(raw + raw)
+    assert load(twice).duration_s == pytest.approx(6.0, abs=0.06)
+    assert load(full).duration_s == pytest.approx(6.0, abs=0.06)
+    assert capfd.readouterr().err == ""  # mpg123's "Xing stream size off" never reaches the terminal
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed: m4a decoding is not available here")
+def test_m4a_that_is_text_or_noise_gets_a_plain_message(tmp_path):
+    text = tmp_path / "fake.m4a"
+    text.write_text("这不是录音，只是一段文字。\n" * 20, encoding="utf-8")
+    with pytest.raises(AudioError) as info:
+        load(text)
+    assert info.value.code == "not_audio_text"
+    assert str(info.value) == f"{text}: not an audio file (it contains text)"
+    noise = tmp_path / "noise.m4a"
+    noise.write_bytes(np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8).tobytes())
+    with pytest.raises(AudioError) as info:
+        load(noise)
+    assert info.value.code == "unrecognised_format"
+    assert str(info.value) == f"{noise}: cannot decode audio: not a recognised audio format (or the file is damaged)"
+    assert "Error" not in str(info.value)

@@ -70,6 +70,8 @@ def _bad_files(tmp_path: Path) -> dict[str, Path]:
     empty.write_bytes(b"")
     trunc = tmp_path / "trunc.wav"
     trunc.write_bytes((tmp_path / "good.wav").read_bytes()[:20])
+    half = tmp_path / "half.wav"  # header intact, half the samples missing
+    half.write_bytes((tmp_path / "good.wav").read_bytes()[: len((tmp_path / "good.wav").read_bytes()) // 2])
     nan = tmp_path / "nan.wav"
     y = good.copy()
     y[500:600] = np.nan
@@ -79,10 +81,10 @@ def _bad_files(tmp_path: Path) -> dict[str, Path]:
     short = tmp_path / "short.wav"
     y2, _ = layout([("s", 0.5), ("v", 1.0), ("s", 0.5)])
     sf.write(str(short), y2, SR)
-    return {"missing": tmp_path / "missing.wav", "text": text, "empty": empty, "truncated": trunc, "nan": nan, "silence": silence, "short": short}
+    return {"missing": tmp_path / "missing.wav", "text": text, "empty": empty, "truncated": trunc, "half": half, "nan": nan, "silence": silence, "short": short}
 
 
-@pytest.mark.parametrize("kind", ["missing", "text", "empty", "truncated", "nan", "silence", "short"])
+@pytest.mark.parametrize("kind", ["missing", "text", "empty", "truncated", "half", "nan", "silence", "short"])
 def test_bad_input_exits_2_with_one_line(tmp_path, kind):
     path = _bad_files(tmp_path)[kind]
     res = runner.invoke(app, ["analyze", str(path)])
@@ -92,6 +94,8 @@ def test_bad_input_exits_2_with_one_line(tmp_path, kind):
     assert str(path) in lines[0]
     assert "Traceback" not in res.output
     assert res.exception is None or isinstance(res.exception, SystemExit)
+    if kind == "half":
+        assert lines[0] == f"speechcoach: error: {path}: the file is truncated: its header says 4.0 s, only 2.0 s present"
 
 
 def test_bad_script(tmp_path):

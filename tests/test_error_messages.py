@@ -89,6 +89,7 @@ def _bad_inputs(tmp: Path) -> dict[str, InputError]:
     (tmp / "notes.wav").write_text("这不是录音。\n" * 10, encoding="utf-8")
     (tmp / "noise.wav").write_bytes(bytes(range(7, 247)))
     (tmp / "cut.wav").write_bytes((SAMPLES / "slow_unemployment.wav").read_bytes()[:30])
+    (tmp / "half.wav").write_bytes((SAMPLES / "slow_unemployment.wav").read_bytes()[:100_044])  # 3.1 s of 16-bit 16 kHz
     sf.write(str(tmp / "none.wav"), np.zeros(0, dtype=np.float32), 16_000)
     sf.write(str(tmp / "low.wav"), np.zeros(4_000, dtype=np.float32), 4_000)
     sf.write(str(tmp / "nan.wav"), np.full(16_000, np.nan, dtype=np.float32), 16_000, subtype="FLOAT")
@@ -102,6 +103,7 @@ def _bad_inputs(tmp: Path) -> dict[str, InputError]:
         "not_audio_text": _raised(lambda: load(tmp / "notes.wav")),
         "not_audio": _raised(lambda: load(tmp / "noise.wav")),
         "truncated": _raised(lambda: load(tmp / "cut.wav")),
+        "truncated_audio": _raised(lambda: load(tmp / "half.wav")),
         "no_samples": _raised(lambda: load(tmp / "none.wav")),
         "sample_rate_too_low": _raised(lambda: load(tmp / "low.wav")),
         "corrupt_samples": _raised(lambda: load(tmp / "nan.wav")),
@@ -137,6 +139,9 @@ def test_numbers_are_numbers_and_fill_the_templates(tmp_path):
     assert errs["sample_rate_too_low"].params == {"rate": 4000, "min_rate": 8000}
     assert error_text(errs["sample_rate_too_low"], lang="zh") == "采样率 4000 Hz 太低（至少需要 8000 Hz）"
     assert error_text(errs["not_audio_text"], lang="zh", path="notes.wav") == f"notes.wav：{NOT_AUDIO_ZH}"
+    cut = errs["truncated_audio"]
+    assert cut.params["present_s"] == pytest.approx(3.125, abs=1e-3)  # 100,000 bytes / 32,000 bytes/s
+    assert error_text(cut, lang="zh").startswith("文件不完整（被截断）：文件头标明 ") and error_text(cut, lang="zh").endswith("实际只有 3.1 秒")
 
 
 def test_ffmpeg_formats_without_ffmpeg(tmp_path, monkeypatch):

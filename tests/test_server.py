@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import sys
@@ -20,6 +21,7 @@ from typer.testing import CliRunner  # noqa: E402
 from speechcoach import SCHEMA  # noqa: E402
 from speechcoach.attempts import AttemptStore, is_attempt_id, safe_trainee  # noqa: E402
 from speechcoach.cli import app as cli_app  # noqa: E402
+from speechcoach.errors import ParameterError  # noqa: E402
 from speechcoach.server import bundled_scenarios, create_app, default_data_dir, sniff_suffix  # noqa: E402
 
 from .conftest import REPO, SAMPLES  # noqa: E402
@@ -268,7 +270,44 @@ def test_serve_refuses_a_busy_port(tmp_path):
         port = sock.getsockname()[1]
         res = runner.invoke(cli_app, ["serve", "--port", str(port), "--no-browser", "--data", str(tmp_path)])
     assert res.exit_code == 2
-    assert "cannot listen" in _one_line_error(res)
+    line = _one_line_error(res)
+    assert f"cannot listen on 127.0.0.1:{port}: the port is in use" in line and line.endswith("try another --port")
+
+
+def test_serve_names_a_host_that_does_not_resolve(tmp_path):
+    res = runner.invoke(cli_app, ["serve", "--host", "not-a-host.invalid", "--no-browser", "--data", str(tmp_path)])
+    assert res.exit_code == 2
+    line = _one_line_error(res)  # one line: no "listening on …" warning before it
+    assert line.startswith("speechcoach: error: --host not-a-host.invalid: cannot resolve this host name")
+    assert "--port" not in line
+
+
+def test_serve_refuses_a_data_path_that_is_a_file_or_cannot_be_created(tmp_path):
+    a_file = tmp_path / "good.wav"
+    a_file.write_bytes(SAMPLE.read_bytes())
+    with socket.socket() as sock:  # a port that is free, so the data folder is what fails
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    res = runner.invoke(cli_app, ["serve", "--data", str(a_file), "--no-browser", "--port", str(port)])
+    assert res.exit_code == 2
+    assert _one_line_error(res) == f"speechcoach: error: --data {a_file}: is a file, not a folder"
+    with pytest.raises(ParameterError, match=re.escape(f"--data {a_file / 'sub'}: cannot create the folder")):
+        create_app(a_file / "sub", port=PORT)
+    fresh = tmp_path / "new" / "data"
+    create_app(fresh, port=PORT)
+    assert fresh.is_dir() and not any(fresh.iterdir())  # created, the write test left nothing behind
+
+
+@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0, reason="root writes in read-only folders; chmod means little on Windows")
+def test_serve_refuses_a_read_only_data_folder(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        with pytest.raises(ParameterError, match=re.escape(f"--data {ro}: cannot write in the folder (Permission denied)")):
+            create_app(ro, port=PORT)
+    finally:
+        ro.chmod(0o755)
 
 
 def test_serve_rejects_bad_options(tmp_path):

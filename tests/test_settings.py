@@ -1,0 +1,104 @@
+"""Settings: every numeric setting is finite and in its documented range, from a rubric or a flag."""
+
+from __future__ import annotations
+
+import pickle
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from speechcoach.cli import app
+from speechcoach.errors import ParameterError, RubricError
+from speechcoach.settings import Settings, load_rubric
+
+from .conftest import SAMPLES
+
+runner = CliRunner()
+SAMPLE = SAMPLES / "on_target_retirement.wav"
+
+
+def test_defaults_and_the_documented_edges_are_accepted():
+    Settings()
+    Settings(target_cpm=30.0, band_lo_cpm=30.0, band_hi_cpm=600.0)
+    Settings(target_cpm=600.0, band_lo_cpm=30.0, band_hi_cpm=600.0)
+    Settings(min_pause_s=0.05, max_pause_s=0.05, max_mid_phrase=0, max_run_chars=1, window_s=1.0, hop_s=1.0, max_cv=0.01)
+    Settings(max_pause_s=60.0, max_mid_phrase=100_000, max_run_chars=100_000, window_s=120.0, hop_s=0.1, max_cv=2.0)
+
+
+@pytest.mark.parametrize(
+    "values,message",
+    [
+        ({"target_cpm": float("inf"), "band_hi_cpm": float("inf")}, "target_cpm must be a finite number, got inf"),
+        ({"target_cpm": float("nan")}, "target_cpm must be a finite number, got nan"),
+        ({"band_lo_cpm": 1.0, "band_hi_cpm": 1e308, "target_cpm": 1e300},
+         "band_cpm must be LO,HI with 30 <= LO < HI <= 600 characters/min, got 1,1e+308"),
+        ({"band_lo_cpm": 140.0, "band_hi_cpm": 100.0}, "band_cpm must be LO,HI with 30 <= LO < HI <= 600 characters/min, got 140,100"),
+        ({"target_cpm": 150.0}, "target_cpm 150 lies outside the band 100–140"),
+        ({"min_pause_s": 0.01}, "min_pause_s must be between 0.05 s and 5 s, got 0.01"),
+        ({"max_pause_s": -1.0}, "max_pause_s must be between min_pause_s (0.25 s) and 60 s, got -1"),
+        ({"max_mid_phrase": -3}, "max_mid_phrase must be between 0 and 100000, got -3"),
+        ({"max_mid_phrase": 2.5}, "max_mid_phrase must be a whole number, got 2.5"),
+        ({"max_run_chars": 0}, "max_run_chars must be between 1 and 100000, got 0"),
+        ({"max_cv": -1.0}, "max_cv must be between 0.01 and 2, got -1"),
+        ({"max_cv": 0.0}, "max_cv must be between 0.01 and 2, got 0"),
+        ({"hop_s": 20.0}, "hop_s must be between 0.1 s and window_s (8 s), got 20"),
+        ({"window_s": 0.5, "hop_s": 0.5}, "window_s must be between 1 s and 120 s, got 0.5"),
+        ({"lang": "fr"}, "lang must be 'zh' or 'en', got 'fr'"),
+    ],
+)
+def test_out_of_range_values_are_refused_naming_key_and_value(values, message):
+    with pytest.raises(ParameterError) as info:
+        Settings(**values)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    "toml,message",
+    [
+        ("[rate]\ntarget_cpm = inf\n", "[rate] target_cpm must be a finite number, got inf"),
+        ("[rate]\nband_cpm = [1, nan]\n", "[rate] band_cpm must be a finite number, got nan"),
+        ("[rate]\nband_cpm = [150, 200]\n", "[rate] band_cpm [150, 200] does not contain the target 120 (set [rate] target_cpm too)"),
+        ("[pauses]\nmax_pause_s = -1\n", "[pauses] max_pause_s must be between min_pause_s (0.25 s) and 60 s, got -1"),
+        ("[pauses]\nmax_mid_phrase = -3\n", "[pauses] max_mid_phrase must be between 0 and 100000, got -3"),
+        ("[pace]\nmax_cv = -1\n", "[pace] max_cv must be between 0.01 and 2, got -1"),
+        ("[pace]\nhop_s = 20.0\n", "[pace] hop_s must be between 0.1 s and window_s (8 s), got 20"),
+    ],
+)
+def test_rubric_errors_name_the_file_and_the_key(tmp_path, toml, message):
+    rubric = tmp_path / "rubric.toml"
+    rubric.write_text(toml, encoding="utf-8")
+    with pytest.raises(RubricError) as info:
+        load_rubric(rubric)
+    assert str(info.value) == f"{rubric}: {message}"
+
+
+def test_report_lang_is_a_rubric_key(tmp_path):
+    rubric = tmp_path / "rubric.toml"
+    rubric.write_text('[report]\nlang = "en"\n', encoding="utf-8")
+    assert load_rubric(rubric).lang == "en"
+
+
+def test_flags_are_named_as_flags():
+    base = Settings()
+    with pytest.raises(ParameterError, match=re.escape("--target must be a finite number, got inf")):
+        base.with_overrides(target_cpm=float("inf"), band_lo_cpm=1.0, band_hi_cpm=float("inf"))
+    with pytest.raises(ParameterError, match=re.escape("--band 150,200 does not contain the target 120 (give --target too)")):
+        base.with_overrides(band_lo_cpm=150.0, band_hi_cpm=200.0)
+    assert base.with_overrides(target_cpm=170.0, band_lo_cpm=150.0, band_hi_cpm=200.0).target_cpm == 170.0
+    err = pickle.loads(pickle.dumps(ParameterError("x must be 1", key="x", problem="must be 1")))
+    assert (str(err), err.key, err.problem) == ("x must be 1", "x", "must be 1")
+
+
+@pytest.mark.parametrize(
+    "args,line",
+    [
+        (["--target", "inf", "--band", "1,inf"], "--target must be a finite number, got inf"),
+        (["--band", "1,1e308", "--target", "1e300"], "--band must be LO,HI with 30 <= LO < HI <= 600 characters/min, got 1,1e+308"),
+        (["--min-pause", "-1"], "--min-pause must be between 0.05 s and 5 s, got -1"),
+    ],
+)
+def test_cli_flags_exit_2_with_one_line(args, line):
+    res = runner.invoke(app, ["analyze", str(SAMPLE), *args])
+    assert res.exit_code == 2
+    assert res.stderr.strip() == f"speechcoach: error: {line}"
