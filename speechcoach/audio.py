@@ -18,15 +18,9 @@ from __future__ import annotations
 
 import codecs
 import io
-import os
 import shutil
 import struct
-import sys
-import tempfile
-import threading
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,8 +182,7 @@ def _read_with_soundfile(p: Path) -> tuple[np.ndarray, int]:
 
     try:
         source: str | io.BytesIO = _with_known_length(p) or str(p)
-        with _quiet_native_stderr(_is_mpeg(p)):
-            data, source_sr = sf.read(source, dtype="float32", always_2d=True)
+        data, source_sr = sf.read(source, dtype="float32", always_2d=True)
     except sf.LibsndfileError:
         raise _soundfile_error(p) from None
     except (RuntimeError, ValueError, OSError) as exc:
@@ -363,39 +356,6 @@ def _mp3_lengths(head: bytes, size: int) -> tuple[float, float] | None:
 
 def _is_mpeg(p: Path) -> bool:
     return p.suffix.lower() == ".mp3"
-
-
-_STDERR_LOCK = threading.Lock()
-
-
-@contextmanager
-def _quiet_native_stderr(active: bool) -> Iterator[None]:
-    """Send file descriptor 2 to a scratch file while a native decoder runs (when ``active``).
-
-    libsndfile's MP3 decoder (mpg123) writes warnings such as "Xing stream size off by more
-    than 1%" straight to the process's stderr, past Python; speechcoach reports problems itself.
-    The lock keeps two decoding threads from swapping the descriptor under each other; what
-    other threads write to stderr during the decode is discarded with the decoder's output.
-    """
-    if not active:
-        yield
-        return
-    with _STDERR_LOCK:
-        try:
-            sys.stderr.flush()
-            saved = os.dup(2)
-        except (OSError, ValueError, AttributeError):  # no usable stderr: nothing to silence
-            saved = None
-        if saved is None:
-            yield
-            return
-        try:
-            with tempfile.TemporaryFile() as scratch:
-                os.dup2(scratch.fileno(), 2)
-                yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
 
 
 def _read_with_ffmpeg(p: Path) -> tuple[np.ndarray, int]:
