@@ -59,6 +59,9 @@ from .workers import Outcome, Task, analyse_one, run_pool
 SUMMARY_SCHEMA = "speechcoach.batch/1"
 STATE_DIR = ".speechcoach-state"
 STATE_VERSION = 1
+REPORTS_REVISION = 2
+"""Raised when the reports written for unchanged inputs change, so that a later run redoes them
+(2: the HTML report's player links to the recording relative to the report, not the working folder)."""
 
 CSV_COLUMNS = (
     "trainee",
@@ -82,7 +85,10 @@ CSV_COLUMNS = (
 
 def settings_digest(settings: Settings, formats: Sequence[str]) -> str:
     """Hash of everything besides audio and script that shapes the outputs."""
-    blob = json.dumps({"settings": settings.to_dict(), "version": __version__, "formats": list(formats)}, sort_keys=True)
+    blob = json.dumps(
+        {"settings": settings.to_dict(), "version": __version__, "formats": list(formats), "reports": REPORTS_REVISION},
+        sort_keys=True,
+    )
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 

@@ -107,12 +107,15 @@ def analyse_one(task: Task) -> Outcome:
 
     The same steps as ``speechcoach analyze``: :func:`~speechcoach.pipeline.read_script`,
     :func:`~speechcoach.pipeline.analyze_file`, :func:`~speechcoach.report.to_dict`,
-    :func:`~speechcoach.render.render`, :func:`~speechcoach.fileio.write_atomic`.
+    :func:`~speechcoach.render.render`, :func:`~speechcoach.fileio.write_atomic`. The HTML
+    report's player links to the recording relative to the report's own folder
+    (:func:`~speechcoach.render.html.audio_source`, as ``analyze -o x.html`` does).
     """
     t0 = time.perf_counter()
     try:
         from .pipeline import analyze_file, read_script
         from .render import render
+        from .render.html import audio_source
         from .report import to_dict
 
         text = read_script(task.script) if task.script is not None else None
@@ -122,7 +125,9 @@ def analyse_one(task: Task) -> Outcome:
         outputs: dict[str, str] = {}
         for fmt in task.formats:
             rel = f"{task.name}.{fmt}"
-            write_atomic(Path(task.out) / rel, render(report, fmt))
+            dest = Path(task.out) / rel
+            options = {"audio_src": audio_source(task.audio, dest)} if fmt == "html" else {}
+            write_atomic(dest, render(report, fmt, **options))
             outputs[fmt] = rel
         return Outcome(task.rid, row=row_from_report(report), outputs=outputs, seconds=time.perf_counter() - t0)
     except InputError as exc:

@@ -299,3 +299,32 @@ def test_a_crashed_worker_loses_nothing(cohort, tmp_path):
     assert killed, "no worker process found to kill"
     assert not res.interrupted and len(res.rows) == 9 and res.exit_code == 2
     assert sorted(Path(r["file"]).name for r in res.rows if r["error"]) == ["empty.wav", "notes.wav", "truncated.wav"]
+
+
+def _player_src(html: Path) -> str:
+    from urllib.parse import unquote
+
+    m = re.search(r'<audio id="player"[^>]* src="([^"]+)"', html.read_text(encoding="utf-8"))
+    assert m, html
+    return unquote(m.group(1))
+
+
+def test_html_player_links_to_the_recording_from_the_report_folder(first_run, cohort, tmp_path, monkeypatch):
+    # absolute inputs, two worker processes
+    out, _ = first_run
+    pages = sorted((out / "reports").rglob("*.html"))
+    assert len(pages) == 6
+    for page in pages:
+        target = (page.parent / _player_src(page)).resolve()
+        assert target == (cohort / page.parent.name / f"{page.stem}.wav").resolve()
+    # relative inputs and a relative output folder somewhere else, from the working folder
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(cohort / "bob", tmp_path / "in" / "bob")
+    res = run_batch(["in"], Path("elsewhere") / "res", settings=Settings(lang="en"), jobs=1)
+    assert res.exit_code == 0
+    pages = sorted((tmp_path / "elsewhere" / "res" / "reports" / "bob").glob("*.html"))
+    assert len(pages) == 3
+    for page in pages:
+        src = _player_src(page)
+        assert not Path(src).is_absolute() and src.startswith("../")
+        assert (page.parent / src).resolve() == (tmp_path / "in" / "bob" / f"{page.stem}.wav").resolve()
