@@ -157,7 +157,12 @@ class Progress:
 
 @dataclass
 class BatchResult:
-    """What a batch run did."""
+    """What a batch run did.
+
+    ``skipped`` counts every recording not redone because it was unchanged, remembered failures
+    included; those are also among ``failed``. :attr:`unchanged` counts only the successful ones,
+    so that ``analysed + unchanged + failed == total`` for a run that was not interrupted.
+    """
 
     out: Path
     total: int
@@ -168,6 +173,11 @@ class BatchResult:
     elapsed_s: float
     rows: list[dict[str, Any]]
     statuses: dict[str, str]
+
+    @property
+    def unchanged(self) -> int:
+        """Recordings skipped because they were analysed before and are unchanged (no remembered failures)."""
+        return sum(s == "skipped" for s in self.statuses.values())
 
     @property
     def exit_code(self) -> int:

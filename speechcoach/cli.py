@@ -279,15 +279,21 @@ def batch(
     rate = display.rate_per_min(worked, result.elapsed_s)
     if result.interrupted:
         typer.echo(
-            f"speechcoach: interrupted: {result.analysed + result.skipped} finished recordings kept; summaries in {out}", err=True
+            f"speechcoach: interrupted: {_count(result.analysed + result.skipped, 'finished recording')} kept; summaries in {out}",
+            err=True,
         )
         raise typer.Exit(130)
-    typer.echo(
-        f"speechcoach: batch: {result.total} recordings: {result.analysed} analysed, {result.skipped} unchanged, "
+    typer.echo(  # the three kinds add up to the total: remembered failures count as failed, not unchanged
+        f"speechcoach: batch: {_count(result.total, 'recording')}: {result.analysed} analysed, {result.unchanged} unchanged, "
         f"{result.failed} failed; {out / 'index.html'} ({result.elapsed_s:.1f} s, {rate:.0f}/min)",
         err=True,
     )
     raise typer.Exit(result.exit_code)
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 recording``, ``2 recordings`` (status lines are English, like the error lines)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 class _BatchDisplay:

@@ -151,6 +151,8 @@ def test_second_run_skips_everything_then_force_redoes(tmp_path):
     before = stable(out)
     res = runner.invoke(app, ["batch", str(cohort), "--out", str(out), "--jobs", "1", "--lang", "en"])
     assert res.exit_code == 2
+    # the summary line adds up: remembered failures count as failed, not as unchanged
+    assert re.search(r"9 recordings: 0 analysed, 6 unchanged, 3 failed", res.stderr.strip().splitlines()[-1])
     log = last_run(out)
     assert log["counts"]["analysed"] == 0 and log["counts"]["skipped"] == 9
     assert set(log["recordings"].values()) == {"skipped", "skipped-failed"}
@@ -208,6 +210,7 @@ def test_all_good_exits_0_and_missing_input_is_a_row(tmp_path):
     shutil.copy(SAMPLES / "on_target_retirement.wav", d / "take1.wav")
     res = runner.invoke(app, ["batch", str(d / "take1.wav"), "--out", str(tmp_path / "o1"), "--jobs", "1"])
     assert res.exit_code == 0, res.output
+    assert re.search(r"batch: 1 recording: 1 analysed, 0 unchanged, 0 failed;", res.stderr)
     row = rows_of(tmp_path / "o1")[0]
     assert row["char_source"] == "estimate" and row["trainee"] == "dana"
     res = runner.invoke(app, ["batch", str(d / "take1.wav"), str(d / "nope.wav"), "--out", str(tmp_path / "o2"), "--jobs", "1"])
