@@ -277,12 +277,17 @@ def batch(
             typer.echo(f"speechcoach: error: {row['file']}: {row.get('error_en') or row['error']}", err=True)
     worked = sum(s in ("analysed", "failed") for s in result.statuses.values())
     rate = display.rate_per_min(worked, result.elapsed_s)
-    if result.interrupted:
+    if result.interrupted:  # Ctrl-C or SIGTERM: exit 128 + the signal (130, 143)
+        import signal
+
+        by = "" if result.stop_signal == signal.SIGINT else f" by {signal.Signals(result.stop_signal).name}"
+        listed = result.total - result.missing
         typer.echo(
-            f"speechcoach: interrupted: {_count(result.analysed + result.skipped, 'finished recording')} kept; summaries in {out}",
+            f"speechcoach: interrupted{by}: {_count(len(result.statuses), 'recording')} finished in this run; "
+            f"the summaries list {listed} of {result.total} (summary.json: interrupted); {out / 'index.html'}",
             err=True,
         )
-        raise typer.Exit(130)
+        raise typer.Exit(result.exit_code)
     typer.echo(  # the three kinds add up to the total: remembered failures count as failed, not unchanged
         f"speechcoach: batch: {_count(result.total, 'recording')}: {result.analysed} analysed, {result.unchanged} unchanged, "
         f"{result.failed} failed; {out / 'index.html'} ({result.elapsed_s:.1f} s, {rate:.0f}/min)",

@@ -4,7 +4,8 @@
 error) and writes the recording's reports; it never raises for a bad input. :func:`run_pool`
 runs tasks on a pool of worker processes and hands each outcome to the caller as it arrives;
 the tasks a crashed worker had in flight are retried one by one in a fresh process, and on
-Ctrl-C those in flight get :data:`INTERRUPT_GRACE_S` to finish before the workers stop.
+Ctrl-C (or SIGTERM, which :func:`speechcoach.batch.run_batch` turns into a ``KeyboardInterrupt``)
+those in flight get :data:`INTERRUPT_GRACE_S` to finish before the workers are stopped.
 
 :class:`Task`, :class:`Outcome` and :func:`analyse_one` cross between processes by pickling,
 so they live at module level here. :mod:`speechcoach.batch` decides what to analyse and
@@ -30,7 +31,9 @@ from .settings import Settings
 TASKS_PER_CHILD = 100
 """A worker process is replaced after this many recordings, so memory stays flat."""
 INTERRUPT_GRACE_S = 2.0
-"""On Ctrl-C, recordings already being analysed get this long to finish before workers are stopped."""
+"""On Ctrl-C (or SIGTERM), recordings already being analysed get this long to finish before workers are stopped."""
+STOP_WAIT_S = 2.0
+"""A worker process that has not ended this long after SIGTERM is killed."""
 
 
 # --------------------------------------------------------------------------- one recording
@@ -175,7 +178,8 @@ def _new_pool(jobs: int) -> ProcessPoolExecutor:
 
 
 def _stop_pool(ex: ProcessPoolExecutor) -> None:
-    """Stop a pool now: cancel what is queued and terminate its worker processes."""
+    """Stop a pool now: cancel what is queued and terminate its worker processes (killed if
+    they are still alive :data:`STOP_WAIT_S` later), so none outlives the batch."""
     procs = list((getattr(ex, "_processes", None) or {}).values())
     ex.shutdown(wait=False, cancel_futures=True)
     for p in procs:
@@ -185,7 +189,10 @@ def _stop_pool(ex: ProcessPoolExecutor) -> None:
             pass
     for p in procs:
         try:
-            p.join(timeout=2.0)
+            p.join(timeout=STOP_WAIT_S)
+            if p.is_alive():
+                p.kill()
+                p.join(timeout=STOP_WAIT_S)
         except (OSError, ValueError, AttributeError, AssertionError):
             pass
 
