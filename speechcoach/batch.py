@@ -16,6 +16,9 @@ Layout of the output folder ``OUT``::
     OUT/.speechcoach-state/<id>.json      one small state file per recording
     OUT/.speechcoach-state/last-run.json  what the last run did (analysed / skipped / failed)
 
+A row's ``pace_cv`` is empty (``null`` in ``summary.json``) when the speech fits in one pace
+window: the report then says the recording is too short to judge the pace.
+
 Resuming. After each recording finishes, its state file records the SHA-256 of the audio, of
 the script and of the settings (plus the speechcoach version and output formats) with the
 summary row. A later run skips a recording whose three hashes match and whose outputs are all
@@ -72,7 +75,8 @@ STATE_DIR = ".speechcoach-state"
 STATE_VERSION = 1
 REPORTS_REVISION = 2
 """Raised when the reports written for unchanged inputs change, so that a later run redoes them
-(2: the HTML report's player links to the recording relative to the report, not the working folder)."""
+(2: the HTML report's player links to the recording relative to the report, not the working folder;
+the summary row's ``pace_cv`` is empty when the speech fits in one pace window)."""
 
 CSV_COLUMNS = (
     "trainee",

@@ -81,10 +81,16 @@ def _failure(task: Task, error: str, *, code: str | None = None, params: dict[st
 
 
 def row_from_report(report: dict[str, Any]) -> dict[str, Any]:
-    """The summary fields of one report (besides trainee, file and links)."""
+    """The summary fields of one report (besides trainee, file and links).
+
+    ``pace_cv`` is ``None`` (an empty cell) when the speech fits in one pace window: one window
+    has nothing to vary against (the report's cv is 0 by construction, and the report says the
+    recording is too short to judge the pace). The same rule as the uneven-pace finding.
+    """
     from .check import judge
 
     pauses = report["pauses"]
+    pace = report["pace"]
     j = judge(report, lang=report.get("lang"))
     return {
         "duration_s": round(float(report["input"]["duration_s"]), 2),
@@ -96,7 +102,7 @@ def row_from_report(report: dict[str, Any]) -> dict[str, Any]:
         "pauses": len(pauses),
         "mid_phrase_pauses": sum(p.get("placement") == "mid_phrase" for p in pauses),
         "longest_pause_s": round(max((p["duration_s"] for p in pauses), default=0.0), 2),
-        "pace_cv": round(float(report["pace"]["cv"]), 3),
+        "pace_cv": round(float(pace["cv"]), 3) if len(pace["series"]) > 1 else None,
         "score": int(report["score"]),
         "check": "pass" if j.passed else "fail",
         "check_reasons": list(j.reasons),

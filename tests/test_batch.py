@@ -403,3 +403,29 @@ def test_sigterm_stops_like_ctrl_c(cohort, tmp_path):
     while _forkserver_workers() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _forkserver_workers() == []
+
+
+def test_pace_cv_left_empty_when_the_speech_fits_in_one_pace_window(tmp_path):
+    """A clip shorter than one pace window has no pace variation to measure: the report says it
+    is too short, and the summaries leave pace_cv empty (null in JSON) instead of showing 0.0."""
+    import soundfile as sf
+
+    d = tmp_path / "erin"
+    d.mkdir()
+    y, sr = sf.read(SAMPLES / "on_target_retirement.wav", dtype="float32")
+    sf.write(d / "short.wav", y[: 5 * sr], sr)  # 5 s: under the 8 s pace window
+    shutil.copy(SAMPLES / "on_target_retirement.wav", d / "long.wav")
+    out = tmp_path / "out"
+    res = run_batch([d], out, settings=Settings(lang="en"), jobs=1)
+    assert res.exit_code == 0
+    rows = {Path(r["file"]).stem: r for r in rows_of(out)}
+    report = json.loads((out / rows["short"]["report_json"]).read_text(encoding="utf-8"))
+    assert len(report["pace"]["series"]) == 1 and "short" in {w["id"] for w in report["warnings"]}
+    assert rows["short"]["pace_cv"] is None
+    long_report = json.loads((out / rows["long"]["report_json"]).read_text(encoding="utf-8"))
+    assert len(long_report["pace"]["series"]) > 1
+    assert rows["long"]["pace_cv"] == pytest.approx(long_report["pace"]["cv"], abs=5e-4)  # rounded to 3 decimals
+    lines = (out / "summary.csv").read_bytes().decode("utf-8-sig").splitlines()
+    col = list(CSV_COLUMNS).index("pace_cv")
+    cells = {Path(line.split(",")[1]).stem: line.split(",")[col] for line in lines[1:]}
+    assert cells["short"] == "" and float(cells["long"]) == pytest.approx(long_report["pace"]["cv"], abs=5e-4)
