@@ -16,6 +16,9 @@ Layout of the output folder ``OUT``::
     OUT/.speechcoach-state/<id>.json      one small state file per recording
     OUT/.speechcoach-state/last-run.json  what the last run did (analysed / skipped / failed)
 
+A row's ``pace_cv`` is empty (``null`` in ``summary.json``) when the speech fits in one pace
+window: the report then says the recording is too short to judge the pace.
+
 Resuming. After each recording finishes, its state file records the SHA-256 of the audio, of
 the script and of the settings (plus the speechcoach version and output formats) with the
 summary row. A later run skips a recording whose three hashes match and whose outputs are all
@@ -30,6 +33,14 @@ code (empty when the problem has none, e.g. an unexpected error), ``error_params
 the message, and ``error_en``, the English line the command line prints. Analysed rows have empty
 ``error`` and ``error_code``. ``summary.csv`` carries ``error`` and ``error_code``.
 
+Interruptions. Ctrl-C, SIGTERM (while recordings are analysed) or a ``KeyboardInterrupt`` from
+the progress callback stop the run: recordings in flight get a short grace period, the workers
+are stopped, and the summaries are still written. They list every recording with a valid
+result: those finished in this run, and for the others the earlier result a non-forced run
+would have kept (same audio, script and settings, outputs present). ``summary.json`` then has
+``"interrupted": true`` and ``"missing"``, the recordings of the batch left out for lack of any
+valid result (both ``false``/``0`` for a complete run); ``index.html`` shows a notice.
+
 Trainee progress. A trainee's attempts are ordered by the recording file's modification time,
 ties broken by file name; "first" is the earliest, "latest" the most recent successful attempt.
 
@@ -38,16 +49,19 @@ Nothing here prints: progress goes to the ``progress`` callback the caller provi
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as _dt
 import hashlib
 import io
 import json
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from . import __version__
 from .discovery import InputProblem, Recording, assign_report_names, discover, plan
@@ -59,6 +73,10 @@ from .workers import Outcome, Task, analyse_one, run_pool
 SUMMARY_SCHEMA = "speechcoach.batch/1"
 STATE_DIR = ".speechcoach-state"
 STATE_VERSION = 1
+REPORTS_REVISION = 2
+"""Raised when the reports written for unchanged inputs change, so that a later run redoes them
+(2: the HTML report's player links to the recording relative to the report, not the working folder;
+the summary row's ``pace_cv`` is empty when the speech fits in one pace window)."""
 
 CSV_COLUMNS = (
     "trainee",
@@ -82,7 +100,10 @@ CSV_COLUMNS = (
 
 def settings_digest(settings: Settings, formats: Sequence[str]) -> str:
     """Hash of everything besides audio and script that shapes the outputs."""
-    blob = json.dumps({"settings": settings.to_dict(), "version": __version__, "formats": list(formats)}, sort_keys=True)
+    blob = json.dumps(
+        {"settings": settings.to_dict(), "version": __version__, "formats": list(formats), "reports": REPORTS_REVISION},
+        sort_keys=True,
+    )
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -151,7 +172,12 @@ class Progress:
 
 @dataclass
 class BatchResult:
-    """What a batch run did."""
+    """What a batch run did.
+
+    ``skipped`` counts every recording not redone because it was unchanged, remembered failures
+    included; those are also among ``failed``. :attr:`unchanged` counts only the successful ones,
+    so that ``analysed + unchanged + failed == total`` for a run that was not interrupted.
+    """
 
     out: Path
     total: int
@@ -162,13 +188,50 @@ class BatchResult:
     elapsed_s: float
     rows: list[dict[str, Any]]
     statuses: dict[str, str]
+    missing: int = 0
+    """Recordings of the batch without a row in the summaries (only after an interruption)."""
+    stop_signal: int = signal.SIGINT
+    """The signal that interrupted the run (meaningful when ``interrupted``)."""
+
+    @property
+    def unchanged(self) -> int:
+        """Recordings skipped because they were analysed before and are unchanged (no remembered failures)."""
+        return sum(s == "skipped" for s in self.statuses.values())
 
     @property
     def exit_code(self) -> int:
-        """0: every recording analysed; 2: some could not be; 130: interrupted."""
+        """0: every recording analysed; 2: some could not be; 128 + the signal when interrupted
+        (130 for Ctrl-C, 143 for SIGTERM)."""
         if self.interrupted:
-            return 130
+            return 128 + int(self.stop_signal)
         return 2 if self.failed else 0
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM while a batch analyses, raised in the main thread so the batch stops as on Ctrl-C."""
+
+    signum = signal.SIGTERM
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated` (a ``KeyboardInterrupt``) in the main thread.
+
+    Outside the main thread (where Python cannot install signal handlers) nothing changes.
+    The previous handler is restored on leaving the block.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def _now() -> str:
@@ -214,7 +277,11 @@ def run_batch(
     Returns
     -------
     BatchResult
-        With ``interrupted=True`` after Ctrl-C: the summaries then hold what finished.
+        With ``interrupted=True`` after Ctrl-C or SIGTERM (or a ``KeyboardInterrupt`` from
+        ``progress``): the summaries then list every recording with a valid finished result,
+        those finished in this run and, for those it did not get to, the result of an earlier
+        run that would have been skipped as unchanged (which matters with ``force``); the
+        summary's ``interrupted`` and ``missing`` say how partial they are.
 
     Raises
     ------
@@ -244,6 +311,7 @@ def run_batch(
     statuses: dict[str, str] = {}
     digests: dict[str, tuple[str | None, str | None]] = {}
     tasks: list[Task] = []
+    earlier: dict[str, dict[str, Any]] = {}
     by_id = {r.id: r for r in recordings}
     for r in recordings:
         try:
@@ -256,10 +324,13 @@ def run_batch(
             statuses[r.id] = "failed"
             continue
         st = states[r.id]
-        if not force and st is not None and _unchanged(st, digests[r.id], s_digest, out, names[r.id], r):
+        valid = st is not None and _unchanged(st, digests[r.id], s_digest, out, names[r.id], r)
+        if valid and not force:
             rows[r.id] = _with_identity(_stored_row(st["row"]), r)
             statuses[r.id] = "skipped-failed" if st["row"].get("error") else "skipped"
             continue
+        if valid:  # redone (force); its earlier result stands in if this run is interrupted first
+            earlier[r.id] = _stored_row(st["row"])
         tasks.append(Task(r.id, str(r.path), str(r.script) if r.script else None, str(out), names[r.id], formats, settings))
 
     del states  # only the names and the skip decisions were needed; keep the parent small
@@ -315,20 +386,26 @@ def run_batch(
             write_atomic(_state_path(out, r.id), json.dumps(entry, ensure_ascii=False, indent=1))
         emit(str(r.path), oc.error)
 
-    emit()
     interrupted = False
+    stop_signal = signal.SIGINT
     try:
-        if jobs == 1 or len(tasks) <= 1:
-            for t in tasks:
-                on_done(t, analyse_one(t))
-        else:
-            run_pool(tasks, min(jobs, len(tasks)), on_done)
-    except KeyboardInterrupt:
+        with sigterm_interrupts():
+            emit()
+            if jobs == 1 or len(tasks) <= 1:
+                for t in tasks:
+                    on_done(t, analyse_one(t))
+            else:
+                run_pool(tasks, min(jobs, len(tasks)), on_done)
+    except KeyboardInterrupt as exc:
         interrupted = True
+        stop_signal = getattr(exc, "signum", signal.SIGINT)
 
+    for rid, row in earlier.items():  # not redone yet: the earlier result is still valid
+        rows.setdefault(rid, _with_identity(row, by_id[rid]))
+    missing = total - len(rows)
     problem_rows = [_problem_row(p, settings.lang) for p in problems]
     result_rows = _sorted_rows(list(rows.values()) + problem_rows)
-    write_summaries(out, result_rows, settings)
+    write_summaries(out, result_rows, settings, interrupted=interrupted, missing=missing)
     elapsed = time.perf_counter() - t0
     log = {
         "finished": _now(),
@@ -356,6 +433,8 @@ def run_batch(
         elapsed_s=elapsed,
         rows=result_rows,
         statuses={str(by_id[rid].path): s for rid, s in statuses.items()},
+        missing=missing,
+        stop_signal=stop_signal,
     )
 
 
@@ -464,14 +543,37 @@ def trainee_progress(rows: Sequence[dict[str, Any]], target_cpm: float) -> list[
     return out
 
 
-def build_summary(rows: Sequence[dict[str, Any]], settings: Settings) -> dict[str, Any]:
-    """The ``summary.json`` document (schema ``speechcoach.batch/1``)."""
+def build_summary(
+    rows: Sequence[dict[str, Any]], settings: Settings, *, interrupted: bool = False, missing: int = 0
+) -> dict[str, Any]:
+    """The ``summary.json`` document (schema ``speechcoach.batch/1``).
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        One per recording (and per input that yielded none).
+    settings : Settings
+        The batch's settings.
+    interrupted : bool, keyword-only
+        The run was stopped (Ctrl-C, SIGTERM) before every recording was done.
+    missing : int, keyword-only
+        Recordings of the batch that have no row: neither finished in the interrupted run
+        nor with a valid earlier result.
+
+    Returns
+    -------
+    dict
+        ``interrupted`` and ``missing`` are recorded as given: a summary with
+        ``interrupted`` true is partial (rows not redone keep their earlier result).
+    """
     ok = [r for r in rows if not r.get("error")]
     return {
         "schema": SUMMARY_SCHEMA,
         "generator": f"speechcoach {__version__}",
         "created": _now(),
         "lang": settings.lang,
+        "interrupted": bool(interrupted),
+        "missing": int(missing),
         "settings": {
             "target_cpm": settings.target_cpm,
             "band_cpm": [settings.band_lo_cpm, settings.band_hi_cpm],
@@ -505,11 +607,14 @@ def summary_csv(rows: Sequence[dict[str, Any]]) -> bytes:
     return buf.getvalue().encode("utf-8-sig")
 
 
-def write_summaries(out: Path, rows: Sequence[dict[str, Any]], settings: Settings) -> dict[str, Any]:
-    """Write ``summary.csv``, ``summary.json`` and ``index.html`` atomically; returns the summary."""
+def write_summaries(
+    out: Path, rows: Sequence[dict[str, Any]], settings: Settings, *, interrupted: bool = False, missing: int = 0
+) -> dict[str, Any]:
+    """Write ``summary.csv``, ``summary.json`` and ``index.html`` atomically; returns the summary
+    (``interrupted`` and ``missing`` as in :func:`build_summary`)."""
     from .render.index import render_index
 
-    summary = build_summary(rows, settings)
+    summary = build_summary(rows, settings, interrupted=interrupted, missing=missing)
     write_atomic(out / "summary.csv", summary_csv(rows))
     write_atomic(out / "summary.json", json.dumps(summary, ensure_ascii=False, indent=1) + "\n")
     write_atomic(out / "index.html", render_index(summary))

@@ -323,17 +323,28 @@ def batch(
             typer.echo(f"speechcoach: error: {row['file']}: {row.get('error_en') or row['error']}", err=True)
     worked = sum(s in ("analysed", "failed") for s in result.statuses.values())
     rate = display.rate_per_min(worked, result.elapsed_s)
-    if result.interrupted:
+    if result.interrupted:  # Ctrl-C or SIGTERM: exit 128 + the signal (130, 143)
+        import signal
+
+        by = "" if result.stop_signal == signal.SIGINT else f" by {signal.Signals(result.stop_signal).name}"
+        listed = result.total - result.missing
         typer.echo(
-            f"speechcoach: interrupted: {result.analysed + result.skipped} finished recordings kept; summaries in {out}", err=True
+            f"speechcoach: interrupted{by}: {_count(len(result.statuses), 'recording')} finished in this run; "
+            f"the summaries list {listed} of {result.total} (summary.json: interrupted); {out / 'index.html'}",
+            err=True,
         )
-        raise typer.Exit(130)
-    typer.echo(
-        f"speechcoach: batch: {result.total} recordings: {result.analysed} analysed, {result.skipped} unchanged, "
+        raise typer.Exit(result.exit_code)
+    typer.echo(  # the three kinds add up to the total: remembered failures count as failed, not unchanged
+        f"speechcoach: batch: {_count(result.total, 'recording')}: {result.analysed} analysed, {result.unchanged} unchanged, "
         f"{result.failed} failed; {out / 'index.html'} ({result.elapsed_s:.1f} s, {rate:.0f}/min)",
         err=True,
     )
     raise typer.Exit(result.exit_code)
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 recording``, ``2 recordings`` (status lines are English, like the error lines)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 class _BatchDisplay:

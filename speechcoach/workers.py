@@ -4,7 +4,8 @@
 error) and writes the recording's reports; it never raises for a bad input. :func:`run_pool`
 runs tasks on a pool of worker processes and hands each outcome to the caller as it arrives;
 the tasks a crashed worker had in flight are retried one by one in a fresh process, and on
-Ctrl-C those in flight get :data:`INTERRUPT_GRACE_S` to finish before the workers stop.
+Ctrl-C (or SIGTERM, which :func:`speechcoach.batch.run_batch` turns into a ``KeyboardInterrupt``)
+those in flight get :data:`INTERRUPT_GRACE_S` to finish before the workers are stopped.
 
 :class:`Task`, :class:`Outcome` and :func:`analyse_one` cross between processes by pickling,
 so they live at module level here. :mod:`speechcoach.batch` decides what to analyse and
@@ -30,7 +31,9 @@ from .settings import Settings
 TASKS_PER_CHILD = 100
 """A worker process is replaced after this many recordings, so memory stays flat."""
 INTERRUPT_GRACE_S = 2.0
-"""On Ctrl-C, recordings already being analysed get this long to finish before workers are stopped."""
+"""On Ctrl-C (or SIGTERM), recordings already being analysed get this long to finish before workers are stopped."""
+STOP_WAIT_S = 2.0
+"""A worker process that has not ended this long after SIGTERM is killed."""
 
 
 # --------------------------------------------------------------------------- one recording
@@ -78,10 +81,16 @@ def _failure(task: Task, error: str, *, code: str | None = None, params: dict[st
 
 
 def row_from_report(report: dict[str, Any]) -> dict[str, Any]:
-    """The summary fields of one report (besides trainee, file and links)."""
+    """The summary fields of one report (besides trainee, file and links).
+
+    ``pace_cv`` is ``None`` (an empty cell) when the speech fits in one pace window: one window
+    has nothing to vary against (the report's cv is 0 by construction, and the report says the
+    recording is too short to judge the pace). The same rule as the uneven-pace finding.
+    """
     from .check import judge
 
     pauses = report["pauses"]
+    pace = report["pace"]
     j = judge(report, lang=report.get("lang"))
     return {
         "duration_s": round(float(report["input"]["duration_s"]), 2),
@@ -93,7 +102,7 @@ def row_from_report(report: dict[str, Any]) -> dict[str, Any]:
         "pauses": len(pauses),
         "mid_phrase_pauses": sum(p.get("placement") == "mid_phrase" for p in pauses),
         "longest_pause_s": round(max((p["duration_s"] for p in pauses), default=0.0), 2),
-        "pace_cv": round(float(report["pace"]["cv"]), 3),
+        "pace_cv": round(float(pace["cv"]), 3) if len(pace["series"]) > 1 else None,
         "score": int(report["score"]),
         "check": "pass" if j.passed else "fail",
         "check_reasons": list(j.reasons),
@@ -107,12 +116,15 @@ def analyse_one(task: Task) -> Outcome:
 
     The same steps as ``speechcoach analyze``: :func:`~speechcoach.pipeline.read_script`,
     :func:`~speechcoach.pipeline.analyze_file`, :func:`~speechcoach.report.to_dict`,
-    :func:`~speechcoach.render.render`, :func:`~speechcoach.fileio.write_atomic`.
+    :func:`~speechcoach.render.render`, :func:`~speechcoach.fileio.write_atomic`. The HTML
+    report's player links to the recording relative to the report's own folder
+    (:func:`~speechcoach.render.html.audio_source`, as ``analyze -o x.html`` does).
     """
     t0 = time.perf_counter()
     try:
         from .pipeline import analyze_file, read_script
         from .render import render
+        from .render.html import audio_source
         from .report import to_dict
 
         text = read_script(task.script) if task.script is not None else None
@@ -122,7 +134,9 @@ def analyse_one(task: Task) -> Outcome:
         outputs: dict[str, str] = {}
         for fmt in task.formats:
             rel = f"{task.name}.{fmt}"
-            write_atomic(Path(task.out) / rel, render(report, fmt))
+            dest = Path(task.out) / rel
+            options = {"audio_src": audio_source(task.audio, dest)} if fmt == "html" else {}
+            write_atomic(dest, render(report, fmt, **options))
             outputs[fmt] = rel
         return Outcome(task.rid, row=row_from_report(report), outputs=outputs, seconds=time.perf_counter() - t0)
     except InputError as exc:
@@ -170,7 +184,8 @@ def _new_pool(jobs: int) -> ProcessPoolExecutor:
 
 
 def _stop_pool(ex: ProcessPoolExecutor) -> None:
-    """Stop a pool now: cancel what is queued and terminate its worker processes."""
+    """Stop a pool now: cancel what is queued and terminate its worker processes (killed if
+    they are still alive :data:`STOP_WAIT_S` later), so none outlives the batch."""
     procs = list((getattr(ex, "_processes", None) or {}).values())
     ex.shutdown(wait=False, cancel_futures=True)
     for p in procs:
@@ -180,7 +195,10 @@ def _stop_pool(ex: ProcessPoolExecutor) -> None:
             pass
     for p in procs:
         try:
-            p.join(timeout=2.0)
+            p.join(timeout=STOP_WAIT_S)
+            if p.is_alive():
+                p.kill()
+                p.join(timeout=STOP_WAIT_S)
         except (OSError, ValueError, AttributeError, AssertionError):
             pass
 

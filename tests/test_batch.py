@@ -151,6 +151,8 @@ def test_second_run_skips_everything_then_force_redoes(tmp_path):
     before = stable(out)
     res = runner.invoke(app, ["batch", str(cohort), "--out", str(out), "--jobs", "1", "--lang", "en"])
     assert res.exit_code == 2
+    # the summary line adds up: remembered failures count as failed, not as unchanged
+    assert re.search(r"9 recordings: 0 analysed, 6 unchanged, 3 failed", res.stderr.strip().splitlines()[-1])
     log = last_run(out)
     assert log["counts"]["analysed"] == 0 and log["counts"]["skipped"] == 9
     assert set(log["recordings"].values()) == {"skipped", "skipped-failed"}
@@ -198,8 +200,50 @@ def test_ctrl_c_keeps_finished_results(cohort, tmp_path, jobs):
     assert 2 <= done < 9
     assert len(list((out / STATE_DIR).glob("*.json"))) - 1 == done  # one state file each + last-run.json
     assert last_run(out)["interrupted"] is True
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["interrupted"] is True and summary["missing"] == 9 - done
+    assert f"Recordings without a result yet, not listed here: {9 - done} of 9." in (out / "index.html").read_text(encoding="utf-8")
     res = run_batch([cohort], out, settings=Settings(lang="en"), jobs=1)
     assert not res.interrupted and res.skipped == done and len(res.rows) == 9 and res.exit_code == 2
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["interrupted"] is False and summary["missing"] == 0
+    assert "interrupted" not in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_interrupted_rerun_keeps_the_earlier_valid_results(tmp_path):
+    """A --force run stopped early lists every recording with a valid result: those it redid,
+    and the earlier result of those it did not get to, unless their input changed since."""
+    cohort = make_cohort(tmp_path / "in")
+    out = tmp_path / "out"
+    full = run_batch([cohort], out, settings=Settings(lang="en"), jobs=1)
+    assert not full.interrupted and len(full.rows) == 9
+    csv_before = (out / "summary.csv").read_bytes()
+
+    def progress(p: Progress) -> None:
+        if p.done == 2:
+            raise KeyboardInterrupt
+
+    res = run_batch([cohort], out, settings=Settings(lang="en"), jobs=1, force=True, progress=progress)
+    assert res.interrupted and len(res.statuses) == 2 and res.exit_code == 130
+    assert res.missing == 0 and len(res.rows) == 9
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["interrupted"] is True and summary["missing"] == 0 and len(summary["recordings"]) == 9
+    assert (out / "summary.csv").read_bytes() == csv_before  # same inputs, same analysis: same rows
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "This run was interrupted before it finished" in page and "without a result yet" not in page
+
+    changed = cohort / "张三" / "slow_unemployment.txt"  # its earlier result no longer counts
+    changed.write_text(changed.read_text(encoding="utf-8") + "谢谢。\n", encoding="utf-8")
+    res = run_batch([cohort], out, settings=Settings(lang="en"), jobs=1, force=True, progress=progress)
+    assert res.interrupted and len(res.statuses) == 2
+    wav = str(changed.with_suffix(".wav"))
+    stale = 0 if wav in res.statuses else 1
+    assert res.missing == stale and len(res.rows) == 9 - stale
+    assert {r["file"] for r in res.rows} == {r["file"] for r in full.rows} - ({wav} if stale else set())
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["interrupted"] is True and summary["missing"] == stale
+    assert len((out / "summary.csv").read_bytes().decode("utf-8-sig").splitlines()) == 1 + 9 - stale
+    assert ("without a result yet, not listed here: 1 of 9" in (out / "index.html").read_text(encoding="utf-8")) == bool(stale)
 
 
 def test_all_good_exits_0_and_missing_input_is_a_row(tmp_path):
@@ -208,6 +252,7 @@ def test_all_good_exits_0_and_missing_input_is_a_row(tmp_path):
     shutil.copy(SAMPLES / "on_target_retirement.wav", d / "take1.wav")
     res = runner.invoke(app, ["batch", str(d / "take1.wav"), "--out", str(tmp_path / "o1"), "--jobs", "1"])
     assert res.exit_code == 0, res.output
+    assert re.search(r"batch: 1 recording: 1 analysed, 0 unchanged, 0 failed;", res.stderr)
     row = rows_of(tmp_path / "o1")[0]
     assert row["char_source"] == "estimate" and row["trainee"] == "dana"
     res = runner.invoke(app, ["batch", str(d / "take1.wav"), str(d / "nope.wav"), "--out", str(tmp_path / "o2"), "--jobs", "1"])
@@ -299,3 +344,88 @@ def test_a_crashed_worker_loses_nothing(cohort, tmp_path):
     assert killed, "no worker process found to kill"
     assert not res.interrupted and len(res.rows) == 9 and res.exit_code == 2
     assert sorted(Path(r["file"]).name for r in res.rows if r["error"]) == ["empty.wav", "notes.wav", "truncated.wav"]
+
+
+def _player_src(html: Path) -> str:
+    from urllib.parse import unquote
+
+    m = re.search(r'<audio id="player"[^>]* src="([^"]+)"', html.read_text(encoding="utf-8"))
+    assert m, html
+    return unquote(m.group(1))
+
+
+def test_html_player_links_to_the_recording_from_the_report_folder(first_run, cohort, tmp_path, monkeypatch):
+    # absolute inputs, two worker processes
+    out, _ = first_run
+    pages = sorted((out / "reports").rglob("*.html"))
+    assert len(pages) == 6
+    for page in pages:
+        target = (page.parent / _player_src(page)).resolve()
+        assert target == (cohort / page.parent.name / f"{page.stem}.wav").resolve()
+    # relative inputs and a relative output folder somewhere else, from the working folder
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(cohort / "bob", tmp_path / "in" / "bob")
+    res = run_batch(["in"], Path("elsewhere") / "res", settings=Settings(lang="en"), jobs=1)
+    assert res.exit_code == 0
+    pages = sorted((tmp_path / "elsewhere" / "res" / "reports" / "bob").glob("*.html"))
+    assert len(pages) == 3
+    for page in pages:
+        src = _player_src(page)
+        assert not Path(src).is_absolute() and src.startswith("../")
+        assert (page.parent / src).resolve() == (tmp_path / "in" / "bob" / f"{page.stem}.wav").resolve()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_sigterm_stops_like_ctrl_c(cohort, tmp_path):
+    """SIGTERM (how CI cancels a job) keeps finished work, writes the summaries, stops the
+    workers and gives exit code 128 + 15; the previous SIGTERM handler is back afterwards."""
+    import os
+    import signal
+    import time
+
+    before = signal.getsignal(signal.SIGTERM)
+    sent: list[int] = []
+
+    def progress(p: Progress) -> None:
+        if p.done >= 2 and not sent:
+            sent.append(p.done)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    out = tmp_path / "out"
+    res = run_batch([cohort], out, settings=Settings(lang="en"), jobs=2, progress=progress)
+    assert sent and res.interrupted and res.stop_signal == signal.SIGTERM and res.exit_code == 143
+    assert signal.getsignal(signal.SIGTERM) == before
+    done = len(rows_of(out))
+    assert 2 <= done < 9 and res.missing == 9 - done
+    assert (out / "summary.csv").is_file() and (out / "index.html").is_file()
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["interrupted"] is True
+    deadline = time.monotonic() + 10.0  # terminated workers are reaped by the fork server
+    while _forkserver_workers() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _forkserver_workers() == []
+
+
+def test_pace_cv_left_empty_when_the_speech_fits_in_one_pace_window(tmp_path):
+    """A clip shorter than one pace window has no pace variation to measure: the report says it
+    is too short, and the summaries leave pace_cv empty (null in JSON) instead of showing 0.0."""
+    import soundfile as sf
+
+    d = tmp_path / "erin"
+    d.mkdir()
+    y, sr = sf.read(SAMPLES / "on_target_retirement.wav", dtype="float32")
+    sf.write(d / "short.wav", y[: 5 * sr], sr)  # 5 s: under the 8 s pace window
+    shutil.copy(SAMPLES / "on_target_retirement.wav", d / "long.wav")
+    out = tmp_path / "out"
+    res = run_batch([d], out, settings=Settings(lang="en"), jobs=1)
+    assert res.exit_code == 0
+    rows = {Path(r["file"]).stem: r for r in rows_of(out)}
+    report = json.loads((out / rows["short"]["report_json"]).read_text(encoding="utf-8"))
+    assert len(report["pace"]["series"]) == 1 and "short" in {w["id"] for w in report["warnings"]}
+    assert rows["short"]["pace_cv"] is None
+    long_report = json.loads((out / rows["long"]["report_json"]).read_text(encoding="utf-8"))
+    assert len(long_report["pace"]["series"]) > 1
+    assert rows["long"]["pace_cv"] == pytest.approx(long_report["pace"]["cv"], abs=5e-4)  # rounded to 3 decimals
+    lines = (out / "summary.csv").read_bytes().decode("utf-8-sig").splitlines()
+    col = list(CSV_COLUMNS).index("pace_cv")
+    cells = {Path(line.split(",")[1]).stem: line.split(",")[col] for line in lines[1:]}
+    assert cells["short"] == "" and float(cells["long"]) == pytest.approx(long_report["pace"]["cv"], abs=5e-4)

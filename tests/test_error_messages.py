@@ -219,7 +219,7 @@ def test_remembered_failures_keep_their_codes_and_old_state_keeps_its_text(zh_ba
     out = tmp_path / "out"
     shutil.copytree(first, out)
     res = runner.invoke(app, ["batch", str(d), "--out", str(out), "--jobs", "1"])
-    assert res.exit_code == 2 and "0 analysed, 3 unchanged" in res.stderr
+    assert res.exit_code == 2 and "3 recordings: 0 analysed, 1 unchanged, 2 failed" in res.stderr
     assert _rows(out)["notes.wav"] == _rows(first)["notes.wav"]
     assert f"speechcoach: error: {d / 'notes.wav'}: {NOT_AUDIO_EN}" in res.stderr  # English from the state too
 

@@ -29,7 +29,7 @@ th[aria-sort=ascending]:after{content:" \\2191"}th[aria-sort=descending]:after{c
 td.num{text-align:right;font-variant-numeric:tabular-nums}.slow{color:#9a6700}.fast{color:#cf222e}.on_target{color:#1a7f37}
 .err{color:#cf222e}.pass{color:#1a7f37;font-weight:600}.fail{color:#cf222e;font-weight:600}
 .controls{display:flex;gap:.6rem;margin:.6rem 0;flex-wrap:wrap}.controls input,.controls select{font:inherit;padding:.25rem .4rem}
-.up{color:#1a7f37}.down{color:#cf222e}.note{color:#57606a;font-size:.85rem}svg text{font-family:inherit}
+.stopped{border:1px solid #d4a72c;background:#fff8c5;border-radius:6px;padding:.5rem .9rem}.up{color:#1a7f37}.down{color:#cf222e}.note{color:#57606a;font-size:.85rem}svg text{font-family:inherit}
 """
 
 _JS = """
@@ -130,6 +130,18 @@ def histogram(values: Sequence[float], band: Sequence[float], target: float, *, 
     return "".join(parts)
 
 
+def _interrupted_note(summary: dict[str, Any], labels: dict[str, str]) -> list[str]:
+    """A notice that the summary is partial, when the run that wrote it was interrupted."""
+    if not summary.get("interrupted"):
+        return []
+    missing = int(summary.get("missing") or 0)
+    if missing:
+        text = labels["interrupted_missing"].format(missing=missing, total=summary["counts"]["recordings"] + missing)
+    else:
+        text = labels["interrupted"]
+    return [f'<p class="stopped" role="status">{_e(text)}</p>']
+
+
 def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
     """The batch ``index.html`` from a ``speechcoach.batch/1`` summary dictionary."""
     lang = lang or summary.get("lang", "zh")
@@ -154,6 +166,7 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
         f"<h1>{_e(L['title'])}</h1>",
         f'<p class="meta">{_e(L["generated"])}: {_e(summary.get("created"))} · {_e(summary.get("generator"))} · '
         f'{_e(L["target"])} {target:.0f} {_e(L["cpm_unit"])}, {_e(L["band"])} {lo:.0f}–{hi:.0f}</p>',
+        *_interrupted_note(summary, L),
         '<div class="cards">',
         f'<div class="card">{_e(L["recordings"])}<b>{c["recordings"]}</b></div>',
         f'<div class="card">{_e(L["analysed"])}<b>{c["analysed"]}</b></div>',
