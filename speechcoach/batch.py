@@ -66,7 +66,7 @@ from typing import Any, Callable, Iterator, Sequence
 from . import __version__
 from .discovery import InputProblem, Recording, assign_report_names, discover, plan
 from .errors import ParameterError
-from .fileio import file_digest, write_atomic
+from .fileio import file_digest, writable_folder, write_atomic
 from .settings import Settings
 from .workers import Outcome, Task, analyse_one, run_pool
 
@@ -291,8 +291,7 @@ def run_batch(
     out = Path(out)
     if jobs is not None and jobs < 1:
         raise ParameterError(f"--jobs must be at least 1, got {jobs}")
-    if out.exists() and not out.is_dir():
-        raise ParameterError(f"--out {out} is a file, not a folder")
+    writable_folder(out, option="--out")
     jobs = jobs or os.cpu_count() or 1
     scripts = Path(scripts_dir) if scripts_dir is not None else None
     if scripts is not None and not scripts.is_dir():

@@ -8,7 +8,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from .errors import OutputError
+from .errors import OutputError, ParameterError
 
 
 def write_atomic(path: str | Path, data: str | bytes, *, encoding: str = "utf-8") -> Path:
@@ -81,6 +81,42 @@ def _read_umask() -> int:
 
 
 _UMASK = _read_umask()
+
+
+def writable_folder(path: str | Path, *, option: str) -> Path:
+    """Make sure files can be written under ``path``: create the folder if needed, write in it.
+
+    Parameters
+    ----------
+    path : path-like
+        An output folder (``batch --out``, ``serve --data``).
+    option : str
+        The option that named it, for the message (``"--out"``).
+
+    Returns
+    -------
+    Path
+        The folder, which now exists.
+
+    Raises
+    ------
+    ParameterError
+        ``path`` is a file, cannot be created, or cannot be written in; the message names the
+        option, the folder and the reason.
+    """
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise ParameterError(f"{option} {p}: is a file, not a folder")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ParameterError(f"{option} {p}: cannot create the folder ({exc.strerror or type(exc).__name__})") from None
+    try:
+        with tempfile.TemporaryFile(dir=p, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise ParameterError(f"{option} {p}: cannot write in the folder ({exc.strerror or type(exc).__name__})") from None
+    return p
 
 
 ENV_DATA = "SPEECHCOACH_DATA"

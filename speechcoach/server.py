@@ -56,7 +56,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from . import __version__
 from .attempts import Attempt, AttemptStore, display_name, is_attempt_id, new_attempt_id, safe_trainee
 from .errors import InputError, ParameterError, ScriptError, SpeechcoachError
-from .fileio import user_data_dir
+from .fileio import user_data_dir, writable_folder
 from .locales import LANGS
 from .settings import Settings
 from .webguard import BodyLimit, HostGuard, SecurityHeaders, UploadTooLarge, allowed_hosts, error_body, is_loopback, scope_lang
@@ -263,11 +263,11 @@ def create_app(
     ------
     ParameterError
         ``max_upload_mb`` is not positive, or ``data_dir`` is not a folder this process can
-        create and write in (:func:`check_data_dir`).
+        create and write in (:func:`speechcoach.fileio.writable_folder`).
     """
     if not max_upload_mb > 0:
         raise ParameterError(f"--max-upload-mb must be positive, got {max_upload_mb!r}")
-    check_data_dir(data_dir)
+    writable_folder(data_dir, option="--data")
     store = AttemptStore(data_dir)
     scripts = Path(scripts_dir) if scripts_dir is not None else None
     limit = int(max_upload_mb * 1_000_000)
@@ -534,42 +534,6 @@ def _ffmpeg() -> bool:
 
 
 # -- running ---------------------------------------------------------------------------------
-
-
-def check_data_dir(data_dir: str | Path) -> Path:
-    """Make sure attempts can be stored under ``data_dir``: create it if needed, write in it.
-
-    Parameters
-    ----------
-    data_dir : path-like
-        The server's data folder (``--data``).
-
-    Returns
-    -------
-    Path
-        The folder, which now exists.
-
-    Raises
-    ------
-    ParameterError
-        ``data_dir`` is a file, cannot be created, or cannot be written in; the message names
-        the folder and the reason.
-    """
-    import tempfile
-
-    p = Path(data_dir)
-    if p.exists() and not p.is_dir():
-        raise ParameterError(f"--data {p}: is a file, not a folder")
-    try:
-        p.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ParameterError(f"--data {p}: cannot create the folder ({exc.strerror or type(exc).__name__})") from None
-    try:
-        with tempfile.TemporaryFile(dir=p, prefix=".write-test-"):
-            pass
-    except OSError as exc:
-        raise ParameterError(f"--data {p}: cannot write in the folder ({exc.strerror or type(exc).__name__})") from None
-    return p
 
 
 def check_port_free(host: str, port: int) -> None:

@@ -429,3 +429,15 @@ def test_pace_cv_left_empty_when_the_speech_fits_in_one_pace_window(tmp_path):
     col = list(CSV_COLUMNS).index("pace_cv")
     cells = {Path(line.split(",")[1]).stem: line.split(",")[col] for line in lines[1:]}
     assert cells["short"] == "" and float(cells["long"]) == pytest.approx(long_report["pace"]["cv"], abs=5e-4)
+
+
+def test_an_out_folder_that_cannot_be_made_is_one_line_before_any_work(tmp_path):
+    from typer.testing import CliRunner
+
+    from speechcoach.cli import app
+
+    blocker = tmp_path / "plain"
+    blocker.write_text("a file")
+    res = CliRunner().invoke(app, ["batch", str(SAMPLES / "on_target_retirement.wav"), "--out", str(blocker / "results")])
+    assert res.exit_code == 2, res.output
+    assert res.output.strip() == f"speechcoach: error: --out {blocker / 'results'}: cannot create the folder (Not a directory)"
