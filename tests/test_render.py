@@ -465,3 +465,20 @@ def test_chinese_markdown_pause_marks_in_seconds(reports) -> None:
         assert re.sub(r"⏸(\d+(?:\.\d+)?)s", r"⏸\1 秒", f["message"]).split("⏸")[0] in md
     en = render_markdown(reports["mid_phrase_pension.en"])
     assert re.search(r"⏸\d+\.\d s", en) and re.search(r"⏸\d+(\.\d+)?s", en) is None
+
+
+def test_one_pace_window_shows_no_spread_fastest_or_trend(tmp_path):
+    import soundfile as sf
+
+    from speechcoach.pipeline import analyze_file
+    from speechcoach.report import to_dict
+    from speechcoach.settings import Settings
+
+    y, sr = sf.read(SAMPLES / "on_target_retirement.wav")
+    short = tmp_path / "short.wav"
+    sf.write(short, y[: int(6.5 * sr)], sr)  # ~6 s of speech: one 8 s pace window
+    rep = to_dict(analyze_file(short, settings=Settings(lang="en")))
+    assert len(rep["pace"]["series"]) == 1
+    label = strings("en")["labels"]["pace_cv"]
+    for fmt in ("text", "md", "html"):
+        assert label not in render(rep, fmt), fmt  # a cv of 0.00 from one window would mislead

@@ -424,7 +424,7 @@ class _Page:
         pace = r["pace"]
         chart = svg.pace_chart(r, w)
         stats = []
-        if pace.get("series"):
+        if len(pace.get("series") or []) > 1:  # one window has no spread, fastest or trend
             f, s = pace["fastest"], pace["slowest"]
             stats = [
                 (L["fastest"], f"{w.cpm(f['cpm'])} · {w.at(f['start_s'])}", f["start_s"]),

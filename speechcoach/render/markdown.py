@@ -200,7 +200,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     pace = report["pace"]
     add(f"## {md_escape(L['pace_chart'])}")
     add("")
-    if pace.get("series"):
+    if len(pace.get("series") or []) > 1:  # one window has no spread, fastest or trend
         fa, sl = pace["fastest"], pace["slowest"]
         add(f"- {md_escape(L['fastest'])}{c}{md_escape(w.cpm(fa['cpm']))} · {md_escape(w.at(fa['start_s']))}")
         add(f"- {md_escape(L['slowest'])}{c}{md_escape(w.cpm(sl['cpm']))} · {md_escape(w.at(sl['start_s']))}")
