@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .locales import fmt_time
-from .metrics import Pace, Rate, windowed_sums
+from .metrics import Pace, Rate, Window, windowed_sums
 from .placement import Gap, Pause
 from .settings import Settings
 
@@ -57,6 +57,12 @@ class Finding:
     def start_s(self) -> float | None:
         spans = self.evidence.get("spans") or []
         return float(spans[0][0]) if spans else None
+
+
+def _span(w: Window) -> str:
+    """A pace window as the report names it, ``0:10.5–0:18.5``: the chart draws each window at
+    its middle, so its start alone would point at a neighbouring point of the chart."""
+    return f"{fmt_time(w.start_s)}–{fmt_time(w.end_s)}"
 
 
 def run_lengths(run_times: np.ndarray, event_times: np.ndarray, weight: float | np.ndarray) -> np.ndarray:
@@ -183,6 +189,7 @@ def derive(
     long_runs = np.flatnonzero(run_chars > s.max_run_chars)
     if len(long_runs):
         k = int(long_runs[np.argmax(run_chars[long_runs])])
+        long_runs = np.concatenate([[k], long_runs[long_runs != k]])  # the longest first: the one named and played
         out.append(
             Finding(
                 "long_runs",
@@ -203,7 +210,7 @@ def derive(
                 "pace_uneven",
                 "warning",
                 "pace",
-                dict(cv=pace.cv, fast_at=fmt_time(f.start_s), fast=f.cpm, slow_at=fmt_time(w.start_s), slow=w.cpm),
+                dict(cv=pace.cv, fast_at=_span(f), fast=f.cpm, slow_at=_span(w), slow=w.cpm),
                 {"cv": round(pace.cv, 3), "spans": [[round(f.start_s, 2), round(f.end_s, 2)], [round(w.start_s, 2), round(w.end_s, 2)]]},
             )
         )
@@ -224,7 +231,7 @@ def derive(
                 fid,
                 "info" if change < 2 * step else "warning",
                 "pace",
-                dict(trend=abs(pace.trend_cpm_per_min), first=first, last=last),
+                dict(trend=abs(round(pace.trend_cpm_per_min, 1)), first=first, last=last),  # as the report rounds it
                 {"trend_cpm_per_min": round(pace.trend_cpm_per_min, 1), "trend_first_last_cpm": [round(first, 1), round(last, 1)]},
             )
         )

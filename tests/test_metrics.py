@@ -118,3 +118,18 @@ def test_a_drift_is_judged_by_its_change_against_the_band(start_cpm, end_cpm, ex
                    span_s=span, settings=Settings(max_run_chars=10_000, max_cv=1.0))
     drift = [(f.id, f.severity) for f in found if f.id.startswith("pace_s")]
     assert drift == ([expected] if expected else [])
+
+
+def test_long_runs_finding_plays_the_longest_run_it_names():
+    from speechcoach.findings import derive
+    from speechcoach.settings import Settings
+
+    runs = np.array([[0.0, 10.0], [11.0, 30.0], [31.0, 36.0]])
+    run_chars = np.array([30, 60, 5])  # two runs over the limit of 25; the second is the longest
+    t = np.linspace(0.0, 36.0, 95)
+    found = derive(rate=speaking_rate(95, 36.0, 2.0, band=(100, 140)), pace=pace(t, 0.0, 36.0, window_s=8, hop_s=2),
+                   pauses=(), runs=runs, run_chars=run_chars, span_s=36.0, settings=Settings())
+    f = next(f for f in found if f.id == "long_runs")
+    assert f.params["longest"] == 60 and f.params["at"] == "0:11.0"
+    assert f.start_s == pytest.approx(11.0, abs=1e-9)  # the play button goes where the message says
+    assert f.evidence["chars"] == [60, 30]

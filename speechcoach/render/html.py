@@ -427,8 +427,8 @@ class _Page:
         if len(pace.get("series") or []) > 1:  # one window has no spread, fastest or trend
             f, s = pace["fastest"], pace["slowest"]
             stats = [
-                (L["fastest"], f"{w.cpm(f['cpm'])} · {w.at(f['start_s'])}", f["start_s"]),
-                (L["slowest"], f"{w.cpm(s['cpm'])} · {w.at(s['start_s'])}", s["start_s"]),
+                (L["fastest"], f"{w.cpm(f['cpm'])} · {w.window(f)}", f["start_s"]),
+                (L["slowest"], f"{w.cpm(s['cpm'])} · {w.window(s)}", s["start_s"]),
                 (L["pace_cv"], w.num(pace["cv"], 2), None),
                 (L["trend"], self.R["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+,.0f}"), None),
             ]

@@ -66,6 +66,10 @@ class Words:
         """A position in words, e.g. ``0:08.3 处`` / ``at 0:08.3``."""
         return self.report["at_time"].format(t=self.time(seconds))
 
+    def window(self, w: dict[str, Any]) -> str:
+        """A pace window by its span, ``0:10.5–0:18.5`` (the chart draws it at its middle)."""
+        return f"{self.time(w['start_s'])}–{self.time(w['end_s'])}"
+
     def date(self, iso: str) -> str:
         """An ISO timestamp in the language's date format (unparseable input is returned as is)."""
         try:
