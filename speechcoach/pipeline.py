@@ -45,9 +45,9 @@ quotes: on real clips the mean error is ~7.5 % cross-validated and most clips ar
 (``benchmarks/RESULTS.md``). A rate estimated this close to an edge of the moderate band may be
 on either side of it, and the warning says so."""
 SCRIPT_MISMATCH_RATIO = 2.5
-"""Warn when the script's count and the syllable-nucleus count differ by more than this factor
-either way (a recording of only part of the script, or the wrong script). Loose on purpose:
-synthetic voices give about two nuclei per syllable."""
+"""A script whose count and the syllable-nucleus count differ by more than this factor either
+way (the wrong script, or a recording of a small part of it) is set aside, with a warning.
+Loose on purpose: synthetic voices give about two nuclei per syllable."""
 ENVELOPE_HOP_S = 0.05
 
 
@@ -210,10 +210,14 @@ def analyze_audio(
     nuclei = detect_nuclei(y, sr, runs=seg.runs, frames=frames)
     calibrated = nucleus_weights(nuclei, seg.runs)  # characters per nucleus, for the local rate
     heard = int(np.rint(calibrated.sum()))  # = syllables.estimate_count_runs
+    mismatch = _script_check(script, heard)
+    # a script that cannot be what was said is not counted or aligned (every figure would measure
+    # the script); the recogniser still compares what was said with it (passages left out)
+    counted = None if mismatch else script
     precise = _precise(y, sr, seg, nuclei, script, count, asr_model)
     extras = _precise_extras(precise, script, seg)
-    if script is not None:
-        n_chars = len(spoken_units(script))
+    if counted is not None:
+        n_chars = len(spoken_units(counted))
         source = "script"
     elif precise is not None:
         n_chars = int(precise.char_count)
@@ -223,7 +227,7 @@ def analyze_audio(
         source = "estimate"
 
     rate = speaking_rate(n_chars, seg.span_s, seg.pause_s, band=settings.band)
-    placed = place(y, sr, seg.runs, nuclei, script, sentence_ends=_sentence_ends(precise))
+    placed = place(y, sr, seg.runs, nuclei, counted, sentence_ends=_sentence_ends(precise))
     recognised = _recognised_events(precise, seg, nuclei) if source == "asr" else None
     events, weight = pace_events(nuclei, calibrated, n_chars, placed.alignment, recognised)
     pace_ = pace(events, seg.start_s, seg.end_s, weight=weight, window_s=settings.window_s, hop_s=settings.hop_s)
@@ -263,7 +267,7 @@ def analyze_audio(
         run_chars=run_chars,
         findings=findings,
         warnings=_warnings(a, seg, source, n_chars / seg.phonation_s, rate.cpm, settings.band)
-        + _script_check(script, n_chars, heard)
+        + mismatch
         + extras["warnings"],
         score=total,
         envelope_db=_envelope(frames, seg),
@@ -341,14 +345,18 @@ def _edge_within_margin(cpm: float, band: tuple[float, float]) -> float | None:
     return min(near, key=lambda edge: abs(cpm - edge)) if near else None
 
 
-def _script_check(script: str | None, n_chars: int, n_nuclei: int) -> tuple[Warning_, ...]:
-    """A warning when the script cannot be what was said (see :data:`SCRIPT_MISMATCH_RATIO`)."""
-    if script is None or n_nuclei == 0:
+def _script_check(script: str | None, heard: int) -> tuple[Warning_, ...]:
+    """A warning when the script cannot be what was said: its spoken characters and the
+    syllables heard differ by more than :data:`SCRIPT_MISMATCH_RATIO` either way. The analysis
+    then counts from the sound (or the recogniser) and does not align the script, so that no
+    finding measures the script (a 6-character script under 30 s of speech would read as 11
+    characters a minute)."""
+    if script is None or heard == 0:
         return ()
-    ratio = n_chars / n_nuclei
-    if 1 / SCRIPT_MISMATCH_RATIO <= ratio <= SCRIPT_MISMATCH_RATIO:
+    n_chars = len(spoken_units(script))
+    if 1 / SCRIPT_MISMATCH_RATIO <= n_chars / heard <= SCRIPT_MISMATCH_RATIO:
         return ()
-    return (Warning_("script_mismatch", {"chars": n_chars, "heard": n_nuclei}),)
+    return (Warning_("script_mismatch", {"chars": n_chars, "heard": heard}),)
 
 
 def _envelope(frames: Frames, seg: Segmentation) -> np.ndarray:

@@ -407,13 +407,15 @@ def test_hesitation_before_real_speech_is_found(model_dir):
 
 
 @needs_corpus
-def test_script_given_uses_script_count_and_reports_skips(model_dir):
+def test_a_script_read_in_small_part_is_not_counted_but_its_skips_are_reported(model_dir):
     from speechcoach.pipeline import analyze_file
 
     said = "卡尔普陪外孙玩滑梯。"
-    script = said + "然后请您带上身份证到三号窗口办理异地就医备案。"
+    script = said + "然后请您带上身份证到三号窗口办理异地就医备案。"  # 33 characters, 10 of them said
     an = analyze_file(CORPUS / "csmsc_bz_000001.wav", script=script, asr_model=model_dir)
-    assert an.char_source == "script"
+    assert an.char_source == "asr"  # the script's 33 would put the rate 3x too high
+    assert an.char_count == pytest.approx(10, abs=1)  # the recogniser's count; +-1 character
+    assert "script_mismatch" in {w.id for w in an.warnings}
     assert an.transcript is not None
     assert any(p.kind == "skipped" and "身份证" in p.text for p in an.passages)
     ids = {f.id for f in an.findings}

@@ -177,3 +177,15 @@ def test_example_rubric_loads_and_holds_the_defaults():
 
     # the README's examples pass it; it documents every key, so it must stay in step with Settings
     assert load_rubric(Path(__file__).resolve().parents[1] / "examples" / "rubric.toml") == Settings()
+
+
+def test_a_script_that_cannot_be_what_was_said_is_set_aside(tmp_path):
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text("今天天气很好", encoding="utf-8")  # 6 characters for ~30 s of speech
+    res = runner.invoke(app, ["analyze", str(SAMPLE), "-s", str(wrong), "-f", "json", "--count", "acoustic"])
+    assert res.exit_code == 0, res.output
+    rep = json.loads(res.stdout)
+    assert rep["characters"]["source"] == "estimate"  # not 6 characters: the rate is not 11 cpm
+    assert rep["rate"]["verdict"] != "slow"
+    assert "script_mismatch" in {w["id"] for w in rep["warnings"]}
+    assert not rep.get("script_marked")  # nothing lined up with a script that was not said
