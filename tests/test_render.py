@@ -482,3 +482,11 @@ def test_one_pace_window_shows_no_spread_fastest_or_trend(tmp_path):
     label = strings("en")["labels"]["pace_cv"]
     for fmt in ("text", "md", "html"):
         assert label not in render(rep, fmt), fmt  # a cv of 0.00 from one window would mislead
+
+
+def test_every_finding_in_the_text_report_names_its_guidance_item(reports):
+    for name, rep in reports.items():
+        text = render(rep, "text")
+        for f in rep["findings"]:
+            g = rep["guidance"][f["guidance"]]
+            assert f"→ {g['title']}" in text, (name, f["id"])  # info findings too

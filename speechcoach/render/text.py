@@ -107,10 +107,10 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
         sev = S["severity"][f["severity"]]
         out.append(f"  {_SEVERITY_MARK[f['severity']]} [{sev}] {f['message']}")
         g = report["guidance"].get(f["guidance"])
-        if not g or f["severity"] == "info":
+        if not g:
             continue
         out.append(f"      → {g['title']}（{g['source']}）" if lang == "zh" else f"      → {g['title']} ({g['source']})")
-        if f["guidance"] not in shown:  # each guidance card once, at its first finding
+        if f["severity"] != "info" and f["guidance"] not in shown:  # advice once, at its first finding to act on
             out.append(f"        {g['advice']}")
             out.append(f"        {L['tip']}: {g['tip']}")
             shown.add(f["guidance"])
