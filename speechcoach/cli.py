@@ -321,8 +321,7 @@ def batch(
     for row in result.rows:
         if row.get("error") and row["file"] not in display.reported:  # the English line, like every CLI error
             typer.echo(f"speechcoach: error: {row['file']}: {row.get('error_en') or row['error']}", err=True)
-    worked = sum(s in ("analysed", "failed") for s in result.statuses.values())
-    rate = display.rate_per_min(worked, result.elapsed_s)
+    rate = display.rate_per_min(result.analysed, result.elapsed_s)
     if result.interrupted:  # Ctrl-C or SIGTERM: exit 128 + the signal (130, 143)
         import signal
 
@@ -336,7 +335,7 @@ def batch(
         raise typer.Exit(result.exit_code)
     typer.echo(  # the three kinds add up to the total: remembered failures count as failed, not unchanged
         f"speechcoach: batch: {_count(result.total, 'recording')}: {result.analysed} analysed, {result.unchanged} unchanged, "
-        f"{result.failed} failed; {out / 'index.html'} ({result.elapsed_s:.1f} s, {rate:.0f}/min)",
+        f"{result.failed} failed; {out / 'index.html'} ({result.elapsed_s:.1f} s" + (f", {rate:.0f}/min)" if rate else ")"),
         err=True,
     )
     raise typer.Exit(result.exit_code)

@@ -27,7 +27,7 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{border-bottom:1p
 th{background:#f6f8fa;position:sticky;top:0}th.sortable{cursor:pointer;user-select:none}th.sortable:after{content:" \\2195";color:#8c959f}
 th[aria-sort=ascending]:after{content:" \\2191"}th[aria-sort=descending]:after{content:" \\2193"}
 td.num{text-align:right;font-variant-numeric:tabular-nums}.slow{color:#9a6700}.fast{color:#cf222e}.on_target{color:#1a7f37}
-.err{color:#cf222e}.pass{color:#1a7f37;font-weight:600}.fail{color:#cf222e;font-weight:600}
+.err{color:#cf222e}.pass{color:#1a7f37;font-weight:600;white-space:nowrap}.fail{color:#cf222e;font-weight:600;white-space:nowrap}
 .controls{display:flex;gap:.6rem;margin:.6rem 0;flex-wrap:wrap}.controls input,.controls select{font:inherit;padding:.25rem .4rem}
 .stopped{border:1px solid #d4a72c;background:#fff8c5;border-radius:6px;padding:.5rem .9rem}.up{color:#1a7f37}.down{color:#cf222e}.note{color:#57606a;font-size:.85rem}svg text{font-family:inherit}
 """

@@ -198,9 +198,9 @@ def render_markdown(report: dict[str, Any]) -> str:
     out.extend(_precise_sections(report, w))
 
     pace = report["pace"]
-    add(f"## {md_escape(L['pace_chart'])}")
-    add("")
-    if len(pace.get("series") or []) > 1:  # one window has no spread, fastest or trend
+    if len(pace.get("series") or []) > 1:  # one window has no spread, fastest or trend: no section
+        add(f"## {md_escape(L['pace_chart'])}")
+        add("")
         fa, sl = pace["fastest"], pace["slowest"]
         add(f"- {md_escape(L['fastest'])}{c}{md_escape(w.cpm(fa['cpm']))} · {md_escape(w.window(fa))}")
         add(f"- {md_escape(L['slowest'])}{c}{md_escape(w.cpm(sl['cpm']))} · {md_escape(w.window(sl))}")
@@ -209,7 +209,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         add(f"- {md_escape(L['trend'])}{c}{md_escape(trend)}")
         add("")
         add(f"*{md_escape(R['pace_note'].format(window=w.num(pace['window_s'])))}*")
-    add("")
+        add("")
 
     if guide:
         add(f"## {md_escape(L['guidance'])}")
