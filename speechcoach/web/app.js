@@ -10,6 +10,7 @@ const I18N = {
     trainee_placeholder: "请输入姓名",
     scenario: "练习内容",
     free_talk: "自由讲解（无讲稿）",
+    own_script: "自己粘贴的讲稿",
     free_talk_hint: "自由讲解：没有讲稿，字数将根据声音估计，结果仅供参考。",
     folder_prefix: "自选讲稿：",
     target_note: "目标语速 {target} 字/分钟（适中范围 {lo}–{hi}）",
@@ -64,6 +65,7 @@ const I18N = {
     trainee_placeholder: "Your name",
     scenario: "Practice script",
     free_talk: "Free talk (no script)",
+    own_script: "Own script (pasted)",
     free_talk_hint: "Free talk: without a script the character count is estimated from the sound; treat the rate as a rough guide.",
     folder_prefix: "Own script: ",
     target_note: "Target {target} chars/min (moderate band {lo}–{hi})",
@@ -570,6 +572,7 @@ async function loadHistory() {
 
 function scenarioLabel(a) {
   if (!a.scenario) return t("free_talk");
+  if (a.scenario === "custom") return t("own_script");
   if (a.scenario_title) return a.scenario_title[state.lang] || a.scenario_title.zh || a.scenario;
   return a.scenario;
 }
