@@ -71,6 +71,12 @@ def _check_output(path: Path | None, *, option: str, inputs: tuple[Path | None, 
         return
     if path.is_dir():
         raise OutputError(path, f"is a folder: give {option} a file name", code="output_is_folder")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:  # the folders write_atomic would create
+        folder = folder.parent
+    if not folder.is_dir():
+        raise OutputError(path, f"cannot write {option} here: {folder} is a file, not a folder", code="cannot_write",
+                          params={"reason": f"{folder} is a file, not a folder"})
     for src in inputs:
         if src is not None and path.exists() and src.exists() and os.path.samefile(path, src):
             raise OutputError(path, f"{option} would overwrite the input file {src}: choose another name")
@@ -256,8 +262,12 @@ def _run_analyze(
 
     settings = build_settings(rubric, target=target, band=band, min_pause=min_pause, lang=lang)
     kind = _report_format(fmt, output, embed_audio=embed_audio)
-    for path, option in ((output, "--output"), (textgrid, "--textgrid"), (labels, "--labels")):
+    outputs = [(path, option) for path, option in ((output, "--output"), (textgrid, "--textgrid"), (labels, "--labels")) if path]
+    for i, (path, option) in enumerate(outputs):
         _check_output(path, option=option, inputs=(file, script))
+        for other, other_option in outputs[:i]:
+            if os.path.abspath(path) == os.path.abspath(other) or (path.exists() and os.path.samefile(path, other)):
+                raise ParameterError(f"{other_option} and {option} name the same file {path}: give each its own")
     text = read_script(script) if script is not None else None
     analysis = analyze_file(file, script=text, settings=settings, count=count, asr_model=asr_model)
     report = to_dict(analysis)

@@ -189,3 +189,16 @@ def test_a_script_that_cannot_be_what_was_said_is_set_aside(tmp_path):
     assert rep["rate"]["verdict"] != "slow"
     assert "script_mismatch" in {w["id"] for w in rep["warnings"]}
     assert not rep.get("script_marked")  # nothing lined up with a script that was not said
+
+
+def test_outputs_are_checked_together_before_any_work(tmp_path):
+    blocker = tmp_path / "plain"
+    blocker.write_text("a file")
+    same = tmp_path / "r.html"
+    res = runner.invoke(app, ["analyze", str(SAMPLE), "-o", str(same), "--textgrid", str(same)])
+    assert res.exit_code == 2 and "name the same file" in res.output, res.output
+    ok = tmp_path / "ok.html"
+    res = runner.invoke(app, ["analyze", str(SAMPLE), "-o", str(ok), "--labels", str(blocker / "sub" / "l.txt")])
+    assert res.exit_code == 2 and "is a file, not a folder" in res.output, res.output
+    assert not same.exists() and not ok.exists()  # nothing written before the refusal
+
