@@ -84,12 +84,14 @@ def _check_output(path: Path | None, *, option: str, inputs: tuple[Path | None, 
 
 def _report_format(fmt: "Format | None", output: Path | None, *, embed_audio: bool = False) -> str:
     """The report format: ``--format``, else ``-o``'s suffix, else text. A known suffix that
-    disagrees with ``--format`` (``-f json -o r.html``), a suffix no format has without
-    ``--format`` (``-o r.xyz``), and ``--embed-audio`` outside HTML are refused."""
+    disagrees with ``--format`` (``-f json -o r.html``), a file name no format has without
+    ``--format`` (``-o r.xyz``; a device such as ``/dev/stdout`` gets text), and ``--embed-audio``
+    outside HTML are refused."""
     suffix_kind = SUFFIX_FORMATS.get(output.suffix.lower()) if output is not None else None
     if fmt is not None and suffix_kind is not None and suffix_kind != fmt.value:
         raise ParameterError(f"--format {fmt.value} does not match {output}, whose name says {suffix_kind}; change one of them")
-    if fmt is None and output is not None and suffix_kind is None:
+    device = output is not None and output.exists() and not output.is_file()  # /dev/stdout, a pipe: text
+    if fmt is None and output is not None and suffix_kind is None and not device:
         known = ", ".join(sorted({s for s in SUFFIX_FORMATS if len(s) <= 5}))
         raise ParameterError(f"cannot tell the report format from {output.name!r}: end it in {known}, or give --format")
     kind = fmt.value if fmt is not None else (suffix_kind or "text")

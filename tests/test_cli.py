@@ -202,3 +202,8 @@ def test_outputs_are_checked_together_before_any_work(tmp_path):
     assert res.exit_code == 2 and "is a file, not a folder" in res.output, res.output
     assert not same.exists() and not ok.exists()  # nothing written before the refusal
 
+
+def test_a_device_output_gets_the_text_report():
+    res = runner.invoke(app, ["analyze", str(SAMPLE), "-o", "/dev/null"])
+    assert res.exit_code == 0, res.output
+
