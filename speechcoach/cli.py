@@ -120,7 +120,7 @@ def _parse_band(band: str | None) -> tuple[float, float] | None:
     try:
         lo, hi = (float(x) for x in band.replace("-", ",").split(","))
     except ValueError:
-        raise typer.BadParameter(f"expected LO,HI such as 100,140, got {band!r}") from None
+        raise ParameterError(f"--band expects LO,HI such as 100,140, got {band!r}") from None
     return lo, hi
 
 

@@ -54,6 +54,7 @@ def test_rubric_file_and_flags_win(tmp_path):
 def test_bad_band_and_bad_rubric(tmp_path):
     res = runner.invoke(app, ["analyze", str(SAMPLE), "--band", "fast"])
     assert res.exit_code == 2
+    assert res.output.strip() == "speechcoach: error: --band expects LO,HI such as 100,140, got 'fast'"  # one line, like --band 140,100
     rubric = tmp_path / "r.toml"
     rubric.write_text("[rate]\ntarget = 1\n", encoding="utf-8")
     res = runner.invoke(app, ["analyze", str(SAMPLE), "--rubric", str(rubric)])
