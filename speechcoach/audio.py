@@ -102,7 +102,7 @@ def load(path: str | Path, *, sr: int = ANALYSIS_SR) -> Audio:
     if not p.exists():
         raise AudioError(p, "file not found", code="file_not_found")
     if p.is_dir():
-        raise AudioError(p, "is a folder, not an audio file", code="is_folder")
+        raise AudioError(p, "is a folder, not an audio file (speechcoach batch analyses a folder)", code="is_folder")
     try:
         size = p.stat().st_size
     except OSError as exc:
