@@ -78,8 +78,13 @@ def _check_output(path: Path | None, *, option: str, inputs: tuple[Path | None, 
         raise OutputError(path, f"cannot write {option} here: {folder} is a file, not a folder", code="cannot_write",
                           params={"reason": f"{folder} is a file, not a folder"})
     for src in inputs:
-        if src is not None and path.exists() and src.exists() and os.path.samefile(path, src):
+        if src is not None and _same_file(path, src):
             raise OutputError(path, f"{option} would overwrite the input file {src}: choose another name")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file: the same path, or (both existing) one file reached two ways."""
+    return os.path.abspath(a) == os.path.abspath(b) or (a.exists() and b.exists() and os.path.samefile(a, b))
 
 
 def _report_format(fmt: "Format | None", output: Path | None, *, embed_audio: bool = False) -> str:
@@ -268,7 +273,7 @@ def _run_analyze(
     for i, (path, option) in enumerate(outputs):
         _check_output(path, option=option, inputs=(file, script))
         for other, other_option in outputs[:i]:
-            if os.path.abspath(path) == os.path.abspath(other) or (path.exists() and os.path.samefile(path, other)):
+            if _same_file(path, other):
                 raise ParameterError(f"{other_option} and {option} name the same file {path}: give each its own")
     text = read_script(script) if script is not None else None
     analysis = analyze_file(file, script=text, settings=settings, count=count, asr_model=asr_model)

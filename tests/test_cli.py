@@ -202,6 +202,10 @@ def test_outputs_are_checked_together_before_any_work(tmp_path):
     res = runner.invoke(app, ["analyze", str(SAMPLE), "-o", str(ok), "--labels", str(blocker / "sub" / "l.txt")])
     assert res.exit_code == 2 and "is a file, not a folder" in res.output, res.output
     assert not same.exists() and not ok.exists()  # nothing written before the refusal
+    existing = tmp_path / "t.TextGrid"
+    existing.write_text("old")
+    res = runner.invoke(app, ["analyze", str(SAMPLE), "-o", str(tmp_path / "new.html"), "--textgrid", str(existing)])
+    assert res.exit_code == 0, res.output  # one output existing, the other not yet: two files
 
 
 def test_a_device_output_gets_the_text_report():
