@@ -114,8 +114,13 @@ def load(path: str | Path, *, sr: int = ANALYSIS_SR) -> Audio:
     if suffix in FFMPEG_SUFFIXES:
         data, source_sr = _read_with_ffmpeg(p)
     else:
-        _check_not_truncated(p)
-        data, source_sr = _read_with_soundfile(p)
+        try:
+            head = _head(p, HEADER_BYTES)
+        except OSError:
+            head = b""  # libsndfile names the problem
+        wav = _wav_data(head, size)  # read once: for the truncation check and the reader
+        _check_not_truncated(p, head, size, wav)
+        data, source_sr = _read_with_soundfile(p, wav)
 
     if data.ndim == 1:
         data = data[:, None]
@@ -177,11 +182,11 @@ def ffmpeg_available() -> bool:
     return shutil.which("ffmpeg") is not None
 
 
-def _read_with_soundfile(p: Path) -> tuple[np.ndarray, int]:
+def _read_with_soundfile(p: Path, wav: _WavData | None) -> tuple[np.ndarray, int]:
     import soundfile as sf
 
     try:
-        source: str | io.BytesIO = _with_known_length(p) or str(p)
+        source: str | io.BytesIO = _with_known_length(p, wav) or str(p)
         data, source_sr = sf.read(source, dtype="float32", always_2d=True)
     except sf.LibsndfileError:
         raise _soundfile_error(p) from None
@@ -190,13 +195,10 @@ def _read_with_soundfile(p: Path) -> tuple[np.ndarray, int]:
     return data, int(source_sr)
 
 
-def _with_known_length(p: Path) -> io.BytesIO | None:
+def _with_known_length(p: Path, wav: _WavData | None) -> io.BytesIO | None:
     """A plain WAV whose data size is 0 (a recorder that never came back to fill it in) with
     sample bytes after it, as an in-memory copy whose header counts those bytes (libsndfile
-    would read 0 frames); ``None`` for every other file."""
-    with p.open("rb") as fh:
-        head = fh.read(HEADER_BYTES)
-    wav = _wav_data(head, p.stat().st_size)
+    would read 0 frames); ``None`` for every other file. ``wav``: its :func:`_wav_data`."""
     if wav is None or wav.rf64 or wav.declared != 0 or wav.block_align <= 0 or wav.present < wav.block_align:
         return None
     raw = bytearray(p.read_bytes())
@@ -244,21 +246,17 @@ MP3_TRUNCATED_SHARE = 0.99
 margin mpg123 itself warns at) counts as truncated."""
 
 
-def _check_not_truncated(p: Path) -> None:
+def _check_not_truncated(p: Path, head: bytes, size: int, wav: _WavData | None) -> None:
     """Refuse a WAV or MP3 file that holds less audio than its own header announces.
+
+    ``head`` is the file's first :data:`HEADER_BYTES` bytes, ``size`` its length in bytes and
+    ``wav`` :func:`_wav_data` of them.
 
     Raises
     ------
     AudioError
         ``code="truncated_audio"``, naming the length the header announces and the length present.
     """
-    try:
-        with p.open("rb") as fh:
-            head = fh.read(HEADER_BYTES)
-        size = p.stat().st_size
-    except OSError:
-        return  # the reader names the problem
-    wav = _wav_data(head, size)
     lengths = wav.truncated() if wav is not None else _mp3_lengths(head, size) if _is_mpeg(p) else None
     if lengths is not None:
         header_s, present_s = lengths
@@ -393,12 +391,11 @@ def _ffmpeg_error(p: Path, exc: BaseException) -> AudioError:
         head = b""
     if head and _looks_like_text(head):
         return AudioError(p, "not an audio file (it contains text)", code="not_audio_text")
-    detail = " ".join(str(exc).split())
-    if not detail or _is_audioread_error(exc):
+    if not str(exc).strip() or _is_audioread_error(exc):
         return AudioError(
             p, "cannot decode audio: not a recognised audio format (or the file is damaged)", code="unrecognised_format"
         )
-    return AudioError(p, f"cannot decode audio with ffmpeg ({detail[:160]})", code="ffmpeg_failed", params={"detail": detail[:160]})
+    return AudioError(p, f"cannot decode audio with ffmpeg ({_short(exc)})", code="ffmpeg_failed", params={"detail": _short(exc)})
 
 
 def _is_audioread_error(exc: BaseException) -> bool:
