@@ -210,14 +210,15 @@ def analyze_audio(
     nuclei = detect_nuclei(y, sr, runs=seg.runs, frames=frames)
     calibrated = nucleus_weights(nuclei, seg.runs)  # characters per nucleus, for the local rate
     heard = int(np.rint(calibrated.sum()))  # = syllables.estimate_count_runs
-    mismatch = _script_check(script, heard)
+    script_chars = len(spoken_units(script)) if script is not None else 0
+    mismatch = _script_check(script_chars, heard) if script is not None else ()
     # a script that cannot be what was said is not counted or aligned (every figure would measure
     # the script); the recogniser still compares what was said with it (passages left out)
     counted = None if mismatch else script
     precise = _precise(y, sr, seg, nuclei, script, count, asr_model)
     extras = _precise_extras(precise, script, seg)
     if counted is not None:
-        n_chars = len(spoken_units(counted))
+        n_chars = script_chars
         source = "script"
     elif precise is not None:
         n_chars = int(precise.char_count)
@@ -345,15 +346,14 @@ def _edge_within_margin(cpm: float, band: tuple[float, float]) -> float | None:
     return min(near, key=lambda edge: abs(cpm - edge)) if near else None
 
 
-def _script_check(script: str | None, heard: int) -> tuple[Warning_, ...]:
-    """A warning when the script cannot be what was said: its spoken characters and the
-    syllables heard differ by more than :data:`SCRIPT_MISMATCH_RATIO` either way. The analysis
+def _script_check(n_chars: int, heard: int) -> tuple[Warning_, ...]:
+    """A warning when a script cannot be what was said: its ``n_chars`` spoken characters and the
+    ``heard`` syllables differ by more than :data:`SCRIPT_MISMATCH_RATIO` either way. The analysis
     then counts from the sound (or the recogniser) and does not align the script, so that no
     finding measures the script (a 6-character script under 30 s of speech would read as 11
     characters a minute)."""
-    if script is None or heard == 0:
+    if heard == 0:
         return ()
-    n_chars = len(spoken_units(script))
     if 1 / SCRIPT_MISMATCH_RATIO <= n_chars / heard <= SCRIPT_MISMATCH_RATIO:
         return ()
     return (Warning_("script_mismatch", {"chars": n_chars, "heard": heard}),)
