@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .locales import fmt_time
+from .locales import fmt_span, fmt_time
 from .metrics import Pace, Rate, Window, windowed_sums
 from .placement import Gap, Pause
 from .settings import Settings
@@ -62,7 +62,7 @@ class Finding:
 def _span(w: Window) -> str:
     """A pace window as the report names it, ``0:10.5–0:18.5``: the chart draws each window at
     its middle, so its start alone would point at a neighbouring point of the chart."""
-    return f"{fmt_time(w.start_s)}–{fmt_time(w.end_s)}"
+    return fmt_span(w.start_s, w.end_s)
 
 
 def run_lengths(run_times: np.ndarray, event_times: np.ndarray, weight: float | np.ndarray) -> np.ndarray:

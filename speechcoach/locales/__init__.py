@@ -23,6 +23,11 @@ def fmt_time(seconds: float, lang: str = "zh") -> str:
     return f"{int(m)}:{s:04.1f}"
 
 
+def fmt_span(start_s: float, end_s: float, lang: str = "zh") -> str:
+    """A stretch of the recording as ``m:ss.s–m:ss.s`` (a pace window, the speech span)."""
+    return f"{fmt_time(start_s, lang)}–{fmt_time(end_s, lang)}"
+
+
 def error_text(
     err_or_code: Any,
     params: Mapping[str, Any] | None = None,

@@ -357,7 +357,7 @@ class _Page:
         items = [
             (L["date"], _e(w.date(r.get("created", "")))),
             (L["duration"], _e(w.seconds(r["input"]["duration_s"]))),
-            (L["speech_span"], _e(f"{w.time(sp['start_s'])}–{w.time(sp['end_s'])} · {w.seconds(sp['span_s'])}")),
+            (L["speech_span"], _e(f"{w.span(sp['start_s'], sp['end_s'])} · {w.seconds(sp['span_s'])}")),
             (L["chars"], _e(f"{w.num(ch['count'])} · {w.source(ch['source'])}")),
         ]
         meta = "".join(f"<div><dt>{_e(k)}</dt><dd>{v}</dd></div>" for k, v in items)

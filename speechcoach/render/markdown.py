@@ -121,7 +121,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     add(f"- **{md_escape(L['file'])}**{c}`{str(report['input']['path']).replace('`', '')}`")
     add(f"- **{md_escape(L['date'])}**{c}{md_escape(w.date(report.get('created', '')))}")
     add(f"- **{md_escape(L['duration'])}**{c}{md_escape(w.seconds(report['input']['duration_s']))}")
-    span = f"{w.time(sp['start_s'])}–{w.time(sp['end_s'])} · {w.seconds(sp['span_s'])}"
+    span = f"{w.span(sp['start_s'], sp['end_s'])} · {w.seconds(sp['span_s'])}"
     add(f"- **{md_escape(L['speech_span'])}**{c}{md_escape(span)}")
     add(f"- **{md_escape(L['chars'])}**{c}{md_escape(w.num(ch['count']))} · {md_escape(w.source(ch['source']))}")
     add("")

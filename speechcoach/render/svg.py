@@ -385,7 +385,7 @@ def pace_chart(report: dict[str, Any], words: Words) -> str:
         parts.append(f'<path class="paceline" d="{d}"/>')
     for t, c, w in pts:
         zone = "slow" if c < lo else "fast" if c > hi else "on_target"
-        title = f"{words.time(w['start_s'])}–{words.time(w['end_s'])} · {words.cpm(c)}"
+        title = f"{words.window(w)} · {words.cpm(c)}"
         parts.append(
             f'<circle class="pt" cx="{_f(axis.x(t))}" cy="{_f(y(c))}" r="6" fill="{VERDICT_INK[zone]}" '
             f'data-t="{float(w["start_s"]):.3f}" tabindex="0" role="button"><title>{_a(title)}</title></circle>'

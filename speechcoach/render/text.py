@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..locales import fmt_time, strings
+from ..locales import fmt_span, fmt_time, strings
 
 _SPARK = "▁▂▃▄▅▆▇█"
 _SEVERITY_MARK = {"problem": "✗", "warning": "!", "info": "·"}
@@ -48,7 +48,7 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
     sp = report["speech"]
     out.append(
         f"{L['duration']}: {report['input']['duration_s']:.1f} {L['seconds']}   "
-        f"{L['speech_span']}: {fmt_time(sp['start_s'])}–{fmt_time(sp['end_s'])} ({sp['span_s']:.1f} {L['seconds']})"
+        f"{L['speech_span']}: {fmt_span(sp['start_s'], sp['end_s'])} ({sp['span_s']:.1f} {L['seconds']})"
     )
     out.append(f"{L['chars']}: {report['characters']['count']} ({src})")
     out.append("")
@@ -94,8 +94,8 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
         trend = S["report"]["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+.0f}")
         out.append(
             f"  {L['pace_cv']} {pace['cv']:.2f}   {L['trend']} {trend}   "
-            f"{L['fastest']} {_window(pace['fastest'])} ({pace['fastest']['cpm']:.0f})   "
-            f"{L['slowest']} {_window(pace['slowest'])} ({pace['slowest']['cpm']:.0f})"
+            f"{L['fastest']} {fmt_span(pace['fastest']['start_s'], pace['fastest']['end_s'])} ({pace['fastest']['cpm']:.0f})   "
+            f"{L['slowest']} {fmt_span(pace['slowest']['start_s'], pace['slowest']['end_s'])} ({pace['slowest']['cpm']:.0f})"
         )
     out.append("")
 
@@ -120,11 +120,6 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
     for g in report["self_check"]:
         out.append(f"  □ {g['title']}: {g['advice']}")
     return "\n".join(out) + "\n"
-
-
-def _window(w: dict[str, Any]) -> str:
-    """A pace window, ``0:10.5–0:18.5``."""
-    return f"{fmt_time(w['start_s'])}–{fmt_time(w['end_s'])}"
 
 
 def _precise_sections(report: dict[str, Any], L: dict[str, str]) -> list[str]:

@@ -10,7 +10,7 @@ import datetime as _dt
 import re
 from typing import Any
 
-from ..locales import fmt_time, strings
+from ..locales import fmt_span, fmt_time, strings
 
 
 MARK_RE = re.compile(r"⏸(?:(✗)|(\d+(?:\.\d+)?)s)?")
@@ -66,9 +66,13 @@ class Words:
         """A position in words, e.g. ``0:08.3 处`` / ``at 0:08.3``."""
         return self.report["at_time"].format(t=self.time(seconds))
 
+    def span(self, start_s: float, end_s: float) -> str:
+        """A stretch of the recording, ``0:10.5–0:18.5``."""
+        return fmt_span(start_s, end_s, self.lang)
+
     def window(self, w: dict[str, Any]) -> str:
-        """A pace window by its span, ``0:10.5–0:18.5`` (the chart draws it at its middle)."""
-        return f"{self.time(w['start_s'])}–{self.time(w['end_s'])}"
+        """A pace window by its span (the chart draws it at its middle)."""
+        return self.span(w["start_s"], w["end_s"])
 
     def date(self, iso: str) -> str:
         """An ISO timestamp in the language's date format (unparseable input is returned as is)."""
