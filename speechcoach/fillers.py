@@ -192,7 +192,8 @@ def lexical_fillers(words: Sequence[Any], rule: FillerRules | None = None, *, sc
                     cands.append((start, end, fw, doubled))
                 start = text.find(fw, start + 1)
     cands.sort(key=lambda c: (c[0], -(c[1] - c[0])))
-    allowed = {fw: to_simplified(script).count(fw) for _, _, fw, _ in cands} if script else {}
+    said = to_simplified(script) if script else ""
+    allowed = {fw: said.count(fw) for _, _, fw, _ in cands}
     out: list[Filler] = []
     last_end = -1
     for s, e, fw, doubled in cands:
