@@ -88,6 +88,7 @@ def row_from_report(report: dict[str, Any]) -> dict[str, Any]:
     recording is too short to judge the pace). The same rule as the uneven-pace finding.
     """
     from .check import judge
+    from .metrics import several_windows
 
     pauses = report["pauses"]
     pace = report["pace"]
@@ -102,7 +103,7 @@ def row_from_report(report: dict[str, Any]) -> dict[str, Any]:
         "pauses": len(pauses),
         "mid_phrase_pauses": sum(p.get("placement") == "mid_phrase" for p in pauses),
         "longest_pause_s": round(max((p["duration_s"] for p in pauses), default=0.0), 2),
-        "pace_cv": round(float(pace["cv"]), 3) if len(pace["series"]) > 1 else None,
+        "pace_cv": round(float(pace["cv"]), 3) if several_windows(pace["series"]) else None,
         "score": int(report["score"]),
         "check": "pass" if j.passed else "fail",
         "check_reasons": list(j.reasons),
