@@ -15,7 +15,7 @@ Usage::
 3. Speed (:mod:`benchmarks.speed`) on a ≥ 10 min recording.
 
 The results go to ``benchmarks/RESULTS.md`` (atomic write) and a summary to the terminal.
-When the corpus is absent it prints a message and exits 0.
+When the corpus is absent it says so on one line and exits 2.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from speechcoach.errors import AudioError
 from speechcoach.fileio import write_atomic
 from speechcoach.segmentation import Segmentation
 
-from .corpus import (EXCLUDED, REPO, SR, Clip, Skipped, corpus_dir, git_commit, machine, missing_message, now,
+from .corpus import (EXCLUDED, REPO, SR, Clip, Skipped, corpus_for, git_commit, machine, now,
                      read_corpus_for, uncommitted)
 from .passages import TOLERANCE_S, Passage, PauseScore, build_passages, score_pauses
 
@@ -603,10 +603,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="further passage seeds for the spread table, comma-separated ('' for none; skipped with --quick)")
     ap.add_argument("--output", type=Path, default=RESULTS, help="where to write the results (default benchmarks/RESULTS.md)")
     args = ap.parse_args(argv)
-    root = corpus_dir()
+    root = corpus_for("benchmarks.accuracy")
     if root is None:
-        print(missing_message())
-        return 0
+        return 2
     t0 = time.perf_counter()
     loaded = read_corpus_for("benchmarks.accuracy", root)
     if loaded is None:

@@ -50,7 +50,7 @@ from speechcoach.segmentation import segment
 from speechcoach.syllables import detect_nuclei
 
 from .accuracy import PASSAGE_SEED, piece_error, piece_rates
-from .corpus import EXCLUDED, REPO, SR, Clip, corpus_dir, missing_message, read_corpus_for
+from .corpus import EXCLUDED, REPO, SR, Clip, corpus_for, read_corpus_for
 
 TARGET_MAE = 0.03
 TARGET_BIAS = 0.02
@@ -343,9 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--passages", type=int, default=12, help="passages scored without a script (default 12; 0 skips)")
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args(argv)
-    folder = corpus_dir()
+    folder = corpus_for("benchmarks.asr")
     if folder is None:
-        print(f"benchmarks.asr: {missing_message()}", file=sys.stderr)
         return 2
     if not asr.available():
         print("benchmarks.asr: faster-whisper not installed (pip install 'speechcoach[asr]')", file=sys.stderr)

@@ -26,7 +26,7 @@ import numpy as np
 
 from speechcoach.fileio import write_atomic
 
-from .corpus import REPO, SR, corpus_dir, git_commit, machine, missing_message, now, read_corpus_for
+from .corpus import REPO, SR, corpus_for, git_commit, machine, now, read_corpus_for
 
 RESULTS = REPO / "benchmarks" / "CODEC_RESULTS.md"
 
@@ -57,10 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--output", type=Path, default=RESULTS, help="where to write the results (default benchmarks/CODEC_RESULTS.md)")
     args = ap.parse_args(argv)
-    root = corpus_dir()
+    root = corpus_for("benchmarks.codecs")
     if root is None:
-        print(missing_message())
-        return 0
+        return 2
     if shutil.which("ffmpeg") is None:
         print("benchmarks.codecs: ffmpeg not found on the PATH; nothing to benchmark")
         return 0

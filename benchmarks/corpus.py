@@ -156,6 +156,16 @@ def read_corpus(root: Path, *, include_excluded: bool = False) -> tuple[list[Cli
     return clips, audio, skipped
 
 
+def corpus_for(prog: str) -> Path | None:
+    """:func:`corpus_dir` for a benchmark's command line named ``prog`` that needs the corpus:
+    when it is absent, prints ``PROG: error: corpus not found: expected …`` (:func:`missing_message`)
+    on standard error and gives None (the caller exits 2)."""
+    root = corpus_dir()
+    if root is None:
+        print(f"{prog}: error: {missing_message()}", file=sys.stderr)
+    return root
+
+
 def read_corpus_for(prog: str, root: Path) -> tuple[list[Clip], dict[str, np.ndarray], list[Skipped]] | None:
     """:func:`read_corpus` for a benchmark's command line named ``prog``: every row left out is
     printed on standard error (``skipped ID: reason``); a corpus that cannot be used prints

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .corpus import SR, corpus_dir, missing_message
+from .corpus import SR, corpus_for
 from .passages import Passage, build_passages
 
 LONG_MIN_S = 600.0
@@ -180,9 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.speed", description="Time speechcoach and the Praat baseline on a ≥ 10 min recording.")
     ap.add_argument("--quick", action="store_true", help=f"time each method once instead of best of {RUNS}")
     args = ap.parse_args(argv)
-    if corpus_dir() is None:
-        print(missing_message())
-        return 0
+    if corpus_for("benchmarks.speed") is None:
+        return 2
     y = long_recording()
     print(speed_table(run_speed(y, runs=1 if args.quick else RUNS)))
     return 0

@@ -119,16 +119,6 @@ def guarded(func):
     return wrapper
 
 
-def _parse_band(band: str | None) -> tuple[float, float] | None:
-    if band is None:
-        return None
-    try:
-        lo, hi = (float(x) for x in band.replace("-", ",").split(","))
-    except ValueError:
-        raise ParameterError(f"--band expects LO,HI such as 100,140, got {band!r}") from None
-    return lo, hi
-
-
 def build_settings(
     rubric: Path | None,
     *,
@@ -138,10 +128,10 @@ def build_settings(
     lang: Lang | None = None,
 ):
     """Settings from the rubric file (if any) with command-line flags winning."""
-    from .settings import Settings, load_rubric
+    from .settings import Settings, load_rubric, parse_band
 
     base = load_rubric(rubric) if rubric is not None else Settings()
-    lohi = _parse_band(band)
+    lohi = parse_band(band) if band is not None else None
     return base.with_overrides(
         target_cpm=target,
         band_lo_cpm=lohi[0] if lohi else None,

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .locales import fmt_span, fmt_time
-from .metrics import Pace, Rate, Window, windowed_sums
+from .metrics import Pace, Rate, Window, several_windows, windowed_sums
 from .placement import Gap, Pause
 from .settings import Settings
 
@@ -203,7 +203,7 @@ def derive(
             )
         )
 
-    if len(pace.series) > 1 and pace.cv > s.max_cv:
+    if several_windows(pace.series) and pace.cv > s.max_cv:
         f, w = pace.fastest, pace.slowest
         out.append(
             Finding(

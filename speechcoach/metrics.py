@@ -6,6 +6,7 @@ characters ÷ speech span, pauses inside the span included, leading and trailing
 
 from __future__ import annotations
 
+from collections.abc import Sized
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,6 +73,12 @@ class Pace:
     @property
     def slowest(self) -> Window:
         return min(self.series, key=lambda w: w.cpm)
+
+
+def several_windows(series: Sized) -> bool:
+    """Whether the pace has more than one window: only then has it a spread (cv), a fastest and a
+    slowest window and a trend worth showing (one window is too short to judge the pace)."""
+    return len(series) > 1
 
 
 def verdict(cpm: float, band: tuple[float, float]) -> str:

@@ -22,7 +22,7 @@ from .metrics import Pace, Rate, pace, score, speaking_rate
 from .placement import Pause, place
 from .segmentation import NoSpeechError, Segmentation, segment
 from .settings import Settings
-from .syllables import detect_nuclei, nucleus_weights
+from .syllables import detect_nuclei, nucleus_weights, weighted_count
 
 if TYPE_CHECKING:  # precise mode is optional and imported lazily
     from .asr import Precise
@@ -209,7 +209,7 @@ def analyze_audio(
 
     nuclei = detect_nuclei(y, sr, runs=seg.runs, frames=frames)
     calibrated = nucleus_weights(nuclei, seg.runs)  # characters per nucleus, for the local rate
-    heard = int(np.rint(calibrated.sum()))  # = syllables.estimate_count_runs
+    heard = weighted_count(calibrated)  # = syllables.estimate_count_runs
     script_chars = len(spoken_units(script)) if script is not None else 0
     mismatch = _script_check(script_chars, heard) if script is not None else ()
     # a script that cannot be what was said is not counted or aligned (every figure would measure

@@ -51,6 +51,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
@@ -219,14 +220,62 @@ def _plain_html(report: dict[str, Any], audio_src: str | None) -> str:
 
 
 class ApiError(Exception):
-    """An error answer of the API: HTTP ``status``, the English ``message``, its ``code`` and ``params``."""
+    """An error answer of the API: HTTP ``status``, the English ``message``, its ``code`` and ``params``.
 
-    def __init__(self, status: int, message: str, *, code: str | None = None, params: dict[str, Any] | None = None) -> None:
+    ``lang`` is the language of its ``message``; ``None`` (the default) means the request's
+    (its ``lang`` query parameter, else the server's).
+    """
+
+    def __init__(
+        self, status: int, message: str, *, code: str | None = None, params: dict[str, Any] | None = None, lang: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.code = code
         self.params = dict(params or {})
+        self.lang = lang
+
+
+@dataclass(frozen=True)
+class Desk:
+    """What the routes share: the attempt store, the analysis settings and the practice scripts.
+
+    Attributes
+    ----------
+    store : AttemptStore
+    settings : Settings
+        Target, band, pause thresholds and default report language for every analysis.
+    scripts : Path or None
+        The ``--scripts`` folder, re-read on every request.
+    bundled : list of Scenario
+        The bundled practice scripts, read once.
+    max_upload_mb : float
+    """
+
+    store: AttemptStore
+    settings: Settings
+    scripts: Path | None
+    bundled: list[Scenario]
+    max_upload_mb: float
+
+    def scenarios(self) -> list[Scenario]:
+        """The bundled practice scripts, then those in the ``--scripts`` folder."""
+        return self.bundled + folder_scenarios(self.scripts)
+
+    def find_scenario(self, scenario_id: str) -> Scenario | None:
+        """The practice script with this id, or ``None``."""
+        for s in self.scenarios():
+            if s.id == scenario_id:
+                return s
+        return None
+
+    def attempt(self, attempt_id: str) -> Attempt:
+        """The stored attempt with this id; :class:`ApiError` 404 when there is none."""
+        attempt = self.store.get(attempt_id) if is_attempt_id(attempt_id) else None
+        if attempt is None:
+            raise ApiError(404, f"no attempt {attempt_id[:40]!r}", code="attempt_not_found", params={"id": attempt_id[:40]})
+        return attempt
 
 
 def create_app(
@@ -268,28 +317,42 @@ def create_app(
     if not max_upload_mb > 0:
         raise ParameterError(f"--max-upload-mb must be positive, got {max_upload_mb!r}")
     writable_folder(data_dir, option="--data")
-    store = AttemptStore(data_dir)
     scripts = Path(scripts_dir) if scripts_dir is not None else None
-    limit = int(max_upload_mb * 1_000_000)
-    bundled = bundled_scenarios()
-    web_dir = Path(str(resources.files("speechcoach").joinpath("web")))
+    desk = Desk(AttemptStore(data_dir), settings, scripts, bundled_scenarios(), max_upload_mb)
 
     app = FastAPI(title="speechcoach", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.store = store
+    app.state.store = desk.store
     app.state.settings = settings
+    _add_error_handlers(app, settings.lang)
+    _add_page_routes(app)
+    _add_practice_routes(app, desk)
+    _add_attempt_routes(app, desk)
+    # Outermost last: the Host check runs first, then the size limit.
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit, limit=int(max_upload_mb * 1_000_000), lang=settings.lang)
+    app.add_middleware(HostGuard, allowed=allowed_hosts(port, extra_hosts), lang=settings.lang)
+    return app
 
-    def error(status: int, message: str, lang: str, **kw: Any) -> JSONResponse:
-        """An error answer; ``kw``: ``code``, ``params``, ``fallback``, ``path`` of :func:`error_body`."""
-        return JSONResponse(error_body(message, lang, **kw), status_code=status)
 
-    def input_error(exc: InputError, lang: str) -> JSONResponse:
-        # a script on this page is a text field, not a file: its problem needs no name in front
-        path = None if isinstance(exc, ScriptError) else exc.path
-        return error(400, str(exc), lang, code=exc.code, params=exc.params, fallback=exc.problem, path=path)
+# -- error answers ---------------------------------------------------------------------------
+
+
+def _error(status: int, message: str, lang: str, **kw: Any) -> JSONResponse:
+    """An error answer; ``kw``: ``code``, ``params``, ``fallback``, ``path`` of :func:`error_body`."""
+    return JSONResponse(error_body(message, lang, **kw), status_code=status)
+
+
+def _input_error(exc: InputError, lang: str) -> JSONResponse:
+    # a script on this page is a text field, not a file: its problem needs no name in front
+    path = None if isinstance(exc, ScriptError) else exc.path
+    return _error(400, str(exc), lang, code=exc.code, params=exc.params, fallback=exc.problem, path=path)
+
+
+def _add_error_handlers(app: FastAPI, default_lang: str) -> None:
+    """Make every error one line of JSON in the request's language (``lang`` query parameter, else ``default_lang``)."""
 
     def lang_of(request: Request) -> str:
-        """The language asked for by a ``lang`` query parameter, else the server's."""
-        return scope_lang(request.scope, settings.lang)
+        return scope_lang(request.scope, default_lang)
 
     @app.exception_handler(UploadTooLarge)
     async def _too_large(request: Request, exc: UploadTooLarge) -> JSONResponse:
@@ -297,18 +360,18 @@ def create_app(
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return error(exc.status, exc.message, lang_of(request), code=exc.code, params=exc.params)
+        return _error(exc.status, exc.message, exc.lang or lang_of(request), code=exc.code, params=exc.params)
 
     @app.exception_handler(SpeechcoachError)
     async def _own_error(request: Request, exc: SpeechcoachError) -> JSONResponse:
         if isinstance(exc, InputError):
-            return input_error(exc, lang_of(request))
-        return error(400, str(exc), lang_of(request))
+            return _input_error(exc, lang_of(request))
+        return _error(400, str(exc), lang_of(request))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail, ensure_ascii=False)
-        return error(exc.status_code, detail, lang_of(request), code=HTTP_ERROR_CODES.get(exc.status_code))
+        return _error(exc.status_code, detail, lang_of(request), code=HTTP_ERROR_CODES.get(exc.status_code))
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -317,15 +380,21 @@ def create_app(
             where = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query"))
             parts.append(f"{where}: {e.get('msg', 'invalid')}" if where else str(e.get("msg", "invalid")))
         detail = "; ".join(parts) or "invalid request"
-        return error(400, detail, lang_of(request), code="bad_request", params={"detail": detail})
+        return _error(400, detail, lang_of(request), code="bad_request", params={"detail": detail})
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:
         log.exception("internal error")
         kind = type(exc).__name__
-        return error(500, f"internal error: {kind}", lang_of(request), code="internal_error", params={"detail": kind})
+        return _error(500, f"internal error: {kind}", lang_of(request), code="internal_error", params={"detail": kind})
 
-    # -- the page --
+
+# -- routes ----------------------------------------------------------------------------------
+
+
+def _add_page_routes(app: FastAPI) -> None:
+    """``GET /``, the page's files under ``/static`` and an empty favicon."""
+    web_dir = Path(str(resources.files("speechcoach").joinpath("web")))
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
@@ -337,7 +406,10 @@ def create_app(
     async def favicon() -> Response:
         return Response(status_code=204)
 
-    # -- API --
+
+def _add_practice_routes(app: FastAPI, desk: Desk) -> None:
+    """``GET /api/config``, ``GET /api/scenarios`` and ``POST /api/analyze``."""
+    settings = desk.settings
 
     @app.get("/api/config")
     async def config() -> dict[str, Any]:
@@ -346,59 +418,41 @@ def create_app(
             "target_cpm": settings.target_cpm,
             "band_cpm": [settings.band_lo_cpm, settings.band_hi_cpm],
             "lang": settings.lang,
-            "max_upload_mb": max_upload_mb,
+            "max_upload_mb": desk.max_upload_mb,
             "ffmpeg": _ffmpeg(),
         }
 
     @app.get("/api/scenarios")
     async def scenarios() -> dict[str, Any]:
-        found = bundled + await run_in_threadpool(folder_scenarios, scripts)
+        found = await run_in_threadpool(desk.scenarios)
         return {"scenarios": [s.to_dict() for s in found]}
-
-    def find_scenario(scenario_id: str) -> Scenario | None:
-        for s in bundled + folder_scenarios(scripts):
-            if s.id == scenario_id:
-                return s
-        return None
 
     @app.post("/api/analyze")
     async def analyze(request: Request) -> JSONResponse:
         form = await request.form(max_files=1, max_fields=10, max_part_size=MAX_SCRIPT_CHARS * 4)
-        raw = {k: form.get(k) for k in ("script", "scenario", "trainee", "lang")}
-        asked = raw["lang"].strip() if isinstance(raw["lang"], str) else ""
-        lang = asked if asked in LANGS else settings.lang  # for the messages below, until lang is checked
-        upload = form.get("audio")
-        if upload is None or isinstance(upload, str):
-            return error(400, "no audio file in the request (send it as the multipart field 'audio')", lang, code="no_audio_field")
-        if any(v is not None and not isinstance(v, str) for v in raw.values()):
-            return error(400, "only 'audio' may be a file", lang, code="only_audio_file")
-        fields: dict[str, str | None] = {k: v if isinstance(v, str) else None for k, v in raw.items()}
-        script_text = (fields["script"] or "").strip() or None
-        scenario_id = (fields["scenario"] or "").strip()[:MAX_FIELD_CHARS]
-        trainee_raw = (fields["trainee"] or "")[:MAX_FIELD_CHARS]
-        requested = (fields["lang"] or settings.lang).strip()
-        if requested not in LANGS:
-            return error(400, f"lang must be 'zh' or 'en', got {requested!r}", lang, code="bad_lang", params={"lang": requested})
-        if script_text is not None and len(script_text) > MAX_SCRIPT_CHARS:
-            return error(
-                400, f"script is too long (more than {MAX_SCRIPT_CHARS} characters)", lang, code="script_too_long", params={"limit": MAX_SCRIPT_CHARS}
-            )
-        scenario = find_scenario(scenario_id) if scenario_id else None
-        if scenario_id and scenario is None:
-            return error(400, f"unknown scenario {scenario_id!r}", lang, code="unknown_scenario", params={"scenario": scenario_id})
-        if script_text is None and scenario is not None:
-            script_text = scenario.text
-        name = upload_name(upload.filename)
+        sub = _submission(form, desk)
         try:
             attempt = await run_in_threadpool(
-                _analyze_upload, store, upload.file, name, script_text, scenario, trainee_raw, settings.with_overrides(lang=lang)
+                _analyze_upload,
+                desk.store,
+                sub.upload.file,
+                upload_name(sub.upload.filename),
+                sub.script,
+                sub.scenario,
+                sub.trainee_raw,
+                settings.with_overrides(lang=sub.lang),
             )
         except InputError as exc:
-            return input_error(exc, lang)
+            return _input_error(exc, sub.lang)
         finally:
-            await upload.close()
+            await sub.upload.close()
         # the response is the report itself (schema speechcoach.report/1) with the stored attempt inside
         return JSONResponse({**attempt.report(), "attempt": _public_meta(attempt)})
+
+
+def _add_attempt_routes(app: FastAPI, desk: Desk) -> None:
+    """``/api/attempts``: list, fetch and delete attempts, an attempt's HTML report and recording."""
+    store = desk.store
 
     @app.get("/api/attempts")
     async def list_attempts(trainee: str) -> dict[str, Any]:
@@ -410,39 +464,92 @@ def create_app(
         count = await run_in_threadpool(store.delete_trainee, trainee)
         return {"trainee": safe_trainee(trainee), "deleted": count}
 
-    def attempt_or_404(attempt_id: str) -> Attempt:
-        attempt = store.get(attempt_id) if is_attempt_id(attempt_id) else None
-        if attempt is None:
-            raise ApiError(404, f"no attempt {attempt_id[:40]!r}", code="attempt_not_found", params={"id": attempt_id[:40]})
-        return attempt
-
     @app.get("/api/attempts/{attempt_id}")
     async def get_attempt(attempt_id: str) -> dict[str, Any]:
-        attempt = attempt_or_404(attempt_id)
+        attempt = desk.attempt(attempt_id)
         return {"attempt": _public_meta(attempt), "report": attempt.report()}
 
     @app.delete("/api/attempts/{attempt_id}")
     async def delete_attempt(attempt_id: str) -> dict[str, Any]:
-        attempt_or_404(attempt_id)
+        desk.attempt(attempt_id)
         await run_in_threadpool(store.delete, attempt_id)
         return {"deleted": attempt_id}
 
     @app.get("/api/attempts/{attempt_id}/report")
     async def attempt_report(attempt_id: str) -> HTMLResponse:
-        attempt = attempt_or_404(attempt_id)
+        attempt = desk.attempt(attempt_id)
         page = await run_in_threadpool(report_html, attempt.report(), audio_src=f"/api/attempts/{attempt.id}/audio")
         return HTMLResponse(page, headers={"Content-Security-Policy": _REPORT_CSP})
 
     @app.get("/api/attempts/{attempt_id}/audio")
     async def attempt_audio(attempt_id: str) -> FileResponse:
-        attempt = attempt_or_404(attempt_id)
+        attempt = desk.attempt(attempt_id)
         return FileResponse(attempt.audio_path, media_type=_audio_type(attempt.audio_path.suffix))
 
-    # Outermost last: the Host check runs first, then the size limit.
-    app.add_middleware(SecurityHeaders)
-    app.add_middleware(BodyLimit, limit=limit, lang=settings.lang)
-    app.add_middleware(HostGuard, allowed=allowed_hosts(port, extra_hosts), lang=settings.lang)
-    return app
+
+# -- POST /api/analyze -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A checked ``POST /api/analyze`` form.
+
+    Attributes
+    ----------
+    upload : UploadFile
+        The recording.
+    script : str or None
+        What was said: the ``script`` field, else the chosen scenario's text.
+    scenario : Scenario or None
+    trainee_raw : str
+        The ``trainee`` field as typed (at most :data:`MAX_FIELD_CHARS`).
+    lang : {"zh", "en"}
+        The report's language.
+    """
+
+    upload: UploadFile
+    script: str | None
+    scenario: Scenario | None
+    trainee_raw: str
+    lang: str
+
+
+def _submission(form: FormData, desk: Desk) -> Submission:
+    """Check the fields of a ``POST /api/analyze`` form.
+
+    Raises
+    ------
+    ApiError
+        400, worded in the form's ``lang`` when it is a known one (else the server's): no
+        ``audio`` file, another field sent as a file, an unknown ``lang`` or scenario, a script
+        over :data:`MAX_SCRIPT_CHARS`.
+    """
+    default = desk.settings.lang
+    raw = {k: form.get(k) for k in ("script", "scenario", "trainee", "lang")}
+    asked = raw["lang"].strip() if isinstance(raw["lang"], str) else ""
+    lang = asked if asked in LANGS else default  # for the messages below, until lang is checked
+    upload = form.get("audio")
+    if upload is None or isinstance(upload, str):
+        raise ApiError(400, "no audio file in the request (send it as the multipart field 'audio')", code="no_audio_field", lang=lang)
+    if any(v is not None and not isinstance(v, str) for v in raw.values()):
+        raise ApiError(400, "only 'audio' may be a file", code="only_audio_file", lang=lang)
+    fields: dict[str, str | None] = {k: v if isinstance(v, str) else None for k, v in raw.items()}
+    script_text = (fields["script"] or "").strip() or None
+    scenario_id = (fields["scenario"] or "").strip()[:MAX_FIELD_CHARS]
+    trainee_raw = (fields["trainee"] or "")[:MAX_FIELD_CHARS]
+    requested = (fields["lang"] or default).strip()
+    if requested not in LANGS:
+        raise ApiError(400, f"lang must be 'zh' or 'en', got {requested!r}", code="bad_lang", params={"lang": requested}, lang=lang)
+    if script_text is not None and len(script_text) > MAX_SCRIPT_CHARS:
+        raise ApiError(
+            400, f"script is too long (more than {MAX_SCRIPT_CHARS} characters)", code="script_too_long", params={"limit": MAX_SCRIPT_CHARS}, lang=lang
+        )
+    scenario = desk.find_scenario(scenario_id) if scenario_id else None
+    if scenario_id and scenario is None:
+        raise ApiError(400, f"unknown scenario {scenario_id!r}", code="unknown_scenario", params={"scenario": scenario_id}, lang=lang)
+    if script_text is None and scenario is not None:
+        script_text = scenario.text
+    return Submission(upload, script_text, scenario, trainee_raw, lang)
 
 
 def _analyze_upload(

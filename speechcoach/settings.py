@@ -129,7 +129,7 @@ class Settings:
             flagged = {"band_cpm" if k.startswith("band_") else k for k in given}
             if exc.key == "target_cpm" and "target_cpm" not in flagged and "band_cpm" in flagged:
                 lo, hi = given.get("band_lo_cpm", self.band_lo_cpm), given.get("band_hi_cpm", self.band_hi_cpm)
-                problem = f"{_show(lo)},{_show(hi)} does not contain the target {_show(self.target_cpm)} (give --target too)"
+                problem = _band_misses_target(f"{_show(lo)},{_show(hi)}", self.target_cpm, "give --target too")
                 raise ParameterError(f"--band {problem}", key="band_cpm", problem=problem) from None
             if exc.key in flagged and exc.key in FLAGS and exc.problem is not None:
                 raise ParameterError(f"{FLAGS[exc.key]} {exc.problem}", key=exc.key, problem=exc.problem) from None
@@ -160,6 +160,28 @@ _RUBRIC_NAMES: dict[str, str] = {name: f"[{section}] {key}" for (section, key), 
 
 FLAGS: dict[str, str] = {"target_cpm": "--target", "band_cpm": "--band", "min_pause_s": "--min-pause", "lang": "--lang"}
 """The command-line flag of each setting that has one (the band's two fields are ``band_cpm``)."""
+
+
+def parse_band(text: str) -> tuple[float, float]:
+    """The band of the ``--band`` flag, ``"LO,HI"`` (or ``"LO-HI"``), as two numbers; their
+    range is checked by :class:`Settings`.
+
+    Raises
+    ------
+    ParameterError
+        ``text`` is not two numbers.
+    """
+    try:
+        lo, hi = (float(x) for x in text.replace("-", ",").split(","))
+    except ValueError:
+        raise ParameterError(f"--band expects LO,HI such as 100,140, got {text!r}") from None
+    return lo, hi
+
+
+def _band_misses_target(band: str, target: float, fix: str) -> str:
+    """The problem of a band, given without a target, that leaves out the target in force:
+    ``band`` as the user wrote it, ``fix`` what to do (``"give --target too"``)."""
+    return f"{band} does not contain the target {_show(target)} ({fix})"
 
 
 def _refuse(key: str, problem: str) -> None:
@@ -232,11 +254,9 @@ def load_rubric(path: str | Path, base: Settings | None = None) -> Settings:
         return replace(base or Settings(), **values)
     except ParameterError as exc:
         if exc.key == "target_cpm" and "target_cpm" not in values and "band_lo_cpm" in values:
-            problem = (
-                f"[rate] band_cpm [{_show(values['band_lo_cpm'])}, {_show(values['band_hi_cpm'])}] does not contain "
-                f"the target {_show((base or Settings()).target_cpm)} (set [rate] target_cpm too)"
-            )
-            raise RubricError(p, problem) from None
+            band = f"[{_show(values['band_lo_cpm'])}, {_show(values['band_hi_cpm'])}]"
+            problem = _band_misses_target(band, (base or Settings()).target_cpm, "set [rate] target_cpm too")
+            raise RubricError(p, f"[rate] band_cpm {problem}") from None
         name = _RUBRIC_NAMES.get(exc.key or "")
         raise RubricError(p, f"{name} {exc.problem}" if name and exc.problem else str(exc)) from None
 

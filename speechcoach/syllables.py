@@ -418,7 +418,12 @@ def estimate_count_runs(nuclei: np.ndarray, runs: np.ndarray, *, chunk: int = CH
     int
         Estimated characters, ``>= 0``.
     """
-    return int(np.rint(np.sum(nucleus_weights(nuclei, runs, chunk=chunk))))
+    return weighted_count(nucleus_weights(nuclei, runs, chunk=chunk))
+
+
+def weighted_count(weights: np.ndarray) -> int:
+    """The characters that nuclei of these :func:`nucleus_weights` stand for: their sum, rounded."""
+    return int(np.rint(np.sum(weights)))
 
 
 def gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:

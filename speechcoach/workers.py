@@ -88,6 +88,7 @@ def row_from_report(report: dict[str, Any]) -> dict[str, Any]:
     recording is too short to judge the pace). The same rule as the uneven-pace finding.
     """
     from .check import judge
+    from .metrics import several_windows
 
     pauses = report["pauses"]
     pace = report["pace"]
@@ -102,7 +103,7 @@ def row_from_report(report: dict[str, Any]) -> dict[str, Any]:
         "pauses": len(pauses),
         "mid_phrase_pauses": sum(p.get("placement") == "mid_phrase" for p in pauses),
         "longest_pause_s": round(max((p["duration_s"] for p in pauses), default=0.0), 2),
-        "pace_cv": round(float(pace["cv"]), 3) if len(pace["series"]) > 1 else None,
+        "pace_cv": round(float(pace["cv"]), 3) if several_windows(pace["series"]) else None,
         "score": int(report["score"]),
         "check": "pass" if j.passed else "fail",
         "check_reasons": list(j.reasons),
@@ -186,7 +187,7 @@ def _new_pool(jobs: int) -> ProcessPoolExecutor:
 def _stop_pool(ex: ProcessPoolExecutor) -> None:
     """Stop a pool now: cancel what is queued and terminate its worker processes (killed if
     they are still alive :data:`STOP_WAIT_S` later), so none outlives the batch."""
-    procs = list((getattr(ex, "_processes", None) or {}).values())
+    procs = _worker_processes(ex)  # before shutdown forgets them
     ex.shutdown(wait=False, cancel_futures=True)
     for p in procs:
         try:
@@ -201,6 +202,18 @@ def _stop_pool(ex: ProcessPoolExecutor) -> None:
                 p.join(timeout=STOP_WAIT_S)
         except (OSError, ValueError, AttributeError, AssertionError):
             pass
+
+
+def _worker_processes(ex: ProcessPoolExecutor) -> list[mp.process.BaseProcess]:
+    """The pool's worker processes, read from its private ``_processes``; empty if it has none.
+
+    Private on purpose, and only here: ``shutdown(wait=False, cancel_futures=True)`` cancels
+    queued tasks but leaves the running ones to finish, and the standard library has no public
+    handle on a pool's workers. Python 3.14's ``terminate_workers()`` / ``kill_workers()``
+    signal them but neither waits for them to end, and after the first the second finds no
+    workers (shutdown forgets them), so terminate-wait-kill still needs the processes themselves.
+    """
+    return list((getattr(ex, "_processes", None) or {}).values())
 
 
 def _isolated(task: Task) -> Outcome:

@@ -65,6 +65,19 @@ def test_a_corpus_with_no_usable_clip_is_one_clear_error(tmp_path: Path) -> None
         read_corpus(tmp_path)
 
 
+@pytest.mark.parametrize("name", ["accuracy", "asr", "codecs", "speed"])
+def test_a_missing_corpus_is_one_line_naming_it_and_exit_2(name: str, tmp_path: Path, monkeypatch, capsys) -> None:
+    import importlib
+
+    monkeypatch.setenv("SPEECHCOACH_CORPUS", str(tmp_path / "none"))
+    main = importlib.import_module(f"benchmarks.{name}").main
+    assert main([]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == f"benchmarks.{name}: error: corpus not found: expected {tmp_path / 'none' / 'manifest.tsv'} " \
+        "(set SPEECHCOACH_CORPUS to its folder); nothing to benchmark\n"
+
+
 def test_clips_are_binned_by_rate_noise_and_length() -> None:
     from benchmarks.accuracy import ClipResult, by_condition
     from benchmarks.corpus import Clip

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..errors import AudioError
+from ..metrics import several_windows
 from . import svg
 from .words import MARK_RE, Words
 
@@ -424,7 +425,7 @@ class _Page:
         pace = r["pace"]
         chart = svg.pace_chart(r, w)
         stats = []
-        if len(pace.get("series") or []) > 1:  # one window has no spread, fastest or trend
+        if several_windows(pace.get("series") or []):
             f, s = pace["fastest"], pace["slowest"]
             stats = [
                 (L["fastest"], f"{w.cpm(f['cpm'])} · {w.window(f)}", f["start_s"]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..metrics import several_windows
 from .html import script_marks
 from .words import Words
 
@@ -198,7 +199,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     out.extend(_precise_sections(report, w))
 
     pace = report["pace"]
-    if len(pace.get("series") or []) > 1:  # one window has no spread, fastest or trend: no section
+    if several_windows(pace.get("series") or []):  # else no section
         add(f"## {md_escape(L['pace_chart'])}")
         add("")
         fa, sl = pace["fastest"], pace["slowest"]

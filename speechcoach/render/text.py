@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..locales import fmt_span, fmt_time, strings
+from ..metrics import several_windows
 
 _SPARK = "▁▂▃▄▅▆▇█"
 _SEVERITY_MARK = {"problem": "✗", "warning": "!", "info": "·"}
@@ -90,7 +91,7 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
     if series:
         top = max(max(series), hi * 1.2)
         out.append(f"  {sparkline(series, 0.0, top)}   {min(series):.0f}–{max(series):.0f} {unit}")
-    if len(series) > 1:  # one window has no spread, fastest or trend
+    if several_windows(series):
         trend = S["report"]["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+.0f}")
         out.append(
             f"  {L['pace_cv']} {pace['cv']:.2f}   {L['trend']} {trend}   "
