@@ -7,9 +7,9 @@ kept under ``DATA/attempts`` (see :mod:`speechcoach.attempts`).
 Endpoints
 ---------
 ``GET  /``                         the page
-``GET  /api/config``               target rate, band, upload limit, default language
+``GET  /api/config``               target rate, band, upload limit, default language, accepted formats
 ``GET  /api/scenarios``            bundled practice scripts, plus those in ``--scripts DIR``
-``POST /api/analyze``              multipart ``audio`` (+ ``script``, ``scenario``, ``trainee``, ``lang``)
+``POST /api/analyze``              multipart ``audio`` (+ ``script``, ``scenario``, ``trainee``, ``lang``, ``source``)
 ``GET  /api/attempts?trainee=N``   one trainee's attempts, oldest first
 ``DELETE /api/attempts?trainee=N`` all of one trainee's attempts
 ``GET  /api/attempts/ID``          one attempt's meta and JSON report
@@ -420,6 +420,7 @@ def _add_practice_routes(app: FastAPI, desk: Desk) -> None:
             "lang": settings.lang,
             "max_upload_mb": desk.max_upload_mb,
             "ffmpeg": _ffmpeg(),
+            "formats": accepted_formats(),
         }
 
     @app.get("/api/scenarios")
@@ -441,6 +442,7 @@ def _add_practice_routes(app: FastAPI, desk: Desk) -> None:
                 sub.scenario,
                 sub.trainee_raw,
                 settings.with_overrides(lang=sub.lang),
+                sub.recorded,
             )
         except InputError as exc:
             return _input_error(exc, sub.lang)
@@ -467,7 +469,7 @@ def _add_attempt_routes(app: FastAPI, desk: Desk) -> None:
     @app.get("/api/attempts/{attempt_id}")
     async def get_attempt(attempt_id: str) -> dict[str, Any]:
         attempt = desk.attempt(attempt_id)
-        return {"attempt": _public_meta(attempt), "report": attempt.report()}
+        return {"attempt": _public_meta(attempt), "report": _page_report(attempt)}
 
     @app.delete("/api/attempts/{attempt_id}")
     async def delete_attempt(attempt_id: str) -> dict[str, Any]:
@@ -478,7 +480,7 @@ def _add_attempt_routes(app: FastAPI, desk: Desk) -> None:
     @app.get("/api/attempts/{attempt_id}/report")
     async def attempt_report(attempt_id: str) -> HTMLResponse:
         attempt = desk.attempt(attempt_id)
-        page = await run_in_threadpool(report_html, attempt.report(), audio_src=f"/api/attempts/{attempt.id}/audio")
+        page = await run_in_threadpool(report_html, _page_report(attempt), audio_src=f"/api/attempts/{attempt.id}/audio")
         return HTMLResponse(page, headers={"Content-Security-Policy": _REPORT_CSP})
 
     @app.get("/api/attempts/{attempt_id}/audio")
@@ -505,6 +507,9 @@ class Submission:
         The ``trainee`` field as typed (at most :data:`MAX_FIELD_CHARS`).
     lang : {"zh", "en"}
         The report's language.
+    recorded : bool
+        The page recorded it (``source=recorder``): the report names it "recording", not by
+        its file name.
     """
 
     upload: UploadFile
@@ -512,6 +517,7 @@ class Submission:
     scenario: Scenario | None
     trainee_raw: str
     lang: str
+    recorded: bool = False
 
 
 def _submission(form: FormData, desk: Desk) -> Submission:
@@ -525,7 +531,7 @@ def _submission(form: FormData, desk: Desk) -> Submission:
         over :data:`MAX_SCRIPT_CHARS`.
     """
     default = desk.settings.lang
-    raw = {k: form.get(k) for k in ("script", "scenario", "trainee", "lang")}
+    raw = {k: form.get(k) for k in ("script", "scenario", "trainee", "lang", "source")}
     asked = raw["lang"].strip() if isinstance(raw["lang"], str) else ""
     lang = asked if asked in LANGS else default  # for the messages below, until lang is checked
     upload = form.get("audio")
@@ -549,7 +555,8 @@ def _submission(form: FormData, desk: Desk) -> Submission:
         raise ApiError(400, f"unknown scenario {scenario_id!r}", code="unknown_scenario", params={"scenario": scenario_id}, lang=lang)
     if script_text is None and scenario is not None:
         script_text = scenario.text
-    return Submission(upload, script_text, scenario, trainee_raw, lang)
+    recorded = (fields["source"] or "").strip() == "recorder"
+    return Submission(upload, script_text, scenario, trainee_raw, lang, recorded)
 
 
 def _analyze_upload(
@@ -560,6 +567,7 @@ def _analyze_upload(
     scenario: Scenario | None,
     trainee_raw: str,
     settings: Settings,
+    recorded: bool = False,
 ) -> Attempt:
     """Copy the upload into a staging folder, analyse it and store the attempt (runs in a thread).
 
@@ -591,8 +599,10 @@ def _analyze_upload(
         except InputError as exc:
             raise type(exc)(name, exc.problem, code=exc.code, params=exc.params) from None
         report = to_dict(analysis)
-        # the path as a trainer sees it in the data folder, not the staging copy
-        report["input"]["path"] = (Path("attempts") / trainee / attempt_id / audio_name).as_posix()
+        # the report names the recording as the trainee knows it: the uploaded file's name, or
+        # "录音"/"recording" for one made on the page -- never the storage path (meta.json keeps
+        # that as "audio"; the audio route serves the file from there)
+        report["input"]["path"] = _shown_name(name, recorded, report["lang"])
         html = report_html(report, audio_src=audio_name)
         meta = {
             "trainee_name": display_name(trainee_raw),
@@ -613,6 +623,43 @@ def _analyze_upload(
     except BaseException:
         store.discard(staged)
         raise
+
+
+def _shown_name(upload: str, recorded: bool, lang: str) -> str:
+    """The name the report gives the recording: ``upload`` (the uploaded file's base name), or
+    the report's word for "recording" when the page recorded it."""
+    if not recorded:
+        return upload
+    from .locales import strings
+
+    return strings(lang)["report"]["recording"]
+
+
+def accepted_formats() -> dict[str, Any]:
+    """The audio formats an upload may be in, for the page's file picker and its error hints.
+
+    ``native`` are read without ffmpeg; ``ffmpeg`` need it, and are accepted only when
+    ``ffmpeg`` (whether it is on the PATH) is true. Names are upper-case without the dot.
+    """
+    from .audio import FFMPEG_SUFFIXES, SOUNDFILE_SUFFIXES
+
+    # the usual name of each format, most common first (.wave, .oga, .aif are the same formats)
+    order = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".m4a", ".aac", ".mp4", ".webm", ".opus", ".amr", ".3gp", ".wma", ".mka")
+
+    def names(suffixes: frozenset[str]) -> list[str]:
+        return [s[1:].upper() for s in order if s in suffixes]
+
+    return {"native": names(SOUNDFILE_SUFFIXES), "ffmpeg": names(FFMPEG_SUFFIXES), "ffmpeg_available": _ffmpeg()}
+
+
+def _page_report(attempt: Attempt) -> dict[str, Any]:
+    """An attempt's report for the page: one stored before the report named the upload (its
+    ``input.path`` is the storage path ``attempts/...``) names the uploaded file instead."""
+    report = attempt.report()
+    path = str(report.get("input", {}).get("path", ""))
+    if path.startswith("attempts/") and attempt.meta.get("upload_name"):
+        report["input"]["path"] = str(attempt.meta["upload_name"])
+    return report
 
 
 def _public_meta(attempt: Attempt) -> dict[str, Any]:

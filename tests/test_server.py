@@ -113,17 +113,53 @@ def test_analyze_sample_stores_attempt(client, tmp_path):
     assert names == sorted([f"{stem}.wav", f"{stem}.txt", "meta.json", "report.html", "report.json"])
     assert (folder / f"{stem}.wav").read_bytes() == SAMPLE.read_bytes()
     assert json.loads((folder / "report.json").read_text(encoding="utf-8"))["rate"] == report["rate"]
-    assert report["input"]["path"] == f"attempts/张三/{attempt['id']}/{stem}.wav"
+    # the report names the upload as the trainee knows it, never the storage path
+    assert report["input"]["path"] == "练习.wav" and attempt["audio"] == f"{stem}.wav"
+    assert json.loads((folder / "report.json").read_text(encoding="utf-8"))["input"]["path"] == "练习.wav"
     assert not any((tmp_path / "data" / ".staging").iterdir()), "staging folder left behind"
 
     page = client.get(attempt["report_url"])
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "练习.wav" in page.text and "attempts/张三" not in page.text and stem not in page.text
     assert f'src="/api/attempts/{attempt["id"]}/audio"' in page.text
     audio = client.get(attempt["audio_url"])
     assert audio.status_code == 200 and audio.headers["content-type"] == "audio/wav"
     assert audio.content == SAMPLE.read_bytes()
     one = client.get(f"/api/attempts/{attempt['id']}").json()
     assert one["report"]["rate"] == report["rate"]
+
+
+def test_a_recording_made_on_the_page_is_named_recording_in_the_report(client):
+    for lang, word in (("zh", "录音"), ("en", "Recording")):
+        res = upload(client, SAMPLE, name="recording.wav", scenario="retirement", trainee="张三", lang=lang, source="recorder")
+        assert res.status_code == 200, res.text
+        body = res.json()
+        assert body["input"]["path"] == word
+        page = client.get(body["attempt"]["report_url"]).text
+        assert f"<span translate=\"no\">{word}</span>" in page and "attempts/张三" not in page
+
+
+def test_an_attempt_stored_with_its_storage_path_shows_the_upload_name(client, tmp_path):
+    body = upload(client, SAMPLE, name="old.wav", scenario="retirement", trainee="张三", lang="zh").json()
+    attempt = body["attempt"]
+    stored = tmp_path / "data" / "attempts" / "张三" / attempt["id"] / "report.json"
+    report = json.loads(stored.read_text(encoding="utf-8"))
+    report["input"]["path"] = f"attempts/张三/{attempt['id']}/{attempt['audio']}"  # as stored before
+    stored.write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
+    assert client.get(f"/api/attempts/{attempt['id']}").json()["report"]["input"]["path"] == "old.wav"
+    page = client.get(attempt["report_url"]).text
+    assert "old.wav" in page and "attempts/张三" not in page
+
+
+def test_config_lists_the_accepted_formats(client, monkeypatch):
+    import speechcoach.audio as audio
+
+    monkeypatch.setattr(audio, "ffmpeg_available", lambda: False)
+    formats = client.get("/api/config").json()["formats"]
+    assert formats["native"][:4] == ["WAV", "FLAC", "OGG", "MP3"] and formats["ffmpeg_available"] is False
+    assert {"M4A", "AAC", "WEBM"} <= set(formats["ffmpeg"])
+    monkeypatch.setattr(audio, "ffmpeg_available", lambda: True)
+    assert client.get("/api/config").json()["formats"]["ffmpeg_available"] is True
 
 
 def test_free_talk_and_own_script_and_english(client):

@@ -130,6 +130,8 @@ def test_record_in_the_browser_and_see_the_report(server, shots):
             frame = page.frame_locator("#report")
             frame.locator("audio").wait_for(state="attached", timeout=10_000)
             assert "字/分钟" in frame.locator("body").inner_text()
+            # a recording made on the page is called 录音 in the report, not by its storage path
+            assert frame.locator("p.file").inner_text().strip() == "文件：录音"
             rows = page.locator("#attempts tbody tr")
             assert rows.count() == 1 and str(round(cpm)) in rows.first.inner_text()
             assert page.locator("#chart circle").count() == 1

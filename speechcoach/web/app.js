@@ -438,7 +438,7 @@ async function stopRecording() {
   }
   const wav = encodeWav(samples, sr);
   const expected = ((state.spoken || []).length * 60) / state.config.target_cpm;
-  await submit(wav, "recording.wav", expected > 0 && rec.length / sr < 0.6 * expected);
+  await submit(wav, "recording.wav", expected > 0 && rec.length / sr < 0.6 * expected, true);
 }
 
 /** A 16-bit PCM mono WAV file of `samples` (full scale ±1) at `sampleRate` Hz. */
@@ -472,10 +472,12 @@ function encodeWav(samples, sampleRate) {
 
 // -- analysis ------------------------------------------------------------------------------
 
-/** Upload a recording for analysis; `early` notes that the speaker stopped well before the script's end. */
-async function submit(blob, filename, early) {
+/** Upload a recording for analysis; `early` notes that the speaker stopped well before the script's end,
+ * `recorded` that it was recorded on this page (the report then calls it "recording", not by a file name). */
+async function submit(blob, filename, early, recorded) {
   const form = new FormData();
   form.append("audio", blob, filename);
+  if (recorded) form.append("source", "recorder");
   const s = currentScenario();
   if (s) form.append("scenario", s.id);
   form.append("trainee", traineeName());
