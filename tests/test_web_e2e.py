@@ -186,11 +186,61 @@ def test_a_bad_upload_shows_the_servers_message_in_the_pages_language(server, tm
             page.set_input_files("#file", str(notes))
             page.click("#upload")
             page.wait_for_selector("body[data-state=error]", timeout=20_000)
-            assert page.inner_text("#status").strip() == "出错了：notes.wav：不是音频文件（里面是文字）"
-            page.click("#lang-en")
+            # the server's message, then what to do: the formats this server accepts
+            error, hint = page.inner_text("#status").strip().split("\n")
+            assert error == "出错了：notes.wav：不是音频文件（里面是文字）"
+            assert hint.startswith("可以上传的格式：WAV、FLAC、OGG、MP3")
+            assert ("M4A" in hint) == (shutil.which("ffmpeg") is not None), hint
+            page.click("#lang-en")  # the hint follows the language; the server's message stays as it was worded
+            assert page.inner_text("#status").strip().split("\n")[1].startswith("Accepted formats: WAV, FLAC, OGG, MP3")
             page.set_input_files("#file", str(notes))
             page.click("#upload")
             page.wait_for_function("() => document.getElementById('status').textContent.includes('not an audio file')", timeout=20_000)
-            assert page.inner_text("#status").strip() == "Error: notes.wav: not an audio file (it contains text)"
+            error, hint = page.inner_text("#status").strip().split("\n")
+            assert error == "Error: notes.wav: not an audio file (it contains text)"
+            assert hint.startswith("Accepted formats: WAV, FLAC, OGG, MP3")
+        finally:
+            browser.close()
+
+
+def test_microphone_errors_say_what_to_do_next(server, shots):
+    """getUserMedia's errors become a sentence in the page's language with the next step, never the
+    browser's English message: a real Chromium without any capture device, then each error name."""
+    url, _ = server
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream"])
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 800}, locale="zh-CN")
+            page.goto(url + "/")
+            page.wait_for_selector("body[data-state=idle]", timeout=10_000)
+            page.fill("#trainee", "王五")
+            page.click("#record")
+            page.wait_for_function("() => document.getElementById('status').textContent.length > 0", timeout=10_000)
+            text = page.inner_text("#status")
+            assert "没有找到麦克风" in text and "上传录音文件" in text and "Requested device" not in text, text
+            page.screenshot(path=str(shots / "no_mic_zh_390.png"), full_page=True)
+            page.close()
+
+            expected = {
+                "NotFoundError": ("没有找到麦克风", "No microphone found"),
+                "NotAllowedError": ("地址栏", "address bar"),
+                "NotReadableError": ("别的程序占用", "Another program is using"),
+                "SecurityError": ("http://localhost:", "http://localhost:"),
+                "WeirdError": ("无法使用麦克风（boom）", "Cannot use the microphone (boom)"),
+            }
+            for name, (zh, en) in expected.items():
+                page = browser.new_page(locale="zh-CN")
+                page.add_init_script(
+                    "navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('boom', %r));" % name
+                )
+                page.goto(url + "/")
+                page.wait_for_selector("body[data-state=idle]", timeout=10_000)
+                page.fill("#trainee", "王五")
+                page.click("#record")
+                page.wait_for_function("() => document.getElementById('status').textContent.length > 0", timeout=10_000)
+                assert zh in page.inner_text("#status"), (name, page.inner_text("#status"))
+                page.click("#lang-en")
+                assert en in page.inner_text("#status"), (name, page.inner_text("#status"))
+                page.close()
         finally:
             browser.close()

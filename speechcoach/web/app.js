@@ -31,8 +31,14 @@ const I18N = {
     view: "查看",
     footer: "录音和报告只保存在这台电脑上。",
     need_name: "请先输入姓名。",
-    mic_denied: "无法使用麦克风：{error}",
+    mic_not_found: "没有找到麦克风。请插上麦克风或耳机麦克风，在电脑的声音设置里选中它，再点“开始录音”。也可以改为上传录音文件。",
+    mic_not_allowed: "浏览器没有允许本页使用麦克风。请点地址栏左边的锁形（或摄像头）图标，把“麦克风”改为“允许”，刷新本页后再录音。也可以改为上传录音文件。",
+    mic_busy: "麦克风正被别的程序占用（例如视频会议或录音软件）。请关掉那个程序，再点“开始录音”。也可以改为上传录音文件。",
+    mic_insecure: "用这个网址打开时，浏览器不允许录音。请在运行 speechcoach 的电脑上用 http://localhost:{port}/ 打开本页（或用 https:// 网址）。也可以改为上传录音文件。",
+    mic_other: "无法使用麦克风（{error}）。请检查麦克风后再试。也可以改为上传录音文件。",
     no_mic_api: "这个浏览器不能录音，请上传录音文件。",
+    formats: "可以上传的格式：{formats}。",
+    formats_no_ffmpeg: "可以上传的格式：{formats}（{more} 等格式需要在运行 speechcoach 的电脑上安装 ffmpeg）。",
     get_ready: "准备……",
     recording: "正在录音，照着高亮的字读：高亮的速度就是目标语速。",
     analysing: "正在分析……",
@@ -86,8 +92,14 @@ const I18N = {
     view: "View",
     footer: "Recordings and reports stay on this computer.",
     need_name: "Please enter your name first.",
-    mic_denied: "Cannot use the microphone: {error}",
+    mic_not_found: "No microphone found. Plug in a microphone or headset, select it in the computer's sound settings, then press Record again. Or upload a recording instead.",
+    mic_not_allowed: "The browser has not allowed this page to use the microphone. Click the lock (or camera) icon at the left of the address bar, set Microphone to Allow, reload the page and record again. Or upload a recording instead.",
+    mic_busy: "Another program is using the microphone (a video call or recording app, for example). Close it, then press Record again. Or upload a recording instead.",
+    mic_insecure: "The browser does not allow recording on a page opened at this address. Open the page as http://localhost:{port}/ on the computer running speechcoach (or at an https:// address). Or upload a recording instead.",
+    mic_other: "Cannot use the microphone ({error}). Check the microphone and try again. Or upload a recording instead.",
     no_mic_api: "This browser cannot record; please upload a recording instead.",
+    formats: "Accepted formats: {formats}.",
+    formats_no_ffmpeg: "Accepted formats: {formats} ({more} and similar need ffmpeg installed on the computer running speechcoach).",
     get_ready: "Get ready…",
     recording: "Recording. Read along with the highlight: it moves at the target rate.",
     analysing: "Analysing…",
@@ -139,9 +151,10 @@ function setState(name) {
   document.body.dataset.state = name;
 }
 
-/** Show a status line: a dictionary key (re-translated when the language changes) and its params. */
-function setStatus(key, params, isError) {
-  state.status = key ? { key, params: params || {}, isError: Boolean(isError) } : null;
+/** Show a status line: a dictionary key (re-translated when the language changes) and its params;
+ * `hint` (a function returning text in the current language) adds a second line saying what to do. */
+function setStatus(key, params, isError, hint) {
+  state.status = key ? { key, params: params || {}, isError: Boolean(isError), hint: hint || null } : null;
   renderStatus();
 }
 
@@ -149,6 +162,13 @@ function renderStatus() {
   const el = $("status");
   const st = state.status;
   el.textContent = st ? t(st.key, st.params) : "";
+  const hint = st && st.hint ? st.hint() : "";
+  if (hint) {
+    const line = document.createElement("span");
+    line.className = "hint";
+    line.textContent = hint;
+    el.append(document.createElement("br"), line);
+  }
   el.classList.toggle("error", Boolean(st && st.isError));
 }
 
@@ -184,7 +204,9 @@ async function api(method, url, body) {
   }
   if (!res.ok) {
     const message = (data && (data.message || data.error)) || `HTTP ${res.status}`;
-    throw new Error(message);
+    const err = new Error(message);
+    err.code = (data && data.code) || null;
+    throw err;
   }
   return data;
 }
@@ -274,10 +296,21 @@ function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** The page string that says why getUserMedia failed with `err` and what to do about it. */
+function micErrorKey(err) {
+  const name = (err && err.name) || "";
+  if (name === "NotFoundError" || name === "DevicesNotFoundError" || name === "OverconstrainedError") return "mic_not_found";
+  if (name === "SecurityError" || window.isSecureContext === false) return "mic_insecure";
+  if (name === "NotAllowedError" || name === "PermissionDeniedError") return "mic_not_allowed";
+  if (name === "NotReadableError" || name === "TrackStartError" || name === "AbortError") return "mic_busy";
+  return "mic_other";
+}
+
 async function startRecording() {
   if (!requireName() || state.rec) return;
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-    setStatus("no_mic_api", null, true);
+    // browsers hide the microphone from pages not opened as http://localhost or https://
+    setStatus(window.isSecureContext === false ? "mic_insecure" : "no_mic_api", { port: location.port || "8765" }, true);
     return;
   }
   let stream;
@@ -286,7 +319,7 @@ async function startRecording() {
       audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false, channelCount: 1 },
     });
   } catch (err) {
-    setStatus("mic_denied", { error: err.message || err.name }, true);
+    setStatus(micErrorKey(err), { error: err.message || err.name, port: location.port || "8765" }, true);
     return;
   }
   const ctx = new (window.AudioContext || window.webkitAudioContext)();
@@ -494,11 +527,22 @@ async function submit(blob, filename, early, recorded) {
     setState("done");
     await loadHistory();
   } catch (err) {
-    setStatus("error", { error: err.message }, true);
+    setStatus("error", { error: err.message }, true, FORMAT_ERRORS.has(err.code) ? formatsHint : null);
     setState("error");
   } finally {
     $("record").disabled = false;
   }
+}
+
+/** Error codes of an upload that is not (readable) audio: the status then lists the accepted formats. */
+const FORMAT_ERRORS = new Set(["not_audio", "not_audio_text", "unrecognised_format", "cannot_decode", "needs_ffmpeg", "ffmpeg_failed", "empty_file"]);
+
+/** "Accepted formats: WAV, FLAC, …" from /api/config, in the current language. */
+function formatsHint() {
+  const f = state.config.formats || { native: ["WAV", "FLAC", "OGG", "MP3"], ffmpeg: ["M4A", "AAC", "WEBM"], ffmpeg_available: false };
+  const sep = state.lang === "zh" ? "、" : ", ";
+  if (f.ffmpeg_available) return t("formats", { formats: [...f.native, ...f.ffmpeg].join(sep) });
+  return t("formats_no_ffmpeg", { formats: f.native.join(sep), more: f.ffmpeg.slice(0, 3).join(sep) });
 }
 
 function verdictLabel(v) {
