@@ -166,6 +166,7 @@ section,header.card{background:var(--card);border:1px solid var(--line);border-r
 .sub{color:var(--muted);margin:.2rem 0 0}
 .headline .chart{grid-column:1 / -1}
 svg.chart{display:block;width:100%;height:auto;overflow:visible;font-size:13px}
+svg.gauge.narrow{display:none}
 svg.chart text{fill:var(--ink)}
 svg .tick{fill:var(--muted);font-size:13px}
 svg .tlabel{fill:#175f31;font-weight:600}
@@ -252,7 +253,7 @@ ul.checks input{margin-top:.35em;width:1.05em;height:1.05em;flex:none}
 footer{color:var(--muted);font-size:.85rem;padding:0 4px}
 @media (max-width:640px){main{padding:12px 10px 32px}section,header.card{padding:14px 12px}
 .headline{grid-template-columns:1fr}.score{border-left:0;padding-left:0;text-align:left;display:flex;gap:.5em;align-items:baseline}
-.score .num{font-size:1.6rem}.big{font-size:2.1rem}svg.timeline,svg.pace{min-width:680px}svg.gauge{min-width:0;font-size:15px}}
+.score .num{font-size:1.6rem}.big{font-size:2.1rem}svg.timeline,svg.pace{min-width:680px}svg.gauge{min-width:0;font-size:15px;display:none}svg.gauge.narrow{display:block}}
 @media print{body{background:#fff;font-size:12pt}main{max-width:none;padding:0}
 section,header.card{border:0;border-bottom:1px solid #ccc;border-radius:0;padding:10px 0;break-inside:avoid}
 .player,.hint{display:none}.player{position:static}ol.findings li,.gcard{break-inside:avoid}
@@ -371,6 +372,8 @@ class _Page:
         lo, hi = st["band_cpm"]
         verdict = rate["verdict"]
         gauge = svg.rate_gauge(rate["cpm"], (lo, hi), st["target_cpm"], verdict, w)
+        # a phone shows the compact gauge instead (CSS): the wide one's text would be ~4 px there
+        gauge += svg.rate_gauge(rate["cpm"], (lo, hi), st["target_cpm"], verdict, w, width=340)
         unit = L["cpm_unit"]
         sub = (
             f"{L['target']} {w.cpm(st['target_cpm'])} · {L['band']} {w.band(lo, hi)} · "

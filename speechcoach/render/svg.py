@@ -127,7 +127,7 @@ def _playhead(y0: float, y1: float) -> str:
 
 # -- the rate gauge ------------------------------------------------------------------------
 
-def rate_gauge(cpm: float, band: Sequence[float], target: float, verdict: str, words: Words) -> str:
+def rate_gauge(cpm: float, band: Sequence[float], target: float, verdict: str, words: Words, *, width: float = WIDTH) -> str:
     """A horizontal gauge: the slow / moderate / fast zones, the target and the speaker's rate.
 
     Parameters
@@ -142,6 +142,9 @@ def rate_gauge(cpm: float, band: Sequence[float], target: float, verdict: str, w
         ``slow``, ``on_target`` or ``fast`` (colours the marker).
     words : Words
         Wording in the report's language.
+    width : float, keyword-only
+        Width of the drawing; below :data:`WIDTH` it is the compact gauge of narrow screens
+        (class ``narrow``), whose text stays legible when the drawing is ~300 px wide.
 
     Returns
     -------
@@ -152,7 +155,8 @@ def rate_gauge(cpm: float, band: Sequence[float], target: float, verdict: str, w
     top = max(hi * 1.5, cpm * 1.12, 200.0)
     top = math.ceil(top / 20.0) * 20.0
     h = 122.0
-    x0, x1 = 16.0, WIDTH - 16.0
+    x0, x1 = 16.0, width - 16.0
+    narrow = " narrow" if width < WIDTH else ""
 
     def x(v: float) -> float:
         return x0 + min(max(v / top, 0.0), 1.0) * (x1 - x0)
@@ -160,7 +164,7 @@ def rate_gauge(cpm: float, band: Sequence[float], target: float, verdict: str, w
     by0, by1 = 44.0, 68.0
     ink = VERDICT_INK.get(verdict, "#333")
     parts = [
-        f'<svg class="chart gauge" viewBox="0 0 {_f(WIDTH)} {_f(h)}" role="img" '
+        f'<svg class="chart gauge{narrow}" viewBox="0 0 {_f(width)} {_f(h)}" role="img" '
         f'aria-label="{_a(words.labels["rate"])}: {_a(words.cpm(cpm))}, {_a(words.verdict(verdict))}">',
         f'<rect x="{_f(x0)}" y="{_f(by0)}" width="{_f(x(lo) - x0)}" height="{_f(by1 - by0)}" fill="{ZONE_COLOURS["slow"]}" rx="4"/>',
         f'<rect x="{_f(x(hi))}" y="{_f(by0)}" width="{_f(x1 - x(hi))}" height="{_f(by1 - by0)}" fill="{ZONE_COLOURS["fast"]}" rx="4"/>',
