@@ -244,3 +244,56 @@ def test_microphone_errors_say_what_to_do_next(server, shots):
                 page.close()
         finally:
             browser.close()
+
+
+def test_phone_width_history_fits_and_chart_is_legible(server, shots):
+    """At 390 px (a phone) the page never scrolls sideways, in either language, with history present;
+    the chart's text is drawn at real CSS pixels; its numbering is the table's; estimated counts
+    (no script) are hollow points with their own legend entry; the report's gauge is the compact one."""
+    url, _ = server
+    errors: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = launch(p, SAMPLE)
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 800}, locale="zh-CN")
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("dialog", lambda d: d.accept())
+            page.goto(url + "/")
+            page.wait_for_selector("body[data-state=idle]", timeout=10_000)
+            page.fill("#trainee", "A long trainee name for a small phone")
+            for n, scenario in ((1, "retirement"), (2, "")):  # scripted, then free talk (estimated)
+                page.select_option("#scenario", scenario)
+                page.set_input_files("#file", str(SAMPLE))
+                page.click("#upload")
+                page.wait_for_function(f"() => document.querySelectorAll('#attempts tbody tr').length === {n}", timeout=20_000)
+            page.frame_locator("#report").locator("svg.gauge.narrow").wait_for(state="visible", timeout=10_000)
+            page.wait_for_timeout(300)
+            for lang in ("zh", "en"):
+                page.click(f"#lang-{lang}")
+                width = page.evaluate("() => document.documentElement.scrollWidth")
+                assert width <= 390, f"{lang}: the page is {width} px wide at 390 px"
+                page.screenshot(path=str(shots / f"history_{lang}_390.png"), full_page=True)
+                # no cell of the history is squeezed to one character a line
+                for cell in page.locator("#attempts tbody td.scen, #attempts tbody td.date").all():
+                    box = cell.bounding_box()
+                    assert box and box["width"] > 60, (lang, cell.inner_text(), box)
+                for button in page.locator("#attempts tbody button").all():
+                    box = button.bounding_box()
+                    assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, (lang, box)
+            # chart text: at least 12 CSS px tall on the phone
+            heights = page.eval_on_selector_all("#chart text", "els => els.map(e => e.getBoundingClientRect().height)")
+            assert heights and min(heights) >= 12, heights
+            # numbering: the chart's 1..n are the table's numbers (newest first)
+            assert page.eval_on_selector_all("#attempts tbody td.no", "els => els.map(e => e.textContent)") == ["2", "1"]
+            labels = page.eval_on_selector_all("#chart text", "els => els.map(e => e.textContent)")
+            assert "1" in labels and "2" in labels
+            assert page.locator("#chart circle.scripted").count() == 1 and page.locator("#chart circle.estimated").count() == 1
+            legend = page.inner_text("#chart-legend")
+            assert "moderate band 100–140" in legend and "target 120" in legend and "no script" in legend
+            # band and target are named in the legend, not on the plot where the lines cross them
+            assert not [t for t in labels if "120" in t or "band" in t]
+            report = page.frame_locator("#report")
+            assert report.locator("svg.gauge:not(.narrow)").is_hidden()
+        finally:
+            browser.close()
+    assert not errors, errors

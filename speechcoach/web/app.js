@@ -20,6 +20,7 @@ const I18N = {
     analyze_file: "分析文件",
     result: "本次结果",
     history: "练习记录",
+    col_no: "序号",
     col_date: "时间",
     col_scenario: "练习内容",
     col_cpm: "语速（字/分钟）",
@@ -63,6 +64,9 @@ const I18N = {
     chart_title: "历次语速与目标范围",
     chart_band: "适中范围",
     chart_target: "目标",
+    chart_scripted: "按讲稿计数",
+    chart_estimated: "无讲稿，字数为估计",
+    cpm_unit: "字/分钟",
     error: "出错了：{error}",
   },
   en: {
@@ -81,6 +85,7 @@ const I18N = {
     analyze_file: "Analyse file",
     result: "This attempt",
     history: "History",
+    col_no: "#",
     col_date: "Date",
     col_scenario: "Script",
     col_cpm: "Rate (chars/min)",
@@ -124,6 +129,9 @@ const I18N = {
     chart_title: "Rate over attempts against the target band",
     chart_band: "moderate band",
     chart_target: "target",
+    chart_scripted: "counted from the script",
+    chart_estimated: "no script: count estimated",
+    cpm_unit: "chars/min",
     error: "Error: {error}",
   },
 };
@@ -568,7 +576,7 @@ function showReport(a) {
   frame.onload = () => {
     try {
       const doc = frame.contentDocument;
-      frame.style.height = `${Math.min(4000, doc.documentElement.scrollHeight + 20)}px`;
+      frame.style.height = `${Math.min(30000, doc.documentElement.scrollHeight + 20)}px`; // a phone shows it all, not a box that scrolls inside the page
     } catch (e) {
       /* cross-origin: keep the default height */
     }
@@ -623,6 +631,7 @@ function scenarioLabel(a) {
   return a.scenario;
 }
 
+/** The history, newest first; each attempt carries its number in the chart (1 = the oldest). */
 function renderHistory() {
   const body = document.querySelector("#attempts tbody");
   body.textContent = "";
@@ -630,31 +639,34 @@ function renderHistory() {
   $("no-attempts").hidden = list.length > 0;
   $("attempts").hidden = list.length === 0;
   $("delete-all").hidden = list.length === 0;
-  for (const a of [...list].reverse()) {
+  for (let k = list.length - 1; k >= 0; k--) {
+    const a = list[k];
     const tr = document.createElement("tr");
     tr.dataset.id = a.id;
-    const cells = [
-      new Date(a.created).toLocaleString(state.lang === "zh" ? "zh-CN" : "en-GB", { dateStyle: "short", timeStyle: "short" }),
-      scenarioLabel(a),
-      fmt0(a.cpm),
-      verdictLabel(a.verdict),
-      String(a.score),
-    ];
-    cells.forEach((text, i) => {
+    const cell = (cls, text, label) => {
       const td = document.createElement("td");
+      td.className = cls;
       td.textContent = text;
-      if (i === 2 || i === 4) td.className = "num";
-      if (i === 3) td.className = `v-${a.verdict}`;
+      if (label) td.dataset.label = label;
       tr.appendChild(td);
-    });
-    const actions = document.createElement("td");
+      return td;
+    };
+    cell("no", String(k + 1));
+    cell("date", new Date(a.created).toLocaleString(state.lang === "zh" ? "zh-CN" : "en-GB", { dateStyle: "short", timeStyle: "short" }));
+    cell("scen", scenarioLabel(a));
+    cell("num cpm", fmt0(a.cpm)).dataset.unit = t("cpm_unit");
+    cell(`verdict v-${a.verdict}`, verdictLabel(a.verdict));
+    cell("num score", String(a.score), t("col_score"));
+    const actions = cell("actions", "");
     const view = document.createElement("button");
     view.type = "button";
+    view.className = "view";
     view.textContent = t("view");
     view.addEventListener("click", () => {
       state.lastAttempt = a;
       showSummary(a);
       showReport(a);
+      $("result").scrollIntoView({ behavior: "smooth", block: "start" });
     });
     const del = document.createElement("button");
     del.type = "button";
@@ -662,7 +674,6 @@ function renderHistory() {
     del.textContent = t("delete");
     del.addEventListener("click", () => deleteAttempt(a));
     actions.append(view, del);
-    tr.appendChild(actions);
     body.appendChild(tr);
   }
   drawChart(list);
@@ -705,45 +716,80 @@ function svg(tag, attrs, text) {
   return el;
 }
 
-/** Rate of every attempt (oldest left) against the target band, as inline SVG. */
+/** Whether an attempt's characters were counted from a script (else estimated: less certain). */
+function scripted(a) {
+  return (a.char_source || "script") === "script";
+}
+
+/** Rate of every attempt (oldest left, numbered as in the table) against the target band, as inline
+ * SVG drawn at the box's own pixel width, so its text is as large on a phone as on a laptop. The band
+ * and target are named in the legend below, where no line can cross them. */
 function drawChart(list) {
   const chart = $("chart");
   chart.textContent = "";
   chart.appendChild(svg("title", { id: "chart-title" }, t("chart_title")));
   chart.style.display = list.length ? "block" : "none";
+  drawLegend(list);
   if (!list.length) return;
-  const W = 640;
-  const H = 220;
-  const L = 44;
-  const R = 12;
-  const T = 12;
-  const B = 28;
+  const W = Math.max(260, Math.round(chart.parentElement.clientWidth || 640));
+  const H = W < 500 ? 200 : 240;
+  chart.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  chart.setAttribute("width", W);
+  chart.setAttribute("height", H);
+  const L = 40;
+  const R = 14;
+  const T = 10;
+  const B = 26;
   const [lo, hi] = list[list.length - 1].band_cpm || state.config.band_cpm;
   const target = list[list.length - 1].target_cpm || state.config.target_cpm;
   const top = Math.max(200, hi * 1.3, ...list.map((a) => a.cpm * 1.1));
   const y = (v) => T + (1 - v / top) * (H - T - B);
   const n = list.length;
-  const x = (i) => (n === 1 ? (L + W - R) / 2 : L + (i / (n - 1)) * (W - L - R));
+  const pad = 12;
+  const x = (i) => (n === 1 ? (L + W - R) / 2 : L + pad + (i / (n - 1)) * (W - L - R - 2 * pad));
   chart.appendChild(svg("rect", { class: "bandrect", x: L, y: y(hi), width: W - L - R, height: y(lo) - y(hi) }));
-  chart.appendChild(svg("text", { x: W - R - 4, y: y(hi) + 14, "text-anchor": "end" }, `${t("chart_band")} ${fmt0(lo)}–${fmt0(hi)}`));
   chart.appendChild(svg("line", { class: "targetline", x1: L, x2: W - R, y1: y(target), y2: y(target) }));
-  chart.appendChild(svg("text", { x: L + 4, y: y(target) - 4 }, `${t("chart_target")} ${fmt0(target)}`));
   chart.appendChild(svg("line", { class: "axis", x1: L, x2: L, y1: T, y2: H - B }));
   chart.appendChild(svg("line", { class: "axis", x1: L, x2: W - R, y1: H - B, y2: H - B }));
-  const tick = [50, 100, 200, 250, 500, 1000].find((s) => top / s <= 6) || 2000;
+  const tick = [50, 100, 200, 250, 500, 1000].find((s) => top / s <= (H < 220 ? 4 : 6)) || 2000;
   for (let v = 0; v <= top; v += tick) {
-    chart.appendChild(svg("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end" }, String(v)));
+    chart.appendChild(svg("text", { class: "tick", x: L - 6, y: y(v) + 4.5, "text-anchor": "end" }, String(v)));
   }
-  const step = Math.max(1, Math.ceil(n / 10));
+  // number every attempt as the table does; skip some when they would crowd (about 28 px each)
+  const step = Math.max(1, Math.ceil((n * 28) / (W - L - R)));
   list.forEach((a, i) => {
-    if (i % step === 0 || i === n - 1) chart.appendChild(svg("text", { x: x(i), y: H - 8, "text-anchor": "middle" }, String(i + 1)));
+    if ((n - 1 - i) % step === 0) chart.appendChild(svg("text", { class: "tick", x: x(i), y: H - 7, "text-anchor": "middle" }, String(i + 1)));
   });
   if (n > 1) chart.appendChild(svg("polyline", { class: "series", points: list.map((a, i) => `${x(i).toFixed(1)},${y(a.cpm).toFixed(1)}`).join(" ") }));
   list.forEach((a, i) => {
-    const c = svg("circle", { cx: x(i), cy: y(a.cpm), r: 5, class: a.cpm < lo || a.cpm > hi ? "out" : "in" });
-    c.appendChild(svg("title", {}, `${i + 1}. ${scenarioLabel(a)}: ${fmt0(a.cpm)} (${verdictLabel(a.verdict)})`));
+    const out = a.cpm < lo || a.cpm > hi ? "out" : "in";
+    const c = svg("circle", { cx: x(i), cy: y(a.cpm), r: 5.5, class: `${out} ${scripted(a) ? "scripted" : "estimated"}` });
+    const how = scripted(a) ? t("chart_scripted") : t("chart_estimated");
+    c.appendChild(svg("title", {}, `${i + 1}. ${scenarioLabel(a)}: ${fmt0(a.cpm)} ${t("cpm_unit")} (${verdictLabel(a.verdict)}; ${how})`));
     chart.appendChild(c);
   });
+}
+
+/** The chart's legend: the band, the target line and the two kinds of point (those in use). */
+function drawLegend(list) {
+  const box = $("chart-legend");
+  box.textContent = "";
+  box.hidden = !list.length;
+  if (!list.length) return;
+  const [lo, hi] = list[list.length - 1].band_cpm || state.config.band_cpm;
+  const target = list[list.length - 1].target_cpm || state.config.target_cpm;
+  const item = (cls, text) => {
+    const li = document.createElement("li");
+    const key = document.createElement("span");
+    key.className = `key ${cls}`;
+    key.setAttribute("aria-hidden", "true");
+    li.append(key, text);
+    box.appendChild(li);
+  };
+  item("band", `${t("chart_band")} ${fmt0(lo)}–${fmt0(hi)}`);
+  item("target", `${t("chart_target")} ${fmt0(target)}`);
+  if (list.some(scripted)) item("scripted", t("chart_scripted"));
+  if (list.some((a) => !scripted(a))) item("estimated", t("chart_estimated"));
 }
 
 // -- start ---------------------------------------------------------------------------------
@@ -788,6 +834,14 @@ async function init() {
   });
   $("upload").addEventListener("click", uploadFile);
   $("delete-all").addEventListener("click", deleteAll);
+  let resizeTimer = 0;
+  let lastWidth = window.innerWidth;
+  window.addEventListener("resize", () => {
+    if (window.innerWidth === lastWidth) return; // a phone's address bar sliding away changes only the height
+    lastWidth = window.innerWidth;
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => drawChart(state.attempts || []), 150);
+  });
   await loadHistory();
   setState("idle");
 }
