@@ -20,6 +20,7 @@ their defaults and the values accepted)::
 
     [report]
     lang = "zh"                # report language: "zh" or "en"   (flag --lang)
+    guidance = "my-guidance"   # a folder of edited guidance files, relative to the rubric   (flag --guidance)
 
     [batch]
     trainee = "parent"         # "parent" folder name, or "stem-prefix" (NAME_… in the file name)
@@ -72,6 +73,9 @@ class Settings:
     max_cv: float = 0.25
     lang: str = "zh"
     trainee: str = "parent"
+    guidance: str | None = None
+    """A trainer's guidance folder (absolute path), or ``None`` for the shipped guidance; see
+    :mod:`speechcoach.guidance`. The folder is checked by :func:`speechcoach.guidance.validate`."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -107,6 +111,8 @@ class Settings:
             _refuse("lang", f"must be 'zh' or 'en', got {self.lang!r}")
         if self.trainee not in ("parent", "stem-prefix"):
             _refuse("trainee", f"must be 'parent' or 'stem-prefix', got {self.trainee!r}")
+        if self.guidance is not None and not (isinstance(self.guidance, str) and self.guidance.strip()):
+            _refuse("guidance", f"must be a folder name, got {_show(self.guidance)}")
 
     @property
     def band(self) -> tuple[float, float]:
@@ -150,6 +156,7 @@ _TOML_KEYS: dict[tuple[str, str], str] = {
     ("pace", "hop_s"): "hop_s",
     ("pace", "max_cv"): "max_cv",
     ("report", "lang"): "lang",
+    ("report", "guidance"): "guidance",
     ("batch", "trainee"): "trainee",
 }
 
@@ -164,6 +171,7 @@ FLAGS: dict[str, str] = {
     "band_cpm": "--band",
     "min_pause_s": "--min-pause",
     "lang": "--lang",
+    "guidance": "--guidance",
 }
 """The command-line flag of each setting that has one (the band's two fields are ``band_cpm``)."""
 
@@ -260,6 +268,9 @@ def load_rubric(path: str | Path, base: Settings | None = None) -> Settings:
             if name is None:
                 raise RubricError(p, f"unknown key [{section}] {key} ({_key_hint(section, key)})")
             want = types[name]
+            if name == "guidance":
+                values[name] = _guidance_folder(p, value)
+                continue
             if want in ("float", float) and _is_number(value):
                 value = float(value)
             elif want in ("int", int) and isinstance(value, int) and not isinstance(value, bool):
@@ -333,6 +344,20 @@ def _wrong_type(want: Any, value: Any) -> str:
             return problem
         return f"{problem} (remove the quotes)"
     return problem
+
+
+def _guidance_folder(rubric: Path, value: Any) -> str:
+    """``[report] guidance``: a folder, relative to the rubric file's folder, that exists."""
+    if not isinstance(value, str) or not value.strip():
+        raise RubricError(rubric, f"[report] guidance must be a folder name in quotes, got {_describe(value)}")
+    folder = Path(value).expanduser()
+    if not folder.is_absolute():
+        folder = rubric.parent / folder
+    folder = folder.resolve()
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "not found"
+        raise RubricError(rubric, f'[report] guidance: folder "{value}" {what} (looked for {folder})')
+    return str(folder)
 
 
 def _is_number(v: Any) -> bool:
