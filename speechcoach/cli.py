@@ -227,6 +227,38 @@ def model_status() -> None:
         raise typer.Exit(1)
 
 
+guidance_app = _typer("guidance", "The guidance texts reports link to (catalogue.toml, jargon.toml, fillers.toml): copy them to edit, check an edited folder.")
+app.add_typer(guidance_app, name="guidance")
+
+
+@guidance_app.command("export")
+@guarded
+def guidance_export(
+    folder: Annotated[Path, typer.Argument(metavar="DIR", help="Folder to copy the guidance files into (created if missing).")],
+    force: Annotated[bool, typer.Option("--force", help="Replace guidance files already in DIR (your edits there are lost).")] = False,
+) -> None:
+    """Copy the shipped guidance files into DIR for editing; use them with --guidance DIR."""
+    from .guidance import export
+
+    written = export(folder, force=force)
+    typer.echo(f"speechcoach: wrote {', '.join(str(p) for p in written)}", err=True)
+    typer.echo(f"speechcoach: edit them, check them with 'speechcoach guidance check {folder}', and use them with --guidance {folder}", err=True)
+
+
+@guidance_app.command("check")
+@guarded
+def guidance_check(
+    folder: Annotated[Optional[Path], typer.Argument(metavar="[DIR]", help="Guidance folder to check (default: the shipped files).")] = None,
+) -> None:
+    """Check every guidance file in force with DIR, both languages; exit 2 at the first problem."""
+    from .guidance import check_folder, describe, folder_key, validate
+
+    key = folder_key(check_folder(folder)) if folder is not None else None
+    validate(key)
+    for line in describe(key):
+        typer.echo(line)
+
+
 @app.command()
 @guarded
 def analyze(

@@ -158,6 +158,44 @@ def digest(folder: str | Path | None = None) -> str:
     return h.hexdigest()
 
 
+def export(folder: str | Path, *, force: bool = False) -> list[Path]:
+    """Copy the shipped files into ``folder`` (created if missing) for a trainer to edit.
+
+    Raises
+    ------
+    OutputError
+        A guidance file is already there (without ``force``: it may hold a trainer's edits), or
+        the folder cannot be written.
+    """
+    from ..errors import OutputError
+    from ..fileio import write_atomic
+
+    d = Path(folder).expanduser()
+    if d.exists() and not d.is_dir():
+        raise OutputError(d, "is a file: give a folder to export the guidance into")
+    if not force:
+        for name in FILES:
+            if (d / name).exists():
+                raise OutputError(d / name, "already exists: give --force to replace it (your edits in it would be lost)")
+    return [write_atomic(d / name, (SHIPPED / name).read_bytes()) for name in FILES]
+
+
+def describe(folder: str | Path | None = None) -> list[str]:
+    """One line per file in force: its size in items and where it is read from (after :func:`validate`)."""
+    key = folder_key(folder)
+    sizes = {
+        "catalogue.toml": f"{len(_catalogue_raw(key))} items",
+        "jargon.toml": f"{len(jargon_entries(key))} terms",
+        "fillers.toml": f"{len(filler_lists(key).always) + len(filler_lists(key).contextual)} filler words",
+    }
+    lines = []
+    for name in FILES:
+        p = path_of(name, key)
+        origin = "shipped" if p.parent == SHIPPED else "yours"
+        lines.append(f"{name}: ok, {sizes[name]} ({origin}: {p})")
+    return lines
+
+
 # --------------------------------------------------------------------------- messages
 
 
