@@ -132,6 +132,7 @@ def test_a_rubric_saved_with_a_byte_order_mark_is_read(tmp_path):
         ("[pauses]\nmax_mid_phrase = 2.5\n", "[pauses] max_mid_phrase must be a whole number, got 2.5"),
         ("[report]\nlang = 1\n", "[report] lang must be text in quotes, got 1"),
         ('[rate]\nband_cpm = [100, "140"]\n', '[rate] band_cpm must be two numbers [LO, HI] such as [100, 140], got [100, "140"]'),
+        ("[report]\nguidance = 3\n", "[report] guidance must be a folder name in quotes, got 3"),
     ],
 )
 def test_rubric_mistakes_say_what_was_expected(tmp_path, toml, message):
