@@ -64,12 +64,12 @@ BREAKS = [
      "item [pace] is missing: findings point to it, so its id must stay (was it renamed [speed]?)"),
     ("catalogue.toml", "advice_en", "# advice_en", "[pace] is missing advice_en"),
     ("catalogue.toml", TITLE, 'title_zh = ["语速适中"]', '[pace] title_zh must be text in quotes, got the list ["语速适中"]'),
-    ("catalogue.toml", 'tip_en = "Take a 120-character script and time yourself reading it in exactly one minute; repeat until the rhythm '
-     'feels natural."', 'tip_en = "  "', "[pace] tip_en is empty"),
+    ("catalogue.toml", ('tip_en = "Take a 120-character script and time yourself reading it in exactly one minute; repeat until the rhythm '
+                        'feels natural."'), 'tip_en = "  "', "[pace] tip_en is empty"),
     ("catalogue.toml", 'checked = "self"', 'checked = "slef"', '[plain_words] checked must be "audio" or "self", got "slef"'),
     ("catalogue.toml", "tip_zh =", "tips_zh =", "[pace] is missing tip_zh (tips_zh is not a field: misspelt?)"),
-    ("catalogue.toml", 'source = "四', 'note = "x"\nsource = "四', "[pace] has an unknown field note (known: source, source_en, checked, "
-     "title_zh, title_en, advice_zh, advice_en, tip_zh, tip_en)"),
+    ("catalogue.toml", 'source = "四', 'note = "x"\nsource = "四', ("[pace] has an unknown field note (known: source, source_en, checked, "
+                                                              "title_zh, title_en, advice_zh, advice_en, tip_zh, tip_en)")),
     ("jargon.toml", 'term = "实际缴费年限"', 'term = ""', "term 3 (line 19) has an empty term"),
     ("jargon.toml", 'plain = "您真正交过钱的年数"', 'plan = "您真正交过钱的年数"', "term 3 (line 19) has an unknown field plan (did you mean plain?)"),
     ("jargon.toml", 'term = "实际缴费年限"', 'term = "视同缴费年限"', "term 3 (line 19) repeats 视同缴费年限, already term 2: each spelling may belong to one term"),
