@@ -770,6 +770,7 @@ def analyse(
     *,
     model_dir: str | Path,
     script: str | None = None,
+    guidance: str | None = None,
 ) -> Precise:
     """Transcribe, count, find fillers and jargon, and compare with the script.
 
@@ -783,6 +784,8 @@ def analyse(
         Syllable-nucleus times (s).
     model_dir : path-like, keyword-only
     script : str, optional, keyword-only
+    guidance : str, optional, keyword-only
+        The trainer's guidance folder whose filler list and jargon are used (default: shipped).
 
     Returns
     -------
@@ -794,12 +797,12 @@ def analyse(
     tr = transcribe(y, sr, runs, model_dir=model_dir)
     counted = fuse_counts(tr, runs, nuclei)
     vocal = fillers_mod.vocal_hesitations(y, sr, runs, words=tr.words)
-    lexical = fillers_mod.lexical_fillers(tr.words, script=script)
+    lexical = fillers_mod.lexical_fillers(tr.words, fillers_mod.rules(guidance), script=script)
     return Precise(
         transcript=tr,
         counted=counted,
         char_count=counted.fused + len(vocal),
         fillers=fillers_mod.merge(lexical, vocal),
-        jargon=jargon_mod.find(script=script, words=tr.words),
+        jargon=jargon_mod.find(script=script, words=tr.words, folder=guidance),
         passages=compare_to_script(tr, script) if script is not None else (),
     )

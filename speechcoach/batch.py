@@ -99,9 +99,18 @@ CSV_COLUMNS = (
 
 
 def settings_digest(settings: Settings, formats: Sequence[str]) -> str:
-    """Hash of everything besides audio and script that shapes the outputs."""
+    """Hash of everything besides audio and script that shapes the outputs (the guidance files'
+    contents included: edited advice redoes the reports)."""
+    from .guidance import digest
+
     blob = json.dumps(
-        {"settings": settings.to_dict(), "version": __version__, "formats": list(formats), "reports": REPORTS_REVISION},
+        {
+            "settings": settings.to_dict(),
+            "guidance": digest(settings.guidance),
+            "version": __version__,
+            "formats": list(formats),
+            "reports": REPORTS_REVISION,
+        },
         sort_keys=True,
     )
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()

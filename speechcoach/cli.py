@@ -126,19 +126,26 @@ def build_settings(
     band: str | None = None,
     min_pause: float | None = None,
     lang: Lang | None = None,
+    guidance: Path | None = None,
 ):
-    """Settings from the rubric file (if any) with command-line flags winning."""
+    """Settings from the rubric file (if any) with command-line flags winning, and the guidance
+    they name (``--guidance``, else the rubric's ``[report] guidance``, else the shipped files)
+    checked completely, so that a broken guidance file stops every command before any work."""
+    from .guidance import check_folder, folder_key, validate
     from .settings import Settings, load_rubric, parse_band
 
     base = load_rubric(rubric) if rubric is not None else Settings()
     lohi = parse_band(band) if band is not None else None
-    return base.with_overrides(
+    settings = base.with_overrides(
         target_cpm=target,
         band_lo_cpm=lohi[0] if lohi else None,
         band_hi_cpm=lohi[1] if lohi else None,
         min_pause_s=min_pause,
         lang=lang.value if lang is not None else None,
+        guidance=folder_key(check_folder(guidance)) if guidance is not None else None,
     )
+    validate(settings.guidance)
+    return settings
 
 
 RubricOpt = Annotated[Optional[Path], typer.Option("--rubric", help="Rubric TOML file (target, band, limits).")]
@@ -146,6 +153,14 @@ LangOpt = Annotated[Optional[Lang], typer.Option("--lang", help="Report language
 TargetOpt = Annotated[Optional[float], typer.Option("--target", help="Target rate in characters/min (default 120).")]
 BandOpt = Annotated[Optional[str], typer.Option("--band", help="Moderate band LO,HI in characters/min (default 100,140).")]
 MinPauseOpt = Annotated[Optional[float], typer.Option("--min-pause", help="Shortest silence counted as a pause, s (default 0.25).")]
+GuidanceOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--guidance",
+        help="Folder of edited guidance files (catalogue.toml, jargon.toml, fillers.toml; a file it lacks comes "
+        "from speechcoach). Start one with 'speechcoach guidance export DIR'.",
+    ),
+]
 
 
 class CountMode(str, Enum):
@@ -212,6 +227,38 @@ def model_status() -> None:
         raise typer.Exit(1)
 
 
+guidance_app = _typer("guidance", "The guidance texts reports link to (catalogue.toml, jargon.toml, fillers.toml): copy them to edit, check an edited folder.")
+app.add_typer(guidance_app, name="guidance")
+
+
+@guidance_app.command("export")
+@guarded
+def guidance_export(
+    folder: Annotated[Path, typer.Argument(metavar="DIR", help="Folder to copy the guidance files into (created if missing).")],
+    force: Annotated[bool, typer.Option("--force", help="Replace guidance files already in DIR (your edits there are lost).")] = False,
+) -> None:
+    """Copy the shipped guidance files into DIR for editing; use them with --guidance DIR."""
+    from .guidance import export
+
+    written = export(folder, force=force)
+    typer.echo(f"speechcoach: wrote {', '.join(str(p) for p in written)}", err=True)
+    typer.echo(f"speechcoach: edit them, check them with 'speechcoach guidance check {folder}', and use them with --guidance {folder}", err=True)
+
+
+@guidance_app.command("check")
+@guarded
+def guidance_check(
+    folder: Annotated[Optional[Path], typer.Argument(metavar="[DIR]", help="Guidance folder to check (default: the shipped files).")] = None,
+) -> None:
+    """Check every guidance file in force with DIR, both languages; exit 2 at the first problem."""
+    from .guidance import check_folder, describe, folder_key, validate
+
+    key = folder_key(check_folder(folder)) if folder is not None else None
+    validate(key)
+    for line in describe(key):
+        typer.echo(line)
+
+
 @app.command()
 @guarded
 def analyze(
@@ -223,6 +270,7 @@ def analyze(
     band: BandOpt = None,
     min_pause: MinPauseOpt = None,
     rubric: RubricOpt = None,
+    guidance: GuidanceOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here instead of printing it.")] = None,
     embed_audio: Annotated[bool, typer.Option("--embed-audio", help="HTML report: embed the recording in the page instead of linking to it.")] = False,
     textgrid: Annotated[Optional[Path], typer.Option("--textgrid", help="Also write a Praat TextGrid (speech/pause, syllable nuclei) here.")] = None,
@@ -232,7 +280,8 @@ def analyze(
 ) -> None:
     """Analyse one recording and print (or write) its feedback report."""
     _run_analyze(file, script=script, fmt=fmt, lang=lang, target=target, band=band, min_pause=min_pause, rubric=rubric, output=output,
-                 embed_audio=embed_audio, textgrid=textgrid, labels=labels, count=count.value, asr_model=asr_model)
+                 embed_audio=embed_audio, textgrid=textgrid, labels=labels, count=count.value, asr_model=asr_model,
+                 guidance=guidance)
 
 
 def _run_analyze(
@@ -251,13 +300,14 @@ def _run_analyze(
     labels: Path | None = None,
     count: str = "auto",
     asr_model: Path | None = None,
+    guidance: Path | None = None,
 ) -> None:
     from .fileio import write_atomic
     from .pipeline import analyze_file, read_script
     from .render import render
     from .report import to_dict
 
-    settings = build_settings(rubric, target=target, band=band, min_pause=min_pause, lang=lang)
+    settings = build_settings(rubric, target=target, band=band, min_pause=min_pause, lang=lang, guidance=guidance)
     kind = _report_format(fmt, output, embed_audio=embed_audio)
     outputs = [(path, option) for path, option in ((output, "--output"), (textgrid, "--textgrid"), (labels, "--labels")) if path]
     for i, (path, option) in enumerate(outputs):
@@ -297,12 +347,14 @@ def _run_analyze(
 def demo(
     lang: LangOpt = None,
     fmt: Annotated[Optional[Format], typer.Option("--format", "-f", help="Report format.")] = None,
+    guidance: GuidanceOpt = None,
 ) -> None:
     """Analyse a bundled practice recording with its script and print the report."""
     from .samples import demo_sample
 
     wav, txt = demo_sample()
-    _run_analyze(wav, script=txt, fmt=fmt, lang=lang, target=None, band=None, min_pause=None, rubric=None, output=None)
+    _run_analyze(wav, script=txt, fmt=fmt, lang=lang, target=None, band=None, min_pause=None, rubric=None, output=None,
+                 guidance=guidance)
 
 
 @app.command()
@@ -314,12 +366,13 @@ def batch(
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes (default: all cores; 1 = in this process).")] = None,
     rubric: RubricOpt = None,
     lang: LangOpt = None,
+    guidance: GuidanceOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Re-analyse every recording, even unchanged ones.")] = False,
 ) -> None:
     """Analyse many recordings: a report each, summary.csv/json and an index.html; resumable."""
     from .batch import run_batch
 
-    settings = build_settings(rubric, lang=lang)
+    settings = build_settings(rubric, lang=lang, guidance=guidance)
     display = _BatchDisplay()
     try:
         result = run_batch(inputs, out, settings=settings, scripts_dir=scripts, jobs=jobs, force=force, progress=display.update)
@@ -412,6 +465,7 @@ def check(
     lang: LangOpt = None,
     target: TargetOpt = None,
     band: BandOpt = None,
+    guidance: GuidanceOpt = None,
     junit: Annotated[Optional[Path], typer.Option("--junit", help="Also write a JUnit XML report here.")] = None,
 ) -> None:
     """PASS/FAIL per recording against the rubric: exit 0 all pass, 1 some fail, 2 bad input."""
@@ -425,7 +479,11 @@ def check(
     from .pipeline import analyze_file, read_script
     from .report import to_dict
 
-    settings = build_settings(rubric, target=target, band=band, lang=lang)
+    try:
+        settings = build_settings(rubric, target=target, band=band, lang=lang, guidance=guidance)
+    except SpeechcoachError as exc:  # nothing judged: the CI's test report says why, if it asked for one
+        _junit_configuration_error(junit, exc, inputs=(script,))
+        raise
     _check_output(junit, option="--junit", inputs=(script,))
     shared = read_script(script) if script is not None else None
     paths, problems = discover(files)
@@ -453,6 +511,24 @@ def check(
     raise typer.Exit(0 if all(j.passed for j in results) else 1)
 
 
+def _junit_configuration_error(junit: Path | None, exc: SpeechcoachError, *, inputs: tuple[Path | None, ...]) -> None:
+    """For ``check --junit``: a JUnit file with one ``<error>`` naming the rubric or guidance
+    file (or the flag) that stopped the run, so that a CI test report shows the cause instead of
+    a missing file. Nothing is written where the JUnit file itself cannot go."""
+    if junit is None:
+        return
+    from .check import error_judgement, junit_xml
+    from .errors import InputError
+    from .fileio import write_atomic
+
+    try:
+        _check_output(junit, option="--junit", inputs=inputs)
+        name, problem = (exc.path, exc.problem) if isinstance(exc, InputError) else ("configuration", str(exc))
+        write_atomic(junit, junit_xml([error_judgement(name, problem)]))
+    except SpeechcoachError:
+        pass
+
+
 @app.command()
 @guarded
 def serve(
@@ -466,12 +542,13 @@ def serve(
     lang: LangOpt = None,
     target: TargetOpt = None,
     band: BandOpt = None,
+    guidance: GuidanceOpt = None,
 ) -> None:
     """Practise at the desk: a local web page that records, analyses and keeps each attempt."""
     from .server import check_port_free, create_app, default_data_dir, open_browser, reachable_names, run
     from .webguard import is_loopback
 
-    settings = build_settings(rubric, target=target, band=band, lang=lang)
+    settings = build_settings(rubric, target=target, band=band, lang=lang, guidance=guidance)
     if not 0 < port < 65536:
         raise ParameterError(f"--port must be between 1 and 65535, got {port}")
     if scripts is not None and not scripts.is_dir():

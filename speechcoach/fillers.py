@@ -14,10 +14,8 @@ Two kinds, reported together as ``fillers: [{word, start_s, end_s, kind}]``:
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -125,19 +123,18 @@ class FillerRules:
 
 
 @cache
-def rules() -> FillerRules:
-    """The filler list shipped in ``guidance/fillers.toml``."""
-    text = resources.files("speechcoach.guidance").joinpath("fillers.toml").read_text(encoding="utf-8")
-    return parse_rules(tomllib.loads(text))
+def rules(folder: str | None = None) -> FillerRules:
+    """The filler list of ``fillers.toml``: a trainer's guidance ``folder``'s (``None``: the shipped one).
 
+    Raises
+    ------
+    speechcoach.guidance.GuidanceError
+        The file is broken (checked when first read).
+    """
+    from .guidance import filler_lists
 
-def parse_rules(data: dict[str, Any]) -> FillerRules:
-    """Build :class:`FillerRules` from the parsed TOML."""
-    return FillerRules(
-        always=tuple(data.get("always", ())),
-        contextual=tuple(data.get("contextual", ())),
-        max_per_minute=float(data.get("max_per_minute", 4.0)),
-    )
+    f = filler_lists(folder)
+    return FillerRules(always=f.always, contextual=f.contextual, max_per_minute=f.max_per_minute)
 
 
 def _char_times(words: Sequence[Any]) -> tuple[str, np.ndarray]:

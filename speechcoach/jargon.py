@@ -8,10 +8,8 @@ said; a term found only in the script carries ``start_s = None``.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any, Sequence
 
 import numpy as np
@@ -66,15 +64,17 @@ class JargonUse:
 
 
 @cache
-def catalogue() -> tuple[Term, ...]:
-    """The terms shipped in ``guidance/jargon.toml``."""
-    text = resources.files("speechcoach.guidance").joinpath("jargon.toml").read_text(encoding="utf-8")
-    return parse_catalogue(tomllib.loads(text))
+def catalogue(folder: str | None = None) -> tuple[Term, ...]:
+    """The terms of ``jargon.toml``: a trainer's guidance ``folder``'s (``None``: the shipped one).
 
+    Raises
+    ------
+    speechcoach.guidance.GuidanceError
+        The file is broken (checked entry by entry when first read).
+    """
+    from .guidance import jargon_entries
 
-def parse_catalogue(data: dict[str, Any]) -> tuple[Term, ...]:
-    """Terms from parsed TOML (``[[term]]`` tables with ``term``, ``plain``, optional ``aliases``)."""
-    return tuple(Term(t["term"], t["plain"], tuple(t.get("aliases", ()))) for t in data.get("term", ()))
+    return tuple(Term(e.term, e.plain, e.aliases) for e in jargon_entries(folder))
 
 
 def _find_first(text: str, spellings: Sequence[str], taken: np.ndarray) -> tuple[int, str] | None:
@@ -94,6 +94,7 @@ def find(
     script: str | None = None,
     words: Sequence[Any] = (),
     terms: Sequence[Term] | None = None,
+    folder: str | None = None,
 ) -> tuple[JargonUse, ...]:
     """Catalogue terms used in the script and/or heard in the recording.
 
@@ -105,13 +106,15 @@ def find(
     terms : sequence of Term, optional, keyword-only
         Defaults to :func:`catalogue`. Longer terms win over shorter ones inside them
         (个人账户累计储存额 is not also reported as 储存额).
+    folder : str, optional, keyword-only
+        The trainer's guidance folder whose ``jargon.toml`` :func:`catalogue` reads.
 
     Returns
     -------
     tuple of JargonUse
         One per term, heard ones in time order first, then script-only ones in script order.
     """
-    terms = tuple(terms if terms is not None else catalogue())
+    terms = tuple(terms if terms is not None else catalogue(folder))
     order = sorted(terms, key=lambda t: -len(t.spellings[0]))
     heard_text = "".join(w.text for w in words)
     starts: list[int] = []

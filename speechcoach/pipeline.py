@@ -215,8 +215,8 @@ def analyze_audio(
     # a script that cannot be what was said is not counted or aligned (every figure would measure
     # the script); the recogniser still compares what was said with it (passages left out)
     counted = None if mismatch else script
-    precise = _precise(y, sr, seg, nuclei, script, count, asr_model)
-    extras = _precise_extras(precise, script, seg)
+    precise = _precise(y, sr, seg, nuclei, script, count, asr_model, settings.guidance)
+    extras = _precise_extras(precise, script, seg, settings.guidance)
     if counted is not None:
         n_chars = script_chars
         source = "script"
@@ -376,6 +376,7 @@ def _precise(
     script: str | None,
     count: str,
     asr_model: str | Path | None,
+    guidance: str | None = None,
 ) -> Precise | None:
     """Precise mode (:mod:`speechcoach.asr`) when ``count`` asks for it and it is installed, else None."""
     from . import asr
@@ -383,17 +384,19 @@ def _precise(
     model_dir = asr.choose_model(count, asr_model)
     if model_dir is None:
         return None
-    return asr.analyse(y, sr, seg.runs, nuclei, model_dir=model_dir, script=script)
+    return asr.analyse(y, sr, seg.runs, nuclei, model_dir=model_dir, script=script, guidance=guidance)
 
 
-def _precise_extras(precise: Precise | None, script: str | None, seg: Segmentation) -> dict:
-    """Analysis fields and extra findings/warnings from precise mode (jargon from the script alone without it)."""
+def _precise_extras(precise: Precise | None, script: str | None, seg: Segmentation, guidance: str | None = None) -> dict:
+    """Analysis fields and extra findings/warnings from precise mode (jargon from the script alone
+    without it), with the filler list and jargon of the ``guidance`` folder (default: shipped)."""
+    from .fillers import rules
     from .findings import precise_findings
 
     if precise is None:
         from .jargon import find
 
-        jargon = find(script=script) if script is not None else ()
+        jargon = find(script=script, folder=guidance) if script is not None else ()
         return {
             "fields": {"jargon": jargon},
             "findings": precise_findings(jargon=jargon),
@@ -423,6 +426,7 @@ def _precise_extras(precise: Precise | None, script: str | None, seg: Segmentati
         "findings": precise_findings(
             fillers=precise.fillers,
             speech_s=seg.phonation_s,
+            max_fillers_per_minute=rules(guidance).max_per_minute,
             jargon=precise.jargon,
             passages=precise.passages,
         ),

@@ -41,7 +41,7 @@ def to_dict(an: Analysis, *, lang: str | None = None, created: str | None = None
     lang = lang or an.settings.lang
     s = an.settings
     seg = an.segmentation
-    guide = catalogue(lang)
+    guide = catalogue(lang, s.guidance)
     findings = []
     for f in an.findings:
         findings.append(
@@ -127,7 +127,7 @@ def to_dict(an: Analysis, *, lang: str | None = None, created: str | None = None
             for gid in used
         },
         "self_check": [
-            {"id": g.id, "title": g.title, "source": g.source, "advice": g.advice, "tip": g.tip} for g in self_check(lang)
+            {"id": g.id, "title": g.title, "source": g.source, "advice": g.advice, "tip": g.tip} for g in self_check(lang, s.guidance)
         ],
         "warnings": [
             {"id": w.id, "message": message(w.id, w.params, lang, "warnings")} for w in an.warnings

@@ -20,24 +20,26 @@ their defaults and the values accepted)::
 
     [report]
     lang = "zh"                # report language: "zh" or "en"   (flag --lang)
+    guidance = "my-guidance"   # a folder of edited guidance files, relative to the rubric   (flag --guidance)
 
     [batch]
     trainee = "parent"         # "parent" folder name, or "stem-prefix" (NAME_… in the file name)
 
-Every number must be finite; a value outside its range is refused with a
+The rubric may be saved with a UTF-8 byte-order mark. Every number must be finite; a value outside its range is refused with a
 :class:`~speechcoach.errors.ParameterError` naming the key (as the rubric writes it, with the
 file, or as the flag) and quoting the value.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
-import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from .errors import ParameterError, RubricError
+from .tomlfile import TomlProblem, loads, read
 
 RATE_RANGE_CPM = (30.0, 600.0)
 """Accepted target and band rates (characters/min): the tool measures about 60-400 with margin."""
@@ -71,6 +73,9 @@ class Settings:
     max_cv: float = 0.25
     lang: str = "zh"
     trainee: str = "parent"
+    guidance: str | None = None
+    """A trainer's guidance folder (absolute path), or ``None`` for the shipped guidance; see
+    :mod:`speechcoach.guidance`. The folder is checked by :func:`speechcoach.guidance.validate`."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -106,6 +111,8 @@ class Settings:
             _refuse("lang", f"must be 'zh' or 'en', got {self.lang!r}")
         if self.trainee not in ("parent", "stem-prefix"):
             _refuse("trainee", f"must be 'parent' or 'stem-prefix', got {self.trainee!r}")
+        if self.guidance is not None and not (isinstance(self.guidance, str) and self.guidance.strip()):
+            _refuse("guidance", f"must be a folder name, got {_show(self.guidance)}")
 
     @property
     def band(self) -> tuple[float, float]:
@@ -149,6 +156,7 @@ _TOML_KEYS: dict[tuple[str, str], str] = {
     ("pace", "hop_s"): "hop_s",
     ("pace", "max_cv"): "max_cv",
     ("report", "lang"): "lang",
+    ("report", "guidance"): "guidance",
     ("batch", "trainee"): "trainee",
 }
 
@@ -158,13 +166,23 @@ _RUBRIC_NAMES: dict[str, str] = {name: f"[{section}] {key}" for (section, key), 
 """Each setting as a rubric file writes it, for messages."""
 
 
-FLAGS: dict[str, str] = {"target_cpm": "--target", "band_cpm": "--band", "min_pause_s": "--min-pause", "lang": "--lang"}
+FLAGS: dict[str, str] = {
+    "target_cpm": "--target",
+    "band_cpm": "--band",
+    "min_pause_s": "--min-pause",
+    "lang": "--lang",
+    "guidance": "--guidance",
+}
 """The command-line flag of each setting that has one (the band's two fields are ``band_cpm``)."""
 
 
+_BAND_SEPARATORS = str.maketrans({"，": ",", "、": ",", "-": ",", "–": ",", "—": ",", "－": ",", "~": ",", "～": ",", "：": ","})
+
+
 def parse_band(text: str) -> tuple[float, float]:
-    """The band of the ``--band`` flag, ``"LO,HI"`` (or ``"LO-HI"``), as two numbers; their
-    range is checked by :class:`Settings`.
+    """The band of the ``--band`` flag, ``"LO,HI"`` (also ``LO-HI``, ``LO–HI``, ``LO~HI`` and the
+    full-width comma of a Chinese keyboard, ``100，140``), as two numbers; their range is checked
+    by :class:`Settings`.
 
     Raises
     ------
@@ -172,7 +190,7 @@ def parse_band(text: str) -> tuple[float, float]:
         ``text`` is not two numbers.
     """
     try:
-        lo, hi = (float(x) for x in text.replace("-", ",").split(","))
+        lo, hi = (float(x) for x in text.strip().strip("[]［］()（）").translate(_BAND_SEPARATORS).split(","))
     except ValueError:
         raise ParameterError(f"--band expects LO,HI such as 100,140, got {text!r}") from None
     return lo, hi
@@ -219,28 +237,40 @@ def load_rubric(path: str | Path, base: Settings | None = None) -> Settings:
     """
     p = Path(path)
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        data = loads(read(p))
     except FileNotFoundError:
         raise RubricError(p, "rubric file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RubricError(p, f"cannot read rubric ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise RubricError(p, f"invalid TOML ({exc})") from None
+    except IsADirectoryError:
+        raise RubricError(p, "is a folder, not a rubric file") from None
+    except OSError as exc:
+        raise RubricError(p, f"cannot read rubric ({exc.strerror or exc})") from None
+    except TomlProblem as exc:
+        raise RubricError(p, str(exc)) from None
     values: dict[str, Any] = {}
     types = {f.name: f.type for f in fields(Settings)}
     for section, table in data.items():
         if not isinstance(table, dict):
-            raise RubricError(p, f"unknown key {section!r} (expected tables such as [rate], [pauses], [pace])")
+            home = next((sec for sec, key in _rubric_keys() if key == section), None)
+            if home is not None:
+                raise RubricError(p, f"{section} must be inside its table: write it under [{home}]")
+            raise RubricError(p, f"unknown key {section} outside any table (expected tables {_tables()})")
+        if section not in SECTIONS:
+            near = difflib.get_close_matches(section, SECTIONS, n=1, cutoff=0.6)
+            hint = f"; did you mean [{near[0]}]?" if near else ""
+            raise RubricError(p, f"unknown table [{section}] (expected one of {_tables()}{hint})")
         for key, value in table.items():
             if (section, key) == ("rate", "band_cpm"):
                 if not (isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value)):
-                    raise RubricError(p, f"[rate] band_cpm must be [lo, hi], got {value!r}")
+                    raise RubricError(p, f"[rate] band_cpm must be two numbers [LO, HI] such as [100, 140], got {_describe(value)}")
                 values["band_lo_cpm"], values["band_hi_cpm"] = float(value[0]), float(value[1])
                 continue
             name = _TOML_KEYS.get((section, key))
             if name is None:
-                raise RubricError(p, f"unknown key [{section}] {key}")
+                raise RubricError(p, f"unknown key [{section}] {key} ({_key_hint(section, key)})")
             want = types[name]
+            if name == "guidance":
+                values[name] = _guidance_folder(p, value)
+                continue
             if want in ("float", float) and _is_number(value):
                 value = float(value)
             elif want in ("int", int) and isinstance(value, int) and not isinstance(value, bool):
@@ -248,7 +278,7 @@ def load_rubric(path: str | Path, base: Settings | None = None) -> Settings:
             elif want in ("str", str) and isinstance(value, str):
                 pass
             else:
-                raise RubricError(p, f"[{section}] {key} has the wrong type: {value!r}")
+                raise RubricError(p, f"[{section}] {key} {_wrong_type(want, value)}")
             values[name] = value
     try:
         return replace(base or Settings(), **values)
@@ -260,6 +290,74 @@ def load_rubric(path: str | Path, base: Settings | None = None) -> Settings:
         name = _RUBRIC_NAMES.get(exc.key or "")
         raise RubricError(p, f"{name} {exc.problem}" if name and exc.problem else str(exc)) from None
 
+
+
+SECTIONS = ("rate", "pauses", "pace", "report", "batch")
+"""The tables of a rubric file, in the order the documentation lists them."""
+
+
+def _rubric_keys() -> list[tuple[str, str]]:
+    """Every (table, key) a rubric may hold."""
+    return [("rate", "band_cpm"), *_TOML_KEYS]
+
+
+def _tables() -> str:
+    return ", ".join(f"[{t}]" for t in SECTIONS)
+
+
+def _key_hint(section: str, key: str) -> str:
+    """Why ``[section] key`` is unknown: it belongs in another table, or a near miss, or the keys."""
+    home = next((sec for sec, k in _rubric_keys() if k == key), None)
+    if home is not None:
+        return f"it belongs in [{home}]"
+    keys = [k for sec, k in _rubric_keys() if sec == section]
+    near = difflib.get_close_matches(key, keys, n=1, cutoff=0.6)
+    return f"did you mean {near[0]}?" if near else f"[{section}] keys are {', '.join(keys)}"
+
+
+def _describe(value: Any) -> str:
+    """A TOML value as the rubric wrote it: ``the string "120"``, ``true``, ``[100, "140"]``."""
+    if isinstance(value, str):
+        return f'the string "{value}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "[" + ", ".join(f'"{v}"' if isinstance(v, str) else _describe(v) for v in value) + "]"
+    return _show(value)
+
+
+def _wrong_type(want: Any, value: Any) -> str:
+    """``must be a number, got the string "120" (remove the quotes)`` and the like."""
+    if want in ("float", float):
+        kind = "a number"
+    elif want in ("int", int):
+        kind = "a whole number"
+    else:
+        kind = "text in quotes"
+    problem = f"must be {kind}, got {_describe(value)}"
+    if isinstance(value, str) and kind != "text in quotes":
+        try:
+            float(value)
+        except ValueError:
+            return problem
+        return f"{problem} (remove the quotes)"
+    return problem
+
+
+def _guidance_folder(rubric: Path, value: Any) -> str:
+    """``[report] guidance``: a folder, relative to the rubric file's folder, that exists."""
+    if not isinstance(value, str) or not value.strip():
+        raise RubricError(rubric, f"[report] guidance must be a folder name in quotes, got {_describe(value)}")
+    folder = Path(value).expanduser()
+    if not folder.is_absolute():
+        folder = rubric.parent / folder
+    folder = folder.resolve()
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "not found"
+        raise RubricError(rubric, f'[report] guidance: folder "{value}" {what} (looked for {folder})')
+    return str(folder)
 
 
 def _is_number(v: Any) -> bool:

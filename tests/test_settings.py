@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from speechcoach.cli import app
 from speechcoach.errors import ParameterError, RubricError
-from speechcoach.settings import Settings, load_rubric
+from speechcoach.settings import Settings, load_rubric, parse_band
 
 from .conftest import SAMPLES
 
@@ -102,3 +102,55 @@ def test_cli_flags_exit_2_with_one_line(args, line):
     res = runner.invoke(app, ["analyze", str(SAMPLE), *args])
     assert res.exit_code == 2
     assert res.stderr.strip() == f"speechcoach: error: {line}"
+
+
+# --------------------------------------------------------------------------- what a trainer types
+
+
+def test_a_rubric_saved_with_a_byte_order_mark_is_read(tmp_path):
+    rubric = tmp_path / "rubric.toml"
+    rubric.write_bytes(b"\xef\xbb\xbf" + '[rate]\ntarget_cpm = 130\n[report]\nlang = "en"\n'.encode())
+    s = load_rubric(rubric)
+    assert (s.target_cpm, s.lang) == (130.0, "en")
+
+
+@pytest.mark.parametrize(
+    "toml,message",
+    [
+        ("[rate]\nband_cpm = [100，140]\n", "line 2: invalid TOML (Unclosed array, column 16); full-width ， must be ASCII ,"),
+        ("[rate]\ntarget_cpm ＝ 120\n", "line 2: invalid TOML (Expected '=' after a key in a key/value pair, column 12); full-width ＝ must be ASCII ="),
+        ('[report]\nlang = “en”\n', 'line 2: invalid TOML (Invalid value, column 8); full-width “ ” must be ASCII " "'),
+        ('[report]\nlang = "en"  # “英文”\nx = [1\n', "invalid TOML at the end of the file (Unclosed array: a bracket or quote is not closed)"),
+        ("[rates]\ntarget_cpm = 120\n",
+         "unknown table [rates] (expected one of [rate], [pauses], [pace], [report], [batch]; did you mean [rate]?)"),
+        ("[speed]\ntarget_cpm = 120\n", "unknown table [speed] (expected one of [rate], [pauses], [pace], [report], [batch])"),
+        ("[rate]\ntargt_cpm = 120\n", "unknown key [rate] targt_cpm (did you mean target_cpm?)"),
+        ("[pauses]\ntarget_cpm = 120\n", "unknown key [pauses] target_cpm (it belongs in [rate])"),
+        ("[pace]\nfoo = 1\n", "unknown key [pace] foo ([pace] keys are window_s, hop_s, max_cv)"),
+        ("target_cpm = 120\n", "target_cpm must be inside its table: write it under [rate]"),
+        ('[rate]\ntarget_cpm = "120"\n', '[rate] target_cpm must be a number, got the string "120" (remove the quotes)'),
+        ("[pauses]\nmax_mid_phrase = 2.5\n", "[pauses] max_mid_phrase must be a whole number, got 2.5"),
+        ("[report]\nlang = 1\n", "[report] lang must be text in quotes, got 1"),
+        ('[rate]\nband_cpm = [100, "140"]\n', '[rate] band_cpm must be two numbers [LO, HI] such as [100, 140], got [100, "140"]'),
+        ("[report]\nguidance = 3\n", "[report] guidance must be a folder name in quotes, got 3"),
+    ],
+)
+def test_rubric_mistakes_say_what_was_expected(tmp_path, toml, message):
+    rubric = tmp_path / "rubric.toml"
+    rubric.write_text(toml, encoding="utf-8")
+    res = runner.invoke(app, ["analyze", str(SAMPLE), "--rubric", str(rubric)])
+    assert res.exit_code == 2
+    assert res.stderr.strip() == f"speechcoach: error: {rubric}: {message}"
+    assert "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("text", ["100,140", "100，140", "100, 140", "100-140", "100–140", "100~140", "100～140", "[100,140]"])
+def test_band_flag_accepts_what_a_chinese_keyboard_types(text):
+    assert parse_band(text) == (100.0, 140.0)
+
+
+@pytest.mark.parametrize("text", ["abc", "100", "100,120,140", "100。140"])
+def test_band_flag_refuses_anything_else(text):
+    res = runner.invoke(app, ["analyze", str(SAMPLE), "--band", text])
+    assert res.exit_code == 2
+    assert res.stderr.strip() == f"speechcoach: error: --band expects LO,HI such as 100,140, got {text!r}"
