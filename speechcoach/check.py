@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .locales import fmt_time, strings
+from .metrics import shown_cpm
 
 RULES = ("rate", "long_pause", "mid_phrase", "pace_cv")
 """The rules, in the order their failures are reported."""
@@ -105,6 +106,7 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
     st = report["settings"]
     lo, hi = (float(v) for v in st["band_cpm"])
     cpm = float(report["rate"]["cpm"])
+    shown = shown_cpm(cpm)  # the rate as the reports show it (a whole number)
     pauses = report.get("pauses", [])
     longest = max(pauses, key=lambda p: p["duration_s"], default=None)
     long_ = [p for p in pauses if p["duration_s"] > st["max_pause_s"]]
@@ -114,10 +116,10 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
     reasons: list[str] = []
     failed: list[str] = []
     if cpm > hi:
-        reasons.append(T["rate_above"].format(cpm=cpm, lo=lo, hi=hi))
+        reasons.append(T["rate_above"].format(cpm=shown, lo=lo, hi=hi))
         failed.append("rate")
     elif cpm < lo:
-        reasons.append(T["rate_below"].format(cpm=cpm, lo=lo, hi=hi))
+        reasons.append(T["rate_below"].format(cpm=shown, lo=lo, hi=hi))
         failed.append("rate")
     if long_:
         worst = max(long_, key=lambda p: p["duration_s"])
@@ -135,7 +137,7 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
         failed.append("pace_cv")
 
     summary = T["summary"].format(
-        cpm=cpm,
+        cpm=shown,
         pauses=len(pauses),
         longest=longest["duration_s"] if longest else 0.0,
         mid=n_mid,

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .locales import fmt_span, fmt_time
-from .metrics import Pace, Rate, Window, several_windows, windowed_sums
+from .metrics import Pace, Rate, Window, several_windows, shown_cpm, windowed_sums
 from .placement import Gap, Pause
 from .settings import Settings
 
@@ -128,23 +128,24 @@ def derive(
     lo, hi = s.band
     out: list[Finding] = []
     rate_ev = {"cpm": round(rate.cpm, 1), "band_cpm": [lo, hi], "target_cpm": s.target_cpm}
+    cpm = shown_cpm(rate.cpm)  # every number below is the one the report shows (metrics.shown_cpm)
     if rate.verdict == "fast":
-        pct = 100.0 * (rate.cpm / s.target_cpm - 1)
-        sev = "problem" if rate.cpm > hi * 1.3 else "warning"
-        out.append(Finding("rate_fast", sev, "pace", dict(cpm=rate.cpm, lo=lo, hi=hi, target=s.target_cpm, pct=pct), rate_ev))
+        pct = 100.0 * (cpm / s.target_cpm - 1)
+        sev = "problem" if cpm > hi * 1.3 else "warning"
+        out.append(Finding("rate_fast", sev, "pace", dict(cpm=cpm, lo=lo, hi=hi, target=s.target_cpm, pct=pct), rate_ev))
     elif rate.verdict == "slow":
-        pct = 100.0 * (1 - rate.cpm / s.target_cpm)
-        sev = "problem" if rate.cpm < lo * 0.75 else "warning"
-        out.append(Finding("rate_slow", sev, "pace", dict(cpm=rate.cpm, lo=lo, hi=hi, target=s.target_cpm, pct=pct), rate_ev))
+        pct = 100.0 * (1 - cpm / s.target_cpm)
+        sev = "problem" if cpm < lo * 0.75 else "warning"
+        out.append(Finding("rate_slow", sev, "pace", dict(cpm=cpm, lo=lo, hi=hi, target=s.target_cpm, pct=pct), rate_ev))
     else:
-        out.append(Finding("rate_on_target", "info", "pace", dict(cpm=rate.cpm, lo=lo, hi=hi, target=s.target_cpm), rate_ev))
+        out.append(Finding("rate_on_target", "info", "pace", dict(cpm=cpm, lo=lo, hi=hi, target=s.target_cpm), rate_ev))
     if rate.verdict != "fast" and rate.articulation_cpm > hi * ARTICULATION_FACTOR:
         out.append(
             Finding(
                 "articulation_fast",
                 "warning",
                 "pace",
-                dict(articulation=rate.articulation_cpm),
+                dict(articulation=shown_cpm(rate.articulation_cpm)),
                 {"articulation_cpm": round(rate.articulation_cpm, 1)},
             )
         )
@@ -210,7 +211,7 @@ def derive(
                 "pace_uneven",
                 "warning",
                 "pace",
-                dict(cv=pace.cv, fast_at=_span(f), fast=f.cpm, slow_at=_span(w), slow=w.cpm),
+                dict(cv=pace.cv, fast_at=_span(f), fast=shown_cpm(f.cpm), slow_at=_span(w), slow=shown_cpm(w.cpm)),
                 {"cv": round(pace.cv, 3), "spans": [[round(f.start_s, 2), round(f.end_s, 2)], [round(w.start_s, 2), round(w.end_s, 2)]]},
             )
         )
@@ -231,7 +232,7 @@ def derive(
                 fid,
                 "info" if change < 2 * step else "warning",
                 "pace",
-                dict(trend=abs(round(pace.trend_cpm_per_min, 1)), first=first, last=last),  # as the report rounds it
+                dict(trend=abs(round(pace.trend_cpm_per_min, 1)), first=shown_cpm(first), last=shown_cpm(last)),  # as the report rounds it
                 {"trend_cpm_per_min": round(pace.trend_cpm_per_min, 1), "trend_first_last_cpm": [round(first, 1), round(last, 1)]},
             )
         )

@@ -2,9 +2,16 @@
 
 Rates are in characters per minute (cpm). The speaking rate is timed like a stopwatch:
 characters ÷ speech span, pauses inside the span included, leading and trailing silence not.
+
+Every rate is reported to :data:`RATE_DECIMALS` decimal (the JSON report's value) and shown as a
+whole number by :func:`shown_cpm`: that reported value rounded half up. Findings, renderers,
+``check``, batch summaries and the practice page (``Math.round`` of the stored value) all show
+the same integer, and the band verdict is judged on it.
 """
 
 from __future__ import annotations
+
+import math
 
 from collections.abc import Sized
 from dataclasses import dataclass
@@ -12,6 +19,30 @@ from dataclasses import dataclass
 import numpy as np
 
 from .settings import Settings
+
+
+RATE_DECIMALS = 1
+"""Decimals a rate (cpm) is reported with in the JSON report, the one value every displayed
+rate is rounded from (a tenth of a character a minute is far below what a rate is measured to)."""
+
+
+def shown_cpm(cpm: float) -> int:
+    """A rate as every report shows it: the reported value, rounded half up to a whole number.
+
+    Parameters
+    ----------
+    cpm : float
+        A rate in characters per minute, exact or as the report stores it (to
+        :data:`RATE_DECIMALS` decimals): both give the same result, because the exact value is
+        first rounded to the reported one.
+
+    Returns
+    -------
+    int
+        The rate shown (cpm): ``179.46`` → ``179.5`` → ``180``, ``118.5`` → ``119`` (half up,
+        like JavaScript's ``Math.round`` on the stored value, not Python's half-to-even).
+    """
+    return int(math.floor(round(float(cpm), RATE_DECIMALS) + 0.5))
 
 
 @dataclass(frozen=True)

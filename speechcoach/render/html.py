@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..errors import AudioError
-from ..metrics import several_windows
+from ..metrics import several_windows, shown_cpm
 from . import svg
 from .words import MARK_RE, Words
 
@@ -379,7 +379,7 @@ class _Page:
         return (
             f'<section class="headline" aria-labelledby="h-rate"><div>'
             f'<h2 id="h-rate">{_e(L["rate"])}</h2>'
-            f'<div class="big">{_e(w.num(rate["cpm"]))}<small>{_e(unit)}</small>'
+            f'<div class="big">{_e(w.num(shown_cpm(rate["cpm"])))}<small>{_e(unit)}</small>'
             f'<span class="verdict v-{_e(verdict)}">{_e(w.verdict(verdict))}</span></div>'
             f'<p class="sub">{_e(sub)}</p></div>'
             f'<div class="score"><div class="lbl">{_e(L["score"])}</div>'

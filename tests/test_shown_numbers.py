@@ -1,0 +1,97 @@
+"""The numbers a trainee sees: one rounding rule for rates, verdicts on the shown value, a
+monotone score, pace without long pauses, measured drift figures, guessed pauses not gated.
+
+Every analysis here is real (sample recordings or signals built from them); nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import soundfile as sf
+from typer.testing import CliRunner
+
+from speechcoach.check import judge
+from speechcoach.cli import app
+from speechcoach.metrics import shown_cpm
+from speechcoach.pipeline import analyze_file, analyze_signal
+from speechcoach.render import render
+from speechcoach.report import to_dict
+
+from .conftest import REPO, SAMPLES
+
+runner = CliRunner()
+CARD = SAMPLES / "no_pauses_card_loss"
+
+
+def _script(path) -> str:
+    return path.with_suffix(".txt").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def card_report() -> dict:
+    """``no_pauses_card_loss`` with its script: its rate is stored as 179.5 cpm, a tie."""
+    return to_dict(analyze_file(CARD.with_suffix(".wav"), script=_script(CARD)), lang="zh")
+
+
+# --- 1. one rounding rule -------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "cpm,shown",
+    [(118.5, 119), (179.5, 180), (179.549, 180), (179.44, 179), (140.4, 140), (140.45, 140), (140.46, 141), (99.5, 100), (0.0, 0)],
+)
+def test_shown_cpm_rounds_the_reported_value_half_up(cpm, shown):
+    assert shown_cpm(cpm) == shown  # exact: integers
+
+
+def test_shown_cpm_is_the_same_from_the_exact_and_the_stored_value():
+    rng = np.random.default_rng(7)
+    for x in rng.uniform(0, 400, 2000):
+        assert shown_cpm(x) == shown_cpm(round(x, 1))  # exact: integers
+
+
+def test_a_tie_is_shown_alike_everywhere(card_report):
+    rep = card_report
+    assert rep["rate"]["cpm"] == pytest.approx(179.5, abs=1e-9)  # the case the rule is about
+    text = render(rep, "text")
+    assert re.search(r"语速: 180 字/分钟", text)
+    finding = next(f for f in rep["findings"] if f["id"] == "rate_fast")
+    assert "每分钟 180 字" in finding["message"]
+    assert "180 字/分钟" in render(rep, "md")
+    assert '<div class="big">180<' in render(rep, "html")
+    j = judge(rep)
+    assert "180" in j.reasons[0] and "179" not in j.reasons[0]
+    en = to_dict(analyze_file(CARD.with_suffix(".wav"), script=_script(CARD)), lang="en")
+    assert judge(en).reasons[0].startswith("rate 180 cpm")
+
+
+def test_batch_index_shows_the_same_rate(tmp_path):
+    d = tmp_path / "in" / "ann"
+    d.mkdir(parents=True)
+    shutil.copy(CARD.with_suffix(".wav"), d / "card.wav")
+    shutil.copy(CARD.with_suffix(".txt"), d / "card.txt")
+    res = runner.invoke(app, ["batch", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--jobs", "1", "--lang", "en"])
+    assert res.exit_code == 0, res.output
+    index = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert 'data-v="179.5">180</td>' in index  # the stored value and the shown one
+
+
+def test_practice_page_rounds_the_stored_value_the_same_way():
+    """app.js's ``fmt0`` (``Math.round``) on the stored 0.1-cpm value gives ``shown_cpm``."""
+    node = shutil.which("node") or shutil.which("nodejs")
+    if node is None:
+        pytest.skip("node is not installed")
+    js = (REPO / "speechcoach" / "web" / "app.js").read_text(encoding="utf-8")
+    fmt0 = re.search(r"function fmt0\(x\) \{.*?\n\}", js, re.S)
+    assert fmt0, "app.js has no fmt0"
+    values = [k / 10 for k in range(950, 1900)]  # every stored value from 95.0 to 189.9
+    out = subprocess.run(
+        [node, "-e", fmt0.group(0) + f"\nconsole.log(JSON.stringify({json.dumps(values)}.map(fmt0)));"],
+        capture_output=True, text=True, check=True, timeout=30,
+    ).stdout
+    got = [int(v) for v in re.findall(r"\d+", out)]
+    assert got == [shown_cpm(v) for v in values]  # exact: integers
