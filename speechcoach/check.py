@@ -3,7 +3,8 @@
 A recording passes when all four rules hold (limits from :class:`~speechcoach.settings.Settings`,
 which the rubric TOML can set and which every report carries in its ``settings`` block):
 
-1. the speaking rate lies inside the moderate band (``band_cpm``, ends included);
+1. the speaking rate, as the reports show it (a whole number, :func:`~speechcoach.metrics.shown_cpm`),
+   lies inside the moderate band (``band_cpm``, ends included);
 2. no pause is longer than ``max_pause_s``;
 3. there are at most ``max_mid_phrase`` pauses in the middle of a phrase;
 4. the pace coefficient of variation is at most ``max_cv``.
@@ -115,10 +116,10 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
 
     reasons: list[str] = []
     failed: list[str] = []
-    if cpm > hi:
+    if shown > hi:  # the band judged on the rate shown, as metrics.verdict does
         reasons.append(T["rate_above"].format(cpm=shown, lo=lo, hi=hi))
         failed.append("rate")
-    elif cpm < lo:
+    elif shown < lo:
         reasons.append(T["rate_below"].format(cpm=shown, lo=lo, hi=hi))
         failed.append("rate")
     if long_:

@@ -113,9 +113,14 @@ def several_windows(series: Sized) -> bool:
 
 
 def verdict(cpm: float, band: tuple[float, float]) -> str:
-    """``"slow"`` below the band, ``"fast"`` above it, else ``"on_target"``."""
+    """``"slow"`` below the band, ``"fast"`` above it, else ``"on_target"`` (ends included).
+
+    Judged on the rate the trainee sees, :func:`shown_cpm`: 140.4 cpm is shown as 140 and is
+    inside a 100–140 band, 140.5 is shown as 141 and is above it.
+    """
     lo, hi = band
-    return "slow" if cpm < lo else "fast" if cpm > hi else "on_target"
+    shown = shown_cpm(cpm)
+    return "slow" if shown < lo else "fast" if shown > hi else "on_target"
 
 
 def speaking_rate(n_chars: int, span_s: float, pause_s: float, *, band: tuple[float, float]) -> Rate:

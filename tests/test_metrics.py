@@ -15,7 +15,9 @@ def test_rate_is_a_stopwatch():
     assert r.verdict == "on_target"
 
 
-@pytest.mark.parametrize("cpm,expected", [(99.9, "slow"), (100, "on_target"), (140, "on_target"), (140.1, "fast")])
+@pytest.mark.parametrize(
+    "cpm,expected", [(99.4, "slow"), (99.5, "on_target"), (100, "on_target"), (140, "on_target"), (140.4, "on_target"), (140.5, "fast")]
+)
 def test_verdict_band_edges(cpm, expected):
     assert verdict(cpm, (100, 140)) == expected
 

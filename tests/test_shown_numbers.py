@@ -95,3 +95,51 @@ def test_practice_page_rounds_the_stored_value_the_same_way():
     ).stdout
     got = [int(v) for v in re.findall(r"\d+", out)]
     assert got == [shown_cpm(v) for v in values]  # exact: integers
+
+
+# --- 2. the verdict is judged on the number shown --------------------------------------------
+REIMB = SAMPLES / "on_target_reimbursement"
+
+
+def test_a_rate_shown_on_the_band_edge_is_inside_it():
+    """on_target_reimbursement measures 121.4 cpm, shown 121: with the band 100–121 it is on target everywhere."""
+    from speechcoach.settings import Settings
+
+    settings = Settings(band_lo_cpm=100, band_hi_cpm=121)
+    rep = to_dict(analyze_file(REIMB.with_suffix(".wav"), script=_script(REIMB), settings=settings), lang="en")
+    assert 121.0 < rep["rate"]["cpm"] < 121.5  # tolerance: the case is a stored rate just above the edge
+    assert rep["rate"]["verdict"] == "on_target"
+    ids = {f["id"] for f in rep["findings"]}
+    assert "rate_on_target" in ids and "rate_fast" not in ids
+    assert "rate" not in judge(rep).failed_rules
+    assert "121 chars/min — on target" in render(rep, "text")
+    gauge = re.search(r'<svg class="chart gauge".*?</svg>', render(rep, "html"), re.S).group(0)
+    value = re.search(r'<text class="value"[^>]*fill="([^"]+)"', gauge).group(1)
+    assert value == "#1f7a3f"  # the number and marker in the moderate zone's ink
+    res = runner.invoke(app, ["check", str(REIMB.with_suffix(".wav")), "--band", "100,121", "--lang", "en"])
+    assert res.exit_code == 0 and res.stdout.startswith("PASS ") and "121 cpm" in res.stdout, res.output
+
+
+def test_a_rate_shown_on_the_lower_edge_is_inside_it(card_report):
+    """no_pauses_card_loss is stored 179.5, shown 180: inside a band starting at 180."""
+    from speechcoach.metrics import verdict
+
+    assert card_report["rate"]["cpm"] == pytest.approx(179.5, abs=1e-9)
+    assert verdict(card_report["rate"]["cpm"], (180, 240)) == "on_target"
+    assert verdict(179.44, (180, 240)) == "slow"  # shown 179
+
+
+def test_poet_clip_at_140_4_is_moderate(corpus):
+    """The real clip the tester reported: 140.4 cpm with its script was '140 — too fast'."""
+    import csv
+
+    rows = {r["id"]: r for r in csv.DictReader((corpus / "manifest.tsv").open(encoding="utf-8"), delimiter="\t")}
+    row = rows.get("cosyvoice_pr1212_wzy_read_poet_27s")
+    if row is None:
+        pytest.skip("clip not in this corpus")
+    rep = to_dict(analyze_file(corpus / row["file"], script=row["transcript"]), lang="zh")
+    if shown_cpm(rep["rate"]["cpm"]) != 140 or rep["rate"]["cpm"] <= 140:
+        pytest.skip(f"this corpus copy measures {rep['rate']['cpm']} cpm, not the edge case")
+    assert rep["rate"]["verdict"] == "on_target"
+    assert "rate" not in judge(rep).failed_rules
+    assert any(f["id"] == "rate_on_target" for f in rep["findings"])

@@ -161,7 +161,7 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
     ok = [r for r in rows if not r.get("error")]
     rates = sorted(float(r["cpm"]) for r in ok)
     median = (rates[len(rates) // 2] if len(rates) % 2 else (rates[len(rates) // 2 - 1] + rates[len(rates) // 2]) / 2) if rates else None
-    in_band = sum(lo <= v <= hi for v in rates)
+    in_band = sum(lo <= shown_cpm(v) <= hi for v in rates)  # the band judged on the shown rate, like the verdict
     c = summary["counts"]
 
     h: list[str] = [

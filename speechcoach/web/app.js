@@ -694,7 +694,7 @@ function drawChart(list) {
   });
   if (n > 1) chart.appendChild(svg("polyline", { class: "series", points: list.map((a, i) => `${x(i).toFixed(1)},${y(a.cpm).toFixed(1)}`).join(" ") }));
   list.forEach((a, i) => {
-    const c = svg("circle", { cx: x(i), cy: y(a.cpm), r: 5, class: a.cpm < lo || a.cpm > hi ? "out" : "in" });
+    const c = svg("circle", { cx: x(i), cy: y(a.cpm), r: 5, class: +fmt0(a.cpm) < lo || +fmt0(a.cpm) > hi ? "out" : "in" });
     c.appendChild(svg("title", {}, `${i + 1}. ${scenarioLabel(a)}: ${fmt0(a.cpm)} (${verdictLabel(a.verdict)})`));
     chart.appendChild(c);
   });
