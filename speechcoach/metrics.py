@@ -196,20 +196,38 @@ def score(
     n_long_runs: int,
     no_pauses: bool,
 ) -> int:
-    """An overall mark from 0 to 100.
+    """An overall mark from 0 to 100: 100 minus deductions, clipped to 0–100.
 
-    Rate is worth 50 points (full inside the band, one point lost per 2 cpm outside it),
-    pauses 25 (lost for no pauses at all, over-long pauses, mid-phrase pauses and long runs
-    without a pause) and evenness of pace 25 (full up to half the cv limit, none at twice it).
+    - Rate: one point per 2 cpm the rate (as shown, :func:`shown_cpm`) lies outside the band,
+      with no cap, so the mark keeps falling as the rate moves away from the band until it
+      reaches 0 (at 200 cpm outside, whatever the rest).
+    - Pauses: at most 25 points: 12 for no pause at all, 4 per over-long pause (at most 8),
+      4 per mid-phrase pause (at most 12), 3 per long run without a pause (at most 9).
+    - Pace: at most 25 points: none up to half the cv limit (``settings.max_cv``), all 25 from
+      twice it, linearly between.
+
+    Parameters
+    ----------
+    rate : Rate
+    pace_ : Pace
+    settings : Settings, keyword-only
+        The band (cpm) and the cv limit.
+    n_long_pauses, n_mid_phrase, n_long_runs : int, keyword-only
+        Pauses over ``max_pause_s``, pauses in the middle of a phrase, speech runs over
+        ``max_run_chars`` characters.
+    no_pauses : bool, keyword-only
+        No pause at all in a long stretch of speech.
+
+    Returns
+    -------
+    int
+        The mark, 0–100 (half up).
     """
     lo, hi = settings.band
-    outside = max(lo - rate.cpm, rate.cpm - hi, 0.0)
-    rate_pts = max(0.0, 50.0 - outside / 2.0)
-    pause_pts = 25.0
-    pause_pts -= 12.0 if no_pauses else 0.0
-    pause_pts -= min(8.0, 4.0 * n_long_pauses)
-    pause_pts -= min(12.0, 4.0 * n_mid_phrase)
-    pause_pts -= min(9.0, 3.0 * n_long_runs)
+    shown = shown_cpm(rate.cpm)
+    rate_loss = max(lo - shown, shown - hi, 0.0) / 2.0
+    pause_loss = (12.0 if no_pauses else 0.0) + min(8.0, 4.0 * n_long_pauses) + min(12.0, 4.0 * n_mid_phrase) + min(9.0, 3.0 * n_long_runs)
+    pause_loss = min(pause_loss, 25.0)
     lo_cv, hi_cv = settings.max_cv / 2, settings.max_cv * 2
-    pace_pts = 25.0 * float(np.clip((hi_cv - pace_.cv) / (hi_cv - lo_cv), 0.0, 1.0))
-    return int(round(rate_pts + max(pause_pts, 0.0) + pace_pts))
+    pace_loss = 25.0 * float(np.clip((pace_.cv - lo_cv) / (hi_cv - lo_cv), 0.0, 1.0))
+    return int(np.clip(math.floor(100.0 - rate_loss - pause_loss - pace_loss + 0.5), 0, 100))

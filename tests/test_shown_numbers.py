@@ -143,3 +143,45 @@ def test_poet_clip_at_140_4_is_moderate(corpus):
     assert rep["rate"]["verdict"] == "on_target"
     assert "rate" not in judge(rep).failed_rules
     assert any(f["id"] == "rate_on_target" for f in rep["findings"])
+
+
+# --- 3. the score keeps falling as the rate leaves the band ---------------------------------
+def _faster(stem: str, factor: float) -> dict:
+    """A sample played ``factor`` times faster (the same samples read at a higher rate)."""
+    y, sr = sf.read(str((SAMPLES / stem).with_suffix(".wav")), dtype="float32")
+    return to_dict(analyze_signal(y, int(sr * factor), script=_script(SAMPLES / stem)))
+
+
+def test_score_falls_with_the_rate_outside_the_band():
+    rows = [_faster("on_target_retirement", k) for k in (1.0, 1.5, 1.8, 2.2, 2.5)]
+    rates = [r["rate"]["cpm"] for r in rows]
+    scores = [r["score"] for r in rows]
+    assert rates == sorted(rates) and rates[-1] > 290  # tolerance: only the order matters
+    assert all(a >= b for a, b in zip(scores, scores[1:])), list(zip(rates, scores))
+    assert scores[-1] < scores[2] < scores[1]  # strictly lower while above 0
+
+
+def test_a_far_faster_delivery_never_outscores_a_less_fast_one():
+    """The tester's case: 680 cpm without pauses scored 47, more than 295 cpm with pauses (43)."""
+    very = _faster("no_pauses_card_loss", 3.8)
+    fast = _faster("on_target_retirement", 2.5)
+    assert very["rate"]["cpm"] > 650 and 280 < fast["rate"]["cpm"] < 310  # tolerance: the cases as reported
+    assert very["score"] == 0  # exact: 545 cpm outside the band costs over 100 points
+    assert very["score"] < fast["score"]
+
+
+def test_score_is_full_inside_the_band_and_falls_one_point_per_2_cpm():
+    from speechcoach.metrics import Pace, Rate, Window, score
+    from speechcoach.settings import Settings
+
+    even = Pace(8.0, (Window(0, 8, 120.0), Window(2, 10, 120.0)), 0.0, 0.0)
+    s = Settings()
+
+    def mark(cpm: float) -> int:
+        return score(Rate(cpm, cpm, "on_target"), even, settings=s, n_long_pauses=0, n_mid_phrase=0, n_long_runs=0, no_pauses=False)
+
+    assert mark(100) == mark(140.4) == 100  # exact: 140.4 is shown 140, inside the band
+    assert mark(160) == 90 and mark(80) == 90  # exact: 20 cpm outside
+    marks = [mark(c) for c in range(140, 400, 10)]
+    assert all(a > b for a, b in zip(marks, marks[1:]) if a > 0)  # strictly falling until 0
+    assert marks[-1] == 0  # exact: clipped
