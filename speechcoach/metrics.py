@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from collections.abc import Sized
+from collections.abc import Sequence, Sized
 from dataclasses import dataclass
 
 import numpy as np
@@ -151,39 +151,93 @@ def pace(
     weight: float | np.ndarray = 1.0,
     window_s: float = 8.0,
     hop_s: float = 2.0,
+    cut: np.ndarray | Sequence[tuple[float, float]] = (),
 ) -> Pace:
-    """Local rate over sliding windows.
+    """Local rate over sliding windows of speaking time.
+
+    Pace describes how fast the person talks, so the pauses in ``cut`` (the pipeline passes
+    those longer than the long-pause limit, ``settings.max_pause_s``, which the long-pause
+    finding reports) are taken out of the time axis: the windows slide over the speech with
+    those pauses removed, each holds ``window_s`` of that time, and its edges are mapped back
+    to the recording's time for display (a window across a removed pause spans it). Shorter
+    pauses stay in, as they do in the speaking rate. Without ``cut`` the axis is the
+    recording's own.
 
     Parameters
     ----------
     event_times : np.ndarray, shape (n,)
         Times in seconds of syllables (aligned characters, or syllable nuclei).
     start_s, end_s : float
-        The speech span.
+        The speech span (s).
     weight : float or np.ndarray of shape (n,), keyword-only
         Characters per event, one for all or one each: syllable nuclei weigh the characters
         they stand for (:func:`speechcoach.syllables.nucleus_weights`, scaled to the count).
     window_s, hop_s : float, keyword-only
-        Window length and hop in seconds.
+        Window length and hop in seconds of speaking time.
+    cut : array-like of shape (k, 2), keyword-only
+        ``[start_s, end_s]`` of the pauses to leave out of the time axis.
 
     Returns
     -------
     Pace
+        Windows in the recording's time (s), rates in cpm; the cv and the trend (cpm per
+        minute of speaking time) are taken over the windows.
     """
-    span = end_s - start_s
+    axis = SpeakingTime(start_s, end_s, cut)
+    span = axis.length_s
     w = min(window_s, span)
     n_steps = int(np.floor((span - w) / hop_s + 1e-9)) + 1
-    starts = start_s + hop_s * np.arange(n_steps)
-    if starts[-1] + w < end_s - 1e-6:  # make the last window end with the speech
-        starts = np.append(starts, end_s - w)
+    starts = hop_s * np.arange(n_steps)
+    if starts[-1] + w < span - 1e-6:  # make the last window end with the speech
+        starts = np.append(starts, span - w)
     ends = starts + w
-    rates = windowed_sums(event_times, weight, starts, ends) / w * 60.0
+    rates = windowed_sums(axis.squeeze(event_times), weight, starts, ends) / w * 60.0
     mean = float(np.mean(rates))
     cv = float(np.std(rates) / mean) if mean > 0 and len(rates) > 1 else 0.0
     centres = (starts + ends) / 2
     trend = float(np.polyfit(centres / 60.0, rates, 1)[0]) if len(rates) > 2 else 0.0
-    series = tuple(Window(float(a), float(b), float(r)) for a, b, r in zip(starts, ends, rates))
+    real_starts, real_ends = axis.unsqueeze(starts, after_cut=True), axis.unsqueeze(ends, after_cut=False)
+    series = tuple(Window(float(a), float(b), float(r)) for a, b, r in zip(real_starts, real_ends, rates))
     return Pace(window_s=float(w), series=series, cv=cv, trend_cpm_per_min=trend)
+
+
+class SpeakingTime:
+    """The speech span with some pauses taken out: recording time ↔ speaking time (s).
+
+    Parameters
+    ----------
+    start_s, end_s : float
+        The speech span (s); speaking time 0 is ``start_s``.
+    cut : array-like of shape (k, 2)
+        ``[start_s, end_s]`` of the stretches to remove; parts outside the span are ignored.
+    """
+
+    def __init__(self, start_s: float, end_s: float, cut: np.ndarray | Sequence[tuple[float, float]] = ()) -> None:
+        c = np.asarray(cut, dtype=float).reshape(-1, 2)
+        c = np.clip(c, start_s, end_s)
+        c = c[c[:, 1] > c[:, 0]]
+        self.start_s = float(start_s)
+        self.cut = c[np.argsort(c[:, 0])]
+        self.length_s = float(end_s - start_s - np.sum(self.cut[:, 1] - self.cut[:, 0]))
+        self._at = self.squeeze(self.cut[:, 0])  # where each cut sits in speaking time
+
+    def squeeze(self, t: np.ndarray | float) -> np.ndarray:
+        """Recording time (s) → speaking time (s); a time inside a removed pause goes to its start."""
+        t = np.asarray(t, dtype=float)
+        out = t - self.start_s
+        for a, b in self.cut:
+            out = out - np.clip(t - a, 0.0, b - a)
+        return out
+
+    def unsqueeze(self, c: np.ndarray, *, after_cut: bool) -> np.ndarray:
+        """Speaking time (s) → recording time (s); at a removed pause, its end when ``after_cut``
+        (a window starting there starts when speech resumes), else its start."""
+        c = np.asarray(c, dtype=float)
+        out = c + self.start_s
+        for at, (a, b) in zip(self._at, self.cut):
+            past = c > at + 1e-9 if not after_cut else c >= at - 1e-9
+            out = out + np.where(past, b - a, 0.0)
+        return out
 
 
 def score(

@@ -231,8 +231,11 @@ def analyze_audio(
     placed = place(y, sr, seg.runs, nuclei, counted, sentence_ends=_sentence_ends(precise))
     recognised = _recognised_events(precise, seg, nuclei) if source == "asr" else None
     events, weight = pace_events(nuclei, calibrated, n_chars, placed.alignment, recognised)
-    pace_ = pace(events, seg.start_s, seg.end_s, weight=weight, window_s=settings.window_s, hop_s=settings.hop_s)
     pauses = placed.pauses
+    # the pace is how fast the person talks: pauses over the long-pause limit (reported by the
+    # long-pause finding) are left out of its time axis (metrics.pace)
+    long_pauses = [(p.start_s, p.end_s) for p in pauses if p.duration_s > settings.max_pause_s]
+    pace_ = pace(events, seg.start_s, seg.end_s, weight=weight, window_s=settings.window_s, hop_s=settings.hop_s, cut=long_pauses)
     run_chars = placed.run_chars if placed.run_chars is not None else run_lengths(seg.runs, events, weight)
     findings = derive(
         rate=rate,

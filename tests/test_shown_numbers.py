@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -185,3 +186,46 @@ def test_score_is_full_inside_the_band_and_falls_one_point_per_2_cpm():
     marks = [mark(c) for c in range(140, 400, 10)]
     assert all(a > b for a, b in zip(marks, marks[1:]) if a > 0)  # strictly falling until 0
     assert marks[-1] == 0  # exact: clipped
+
+
+# --- 4. a long pause is reported once, not again as uneven pace ------------------------------
+RETIRE = SAMPLES / "on_target_retirement"
+
+
+def _with_silence(stem: Path, at_s: float, length_s: float) -> tuple[np.ndarray, int]:
+    """The sample with ``length_s`` of −70 dBFS noise inserted at ``at_s``."""
+    y, sr = sf.read(str(stem.with_suffix(".wav")), dtype="float32")
+    k = int(at_s * sr)
+    quiet = np.random.default_rng(70).normal(0.0, 10 ** (-70 / 20), int(length_s * sr)).astype(np.float32)
+    return np.concatenate([y[:k], quiet, y[k:]]), sr
+
+
+def test_a_long_pause_does_not_make_the_pace_uneven():
+    plain = to_dict(analyze_file(RETIRE.with_suffix(".wav"), script=_script(RETIRE)), lang="en")
+    y, sr = _with_silence(RETIRE, 7.0, 4.0)
+    rep = to_dict(analyze_signal(y, sr, script=_script(RETIRE)), lang="en")
+    ids = [f["id"] for f in rep["findings"]]
+    assert "long_pauses" in ids
+    assert not {"pace_uneven", "pace_speeds_up", "pace_slows_down"} & set(ids), ids
+    assert judge(rep).failed_rules == ("long_pause",)
+    # the same talking: no more uneven than without the inserted silence (it fell in a 0.8 s
+    # pause, which is now left out whole, so it may be a little more even), tolerance 0.01
+    assert rep["pace"]["cv"] <= plain["pace"]["cv"] + 0.01
+    assert rep["pace"]["slowest"]["cpm"] > 90  # tolerance: was 38, the pause counted as slow speech
+    longest = max(rep["pauses"], key=lambda p: p["duration_s"])
+    across = [w for w in rep["pace"]["series"] if w["start_s"] < longest["start_s"] and w["end_s"] > longest["end_s"]]
+    assert across, "a window spans the pause"
+    for w in across:  # it holds 8 s of speaking time, so it spans the pause's length more (±0.02 s rounding)
+        assert w["end_s"] - w["start_s"] == pytest.approx(rep["pace"]["window_s"] + longest["duration_s"], abs=0.02)
+
+
+def test_pace_leaves_the_cut_pauses_out_of_its_time_axis():
+    from speechcoach.metrics import pace
+
+    t = np.concatenate([np.arange(0, 20, 0.5), np.arange(26, 46, 0.5)])  # 120 cpm, a 6 s gap at 20–26
+    whole = pace(t, 0.0, 46.0)
+    cut = pace(t, 0.0, 46.0, cut=[(20.0, 26.0)])
+    assert whole.cv > 0.2  # the gap reads as slow windows
+    assert cut.cv < 0.05 and all(w.cpm == pytest.approx(120, abs=8) for w in cut.series)  # ± one event per window
+    assert cut.series[0].start_s == 0.0 and cut.series[-1].end_s == pytest.approx(46.0, abs=1e-9)
+    assert not any(20.0 < w.start_s < 26.0 or 20.0 < w.end_s < 26.0 for w in cut.series)  # no edge inside the cut
