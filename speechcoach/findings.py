@@ -71,12 +71,11 @@ def run_lengths(run_times: np.ndarray, event_times: np.ndarray, weight: float | 
     return np.rint(windowed_sums(event_times, weight, run_times[:, 0], run_times[:, 1])).astype(int)
 
 
-def trend_ends(pace: Pace) -> tuple[float, float]:
-    """The pace trend line's values (cpm) at the first and the last window's centre: the trend
-    as a trainee hears it ("from about 100 to about 125"), not as a slope per minute."""
-    centres = np.array([(w.start_s + w.end_s) / 2 for w in pace.series]) / 60.0
-    at = pace.mean_cpm + pace.trend_cpm_per_min * (centres[[0, -1]] - centres.mean())
-    return float(at[0]), float(at[1])
+def drift_judged(span_s: float) -> bool:
+    """Whether a recording is long enough (:data:`TREND_MIN_SPAN_S` of speech span) for its pace
+    drift to be judged, and so for a trend to be shown at all: over a shorter stretch a slope
+    per minute is an extrapolation, not a measurement."""
+    return span_s >= TREND_MIN_SPAN_S
 
 
 def placement_findings(missed_breaks: tuple[Gap, ...], missed_steps: tuple[Gap, ...]) -> tuple[Finding, ...]:
@@ -215,25 +214,29 @@ def derive(
                 {"cv": round(pace.cv, 3), "spans": [[round(f.start_s, 2), round(f.end_s, 2)], [round(w.start_s, 2), round(w.end_s, 2)]]},
             )
         )
-    # A drift is judged by how far the trend line moves over the recording, as the note words it
-    # ("from about 107 to about 123"), relative to the mean rate, against the band's half-width
+    # A drift is judged on what the finding quotes: the rates of the first and the last third of
+    # the speaking time, counted from the characters' times ("about 92 in the first third, about
+    # 190 in the last"), their difference relative to the mean rate against the band's half-width
     # relative to the target (20/120 = 17% for 100-140: a change that carries a speaker from the
-    # band's middle to its edge) for a note, twice that for a warning. Relative, because a window's
-    # rate without a script errs in proportion to the rate; by the change rather than the slope
-    # per minute, which would flag a 30 s recording for a change a listener hardly notices and let
-    # a slow drift over three minutes pass.
+    # band's middle to its edge) for a note, twice that for a warning. Relative, because a rate
+    # without a script errs in proportion to the rate; by the measured change rather than a
+    # fitted slope per minute, which extrapolates beyond a short recording. Only over
+    # TREND_MIN_SPAN_S of speech or more (drift_judged).
     step = (s.band_hi_cpm - s.band_lo_cpm) / (2.0 * s.target_cpm)
-    first, last = trend_ends(pace) if len(pace.series) > 2 else (0.0, 0.0)
+    first, last = pace.first_third_cpm, pace.last_third_cpm
     change = abs(last - first) / max(pace.mean_cpm, 1e-9)
-    if span_s >= TREND_MIN_SPAN_S and change >= step:
+    if drift_judged(span_s) and several_windows(pace.series) and change >= step:
         fid = "pace_speeds_up" if last > first else "pace_slows_down"
         out.append(
             Finding(
                 fid,
                 "info" if change < 2 * step else "warning",
                 "pace",
-                dict(trend=abs(round(pace.trend_cpm_per_min, 1)), first=shown_cpm(first), last=shown_cpm(last)),  # as the report rounds it
-                {"trend_cpm_per_min": round(pace.trend_cpm_per_min, 1), "trend_first_last_cpm": [round(first, 1), round(last, 1)]},
+                dict(first=shown_cpm(first), last=shown_cpm(last)),
+                {
+                    "first_last_third_cpm": [round(first, 1), round(last, 1)],
+                    "trend_cpm_per_min": round(pace.trend_cpm_per_min, 1),
+                },
             )
         )
     order = {sev: i for i, sev in enumerate(SEVERITIES)}

@@ -84,13 +84,19 @@ class Pace:
     cv : float
         Coefficient of variation of the local rates (0 = perfectly even).
     trend_cpm_per_min : float
-        Least-squares slope of local rate against time: positive when the speaker speeds up.
+        Least-squares slope of local rate against speaking time (cpm per minute): positive
+        when the speaker speeds up. A fitted line, for charts; findings quote the thirds.
+    first_third_cpm, last_third_cpm : float
+        Rates (cpm) of the first and the last third of the speaking time, counted directly
+        from the characters' times: the measured values a drift finding quotes.
     """
 
     window_s: float
     series: tuple[Window, ...]
     cv: float
     trend_cpm_per_min: float
+    first_third_cpm: float = 0.0
+    last_third_cpm: float = 0.0
 
     @property
     def mean_cpm(self) -> float:
@@ -191,14 +197,17 @@ def pace(
     if starts[-1] + w < span - 1e-6:  # make the last window end with the speech
         starts = np.append(starts, span - w)
     ends = starts + w
-    rates = windowed_sums(axis.squeeze(event_times), weight, starts, ends) / w * 60.0
+    squeezed = axis.squeeze(event_times)
+    rates = windowed_sums(squeezed, weight, starts, ends) / w * 60.0
     mean = float(np.mean(rates))
     cv = float(np.std(rates) / mean) if mean > 0 and len(rates) > 1 else 0.0
     centres = (starts + ends) / 2
     trend = float(np.polyfit(centres / 60.0, rates, 1)[0]) if len(rates) > 2 else 0.0
+    third = span / 3.0
+    first, last = windowed_sums(squeezed, weight, np.array([0.0, span - third]), np.array([third, span])) / third * 60.0
     real_starts, real_ends = axis.unsqueeze(starts, after_cut=True), axis.unsqueeze(ends, after_cut=False)
     series = tuple(Window(float(a), float(b), float(r)) for a, b, r in zip(real_starts, real_ends, rates))
-    return Pace(window_s=float(w), series=series, cv=cv, trend_cpm_per_min=trend)
+    return Pace(window_s=float(w), series=series, cv=cv, trend_cpm_per_min=trend, first_third_cpm=float(first), last_third_cpm=float(last))
 
 
 class SpeakingTime:

@@ -115,6 +115,8 @@ def to_dict(an: Analysis, *, lang: str | None = None, created: str | None = None
             "series": [{"start_s": _r(w.start_s, 2), "end_s": _r(w.end_s, 2), "cpm": _r(w.cpm, RATE_DECIMALS)} for w in an.pace.series],
             "cv": _r(an.pace.cv),
             "trend_cpm_per_min": _r(an.pace.trend_cpm_per_min, 1),
+            "first_third_cpm": _r(an.pace.first_third_cpm, RATE_DECIMALS),
+            "last_third_cpm": _r(an.pace.last_third_cpm, RATE_DECIMALS),
             "fastest": _window(an.pace.fastest),
             "slowest": _window(an.pace.slowest),
         },

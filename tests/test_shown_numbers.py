@@ -229,3 +229,38 @@ def test_pace_leaves_the_cut_pauses_out_of_its_time_axis():
     assert cut.cv < 0.05 and all(w.cpm == pytest.approx(120, abs=8) for w in cut.series)  # ± one event per window
     assert cut.series[0].start_s == 0.0 and cut.series[-1].end_s == pytest.approx(46.0, abs=1e-9)
     assert not any(20.0 < w.start_s < 26.0 or 20.0 < w.end_s < 26.0 for w in cut.series)  # no edge inside the cut
+
+
+# --- 5. drift figures are measured, and a trend is shown only where drift is judged -----------
+UNEVEN = SAMPLES / "uneven_transfer"
+
+
+def test_drift_quotes_the_measured_thirds(expected):
+    rep = to_dict(analyze_file(UNEVEN.with_suffix(".wav"), script=_script(UNEVEN)), lang="en")
+    pace = rep["pace"]
+    drift = next(f for f in rep["findings"] if f["id"] == "pace_speeds_up")
+    first, last = shown_cpm(pace["first_third_cpm"]), shown_cpm(pace["last_third_cpm"])
+    assert f"about {first} chars/min in the first third" in drift["message"] and f"about {last} in the last third" in drift["message"]
+    assert "every minute" not in drift["message"]
+    # measured, so inside what the windows measured (the fitted line's ends were 61 and 183,
+    # below the slowest window, 75), and close to the halves the generator laid out (±10%)
+    assert pace["slowest"]["cpm"] <= pace["first_third_cpm"] and pace["last_third_cpm"] <= pace["fastest"]["cpm"]
+    assert pace["first_third_cpm"] == pytest.approx(expected["uneven_transfer"]["first_half_cpm"], rel=0.10)
+    assert pace["last_third_cpm"] == pytest.approx(expected["uneven_transfer"]["second_half_cpm"], rel=0.10)
+
+
+@pytest.mark.parametrize("with_script", [True, False])
+def test_a_short_recording_shows_no_trend(tmp_path, with_script):
+    from speechcoach.locales import strings
+
+    y, sr = sf.read(str(UNEVEN.with_suffix(".wav")), dtype="float32")
+    clip = tmp_path / "clip.wav"
+    sf.write(clip, y[int(12 * sr) : int(28 * sr)], sr)  # about 15 s of speech, several pace windows
+    rep = to_dict(analyze_file(clip, script=_script(UNEVEN) if with_script else None), lang="en")
+    assert rep["speech"]["span_s"] < 30 and len(rep["pace"]["series"]) > 2  # tolerance: only the case matters
+    assert not {"pace_speeds_up", "pace_slows_down"} & {f["id"] for f in rep["findings"]}
+    label = strings("en")["labels"]["trend"]
+    for fmt in ("text", "md", "html"):
+        out = render(rep, fmt)
+        assert label not in out and "chars/min per minute" not in out, fmt
+    assert strings("en")["labels"]["pace_cv"] in render(rep, "text")  # the rest of the pace section stays

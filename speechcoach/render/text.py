@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..locales import fmt_span, fmt_time, strings
+from ..findings import drift_judged
 from ..metrics import several_windows, shown_cpm
 
 _SPARK = "▁▂▃▄▅▆▇█"
@@ -93,8 +94,9 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
         out.append(f"  {sparkline(series, 0.0, top)}   {shown_cpm(min(series))}–{shown_cpm(max(series))} {unit}")
     if several_windows(series):
         trend = S["report"]["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+.0f}")
+        trend = f"{L['trend']} {trend}   " if drift_judged(report["speech"]["span_s"]) else ""  # a slope only where drift is judged
         out.append(
-            f"  {L['pace_cv']} {pace['cv']:.2f}   {L['trend']} {trend}   "
+            f"  {L['pace_cv']} {pace['cv']:.2f}   {trend}"
             f"{L['fastest']} {fmt_span(pace['fastest']['start_s'], pace['fastest']['end_s'])} ({shown_cpm(pace['fastest']['cpm'])})   "
             f"{L['slowest']} {fmt_span(pace['slowest']['start_s'], pace['slowest']['end_s'])} ({shown_cpm(pace['slowest']['cpm'])})"
         )
