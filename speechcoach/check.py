@@ -6,7 +6,9 @@ which the rubric TOML can set and which every report carries in its ``settings``
 1. the speaking rate, as the reports show it (a whole number, :func:`~speechcoach.metrics.shown_cpm`),
    lies inside the moderate band (``band_cpm``, ends included);
 2. no pause is longer than ``max_pause_s``;
-3. there are at most ``max_mid_phrase`` pauses in the middle of a phrase;
+3. there are at most ``max_mid_phrase`` pauses in the middle of a phrase, counting only pauses
+   placed in the text: placed from the sound alone (the report's ``pause_method`` is
+   ``"acoustic"``), a mid-phrase pause is a guess and fails nothing;
 4. the pace coefficient of variation is at most ``max_cv``.
 
 A recording whose script cannot be what was said (the report's ``script_mismatch`` warning: the
@@ -111,7 +113,8 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
     pauses = report.get("pauses", [])
     longest = max(pauses, key=lambda p: p["duration_s"], default=None)
     long_ = [p for p in pauses if p["duration_s"] > st["max_pause_s"]]
-    n_mid = sum(p.get("placement") == "mid_phrase" for p in pauses)
+    guessed = report.get("pause_method") == "acoustic"  # placed from the sound alone: a mid-phrase pause is a guess
+    n_mid = 0 if guessed else sum(p.get("placement") == "mid_phrase" for p in pauses)
     cv = float(report["pace"]["cv"])
 
     reasons: list[str] = []
@@ -144,6 +147,9 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
         mid=n_mid,
         cv=cv,
     )
+    if report.get("characters", {}).get("source") == "estimate":  # the rate rests on the no-script estimate
+        summary += T["estimated"]
+        reasons = [r + T["estimated"] if rule == "rate" else r for r, rule in zip(reasons, failed)]
     return Judgement(
         file=name,
         passed=not failed,

@@ -121,8 +121,15 @@ def derive(
     span_s: float,
     settings: Settings,
     extra: tuple[Finding, ...] = (),
+    pause_method: str = "script",
 ) -> tuple[Finding, ...]:
-    """All findings for one recording, most important first."""
+    """All findings for one recording, most important first.
+
+    ``pause_method`` is how the pauses were placed (:class:`speechcoach.placement.Placed`):
+    from the sound alone (``"acoustic"``), a mid-phrase pause is a guess (a pause after a very
+    short stretch of speech), reported as ``mid_phrase_possible``, a note (a warning over the
+    limit), instead of ``mid_phrase``.
+    """
     s = settings
     lo, hi = s.band
     out: list[Finding] = []
@@ -172,7 +179,17 @@ def derive(
             )
         )
     mid = [p for p in pauses if p.placement == "mid_phrase"]
-    if mid:
+    if mid and pause_method == "acoustic":  # placed from the sound alone: possibly hesitations
+        out.append(
+            Finding(
+                "mid_phrase_possible",
+                "warning" if len(mid) > s.max_mid_phrase else "info",
+                "pauses",
+                dict(n=len(mid), example=fmt_time(mid[0].start_s)),
+                {"spans": [[round(p.start_s, 3), round(p.end_s, 3)] for p in mid], "limit": s.max_mid_phrase},
+            )
+        )
+    elif mid:
         sev = "problem" if len(mid) > s.max_mid_phrase else "warning"
         example = mid[0].context or fmt_time(mid[0].start_s)
         out.append(

@@ -246,6 +246,7 @@ def analyze_audio(
         span_s=seg.span_s,
         settings=settings,
         extra=placement_findings(placed.missed_breaks, placed.missed_steps),
+        pause_method=placed.method,
     )
     findings = merge_findings(findings, extras["findings"])
     total = score(
