@@ -12,14 +12,12 @@ the same integer, and the band verdict is judged on it.
 from __future__ import annotations
 
 import math
-
 from collections.abc import Sequence, Sized
 from dataclasses import dataclass
 
 import numpy as np
 
 from .settings import Settings
-
 
 RATE_DECIMALS = 1
 """Decimals a rate (cpm) is reported with in the JSON report, the one value every displayed

@@ -7,6 +7,7 @@ Every analysis here is real (sample recordings or signals built from them); noth
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 import re
 import shutil
 import subprocess
@@ -87,7 +88,7 @@ def test_practice_page_rounds_the_stored_value_the_same_way():
     if node is None:
         pytest.skip("node is not installed")
     js = (REPO / "speechcoach" / "web" / "app.js").read_text(encoding="utf-8")
-    fmt0 = re.search(r"function fmt0\(x\) \{.*?\n\}", js, re.S)
+    fmt0 = re.search(r"function fmt0\(x\) \{.*?\n\}", js, re.DOTALL)
     assert fmt0, "app.js has no fmt0"
     values = [k / 10 for k in range(950, 1900)]  # every stored value from 95.0 to 189.9
     out = subprocess.run(
@@ -114,7 +115,7 @@ def test_a_rate_shown_on_the_band_edge_is_inside_it():
     assert "rate_on_target" in ids and "rate_fast" not in ids
     assert "rate" not in judge(rep).failed_rules
     assert "121 chars/min — on target" in render(rep, "text")
-    gauge = re.search(r'<svg class="chart gauge".*?</svg>', render(rep, "html"), re.S).group(0)
+    gauge = re.search(r'<svg class="chart gauge".*?</svg>', render(rep, "html"), re.DOTALL).group(0)
     value = re.search(r'<text class="value"[^>]*fill="([^"]+)"', gauge).group(1)
     assert value == "#1f7a3f"  # the number and marker in the moderate zone's ink
     res = runner.invoke(app, ["check", str(REIMB.with_suffix(".wav")), "--band", "100,121", "--lang", "en"])
@@ -158,7 +159,7 @@ def test_score_falls_with_the_rate_outside_the_band():
     rates = [r["rate"]["cpm"] for r in rows]
     scores = [r["score"] for r in rows]
     assert rates == sorted(rates) and rates[-1] > 290  # tolerance: only the order matters
-    assert all(a >= b for a, b in zip(scores, scores[1:])), list(zip(rates, scores))
+    assert all(a >= b for a, b in pairwise(scores)), list(zip(rates, scores))
     assert scores[-1] < scores[2] < scores[1]  # strictly lower while above 0
 
 
@@ -184,7 +185,7 @@ def test_score_is_full_inside_the_band_and_falls_one_point_per_2_cpm():
     assert mark(100) == mark(140.4) == 100  # exact: 140.4 is shown 140, inside the band
     assert mark(160) == 90 and mark(80) == 90  # exact: 20 cpm outside
     marks = [mark(c) for c in range(140, 400, 10)]
-    assert all(a > b for a, b in zip(marks, marks[1:]) if a > 0)  # strictly falling until 0
+    assert all(a > b for a, b in pairwise(marks) if a > 0)  # strictly falling until 0
     assert marks[-1] == 0  # exact: clipped
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..locales import fmt_span, fmt_time, strings
 from ..findings import drift_judged
+from ..locales import fmt_span, fmt_time, strings
 from ..metrics import several_windows, shown_cpm
 
 _SPARK = "▁▂▃▄▅▆▇█"
