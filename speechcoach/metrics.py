@@ -40,7 +40,7 @@ def shown_cpm(cpm: float) -> int:
         The rate shown (cpm): ``179.46`` → ``179.5`` → ``180``, ``118.5`` → ``119`` (half up,
         like JavaScript's ``Math.round`` on the stored value, not Python's half-to-even).
     """
-    return int(math.floor(round(float(cpm), RATE_DECIMALS) + 0.5))
+    return math.floor(round(float(cpm), RATE_DECIMALS) + 0.5)
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ Every analysis here is real (sample recordings or signals built from them); noth
 from __future__ import annotations
 
 import json
-from itertools import pairwise
 import re
 import shutil
 import subprocess
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
