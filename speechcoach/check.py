@@ -3,9 +3,12 @@
 A recording passes when all four rules hold (limits from :class:`~speechcoach.settings.Settings`,
 which the rubric TOML can set and which every report carries in its ``settings`` block):
 
-1. the speaking rate lies inside the moderate band (``band_cpm``, ends included);
+1. the speaking rate, as the reports show it (a whole number, :func:`~speechcoach.metrics.shown_cpm`),
+   lies inside the moderate band (``band_cpm``, ends included);
 2. no pause is longer than ``max_pause_s``;
-3. there are at most ``max_mid_phrase`` pauses in the middle of a phrase;
+3. there are at most ``max_mid_phrase`` pauses in the middle of a phrase, counting only pauses
+   placed in the text: placed from the sound alone (the report's ``pause_method`` is
+   ``"acoustic"``), a mid-phrase pause is a guess and fails nothing;
 4. the pace coefficient of variation is at most ``max_cv``.
 
 A recording whose script cannot be what was said (the report's ``script_mismatch`` warning: the
@@ -24,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .locales import fmt_time, strings
+from .metrics import shown_cpm
 
 RULES = ("rate", "long_pause", "mid_phrase", "pace_cv")
 """The rules, in the order their failures are reported."""
@@ -105,19 +109,21 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
     st = report["settings"]
     lo, hi = (float(v) for v in st["band_cpm"])
     cpm = float(report["rate"]["cpm"])
+    shown = shown_cpm(cpm)  # the rate as the reports show it (a whole number)
     pauses = report.get("pauses", [])
     longest = max(pauses, key=lambda p: p["duration_s"], default=None)
     long_ = [p for p in pauses if p["duration_s"] > st["max_pause_s"]]
-    n_mid = sum(p.get("placement") == "mid_phrase" for p in pauses)
+    guessed = report.get("pause_method") == "acoustic"  # placed from the sound alone: a mid-phrase pause is a guess
+    n_mid = 0 if guessed else sum(p.get("placement") == "mid_phrase" for p in pauses)
     cv = float(report["pace"]["cv"])
 
     reasons: list[str] = []
     failed: list[str] = []
-    if cpm > hi:
-        reasons.append(T["rate_above"].format(cpm=cpm, lo=lo, hi=hi))
+    if shown > hi:  # the band judged on the rate shown, as metrics.verdict does
+        reasons.append(T["rate_above"].format(cpm=shown, lo=lo, hi=hi))
         failed.append("rate")
-    elif cpm < lo:
-        reasons.append(T["rate_below"].format(cpm=cpm, lo=lo, hi=hi))
+    elif shown < lo:
+        reasons.append(T["rate_below"].format(cpm=shown, lo=lo, hi=hi))
         failed.append("rate")
     if long_:
         worst = max(long_, key=lambda p: p["duration_s"])
@@ -135,12 +141,15 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
         failed.append("pace_cv")
 
     summary = T["summary"].format(
-        cpm=cpm,
+        cpm=shown,
         pauses=len(pauses),
         longest=longest["duration_s"] if longest else 0.0,
         mid=n_mid,
         cv=cv,
     )
+    if report.get("characters", {}).get("source") == "estimate":  # the rate rests on the no-script estimate
+        summary += T["estimated"]
+        reasons = [r + T["estimated"] if rule == "rate" else r for r, rule in zip(reasons, failed)]
     return Judgement(
         file=name,
         passed=not failed,

@@ -326,10 +326,11 @@ def _run_analyze(
     if output is not None:
         write_atomic(output, render(report, kind, **options))
         from .locales import strings
+        from .metrics import shown_cpm
 
         words = strings(report["lang"])
         verdict = words["verdict"][report["rate"]["verdict"]]
-        typer.echo(f"{output}: {report['rate']['cpm']:.0f} {words['labels']['cpm_unit']}, {verdict}", err=True)
+        typer.echo(f"{output}: {shown_cpm(report['rate']['cpm'])} {words['labels']['cpm_unit']}, {verdict}", err=True)
     else:
         sys.stdout.write(render(report, kind, **({"color": sys.stdout.isatty()} if kind == "text" else options)))
     if textgrid is not None:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .locales import fmt_span, fmt_time
-from .metrics import Pace, Rate, Window, several_windows, windowed_sums
+from .metrics import Pace, Rate, Window, several_windows, shown_cpm, windowed_sums
 from .placement import Gap, Pause
 from .settings import Settings
 
@@ -71,12 +71,11 @@ def run_lengths(run_times: np.ndarray, event_times: np.ndarray, weight: float | 
     return np.rint(windowed_sums(event_times, weight, run_times[:, 0], run_times[:, 1])).astype(int)
 
 
-def trend_ends(pace: Pace) -> tuple[float, float]:
-    """The pace trend line's values (cpm) at the first and the last window's centre: the trend
-    as a trainee hears it ("from about 100 to about 125"), not as a slope per minute."""
-    centres = np.array([(w.start_s + w.end_s) / 2 for w in pace.series]) / 60.0
-    at = pace.mean_cpm + pace.trend_cpm_per_min * (centres[[0, -1]] - centres.mean())
-    return float(at[0]), float(at[1])
+def drift_judged(span_s: float) -> bool:
+    """Whether a recording is long enough (:data:`TREND_MIN_SPAN_S` of speech span) for its pace
+    drift to be judged, and so for a trend to be shown at all: over a shorter stretch a slope
+    per minute is an extrapolation, not a measurement."""
+    return span_s >= TREND_MIN_SPAN_S
 
 
 def placement_findings(missed_breaks: tuple[Gap, ...], missed_steps: tuple[Gap, ...]) -> tuple[Finding, ...]:
@@ -122,29 +121,37 @@ def derive(
     span_s: float,
     settings: Settings,
     extra: tuple[Finding, ...] = (),
+    pause_method: str = "script",
 ) -> tuple[Finding, ...]:
-    """All findings for one recording, most important first."""
+    """All findings for one recording, most important first.
+
+    ``pause_method`` is how the pauses were placed (:class:`speechcoach.placement.Placed`):
+    from the sound alone (``"acoustic"``), a mid-phrase pause is a guess (a pause after a very
+    short stretch of speech), reported as ``mid_phrase_possible``, a note (a warning over the
+    limit), instead of ``mid_phrase``.
+    """
     s = settings
     lo, hi = s.band
     out: list[Finding] = []
     rate_ev = {"cpm": round(rate.cpm, 1), "band_cpm": [lo, hi], "target_cpm": s.target_cpm}
+    cpm = shown_cpm(rate.cpm)  # every number below is the one the report shows (metrics.shown_cpm)
     if rate.verdict == "fast":
-        pct = 100.0 * (rate.cpm / s.target_cpm - 1)
-        sev = "problem" if rate.cpm > hi * 1.3 else "warning"
-        out.append(Finding("rate_fast", sev, "pace", dict(cpm=rate.cpm, lo=lo, hi=hi, target=s.target_cpm, pct=pct), rate_ev))
+        pct = 100.0 * (cpm / s.target_cpm - 1)
+        sev = "problem" if cpm > hi * 1.3 else "warning"
+        out.append(Finding("rate_fast", sev, "pace", dict(cpm=cpm, lo=lo, hi=hi, target=s.target_cpm, pct=pct), rate_ev))
     elif rate.verdict == "slow":
-        pct = 100.0 * (1 - rate.cpm / s.target_cpm)
-        sev = "problem" if rate.cpm < lo * 0.75 else "warning"
-        out.append(Finding("rate_slow", sev, "pace", dict(cpm=rate.cpm, lo=lo, hi=hi, target=s.target_cpm, pct=pct), rate_ev))
+        pct = 100.0 * (1 - cpm / s.target_cpm)
+        sev = "problem" if cpm < lo * 0.75 else "warning"
+        out.append(Finding("rate_slow", sev, "pace", dict(cpm=cpm, lo=lo, hi=hi, target=s.target_cpm, pct=pct), rate_ev))
     else:
-        out.append(Finding("rate_on_target", "info", "pace", dict(cpm=rate.cpm, lo=lo, hi=hi, target=s.target_cpm), rate_ev))
+        out.append(Finding("rate_on_target", "info", "pace", dict(cpm=cpm, lo=lo, hi=hi, target=s.target_cpm), rate_ev))
     if rate.verdict != "fast" and rate.articulation_cpm > hi * ARTICULATION_FACTOR:
         out.append(
             Finding(
                 "articulation_fast",
                 "warning",
                 "pace",
-                dict(articulation=rate.articulation_cpm),
+                dict(articulation=shown_cpm(rate.articulation_cpm)),
                 {"articulation_cpm": round(rate.articulation_cpm, 1)},
             )
         )
@@ -172,7 +179,17 @@ def derive(
             )
         )
     mid = [p for p in pauses if p.placement == "mid_phrase"]
-    if mid:
+    if mid and pause_method == "acoustic":  # placed from the sound alone: possibly hesitations
+        out.append(
+            Finding(
+                "mid_phrase_possible",
+                "warning" if len(mid) > s.max_mid_phrase else "info",
+                "pauses",
+                dict(n=len(mid), example=fmt_time(mid[0].start_s)),
+                {"spans": [[round(p.start_s, 3), round(p.end_s, 3)] for p in mid], "limit": s.max_mid_phrase},
+            )
+        )
+    elif mid:
         sev = "problem" if len(mid) > s.max_mid_phrase else "warning"
         example = mid[0].context or fmt_time(mid[0].start_s)
         out.append(
@@ -210,29 +227,33 @@ def derive(
                 "pace_uneven",
                 "warning",
                 "pace",
-                dict(cv=pace.cv, fast_at=_span(f), fast=f.cpm, slow_at=_span(w), slow=w.cpm),
+                dict(cv=pace.cv, fast_at=_span(f), fast=shown_cpm(f.cpm), slow_at=_span(w), slow=shown_cpm(w.cpm)),
                 {"cv": round(pace.cv, 3), "spans": [[round(f.start_s, 2), round(f.end_s, 2)], [round(w.start_s, 2), round(w.end_s, 2)]]},
             )
         )
-    # A drift is judged by how far the trend line moves over the recording, as the note words it
-    # ("from about 107 to about 123"), relative to the mean rate, against the band's half-width
+    # A drift is judged on what the finding quotes: the rates of the first and the last third of
+    # the speaking time, counted from the characters' times ("about 92 in the first third, about
+    # 190 in the last"), their difference relative to the mean rate against the band's half-width
     # relative to the target (20/120 = 17% for 100-140: a change that carries a speaker from the
-    # band's middle to its edge) for a note, twice that for a warning. Relative, because a window's
-    # rate without a script errs in proportion to the rate; by the change rather than the slope
-    # per minute, which would flag a 30 s recording for a change a listener hardly notices and let
-    # a slow drift over three minutes pass.
+    # band's middle to its edge) for a note, twice that for a warning. Relative, because a rate
+    # without a script errs in proportion to the rate; by the measured change rather than a
+    # fitted slope per minute, which extrapolates beyond a short recording. Only over
+    # TREND_MIN_SPAN_S of speech or more (drift_judged).
     step = (s.band_hi_cpm - s.band_lo_cpm) / (2.0 * s.target_cpm)
-    first, last = trend_ends(pace) if len(pace.series) > 2 else (0.0, 0.0)
+    first, last = pace.first_third_cpm, pace.last_third_cpm
     change = abs(last - first) / max(pace.mean_cpm, 1e-9)
-    if span_s >= TREND_MIN_SPAN_S and change >= step:
+    if drift_judged(span_s) and several_windows(pace.series) and change >= step:
         fid = "pace_speeds_up" if last > first else "pace_slows_down"
         out.append(
             Finding(
                 fid,
                 "info" if change < 2 * step else "warning",
                 "pace",
-                dict(trend=abs(round(pace.trend_cpm_per_min, 1)), first=first, last=last),  # as the report rounds it
-                {"trend_cpm_per_min": round(pace.trend_cpm_per_min, 1), "trend_first_last_cpm": [round(first, 1), round(last, 1)]},
+                dict(first=shown_cpm(first), last=shown_cpm(last)),
+                {
+                    "first_last_third_cpm": [round(first, 1), round(last, 1)],
+                    "trend_cpm_per_min": round(pace.trend_cpm_per_min, 1),
+                },
             )
         )
     order = {sev: i for i, sev in enumerate(SEVERITIES)}

@@ -2,16 +2,45 @@
 
 Rates are in characters per minute (cpm). The speaking rate is timed like a stopwatch:
 characters ÷ speech span, pauses inside the span included, leading and trailing silence not.
+
+Every rate is reported to :data:`RATE_DECIMALS` decimal (the JSON report's value) and shown as a
+whole number by :func:`shown_cpm`: that reported value rounded half up. Findings, renderers,
+``check``, batch summaries and the practice page (``Math.round`` of the stored value) all show
+the same integer, and the band verdict is judged on it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sized
+import math
+from collections.abc import Sequence, Sized
 from dataclasses import dataclass
 
 import numpy as np
 
 from .settings import Settings
+
+RATE_DECIMALS = 1
+"""Decimals a rate (cpm) is reported with in the JSON report, the one value every displayed
+rate is rounded from (a tenth of a character a minute is far below what a rate is measured to)."""
+
+
+def shown_cpm(cpm: float) -> int:
+    """A rate as every report shows it: the reported value, rounded half up to a whole number.
+
+    Parameters
+    ----------
+    cpm : float
+        A rate in characters per minute, exact or as the report stores it (to
+        :data:`RATE_DECIMALS` decimals): both give the same result, because the exact value is
+        first rounded to the reported one.
+
+    Returns
+    -------
+    int
+        The rate shown (cpm): ``179.46`` → ``179.5`` → ``180``, ``118.5`` → ``119`` (half up,
+        like JavaScript's ``Math.round`` on the stored value, not Python's half-to-even).
+    """
+    return math.floor(round(float(cpm), RATE_DECIMALS) + 0.5)
 
 
 @dataclass(frozen=True)
@@ -53,13 +82,19 @@ class Pace:
     cv : float
         Coefficient of variation of the local rates (0 = perfectly even).
     trend_cpm_per_min : float
-        Least-squares slope of local rate against time: positive when the speaker speeds up.
+        Least-squares slope of local rate against speaking time (cpm per minute): positive
+        when the speaker speeds up. A fitted line, for charts; findings quote the thirds.
+    first_third_cpm, last_third_cpm : float
+        Rates (cpm) of the first and the last third of the speaking time, counted directly
+        from the characters' times: the measured values a drift finding quotes.
     """
 
     window_s: float
     series: tuple[Window, ...]
     cv: float
     trend_cpm_per_min: float
+    first_third_cpm: float = 0.0
+    last_third_cpm: float = 0.0
 
     @property
     def mean_cpm(self) -> float:
@@ -82,9 +117,14 @@ def several_windows(series: Sized) -> bool:
 
 
 def verdict(cpm: float, band: tuple[float, float]) -> str:
-    """``"slow"`` below the band, ``"fast"`` above it, else ``"on_target"``."""
+    """``"slow"`` below the band, ``"fast"`` above it, else ``"on_target"`` (ends included).
+
+    Judged on the rate the trainee sees, :func:`shown_cpm`: 140.4 cpm is shown as 140 and is
+    inside a 100–140 band, 140.5 is shown as 141 and is above it.
+    """
     lo, hi = band
-    return "slow" if cpm < lo else "fast" if cpm > hi else "on_target"
+    shown = shown_cpm(cpm)
+    return "slow" if shown < lo else "fast" if shown > hi else "on_target"
 
 
 def speaking_rate(n_chars: int, span_s: float, pause_s: float, *, band: tuple[float, float]) -> Rate:
@@ -115,39 +155,96 @@ def pace(
     weight: float | np.ndarray = 1.0,
     window_s: float = 8.0,
     hop_s: float = 2.0,
+    cut: np.ndarray | Sequence[tuple[float, float]] = (),
 ) -> Pace:
-    """Local rate over sliding windows.
+    """Local rate over sliding windows of speaking time.
+
+    Pace describes how fast the person talks, so the pauses in ``cut`` (the pipeline passes
+    those longer than the long-pause limit, ``settings.max_pause_s``, which the long-pause
+    finding reports) are taken out of the time axis: the windows slide over the speech with
+    those pauses removed, each holds ``window_s`` of that time, and its edges are mapped back
+    to the recording's time for display (a window across a removed pause spans it). Shorter
+    pauses stay in, as they do in the speaking rate. Without ``cut`` the axis is the
+    recording's own.
 
     Parameters
     ----------
     event_times : np.ndarray, shape (n,)
         Times in seconds of syllables (aligned characters, or syllable nuclei).
     start_s, end_s : float
-        The speech span.
+        The speech span (s).
     weight : float or np.ndarray of shape (n,), keyword-only
         Characters per event, one for all or one each: syllable nuclei weigh the characters
         they stand for (:func:`speechcoach.syllables.nucleus_weights`, scaled to the count).
     window_s, hop_s : float, keyword-only
-        Window length and hop in seconds.
+        Window length and hop in seconds of speaking time.
+    cut : array-like of shape (k, 2), keyword-only
+        ``[start_s, end_s]`` of the pauses to leave out of the time axis.
 
     Returns
     -------
     Pace
+        Windows in the recording's time (s), rates in cpm; the cv and the trend (cpm per
+        minute of speaking time) are taken over the windows.
     """
-    span = end_s - start_s
+    axis = SpeakingTime(start_s, end_s, cut)
+    span = axis.length_s
     w = min(window_s, span)
     n_steps = int(np.floor((span - w) / hop_s + 1e-9)) + 1
-    starts = start_s + hop_s * np.arange(n_steps)
-    if starts[-1] + w < end_s - 1e-6:  # make the last window end with the speech
-        starts = np.append(starts, end_s - w)
+    starts = hop_s * np.arange(n_steps)
+    if starts[-1] + w < span - 1e-6:  # make the last window end with the speech
+        starts = np.append(starts, span - w)
     ends = starts + w
-    rates = windowed_sums(event_times, weight, starts, ends) / w * 60.0
+    squeezed = axis.squeeze(event_times)
+    rates = windowed_sums(squeezed, weight, starts, ends) / w * 60.0
     mean = float(np.mean(rates))
     cv = float(np.std(rates) / mean) if mean > 0 and len(rates) > 1 else 0.0
     centres = (starts + ends) / 2
     trend = float(np.polyfit(centres / 60.0, rates, 1)[0]) if len(rates) > 2 else 0.0
-    series = tuple(Window(float(a), float(b), float(r)) for a, b, r in zip(starts, ends, rates))
-    return Pace(window_s=float(w), series=series, cv=cv, trend_cpm_per_min=trend)
+    third = span / 3.0
+    first, last = windowed_sums(squeezed, weight, np.array([0.0, span - third]), np.array([third, span])) / third * 60.0
+    real_starts, real_ends = axis.unsqueeze(starts, after_cut=True), axis.unsqueeze(ends, after_cut=False)
+    series = tuple(Window(float(a), float(b), float(r)) for a, b, r in zip(real_starts, real_ends, rates))
+    return Pace(window_s=float(w), series=series, cv=cv, trend_cpm_per_min=trend, first_third_cpm=float(first), last_third_cpm=float(last))
+
+
+class SpeakingTime:
+    """The speech span with some pauses taken out: recording time ↔ speaking time (s).
+
+    Parameters
+    ----------
+    start_s, end_s : float
+        The speech span (s); speaking time 0 is ``start_s``.
+    cut : array-like of shape (k, 2)
+        ``[start_s, end_s]`` of the stretches to remove; parts outside the span are ignored.
+    """
+
+    def __init__(self, start_s: float, end_s: float, cut: np.ndarray | Sequence[tuple[float, float]] = ()) -> None:
+        c = np.asarray(cut, dtype=float).reshape(-1, 2)
+        c = np.clip(c, start_s, end_s)
+        c = c[c[:, 1] > c[:, 0]]
+        self.start_s = float(start_s)
+        self.cut = c[np.argsort(c[:, 0])]
+        self.length_s = float(end_s - start_s - np.sum(self.cut[:, 1] - self.cut[:, 0]))
+        self._at = self.squeeze(self.cut[:, 0])  # where each cut sits in speaking time
+
+    def squeeze(self, t: np.ndarray | float) -> np.ndarray:
+        """Recording time (s) → speaking time (s); a time inside a removed pause goes to its start."""
+        t = np.asarray(t, dtype=float)
+        out = t - self.start_s
+        for a, b in self.cut:
+            out = out - np.clip(t - a, 0.0, b - a)
+        return out
+
+    def unsqueeze(self, c: np.ndarray, *, after_cut: bool) -> np.ndarray:
+        """Speaking time (s) → recording time (s); at a removed pause, its end when ``after_cut``
+        (a window starting there starts when speech resumes), else its start."""
+        c = np.asarray(c, dtype=float)
+        out = c + self.start_s
+        for at, (a, b) in zip(self._at, self.cut):
+            past = c > at + 1e-9 if not after_cut else c >= at - 1e-9
+            out = out + np.where(past, b - a, 0.0)
+        return out
 
 
 def score(
@@ -160,20 +257,38 @@ def score(
     n_long_runs: int,
     no_pauses: bool,
 ) -> int:
-    """An overall mark from 0 to 100.
+    """An overall mark from 0 to 100: 100 minus deductions, clipped to 0–100.
 
-    Rate is worth 50 points (full inside the band, one point lost per 2 cpm outside it),
-    pauses 25 (lost for no pauses at all, over-long pauses, mid-phrase pauses and long runs
-    without a pause) and evenness of pace 25 (full up to half the cv limit, none at twice it).
+    - Rate: one point per 2 cpm the rate (as shown, :func:`shown_cpm`) lies outside the band,
+      with no cap, so the mark keeps falling as the rate moves away from the band until it
+      reaches 0 (at 200 cpm outside, whatever the rest).
+    - Pauses: at most 25 points: 12 for no pause at all, 4 per over-long pause (at most 8),
+      4 per mid-phrase pause (at most 12), 3 per long run without a pause (at most 9).
+    - Pace: at most 25 points: none up to half the cv limit (``settings.max_cv``), all 25 from
+      twice it, linearly between.
+
+    Parameters
+    ----------
+    rate : Rate
+    pace_ : Pace
+    settings : Settings, keyword-only
+        The band (cpm) and the cv limit.
+    n_long_pauses, n_mid_phrase, n_long_runs : int, keyword-only
+        Pauses over ``max_pause_s``, pauses in the middle of a phrase, speech runs over
+        ``max_run_chars`` characters.
+    no_pauses : bool, keyword-only
+        No pause at all in a long stretch of speech.
+
+    Returns
+    -------
+    int
+        The mark, 0–100 (half up).
     """
     lo, hi = settings.band
-    outside = max(lo - rate.cpm, rate.cpm - hi, 0.0)
-    rate_pts = max(0.0, 50.0 - outside / 2.0)
-    pause_pts = 25.0
-    pause_pts -= 12.0 if no_pauses else 0.0
-    pause_pts -= min(8.0, 4.0 * n_long_pauses)
-    pause_pts -= min(12.0, 4.0 * n_mid_phrase)
-    pause_pts -= min(9.0, 3.0 * n_long_runs)
+    shown = shown_cpm(rate.cpm)
+    rate_loss = max(lo - shown, shown - hi, 0.0) / 2.0
+    pause_loss = (12.0 if no_pauses else 0.0) + min(8.0, 4.0 * n_long_pauses) + min(12.0, 4.0 * n_mid_phrase) + min(9.0, 3.0 * n_long_runs)
+    pause_loss = min(pause_loss, 25.0)
     lo_cv, hi_cv = settings.max_cv / 2, settings.max_cv * 2
-    pace_pts = 25.0 * float(np.clip((hi_cv - pace_.cv) / (hi_cv - lo_cv), 0.0, 1.0))
-    return int(round(rate_pts + max(pause_pts, 0.0) + pace_pts))
+    pace_loss = 25.0 * float(np.clip((pace_.cv - lo_cv) / (hi_cv - lo_cv), 0.0, 1.0))
+    return int(np.clip(math.floor(100.0 - rate_loss - pause_loss - pace_loss + 0.5), 0, 100))

@@ -18,7 +18,7 @@ from .characters import spoken_units
 from .errors import AudioError, ScriptError
 from .features import Frames, frame_features
 from .findings import Finding, derive, merge_findings, placement_findings, run_lengths
-from .metrics import Pace, Rate, pace, score, speaking_rate
+from .metrics import Pace, Rate, pace, score, shown_cpm, speaking_rate
 from .placement import Pause, place
 from .segmentation import NoSpeechError, Segmentation, segment
 from .settings import Settings
@@ -231,8 +231,11 @@ def analyze_audio(
     placed = place(y, sr, seg.runs, nuclei, counted, sentence_ends=_sentence_ends(precise))
     recognised = _recognised_events(precise, seg, nuclei) if source == "asr" else None
     events, weight = pace_events(nuclei, calibrated, n_chars, placed.alignment, recognised)
-    pace_ = pace(events, seg.start_s, seg.end_s, weight=weight, window_s=settings.window_s, hop_s=settings.hop_s)
     pauses = placed.pauses
+    # the pace is how fast the person talks: pauses over the long-pause limit (reported by the
+    # long-pause finding) are left out of its time axis (metrics.pace)
+    long_pauses = [(p.start_s, p.end_s) for p in pauses if p.duration_s > settings.max_pause_s]
+    pace_ = pace(events, seg.start_s, seg.end_s, weight=weight, window_s=settings.window_s, hop_s=settings.hop_s, cut=long_pauses)
     run_chars = placed.run_chars if placed.run_chars is not None else run_lengths(seg.runs, events, weight)
     findings = derive(
         rate=rate,
@@ -243,6 +246,7 @@ def analyze_audio(
         span_s=seg.span_s,
         settings=settings,
         extra=placement_findings(placed.missed_breaks, placed.missed_steps),
+        pause_method=placed.method,
     )
     findings = merge_findings(findings, extras["findings"])
     total = score(
@@ -333,7 +337,7 @@ def _warnings(
         out.append(Warning_("estimate_fast", {"rate": chars_per_speech_s}))
     elif source == "estimate":
         edge = _edge_within_margin(cpm, band)
-        out.append(Warning_("estimate", {}) if edge is None else Warning_("estimate_near_edge", {"cpm": cpm, "edge": edge}))
+        out.append(Warning_("estimate", {}) if edge is None else Warning_("estimate_near_edge", {"cpm": shown_cpm(cpm), "edge": edge}))
     return tuple(out)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from . import SCHEMA, __version__
 from .guidance import catalogue, self_check
 from .locales import strings
+from .metrics import RATE_DECIMALS
 from .pipeline import Analysis
 from .placement import mark_script
 
@@ -93,8 +94,8 @@ def to_dict(an: Analysis, *, lang: str | None = None, created: str | None = None
             "nuclei": int(len(an.nuclei)),
         },
         "rate": {
-            "cpm": _r(an.rate.cpm, 1),
-            "articulation_cpm": _r(an.rate.articulation_cpm, 1),
+            "cpm": _r(an.rate.cpm, RATE_DECIMALS),
+            "articulation_cpm": _r(an.rate.articulation_cpm, RATE_DECIMALS),
             "verdict": an.rate.verdict,
         },
         "pauses": [
@@ -111,9 +112,11 @@ def to_dict(an: Analysis, *, lang: str | None = None, created: str | None = None
         "pause_method": an.pause_method,
         "pace": {
             "window_s": _r(an.pace.window_s, 2),
-            "series": [{"start_s": _r(w.start_s, 2), "end_s": _r(w.end_s, 2), "cpm": _r(w.cpm, 1)} for w in an.pace.series],
+            "series": [{"start_s": _r(w.start_s, 2), "end_s": _r(w.end_s, 2), "cpm": _r(w.cpm, RATE_DECIMALS)} for w in an.pace.series],
             "cv": _r(an.pace.cv),
             "trend_cpm_per_min": _r(an.pace.trend_cpm_per_min, 1),
+            "first_third_cpm": _r(an.pace.first_third_cpm, RATE_DECIMALS),
+            "last_third_cpm": _r(an.pace.last_third_cpm, RATE_DECIMALS),
             "fastest": _window(an.pace.fastest),
             "slowest": _window(an.pace.slowest),
         },
@@ -177,7 +180,7 @@ def _precise_keys(report: dict[str, Any], an: Analysis) -> None:
 
 
 def _window(w: Any) -> dict[str, float]:
-    return {"start_s": _r(w.start_s, 2), "end_s": _r(w.end_s, 2), "cpm": _r(w.cpm, 1)}
+    return {"start_s": _r(w.start_s, 2), "end_s": _r(w.end_s, 2), "cpm": _r(w.cpm, RATE_DECIMALS)}
 
 
 def _jsonable(x: Any) -> Any:

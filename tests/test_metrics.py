@@ -15,7 +15,9 @@ def test_rate_is_a_stopwatch():
     assert r.verdict == "on_target"
 
 
-@pytest.mark.parametrize("cpm,expected", [(99.9, "slow"), (100, "on_target"), (140, "on_target"), (140.1, "fast")])
+@pytest.mark.parametrize(
+    "cpm,expected", [(99.4, "slow"), (99.5, "on_target"), (100, "on_target"), (140, "on_target"), (140.4, "on_target"), (140.5, "fast")]
+)
 def test_verdict_band_edges(cpm, expected):
     assert verdict(cpm, (100, 140)) == expected
 
@@ -82,27 +84,26 @@ def test_pace_events_are_aligned_characters_with_a_script_else_weighted_nuclei()
     assert np.array_equal(t, nuclei) and w.sum() == pytest.approx(10.0, abs=1e-9)
 
 
-def test_trend_ends_are_the_trend_line_at_the_first_and_last_window():
-    from speechcoach.findings import trend_ends
-    from speechcoach.metrics import Pace, Window
-
-    starts = np.arange(0.0, 53.0, 2.0)  # 8 s windows, centres 4 s ... 56 s
-    series = tuple(Window(a, a + 8.0, 100.0 + 40.0 * (a + 4.0) / 60.0) for a in starts)  # +40 cpm a minute
-    first, last = trend_ends(Pace(window_s=8.0, series=series, cv=0.1, trend_cpm_per_min=40.0))
-    assert first == pytest.approx(100.0 + 40.0 * 4 / 60, abs=1e-9)
-    assert last == pytest.approx(100.0 + 40.0 * 56 / 60, abs=1e-9)
+def test_first_and_last_third_are_counted_from_the_events():
+    t = 0.1 + np.concatenate([np.arange(0, 20, 0.6), np.arange(20, 40, 0.4), np.arange(40, 60, 0.3)])  # 100, 150, 200 cpm
+    p = pace(t, 0.0, 60.0, window_s=8, hop_s=2)
+    assert p.first_third_cpm == pytest.approx(100, abs=3)  # ± one event in 20 s
+    assert p.last_third_cpm == pytest.approx(200, abs=3)
 
 
 @pytest.mark.parametrize(
     "start_cpm,end_cpm,expected",
-    [(110, 125, None), (125, 110, None), (100, 130, ("pace_speeds_up", "info")),
-     (140, 105, ("pace_slows_down", "info")), (90, 150, ("pace_speeds_up", "warning")), (280, 320, None)],
+    # thirds' rates differ by 2/3 of a steady change over the whole recording (less than the old
+    # fitted line's ends): 100 -> 130 (thirds 108/126, 16%) and 90 -> 150 (30%) fall just under
+    # the note's and the warning's limits, so the cases are 100 -> 135 and 85 -> 160
+    [(110, 125, None), (125, 110, None), (100, 135, ("pace_speeds_up", "info")),
+     (140, 105, ("pace_slows_down", "info")), (85, 160, ("pace_speeds_up", "warning")), (280, 320, None)],
 )
 def test_a_drift_is_judged_by_its_change_against_the_band(start_cpm, end_cpm, expected):
-    """A 40 s recording whose rate changes steadily: the trend line's change over the recording,
+    """A 40 s recording whose rate changes steadily: the change from the first to the last third,
     relative to the mean rate, is flagged from the band's half-width relative to the target
     (20/120 for 100-140), a warning from twice that; 280 -> 320 is a small change for that speaker."""
-    from speechcoach.findings import derive, trend_ends
+    from speechcoach.findings import derive
     from speechcoach.settings import Settings
 
     span = 40.0
@@ -111,8 +112,8 @@ def test_a_drift_is_judged_by_its_change_against_the_band(start_cpm, end_cpm, ex
         t.append(now)
         now += 60.0 / (start_cpm + (end_cpm - start_cpm) * now / span)
     p = pace(np.array(t), 0.0, span, window_s=8, hop_s=2)
-    first, last = trend_ends(p)
-    assert last - first == pytest.approx((end_cpm - start_cpm) * 32 / 40, abs=6)  # centres 4..36 s; +-6 cpm
+    first, last = p.first_third_cpm, p.last_third_cpm
+    assert last - first == pytest.approx((end_cpm - start_cpm) * 2 / 3, abs=6)  # thirds' middles 1/3 of the span apart x2; +-6 cpm
     rate = speaking_rate(len(t), span, 0.0, band=(100, 140))
     found = derive(rate=rate, pace=p, pauses=(), runs=np.array([[0.0, span]]), run_chars=np.array([len(t)]),
                    span_s=span, settings=Settings(max_run_chars=10_000, max_cv=1.0))

@@ -17,7 +17,8 @@ from typing import Any
 from urllib.parse import quote
 
 from ..errors import AudioError
-from ..metrics import several_windows
+from ..findings import drift_judged
+from ..metrics import several_windows, shown_cpm
 from . import svg
 from .words import MARK_RE, Words
 
@@ -382,7 +383,7 @@ class _Page:
         return (
             f'<section class="headline" aria-labelledby="h-rate"><div>'
             f'<h2 id="h-rate">{_e(L["rate"])}</h2>'
-            f'<div class="big">{_e(w.num(rate["cpm"]))}<small>{_e(unit)}</small>'
+            f'<div class="big">{_e(w.num(shown_cpm(rate["cpm"])))}<small>{_e(unit)}</small>'
             f'<span class="verdict v-{_e(verdict)}">{_e(w.verdict(verdict))}</span></div>'
             f'<p class="sub">{_e(sub)}</p></div>'
             f'<div class="score"><div class="lbl">{_e(L["score"])}</div>'
@@ -434,8 +435,9 @@ class _Page:
                 (L["fastest"], f"{w.cpm(f['cpm'])} · {w.window(f)}", f["start_s"]),
                 (L["slowest"], f"{w.cpm(s['cpm'])} · {w.window(s)}", s["start_s"]),
                 (L["pace_cv"], w.num(pace["cv"], 2), None),
-                (L["trend"], self.R["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+,.0f}"), None),
             ]
+            if drift_judged(r["speech"]["span_s"]):  # a slope per minute only where drift is judged
+                stats.append((L["trend"], self.R["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+,.0f}"), None))
         lis = "".join(
             f"<li{_seek_attrs(t)}><b>{_e(k)}</b>{_e(w.colon())}{_e(v)}</li>" for k, v, t in stats
         )

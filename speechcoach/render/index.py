@@ -14,6 +14,7 @@ from typing import Any, Sequence
 from urllib.parse import quote
 
 from ..locales import strings
+from ..metrics import shown_cpm
 
 BIN_CPM = 10.0
 """Histogram bin width in characters/min."""
@@ -59,6 +60,11 @@ def _num(x: Any, nd: int = 0) -> str:
     if x is None or x == "":
         return ""
     return f"{float(x):.{nd}f}"
+
+
+def _cpm(x: Any) -> str:
+    """A rate as every report shows it (:func:`speechcoach.metrics.shown_cpm`), or empty."""
+    return "" if x is None or x == "" else str(shown_cpm(x))
 
 
 def _href(rel: str) -> str:
@@ -155,7 +161,7 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
     ok = [r for r in rows if not r.get("error")]
     rates = sorted(float(r["cpm"]) for r in ok)
     median = (rates[len(rates) // 2] if len(rates) % 2 else (rates[len(rates) // 2 - 1] + rates[len(rates) // 2]) / 2) if rates else None
-    in_band = sum(lo <= v <= hi for v in rates)
+    in_band = sum(lo <= shown_cpm(v) <= hi for v in rates)  # the band judged on the shown rate, like the verdict
     c = summary["counts"]
 
     h: list[str] = [
@@ -171,7 +177,7 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
         f'<div class="card">{_e(L["recordings"])}<b>{c["recordings"]}</b></div>',
         f'<div class="card">{_e(L["analysed"])}<b>{c["analysed"]}</b></div>',
         f'<div class="card">{_e(L["failed"])}<b class="{"err" if c["failed"] else ""}">{c["failed"]}</b></div>',
-        f'<div class="card">{_e(L["median_rate"])}<b>{_num(median)}</b></div>',
+        f'<div class="card">{_e(L["median_rate"])}<b>{_cpm(median)}</b></div>',
         f'<div class="card">{_e(L["in_band"])}<b>{in_band}/{len(rates)}</b></div>',
         f'<div class="card">{_e(L["passed_check"])}<b>{c.get("passed_check", 0)}/{len(rates)}</b></div>',
         "</div>",
@@ -200,9 +206,9 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
         better = "up" if t["closer_to_target"] else ("down" if t["delta_cpm"] else "")
         h.append(
             f"<tr><td>{_e(t['trainee'])}</td><td class=num>{t['attempts']}</td>"
-            f"<td>{_num(f['cpm'])} <span class={_e(f['verdict'])}>{_e(V.get(f['verdict'], f['verdict']))}</span> · {f['score']}<br><span class=note>{_e(_base(f['file']))}</span></td>"
-            f"<td>{_num(l['cpm'])} <span class={_e(l['verdict'])}>{_e(V.get(l['verdict'], l['verdict']))}</span> · {l['score']}<br><span class=note>{_e(_base(l['file']))}</span></td>"
-            f"<td class='num {better}'>{t['delta_cpm']:+.0f}</td><td class=num>{t['delta_score']:+d}</td>"
+            f"<td>{_cpm(f['cpm'])} <span class={_e(f['verdict'])}>{_e(V.get(f['verdict'], f['verdict']))}</span> · {f['score']}<br><span class=note>{_e(_base(f['file']))}</span></td>"
+            f"<td>{_cpm(l['cpm'])} <span class={_e(l['verdict'])}>{_e(V.get(l['verdict'], l['verdict']))}</span> · {l['score']}<br><span class=note>{_e(_base(l['file']))}</span></td>"
+            f"<td class='num {better}'>{shown_cpm(l['cpm']) - shown_cpm(f['cpm']):+d}</td><td class=num>{t['delta_score']:+d}</td>"
             f"<td class=num>{t['in_band']}/{t['analysed']}</td></tr>"
         )
     h.append("</tbody></table>")
@@ -252,7 +258,7 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
             f"<td>{_e(r.get('trainee'))}</td><td>{file_cell}</td>"
             f'<td class=num data-v="{_e(r.get("duration_s"))}">{_num(r.get("duration_s"), 1)}</td>'
             f'<td class=num data-v="{_e(r.get("characters"))}"{src}>{_e(r.get("characters"))}{"~" if src else ""}</td>'
-            f'<td class=num data-v="{_e(r.get("cpm"))}">{_num(r.get("cpm"))}</td>'
+            f'<td class=num data-v="{_e(r.get("cpm"))}">{_cpm(r.get("cpm"))}</td>'
             f'<td class="{_e(verdict)}">{_e(V.get(verdict, "") if verdict != "error" else "")}</td>'
             f'<td class=num data-v="{_e(r.get("pauses"))}">{_e(r.get("pauses"))}</td>'
             f'<td class=num data-v="{_e(r.get("mid_phrase_pauses"))}">{_e(r.get("mid_phrase_pauses"))}</td>'

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any, Sequence
 
+from ..metrics import shown_cpm
 from .words import Words
 
 PLACEMENT_COLOURS: dict[str, str] = {
@@ -188,7 +189,7 @@ def rate_gauge(cpm: float, band: Sequence[float], target: float, verdict: str, w
     parts.append(
         f'<line class="target" x1="{_f(x(target))}" x2="{_f(x(target))}" y1="{_f(by0 - 6)}" y2="{_f(by1 + 6)}"/>'
     )
-    mx = x(cpm)
+    mx = x(shown_cpm(cpm))  # where the number shown lies: 140.4 (shown 140) sits on the band's edge, not past it
     parts.append(
         f'<path d="M{_f(mx - 9)},{_f(by0 - 16)} L{_f(mx + 9)},{_f(by0 - 16)} L{_f(mx)},{_f(by0 - 2)} Z" fill="{ink}"/>'
         f'<line x1="{_f(mx)}" x2="{_f(mx)}" y1="{_f(by0)}" y2="{_f(by1)}" stroke="{ink}" stroke-width="4"/>'

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..findings import drift_judged
 from ..locales import fmt_span, fmt_time, strings
-from ..metrics import several_windows
+from ..metrics import several_windows, shown_cpm
 
 _SPARK = "▁▂▃▄▅▆▇█"
 _SEVERITY_MARK = {"problem": "✗", "warning": "!", "info": "·"}
@@ -54,9 +55,9 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
     out.append(f"{L['chars']}: {report['characters']['count']} ({src})")
     out.append("")
     verdict = S["verdict"][rate["verdict"]]
-    out.append(bold(f"{L['rate']}: {rate['cpm']:.0f} {unit} — {verdict}") + f"   ({L['target']} {st['target_cpm']:.0f}, {L['band']} {lo:.0f}–{hi:.0f})")
+    out.append(bold(f"{L['rate']}: {shown_cpm(rate['cpm'])} {unit} — {verdict}") + f"   ({L['target']} {st['target_cpm']:.0f}, {L['band']} {lo:.0f}–{hi:.0f})")
     out.append(rate_bar(rate["cpm"], [lo, hi], st["target_cpm"]))
-    out.append(f"{L['articulation']}: {rate['articulation_cpm']:.0f} {unit}   {L['score']}: {report['score']}/100")
+    out.append(f"{L['articulation']}: {shown_cpm(rate['articulation_cpm'])} {unit}   {L['score']}: {report['score']}/100")
     out.append("")
     if report["warnings"]:  # first, as in the HTML and Markdown reports: they say how far to trust the rest
         out.append(bold(L["warnings"]))
@@ -90,13 +91,14 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
     out.append(bold(L["pace"]) + f"   ({pace['window_s']:.0f} {L['seconds']})")
     if series:
         top = max(max(series), hi * 1.2)
-        out.append(f"  {sparkline(series, 0.0, top)}   {min(series):.0f}–{max(series):.0f} {unit}")
+        out.append(f"  {sparkline(series, 0.0, top)}   {shown_cpm(min(series))}–{shown_cpm(max(series))} {unit}")
     if several_windows(series):
         trend = S["report"]["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+.0f}")
+        trend = f"{L['trend']} {trend}   " if drift_judged(report["speech"]["span_s"]) else ""  # a slope only where drift is judged
         out.append(
-            f"  {L['pace_cv']} {pace['cv']:.2f}   {L['trend']} {trend}   "
-            f"{L['fastest']} {fmt_span(pace['fastest']['start_s'], pace['fastest']['end_s'])} ({pace['fastest']['cpm']:.0f})   "
-            f"{L['slowest']} {fmt_span(pace['slowest']['start_s'], pace['slowest']['end_s'])} ({pace['slowest']['cpm']:.0f})"
+            f"  {L['pace_cv']} {pace['cv']:.2f}   {trend}"
+            f"{L['fastest']} {fmt_span(pace['fastest']['start_s'], pace['fastest']['end_s'])} ({shown_cpm(pace['fastest']['cpm'])})   "
+            f"{L['slowest']} {fmt_span(pace['slowest']['start_s'], pace['slowest']['end_s'])} ({shown_cpm(pace['slowest']['cpm'])})"
         )
     out.append("")
 

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from ..locales import fmt_span, fmt_time, strings
+from ..metrics import shown_cpm
 
 
 MARK_RE = re.compile(r"⏸(?:(✗)|(\d+(?:\.\d+)?)s)?")
@@ -51,8 +52,9 @@ class Words:
         return self.report["seconds_value"].format(v=self.num(value, digits))
 
     def cpm(self, value: float) -> str:
-        """A rate, e.g. ``120 字/分钟`` / ``120 chars/min``."""
-        return self.report["cpm_value"].format(v=self.num(value, 0))
+        """A rate, e.g. ``120 字/分钟`` / ``120 chars/min``, as every report shows it
+        (:func:`speechcoach.metrics.shown_cpm`: the reported value rounded half up)."""
+        return self.report["cpm_value"].format(v=self.num(shown_cpm(value), 0))
 
     def band(self, lo: float, hi: float) -> str:
         """The moderate band, e.g. ``100–140 字/分钟``."""

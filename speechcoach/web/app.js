@@ -762,7 +762,7 @@ function drawChart(list) {
   });
   if (n > 1) chart.appendChild(svg("polyline", { class: "series", points: list.map((a, i) => `${x(i).toFixed(1)},${y(a.cpm).toFixed(1)}`).join(" ") }));
   list.forEach((a, i) => {
-    const out = a.cpm < lo || a.cpm > hi ? "out" : "in";
+    const out = +fmt0(a.cpm) < lo || +fmt0(a.cpm) > hi ? "out" : "in";
     const c = svg("circle", { cx: x(i), cy: y(a.cpm), r: 5.5, class: `${out} ${scripted(a) ? "scripted" : "estimated"}` });
     const how = scripted(a) ? t("chart_scripted") : t("chart_estimated");
     c.appendChild(svg("title", {}, `${i + 1}. ${scenarioLabel(a)}: ${fmt0(a.cpm)} ${t("cpm_unit")} (${verdictLabel(a.verdict)}; ${how})`));
