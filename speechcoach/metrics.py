@@ -274,8 +274,9 @@ def score(
     settings : Settings, keyword-only
         The band (cpm) and the cv limit.
     n_long_pauses, n_mid_phrase, n_long_runs : int, keyword-only
-        Pauses over ``max_pause_s``, pauses in the middle of a phrase, speech runs over
-        ``max_run_chars`` characters.
+        Pauses over ``max_pause_s``, pauses in the middle of a phrase (placed by the script or
+        the recogniser: the caller passes 0 when they were only guessed from the sound), speech
+        runs over ``max_run_chars`` characters.
     no_pauses : bool, keyword-only
         No pause at all in a long stretch of speech.
 

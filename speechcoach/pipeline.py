@@ -254,7 +254,8 @@ def analyze_audio(
         pace_,
         settings=settings,
         n_long_pauses=sum(p.duration_s > settings.max_pause_s for p in pauses),
-        n_mid_phrase=sum(p.placement == "mid_phrase" for p in pauses),
+        # placed from the sound alone, a mid-phrase pause is a guess: it costs nothing, as in check
+        n_mid_phrase=0 if placed.method == "acoustic" else sum(p.placement == "mid_phrase" for p in pauses),
         n_long_runs=int(np.sum(run_chars > settings.max_run_chars)),
         no_pauses=not pauses and seg.span_s > 15.0,
     )

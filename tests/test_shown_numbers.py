@@ -279,6 +279,9 @@ def test_guessed_mid_phrase_pauses_do_not_fail_check(tmp_path):
     f = ids["mid_phrase_possible"]
     assert f["severity"] in ("info", "warning") and "may be hesitations" in f["message"]
     assert "mid_phrase" not in judge(rep).failed_rules
+    scripted = to_dict(analyze_file(RETIRE.with_suffix(".wav"), script=_script(RETIRE)), lang="en")
+    assert not any(p["placement"] == "mid_phrase" for p in scripted["pauses"])
+    assert rep["score"] == scripted["score"] == 100  # the guesses cost no points either (exact: integers)
     res = runner.invoke(app, ["check", str(tmp_path), "--lang", "en"])
     assert res.exit_code == 0, res.output
     assert res.stdout.startswith("PASS ") and res.stdout.rstrip().endswith("(no script: estimated)")
