@@ -50,8 +50,11 @@ from .passages import Passage, build_passages, room_noise, score_pauses
 STEP_DB = 20.0
 """How far the second noise lies above the passage's own room noise (dB)."""
 
-CAP_DBFS = -30.0
-"""The second noise's RMS level never exceeds this (dBFS); speech is levelled to −18 dBFS."""
+CAP_DBFS = -35.0
+"""The second noise's RMS level never exceeds this (dBFS). Speech is levelled to −18 dBFS;
+pink noise at −35 dBFS lies about 20 dB under the speech level in speechcoach's energy band, where
+speechcoach starts warning that a recording is noisy. At −30 dBFS it is 15 dB under: the weak
+ends of many phrases drown, and pause edges move by more than the 100 ms tolerance."""
 
 STEP_RAMP_S = 0.5
 """Fade-in and fade-out of the stepped noise (seconds): a fan spinning up."""
