@@ -1,10 +1,16 @@
 """Speech runs and pauses, adapted to each recording's own noise floor.
 
-A frame is speech when its band energy rises clearly above the recording's noise floor
-(hysteresis: a run starts above a high threshold and lasts while above a low one). Runs that
-hold no voiced sound (keyboard clicks, breaths, door bangs) are dropped, unless they touch a
-voiced run across a dip shorter than :data:`ATTACH_GAP_S` (a weakly voiced or unvoiced part of
-the same syllable: a creaky final, a trailing fricative or aspiration). Gaps shorter than the
+A frame is speech when its band energy rises clearly above the noise floor (hysteresis: a run
+starts above a high threshold and lasts while above a low one). The floor is the recording's
+(a low percentile of all its frames), raised where the background rises for a while: a fan or
+an air-conditioner starting, the phone moved nearer a noise. There the floor follows the
+background's level, measured in stretches of steady, unvoiced sound well under the speech
+(:func:`background_floor`), so the pauses in the noisier part are still found; in a steady
+room it stays one number.
+
+Runs that hold no voiced sound (keyboard clicks, breaths, door bangs) are dropped, unless they
+touch a voiced run across a dip shorter than :data:`ATTACH_GAP_S` (a weakly voiced or unvoiced
+part of the same syllable: a creaky final, a trailing fricative or aspiration). Gaps shorter than the
 minimum pause are bridged. The speech span runs from the first onset to the last offset.
 """
 
@@ -47,6 +53,27 @@ breath before or after a sentence is set off by 50 ms or more of silence and sta
 MIN_DYNAMIC_RANGE_DB = 8.0
 """Below this spread between floor and speech level there is nothing but steady noise."""
 
+BACKGROUND_WINDOW_S = 0.4
+"""The background is looked for in windows of this length (seconds) centred on each frame:
+longer than any speech sound that holds steady (a vowel, a fricative), shorter than most pauses."""
+
+STEADY_SD_DB = 2.0
+"""A window holds only background when the standard deviation of its frame energies is at most
+this (dB): room noise in 32 ms frames varies by 1–1.5 dB, a window touching speech by 5 dB or more."""
+
+BACKGROUND_BELOW_PEAK_DB = 15.0
+"""… and when its loudest frame lies at least this far under the speech level (dB)."""
+
+BACKGROUND_VOICED_SHARE = 0.25
+"""… and when at most this share of its frames is voiced: a fan or an air-conditioner is
+aperiodic (a few % of its frames read voiced), a held vowel, a far talker or a reverberant
+room's own tail mostly periodic. (Room noise carrying audible mains hum reads voiced in about
+half its frames, so a background that rises with a hum is not followed.)"""
+
+RAISE_DB = 3.0
+"""The floor follows the background only where it lies at least this far (dB) above the
+recording's floor; in a steady room the two differ by less, and the floor stays one number."""
+
 
 @dataclass(frozen=True)
 class Segmentation:
@@ -62,6 +89,9 @@ class Segmentation:
         Frame-level speech decision before bridging.
     floor_db, peak_db : float
         The recording's noise floor and speech level (dB re full scale).
+    frame_floor_db : np.ndarray or None, shape (n_frames,)
+        The floor the thresholds were set from at each frame (dB re full scale): ``floor_db``,
+        raised where the background rose (:func:`background_floor`).
     """
 
     runs: np.ndarray
@@ -69,6 +99,7 @@ class Segmentation:
     speech_mask: np.ndarray
     floor_db: float
     peak_db: float
+    frame_floor_db: np.ndarray | None = None
 
     @property
     def start_s(self) -> float:
@@ -125,9 +156,10 @@ def segment(frames: Frames, *, min_pause_s: float = 0.25) -> Segmentation:
     peak = float(np.percentile(e, PEAK_PERCENTILE))
     if peak - floor < MIN_DYNAMIC_RANGE_DB:
         raise NoSpeechError("no speech found (silence or steady noise only)")
-    onset = max(floor + ONSET_ABOVE_FLOOR_DB, peak - ONSET_BELOW_PEAK_DB)
-    offset = max(floor + OFFSET_ABOVE_FLOOR_DB, peak - OFFSET_BELOW_PEAK_DB)
-    offset = min(offset, onset)
+    local = background_floor(frames, floor, peak)
+    onset = np.maximum(local + ONSET_ABOVE_FLOOR_DB, peak - ONSET_BELOW_PEAK_DB)
+    offset = np.maximum(local + OFFSET_ABOVE_FLOOR_DB, peak - OFFSET_BELOW_PEAK_DB)
+    offset = np.minimum(offset, onset)
 
     above = e > offset
     starts, ends = true_runs(above)
@@ -154,7 +186,59 @@ def segment(frames: Frames, *, min_pause_s: float = 0.25) -> Segmentation:
     run_ends = np.concatenate([split, [len(run_times) - 1]])
     runs = np.stack([run_times[run_starts, 0], run_times[run_ends, 1]], axis=1)
     pauses = np.stack([runs[:-1, 1], runs[1:, 0]], axis=1) if len(runs) > 1 else np.zeros((0, 2))
-    return Segmentation(runs=runs, pauses=pauses, speech_mask=mask, floor_db=floor, peak_db=peak)
+    return Segmentation(runs=runs, pauses=pauses, speech_mask=mask, floor_db=floor, peak_db=peak,
+                        frame_floor_db=local)
+
+
+def background_floor(frames: Frames, floor_db: float, peak_db: float) -> np.ndarray:
+    """The noise floor at every frame, following the background where it rises.
+
+    A window of :data:`BACKGROUND_WINDOW_S` holds only background when its energies are steady
+    (standard deviation at most :data:`STEADY_SD_DB`), its loudest frame lies at least
+    :data:`BACKGROUND_BELOW_PEAK_DB` under the speech level and at most
+    :data:`BACKGROUND_VOICED_SHARE` of its frames are voiced. Such a window's quietest frame is
+    the background level at its centre (like the global floor, a low point of the noise's own
+    fluctuation), and so is that of any window coming down to within :data:`RAISE_DB` of
+    ``floor_db`` (wherever the energy falls that low the background is no higher). Between
+    such windows, over the speech, the level is interpolated linearly, so each pause is judged
+    against its own background and the speech between two pauses against theirs. Where the
+    level lies less than :data:`RAISE_DB` above ``floor_db`` (a steady room, or a quieter
+    stretch), the floor is ``floor_db``.
+
+    Parameters
+    ----------
+    frames : Frames
+        The recording's frame features.
+    floor_db, peak_db : float
+        The recording's noise floor and speech level (dB re full scale).
+
+    Returns
+    -------
+    np.ndarray, shape (n_frames,)
+        The floor in dB re full scale, never below ``floor_db``.
+    """
+    e = frames.energy_db
+    n = len(e)
+    w = round(BACKGROUND_WINDOW_S / frames.hop_s)
+    out = np.full(n, floor_db)
+    if n < w or w < 2:
+        return out
+    win = np.lib.stride_tricks.sliding_window_view(e, w)  # window j is centred on frame j + w // 2
+    c1 = np.concatenate([[0.0], np.cumsum(e)])
+    c2 = np.concatenate([[0.0], np.cumsum(e * e)])
+    cv = np.concatenate([[0], np.cumsum(frames.voicing > VOICED)])
+    mean = (c1[w:] - c1[:-w]) / w
+    var = (c2[w:] - c2[:-w]) / w - mean * mean
+    voiced_share = (cv[w:] - cv[:-w]) / w
+    low = win.min(axis=1)
+    steady = (var <= STEADY_SD_DB**2) & (voiced_share <= BACKGROUND_VOICED_SHARE)
+    steady &= win.max(axis=1) <= peak_db - BACKGROUND_BELOW_PEAK_DB
+    if not steady.any():
+        return out
+    # a window that comes down to the recording's floor shows the background no higher there
+    j = np.flatnonzero(steady | (low < floor_db + RAISE_DB))
+    level = np.interp(np.arange(n), j + w // 2, low[j])
+    return np.where(level >= floor_db + RAISE_DB, level, out)
 
 
 def _attach_touching(starts: np.ndarray, ends: np.ndarray, keep: np.ndarray, max_gap: int) -> np.ndarray:
