@@ -13,7 +13,7 @@ import numpy as np
 
 from . import SCHEMA, __version__
 from .guidance import catalogue, self_check
-from .locales import strings
+from .locales import strings, template
 from .pipeline import Analysis
 from .placement import mark_script
 
@@ -23,8 +23,9 @@ def _r(x: float, nd: int = 3) -> float:
 
 
 def message(finding_id: str, params: dict[str, Any], lang: str, section: str = "findings") -> str:
-    """A finding's (or warning's) message in ``lang``."""
-    return strings(lang)[section][finding_id].format(**params)
+    """A finding's (or warning's) message in ``lang``; a count ``n`` of one picks the singular
+    wording (``KEY_one``) where the language has one."""
+    return template(strings(lang)[section], finding_id, params.get("n")).format(**params)
 
 
 def to_dict(an: Analysis, *, lang: str | None = None, created: str | None = None) -> dict[str, Any]:

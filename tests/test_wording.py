@@ -1,0 +1,87 @@
+"""Wording of the reports as trainees read them: plurals, thresholds, no chart talk outside the
+HTML page, no repeated times, no unexplained jargon, help texts."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from speechcoach.locales import LANGS, strings, template
+from speechcoach.report import message
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
+
+PLURAL_OWNED_ELSEWHERE = {("findings", "mid_phrase")}
+"""Messages another branch rewords (their plural forms come with that change)."""
+
+
+def fields(text: str) -> set[str]:
+    return {f for _, f, _, _ in string.Formatter().parse(text) if f}
+
+
+# --- 1. plurals -------------------------------------------------------------------------------
+def test_no_placeholder_plurals_in_english():
+    """``pause(s)``, ``stretch(es)``: every count agrees with its noun; ``Length (s)`` is a unit."""
+    for section, table in strings("en").items():
+        for key, text in table.items():
+            if (section, key) in PLURAL_OWNED_ELSEWHERE or not isinstance(text, str):
+                continue
+            assert not re.search(r"\w\((s|es)\)", text), f"[{section}] {key}: {text}"
+
+
+def test_singular_keys_pair_with_a_plural_and_take_the_same_values():
+    for lang in LANGS:
+        for section, table in strings(lang).items():
+            for key, text in table.items():
+                if key.endswith("_one"):
+                    base = key[: -len("_one")]
+                    assert base in table, f"[{section}] {key} without {base}"
+                    assert fields(text) <= fields(table[base]), f"[{section}] {key}"
+    assert not [k for t in strings("zh").values() for k in t if k.endswith("_one")]  # Chinese has no plural
+
+
+@pytest.mark.parametrize(
+    ("fid", "params", "one", "many"),
+    [
+        ("long_runs", dict(limit=25, longest=31, at="0:04.0"), "One stretch runs on", "2 stretches run on"),
+        ("missed_breaks", dict(example="…了。 ⏸✗ 调…"), "One sentence end has no pause", "2 sentence ends have no pause"),
+        ("long_pauses", dict(limit=3.0, longest=3.4, at="0:09.0"), "One pause lasts longer", "2 pauses last longer"),
+        ("procedure_steps", dict(example="…"), "one step follows", "2 steps follow"),
+        ("jargon_heard", dict(term="起付线", plain="自付部分", at="0:01.0"), "You used a policy term", "You used 2 policy terms"),
+        ("jargon_script", dict(term="起付线", plain="自付部分"), "The script has a policy term", "The script has 2 policy terms"),
+        ("passages_skipped", dict(example="第三步"), "You left out a passage", "You left out 2 passages"),
+        ("passages_added", dict(example="第三步"), "You said a passage that is not", "You said 2 passages that are not"),
+    ],
+)
+def test_counts_agree_with_their_nouns(fid, params, one, many):
+    assert one in message(fid, dict(params, n=1), "en")
+    assert many in message(fid, dict(params, n=2), "en")
+    zh = strings("zh")["findings"]
+    assert template(zh, fid, 1) == template(zh, fid, 2)  # one template for every count
+
+
+@pytest.mark.parametrize("wid", ["asr_dropped", "asr_invented"])
+def test_warning_counts_agree(wid):
+    p = dict(at="0:03.0", asr=3, acoustic=12)
+    assert "one stretch" in message(wid, dict(p, n=1), "en", "warnings")
+    assert "that stretch is" in message(wid, dict(p, n=1), "en", "warnings")
+    assert "2 stretches" in message(wid, dict(p, n=2), "en", "warnings")
+
+
+def test_template_picks_the_singular_only_for_one():
+    table = {"k": "{n} things", "k_one": "one thing"}
+    assert template(table, "k", 1) == "one thing"
+    assert template(table, "k", 0) == template(table, "k", 2) == template(table, "k", None) == "{n} things"
+    assert template({"k": "{n} 个"}, "k", 1) == "{n} 个"
+
+
+def test_check_lines_need_no_plural():
+    """The gate's lines put counts after a colon (``pauses: 1``), never before a noun (``1 pauses``)."""
+    T = strings("en")["check"]
+    for key in ("summary", "long_pause", "mid_phrase"):
+        assert not re.search(r"\{(n|pauses|mid)[^}]*\} (pause|mid)", T[key]), T[key]
