@@ -85,3 +85,22 @@ def test_check_lines_need_no_plural():
     T = strings("en")["check"]
     for key in ("summary", "long_pause", "mid_phrase"):
         assert not re.search(r"\{(n|pauses|mid)[^}]*\} (pause|mid)", T[key]), T[key]
+
+
+# --- 2. thresholds in words match the rules ---------------------------------------------------
+def test_threshold_wording_matches_the_rules():
+    """A silence of exactly ``min_pause_s`` is a pause (segmentation splits at ``gap >= min``): "or
+    more" / "达到", never "超过"/"以上"; a pause over ``max_pause_s`` and a run over
+    ``max_run_chars`` are flagged only when strictly longer: "longer/more than" / "超过"; the band
+    includes its edges ("inside" / "之内")."""
+    zh, en = strings("zh"), strings("en")
+    for text in (zh["findings"]["no_pauses"], zh["report"]["settings_value"]):
+        assert "达到" in text and "超过" not in text and "以上" not in text, text
+    for text in (en["findings"]["no_pauses"], en["report"]["settings_value"]):
+        assert "or more" in text, text
+    for key in ("long_pauses", "long_runs"):
+        assert "超过" in zh["findings"][key]
+        assert re.search(r"(longer|more) than", en["findings"][key]) and re.search(r"(longer|more) than", en["findings"][f"{key}_one"])
+    assert "超过" in zh["check"]["long_pause"] and "longer than" in en["check"]["long_pause"]
+    assert "之内" in zh["findings"]["rate_on_target"] and "inside" in en["findings"]["rate_on_target"]
+
