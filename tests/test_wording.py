@@ -104,3 +104,38 @@ def test_threshold_wording_matches_the_rules():
     assert "超过" in zh["check"]["long_pause"] and "longer than" in en["check"]["long_pause"]
     assert "之内" in zh["findings"]["rate_on_target"] and "inside" in en["findings"]["rate_on_target"]
 
+
+
+# --- reports of real samples ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def reports() -> dict[str, dict[str, Any]]:
+    """``{name.lang: report}`` of two samples with their scripts (and one without), each analysed once."""
+    from speechcoach.pipeline import analyze_file, read_script
+    from speechcoach.report import to_dict
+    from speechcoach.settings import Settings
+
+    out = {}
+    for name, scripted in (("mid_phrase_pension", True), ("uneven_transfer", True), ("slow_unemployment", False)):
+        script = read_script(SAMPLES / f"{name}.txt") if scripted else None
+        an = analyze_file(SAMPLES / f"{name}.wav", script=script, settings=Settings())
+        for lang in LANGS:
+            out[f"{name}.{lang}"] = to_dict(an, lang=lang, created="2026-03-05T09:07:00+08:00")
+    return out
+
+
+CHART_WORDS = {
+    "zh": ("颜色", "绿色", "虚线", "时间轴", "图表", "曲线", "着色"),
+    "en": ("colour", "color", "green", "dashed", "timeline", "chart", "curve"),
+}
+
+
+@pytest.mark.parametrize("fmt", ["md", "text"])
+def test_documents_without_charts_do_not_talk_about_them(reports, fmt):
+    from speechcoach.render import render
+
+    for key, r in reports.items():
+        doc = render(r, fmt).lower()
+        for word in CHART_WORDS[r["lang"]]:
+            assert word not in doc, f"{key} {fmt}: {word!r}"
+    md = render(reports["mid_phrase_pension.zh"], "md")
+    assert strings("zh")["report"]["script_marks_md"] in md and "每 8 秒滑动窗口内的语速。" in md

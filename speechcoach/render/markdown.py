@@ -193,7 +193,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         add("")
         add(body)
         add("")
-        add(f"*{md_escape(R['script_marks'] if marked else R['script_plain'])}*")
+        add(f"*{md_escape(R['script_marks_md'] if marked else R['script_plain'])}*")  # no chart: no colours
         add("")
 
     out.extend(_precise_sections(report, w))
@@ -209,7 +209,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         trend = R["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+,.0f}")
         add(f"- {md_escape(L['trend'])}{c}{md_escape(trend)}")
         add("")
-        add(f"*{md_escape(R['pace_note'].format(window=w.num(pace['window_s'])))}*")
+        add(f"*{md_escape(R['pace_note_md'].format(window=w.num(pace['window_s'])))}*")  # no chart: no band or line
         add("")
 
     if guide:
