@@ -139,3 +139,28 @@ def test_documents_without_charts_do_not_talk_about_them(reports, fmt):
             assert word not in doc, f"{key} {fmt}: {word!r}"
     md = render(reports["mid_phrase_pension.zh"], "md")
     assert strings("zh")["report"]["script_marks_md"] in md and "每 8 秒滑动窗口内的语速。" in md
+
+
+# --- 4. a finding's time once ---------------------------------------------------------------------
+def test_markdown_names_a_findings_time_once(reports):
+    import copy
+
+    from speechcoach.render import render
+
+    r = copy.deepcopy(reports["mid_phrase_pension.zh"])
+    base = {"severity": "warning", "guidance": "pauses", "evidence": {}}
+    r["findings"] = [
+        dict(base, id="long_runs", message="有 1 段话一口气讲了超过 25 个字（最长约 31 字，在 0:00.1 处）。", start_s=0.1),
+        dict(base, id="pace_uneven", message="语速起伏较大：最快在 0:22.5–0:30.5。", start_s=22.5),
+        dict(base, id="missed_breaks", message="有 1 处句末没有停顿（例如 …了。 ⏸✗ 调…）。", start_s=5.9),
+    ]
+    md = render(r, "md")
+    found = "\n".join(ln for ln in md.splitlines() if re.match(r"\d+\. \*\*", ln))
+    assert "0:00.1 处）。\\" in found and found.count("0:00.1") == 1
+    assert found.count("0:22.5") == 1
+    assert "调…）。 (0:05.9)\\" in md  # a message without a time still gets it
+    for key, rep in reports.items():  # the real reports: no line says the same time twice
+        for line in render(rep, "md").splitlines():
+            if re.match(r"\d+\. \*\*", line):
+                times = re.findall(r"\d+:\d\d\.\d", line)
+                assert len(times) == len(set(times)), f"{key}: {line}"

@@ -13,6 +13,9 @@ SEVERITY_RANK = {"problem": 0, "warning": 1, "info": 2}
 
 _SPECIAL = re.compile(r"([\\`*_\[\]{}<>|~])")
 
+TIME_RE = re.compile(r"\b\d+:\d\d\.\d\b")
+"""A position in the recording as messages write it (``0:08.3``; also inside a span ``0:10.5–0:18.5``)."""
+
 
 def md_escape(text: object) -> str:
     """Escape Markdown syntax in running text (one line: newlines become spaces)."""
@@ -152,7 +155,8 @@ def render_markdown(report: dict[str, Any]) -> str:
     if not fs:
         add(md_escape(L["no_findings"]))
     for i, f in enumerate(fs, 1):
-        at = f" ({md_escape(w.time(f['start_s']))})" if f.get("start_s") is not None else ""
+        named = TIME_RE.search(str(f.get("message", "")))  # "…在 0:00.1 处" already says when
+        at = f" ({md_escape(w.time(f['start_s']))})" if f.get("start_s") is not None and not named else ""
         g = guide.get(f.get("guidance", ""))
         brk = "\\" if g else ""
         add(f"{i}. **{md_escape(w.severity(f.get('severity', 'info')))}** {md_escape(w.pause_marks(f['message']))}{at}{brk}")
