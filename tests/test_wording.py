@@ -164,3 +164,49 @@ def test_markdown_names_a_findings_time_once(reports):
             if re.match(r"\d+\. \*\*", line):
                 times = re.findall(r"\d+:\d\d\.\d", line)
                 assert len(times) == len(set(times)), f"{key}: {line}"
+
+
+# --- 5. every text file ends with one newline ------------------------------------------------------
+def test_files_written_end_with_a_newline(tmp_path):
+    from typer.testing import CliRunner
+
+    from speechcoach.cli import app
+
+    wav, txt = SAMPLES / "mid_phrase_pension.wav", SAMPLES / "mid_phrase_pension.txt"
+    runner = CliRunner()
+    written = []
+    for lang in LANGS:
+        for suffix in ("txt", "md", "json", "html"):
+            out = tmp_path / f"{lang}.{suffix}"
+            extra = ["--textgrid", str(tmp_path / f"{lang}.TextGrid"), "--labels", str(tmp_path / f"{lang}.labels.txt")] if suffix == "md" else []
+            res = runner.invoke(app, ["analyze", str(wav), "-s", str(txt), "--lang", lang, "-o", str(out), *extra])
+            assert res.exit_code == 0, res.output
+            written.append(out)
+    written += [tmp_path / f"{lang}.{x}" for lang in LANGS for x in ("TextGrid", "labels.txt")]
+    for path in written:
+        data = path.read_bytes()
+        assert data.endswith(b"\n") and not data.endswith(b"\n\n"), path.name
+
+
+@pytest.fixture(scope="module")
+def batch_out(tmp_path_factory) -> Path:
+    """A batch of one scripted recording, analysed in this process, English."""
+    import shutil
+
+    from speechcoach.batch import run_batch
+    from speechcoach.settings import Settings
+
+    src = tmp_path_factory.mktemp("cohort") / "amy"
+    src.mkdir()
+    for suffix in ("wav", "txt"):
+        shutil.copy(SAMPLES / f"on_target_retirement.{suffix}", src / f"on_target_retirement.{suffix}")
+    out = tmp_path_factory.mktemp("out")
+    run_batch([src], out, settings=Settings(lang="en"), jobs=1)
+    return out
+
+
+def test_batch_files_end_with_a_newline(batch_out):
+    files = [p for p in batch_out.rglob("*") if p.is_file() and p.suffix in (".json", ".csv", ".html", ".md", ".txt")]
+    assert any(".speechcoach-state" in p.parts for p in files)  # the state files too
+    for path in files:
+        assert path.read_bytes().endswith(b"\n"), path
