@@ -210,3 +210,36 @@ def test_batch_files_end_with_a_newline(batch_out):
     assert any(".speechcoach-state" in p.parts for p in files)  # the state files too
     for path in files:
         assert path.read_bytes().endswith(b"\n"), path
+
+
+# --- 6. no jargon for trainees ---------------------------------------------------------------------
+JARGON = ("变异系数", "dBFS", "信噪比", "削波", "coefficient of variation", "signal-to-noise", "full scale", " cv ")
+
+
+def test_trainee_reports_explain_their_numbers(reports):
+    from speechcoach.render import render
+
+    for key, r in reports.items():
+        assert "cv" in r["pace"]  # the JSON keeps its keys
+        for fmt in ("text", "md", "html"):
+            doc = render(r, fmt)
+            for word in JARGON:
+                assert word.lower() not in doc.lower(), f"{key} {fmt}: {word!r}"
+    zh, en = reports["uneven_transfer.zh"], reports["uneven_transfer.en"]
+    assert "语速变化幅度：" + f"{zh['pace']['cv']:.2f}（越小越均匀）" in render(zh, "md")
+    assert f"Pace variation {en['pace']['cv']:.2f} (lower is steadier)" in render(en, "text")
+    assert f"{en['pace']['cv']:.2f} (lower is steadier)" in render(en, "html")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_recording_warnings_say_what_their_decibels_mean(lang):
+    texts = [
+        message("low_level", {"level": -42.3}, lang, "warnings"),
+        message("noisy", {"snr": 14.0}, lang, "warnings"),
+        message("clipping", {"pct": 1.5}, lang, "warnings"),
+    ]
+    for text in texts:
+        for word in JARGON:
+            assert word.lower() not in text.lower(), text
+    assert "-42" in texts[0] and ("0 分贝是录音能记下的最大音量" in texts[0] or "0 dB is the loudest" in texts[0])
+    assert "14" in texts[1]

@@ -209,7 +209,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         fa, sl = pace["fastest"], pace["slowest"]
         add(f"- {md_escape(L['fastest'])}{c}{md_escape(w.cpm(fa['cpm']))} · {md_escape(w.window(fa))}")
         add(f"- {md_escape(L['slowest'])}{c}{md_escape(w.cpm(sl['cpm']))} · {md_escape(w.window(sl))}")
-        add(f"- {md_escape(L['pace_cv'])}{c}{md_escape(w.num(pace['cv'], 2))}")
+        add(f"- {md_escape(L['pace_cv'])}{c}{md_escape(R['cv_value'].format(v=w.num(pace['cv'], 2)))}")
         trend = R["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+,.0f}")
         add(f"- {md_escape(L['trend'])}{c}{md_escape(trend)}")
         add("")

@@ -93,8 +93,9 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
         out.append(f"  {sparkline(series, 0.0, top)}   {min(series):.0f}–{max(series):.0f} {unit}")
     if several_windows(series):
         trend = S["report"]["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+.0f}")
+        cv = S["report"]["cv_value"].format(v=f"{pace['cv']:.2f}")  # the number with what it means
         out.append(
-            f"  {L['pace_cv']} {pace['cv']:.2f}   {L['trend']} {trend}   "
+            f"  {L['pace_cv']} {cv}   {L['trend']} {trend}   "
             f"{L['fastest']} {fmt_span(pace['fastest']['start_s'], pace['fastest']['end_s'])} ({pace['fastest']['cpm']:.0f})   "
             f"{L['slowest']} {fmt_span(pace['slowest']['start_s'], pace['slowest']['end_s'])} ({pace['slowest']['cpm']:.0f})"
         )
