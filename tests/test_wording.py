@@ -243,3 +243,35 @@ def test_recording_warnings_say_what_their_decibels_mean(lang):
             assert word.lower() not in text.lower(), text
     assert "-42" in texts[0] and ("0 分贝是录音能记下的最大音量" in texts[0] or "0 dB is the loudest" in texts[0])
     assert "14" in texts[1]
+
+
+# --- 7. help texts -----------------------------------------------------------------------------------
+def _help(*args: str) -> str:
+    from typer.testing import CliRunner
+
+    from speechcoach.cli import app
+
+    res = CliRunner().invoke(app, [*args, "--help"])
+    assert res.exit_code == 0, res.output
+    return " ".join(res.output.split())  # unwrapped
+
+
+def test_usage_lines_name_arguments_without_braces():
+    for cmd, usage in (("analyze", "[OPTIONS] RECORDING"), ("check", "[OPTIONS] FILES..."), ("batch", "[OPTIONS] INPUTS..."),
+                       ("record", "[OPTIONS] [OUT.wav]")):
+        text = _help(cmd)
+        assert f"{cmd} {usage}" in text, text[:120]
+        assert "{" not in text.split("Options:")[0]
+
+
+def test_help_says_what_each_command_does():
+    assert "rubric" not in _help("demo")  # demo has no --rubric
+    assert "folders (searched recursively)" in _help("check")
+    assert "required, except with --list-devices" in _help("record")
+    top = _help()
+    for line in ("0 done", "1 check: some recording failed", "2 bad input", "3 internal error", "130 interrupted by Ctrl-C", "143 batch stopped by SIGTERM"):
+        assert line in top, line
+    assert "3 internal error" in _help("check") and "143 by SIGTERM" in _help("batch")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for code in ("| 0 |", "| 1 |", "| 2 |", "| 3 |", "| 130 |", "| 143 |"):
+        assert code in readme
