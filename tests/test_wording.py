@@ -275,3 +275,24 @@ def test_help_says_what_each_command_does():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for code in ("| 0 |", "| 1 |", "| 2 |", "| 3 |", "| 130 |", "| 143 |"):
         assert code in readme
+
+
+# --- 8. what the tool checked is not on the self-check list ------------------------------------------
+def test_a_checked_item_is_not_left_to_the_trainee(reports, tmp_path):
+    from speechcoach.pipeline import analyze_file
+    from speechcoach.report import to_dict
+    from speechcoach.settings import Settings
+
+    an = analyze_file(SAMPLES / "on_target_reimbursement.wav", script="去外地看病，要先做异地就医备案。起付线以上的部分，医保按比例报销。",
+                      settings=Settings())
+    for lang in LANGS:
+        r = to_dict(an, lang=lang)
+        assert any(f["guidance"] == "plain_words" for f in r["findings"])  # a jargon finding, with its advice
+        assert "plain_words" in r["guidance"]
+        ids = [g["id"] for g in r["self_check"]]
+        assert "plain_words" not in ids and {"posture", "expression", "aids"} <= set(ids)
+        # no finding, but the script was searched for policy terms: checked too
+        assert "plain_words" not in [g["id"] for g in reports[f"mid_phrase_pension.{lang}"]["self_check"]]
+        # nothing searched (no script, no recogniser): still the trainee's to check
+        assert "transcript" not in reports[f"slow_unemployment.{lang}"]  # the tests install no recogniser
+        assert "plain_words" in [g["id"] for g in reports[f"slow_unemployment.{lang}"]["self_check"]]
