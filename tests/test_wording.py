@@ -296,3 +296,19 @@ def test_a_checked_item_is_not_left_to_the_trainee(reports, tmp_path):
         # nothing searched (no script, no recogniser): still the trainee's to check
         assert "transcript" not in reports[f"slow_unemployment.{lang}"]  # the tests install no recogniser
         assert "plain_words" in [g["id"] for g in reports[f"slow_unemployment.{lang}"]["self_check"]]
+
+
+# --- 9. the batch index's date -------------------------------------------------------------------------
+def test_batch_index_dates_its_run_like_the_reports(batch_out):
+    import json
+
+    from speechcoach.render.index import render_index
+    from speechcoach.render.words import Words
+
+    summary = json.loads((batch_out / "summary.json").read_text(encoding="utf-8"))
+    page = (batch_out / "index.html").read_text(encoding="utf-8")
+    assert summary["created"] not in page and not re.search(r"\d{4}-\d\d-\d\dT\d\d:", page)
+    assert f"Generated: {Words('en').date(summary['created'])} ·" in page
+    summary["created"] = "2026-11-29T12:17:31+08:00"
+    assert "生成时间：2026年11月29日 12:17 ·" in render_index(summary, lang="zh")
+    assert "Generated: 29 November 2026, 12:17 ·" in render_index(summary, lang="en")
