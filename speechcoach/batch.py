@@ -391,7 +391,7 @@ def run_batch(
                 "seconds": round(oc.seconds, 3),
                 "finished": _now(),
             }
-            write_atomic(_state_path(out, r.id), json.dumps(entry, ensure_ascii=False, indent=1))
+            write_atomic(_state_path(out, r.id), json.dumps(entry, ensure_ascii=False, indent=1) + "\n")
         emit(str(r.path), oc.error)
 
     interrupted = False
@@ -430,7 +430,7 @@ def run_batch(
         "recordings": {str(by_id[rid].path): s for rid, s in statuses.items()},
         "input_problems": [{"input": p.input, "problem": p.problem} for p in problems],
     }
-    write_atomic(out / STATE_DIR / "last-run.json", json.dumps(log, ensure_ascii=False, indent=1))
+    write_atomic(out / STATE_DIR / "last-run.json", json.dumps(log, ensure_ascii=False, indent=1) + "\n")
     return BatchResult(
         out=out,
         total=total + len(problems),

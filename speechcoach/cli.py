@@ -17,14 +17,42 @@ import typer
 from .errors import ParameterError, SpeechcoachError
 
 
-def _typer(name: str, help: str) -> typer.Typer:
+class _Command(typer.core.TyperCommand):
+    """A command whose usage line names a required argument as ``RECORDING`` / ``FILES...``, not
+    typer's ``{RECORDING}`` (optional ones stay in brackets, ``[OUT.wav]``)."""
+
+    def collect_usage_pieces(self, ctx):  # type: ignore[no-untyped-def]
+        return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in super().collect_usage_pieces(ctx)]
+
+
+class _Typer(typer.Typer):
+    """Every command made with :class:`_Command`."""
+
+    def command(self, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def, override]
+        kwargs.setdefault("cls", _Command)
+        return super().command(*args, **kwargs)
+
+
+EXIT_CODES = """\b
+Exit codes:
+  0    done (check: every recording passed)
+  1    check: some recording failed the rubric (model status: checksum mismatch)
+  2    bad input or option: a file that cannot be analysed, a wrong flag
+       (batch: some recordings could not be analysed)
+  3    internal error (a bug: please report it with the command line)
+  130  interrupted by Ctrl-C
+  143  batch stopped by SIGTERM (the summaries are still written)"""
+
+
+def _typer(name: str, help: str, epilog: str | None = None) -> typer.Typer:
     """A command group: plain help text, no shell-completion commands, no pretty tracebacks."""
-    return typer.Typer(
-        name=name, help=help, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None
+    return _Typer(
+        name=name, help=help, epilog=epilog, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+        rich_markup_mode=None,
     )
 
 
-app = _typer("speechcoach", "Offline speech-delivery coach for Mandarin: speaking rate (characters/min), pauses and pace.")
+app = _typer("speechcoach", "Offline speech-delivery coach for Mandarin: speaking rate (characters/min), pauses and pace.", EXIT_CODES)
 
 
 def _print_version(value: bool) -> None:
@@ -346,7 +374,7 @@ def _run_analyze(
 @app.command()
 @guarded
 def demo(
-    lang: LangOpt = None,
+    lang: Annotated[Optional[Lang], typer.Option("--lang", help="Report language (default zh).")] = None,
     fmt: Annotated[Optional[Format], typer.Option("--format", "-f", help="Report format.")] = None,
     guidance: GuidanceOpt = None,
 ) -> None:
@@ -370,7 +398,11 @@ def batch(
     guidance: GuidanceOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Re-analyse every recording, even unchanged ones.")] = False,
 ) -> None:
-    """Analyse many recordings: a report each, summary.csv/json and an index.html; resumable."""
+    """Analyse many recordings: a report each, summary.csv/json and an index.html; resumable.
+
+    Exit 0 when every recording was analysed, 2 when some could not be, 3 on an internal error,
+    130 when stopped by Ctrl-C and 143 by SIGTERM (the summaries are still written).
+    """
     from .batch import run_batch
 
     settings = build_settings(rubric, lang=lang, guidance=guidance)
@@ -460,7 +492,7 @@ class _BatchDisplay:
 @app.command()
 @guarded
 def check(
-    files: Annotated[list[str], typer.Argument(metavar="FILES...", help="Recordings, folders or glob patterns to judge against the rubric.")],
+    files: Annotated[list[str], typer.Argument(metavar="FILES...", help="Recordings, folders (searched recursively) or glob patterns (quoted globs work) to judge against the rubric.")],
     script: Annotated[Optional[Path], typer.Option("--script", "-s", help="Script for every file (default: NAME.txt beside NAME.wav).")] = None,
     rubric: RubricOpt = None,
     lang: LangOpt = None,
@@ -469,7 +501,7 @@ def check(
     guidance: GuidanceOpt = None,
     junit: Annotated[Optional[Path], typer.Option("--junit", help="Also write a JUnit XML report here.")] = None,
 ) -> None:
-    """PASS/FAIL per recording against the rubric: exit 0 all pass, 1 some fail, 2 bad input."""
+    """PASS/FAIL per recording against the rubric: exit 0 all pass, 1 some fail, 2 bad input, 3 internal error."""
     import time
 
     from .check import error_judgement, judge, junit_xml
@@ -571,7 +603,7 @@ def serve(
 @app.command()
 @guarded
 def record(
-    out: Annotated[Optional[Path], typer.Argument(metavar="OUT.wav", help="WAV file to write.")] = None,
+    out: Annotated[Optional[Path], typer.Argument(metavar="OUT.wav", help="WAV file to write (required, except with --list-devices).")] = None,
     seconds: Annotated[Optional[float], typer.Option("--seconds", help="Stop after this many seconds (default: when Enter is pressed).")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="Input device: index or part of its name.")] = None,
     list_devices: Annotated[bool, typer.Option("--list-devices", help="List the input devices and exit.")] = False,

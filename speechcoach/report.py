@@ -13,7 +13,7 @@ import numpy as np
 
 from . import SCHEMA, __version__
 from .guidance import catalogue, self_check
-from .locales import strings
+from .locales import strings, template
 from .metrics import RATE_DECIMALS
 from .pipeline import Analysis
 from .placement import mark_script
@@ -24,8 +24,9 @@ def _r(x: float, nd: int = 3) -> float:
 
 
 def message(finding_id: str, params: dict[str, Any], lang: str, section: str = "findings") -> str:
-    """A finding's (or warning's) message in ``lang``."""
-    return strings(lang)[section][finding_id].format(**params)
+    """A finding's (or warning's) message in ``lang``; a count ``n`` of one picks the singular
+    wording (``KEY_one``) where the language has one."""
+    return template(strings(lang)[section], finding_id, params.get("n")).format(**params)
 
 
 def to_dict(an: Analysis, *, lang: str | None = None, created: str | None = None) -> dict[str, Any]:
@@ -130,7 +131,9 @@ def to_dict(an: Analysis, *, lang: str | None = None, created: str | None = None
             for gid in used
         },
         "self_check": [
-            {"id": g.id, "title": g.title, "source": g.source, "advice": g.advice, "tip": g.tip} for g in self_check(lang, s.guidance)
+            {"id": g.id, "title": g.title, "source": g.source, "advice": g.advice, "tip": g.tip}
+            for g in self_check(lang, s.guidance)
+            if g.id not in _checked_here(an, used)
         ],
         "warnings": [
             {"id": w.id, "message": message(w.id, w.params, lang, "warnings")} for w in an.warnings
@@ -152,6 +155,20 @@ def to_dict(an: Analysis, *, lang: str | None = None, created: str | None = None
         )
     _precise_keys(report, an)
     return report
+
+
+JARGON_ITEM = "plain_words"
+"""The guidance item the policy-term list checks (:mod:`speechcoach.jargon`)."""
+
+
+def _checked_here(an: Analysis, used: list[str]) -> set[str]:
+    """Guidance items this report has checked, left out of the self-check list: those a finding
+    points to (the report shows them with their advice), and plain words whenever the script or
+    the transcript was searched for policy terms, whether or not one was found."""
+    checked = set(used)
+    if an.script is not None or getattr(an, "transcript", None) is not None:
+        checked.add(JARGON_ITEM)
+    return checked
 
 
 def _precise_keys(report: dict[str, Any], an: Analysis) -> None:

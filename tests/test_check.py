@@ -89,7 +89,7 @@ def test_judge_each_rule():
     ]
     j = judge(r)
     assert not j.passed and j.failed_rules == ("rate", "long_pause", "mid_phrase", "pace_cv")
-    assert j.line().startswith("FAIL x.wav: rate 90 cpm below band 100–140; 1 pause(s) longer than 3.0 s (longest 3.6 s at 0:05.0)")
+    assert j.line().startswith("FAIL x.wav: rate 90 cpm below band 100–140; pauses longer than 3.0 s: 1 (longest 3.6 s at 0:05.0)")
     assert judge(r, lang="zh").reasons[0].startswith("语速每分钟 90 字")
     # rate exactly on the band edge passes; the limits come from the report's own settings
     r = copy.deepcopy(REPORT)

@@ -17,6 +17,34 @@ def strings(lang: str) -> dict[str, dict[str, str]]:
     return tomllib.loads(text)
 
 
+def template(table: Mapping[str, str], key: str, n: Any = None) -> str:
+    """The message template ``key`` of a locale section, in its singular form when ``n`` is 1.
+
+    A count's noun and verb agree with it through a second key: ``long_runs`` is worded for
+    several (``"{n} stretches run on …"``) and ``long_runs_one`` for one (``"One stretch runs
+    on …"``). A language without plurals (Chinese) has no ``_one`` keys and always gets ``key``.
+
+    Parameters
+    ----------
+    table : mapping of str
+        A section of :func:`strings` (``findings``, ``warnings``, ``check``…).
+    key : str
+        The message's key.
+    n : int, optional
+        The count the message is about; None when it has none.
+
+    Returns
+    -------
+    str
+        The template, to be filled with ``str.format``.
+    """
+    if n is not None and not isinstance(n, bool) and n == 1:
+        one = table.get(f"{key}_one")
+        if one is not None:
+            return one
+    return table[key]
+
+
 def fmt_time(seconds: float, lang: str = "zh") -> str:
     """A time position as ``m:ss.s`` (the same in both languages)."""
     m, s = divmod(max(seconds, 0.0), 60.0)

@@ -434,7 +434,7 @@ class _Page:
             stats = [
                 (L["fastest"], f"{w.cpm(f['cpm'])} · {w.window(f)}", f["start_s"]),
                 (L["slowest"], f"{w.cpm(s['cpm'])} · {w.window(s)}", s["start_s"]),
-                (L["pace_cv"], w.num(pace["cv"], 2), None),
+                (L["pace_cv"], self.R["cv_value"].format(v=w.num(pace["cv"], 2)), None),
             ]
             if drift_judged(r["speech"]["span_s"]):  # a slope per minute only where drift is judged
                 stats.append((L["trend"], self.R["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+,.0f}"), None))

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from ..locales import strings
 from ..metrics import shown_cpm
+from .words import Words
 
 BIN_CPM = 10.0
 """Histogram bin width in characters/min."""
@@ -170,7 +171,7 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(L['title'])}</title><style>{_CSS}</style></head><body>",
         f"<h1>{_e(L['title'])}</h1>",
-        f'<p class="meta">{_e(L["generated"])}: {_e(summary.get("created"))} · {_e(summary.get("generator"))} · '
+        f'<p class="meta">{_e(L["generated"])}{_e(S["report"]["colon"])}{_e(Words(lang).date(str(summary.get("created") or "")))} · {_e(summary.get("generator"))} · '
         f'{_e(L["target"])} {target:.0f} {_e(L["cpm_unit"])}, {_e(L["band"])} {lo:.0f}–{hi:.0f}</p>',
         *_interrupted_note(summary, L),
         '<div class="cards">',

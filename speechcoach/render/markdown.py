@@ -14,6 +14,9 @@ SEVERITY_RANK = {"problem": 0, "warning": 1, "info": 2}
 
 _SPECIAL = re.compile(r"([\\`*_\[\]{}<>|~])")
 
+TIME_RE = re.compile(r"\b\d+:\d\d\.\d\b")
+"""A position in the recording as messages write it (``0:08.3``; also inside a span ``0:10.5–0:18.5``)."""
+
 
 def md_escape(text: object) -> str:
     """Escape Markdown syntax in running text (one line: newlines become spaces)."""
@@ -153,7 +156,8 @@ def render_markdown(report: dict[str, Any]) -> str:
     if not fs:
         add(md_escape(L["no_findings"]))
     for i, f in enumerate(fs, 1):
-        at = f" ({md_escape(w.time(f['start_s']))})" if f.get("start_s") is not None else ""
+        named = TIME_RE.search(str(f.get("message", "")))  # "…在 0:00.1 处" already says when
+        at = f" ({md_escape(w.time(f['start_s']))})" if f.get("start_s") is not None and not named else ""
         g = guide.get(f.get("guidance", ""))
         brk = "\\" if g else ""
         add(f"{i}. **{md_escape(w.severity(f.get('severity', 'info')))}** {md_escape(w.pause_marks(f['message']))}{at}{brk}")
@@ -194,7 +198,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         add("")
         add(body)
         add("")
-        add(f"*{md_escape(R['script_marks'] if marked else R['script_plain'])}*")
+        add(f"*{md_escape(R['script_marks_md'] if marked else R['script_plain'])}*")  # no chart: no colours
         add("")
 
     out.extend(_precise_sections(report, w))
@@ -206,12 +210,12 @@ def render_markdown(report: dict[str, Any]) -> str:
         fa, sl = pace["fastest"], pace["slowest"]
         add(f"- {md_escape(L['fastest'])}{c}{md_escape(w.cpm(fa['cpm']))} · {md_escape(w.window(fa))}")
         add(f"- {md_escape(L['slowest'])}{c}{md_escape(w.cpm(sl['cpm']))} · {md_escape(w.window(sl))}")
-        add(f"- {md_escape(L['pace_cv'])}{c}{md_escape(w.num(pace['cv'], 2))}")
+        add(f"- {md_escape(L['pace_cv'])}{c}{md_escape(R['cv_value'].format(v=w.num(pace['cv'], 2)))}")
         if drift_judged(report["speech"]["span_s"]):  # a slope per minute only where drift is judged
             trend = R["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+,.0f}")
             add(f"- {md_escape(L['trend'])}{c}{md_escape(trend)}")
         add("")
-        add(f"*{md_escape(R['pace_note'].format(window=w.num(pace['window_s'])))}*")
+        add(f"*{md_escape(R['pace_note_md'].format(window=w.num(pace['window_s'])))}*")  # no chart: no band or line
         add("")
 
     if guide:
