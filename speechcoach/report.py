@@ -133,7 +133,7 @@ def to_dict(an: Analysis, *, lang: str | None = None, created: str | None = None
         "self_check": [
             {"id": g.id, "title": g.title, "source": g.source, "advice": g.advice, "tip": g.tip}
             for g in self_check(lang, s.guidance)
-            if g.id not in _checked_here(an, used)
+            if g.id not in used  # an item a finding points to was checked here
         ],
         "warnings": [
             {"id": w.id, "message": message(w.id, w.params, lang, "warnings")} for w in an.warnings
@@ -155,20 +155,6 @@ def to_dict(an: Analysis, *, lang: str | None = None, created: str | None = None
         )
     _precise_keys(report, an)
     return report
-
-
-JARGON_ITEM = "plain_words"
-"""The guidance item the policy-term list checks (:mod:`speechcoach.jargon`)."""
-
-
-def _checked_here(an: Analysis, used: list[str]) -> set[str]:
-    """Guidance items this report has checked, left out of the self-check list: those a finding
-    points to (the report shows them with their advice), and plain words whenever the script or
-    the transcript was searched for policy terms, whether or not one was found."""
-    checked = set(used)
-    if an.script is not None or getattr(an, "transcript", None) is not None:
-        checked.add(JARGON_ITEM)
-    return checked
 
 
 def _precise_keys(report: dict[str, Any], an: Analysis) -> None:
