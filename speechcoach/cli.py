@@ -162,9 +162,8 @@ def build_settings(
     from .guidance import check_folder, folder_key, validate
     from .settings import Settings, load_rubric, parse_band
 
-    base = load_rubric(rubric) if rubric is not None else Settings()
     lohi = parse_band(band) if band is not None else None
-    settings = base.with_overrides(
+    flags = dict(
         target_cpm=target,
         band_lo_cpm=lohi[0] if lohi else None,
         band_hi_cpm=lohi[1] if lohi else None,
@@ -172,6 +171,8 @@ def build_settings(
         lang=lang.value if lang is not None else None,
         guidance=folder_key(check_folder(guidance)) if guidance is not None else None,
     )
+    base = load_rubric(rubric, flags=flags) if rubric is not None else Settings()
+    settings = base.with_overrides(**flags)
     validate(settings.guidance)
     return settings
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import asdict, dataclass, fields, replace
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -226,8 +227,13 @@ def _show(v: Any) -> str:
     return repr(v) if isinstance(v, str) else str(v)
 
 
-def load_rubric(path: str | Path, base: Settings | None = None) -> Settings:
+def load_rubric(path: str | Path, base: Settings | None = None, *, flags: Mapping[str, Any] | None = None) -> Settings:
     """Read a rubric TOML file into :class:`Settings`.
+
+    ``flags`` are the command-line values that will win over the rubric (``None``: not given).
+    They are not applied here (the caller does, with :meth:`Settings.with_overrides`, so that a
+    bad flag is named as a flag), but a rubric that is only incomplete without them is accepted:
+    a band without a target, with ``--target`` inside that band.
 
     Raises
     ------
@@ -283,6 +289,9 @@ def load_rubric(path: str | Path, base: Settings | None = None) -> Settings:
     try:
         return replace(base or Settings(), **values)
     except ParameterError as exc:
+        completed = _completed_by_flags(base or Settings(), values, flags or {})
+        if completed is not None:
+            return completed
         if exc.key == "target_cpm" and "target_cpm" not in values and "band_lo_cpm" in values:
             band = f"[{_show(values['band_lo_cpm'])}, {_show(values['band_hi_cpm'])}]"
             problem = _band_misses_target(band, (base or Settings()).target_cpm, "set [rate] target_cpm too")
@@ -290,6 +299,17 @@ def load_rubric(path: str | Path, base: Settings | None = None) -> Settings:
         name = _RUBRIC_NAMES.get(exc.key or "")
         raise RubricError(p, f"{name} {exc.problem}" if name and exc.problem else str(exc)) from None
 
+
+
+def _completed_by_flags(base: Settings, values: dict[str, Any], flags: Mapping[str, Any]) -> Settings | None:
+    """The rubric's values with the given flags on top, if those make valid settings, else ``None``."""
+    given = {k: v for k, v in flags.items() if v is not None}
+    if not given:
+        return None
+    try:
+        return replace(base, **(values | given))
+    except ParameterError:
+        return None
 
 
 SECTIONS = ("rate", "pauses", "pace", "report", "batch")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import re
 
@@ -154,3 +155,18 @@ def test_band_flag_refuses_anything_else(text):
     res = runner.invoke(app, ["analyze", str(SAMPLE), "--band", text])
     assert res.exit_code == 2
     assert res.stderr.strip() == f"speechcoach: error: --band expects LO,HI such as 100,140, got {text!r}"
+
+
+def test_a_rubric_band_without_target_is_completed_by_the_target_flag(tmp_path):
+    rubric = tmp_path / "fast.toml"
+    rubric.write_text("[rate]\nband_cpm = [150, 200]\n", encoding="utf-8")
+    res = runner.invoke(app, ["analyze", str(SAMPLE), "--rubric", str(rubric), "--target", "170", "-f", "json", "--lang", "en"])
+    assert res.exit_code == 0, res.output
+    st = json.loads(res.stdout)["settings"]
+    assert st["band_cpm"] == [150.0, 200.0] and st["target_cpm"] == 170.0  # exact: the values given
+    assert load_rubric(rubric, flags={"target_cpm": 170.0}).band == (150.0, 200.0)
+    # a flag band replaces it: the default target 120 fits 100-140
+    assert load_rubric(rubric, flags={"band_lo_cpm": 100.0, "band_hi_cpm": 140.0, "target_cpm": None}).band == (100.0, 140.0)
+    # a flag that does not complete it leaves the rubric's own error
+    with pytest.raises(RubricError, match=r"does not contain the target 120 \(set \[rate\] target_cpm too\)"):
+        load_rubric(rubric, flags={"target_cpm": 120.0})
