@@ -134,6 +134,30 @@ def test_index_is_self_contained_and_links_every_report(first_run):
     assert "Progress per trainee" in page and "张三" in page
 
 
+def test_index_fits_a_phone(first_run):
+    """At 390 px the page does not scroll sideways: the tables scroll inside their own box and
+    the chart scales to the screen."""
+    import os
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    chromium = os.environ.get("SPEECHCOACH_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.skip("chromium is not installed")
+    out, _ = first_run
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 800})
+            page.goto((out / "index.html").as_uri())
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            assert page.evaluate("document.querySelector('svg').getBoundingClientRect().width") <= 390
+            boxes = page.evaluate("Array.from(document.querySelectorAll('.wide')).map(e => [e.clientWidth, e.scrollWidth])")
+            assert len(boxes) == 2 and all(cw <= 390 for cw, _ in boxes)
+            assert any(sw > cw for cw, sw in boxes), "the tables were expected to be wider than a phone"
+        finally:
+            browser.close()
+
+
 def test_summary_json_progress(first_run):
     out, _ = first_run
     s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
