@@ -264,14 +264,26 @@ app.add_typer(guidance_app, name="guidance")
 @guarded
 def guidance_export(
     folder: Annotated[Path, typer.Argument(metavar="DIR", help="Folder to copy the guidance files into (created if missing).")],
+    files: Annotated[
+        Optional[list[str]],
+        typer.Argument(metavar="[FILE]...", help="Only these files (catalogue.toml, jargon.toml, fillers.toml; default: all three).", show_default=False),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace guidance files already in DIR (your edits there are lost).")] = False,
 ) -> None:
-    """Copy the shipped guidance files into DIR for editing; use them with --guidance DIR."""
+    """Copy the shipped guidance files into DIR for editing; use them with --guidance DIR.
+
+    Files already in DIR are kept as they are (they may hold your edits) and the others are
+    copied, so exporting again brings back a file you deleted; --force replaces them too.
+    """
     from .guidance import export
 
-    written = export(folder, force=force)
-    typer.echo(f"speechcoach: wrote {', '.join(str(p) for p in written)}", err=True)
-    typer.echo(f"speechcoach: edit them, check them with 'speechcoach guidance check {folder}', and use them with --guidance {folder}", err=True)
+    written, kept = export(folder, force=force, names=files or ())
+    if written:
+        typer.echo(f"speechcoach: wrote {', '.join(str(p) for p in written)}", err=True)
+    if kept:
+        typer.echo(f"speechcoach: kept {', '.join(str(p) for p in kept)} (already there; give --force to replace with the shipped version)", err=True)
+    if written:
+        typer.echo(f"speechcoach: edit them, check them with 'speechcoach guidance check {folder}', and use them with --guidance {folder}", err=True)
 
 
 @guidance_app.command("check")
