@@ -60,6 +60,11 @@ BREAKS = [
     ("catalogue.toml", TITLE, 'title_zh ＝ "语速适中"',
      "line 14: invalid TOML (Expected '=' after a key in a key/value pair, column 10); full-width ＝ must be ASCII ="),
     ("catalogue.toml", TITLE, "title_zh = “语速适中”", 'line 14: invalid TOML (Invalid value, column 12); full-width “ ” must be ASCII " "'),
+    ("catalogue.toml", TITLE, 'title_zh："语速适中：每分钟约 120 字"',  # the colon inside the quotes is text
+     "line 14: invalid TOML (Expected '=' after a key in a key/value pair, column 9); full-width ： must be ASCII = (TOML joins a key and its value with =)"),
+    ("catalogue.toml", TITLE, 'title_zh: "语速适中"',
+     "line 14: invalid TOML (Expected '=' after a key in a key/value pair, column 9); use = between a key and its value, not :"),
+    ("catalogue.toml", "[pace]", "【pace】", "line 10: invalid TOML (Invalid statement, column 1); full-width 【 】 must be ASCII [ ]"),
     ("catalogue.toml", "[pace]", "[speed]",
      "item [pace] is missing: findings point to it, so its id must stay (was it renamed [speed]?)"),
     ("catalogue.toml", "advice_en", "# advice_en", "[pace] is missing advice_en"),
