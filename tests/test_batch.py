@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from speechcoach.batch import CSV_COLUMNS, STATE_DIR, Progress, run_batch
+from speechcoach.batch import CSV_HEADER, STATE_DIR, Progress, run_batch
 from speechcoach.cli import app
 from speechcoach.discovery import assign_report_names, discover, find_script, plan, trainee_of
 from speechcoach.settings import Settings
@@ -115,7 +115,7 @@ def test_csv_has_bom_and_readable_chinese(first_run):
     assert raw.startswith(b"\xef\xbb\xbf")
     text = raw.decode("utf-8-sig")
     lines = text.splitlines()
-    assert lines[0].split(",") == list(CSV_COLUMNS)
+    assert lines[0].split(",") == list(CSV_HEADER)
     assert len(lines) == 10
     assert sum(line.startswith("张三,") for line in lines) == 3
 
@@ -450,7 +450,7 @@ def test_pace_cv_left_empty_when_the_speech_fits_in_one_pace_window(tmp_path):
     assert len(long_report["pace"]["series"]) > 1
     assert rows["long"]["pace_cv"] == pytest.approx(long_report["pace"]["cv"], abs=5e-4)  # rounded to 3 decimals
     lines = (out / "summary.csv").read_bytes().decode("utf-8-sig").splitlines()
-    col = list(CSV_COLUMNS).index("pace_cv")
+    col = list(CSV_HEADER).index("pace_cv")
     cells = {Path(line.split(",")[1]).stem: line.split(",")[col] for line in lines[1:]}
     assert cells["short"] == "" and float(cells["long"]) == pytest.approx(long_report["pace"]["cv"], abs=5e-4)
 

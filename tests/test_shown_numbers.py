@@ -81,6 +81,11 @@ def test_batch_index_shows_the_same_rate(tmp_path):
     assert res.exit_code == 0, res.output
     index = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
     assert 'data-v="179.5">180</td>' in index  # the stored value and the shown one
+    import csv
+
+    with open(tmp_path / "out" / "summary.csv", encoding="utf-8-sig", newline="") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert (row["cpm"], row["cpm_shown"], row["verdict"]) == ("179.5", "180", "fast")  # stored, shown, judged on the shown
 
 
 def _bars(svg: str) -> dict[str, tuple[str, int]]:
