@@ -230,7 +230,7 @@ def test_check_interrupted_says_so_and_writes_the_junit_file(tmp_path, sig, code
     proc = subprocess.Popen(
         [sys.executable, "-m", "speechcoach", "check", str(tmp_path), "--junit", str(junit)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a shell's background job ignores it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509 (a shell's background job ignores SIGINT)
     )
     first = proc.stdout.readline()  # the first recording's line: then stop the run
     proc.send_signal(getattr(signal, sig))
