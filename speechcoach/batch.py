@@ -93,6 +93,12 @@ CSV_COLUMNS = (
     "error",
     "error_code",
 )
+"""The fields of a summary row that ``summary.csv`` lists (see :data:`CSV_HEADER`)."""
+
+CSV_HEADER = (*CSV_COLUMNS[: CSV_COLUMNS.index("cpm") + 1], "cpm_shown", *CSV_COLUMNS[CSV_COLUMNS.index("cpm") + 1 :])
+"""``summary.csv``'s columns: :data:`CSV_COLUMNS` and, after ``cpm`` (stored to 0.1),
+``cpm_shown``, the whole number every report shows (:func:`speechcoach.metrics.shown_cpm`),
+so a spreadsheet has the number the verdict was judged on."""
 
 
 # --------------------------------------------------------------------------- hashing and state
@@ -606,12 +612,15 @@ def build_summary(
 
 
 def summary_csv(rows: Sequence[dict[str, Any]]) -> bytes:
-    """``summary.csv``: the :data:`CSV_COLUMNS` of every row, UTF-8 with BOM (for Excel)."""
+    """``summary.csv``: the :data:`CSV_HEADER` of every row, UTF-8 with BOM (for Excel)."""
+    from .metrics import shown_cpm
+
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(CSV_COLUMNS)
+    w.writerow(CSV_HEADER)
     for r in rows:
-        w.writerow(["" if r.get(c) is None else r.get(c) for c in CSV_COLUMNS])
+        cells = dict(r, cpm_shown=None if r.get("cpm") in (None, "") else shown_cpm(r["cpm"]))
+        w.writerow(["" if cells.get(c) is None else cells.get(c) for c in CSV_HEADER])
     return buf.getvalue().encode("utf-8-sig")
 
 

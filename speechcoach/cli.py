@@ -41,7 +41,8 @@ Exit codes:
        (batch: some recordings could not be analysed)
   3    internal error (a bug: please report it with the command line)
   130  interrupted by Ctrl-C
-  143  batch stopped by SIGTERM (the summaries are still written)"""
+  143  batch or check stopped by SIGTERM (batch still writes its summaries,
+       check its --junit file with the recordings judged so far)"""
 
 
 def _typer(name: str, help: str, epilog: str | None = None) -> typer.Typer:
@@ -264,14 +265,26 @@ app.add_typer(guidance_app, name="guidance")
 @guarded
 def guidance_export(
     folder: Annotated[Path, typer.Argument(metavar="DIR", help="Folder to copy the guidance files into (created if missing).")],
+    files: Annotated[
+        Optional[list[str]],
+        typer.Argument(metavar="[FILE]...", help="Only these files (catalogue.toml, jargon.toml, fillers.toml; default: all three).", show_default=False),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace guidance files already in DIR (your edits there are lost).")] = False,
 ) -> None:
-    """Copy the shipped guidance files into DIR for editing; use them with --guidance DIR."""
+    """Copy the shipped guidance files into DIR for editing; use them with --guidance DIR.
+
+    Files already in DIR are kept as they are (they may hold your edits) and the others are
+    copied, so exporting again brings back a file you deleted; --force replaces them too.
+    """
     from .guidance import export
 
-    written = export(folder, force=force)
-    typer.echo(f"speechcoach: wrote {', '.join(str(p) for p in written)}", err=True)
-    typer.echo(f"speechcoach: edit them, check them with 'speechcoach guidance check {folder}', and use them with --guidance {folder}", err=True)
+    written, kept = export(folder, force=force, names=files or ())
+    if written:
+        typer.echo(f"speechcoach: wrote {', '.join(str(p) for p in written)}", err=True)
+    if kept:
+        typer.echo(f"speechcoach: kept {', '.join(str(p) for p in kept)} (already there; give --force to replace with the shipped version)", err=True)
+    if written:
+        typer.echo(f"speechcoach: edit them, check them with 'speechcoach guidance check {folder}', and use them with --guidance {folder}", err=True)
 
 
 @guidance_app.command("check")
@@ -502,9 +515,15 @@ def check(
     guidance: GuidanceOpt = None,
     junit: Annotated[Optional[Path], typer.Option("--junit", help="Also write a JUnit XML report here.")] = None,
 ) -> None:
-    """PASS/FAIL per recording against the rubric: exit 0 all pass, 1 some fail, 2 bad input, 3 internal error."""
+    """PASS/FAIL per recording against the rubric: exit 0 all pass, 1 some fail, 2 bad input, 3 internal error.
+
+    Stopped by Ctrl-C (exit 130) or SIGTERM (143), it says how many recordings were judged and
+    still writes the --junit file with them (and an error saying the run was interrupted).
+    """
+    import signal
     import time
 
+    from .batch import sigterm_interrupts
     from .check import error_judgement, judge, junit_xml
     from .discovery import discover, find_script
     from .errors import InputError
@@ -524,20 +543,34 @@ def check(
     results = [error_judgement(p.input, error_text(p.code, None, settings.lang, fallback=p.problem), code=p.code) for p in problems]
     for line in (j.line() for j in results):
         typer.echo(line)
-    for path in paths:
-        t0 = time.perf_counter()
-        try:
-            own = find_script(path) if shared is None else None
-            text = shared if shared is not None else (read_script(own) if own is not None else None)
-            report = to_dict(analyze_file(path, script=text, settings=settings))
-            j = judge(report, file=str(path), time_s=time.perf_counter() - t0)
-        except InputError as exc:  # in the report language; a script's problem names the script
-            msg = error_text(exc, lang=settings.lang, path=None if exc.path == str(path) else exc.path)
-            j = error_judgement(str(path), msg, time_s=time.perf_counter() - t0, code=exc.code)
-        except SpeechcoachError as exc:
-            j = error_judgement(str(path), str(exc), time_s=time.perf_counter() - t0)
-        results.append(j)
-        typer.echo(j.line())
+    stopped_by: int | None = None
+    try:
+        with sigterm_interrupts():  # SIGTERM stops the run like Ctrl-C: what was judged is still reported
+            for path in paths:
+                t0 = time.perf_counter()
+                try:
+                    own = find_script(path) if shared is None else None
+                    text = shared if shared is not None else (read_script(own) if own is not None else None)
+                    report = to_dict(analyze_file(path, script=text, settings=settings))
+                    j = judge(report, file=str(path), time_s=time.perf_counter() - t0)
+                except InputError as exc:  # in the report language; a script's problem names the script
+                    msg = error_text(exc, lang=settings.lang, path=None if exc.path == str(path) else exc.path)
+                    j = error_judgement(str(path), msg, time_s=time.perf_counter() - t0, code=exc.code)
+                except SpeechcoachError as exc:
+                    j = error_judgement(str(path), str(exc), time_s=time.perf_counter() - t0)
+                results.append(j)
+                typer.echo(j.line())
+    except KeyboardInterrupt as exc:
+        stopped_by = int(getattr(exc, "signum", signal.SIGINT))
+    if stopped_by is not None:
+        judged = len(results) - len(problems)
+        by = "" if stopped_by == signal.SIGINT else f" by {signal.Signals(stopped_by).name}"
+        what = f"interrupted{by}: {judged} of {_count(len(paths), 'recording')} judged"
+        if junit is not None:  # the CI's test report shows the run was cut short, not a short green list
+            write_atomic(junit, junit_xml([*results, error_judgement("interrupted", f"{what}, {len(paths) - judged} not judged")]))
+        tally = ", ".join(f"{sum(j.status == k for j in results)} {k.lower()}" for k in ("PASS", "FAIL", "ERROR"))
+        typer.echo(f"speechcoach: {what} ({tally})" + (f"; {junit}" if junit is not None else ""), err=True)
+        raise typer.Exit(128 + stopped_by)
     if junit is not None:
         write_atomic(junit, junit_xml(results))
     if any(j.status == "ERROR" for j in results) or not results:

@@ -21,17 +21,23 @@ FULL_WIDTH: dict[str, str] = {
     "”": '"',
     "‘": "'",
     "’": "'",
-    "：": ":",
+    "：": "=",  # a key and its value: TOML joins them with =, never a colon
     "［": "[",
     "］": "]",
+    "【": "[",
+    "】": "]",
+    "「": '"',
+    "」": '"',
     "｛": "{",
     "｝": "}",
     "＃": "#",
     "\u3000": " ",
 }
-"""Full-width characters typed where TOML wants their ASCII forms."""
+"""Full-width characters typed where TOML wants their ASCII forms (``：`` where it wants ``=``)."""
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
+_KEY_COLON = re.compile(r"(?:^|[{,])\s*[\w.\-]+\s*:(?!\d)")
+"""``key: value`` (YAML's or JSON's way), once the quoted strings are taken out of the line."""
 _WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 
 
@@ -88,13 +94,21 @@ def loads(text: str) -> dict[str, Any]:
 
 def full_width_hint(line: str) -> str:
     """``full-width ， must be ASCII ,`` for the full-width punctuation of ``line`` outside its
-    quoted strings (inside them it is text), or ``""``."""
+    quoted strings (inside them it is text), ``use = between a key and its value`` for
+    ``key: value``, or ``""``.
+
+    ``lang："en"`` gives ``full-width ： must be ASCII = (TOML joins a key and its value with
+    =)``: the colon's ASCII form would fail too.
+    """
     bare = _STRING.sub("", line)
     found = list(dict.fromkeys(ch for ch in bare if ch in FULL_WIDTH))
     parts = []
     marks = [ch for ch in found if ch != "\u3000"]
     if marks:
-        parts.append(f"full-width {' '.join(marks)} must be ASCII {' '.join(FULL_WIDTH[ch] for ch in marks)}")
+        why = " (TOML joins a key and its value with =)" if "：" in marks else ""
+        parts.append(f"full-width {' '.join(marks)} must be ASCII {' '.join(FULL_WIDTH[ch] for ch in marks)}{why}")
     if "\u3000" in found:
         parts.append("a full-width space must be an ASCII space")
+    if "：" not in marks and _KEY_COLON.search(bare):
+        parts.append("use = between a key and its value, not :")
     return "; ".join(parts)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from speechcoach.batch import CSV_COLUMNS, STATE_DIR, Progress, run_batch
+from speechcoach.batch import CSV_HEADER, STATE_DIR, Progress, run_batch
 from speechcoach.cli import app
 from speechcoach.discovery import assign_report_names, discover, find_script, plan, trainee_of
 from speechcoach.settings import Settings
@@ -115,7 +115,7 @@ def test_csv_has_bom_and_readable_chinese(first_run):
     assert raw.startswith(b"\xef\xbb\xbf")
     text = raw.decode("utf-8-sig")
     lines = text.splitlines()
-    assert lines[0].split(",") == list(CSV_COLUMNS)
+    assert lines[0].split(",") == list(CSV_HEADER)
     assert len(lines) == 10
     assert sum(line.startswith("张三,") for line in lines) == 3
 
@@ -132,6 +132,30 @@ def test_index_is_self_contained_and_links_every_report(first_run):
 
     assert all((out / unquote(h)).is_file() for h in links)
     assert "Progress per trainee" in page and "张三" in page
+
+
+def test_index_fits_a_phone(first_run):
+    """At 390 px the page does not scroll sideways: the tables scroll inside their own box and
+    the chart scales to the screen."""
+    import os
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    chromium = os.environ.get("SPEECHCOACH_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.skip("chromium is not installed")
+    out, _ = first_run
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 800})
+            page.goto((out / "index.html").as_uri())
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            assert page.evaluate("document.querySelector('svg').getBoundingClientRect().width") <= 390
+            boxes = page.evaluate("Array.from(document.querySelectorAll('.wide')).map(e => [e.clientWidth, e.scrollWidth])")
+            assert len(boxes) == 2 and all(cw <= 390 for cw, _ in boxes)
+            assert any(sw > cw for cw, sw in boxes), "the tables were expected to be wider than a phone"
+        finally:
+            browser.close()
 
 
 def test_summary_json_progress(first_run):
@@ -426,7 +450,7 @@ def test_pace_cv_left_empty_when_the_speech_fits_in_one_pace_window(tmp_path):
     assert len(long_report["pace"]["series"]) > 1
     assert rows["long"]["pace_cv"] == pytest.approx(long_report["pace"]["cv"], abs=5e-4)  # rounded to 3 decimals
     lines = (out / "summary.csv").read_bytes().decode("utf-8-sig").splitlines()
-    col = list(CSV_COLUMNS).index("pace_cv")
+    col = list(CSV_HEADER).index("pace_cv")
     cells = {Path(line.split(",")[1]).stem: line.split(",")[col] for line in lines[1:]}
     assert cells["short"] == "" and float(cells["long"]) == pytest.approx(long_report["pace"]["cv"], abs=5e-4)
 

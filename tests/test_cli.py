@@ -212,3 +212,35 @@ def test_a_device_output_gets_the_text_report():
     res = runner.invoke(app, ["analyze", str(SAMPLE), "-o", "/dev/null"])
     assert res.exit_code == 0, res.output
 
+
+
+@pytest.mark.parametrize("sig,code", [("SIGTERM", 143), ("SIGINT", 130)])
+def test_check_interrupted_says_so_and_writes_the_junit_file(tmp_path, sig, code):
+    """Stopped after its first recording (a cancelled CI job, Ctrl-C), ``check`` says it was
+    interrupted and how many recordings it judged, and still writes the JUnit file with them
+    and an error saying the run was cut short; exit 128 + the signal."""
+    import os
+    import signal
+
+    for n in range(8):
+        (tmp_path / f"talk{n}.wav").write_bytes(SAMPLE.read_bytes())
+        (tmp_path / f"talk{n}.txt").write_bytes(SCRIPT.read_bytes())
+    junit = tmp_path / "out" / "check.xml"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "speechcoach", "check", str(tmp_path), "--junit", str(junit)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509 (a shell's background job ignores SIGINT)
+    )
+    first = proc.stdout.readline()  # the first recording's line: then stop the run
+    proc.send_signal(getattr(signal, sig))
+    rest, err = proc.communicate(timeout=60)
+    assert first.startswith("PASS "), (first, err)
+    assert proc.returncode == code, err
+    judged = 1 + rest.count("PASS ")
+    assert judged < 8, rest
+    by = "" if sig == "SIGINT" else " by SIGTERM"
+    assert err.splitlines() == [f"speechcoach: interrupted{by}: {judged} of 8 recordings judged ({judged} pass, 0 fail, 0 error); {junit}"]
+    xml = junit.read_text(encoding="utf-8")
+    assert xml.count("<testcase ") == judged + 1 and xml.count("<failure") == 0
+    assert 'name="interrupted"' in xml and f"{8 - judged} not judged" in xml

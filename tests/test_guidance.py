@@ -60,6 +60,11 @@ BREAKS = [
     ("catalogue.toml", TITLE, 'title_zh ＝ "语速适中"',
      "line 14: invalid TOML (Expected '=' after a key in a key/value pair, column 10); full-width ＝ must be ASCII ="),
     ("catalogue.toml", TITLE, "title_zh = “语速适中”", 'line 14: invalid TOML (Invalid value, column 12); full-width “ ” must be ASCII " "'),
+    ("catalogue.toml", TITLE, 'title_zh："语速适中：每分钟约 120 字"',  # the colon inside the quotes is text
+     "line 14: invalid TOML (Expected '=' after a key in a key/value pair, column 9); full-width ： must be ASCII = (TOML joins a key and its value with =)"),
+    ("catalogue.toml", TITLE, 'title_zh: "语速适中"',
+     "line 14: invalid TOML (Expected '=' after a key in a key/value pair, column 9); use = between a key and its value, not :"),
+    ("catalogue.toml", "[pace]", "【pace】", "line 10: invalid TOML (Invalid statement, column 1); full-width 【 】 must be ASCII [ ]"),
     ("catalogue.toml", "[pace]", "[speed]",
      "item [pace] is missing: findings point to it, so its id must stay (was it renamed [speed]?)"),
     ("catalogue.toml", "advice_en", "# advice_en", "[pace] is missing advice_en"),
@@ -257,15 +262,43 @@ def test_settings_with_a_folder_pickle_and_the_loaders_follow_it(tmp_path):
     assert len(jargon.catalogue(s.guidance)) == len(jargon.catalogue())
 
 
-def test_export_refuses_to_overwrite_edits_without_force(tmp_path):
+def test_export_keeps_edits_without_force(tmp_path):
     folder = exported(tmp_path)
     edit(folder / "catalogue.toml", TITLE, 'title_zh = "我的标题"')
     res = runner.invoke(app, ["guidance", "export", str(folder)])
-    assert one_line_error(res, folder / "catalogue.toml").startswith("already exists: give --force to replace it")
+    assert res.exit_code == 0, res.output
+    assert f"kept {folder / 'catalogue.toml'}, {folder / 'jargon.toml'}, {folder / 'fillers.toml'} (already there; give --force" in res.stderr
+    assert "wrote" not in res.stderr
     assert "我的标题" in (folder / "catalogue.toml").read_text(encoding="utf-8")
     res = runner.invoke(app, ["guidance", "export", str(folder), "--force"])
     assert res.exit_code == 0
     assert (folder / "catalogue.toml").read_bytes() == (SHIPPED / "catalogue.toml").read_bytes()
+
+
+def test_export_brings_back_a_deleted_file_and_keeps_the_edited_one(tmp_path):
+    """The README's way: delete the files left unchanged; exporting again copies only those."""
+    folder = exported(tmp_path)
+    edit(folder / "catalogue.toml", TITLE, 'title_zh = "我的标题"')
+    (folder / "jargon.toml").unlink()
+    (folder / "fillers.toml").unlink()
+    res = runner.invoke(app, ["guidance", "export", str(folder)])
+    assert res.exit_code == 0, res.output
+    lines = res.stderr.splitlines()
+    assert lines[0] == f"speechcoach: wrote {folder / 'jargon.toml'}, {folder / 'fillers.toml'}"
+    assert lines[1].startswith(f"speechcoach: kept {folder / 'catalogue.toml'} (already there")
+    assert "我的标题" in (folder / "catalogue.toml").read_text(encoding="utf-8")
+    assert (folder / "jargon.toml").read_bytes() == (SHIPPED / "jargon.toml").read_bytes()
+
+
+def test_export_only_the_files_named(tmp_path):
+    folder = tmp_path / "g"
+    res = runner.invoke(app, ["guidance", "export", str(folder), "jargon", "fillers.toml"])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in folder.iterdir()) == ["fillers.toml", "jargon.toml"]
+    res = runner.invoke(app, ["guidance", "export", str(folder), "catalog"])
+    assert res.exit_code == 2
+    assert one_line_error(res, "catalog").startswith("is not a guidance file: give catalogue.toml, jargon.toml, fillers.toml")
+    assert not (folder / "catalogue.toml").exists()
 
 
 def test_guidance_check_lists_where_each_file_comes_from(tmp_path):

@@ -121,6 +121,13 @@ def test_a_rubric_saved_with_a_byte_order_mark_is_read(tmp_path):
         ("[rate]\nband_cpm = [100，140]\n", "line 2: invalid TOML (Unclosed array, column 16); full-width ， must be ASCII ,"),
         ("[rate]\ntarget_cpm ＝ 120\n", "line 2: invalid TOML (Expected '=' after a key in a key/value pair, column 12); full-width ＝ must be ASCII ="),
         ('[report]\nlang = “en”\n', 'line 2: invalid TOML (Invalid value, column 8); full-width “ ” must be ASCII " "'),
+        # a key and its value are joined by =: the full-width colon's ASCII form would fail too
+        ('[report]\nlang："en"\n', ("line 2: invalid TOML (Expected '=' after a key in a key/value pair, column 5); "
+                                    "full-width ： must be ASCII = (TOML joins a key and its value with =)")),
+        ('[report]\nlang: "en"\n', ("line 2: invalid TOML (Expected '=' after a key in a key/value pair, column 5); "
+                                    "use = between a key and its value, not :")),
+        ("【rate】\ntarget_cpm = 120\n", "line 1: invalid TOML (Invalid statement, column 1); full-width 【 】 must be ASCII [ ]"),
+        ("［rate］\ntarget_cpm = 120\n", "line 1: invalid TOML (Invalid statement, column 1); full-width ［ ］ must be ASCII [ ]"),
         ('[report]\nlang = "en"  # “英文”\nx = [1\n', "invalid TOML at the end of the file (Unclosed array: a bracket or quote is not closed)"),
         ("[rates]\ntarget_cpm = 120\n",
          "unknown table [rates] (expected one of [rate], [pauses], [pace], [report], [batch]; did you mean [rate]?)"),

@@ -7,6 +7,7 @@ Every analysis here is real (sample recordings or signals built from them); noth
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -25,7 +26,7 @@ from speechcoach.pipeline import analyze_file, analyze_signal
 from speechcoach.render import render
 from speechcoach.report import to_dict
 
-from .conftest import REPO, SAMPLES
+from .conftest import CORPUS, REPO, SAMPLES
 
 runner = CliRunner()
 CARD = SAMPLES / "no_pauses_card_loss"
@@ -80,6 +81,65 @@ def test_batch_index_shows_the_same_rate(tmp_path):
     assert res.exit_code == 0, res.output
     index = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
     assert 'data-v="179.5">180</td>' in index  # the stored value and the shown one
+    import csv
+
+    with open(tmp_path / "out" / "summary.csv", encoding="utf-8-sig", newline="") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert (row["cpm"], row["cpm_shown"], row["verdict"]) == ("179.5", "180", "fast")  # stored, shown, judged on the shown
+
+
+def _bars(svg: str) -> dict[str, tuple[str, int]]:
+    """The histogram's bars: the shown rates each holds → (colour, count)."""
+    return {m[1]: (m[0], int(m[2])) for m in re.findall(r'fill="(#[0-9a-f]+)"><title>([^:<]+): (\d+)</title>', svg)}
+
+
+GREEN, AMBER, RED = "#2da44e", "#bf8700", "#cf222e"
+REAL = Path(os.environ.get("SPEECHCOACH_CORPUS") or CORPUS)
+
+
+def test_batch_histogram_bins_the_shown_rate_and_colours_the_verdict():
+    """A bar holds one verdict: 140.4 (shown 140, on target in 100–140) is in the green 130–140
+    bar, 140.5 (shown 141, fast) in a red 141–150 bar, 99.5 (shown 100) on target, 99.4 slow."""
+    from speechcoach.locales import strings
+    from speechcoach.metrics import verdict
+    from speechcoach.render.index import histogram
+
+    values = [140.4, 140.5, 99.5, 99.4, 150.4, 150.5, 120.0, 129.9]
+    band = (100.0, 140.0)
+    svg = histogram(values, band, 120, labels=strings("en")["batch"], verdicts=[verdict(v, band) for v in values])
+    assert _bars(svg) == {
+        "130–140": (GREEN, 2),  # 140.4 → 140 and 129.9 → 130
+        "141–150": (RED, 2),  # 140.5 → 141 and 150.4 → 150
+        "151–160": (RED, 1),
+        "100–109": (GREEN, 1),
+        "90–99": (AMBER, 1),
+        "120–129": (GREEN, 1),
+    }
+    # ticks at the band's edges
+    assert '>100</text>' in svg and '>140</text>' in svg
+    # a band whose width is not a multiple of 10: its last bar is narrower and takes its top edge
+    svg = histogram([145.4, 145.6, 139.6], (100.0, 145.0), 120, labels=strings("en")["batch"])
+    assert _bars(svg) == {"140–145": (GREEN, 2), "146–155": (RED, 1)}
+
+
+@pytest.mark.skipif(not (REAL / "cosyvoice_pr1212_wzy_read_poet_27s.wav").is_file(), reason="the real corpus is not here")
+def test_batch_histogram_of_a_real_clip_stored_above_the_band_edge(tmp_path):
+    """The QA case: a real clip stored as 140.4 cpm, shown 140, on target: its bar is green."""
+    name = "cosyvoice_pr1212_wzy_read_poet_27s"
+    d = tmp_path / "in" / "carol"
+    d.mkdir(parents=True)
+    shutil.copy(REAL / f"{name}.wav", d / f"{name}.wav")
+    script = next(ln.split("\t")[6] for ln in (REAL / "manifest.tsv").read_text(encoding="utf-8").splitlines() if ln.split("\t")[0] == name)
+    (d / f"{name}.txt").write_text(script + "\n", encoding="utf-8")
+    res = runner.invoke(app, ["batch", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--jobs", "1", "--lang", "en"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    (row,) = summary["recordings"]
+    if shown_cpm(row["cpm"]) != 140 or row["cpm"] == 140.0:
+        pytest.skip(f"the clip is now measured at {row['cpm']} cpm, not the stored-above-the-edge case")
+    index = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert row["verdict"] == "on_target"
+    assert _bars(index) == {"130–140": (GREEN, 1)}
 
 
 def test_practice_page_rounds_the_stored_value_the_same_way():

@@ -297,3 +297,54 @@ def test_phone_width_history_fits_and_chart_is_legible(server, shots):
         finally:
             browser.close()
     assert not errors, errors
+
+
+def test_report_frame_fits_each_report_and_a_failed_upload_hides_the_last_one(server, tmp_path):
+    """The report frame is as tall as the report shown, also when a shorter report follows a
+    longer one (it used to keep the longer one's height: blank space below); after a failed
+    upload no report stays under "This attempt" (it would be the previous attempt's)."""
+    url, _ = server
+    notes = tmp_path / "notes.wav"
+    notes.write_text("这是我的笔记，不是录音。\n" * 10, encoding="utf-8")
+    errors: list[str] = []
+    fit = """() => { const f = document.getElementById('report');
+        return f.getBoundingClientRect().height - f.contentDocument.body.getBoundingClientRect().bottom; }"""
+    with sync_api.sync_playwright() as p:
+        browser = launch(p, SAMPLE)
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 800}, locale="en-GB")
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(url + "/")
+            page.wait_for_selector("body[data-state=idle]", timeout=10_000)
+            page.fill("#trainee", "frame")
+            page.select_option("#scenario", "")
+            heights = []
+            for n, stem in enumerate(("uneven_transfer", "no_pauses_card_loss"), start=1):  # the longer report first
+                page.set_input_files("#file", str(SAMPLES / f"{stem}.wav"))
+                page.click("#upload")
+                page.wait_for_function(f"() => document.querySelectorAll('#attempts tbody tr').length === {n}", timeout=20_000)
+                page.wait_for_function("() => document.getElementById('report').style.height !== ''", timeout=10_000)
+                page.wait_for_timeout(300)
+                gap = page.evaluate(fit)
+                assert 0 <= gap < 30, (stem, gap)
+                heights.append(page.evaluate("() => document.getElementById('report').getBoundingClientRect().height"))
+            assert heights[1] < heights[0] - 100, heights
+            # wider: the report is shorter, and so is its frame
+            page.set_viewport_size({"width": 1000, "height": 800})
+            page.wait_for_timeout(600)
+            assert 0 <= page.evaluate(fit) < 30
+            assert page.evaluate("() => document.getElementById('report').getBoundingClientRect().height") < heights[1]
+
+            page.set_input_files("#file", str(notes))
+            page.click("#upload")
+            page.wait_for_selector("body[data-state=error]", timeout=20_000)
+            assert page.locator("#result").is_hidden()
+            assert page.get_attribute("#report", "src") is None
+            assert "不是音频文件" in page.inner_text("#status")
+            # the history still has both attempts, and viewing one shows it again
+            page.locator("#attempts tbody tr").first.locator("button.view").click()
+            page.wait_for_selector("#result:not([hidden])", timeout=5_000)
+            page.wait_for_function("() => document.getElementById('report').style.height !== ''", timeout=10_000)
+        finally:
+            browser.close()
+    assert not errors, errors

@@ -269,9 +269,10 @@ def test_help_says_what_each_command_does():
     assert "folders (searched recursively)" in _help("check")
     assert "required, except with --list-devices" in _help("record")
     top = _help()
-    for line in ("0 done", "1 check: some recording failed", "2 bad input", "3 internal error", "130 interrupted by Ctrl-C", "143 batch stopped by SIGTERM"):
+    for line in ("0 done", "1 check: some recording failed", "2 bad input", "3 internal error", "130 interrupted by Ctrl-C", "143 batch or check stopped by SIGTERM"):
         assert line in top, line
     assert "3 internal error" in _help("check") and "143 by SIGTERM" in _help("batch")
+    assert "Ctrl-C (exit 130) or SIGTERM (143)" in _help("check")
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for code in ("| 0 |", "| 1 |", "| 2 |", "| 3 |", "| 130 |", "| 143 |"):
         assert code in readme

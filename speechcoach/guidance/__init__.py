@@ -22,6 +22,7 @@ import difflib
 import hashlib
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -158,14 +159,31 @@ def digest(folder: str | Path | None = None) -> str:
     return h.hexdigest()
 
 
-def export(folder: str | Path, *, force: bool = False) -> list[Path]:
+def export(folder: str | Path, *, force: bool = False, names: Sequence[str] = ()) -> tuple[list[Path], list[Path]]:
     """Copy the shipped files into ``folder`` (created if missing) for a trainer to edit.
+
+    A file already in ``folder`` is kept (it may hold a trainer's edits) unless ``force``: so a
+    trainer who deleted the files left unchanged can export again to get one back.
+
+    Parameters
+    ----------
+    folder : path-like
+    force : bool
+        Replace the files already there.
+    names : sequence of str
+        Export only these (``jargon.toml`` or ``jargon``); all three when empty.
+
+    Returns
+    -------
+    (written, kept) : (list of Path, list of Path)
+        The files copied, and those left as they were because they were already there.
 
     Raises
     ------
+    GuidanceError
+        A name is not one of :data:`FILES`.
     OutputError
-        A guidance file is already there (without ``force``: it may hold a trainer's edits), or
-        the folder cannot be written.
+        The folder cannot be written.
     """
     from ..errors import OutputError
     from ..fileio import write_atomic
@@ -173,11 +191,20 @@ def export(folder: str | Path, *, force: bool = False) -> list[Path]:
     d = Path(folder).expanduser()
     if d.exists() and not d.is_dir():
         raise OutputError(d, "is a file: give a folder to export the guidance into")
-    if not force:
-        for name in FILES:
-            if (d / name).exists():
-                raise OutputError(d / name, "already exists: give --force to replace it (your edits in it would be lost)")
-    return [write_atomic(d / name, (SHIPPED / name).read_bytes()) for name in FILES]
+    wanted: list[str] = []
+    for name in names:
+        full = name if name.endswith(".toml") else f"{name}.toml"
+        if full not in FILES:
+            raise GuidanceError(name, f"is not a guidance file: give {', '.join(FILES)} (or none for all three)")
+        if full not in wanted:
+            wanted.append(full)
+    written, kept = [], []
+    for name in [n for n in FILES if n in wanted] if wanted else FILES:
+        if (d / name).exists() and not force:
+            kept.append(d / name)
+        else:
+            written.append(write_atomic(d / name, (SHIPPED / name).read_bytes()))
+    return written, kept
 
 
 def describe(folder: str | Path | None = None) -> list[str]:

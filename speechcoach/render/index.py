@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from ..locales import strings
 from ..metrics import shown_cpm
+from ..metrics import verdict as rate_verdict
 from .words import Words
 
 BIN_CPM = 10.0
@@ -32,6 +33,8 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}.slow{color:#9a6700}.f
 .err{color:#cf222e}.pass{color:#1a7f37;font-weight:600;white-space:nowrap}.fail{color:#cf222e;font-weight:600;white-space:nowrap}
 .controls{display:flex;gap:.6rem;margin:.6rem 0;flex-wrap:wrap}.controls input,.controls select{font:inherit;padding:.25rem .4rem}
 .stopped{border:1px solid #d4a72c;background:#fff8c5;border-radius:6px;padding:.5rem .9rem}.up{color:#1a7f37}.down{color:#cf222e}.note{color:#57606a;font-size:.85rem}svg text{font-family:inherit}
+.wide{overflow-x:auto;max-width:100%}.wide table{min-width:36rem}
+@media (max-width:40rem){body{margin:1rem auto;padding:0 .6rem}.card{min-width:6.5rem;padding:.4rem .6rem}}
 """
 
 _JS = """
@@ -72,28 +75,80 @@ def _href(rel: str) -> str:
     return "/".join(quote(part) for part in rel.split("/"))
 
 
-def histogram(values: Sequence[float], band: Sequence[float], target: float, *, labels: dict[str, str], width: int = 680, height: int = 240) -> str:
+def _bar_of(shown: int, verdict: str, lo: float, hi: float) -> int:
+    """The bar a shown rate falls in: bars are :data:`BIN_CPM` wide and start at the band's edges.
+
+    Index 0 is the band's first bar (``lo`` up to ``lo + 10``); the band's last bar takes its
+    top edge (a 100–140 band's last bar holds 130–140); bars below the band count down from
+    -1 (90–99), bars above it are numbered after the band's last bar (141–150, 151–160...).
+    The verdict decides the side, so a bar never mixes verdicts.
+    """
+    n_in = max(1, math.ceil((hi - lo) / BIN_CPM - 1e-9))
+    if verdict == "slow":
+        return min(-1, math.floor((shown - lo) / BIN_CPM))
+    if verdict == "fast":
+        return n_in - 1 + max(1, math.ceil((shown - hi) / BIN_CPM))
+    return min(n_in - 1, max(0, math.floor((shown - lo) / BIN_CPM)))
+
+
+def _bar_span(i: int, lo: float, hi: float) -> tuple[float, float, str]:
+    """Where bar ``i`` of :func:`_bar_of` is drawn (cpm) and the shown rates it holds (text)."""
+    n_in = max(1, math.ceil((hi - lo) / BIN_CPM - 1e-9))
+    if i < 0:  # below the band: [a, b)
+        a, b = lo + i * BIN_CPM, lo + (i + 1) * BIN_CPM
+        first, last = math.ceil(a), math.ceil(b) - 1
+    elif i < n_in:  # in the band: [a, b), the last one [a, hi]
+        a, b = lo + i * BIN_CPM, min(hi, lo + (i + 1) * BIN_CPM)
+        first, last = math.ceil(a), (math.floor(hi) if i == n_in - 1 else math.ceil(b) - 1)
+    else:  # above the band: (a, b]
+        k = i - n_in
+        a, b = hi + k * BIN_CPM, hi + (k + 1) * BIN_CPM
+        first, last = math.floor(a) + 1, math.floor(b)
+    return a, b, f"{first}–{last}"
+
+
+def histogram(
+    values: Sequence[float],
+    band: Sequence[float],
+    target: float,
+    *,
+    labels: dict[str, str],
+    verdicts: Sequence[str] | None = None,
+    width: int = 680,
+    height: int = 240,
+) -> str:
     """An inline SVG histogram of speaking rates with the band shaded and the target marked.
+
+    Every rate is placed by the number the reports show (:func:`speechcoach.metrics.shown_cpm`)
+    and coloured by its verdict: the bars start at the band's edges (see :func:`_bar_of`), so a
+    bar holds one verdict only and its colour is that verdict's (140.4 cpm, shown 140 and on
+    target in a 100–140 band, is in the green 130–140 bar).
 
     Parameters
     ----------
     values : sequence of float
-        Rates in characters/min.
+        Rates in characters/min, as stored.
     band : (lo, hi)
     target : float
     labels : dict
         Localised ``[batch]`` strings (axis titles, legend).
+    verdicts : sequence of str, optional
+        Each rate's verdict (``slow``/``on_target``/``fast``), as its report gives it; judged
+        from the band (:func:`speechcoach.metrics.verdict`) where not given.
     """
     lo_b, hi_b = float(band[0]), float(band[1])
-    vmin = min([*values, lo_b - 30.0])
-    vmax = max([*values, hi_b + 30.0])
-    x0 = math.floor(vmin / BIN_CPM) * BIN_CPM
-    x1 = math.ceil((vmax + 1e-9) / BIN_CPM) * BIN_CPM
-    nb = max(1, int(round((x1 - x0) / BIN_CPM)))
-    counts = [0] * nb
-    for v in values:
-        counts[min(nb - 1, int((v - x0) // BIN_CPM))] += 1
-    ymax = max(counts + [1])
+    if verdicts is None:
+        verdicts = [rate_verdict(v, (lo_b, hi_b)) for v in values]
+    n_in = max(1, math.ceil((hi_b - lo_b) / BIN_CPM - 1e-9))
+    bars: dict[int, int] = {}
+    for v, verdict in zip(values, verdicts):
+        i = _bar_of(shown_cpm(v), verdict, lo_b, hi_b)
+        bars[i] = bars.get(i, 0) + 1
+    i0 = min([*bars, -3])
+    i1 = max([*bars, n_in + 2])
+    x0, x1 = _bar_span(i0, lo_b, hi_b)[0], _bar_span(i1, lo_b, hi_b)[1]
+    nb = i1 - i0 + 1
+    ymax = max([*bars.values(), 1])
     ml, mr, mt, mb = 40, 12, 34, 42
     pw, ph = width - ml - mr, height - mt - mb
 
@@ -104,29 +159,28 @@ def histogram(values: Sequence[float], band: Sequence[float], target: float, *, 
         return mt + ph - c / ymax * ph
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px" role="img" aria-label="{_e(labels["distribution"])}">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px;height:auto" role="img" aria-label="{_e(labels["distribution"])}">',
         f'<rect x="{sx(lo_b):.1f}" y="{mt}" width="{sx(hi_b) - sx(lo_b):.1f}" height="{ph}" fill="#dafbe1"/>',
     ]
-    for i, c in enumerate(counts):
-        if not c:
-            continue
-        a, b = x0 + i * BIN_CPM, x0 + (i + 1) * BIN_CPM
-        inside = a >= lo_b and b <= hi_b
-        colour = "#2da44e" if inside else "#bf8700" if b <= lo_b else "#cf222e" if a >= hi_b else "#8250df"
+    for i in sorted(bars):
+        c = bars[i]
+        a, b, held = _bar_span(i, lo_b, hi_b)
+        colour = "#bf8700" if i < 0 else "#2da44e" if i < n_in else "#cf222e"
         parts.append(
             f'<rect x="{sx(a) + 1:.1f}" y="{sy(c):.1f}" width="{max(sx(b) - sx(a) - 2, 1):.1f}" height="{mt + ph - sy(c):.1f}" fill="{colour}">'
-            f"<title>{a:.0f}–{b:.0f}: {c}</title></rect>"
+            f"<title>{held}: {c}</title></rect>"
         )
         parts.append(f'<text x="{(sx(a) + sx(b)) / 2:.1f}" y="{sy(c) - 3:.1f}" font-size="11" text-anchor="middle">{c}</text>')
     parts.append(f'<line x1="{sx(target):.1f}" x2="{sx(target):.1f}" y1="17" y2="{mt + ph}" stroke="#0969da" stroke-width="2" stroke-dasharray="5,3"/>')
     parts.append(f'<text x="{sx(target):.1f}" y="13" font-size="11" text-anchor="middle" fill="#0969da">{_e(labels["target"])} {target:.0f}</text>')
     parts.append(f'<line x1="{ml}" x2="{ml + pw}" y1="{mt + ph}" y2="{mt + ph}" stroke="#57606a"/>')
-    step = BIN_CPM * max(1, math.ceil(nb / 14))
-    tick = x0
-    while tick <= x1 + 1e-9:
+    # ticks at the bars' edges, thinned on a wide axis; the band's edges always have one
+    every = max(1, math.ceil(nb / 14))
+    edges = [_bar_span(i, lo_b, hi_b)[0] for i in range(i0, i1 + 1)] + [x1]
+    ticks = sorted({*(e for k, e in enumerate(edges) if (k + i0) % every == 0), lo_b, hi_b})
+    for tick in ticks:
         parts.append(f'<line x1="{sx(tick):.1f}" x2="{sx(tick):.1f}" y1="{mt + ph}" y2="{mt + ph + 4}" stroke="#57606a"/>')
         parts.append(f'<text x="{sx(tick):.1f}" y="{mt + ph + 16}" font-size="11" text-anchor="middle">{tick:.0f}</text>')
-        tick += step
     parts.append(f'<text x="{ml + pw / 2:.1f}" y="{height - 6}" font-size="12" text-anchor="middle">{_e(labels["rate_axis"])}</text>')
     parts.append(
         f'<text x="12" y="{mt + ph / 2:.1f}" font-size="12" text-anchor="middle" transform="rotate(-90 12 {mt + ph / 2:.1f})">{_e(labels["count_axis"])}</text>'
@@ -185,7 +239,7 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
         f"<h2>{_e(L['distribution'])}</h2>",
     ]
     if rates:
-        h.append(histogram(rates, (lo, hi), target, labels=L))
+        h.append(histogram([float(r["cpm"]) for r in ok], (lo, hi), target, labels=L, verdicts=[r.get("verdict") or rate_verdict(float(r["cpm"]), (lo, hi)) for r in ok]))
         h.append(
             f'<p class="note">{_e(L["slow"])}: {c["slow"]} · {_e(L["on_target"])}: {c["on_target"]} · {_e(L["fast"])}: {c["fast"]}</p>'
         )
@@ -195,7 +249,7 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
     h.append(f"<h2>{_e(L['progress'])}</h2>")
     h.append(f'<p class="note">{_e(L["progress_note"])}</p>')
     h.append(
-        "<table><thead><tr>"
+        '<div class="wide"><table><thead><tr>'
         + "".join(f"<th>{_e(L[k])}</th>" for k in ("trainee", "attempts", "first", "latest", "change_cpm", "change_score", "in_band"))
         + "</tr></thead><tbody>"
     )
@@ -212,7 +266,7 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
             f"<td class='num {better}'>{shown_cpm(l['cpm']) - shown_cpm(f['cpm']):+d}</td><td class=num>{t['delta_score']:+d}</td>"
             f"<td class=num>{t['in_band']}/{t['analysed']}</td></tr>"
         )
-    h.append("</tbody></table>")
+    h.append("</tbody></table></div>")
 
     trainees = sorted({r["trainee"] for r in rows if r.get("trainee")})
     h.append(f"<h2>{_e(L['all_recordings'])}</h2>")
@@ -241,7 +295,7 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
         ("check", "text"),
         ("error", "text"),
     ]
-    h.append('<table id="recs"><thead><tr>' + "".join(f'<th data-type="{t}">{_e(L[k])}</th>' for k, t in cols) + "</tr></thead><tbody>")
+    h.append('<div class="wide"><table id="recs"><thead><tr>' + "".join(f'<th data-type="{t}">{_e(L[k])}</th>' for k, t in cols) + "</tr></thead><tbody>")
     for r in rows:
         err = r.get("error") or ""
         verdict = "error" if err else r.get("verdict") or ""
@@ -268,7 +322,7 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
             f'<td class="{_e(chk)}" title="{_e(reasons)}">{_e(chk_label)}</td>'
             f'<td class="err"{err_attrs}>{_e(err)}</td></tr>'
         )
-    h.append("</tbody></table>")
+    h.append("</tbody></table></div>")
     h.append(f"<script>{_JS}</script></body></html>\n")
     return "\n".join(h)
 

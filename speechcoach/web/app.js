@@ -535,6 +535,7 @@ async function submit(blob, filename, early, recorded) {
     setState("done");
     await loadHistory();
   } catch (err) {
+    hideResult(); // what it showed was the previous attempt, not this one
     setStatus("error", { error: err.message }, true, FORMAT_ERRORS.has(err.code) ? formatsHint : null);
     setState("error");
   } finally {
@@ -573,16 +574,36 @@ function showSummary(a) {
 
 function showReport(a) {
   const frame = $("report");
-  frame.onload = () => {
-    try {
-      const doc = frame.contentDocument;
-      frame.style.height = `${Math.min(30000, doc.documentElement.scrollHeight + 20)}px`; // a phone shows it all, not a box that scrolls inside the page
-    } catch (e) {
-      /* cross-origin: keep the default height */
-    }
-  };
+  frame.onload = fitReport;
   frame.src = `${a.report_url}?t=${Date.now()}`;
   $("result").hidden = false;
+}
+
+/** Make the report frame as tall as the report, so a phone shows it all, not a box that scrolls
+ * inside the page. The height is cleared first: a document is never shorter than its frame, so
+ * measured in the frame of a longer report a short one would keep that height (blank below). */
+function fitReport() {
+  const frame = $("report");
+  try {
+    const doc = frame.contentDocument;
+    if (!doc || !doc.documentElement || doc.URL === "about:blank") return;
+    frame.style.height = "";
+    frame.style.height = `${Math.min(30000, doc.documentElement.scrollHeight + 20)}px`;
+  } catch (e) {
+    /* cross-origin: keep the default height */
+  }
+}
+
+/** Take the result section away (an attempt deleted, or an upload that failed: the report under
+ * "This attempt" would be the previous one's). */
+function hideResult() {
+  state.lastAttempt = null;
+  $("result").hidden = true;
+  const frame = $("report");
+  frame.onload = null;
+  frame.removeAttribute("src");
+  frame.style.height = "";
+  $("summary").textContent = "";
 }
 
 async function uploadFile() {
@@ -683,10 +704,7 @@ async function deleteAttempt(a) {
   if (!window.confirm(t("confirm_delete"))) return;
   try {
     await api("DELETE", `/api/attempts/${encodeURIComponent(a.id)}`);
-    if (state.lastAttempt && state.lastAttempt.id === a.id) {
-      state.lastAttempt = null;
-      $("result").hidden = true;
-    }
+    if (state.lastAttempt && state.lastAttempt.id === a.id) hideResult();
   } catch (err) {
     setStatus("error", { error: err.message }, true);
   }
@@ -699,8 +717,7 @@ async function deleteAll() {
   try {
     const data = await api("DELETE", `/api/attempts?trainee=${encodeURIComponent(name)}`);
     setStatus("deleted_all", { n: data.deleted });
-    state.lastAttempt = null;
-    $("result").hidden = true;
+    hideResult();
   } catch (err) {
     setStatus("error", { error: err.message }, true);
   }
@@ -840,7 +857,10 @@ async function init() {
     if (window.innerWidth === lastWidth) return; // a phone's address bar sliding away changes only the height
     lastWidth = window.innerWidth;
     clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(() => drawChart(state.attempts || []), 150);
+    resizeTimer = setTimeout(() => {
+      drawChart(state.attempts || []);
+      if (!$("result").hidden) fitReport(); // a narrower report is taller, a wider one shorter
+    }, 150);
   });
   await loadHistory();
   setState("idle");
