@@ -43,6 +43,16 @@ def shown_cpm(cpm: float) -> int:
     return math.floor(round(float(cpm), RATE_DECIMALS) + 0.5)
 
 
+PACE_PAUSE_CAP_S = 1.0
+"""Seconds of each pause that the pace's time axis keeps (:func:`pace_cut`). A pause at a
+sentence end of about a second belongs to a steady delivery (the guidance asks for half a
+second to a second at every full stop and between steps), so up to this much a pause counts as
+part of the talking, as in the speaking rate; what a pause lasts beyond it is not how fast the
+person talks but how long they stopped, which the pause rules judge (the long-pause limit,
+``max_pause_s``, 3 s by default). Cutting only the excess keeps the pace continuous in a
+pause's length: a 2.9 s and a 3.1 s pause both count as 1 s."""
+
+
 @dataclass(frozen=True)
 class Rate:
     """Speaking rate.
@@ -87,6 +97,11 @@ class Pace:
     first_third_cpm, last_third_cpm : float
         Rates (cpm) of the first and the last third of the speaking time, counted directly
         from the characters' times: the measured values a drift finding quotes.
+    speaking_s : float
+        Length (s) of the time axis the windows slide over: the speech span less what
+        :func:`pace` cut out of it (every pause's excess over :data:`PACE_PAUSE_CAP_S`). The
+        speech a drift is judged over (:func:`speechcoach.findings.drift_judged`); 0 when
+        unknown (a report from before it was stored).
     """
 
     window_s: float
@@ -95,6 +110,7 @@ class Pace:
     trend_cpm_per_min: float
     first_third_cpm: float = 0.0
     last_third_cpm: float = 0.0
+    speaking_s: float = 0.0
 
     @property
     def mean_cpm(self) -> float:
@@ -108,6 +124,27 @@ class Pace:
     @property
     def slowest(self) -> Window:
         return min(self.series, key=lambda w: w.cpm)
+
+
+def pace_cut(pauses: Sequence[tuple[float, float]], cap_s: float = PACE_PAUSE_CAP_S) -> np.ndarray:
+    """The stretches the pace's time axis leaves out: every pause's excess over ``cap_s``.
+
+    Parameters
+    ----------
+    pauses : sequence of (start_s, end_s)
+        The pauses inside the speech span (s).
+    cap_s : float
+        Seconds of each pause kept in the axis (:data:`PACE_PAUSE_CAP_S`).
+
+    Returns
+    -------
+    np.ndarray, shape (k, 2)
+        ``[start_s + cap_s, end_s]`` (s) of each pause longer than ``cap_s``: pass as
+        :func:`pace`'s ``cut``.
+    """
+    p = np.asarray(pauses, dtype=float).reshape(-1, 2)
+    p = p[p[:, 1] - p[:, 0] > cap_s]
+    return np.column_stack([p[:, 0] + cap_s, p[:, 1]])
 
 
 def several_windows(series: Sized) -> bool:
@@ -159,13 +196,13 @@ def pace(
 ) -> Pace:
     """Local rate over sliding windows of speaking time.
 
-    Pace describes how fast the person talks, so the pauses in ``cut`` (the pipeline passes
-    those longer than the long-pause limit, ``settings.max_pause_s``, which the long-pause
-    finding reports) are taken out of the time axis: the windows slide over the speech with
-    those pauses removed, each holds ``window_s`` of that time, and its edges are mapped back
-    to the recording's time for display (a window across a removed pause spans it). Shorter
-    pauses stay in, as they do in the speaking rate. Without ``cut`` the axis is the
-    recording's own.
+    Pace describes how fast the person talks, so the stretches in ``cut`` are taken out of the
+    time axis: the pipeline passes every pause's excess over :data:`PACE_PAUSE_CAP_S`
+    (:func:`pace_cut`), so a pause counts at most about a second, however long it lasts (what
+    it lasts beyond is judged by the pause rules). The windows slide over the speech with those
+    stretches removed, each holds ``window_s`` of that time, and its edges are mapped back to
+    the recording's time for display (a window across a shortened pause spans all of it).
+    Without ``cut`` the axis is the recording's own.
 
     Parameters
     ----------
@@ -179,13 +216,14 @@ def pace(
     window_s, hop_s : float, keyword-only
         Window length and hop in seconds of speaking time.
     cut : array-like of shape (k, 2), keyword-only
-        ``[start_s, end_s]`` of the pauses to leave out of the time axis.
+        ``[start_s, end_s]`` (s) of the stretches to leave out of the time axis.
 
     Returns
     -------
     Pace
         Windows in the recording's time (s), rates in cpm; the cv and the trend (cpm per
-        minute of speaking time) are taken over the windows.
+        minute of speaking time) are taken over the windows; ``speaking_s`` is the axis's
+        length (s).
     """
     axis = SpeakingTime(start_s, end_s, cut)
     span = axis.length_s
@@ -205,7 +243,15 @@ def pace(
     first, last = windowed_sums(squeezed, weight, np.array([0.0, span - third]), np.array([third, span])) / third * 60.0
     real_starts, real_ends = axis.unsqueeze(starts, after_cut=True), axis.unsqueeze(ends, after_cut=False)
     series = tuple(Window(float(a), float(b), float(r)) for a, b, r in zip(real_starts, real_ends, rates))
-    return Pace(window_s=float(w), series=series, cv=cv, trend_cpm_per_min=trend, first_third_cpm=float(first), last_third_cpm=float(last))
+    return Pace(
+        window_s=float(w),
+        series=series,
+        cv=cv,
+        trend_cpm_per_min=trend,
+        first_third_cpm=float(first),
+        last_third_cpm=float(last),
+        speaking_s=float(span),
+    )
 
 
 class SpeakingTime:

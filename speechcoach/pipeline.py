@@ -18,7 +18,7 @@ from .characters import spoken_units
 from .errors import AudioError, ScriptError
 from .features import Frames, frame_features
 from .findings import Finding, derive, merge_findings, placement_findings, run_lengths
-from .metrics import Pace, Rate, pace, score, shown_cpm, speaking_rate
+from .metrics import Pace, Rate, pace, pace_cut, score, shown_cpm, speaking_rate
 from .placement import Pause, place
 from .segmentation import NoSpeechError, Segmentation, segment
 from .settings import Settings
@@ -232,10 +232,10 @@ def analyze_audio(
     recognised = _recognised_events(precise, seg, nuclei) if source == "asr" else None
     events, weight = pace_events(nuclei, calibrated, n_chars, placed.alignment, recognised)
     pauses = placed.pauses
-    # the pace is how fast the person talks: pauses over the long-pause limit (reported by the
-    # long-pause finding) are left out of its time axis (metrics.pace)
-    long_pauses = [(p.start_s, p.end_s) for p in pauses if p.duration_s > settings.max_pause_s]
-    pace_ = pace(events, seg.start_s, seg.end_s, weight=weight, window_s=settings.window_s, hop_s=settings.hop_s, cut=long_pauses)
+    # the pace is how fast the person talks: each pause counts at most metrics.PACE_PAUSE_CAP_S
+    # in its time axis, the excess is left out (judged by the pause rules, not as slow speech)
+    cut = pace_cut([(p.start_s, p.end_s) for p in pauses])
+    pace_ = pace(events, seg.start_s, seg.end_s, weight=weight, window_s=settings.window_s, hop_s=settings.hop_s, cut=cut)
     run_chars = placed.run_chars if placed.run_chars is not None else run_lengths(seg.runs, events, weight)
     findings = derive(
         rate=rate,

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from speechcoach.check import judge
 from speechcoach.cli import app
-from speechcoach.metrics import shown_cpm
+from speechcoach.metrics import PACE_PAUSE_CAP_S, pace, pace_cut, shown_cpm
 from speechcoach.pipeline import analyze_file, analyze_signal
 from speechcoach.render import render
 from speechcoach.report import to_dict
@@ -210,19 +210,60 @@ def test_a_long_pause_does_not_make_the_pace_uneven():
     assert not {"pace_uneven", "pace_speeds_up", "pace_slows_down"} & set(ids), ids
     assert judge(rep).failed_rules == ("long_pause",)
     # the same talking: no more uneven than without the inserted silence (it fell in a 0.8 s
-    # pause, which is now left out whole, so it may be a little more even), tolerance 0.01
+    # pause, which now counts as PACE_PAUSE_CAP_S = 1 s), tolerance 0.01
     assert rep["pace"]["cv"] <= plain["pace"]["cv"] + 0.01
     assert rep["pace"]["slowest"]["cpm"] > 90  # tolerance: was 38, the pause counted as slow speech
     longest = max(rep["pauses"], key=lambda p: p["duration_s"])
     across = [w for w in rep["pace"]["series"] if w["start_s"] < longest["start_s"] and w["end_s"] > longest["end_s"]]
     assert across, "a window spans the pause"
-    for w in across:  # it holds 8 s of speaking time, so it spans the pause's length more (±0.02 s rounding)
-        assert w["end_s"] - w["start_s"] == pytest.approx(rep["pace"]["window_s"] + longest["duration_s"], abs=0.02)
+    for w in across:  # it holds 8 s of speaking time, so it spans what the pause lasts beyond the cap more (±0.02 s rounding)
+        assert w["end_s"] - w["start_s"] == pytest.approx(rep["pace"]["window_s"] + longest["duration_s"] - PACE_PAUSE_CAP_S, abs=0.02)
+
+
+def _with_background(stem: Path, at_s: float, a_s: float, b_s: float, length_s: float) -> tuple[np.ndarray, int]:
+    """The sample with ``length_s`` of its own background (the stretch ``a_s``–``b_s``, repeated)
+    inserted at ``at_s``: a pause made longer, as the speaker would."""
+    y, sr = sf.read(str(stem.with_suffix(".wav")), dtype="float32")
+    bg = y[int(a_s * sr) : int(b_s * sr)]
+    n = int(length_s * sr)
+    k = int(at_s * sr)
+    return np.concatenate([y[:k], np.tile(bg, n // len(bg) + 1)[:n], y[k:]]), sr
+
+
+def test_the_pace_does_not_jump_when_a_pause_crosses_the_long_pause_limit():
+    """The sentence-end pause at 0:25.9 made 2.9 s and 3.1 s long (the limit is 3.0 s): the
+    pause finding changes, the pace does not (each pause counts at most PACE_PAUSE_CAP_S)."""
+    reps = []
+    for extra in (2.1, 2.3):
+        y, sr = _with_background(RETIRE, 26.2, 25.95, 26.6, extra)
+        reps.append(to_dict(analyze_signal(y, sr, script=_script(RETIRE)), lang="en"))
+    below, above = reps
+    assert max(p["duration_s"] for p in below["pauses"]) < 3.0 < max(p["duration_s"] for p in above["pauses"])
+    assert "long_pauses" in [f["id"] for f in above["findings"]]
+    a, b = below["pace"], above["pace"]
+    assert b["cv"] == pytest.approx(a["cv"], abs=0.005)  # was 0.11 vs 0.12
+    for key in ("first_third_cpm", "last_third_cpm"):  # was 116/101 vs 110/133
+        assert b[key] == pytest.approx(a[key], abs=2.0)
+    assert b["fastest"]["cpm"] == pytest.approx(a["fastest"]["cpm"], abs=2.0)  # was 128 vs 143
+    drift = {"pace_speeds_up", "pace_slows_down", "pace_uneven"}
+    assert not drift & {f["id"] for f in above["findings"]} and not drift & {f["id"] for f in below["findings"]}
+
+
+def test_pace_cut_keeps_the_cap_of_every_pause():
+    cut = pace_cut([(1.0, 1.6), (5.0, 7.5), (10.0, 11.0)], cap_s=1.0)
+    assert cut.tolist() == [[6.0, 7.5]]  # exact: the excess of the 2.5 s pause; pauses up to the cap stay whole
+    assert pace_cut([]).shape == (0, 2)
+    # continuous in a pause's length: in steady 120 cpm speech a gap of 2.9 s and one of 3.1 s
+    # both count 1 s, so the windows' rates are the same (tolerance 1e-9, float sums)
+    rates = []
+    for gap in (2.9, 3.1):
+        t = np.concatenate([np.arange(0, 20, 0.5), 20 + gap + np.arange(0, 20, 0.5)])
+        p = pace(t, 0.0, 40 + gap, cut=pace_cut([(20.0, 20.0 + gap)]))
+        rates.append([w.cpm for w in p.series])
+    assert rates[0] == pytest.approx(rates[1], abs=1e-9)
 
 
 def test_pace_leaves_the_cut_pauses_out_of_its_time_axis():
-    from speechcoach.metrics import pace
-
     t = np.concatenate([np.arange(0, 20, 0.5), np.arange(26, 46, 0.5)])  # 120 cpm, a 6 s gap at 20–26
     whole = pace(t, 0.0, 46.0)
     cut = pace(t, 0.0, 46.0, cut=[(20.0, 26.0)])
