@@ -71,11 +71,27 @@ def run_lengths(run_times: np.ndarray, event_times: np.ndarray, weight: float | 
     return np.rint(windowed_sums(event_times, weight, run_times[:, 0], run_times[:, 1])).astype(int)
 
 
-def drift_judged(span_s: float) -> bool:
-    """Whether a recording is long enough (:data:`TREND_MIN_SPAN_S` of speech span) for its pace
-    drift to be judged, and so for a trend to be shown at all: over a shorter stretch a slope
-    per minute is an extrapolation, not a measurement."""
-    return span_s >= TREND_MIN_SPAN_S
+def drift_judged(speaking_s: float) -> bool:
+    """Whether a recording has enough speech (:data:`TREND_MIN_SPAN_S`) for its pace drift to be
+    judged, and so for a trend to be shown at all: over a shorter stretch a slope per minute is
+    an extrapolation, not a measurement.
+
+    Parameters
+    ----------
+    speaking_s : float
+        Length of the pace's time axis (s), :attr:`speechcoach.metrics.Pace.speaking_s`: the
+        speech span less what each pause lasts beyond
+        :data:`~speechcoach.metrics.PACE_PAUSE_CAP_S`, the time the trend is fitted over (a long
+        pause adds no speech). :func:`speaking_s` reads it from a report.
+    """
+    return speaking_s >= TREND_MIN_SPAN_S
+
+
+def speaking_s(report: dict[str, Any]) -> float:
+    """The pace's speaking time (s) of a report (``pace.speaking_s``); for a report stored before
+    that key existed, its speech span (``speech.span_s``)."""
+    value = report.get("pace", {}).get("speaking_s")
+    return float(value) if value else float(report["speech"]["span_s"])
 
 
 def placement_findings(missed_breaks: tuple[Gap, ...], missed_steps: tuple[Gap, ...]) -> tuple[Finding, ...]:
@@ -238,11 +254,11 @@ def derive(
     # band's middle to its edge) for a note, twice that for a warning. Relative, because a rate
     # without a script errs in proportion to the rate; by the measured change rather than a
     # fitted slope per minute, which extrapolates beyond a short recording. Only over
-    # TREND_MIN_SPAN_S of speech or more (drift_judged).
+    # TREND_MIN_SPAN_S of speech or more (drift_judged, on the pace's speaking time).
     step = (s.band_hi_cpm - s.band_lo_cpm) / (2.0 * s.target_cpm)
     first, last = pace.first_third_cpm, pace.last_third_cpm
     change = abs(last - first) / max(pace.mean_cpm, 1e-9)
-    if drift_judged(span_s) and several_windows(pace.series) and change >= step:
+    if drift_judged(pace.speaking_s or span_s) and several_windows(pace.series) and change >= step:
         fid = "pace_speeds_up" if last > first else "pace_slows_down"
         out.append(
             Finding(

@@ -308,6 +308,25 @@ def test_a_short_recording_shows_no_trend(tmp_path, with_script):
     assert strings("en")["labels"]["pace_cv"] in render(rep, "text")  # the rest of the pace section stays
 
 
+def test_a_long_pause_adds_no_speech_to_the_drift_rule():
+    """About 18 s of speech with a 14 s pause in it: a 32 s span, but the trend is fitted over
+    the pace's speaking time (the pause counts 1 s), under 30 s, so no trend is shown."""
+    fast = SAMPLES / "fast_remote_care"
+    y, sr = sf.read(str(fast.with_suffix(".wav")), dtype="float32")
+    bg = y[int(4.6 * sr) : int(5.15 * sr)]  # its own background, between two words
+    k = int(7.35 * sr)
+    y = np.concatenate([y[:k], np.tile(bg, 40)[: 14 * sr], y[k:]])
+    rep = to_dict(analyze_signal(y, sr, script=_script(fast)), lang="en")
+    assert rep["speech"]["span_s"] > 30 > rep["pace"]["speaking_s"]  # the case the tester found: 32 s vs ~19 s
+    longest = max(p["duration_s"] for p in rep["pauses"])
+    # the speaking time is the span less the long pause's excess over the 1 s cap (±0.05 s: the
+    # other pauses are under the cap, rounding to 0.01 s)
+    assert rep["pace"]["speaking_s"] == pytest.approx(rep["speech"]["span_s"] - (longest - PACE_PAUSE_CAP_S), abs=0.05)
+    assert len(rep["pace"]["series"]) > 2 and not {"pace_speeds_up", "pace_slows_down"} & {f["id"] for f in rep["findings"]}
+    for fmt in ("text", "md", "html"):
+        assert "chars/min per minute" not in render(rep, fmt), fmt
+
+
 # --- 6. without a script, mid-phrase pauses are a guess: noted, not gated --------------------
 def test_guessed_mid_phrase_pauses_do_not_fail_check(tmp_path):
     shutil.copy(RETIRE.with_suffix(".wav"), tmp_path / "talk.wav")  # no script beside it

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..errors import AudioError
-from ..findings import drift_judged
+from ..findings import drift_judged, speaking_s
 from ..metrics import several_windows, shown_cpm
 from . import svg
 from .words import MARK_RE, Words
@@ -436,7 +436,7 @@ class _Page:
                 (L["slowest"], f"{w.cpm(s['cpm'])} · {w.window(s)}", s["start_s"]),
                 (L["pace_cv"], self.R["cv_value"].format(v=w.num(pace["cv"], 2)), None),
             ]
-            if drift_judged(r["speech"]["span_s"]):  # a slope per minute only where drift is judged
+            if drift_judged(speaking_s(r)):  # a slope per minute only where drift is judged
                 stats.append((L["trend"], self.R["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+,.0f}"), None))
         lis = "".join(
             f"<li{_seek_attrs(t)}><b>{_e(k)}</b>{_e(w.colon())}{_e(v)}</li>" for k, v, t in stats

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..findings import drift_judged
+from ..findings import drift_judged, speaking_s
 from ..metrics import several_windows
 from .html import script_marks
 from .words import Words
@@ -211,7 +211,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         add(f"- {md_escape(L['fastest'])}{c}{md_escape(w.cpm(fa['cpm']))} · {md_escape(w.window(fa))}")
         add(f"- {md_escape(L['slowest'])}{c}{md_escape(w.cpm(sl['cpm']))} · {md_escape(w.window(sl))}")
         add(f"- {md_escape(L['pace_cv'])}{c}{md_escape(R['cv_value'].format(v=w.num(pace['cv'], 2)))}")
-        if drift_judged(report["speech"]["span_s"]):  # a slope per minute only where drift is judged
+        if drift_judged(speaking_s(report)):  # a slope per minute only where drift is judged
             trend = R["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+,.0f}")
             add(f"- {md_escape(L['trend'])}{c}{md_escape(trend)}")
         add("")

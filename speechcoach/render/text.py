@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..findings import drift_judged
+from ..findings import drift_judged, speaking_s
 from ..locales import fmt_span, fmt_time, strings
 from ..metrics import several_windows, shown_cpm
 
@@ -94,7 +94,7 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
         out.append(f"  {sparkline(series, 0.0, top)}   {shown_cpm(min(series))}–{shown_cpm(max(series))} {unit}")
     if several_windows(series):
         trend = S["report"]["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+.0f}")
-        trend = f"{L['trend']} {trend}   " if drift_judged(report["speech"]["span_s"]) else ""  # a slope only where drift is judged
+        trend = f"{L['trend']} {trend}   " if drift_judged(speaking_s(report)) else ""  # a slope only where drift is judged
         out.append(
             f"  {L['pace_cv']} {S['report']['cv_value'].format(v=format(pace['cv'], '.2f'))}   {trend}"
             f"{L['fastest']} {fmt_span(pace['fastest']['start_s'], pace['fastest']['end_s'])} ({shown_cpm(pace['fastest']['cpm'])})   "
