@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .locales import fmt_span, fmt_time
-from .metrics import Pace, Rate, Window, several_windows, shown_cpm, windowed_sums
+from .metrics import Pace, Rate, Window, cv_above, is_long_pause, several_windows, shown_cpm, shown_cv, shown_s, windowed_sums
 from .placement import Gap, Pause
 from .settings import Settings
 
@@ -182,7 +182,7 @@ def derive(
                 {"span_s": round(span_s, 2), "spans": [[runs[0, 0], runs[-1, 1]]]},
             )
         )
-    long_ = [p for p in pauses if p.duration_s > s.max_pause_s]
+    long_ = [p for p in pauses if is_long_pause(p.duration_s, s.max_pause_s)]  # judged on the length shown
     if long_:
         longest = max(long_, key=lambda p: p.duration_s)
         out.append(
@@ -190,7 +190,7 @@ def derive(
                 "long_pauses",
                 "warning",
                 "pauses",
-                dict(n=len(long_), limit=s.max_pause_s, longest=longest.duration_s, at=fmt_time(longest.start_s)),
+                dict(n=len(long_), limit=s.max_pause_s, longest=shown_s(longest.duration_s), at=fmt_time(longest.start_s)),
                 {"spans": [[round(p.start_s, 3), round(p.end_s, 3)] for p in long_]},
             )
         )
@@ -236,14 +236,14 @@ def derive(
             )
         )
 
-    if several_windows(pace.series) and pace.cv > s.max_cv:
+    if several_windows(pace.series) and cv_above(pace.cv, s.max_cv):  # judged on the cv shown
         f, w = pace.fastest, pace.slowest
         out.append(
             Finding(
                 "pace_uneven",
                 "warning",
                 "pace",
-                dict(cv=pace.cv, fast_at=_span(f), fast=shown_cpm(f.cpm), slow_at=_span(w), slow=shown_cpm(w.cpm)),
+                dict(cv=shown_cv(pace.cv), fast_at=_span(f), fast=shown_cpm(f.cpm), slow_at=_span(w), slow=shown_cpm(w.cpm)),
                 {"cv": round(pace.cv, 3), "spans": [[round(f.start_s, 2), round(f.end_s, 2)], [round(w.start_s, 2), round(w.end_s, 2)]]},
             )
         )

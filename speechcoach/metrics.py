@@ -7,6 +7,12 @@ Every rate is reported to :data:`RATE_DECIMALS` decimal (the JSON report's value
 whole number by :func:`shown_cpm`: that reported value rounded half up. Findings, renderers,
 ``check``, batch summaries and the practice page (``Math.round`` of the stored value) all show
 the same integer, and the band verdict is judged on it.
+
+Pause lengths and the pace variation follow the same rule: a pause is shown in seconds to
+:data:`PAUSE_SHOWN_DECIMALS` decimal by :func:`shown_s`, the cv to :data:`CV_SHOWN_DECIMALS`
+decimals by :func:`shown_cv` (both the stored value rounded half up), and the long-pause and
+pace-variation limits are judged on those shown values, in findings, ``check``, the score and
+batch rows alike: a pause shown as 3.0 s is not longer than a 3.0 s limit.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence, Sized
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
@@ -41,6 +48,72 @@ def shown_cpm(cpm: float) -> int:
         like JavaScript's ``Math.round`` on the stored value, not Python's half-to-even).
     """
     return math.floor(round(float(cpm), RATE_DECIMALS) + 0.5)
+
+
+STORED_DECIMALS = 3
+"""Decimals the JSON report stores pause lengths (s) and the pace cv with (``report._r``): the
+value :func:`shown_s` and :func:`shown_cv` round from, so a fresh analysis and a report read
+back show and judge the same."""
+PAUSE_SHOWN_DECIMALS = 1
+"""Decimals a pause length (s) is shown with in findings, ``check``, script marks and charts
+(a tenth of a second, the resolution the long-pause limit is written in)."""
+CV_SHOWN_DECIMALS = 2
+"""Decimals the pace coefficient of variation is shown with (``0.36``), as its limit is written."""
+
+
+def _half_up(x: float, decimals: int) -> float:
+    """``x`` as stored (:data:`STORED_DECIMALS`), rounded half up to ``decimals`` decimals in
+    decimal arithmetic (3.05 → 3.1, where ``round`` and ``format`` see 3.04999… and give 3.0)."""
+    stored = Decimal(repr(round(float(x), STORED_DECIMALS)))
+    return float(stored.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+
+
+def shown_s(seconds: float) -> float:
+    """A pause length as every report shows it, and as the long-pause limit judges it.
+
+    Parameters
+    ----------
+    seconds : float
+        A pause length (s), exact or as the report stores it (:data:`STORED_DECIMALS`).
+
+    Returns
+    -------
+    float
+        Seconds to :data:`PAUSE_SHOWN_DECIMALS` decimal, half up: ``3.04`` → ``3.0`` (not
+        longer than a 3.0 s limit), ``3.05`` → ``3.1`` (longer).
+    """
+    return _half_up(seconds, PAUSE_SHOWN_DECIMALS)
+
+
+def shown_cv(cv: float) -> float:
+    """The pace variation (coefficient of variation, dimensionless) as every report shows it,
+    and as its limit (``max_cv``) judges it.
+
+    Parameters
+    ----------
+    cv : float
+        The cv, exact or as the report stores it (:data:`STORED_DECIMALS`).
+
+    Returns
+    -------
+    float
+        The stored cv to :data:`CV_SHOWN_DECIMALS` decimals, half up: ``0.364`` → ``0.36``
+        (not above a 0.36 limit), ``0.365`` → ``0.37``; ``0.3649`` is stored as ``0.365`` and
+        so shown ``0.37``, as a report read back shows it.
+    """
+    return _half_up(cv, CV_SHOWN_DECIMALS)
+
+
+def is_long_pause(duration_s: float, max_pause_s: float) -> bool:
+    """Whether a pause of ``duration_s`` (s) breaks the long-pause limit ``max_pause_s`` (s),
+    judged on its shown length (:func:`shown_s`)."""
+    return shown_s(duration_s) > max_pause_s
+
+
+def cv_above(cv: float, max_cv: float) -> bool:
+    """Whether the pace variation ``cv`` breaks the limit ``max_cv``, judged on its shown value
+    (:func:`shown_cv`)."""
+    return shown_cv(cv) > max_cv
 
 
 PACE_PAUSE_CAP_S = 1.0
@@ -311,7 +384,7 @@ def score(
     - Pauses: at most 25 points: 12 for no pause at all, 4 per over-long pause (at most 8),
       4 per mid-phrase pause (at most 12), 3 per long run without a pause (at most 9).
     - Pace: at most 25 points: none up to half the cv limit (``settings.max_cv``), all 25 from
-      twice it, linearly between.
+      twice it, linearly between, on the cv as shown (:func:`shown_cv`).
 
     Parameters
     ----------
@@ -320,7 +393,7 @@ def score(
     settings : Settings, keyword-only
         The band (cpm) and the cv limit.
     n_long_pauses, n_mid_phrase, n_long_runs : int, keyword-only
-        Pauses over ``max_pause_s``, pauses in the middle of a phrase (placed by the script or
+        Pauses over ``max_pause_s`` (judged on their shown length, :func:`is_long_pause`), pauses in the middle of a phrase (placed by the script or
         the recogniser: the caller passes 0 when they were only guessed from the sound), speech
         runs over ``max_run_chars`` characters.
     no_pauses : bool, keyword-only
@@ -337,5 +410,5 @@ def score(
     pause_loss = (12.0 if no_pauses else 0.0) + min(8.0, 4.0 * n_long_pauses) + min(12.0, 4.0 * n_mid_phrase) + min(9.0, 3.0 * n_long_runs)
     pause_loss = min(pause_loss, 25.0)
     lo_cv, hi_cv = settings.max_cv / 2, settings.max_cv * 2
-    pace_loss = 25.0 * float(np.clip((pace_.cv - lo_cv) / (hi_cv - lo_cv), 0.0, 1.0))
+    pace_loss = 25.0 * float(np.clip((shown_cv(pace_.cv) - lo_cv) / (hi_cv - lo_cv), 0.0, 1.0))
     return int(np.clip(math.floor(100.0 - rate_loss - pause_loss - pace_loss + 0.5), 0, 100))

@@ -18,7 +18,7 @@ from .characters import spoken_units
 from .errors import AudioError, ScriptError
 from .features import Frames, frame_features
 from .findings import Finding, derive, merge_findings, placement_findings, run_lengths
-from .metrics import Pace, Rate, pace, pace_cut, score, shown_cpm, speaking_rate
+from .metrics import Pace, Rate, is_long_pause, pace, pace_cut, score, shown_cpm, speaking_rate
 from .placement import Pause, place
 from .segmentation import NoSpeechError, Segmentation, segment
 from .settings import Settings
@@ -253,7 +253,7 @@ def analyze_audio(
         rate,
         pace_,
         settings=settings,
-        n_long_pauses=sum(p.duration_s > settings.max_pause_s for p in pauses),
+        n_long_pauses=sum(is_long_pause(p.duration_s, settings.max_pause_s) for p in pauses),
         # placed from the sound alone, a mid-phrase pause is a guess: it costs nothing, as in check
         n_mid_phrase=0 if placed.method == "acoustic" else sum(p.placement == "mid_phrase" for p in pauses),
         n_long_runs=int(np.sum(run_chars > settings.max_run_chars)),

@@ -86,9 +86,11 @@ def row_from_report(report: dict[str, Any]) -> dict[str, Any]:
     ``pace_cv`` is ``None`` (an empty cell) when the speech fits in one pace window: one window
     has nothing to vary against (the report's cv is 0 by construction, and the report says the
     recording is too short to judge the pace). The same rule as the uneven-pace finding.
+    ``longest_pause_s`` (s) and ``pace_cv`` are the values the limits are judged on and every
+    report shows (:func:`speechcoach.metrics.shown_s`, :func:`speechcoach.metrics.shown_cv`).
     """
     from .check import judge
-    from .metrics import several_windows
+    from .metrics import several_windows, shown_cv, shown_s
 
     pauses = report["pauses"]
     pace = report["pace"]
@@ -102,8 +104,8 @@ def row_from_report(report: dict[str, Any]) -> dict[str, Any]:
         "verdict": report["rate"]["verdict"],
         "pauses": len(pauses),
         "mid_phrase_pauses": sum(p.get("placement") == "mid_phrase" for p in pauses),
-        "longest_pause_s": round(max((p["duration_s"] for p in pauses), default=0.0), 2),
-        "pace_cv": round(float(pace["cv"]), 3) if several_windows(pace["series"]) else None,
+        "longest_pause_s": shown_s(max((p["duration_s"] for p in pauses), default=0.0)),
+        "pace_cv": shown_cv(float(pace["cv"])) if several_windows(pace["series"]) else None,
         "score": int(report["score"]),
         "check": "pass" if j.passed else "fail",
         "check_reasons": list(j.reasons),

@@ -20,10 +20,11 @@ from typer.testing import CliRunner
 
 from speechcoach.check import judge
 from speechcoach.cli import app
-from speechcoach.metrics import PACE_PAUSE_CAP_S, pace, pace_cut, shown_cpm
+from speechcoach.metrics import PACE_PAUSE_CAP_S, pace, pace_cut, shown_cpm, shown_cv, shown_s
 from speechcoach.pipeline import analyze_file, analyze_signal
 from speechcoach.render import render
 from speechcoach.report import to_dict
+from speechcoach.workers import row_from_report
 
 from .conftest import REPO, SAMPLES
 
@@ -363,3 +364,59 @@ def test_an_estimated_rate_failing_check_says_so(tmp_path):
     res = runner.invoke(app, ["check", str(tmp_path / "fast.wav"), "--lang", "en"])
     assert res.exit_code == 1
     assert re.search(r"rate \d+ cpm above band 100–140 \(no script: estimated\)", res.stdout), res.stdout
+
+
+# --- 7. pause lengths and the pace variation are judged on the values shown -----------------
+@pytest.mark.parametrize("s,shown", [(3.04, 3.0), (3.049, 3.0), (3.05, 3.1), (3.0500001, 3.1), (2.25, 2.3), (0.0, 0.0)])
+def test_shown_s_rounds_the_stored_length_half_up(s, shown):
+    assert shown_s(s) == shown  # exact: both are the same decimal's nearest float
+
+
+@pytest.mark.parametrize("cv,shown", [(0.364, 0.36), (0.3644, 0.36), (0.3649, 0.37), (0.365, 0.37), (0.125, 0.13), (0.0, 0.0)])
+def test_shown_cv_rounds_the_stored_value_half_up(cv, shown):
+    # from the stored value (3 decimals), like shown_cpm: 0.3649 is stored 0.365, shown 0.37
+    assert shown_cv(cv) == shown  # exact, as above
+
+
+def test_a_pause_shown_as_the_limit_is_not_over_it(tmp_path):
+    """The sentence-end pause at 0:25.9 grown to ~3.04 s (shown 3.0 s) and ~3.06 s (shown 3.1 s):
+    the first breaks nothing anywhere, the second is over the 3.0 s limit everywhere."""
+    results = []
+    for extra in (2.26, 2.28):
+        y, sr = _with_background(RETIRE, 26.2, 25.95, 26.6, extra)
+        wav = tmp_path / f"talk{extra}.wav"
+        sf.write(wav, y, sr)
+        shutil.copy(RETIRE.with_suffix(".txt"), wav.with_suffix(".txt"))
+        rep = to_dict(analyze_file(wav, script=_script(RETIRE)), lang="en")
+        longest = max(p["duration_s"] for p in rep["pauses"])
+        res = runner.invoke(app, ["check", str(wav), "--lang", "en"])
+        results.append((rep, longest, res))
+    (shown_at, l_at, res_at), (over, l_over, res_over) = results
+    assert 3.0 < l_at < 3.05 <= l_over < 3.15  # the case: stored 3.04 and 3.06 (tolerance: only the sides of 3.05 matter)
+    assert "long_pauses" not in {f["id"] for f in shown_at["findings"]} and shown_at["score"] == 100  # exact: integers
+    assert res_at.exit_code == 0 and "(longest 3.0 s)" in res_at.stdout, res_at.stdout
+    assert row_from_report(shown_at)["check"] == "pass" and row_from_report(shown_at)["longest_pause_s"] == 3.0  # exact: shown value
+    f = next(f for f in over["findings"] if f["id"] == "long_pauses")
+    assert "longer than 3.0 s (3.1 s," in f["message"] and over["score"] == 96  # exact: one long pause costs 4 points
+    assert res_over.exit_code == 1 and "pauses longer than 3.0 s: 1 (longest 3.1 s" in res_over.stdout, res_over.stdout
+    assert row_from_report(over)["longest_pause_s"] == 3.1  # exact: shown value
+    for fmt in ("text", "md", "html"):  # the script marks show the length judged
+        assert "3.1" in render(over, fmt) and "⏸3.0" not in render(over, "text"), fmt
+
+
+def test_pace_variation_shown_as_the_limit_is_not_above_it(tmp_path):
+    rep = to_dict(analyze_file(UNEVEN.with_suffix(".wav"), script=_script(UNEVEN)), lang="en")
+    cv = rep["pace"]["cv"]
+    limit = shown_cv(cv)
+    assert cv > limit  # the case the tester found: stored 0.364, shown 0.36
+    rubric = tmp_path / "r.toml"
+    rubric.write_text(f"[pace]\nmax_cv = {limit}\n", encoding="utf-8")
+    res = runner.invoke(app, ["check", str(UNEVEN.with_suffix(".wav")), "--rubric", str(rubric), "--lang", "en"])
+    assert res.exit_code == 0 and f"pace variation {limit:.2f}" in res.stdout, res.stdout
+    tighter = round(limit - 0.01, 2)
+    rubric.write_text(f"[pace]\nmax_cv = {tighter}\n", encoding="utf-8")
+    res = runner.invoke(app, ["check", str(UNEVEN.with_suffix(".wav")), "--rubric", str(rubric), "--lang", "en"])
+    assert res.exit_code == 1 and f"pace variation {limit:.2f} above {tighter:.2f}" in res.stdout, res.stdout
+    assert row_from_report(rep)["pace_cv"] == limit  # exact: the shown value
+    uneven = next(f for f in rep["findings"] if f["id"] == "pace_uneven")
+    assert f"variation {limit:.2f};" in uneven["message"]

@@ -434,7 +434,7 @@ class _Page:
             stats = [
                 (L["fastest"], f"{w.cpm(f['cpm'])} · {w.window(f)}", f["start_s"]),
                 (L["slowest"], f"{w.cpm(s['cpm'])} · {w.window(s)}", s["start_s"]),
-                (L["pace_cv"], self.R["cv_value"].format(v=w.num(pace["cv"], 2)), None),
+                (L["pace_cv"], self.R["cv_value"].format(v=w.cv(pace["cv"])), None),
             ]
             if drift_judged(speaking_s(r)):  # a slope per minute only where drift is judged
                 stats.append((L["trend"], self.R["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+,.0f}"), None))
@@ -502,7 +502,7 @@ class _Page:
                         f'<span class="pm p-{_e(place)}" data-t="{max(0.0, item["start_s"] - svg.PAUSE_LEAD_IN_S):.3f}" '
                         f'tabindex="0" role="button" lang="{_e(self.R["lang_tag"])}" '
                         f'title="{_e(w.time(item["start_s"]))} · {_e(w.pause_label(item["duration_s"], place))}">'
-                        f"{_e(w.seconds(item['duration_s'], 1))}</span>"
+                        f"{_e(w.pause(item['duration_s']))}</span>"
                     )
                 else:
                     t = float(item.get("time_s") or 0.0)

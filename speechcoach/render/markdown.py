@@ -50,7 +50,7 @@ def _script_with_marks(report: dict[str, Any], words: Words) -> tuple[str, bool]
             cur.append(md_escape(ch) if ch.strip() else ch)
         for kind, item in marks.get(i, ()):
             if kind == "pause":
-                mark = f"⏸{words.seconds(item['duration_s'], 1)}"
+                mark = f"⏸{words.pause(item['duration_s'])}"
                 cur.append(f" **{mark}** " if item.get("placement") == "mid_phrase" else f" `{mark}` ")
             else:
                 cur.append(f" ~~⏸~~ *{md_escape(words.labels['missed_break'])}* ")
@@ -210,7 +210,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         fa, sl = pace["fastest"], pace["slowest"]
         add(f"- {md_escape(L['fastest'])}{c}{md_escape(w.cpm(fa['cpm']))} · {md_escape(w.window(fa))}")
         add(f"- {md_escape(L['slowest'])}{c}{md_escape(w.cpm(sl['cpm']))} · {md_escape(w.window(sl))}")
-        add(f"- {md_escape(L['pace_cv'])}{c}{md_escape(R['cv_value'].format(v=w.num(pace['cv'], 2)))}")
+        add(f"- {md_escape(L['pace_cv'])}{c}{md_escape(R['cv_value'].format(v=w.cv(pace['cv'])))}")
         if drift_judged(speaking_s(report)):  # a slope per minute only where drift is judged
             trend = R["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+,.0f}")
             add(f"- {md_escape(L['trend'])}{c}{md_escape(trend)}")

@@ -287,7 +287,7 @@ def timeline(report: dict[str, Any], words: Words) -> str:
         parts.append(f'<path class="nuclei" d="{rug}"><title>{_a(R["nuclei"])}</title></path>')
 
     # pause labels and click targets, staggered in three rows above the envelope
-    labels = [words.seconds(p["duration_s"], 1) for p in pauses]
+    labels = [words.pause(p["duration_s"]) for p in pauses]
     spans = []
     for p, lab in zip(pauses, labels):
         cx = (axis.x(p["start_s"]) + axis.x(p["end_s"])) / 2

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..findings import drift_judged, speaking_s
 from ..locales import fmt_span, fmt_time, strings
-from ..metrics import several_windows, shown_cpm
+from ..metrics import several_windows, shown_cpm, shown_cv
 
 _SPARK = "▁▂▃▄▅▆▇█"
 _SEVERITY_MARK = {"problem": "✗", "warning": "!", "info": "·"}
@@ -96,7 +96,7 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
         trend = S["report"]["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+.0f}")
         trend = f"{L['trend']} {trend}   " if drift_judged(speaking_s(report)) else ""  # a slope only where drift is judged
         out.append(
-            f"  {L['pace_cv']} {S['report']['cv_value'].format(v=format(pace['cv'], '.2f'))}   {trend}"
+            f"  {L['pace_cv']} {S['report']['cv_value'].format(v=format(shown_cv(pace['cv']), '.2f'))}   {trend}"
             f"{L['fastest']} {fmt_span(pace['fastest']['start_s'], pace['fastest']['end_s'])} ({shown_cpm(pace['fastest']['cpm'])})   "
             f"{L['slowest']} {fmt_span(pace['slowest']['start_s'], pace['slowest']['end_s'])} ({shown_cpm(pace['slowest']['cpm'])})"
         )

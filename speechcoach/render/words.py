@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from ..locales import fmt_span, fmt_time, strings
-from ..metrics import shown_cpm
+from ..metrics import shown_cpm, shown_cv, shown_s
 
 
 MARK_RE = re.compile(r"⏸(?:(✗)|(\d+(?:\.\d+)?)s)?")
@@ -50,6 +50,16 @@ class Words:
     def seconds(self, value: float, digits: int = 1) -> str:
         """A duration, e.g. ``0.8 秒`` / ``0.8 s``."""
         return self.report["seconds_value"].format(v=self.num(value, digits))
+
+    def pause(self, value: float) -> str:
+        """A pause length as every report shows it and the long-pause limit judges it
+        (:func:`speechcoach.metrics.shown_s`), e.g. ``3.1 秒`` / ``3.1 s``."""
+        return self.seconds(shown_s(value), 1)
+
+    def cv(self, value: float) -> str:
+        """The pace variation as every report shows it and its limit judges it
+        (:func:`speechcoach.metrics.shown_cv`), e.g. ``0.36``."""
+        return self.num(shown_cv(value), 2)
 
     def cpm(self, value: float) -> str:
         """A rate, e.g. ``120 字/分钟`` / ``120 chars/min``, as every report shows it
