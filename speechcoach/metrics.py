@@ -366,6 +366,12 @@ class SpeakingTime:
         return out
 
 
+RATE_POINT_CPM = 2.0
+"""Characters per minute outside the band that cost one point of the score; every started step
+counts, so a rate shown even 1 cpm (or half of one, for a fractional band edge) outside the
+band costs a point and never scores 100."""
+
+
 def score(
     rate: Rate,
     pace_: Pace,
@@ -378,9 +384,11 @@ def score(
 ) -> int:
     """An overall mark from 0 to 100: 100 minus deductions, clipped to 0–100.
 
-    - Rate: one point per 2 cpm the rate (as shown, :func:`shown_cpm`) lies outside the band,
-      with no cap, so the mark keeps falling as the rate moves away from the band until it
-      reaches 0 (at 200 cpm outside, whatever the rest).
+    - Rate: one point per started :data:`RATE_POINT_CPM` (2 cpm) the rate (as shown,
+      :func:`shown_cpm`) lies outside the band, so any rate outside it costs at least a point
+      (119 against a band ending at 118: 1 point), with no cap, so the mark keeps falling as
+      the rate moves away from the band until it reaches 0 (at 200 cpm outside, whatever the
+      rest).
     - Pauses: at most 25 points: 12 for no pause at all, 4 per over-long pause (at most 8),
       4 per mid-phrase pause (at most 12), 3 per long run without a pause (at most 9).
     - Pace: at most 25 points: none up to half the cv limit (``settings.max_cv``), all 25 from
@@ -406,7 +414,7 @@ def score(
     """
     lo, hi = settings.band
     shown = shown_cpm(rate.cpm)
-    rate_loss = max(lo - shown, shown - hi, 0.0) / 2.0
+    rate_loss = float(math.ceil(max(lo - shown, shown - hi, 0.0) / RATE_POINT_CPM))  # a started step costs a point
     pause_loss = (12.0 if no_pauses else 0.0) + min(8.0, 4.0 * n_long_pauses) + min(12.0, 4.0 * n_mid_phrase) + min(9.0, 3.0 * n_long_runs)
     pause_loss = min(pause_loss, 25.0)
     lo_cv, hi_cv = settings.max_cv / 2, settings.max_cv * 2

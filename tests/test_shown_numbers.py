@@ -185,9 +185,25 @@ def test_score_is_full_inside_the_band_and_falls_one_point_per_2_cpm():
 
     assert mark(100) == mark(140.4) == 100  # exact: 140.4 is shown 140, inside the band
     assert mark(160) == 90 and mark(80) == 90  # exact: 20 cpm outside
+    assert mark(141) == mark(142) == 99 and mark(143) == 98 and mark(99) == 99  # exact: a point per started 2 cpm
     marks = [mark(c) for c in range(140, 400, 10)]
     assert all(a > b for a, b in pairwise(marks) if a > 0)  # strictly falling until 0
     assert marks[-1] == 0  # exact: clipped
+
+
+def test_a_rate_outside_the_band_never_scores_100():
+    """The tester's case: 119 cpm against a 100–118 band was 'too fast' yet scored 100 (half a
+    point rounded away)."""
+    res = runner.invoke(
+        app,
+        ["analyze", str(RETIRE.with_suffix(".wav")), "-s", str(RETIRE.with_suffix(".txt")), "--target", "110", "--band", "100,118", "--lang", "en", "-f", "json"],
+    )
+    assert res.exit_code == 0, res.output
+    rep = json.loads(res.stdout)
+    assert shown_cpm(rep["rate"]["cpm"]) == 119 and rep["rate"]["verdict"] == "fast"  # exact: the case
+    assert rep["score"] == 99  # exact: one started 2 cpm step outside, nothing else lost
+    plain = to_dict(analyze_file(RETIRE.with_suffix(".wav"), script=_script(RETIRE)), lang="en")
+    assert plain["score"] == 100  # exact: the same talk inside the default band
 
 
 # --- 4. a long pause is reported once, not again as uneven pace ------------------------------
