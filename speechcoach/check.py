@@ -33,6 +33,11 @@ from .metrics import cv_above, is_long_pause, shown_cpm, shown_cv, shown_s
 
 RULES = ("rate", "long_pause", "mid_phrase", "pace_cv")
 """The rules, in the order their failures are reported."""
+ESTIMATED_RULES = ("rate", "pace_cv")
+"""The rules whose numbers rest on the character count: without a script (the report's
+``characters.source`` is ``"estimate"``) they are judged on the count estimated from the sound,
+and their reasons say so (``(no script: estimated)``), as the summary does. The pause rules
+measure silences, which need no count (a mid-phrase pause guessed from the sound fails nothing)."""
 
 
 @dataclass(frozen=True)
@@ -149,9 +154,9 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
         mid=n_mid,
         cv=shown_cv(cv),
     )
-    if report.get("characters", {}).get("source") == "estimate":  # the rate rests on the no-script estimate
+    if report.get("characters", {}).get("source") == "estimate":  # the rate and the pace rest on the no-script estimate
         summary += T["estimated"]
-        reasons = [r + T["estimated"] if rule == "rate" else r for r, rule in zip(reasons, failed)]
+        reasons = [r + T["estimated"] if rule in ESTIMATED_RULES else r for r, rule in zip(reasons, failed)]
     return Judgement(
         file=name,
         passed=not failed,

@@ -382,6 +382,35 @@ def test_an_estimated_rate_failing_check_says_so(tmp_path):
     assert re.search(r"rate \d+ cpm above band 100–140 \(no script: estimated\)", res.stdout), res.stdout
 
 
+def test_every_reason_resting_on_the_estimate_is_marked(tmp_path):
+    """Without a script the pace is estimated too: its reason carries the marker, like the
+    rate's; a long pause is measured, not estimated, and its reason does not."""
+    shutil.copy(UNEVEN.with_suffix(".wav"), tmp_path / "uneven.wav")  # no script beside it
+    y, sr = _with_silence(RETIRE, 7.0, 4.0)
+    sf.write(tmp_path / "gap.wav", y, sr)
+    res = runner.invoke(app, ["check", str(tmp_path), "--lang", "en"])
+    assert res.exit_code == 1, res.output
+    lines = {Path(line.split(": ", 1)[0].split(" ", 1)[1]).name: line for line in res.stdout.splitlines()}
+    assert re.search(r"pace variation \d\.\d\d above 0\.25 \(no script: estimated\)$", lines["uneven.wav"]), lines["uneven.wav"]
+    gap = lines["gap.wav"]
+    assert "pauses longer than 3.0 s: 1" in gap and "estimated" not in gap, gap
+    zh = runner.invoke(app, ["check", str(tmp_path / "uneven.wav")])
+    assert zh.stdout.rstrip().endswith("（无讲稿，估计值）"), zh.stdout
+
+
+def test_a_batch_row_counts_the_mid_phrase_pauses_the_rule_counts(tmp_path):
+    shutil.copy(RETIRE.with_suffix(".wav"), tmp_path / "talk.wav")  # no script: placements guessed
+    rep = to_dict(analyze_file(tmp_path / "talk.wav"), lang="en")
+    guessed = sum(p["placement"] == "mid_phrase" for p in rep["pauses"])
+    assert rep["pause_method"] == "acoustic" and guessed > 0  # the case the tester found (3)
+    row = row_from_report(rep)
+    assert row["mid_phrase_pauses"] == judge(rep).numbers["mid_phrase"] == 0  # exact: counts
+    mid = SAMPLES / "mid_phrase_pension"  # with its script the placements are in the text, and counted
+    placed = to_dict(analyze_file(mid.with_suffix(".wav"), script=_script(mid)), lang="en")
+    n = sum(p["placement"] == "mid_phrase" for p in placed["pauses"])
+    assert n > 0 and row_from_report(placed)["mid_phrase_pauses"] == n  # exact: counts
+
+
 # --- 7. pause lengths and the pace variation are judged on the values shown -----------------
 @pytest.mark.parametrize("s,shown", [(3.04, 3.0), (3.049, 3.0), (3.05, 3.1), (3.0500001, 3.1), (2.25, 2.3), (0.0, 0.0)])
 def test_shown_s_rounds_the_stored_length_half_up(s, shown):
