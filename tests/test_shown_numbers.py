@@ -382,6 +382,25 @@ def test_an_estimated_rate_failing_check_says_so(tmp_path):
     assert re.search(r"rate \d+ cpm above band 100–140 \(no script: estimated\)", res.stdout), res.stdout
 
 
+def test_placements_guessed_from_the_sound_read_as_guesses(tmp_path):
+    from speechcoach.exports import audacity_labels
+
+    shutil.copy(RETIRE.with_suffix(".wav"), tmp_path / "talk.wav")  # no script: placed from the sound
+    rep = to_dict(analyze_file(tmp_path / "talk.wav"), lang="en")
+    assert rep["pause_method"] == "acoustic" and any(p["placement"] == "mid_phrase" for p in rep["pauses"])
+    text = render(rep, "text")
+    assert re.search(r"\d\.\d\ds  mid-phrase\?", text) and not re.search(r"\d\.\d\ds  mid-phrase$", text, re.M)
+    assert "| mid-phrase? |" in render(rep, "md") and "| mid-phrase |" not in render(rep, "md")
+    assert "mid-phrase?</td>" in render(rep, "html")
+    assert "(mid-phrase?)" in audacity_labels(rep)
+    zh = to_dict(analyze_file(tmp_path / "talk.wav"), lang="zh")
+    assert "| 短语中间（推测） |" in render(zh, "md") and "短语中间（推测）" in render(zh, "text")
+    mid = SAMPLES / "mid_phrase_pension"  # placed in the script: no mark
+    placed = to_dict(analyze_file(mid.with_suffix(".wav"), script=_script(mid)), lang="en")
+    assert any(p["placement"] == "mid_phrase" for p in placed["pauses"])
+    assert "| mid-phrase |" in render(placed, "md") and "mid-phrase?" not in render(placed, "text") + render(placed, "html")
+
+
 def test_every_reason_resting_on_the_estimate_is_marked(tmp_path):
     """Without a script the pace is estimated too: its reason carries the marker, like the
     rate's; a long pause is measured, not estimated, and its reason does not."""

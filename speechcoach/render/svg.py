@@ -15,7 +15,7 @@ from html import escape
 from typing import Any, Sequence
 
 from ..metrics import shown_cpm
-from .words import Words
+from .words import Words, guessed_placements
 
 PLACEMENT_COLOURS: dict[str, str] = {
     "sentence": "#1f8a70",
@@ -300,7 +300,7 @@ def timeline(report: dict[str, Any], words: Words) -> str:
         xa, xb = axis.x(p["start_s"]), axis.x(p["end_s"])
         cx = (xa + xb) / 2
         ly = 16.0 + row * 15.0
-        title = f"{words.time(p['start_s'])} · {words.pause_label(p['duration_s'], place)}"
+        title = f"{words.time(p['start_s'])} · {words.pause_label(p['duration_s'], place, guessed_placements(report))}"
         parts.append(
             f'<g class="pause p-{_a(place)}" data-t="{max(0.0, p["start_s"] - PAUSE_LEAD_IN_S):.3f}" tabindex="0" role="button">'
             f"<title>{_a(title)}</title>"

@@ -7,6 +7,7 @@ from typing import Any
 from ..findings import drift_judged, speaking_s
 from ..locales import fmt_span, fmt_time, strings
 from ..metrics import several_windows, shown_cpm, shown_cv
+from .words import Words, guessed_placements
 
 _SPARK = "▁▂▃▄▅▆▇█"
 _SEVERITY_MARK = {"problem": "✗", "warning": "!", "info": "·"}
@@ -72,8 +73,9 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
         out.append("  " + L["no_pauses"])
     else:
         out.append(f"  {'#':>3}  {L['start']:>7}  {L['length']:>6}  {L['placement']}")
+        words, guessed = Words(lang), guessed_placements(report)
         for i, p in enumerate(pauses, 1):
-            place = S["placement"].get(p["placement"], p["placement"])
+            place = words.placement(p.get("placement") or "unknown", guessed)
             ctx = f"  {p['context']}" if p.get("context") else ""
             out.append(f"  {i:>3}  {fmt_time(p['start_s']):>7}  {p['duration_s']:>5.2f}s  {place}{ctx}")
     method = report.get("pause_method")

@@ -18,6 +18,12 @@ MARK_RE = re.compile(r"⏸(?:(✗)|(\d+(?:\.\d+)?)s)?")
 """A pause mark in a context or message: ``⏸0.4s`` (group 2: seconds), ``⏸✗`` (group 1), bare ``⏸``."""
 
 
+def guessed_placements(report: dict[str, Any]) -> bool:
+    """Whether the report's pause placements were judged from the sound alone (its
+    ``pause_method`` is ``"acoustic"``: no script to place them in), and so are guesses."""
+    return report.get("pause_method") == "acoustic"
+
+
 class Words:
     """Strings and number formats for one report language.
 
@@ -105,9 +111,17 @@ class Words:
         return MARK_RE.sub(sub, str(text))
 
     # -- vocabulary ----------------------------------------------------------------------
-    def placement(self, key: str) -> str:
-        """The name of a pause placement (``sentence``, ``clause``, ``mid_phrase``, ``unknown``)."""
-        return self.all["placement"].get(key, self.all["placement"]["unknown"])
+    def placement(self, key: str, guessed: bool = False) -> str:
+        """The name of a pause placement (``sentence``, ``clause``, ``mid_phrase``, ``unknown``).
+
+        ``guessed``: the placement was judged from the sound alone (:func:`guessed_placements`),
+        so a known one is marked as a guess, ``mid-phrase?`` / ``短语中间（推测）``, as the
+        findings call such pauses possible hesitations; ``unknown`` stays as it is.
+        """
+        name = self.all["placement"].get(key, self.all["placement"]["unknown"])
+        if guessed and key in self.all["placement"] and key != "unknown":
+            return self.report["placement_guessed"].format(place=name)
+        return name
 
     def severity(self, key: str) -> str:
         """The name of a finding's severity."""
@@ -125,11 +139,12 @@ class Words:
         """How pause placements were decided."""
         return self.all.get("pause_method", {}).get(key, "")
 
-    def pause_label(self, duration_s: float, placement: str) -> str:
-        """A pause's one-line label, e.g. ``停顿 0.8 秒（句末）``; the placement is omitted when unknown."""
+    def pause_label(self, duration_s: float, placement: str, guessed: bool = False) -> str:
+        """A pause's one-line label, e.g. ``停顿 0.8 秒（句末）``; the placement is omitted when
+        unknown, marked as a guess when ``guessed`` (:meth:`placement`)."""
         d = self.seconds(duration_s, 2)
         if placement and placement != "unknown":
-            return self.report["pause_label_placed"].format(d=d, place=self.placement(placement))
+            return self.report["pause_label_placed"].format(d=d, place=self.placement(placement, guessed))
         return self.report["pause_label"].format(d=d)
 
     def filler_kind(self, kind: str) -> str:
