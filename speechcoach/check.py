@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .locales import fmt_time, strings
-from .metrics import cv_above, is_long_pause, shown_cpm, shown_cv, shown_s
+from .metrics import cv_above, is_long_pause, shown_cpm, shown_cv, shown_limit, shown_s
 
 RULES = ("rate", "long_pause", "mid_phrase", "pace_cv")
 """The rules, in the order their failures are reported."""
@@ -127,16 +127,16 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
     reasons: list[str] = []
     failed: list[str] = []
     if shown > hi:  # the band judged on the rate shown, as metrics.verdict does
-        reasons.append(T["rate_above"].format(cpm=shown, lo=lo, hi=hi))
+        reasons.append(T["rate_above"].format(cpm=shown, lo=shown_limit(lo), hi=shown_limit(hi)))  # edges as given
         failed.append("rate")
     elif shown < lo:
-        reasons.append(T["rate_below"].format(cpm=shown, lo=lo, hi=hi))
+        reasons.append(T["rate_below"].format(cpm=shown, lo=shown_limit(lo), hi=shown_limit(hi)))
         failed.append("rate")
     if long_:
         worst = max(long_, key=lambda p: p["duration_s"])
         reasons.append(
             T["long_pause"].format(
-                n=len(long_), limit=float(st["max_pause_s"]), longest=shown_s(worst["duration_s"]), at=fmt_time(worst["start_s"], lang)
+                n=len(long_), limit=shown_limit(st["max_pause_s"], 1), longest=shown_s(worst["duration_s"]), at=fmt_time(worst["start_s"], lang)
             )
         )
         failed.append("long_pause")
@@ -144,7 +144,7 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
         reasons.append(T["mid_phrase"].format(n=n_mid, limit=int(st["max_mid_phrase"])))
         failed.append("mid_phrase")
     if cv_above(cv, st["max_cv"]):  # on the cv shown
-        reasons.append(T["pace_cv"].format(cv=shown_cv(cv), limit=float(st["max_cv"])))
+        reasons.append(T["pace_cv"].format(cv=shown_cv(cv), limit=shown_limit(st["max_cv"], 2)))
         failed.append("pace_cv")
 
     summary = T["summary"].format(

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .locales import fmt_span, fmt_time
-from .metrics import Pace, Rate, Window, cv_above, is_long_pause, several_windows, shown_cpm, shown_cv, shown_s, windowed_sums
+from .metrics import Pace, Rate, Window, cv_above, is_long_pause, several_windows, shown_cpm, shown_cv, shown_limit, shown_s, windowed_sums
 from .placement import Gap, Pause
 from .settings import Settings
 
@@ -151,16 +151,17 @@ def derive(
     out: list[Finding] = []
     rate_ev = {"cpm": round(rate.cpm, 1), "band_cpm": [lo, hi], "target_cpm": s.target_cpm}
     cpm = shown_cpm(rate.cpm)  # every number below is the one the report shows (metrics.shown_cpm)
+    given = dict(lo=shown_limit(lo), hi=shown_limit(hi), target=shown_limit(s.target_cpm))  # the settings as given: 139.5 stays 139.5
     if rate.verdict == "fast":
         pct = 100.0 * (cpm / s.target_cpm - 1)
         sev = "problem" if cpm > hi * 1.3 else "warning"
-        out.append(Finding("rate_fast", sev, "pace", dict(cpm=cpm, lo=lo, hi=hi, target=s.target_cpm, pct=pct), rate_ev))
+        out.append(Finding("rate_fast", sev, "pace", dict(cpm=cpm, pct=pct, **given), rate_ev))
     elif rate.verdict == "slow":
         pct = 100.0 * (1 - cpm / s.target_cpm)
         sev = "problem" if cpm < lo * 0.75 else "warning"
-        out.append(Finding("rate_slow", sev, "pace", dict(cpm=cpm, lo=lo, hi=hi, target=s.target_cpm, pct=pct), rate_ev))
+        out.append(Finding("rate_slow", sev, "pace", dict(cpm=cpm, pct=pct, **given), rate_ev))
     else:
-        out.append(Finding("rate_on_target", "info", "pace", dict(cpm=cpm, lo=lo, hi=hi, target=s.target_cpm), rate_ev))
+        out.append(Finding("rate_on_target", "info", "pace", dict(cpm=cpm, **given), rate_ev))
     if rate.verdict != "fast" and rate.articulation_cpm > hi * ARTICULATION_FACTOR:
         out.append(
             Finding(
@@ -190,7 +191,7 @@ def derive(
                 "long_pauses",
                 "warning",
                 "pauses",
-                dict(n=len(long_), limit=s.max_pause_s, longest=shown_s(longest.duration_s), at=fmt_time(longest.start_s)),
+                dict(n=len(long_), limit=shown_limit(s.max_pause_s, 1), longest=shown_s(longest.duration_s), at=fmt_time(longest.start_s)),
                 {"spans": [[round(p.start_s, 3), round(p.end_s, 3)] for p in long_]},
             )
         )

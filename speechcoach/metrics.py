@@ -104,6 +104,33 @@ def shown_cv(cv: float) -> float:
     return _half_up(cv, CV_SHOWN_DECIMALS)
 
 
+def shown_limit(value: float, decimals: int = 0) -> str:
+    """A limit from the settings (a band edge or target in cpm, a pause limit in s, a cv limit)
+    as the user gave it: at least ``decimals`` decimals, more when the value has them, never
+    rounded (a band edge of 139.5 is shown ``139.5``, not ``140``).
+
+    Parameters
+    ----------
+    value : float
+        The limit, in its own unit.
+    decimals : int
+        Decimals always shown (0 for cpm, 1 for seconds, 2 for the cv).
+
+    Returns
+    -------
+    str
+        ``shown_limit(140)`` → ``"140"``, ``shown_limit(139.5)`` → ``"139.5"``,
+        ``shown_limit(3, 1)`` → ``"3.0"``, ``shown_limit(2.55, 1)`` → ``"2.55"``,
+        ``shown_limit(0.255, 2)`` → ``"0.255"``.
+    """
+    v = float(value)
+    text = f"{v:.{decimals}f}"
+    if not math.isfinite(v) or float(text) == v:
+        return text
+    short = f"{v:.12g}"  # as written in a rubric or on the command line, without binary noise
+    return short if "e" not in short else repr(v)
+
+
 def is_long_pause(duration_s: float, max_pause_s: float) -> bool:
     """Whether a pause of ``duration_s`` (s) breaks the long-pause limit ``max_pause_s`` (s),
     judged on its shown length (:func:`shown_s`)."""

@@ -18,7 +18,7 @@ from .characters import spoken_units
 from .errors import AudioError, ScriptError
 from .features import Frames, frame_features
 from .findings import Finding, derive, merge_findings, placement_findings, run_lengths
-from .metrics import Pace, Rate, is_long_pause, pace, pace_cut, score, shown_cpm, speaking_rate
+from .metrics import Pace, Rate, is_long_pause, pace, pace_cut, score, shown_cpm, shown_limit, speaking_rate
 from .placement import Pause, place
 from .segmentation import NoSpeechError, Segmentation, segment
 from .settings import Settings
@@ -338,7 +338,7 @@ def _warnings(
         out.append(Warning_("estimate_fast", {"rate": chars_per_speech_s}))
     elif source == "estimate":
         edge = _edge_within_margin(cpm, band)
-        out.append(Warning_("estimate", {}) if edge is None else Warning_("estimate_near_edge", {"cpm": shown_cpm(cpm), "edge": edge}))
+        out.append(Warning_("estimate", {}) if edge is None else Warning_("estimate_near_edge", {"cpm": shown_cpm(cpm), "edge": shown_limit(edge)}))  # the edge as given
     return tuple(out)
 
 

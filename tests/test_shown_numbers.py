@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from speechcoach.check import judge
 from speechcoach.cli import app
-from speechcoach.metrics import PACE_PAUSE_CAP_S, pace, pace_cut, shown_cpm, shown_cv, shown_s
+from speechcoach.metrics import PACE_PAUSE_CAP_S, pace, pace_cut, shown_cpm, shown_cv, shown_limit, shown_s
 from speechcoach.pipeline import analyze_file, analyze_signal
 from speechcoach.render import render
 from speechcoach.report import to_dict
@@ -484,3 +484,33 @@ def test_pace_variation_shown_as_the_limit_is_not_above_it(tmp_path):
     assert row_from_report(rep)["pace_cv"] == limit  # exact: the shown value
     uneven = next(f for f in rep["findings"] if f["id"] == "pace_uneven")
     assert f"variation {limit:.2f};" in uneven["message"]
+
+
+# --- 8. limits are printed as given ----------------------------------------------------------
+@pytest.mark.parametrize(
+    "value,decimals,text",
+    [(140.0, 0, "140"), (139.5, 0, "139.5"), (100.25, 0, "100.25"), (3.0, 1, "3.0"), (2.55, 1, "2.55"), (0.25, 2, "0.25"), (0.255, 2, "0.255")],
+)
+def test_shown_limit_never_rounds_a_limit(value, decimals, text):
+    assert shown_limit(value, decimals) == text  # exact: strings
+
+
+def test_a_fractional_band_edge_is_printed_as_given(tmp_path):
+    fast = SAMPLES / "fast_remote_care"
+    res = runner.invoke(app, ["check", str(fast.with_suffix(".wav")), "--band", "100,139.5", "--lang", "en"])
+    assert res.exit_code == 1 and "above band 100–139.5" in res.stdout, res.stdout
+    res = runner.invoke(
+        app,
+        ["analyze", str(RETIRE.with_suffix(".wav")), "-s", str(RETIRE.with_suffix(".txt")), "--band", "100.5,139.5", "--target", "119.5", "--lang", "en", "-f", "json"],
+    )
+    rep = json.loads(res.stdout)
+    rate = next(f for f in rep["findings"] if f["id"].startswith("rate_"))
+    assert "(100.5–139.5)" in rate["message"], rate["message"]
+    assert "Target 119.5, Moderate band 100.5–139.5" in render(rep, "text")
+    for fmt in ("md", "html"):
+        out = render(rep, fmt)
+        assert "100.5–139.5" in out and "119.5" in out and "100–140" not in out, fmt
+    rubric = tmp_path / "r.toml"
+    rubric.write_text("[pauses]\nmax_pause_s = 0.75\n[pace]\nmax_cv = 0.055\n", encoding="utf-8")
+    res = runner.invoke(app, ["check", str(RETIRE.with_suffix(".wav")), "--rubric", str(rubric), "--lang", "en"])
+    assert "pauses longer than 0.75 s:" in res.stdout and re.search(r"pace variation \d\.\d\d above 0\.055", res.stdout), res.stdout

@@ -377,7 +377,7 @@ class _Page:
         gauge += svg.rate_gauge(rate["cpm"], (lo, hi), st["target_cpm"], verdict, w, width=340)
         unit = L["cpm_unit"]
         sub = (
-            f"{L['target']} {w.cpm(st['target_cpm'])} · {L['band']} {w.band(lo, hi)} · "
+            f"{L['target']} {w.target(st['target_cpm'])} · {L['band']} {w.band(lo, hi)} · "
             f"{L['articulation']}{w.colon()}{w.cpm(rate['articulation_cpm'])}"
         )
         return (
@@ -659,7 +659,7 @@ class _Page:
         w = self.w
         lo, hi = st["band_cpm"]
         settings = self.R["settings_value"].format(
-            target=w.num(st["target_cpm"]), lo=w.num(lo), hi=w.num(hi), min_pause=w.num(st["min_pause_s"], 2)
+            target=w.limit(st["target_cpm"]), lo=w.limit(lo), hi=w.limit(hi), min_pause=w.num(st["min_pause_s"], 2)
         )
         gen = self.R["generated_by"].format(generator=self.r.get("generator", "speechcoach"))
         return f"<footer><p>{_e(self.R['settings'])}{_e(w.colon())}{_e(settings)}</p><p>{_e(gen)}</p></footer>"

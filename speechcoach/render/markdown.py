@@ -136,7 +136,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     add(f"## {md_escape(L['rate'])}{c}{md_escape(w.cpm(rate['cpm']))} — {md_escape(w.verdict(rate['verdict']))}")
     add("")
     add(
-        f"- {md_escape(L['target'])} {md_escape(w.cpm(st['target_cpm']))} · "
+        f"- {md_escape(L['target'])} {md_escape(w.target(st['target_cpm']))} · "
         f"{md_escape(L['band'])} {md_escape(w.band(lo, hi))}"
     )
     add(f"- {md_escape(L['articulation'])}{c}{md_escape(w.cpm(rate['articulation_cpm']))}")
@@ -238,9 +238,9 @@ def render_markdown(report: dict[str, Any]) -> str:
             add(f"  {md_escape(L['tip'])}{c}{md_escape(g['tip'])}")
         add("")
 
-    lo_s, hi_s = w.num(lo), w.num(hi)
+    lo_s, hi_s = w.limit(lo), w.limit(hi)
     settings = R["settings_value"].format(
-        target=w.num(st["target_cpm"]), lo=lo_s, hi=hi_s, min_pause=w.num(st["min_pause_s"], 2)
+        target=w.limit(st["target_cpm"]), lo=lo_s, hi=hi_s, min_pause=w.num(st["min_pause_s"], 2)
     )
     add("---")
     add("")

@@ -177,9 +177,9 @@ def rate_gauge(cpm: float, band: Sequence[float], target: float, verdict: str, w
         if text_width(label, 15) < x(b) - x(a) - 8:
             parts.append(f'<text class="zone" x="{_f((x(a) + x(b)) / 2)}" y="{_f(zone_y)}" text-anchor="middle">{_a(label)}</text>')
     num_y = zone_y + 22
-    tgt = words.report["target_value"].format(v=words.num(target))
+    tgt = words.report["target_value"].format(v=words.limit(target))
     placed: list[tuple[float, float]] = []
-    for v, label, cls in ((target, tgt, "tick tlabel"), (lo, words.num(lo), "tick"), (hi, words.num(hi), "tick")):
+    for v, label, cls in ((target, tgt, "tick tlabel"), (lo, words.limit(lo), "tick"), (hi, words.limit(hi), "tick")):
         w = text_width(label, 14)
         a, b = x(v) - w / 2, x(v) + w / 2
         if any(a < pb + 6 and b > pa - 6 for pa, pb in placed):
@@ -381,7 +381,7 @@ def pace_chart(report: dict[str, Any], words: Words) -> str:
         parts.append(f'<text class="tick" x="{_f(axis.x0 - 8)}" y="{_f(y(v) + 5)}" text-anchor="end">{words.num(v)}</text>')
         v += ystep
     parts.append(f'<line class="target" x1="{_f(axis.x0)}" x2="{_f(axis.x1)}" y1="{_f(y(target))}" y2="{_f(y(target))}"/>')
-    tgt = words.report["target_value"].format(v=words.num(target))
+    tgt = words.report["target_value"].format(v=words.limit(target))
     parts.append(f'<text class="tick tlabel" x="{_f(axis.x1 - 6)}" y="{_f(y(target) - 6)}" text-anchor="end">{_a(tgt)}</text>')
 
     pts = [((w["start_s"] + w["end_s"]) / 2, float(w["cpm"]), w) for w in series]

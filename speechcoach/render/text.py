@@ -6,7 +6,7 @@ from typing import Any
 
 from ..findings import drift_judged, speaking_s
 from ..locales import fmt_span, fmt_time, strings
-from ..metrics import several_windows, shown_cpm, shown_cv
+from ..metrics import several_windows, shown_cpm, shown_cv, shown_limit
 from .words import Words, guessed_placements
 
 _SPARK = "▁▂▃▄▅▆▇█"
@@ -56,7 +56,7 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
     out.append(f"{L['chars']}: {report['characters']['count']} ({src})")
     out.append("")
     verdict = S["verdict"][rate["verdict"]]
-    out.append(bold(f"{L['rate']}: {shown_cpm(rate['cpm'])} {unit} — {verdict}") + f"   ({L['target']} {st['target_cpm']:.0f}, {L['band']} {lo:.0f}–{hi:.0f})")
+    out.append(bold(f"{L['rate']}: {shown_cpm(rate['cpm'])} {unit} — {verdict}") + f"   ({L['target']} {shown_limit(st['target_cpm'])}, {L['band']} {shown_limit(lo)}–{shown_limit(hi)})")
     out.append(rate_bar(rate["cpm"], [lo, hi], st["target_cpm"]))
     out.append(f"{L['articulation']}: {shown_cpm(rate['articulation_cpm'])} {unit}   {L['score']}: {report['score']}/100")
     out.append("")

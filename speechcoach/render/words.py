@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from ..locales import fmt_span, fmt_time, strings
-from ..metrics import shown_cpm, shown_cv, shown_s
+from ..metrics import shown_cpm, shown_cv, shown_limit, shown_s
 
 
 MARK_RE = re.compile(r"⏸(?:(✗)|(\d+(?:\.\d+)?)s)?")
@@ -73,8 +73,18 @@ class Words:
         return self.report["cpm_value"].format(v=self.num(shown_cpm(value), 0))
 
     def band(self, lo: float, hi: float) -> str:
-        """The moderate band, e.g. ``100–140 字/分钟``."""
-        return self.report["band_value"].format(lo=self.num(lo), hi=self.num(hi))
+        """The moderate band, e.g. ``100–140 字/分钟``, its edges as given (``139.5`` stays
+        ``139.5``, :func:`speechcoach.metrics.shown_limit`)."""
+        return self.report["band_value"].format(lo=self.limit(lo), hi=self.limit(hi))
+
+    def limit(self, value: float, decimals: int = 0) -> str:
+        """A limit from the settings as given, never rounded: ``140``, ``139.5``, ``3.0``
+        (:func:`speechcoach.metrics.shown_limit`)."""
+        return shown_limit(value, decimals)
+
+    def target(self, value: float) -> str:
+        """The target rate as given, e.g. ``120 字/分钟`` / ``119.5 chars/min``."""
+        return self.report["cpm_value"].format(v=self.limit(value))
 
     def time(self, seconds: float) -> str:
         """A position in the recording, ``m:ss.s``."""
