@@ -5,11 +5,13 @@ which the rubric TOML can set and which every report carries in its ``settings``
 
 1. the speaking rate, as the reports show it (a whole number, :func:`~speechcoach.metrics.shown_cpm`),
    lies inside the moderate band (``band_cpm``, ends included);
-2. no pause is longer than ``max_pause_s``;
+2. no pause is longer than ``max_pause_s``, judged on its length as shown (seconds to one
+   decimal, half up, :func:`~speechcoach.metrics.shown_s`);
 3. there are at most ``max_mid_phrase`` pauses in the middle of a phrase, counting only pauses
    placed in the text: placed from the sound alone (the report's ``pause_method`` is
    ``"acoustic"``), a mid-phrase pause is a guess and fails nothing;
-4. the pace coefficient of variation is at most ``max_cv``.
+4. the pace coefficient of variation, as shown (two decimals, half up,
+   :func:`~speechcoach.metrics.shown_cv`), is at most ``max_cv``.
 
 A recording whose script cannot be what was said (the report's ``script_mismatch`` warning: the
 script's characters and the syllables heard differ more than 2.5-fold) is an error, not a
@@ -27,10 +29,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .locales import fmt_time, strings
-from .metrics import shown_cpm
+from .metrics import cv_above, is_long_pause, shown_cpm, shown_cv, shown_limit, shown_s
 
 RULES = ("rate", "long_pause", "mid_phrase", "pace_cv")
 """The rules, in the order their failures are reported."""
+ESTIMATED_RULES = ("rate", "pace_cv")
+"""The rules whose numbers rest on the character count: without a script (the report's
+``characters.source`` is ``"estimate"``) they are judged on the count estimated from the sound,
+and their reasons say so (``(no script: estimated)``), as the summary does. The pause rules
+measure silences, which need no count (a mid-phrase pause guessed from the sound fails nothing)."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,7 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
     shown = shown_cpm(cpm)  # the rate as the reports show it (a whole number)
     pauses = report.get("pauses", [])
     longest = max(pauses, key=lambda p: p["duration_s"], default=None)
-    long_ = [p for p in pauses if p["duration_s"] > st["max_pause_s"]]
+    long_ = [p for p in pauses if is_long_pause(p["duration_s"], st["max_pause_s"])]  # on the length shown
     guessed = report.get("pause_method") == "acoustic"  # placed from the sound alone: a mid-phrase pause is a guess
     n_mid = 0 if guessed else sum(p.get("placement") == "mid_phrase" for p in pauses)
     cv = float(report["pace"]["cv"])
@@ -120,36 +127,36 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
     reasons: list[str] = []
     failed: list[str] = []
     if shown > hi:  # the band judged on the rate shown, as metrics.verdict does
-        reasons.append(T["rate_above"].format(cpm=shown, lo=lo, hi=hi))
+        reasons.append(T["rate_above"].format(cpm=shown, lo=shown_limit(lo), hi=shown_limit(hi)))  # edges as given
         failed.append("rate")
     elif shown < lo:
-        reasons.append(T["rate_below"].format(cpm=shown, lo=lo, hi=hi))
+        reasons.append(T["rate_below"].format(cpm=shown, lo=shown_limit(lo), hi=shown_limit(hi)))
         failed.append("rate")
     if long_:
         worst = max(long_, key=lambda p: p["duration_s"])
         reasons.append(
             T["long_pause"].format(
-                n=len(long_), limit=float(st["max_pause_s"]), longest=worst["duration_s"], at=fmt_time(worst["start_s"], lang)
+                n=len(long_), limit=shown_limit(st["max_pause_s"], 1), longest=shown_s(worst["duration_s"]), at=fmt_time(worst["start_s"], lang)
             )
         )
         failed.append("long_pause")
     if n_mid > st["max_mid_phrase"]:
         reasons.append(T["mid_phrase"].format(n=n_mid, limit=int(st["max_mid_phrase"])))
         failed.append("mid_phrase")
-    if cv > st["max_cv"]:
-        reasons.append(T["pace_cv"].format(cv=cv, limit=float(st["max_cv"])))
+    if cv_above(cv, st["max_cv"]):  # on the cv shown
+        reasons.append(T["pace_cv"].format(cv=shown_cv(cv), limit=shown_limit(st["max_cv"], 2)))
         failed.append("pace_cv")
 
     summary = T["summary"].format(
         cpm=shown,
         pauses=len(pauses),
-        longest=longest["duration_s"] if longest else 0.0,
+        longest=shown_s(longest["duration_s"]) if longest else 0.0,
         mid=n_mid,
-        cv=cv,
+        cv=shown_cv(cv),
     )
-    if report.get("characters", {}).get("source") == "estimate":  # the rate rests on the no-script estimate
+    if report.get("characters", {}).get("source") == "estimate":  # the rate and the pace rest on the no-script estimate
         summary += T["estimated"]
-        reasons = [r + T["estimated"] if rule == "rate" else r for r, rule in zip(reasons, failed)]
+        reasons = [r + T["estimated"] if rule in ESTIMATED_RULES else r for r, rule in zip(reasons, failed)]
     return Judgement(
         file=name,
         passed=not failed,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
-from .render.words import Words
+from .render.words import Words, guessed_placements
 
 MIN_INTERVAL_S = 1e-6
 """Intervals shorter than this are dropped (Praat does not allow empty-width intervals)."""
@@ -210,7 +210,7 @@ def audacity_labels(report: dict[str, Any]) -> str:
     w = Words(report.get("lang", "zh"))
     rows: list[tuple[float, float, str]] = []
     for p in report.get("pauses") or []:
-        rows.append((float(p["start_s"]), float(p["end_s"]), w.pause_label(p["duration_s"], p.get("placement") or "unknown")))
+        rows.append((float(p["start_s"]), float(p["end_s"]), w.pause_label(p["duration_s"], p.get("placement") or "unknown", guessed_placements(report))))
     for f in report.get("findings") or []:
         spans = (f.get("evidence") or {}).get("spans") or []
         if not spans and f.get("start_s") is not None:

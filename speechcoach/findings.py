@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .locales import fmt_span, fmt_time
-from .metrics import Pace, Rate, Window, several_windows, shown_cpm, windowed_sums
+from .metrics import Pace, Rate, Window, cv_above, is_long_pause, several_windows, shown_cpm, shown_cv, shown_limit, shown_s, windowed_sums
 from .placement import Gap, Pause
 from .settings import Settings
 
@@ -71,11 +71,27 @@ def run_lengths(run_times: np.ndarray, event_times: np.ndarray, weight: float | 
     return np.rint(windowed_sums(event_times, weight, run_times[:, 0], run_times[:, 1])).astype(int)
 
 
-def drift_judged(span_s: float) -> bool:
-    """Whether a recording is long enough (:data:`TREND_MIN_SPAN_S` of speech span) for its pace
-    drift to be judged, and so for a trend to be shown at all: over a shorter stretch a slope
-    per minute is an extrapolation, not a measurement."""
-    return span_s >= TREND_MIN_SPAN_S
+def drift_judged(speaking_s: float) -> bool:
+    """Whether a recording has enough speech (:data:`TREND_MIN_SPAN_S`) for its pace drift to be
+    judged, and so for a trend to be shown at all: over a shorter stretch a slope per minute is
+    an extrapolation, not a measurement.
+
+    Parameters
+    ----------
+    speaking_s : float
+        Length of the pace's time axis (s), :attr:`speechcoach.metrics.Pace.speaking_s`: the
+        speech span less what each pause lasts beyond
+        :data:`~speechcoach.metrics.PACE_PAUSE_CAP_S`, the time the trend is fitted over (a long
+        pause adds no speech). :func:`speaking_s` reads it from a report.
+    """
+    return speaking_s >= TREND_MIN_SPAN_S
+
+
+def speaking_s(report: dict[str, Any]) -> float:
+    """The pace's speaking time (s) of a report (``pace.speaking_s``); for a report stored before
+    that key existed, its speech span (``speech.span_s``)."""
+    value = report.get("pace", {}).get("speaking_s")
+    return float(value) if value else float(report["speech"]["span_s"])
 
 
 def placement_findings(missed_breaks: tuple[Gap, ...], missed_steps: tuple[Gap, ...]) -> tuple[Finding, ...]:
@@ -135,16 +151,17 @@ def derive(
     out: list[Finding] = []
     rate_ev = {"cpm": round(rate.cpm, 1), "band_cpm": [lo, hi], "target_cpm": s.target_cpm}
     cpm = shown_cpm(rate.cpm)  # every number below is the one the report shows (metrics.shown_cpm)
+    given = dict(lo=shown_limit(lo), hi=shown_limit(hi), target=shown_limit(s.target_cpm))  # the settings as given: 139.5 stays 139.5
     if rate.verdict == "fast":
         pct = 100.0 * (cpm / s.target_cpm - 1)
         sev = "problem" if cpm > hi * 1.3 else "warning"
-        out.append(Finding("rate_fast", sev, "pace", dict(cpm=cpm, lo=lo, hi=hi, target=s.target_cpm, pct=pct), rate_ev))
+        out.append(Finding("rate_fast", sev, "pace", dict(cpm=cpm, pct=pct, **given), rate_ev))
     elif rate.verdict == "slow":
         pct = 100.0 * (1 - cpm / s.target_cpm)
         sev = "problem" if cpm < lo * 0.75 else "warning"
-        out.append(Finding("rate_slow", sev, "pace", dict(cpm=cpm, lo=lo, hi=hi, target=s.target_cpm, pct=pct), rate_ev))
+        out.append(Finding("rate_slow", sev, "pace", dict(cpm=cpm, pct=pct, **given), rate_ev))
     else:
-        out.append(Finding("rate_on_target", "info", "pace", dict(cpm=cpm, lo=lo, hi=hi, target=s.target_cpm), rate_ev))
+        out.append(Finding("rate_on_target", "info", "pace", dict(cpm=cpm, **given), rate_ev))
     if rate.verdict != "fast" and rate.articulation_cpm > hi * ARTICULATION_FACTOR:
         out.append(
             Finding(
@@ -166,7 +183,7 @@ def derive(
                 {"span_s": round(span_s, 2), "spans": [[runs[0, 0], runs[-1, 1]]]},
             )
         )
-    long_ = [p for p in pauses if p.duration_s > s.max_pause_s]
+    long_ = [p for p in pauses if is_long_pause(p.duration_s, s.max_pause_s)]  # judged on the length shown
     if long_:
         longest = max(long_, key=lambda p: p.duration_s)
         out.append(
@@ -174,7 +191,7 @@ def derive(
                 "long_pauses",
                 "warning",
                 "pauses",
-                dict(n=len(long_), limit=s.max_pause_s, longest=longest.duration_s, at=fmt_time(longest.start_s)),
+                dict(n=len(long_), limit=shown_limit(s.max_pause_s, 1), longest=shown_s(longest.duration_s), at=fmt_time(longest.start_s)),
                 {"spans": [[round(p.start_s, 3), round(p.end_s, 3)] for p in long_]},
             )
         )
@@ -220,14 +237,14 @@ def derive(
             )
         )
 
-    if several_windows(pace.series) and pace.cv > s.max_cv:
+    if several_windows(pace.series) and cv_above(pace.cv, s.max_cv):  # judged on the cv shown
         f, w = pace.fastest, pace.slowest
         out.append(
             Finding(
                 "pace_uneven",
                 "warning",
                 "pace",
-                dict(cv=pace.cv, fast_at=_span(f), fast=shown_cpm(f.cpm), slow_at=_span(w), slow=shown_cpm(w.cpm)),
+                dict(cv=shown_cv(pace.cv), fast_at=_span(f), fast=shown_cpm(f.cpm), slow_at=_span(w), slow=shown_cpm(w.cpm)),
                 {"cv": round(pace.cv, 3), "spans": [[round(f.start_s, 2), round(f.end_s, 2)], [round(w.start_s, 2), round(w.end_s, 2)]]},
             )
         )
@@ -238,11 +255,11 @@ def derive(
     # band's middle to its edge) for a note, twice that for a warning. Relative, because a rate
     # without a script errs in proportion to the rate; by the measured change rather than a
     # fitted slope per minute, which extrapolates beyond a short recording. Only over
-    # TREND_MIN_SPAN_S of speech or more (drift_judged).
+    # TREND_MIN_SPAN_S of speech or more (drift_judged, on the pace's speaking time).
     step = (s.band_hi_cpm - s.band_lo_cpm) / (2.0 * s.target_cpm)
     first, last = pace.first_third_cpm, pace.last_third_cpm
     change = abs(last - first) / max(pace.mean_cpm, 1e-9)
-    if drift_judged(span_s) and several_windows(pace.series) and change >= step:
+    if drift_judged(pace.speaking_s or span_s) and several_windows(pace.series) and change >= step:
         fid = "pace_speeds_up" if last > first else "pace_slows_down"
         out.append(
             Finding(

@@ -7,6 +7,12 @@ Every rate is reported to :data:`RATE_DECIMALS` decimal (the JSON report's value
 whole number by :func:`shown_cpm`: that reported value rounded half up. Findings, renderers,
 ``check``, batch summaries and the practice page (``Math.round`` of the stored value) all show
 the same integer, and the band verdict is judged on it.
+
+Pause lengths and the pace variation follow the same rule: a pause is shown in seconds to
+:data:`PAUSE_SHOWN_DECIMALS` decimal by :func:`shown_s`, the cv to :data:`CV_SHOWN_DECIMALS`
+decimals by :func:`shown_cv` (both the stored value rounded half up), and the long-pause and
+pace-variation limits are judged on those shown values, in findings, ``check``, the score and
+batch rows alike: a pause shown as 3.0 s is not longer than a 3.0 s limit.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence, Sized
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
@@ -41,6 +48,109 @@ def shown_cpm(cpm: float) -> int:
         like JavaScript's ``Math.round`` on the stored value, not Python's half-to-even).
     """
     return math.floor(round(float(cpm), RATE_DECIMALS) + 0.5)
+
+
+STORED_DECIMALS = 3
+"""Decimals the JSON report stores pause lengths (s) and the pace cv with (``report._r``): the
+value :func:`shown_s` and :func:`shown_cv` round from, so a fresh analysis and a report read
+back show and judge the same."""
+PAUSE_SHOWN_DECIMALS = 1
+"""Decimals a pause length (s) is shown with in findings, ``check``, script marks and charts
+(a tenth of a second, the resolution the long-pause limit is written in)."""
+CV_SHOWN_DECIMALS = 2
+"""Decimals the pace coefficient of variation is shown with (``0.36``), as its limit is written."""
+
+
+def _half_up(x: float, decimals: int) -> float:
+    """``x`` as stored (:data:`STORED_DECIMALS`), rounded half up to ``decimals`` decimals in
+    decimal arithmetic (3.05 → 3.1, where ``round`` and ``format`` see 3.04999… and give 3.0)."""
+    stored = Decimal(repr(round(float(x), STORED_DECIMALS)))
+    return float(stored.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+
+
+def shown_s(seconds: float) -> float:
+    """A pause length as every report shows it, and as the long-pause limit judges it.
+
+    Parameters
+    ----------
+    seconds : float
+        A pause length (s), exact or as the report stores it (:data:`STORED_DECIMALS`).
+
+    Returns
+    -------
+    float
+        Seconds to :data:`PAUSE_SHOWN_DECIMALS` decimal, half up: ``3.04`` → ``3.0`` (not
+        longer than a 3.0 s limit), ``3.05`` → ``3.1`` (longer).
+    """
+    return _half_up(seconds, PAUSE_SHOWN_DECIMALS)
+
+
+def shown_cv(cv: float) -> float:
+    """The pace variation (coefficient of variation, dimensionless) as every report shows it,
+    and as its limit (``max_cv``) judges it.
+
+    Parameters
+    ----------
+    cv : float
+        The cv, exact or as the report stores it (:data:`STORED_DECIMALS`).
+
+    Returns
+    -------
+    float
+        The stored cv to :data:`CV_SHOWN_DECIMALS` decimals, half up: ``0.364`` → ``0.36``
+        (not above a 0.36 limit), ``0.365`` → ``0.37``; ``0.3649`` is stored as ``0.365`` and
+        so shown ``0.37``, as a report read back shows it.
+    """
+    return _half_up(cv, CV_SHOWN_DECIMALS)
+
+
+def shown_limit(value: float, decimals: int = 0) -> str:
+    """A limit from the settings (a band edge or target in cpm, a pause limit in s, a cv limit)
+    as the user gave it: at least ``decimals`` decimals, more when the value has them, never
+    rounded (a band edge of 139.5 is shown ``139.5``, not ``140``).
+
+    Parameters
+    ----------
+    value : float
+        The limit, in its own unit.
+    decimals : int
+        Decimals always shown (0 for cpm, 1 for seconds, 2 for the cv).
+
+    Returns
+    -------
+    str
+        ``shown_limit(140)`` → ``"140"``, ``shown_limit(139.5)`` → ``"139.5"``,
+        ``shown_limit(3, 1)`` → ``"3.0"``, ``shown_limit(2.55, 1)`` → ``"2.55"``,
+        ``shown_limit(0.255, 2)`` → ``"0.255"``.
+    """
+    v = float(value)
+    text = f"{v:.{decimals}f}"
+    if not math.isfinite(v) or float(text) == v:
+        return text
+    short = f"{v:.12g}"  # as written in a rubric or on the command line, without binary noise
+    return short if "e" not in short else repr(v)
+
+
+def is_long_pause(duration_s: float, max_pause_s: float) -> bool:
+    """Whether a pause of ``duration_s`` (s) breaks the long-pause limit ``max_pause_s`` (s),
+    judged on its shown length (:func:`shown_s`)."""
+    return shown_s(duration_s) > max_pause_s
+
+
+def cv_above(cv: float, max_cv: float) -> bool:
+    """Whether the pace variation ``cv`` breaks the limit ``max_cv``, judged on its shown value
+    (:func:`shown_cv`)."""
+    return shown_cv(cv) > max_cv
+
+
+PACE_PAUSE_CAP_S = 1.0
+"""Seconds of each pause that the pace's time axis keeps (:func:`pace_cut`). A pause at a
+sentence end of about a second belongs to a steady delivery (the guidance asks for half a
+second to a second at every full stop and between steps), so up to this much a pause counts as
+part of the talking, as in the speaking rate; what a pause lasts beyond it is not how fast the
+person talks but how long they stopped, which the pause rules judge (the long-pause limit,
+``max_pause_s``, 3 s by default). Cutting only the excess keeps the pace continuous in a
+pause's length: a 2.9 s and a 3.1 s pause both count as 1 s."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +197,11 @@ class Pace:
     first_third_cpm, last_third_cpm : float
         Rates (cpm) of the first and the last third of the speaking time, counted directly
         from the characters' times: the measured values a drift finding quotes.
+    speaking_s : float
+        Length (s) of the time axis the windows slide over: the speech span less what
+        :func:`pace` cut out of it (every pause's excess over :data:`PACE_PAUSE_CAP_S`). The
+        speech a drift is judged over (:func:`speechcoach.findings.drift_judged`); 0 when
+        unknown (a report from before it was stored).
     """
 
     window_s: float
@@ -95,6 +210,7 @@ class Pace:
     trend_cpm_per_min: float
     first_third_cpm: float = 0.0
     last_third_cpm: float = 0.0
+    speaking_s: float = 0.0
 
     @property
     def mean_cpm(self) -> float:
@@ -108,6 +224,27 @@ class Pace:
     @property
     def slowest(self) -> Window:
         return min(self.series, key=lambda w: w.cpm)
+
+
+def pace_cut(pauses: Sequence[tuple[float, float]], cap_s: float = PACE_PAUSE_CAP_S) -> np.ndarray:
+    """The stretches the pace's time axis leaves out: every pause's excess over ``cap_s``.
+
+    Parameters
+    ----------
+    pauses : sequence of (start_s, end_s)
+        The pauses inside the speech span (s).
+    cap_s : float
+        Seconds of each pause kept in the axis (:data:`PACE_PAUSE_CAP_S`).
+
+    Returns
+    -------
+    np.ndarray, shape (k, 2)
+        ``[start_s + cap_s, end_s]`` (s) of each pause longer than ``cap_s``: pass as
+        :func:`pace`'s ``cut``.
+    """
+    p = np.asarray(pauses, dtype=float).reshape(-1, 2)
+    p = p[p[:, 1] - p[:, 0] > cap_s]
+    return np.column_stack([p[:, 0] + cap_s, p[:, 1]])
 
 
 def several_windows(series: Sized) -> bool:
@@ -159,13 +296,13 @@ def pace(
 ) -> Pace:
     """Local rate over sliding windows of speaking time.
 
-    Pace describes how fast the person talks, so the pauses in ``cut`` (the pipeline passes
-    those longer than the long-pause limit, ``settings.max_pause_s``, which the long-pause
-    finding reports) are taken out of the time axis: the windows slide over the speech with
-    those pauses removed, each holds ``window_s`` of that time, and its edges are mapped back
-    to the recording's time for display (a window across a removed pause spans it). Shorter
-    pauses stay in, as they do in the speaking rate. Without ``cut`` the axis is the
-    recording's own.
+    Pace describes how fast the person talks, so the stretches in ``cut`` are taken out of the
+    time axis: the pipeline passes every pause's excess over :data:`PACE_PAUSE_CAP_S`
+    (:func:`pace_cut`), so a pause counts at most about a second, however long it lasts (what
+    it lasts beyond is judged by the pause rules). The windows slide over the speech with those
+    stretches removed, each holds ``window_s`` of that time, and its edges are mapped back to
+    the recording's time for display (a window across a shortened pause spans all of it).
+    Without ``cut`` the axis is the recording's own.
 
     Parameters
     ----------
@@ -179,13 +316,14 @@ def pace(
     window_s, hop_s : float, keyword-only
         Window length and hop in seconds of speaking time.
     cut : array-like of shape (k, 2), keyword-only
-        ``[start_s, end_s]`` of the pauses to leave out of the time axis.
+        ``[start_s, end_s]`` (s) of the stretches to leave out of the time axis.
 
     Returns
     -------
     Pace
         Windows in the recording's time (s), rates in cpm; the cv and the trend (cpm per
-        minute of speaking time) are taken over the windows.
+        minute of speaking time) are taken over the windows; ``speaking_s`` is the axis's
+        length (s).
     """
     axis = SpeakingTime(start_s, end_s, cut)
     span = axis.length_s
@@ -205,7 +343,15 @@ def pace(
     first, last = windowed_sums(squeezed, weight, np.array([0.0, span - third]), np.array([third, span])) / third * 60.0
     real_starts, real_ends = axis.unsqueeze(starts, after_cut=True), axis.unsqueeze(ends, after_cut=False)
     series = tuple(Window(float(a), float(b), float(r)) for a, b, r in zip(real_starts, real_ends, rates))
-    return Pace(window_s=float(w), series=series, cv=cv, trend_cpm_per_min=trend, first_third_cpm=float(first), last_third_cpm=float(last))
+    return Pace(
+        window_s=float(w),
+        series=series,
+        cv=cv,
+        trend_cpm_per_min=trend,
+        first_third_cpm=float(first),
+        last_third_cpm=float(last),
+        speaking_s=float(span),
+    )
 
 
 class SpeakingTime:
@@ -247,6 +393,12 @@ class SpeakingTime:
         return out
 
 
+RATE_POINT_CPM = 2.0
+"""Characters per minute outside the band that cost one point of the score; every started step
+counts, so a rate shown even 1 cpm (or half of one, for a fractional band edge) outside the
+band costs a point and never scores 100."""
+
+
 def score(
     rate: Rate,
     pace_: Pace,
@@ -259,13 +411,15 @@ def score(
 ) -> int:
     """An overall mark from 0 to 100: 100 minus deductions, clipped to 0–100.
 
-    - Rate: one point per 2 cpm the rate (as shown, :func:`shown_cpm`) lies outside the band,
-      with no cap, so the mark keeps falling as the rate moves away from the band until it
-      reaches 0 (at 200 cpm outside, whatever the rest).
+    - Rate: one point per started :data:`RATE_POINT_CPM` (2 cpm) the rate (as shown,
+      :func:`shown_cpm`) lies outside the band, so any rate outside it costs at least a point
+      (119 against a band ending at 118: 1 point), with no cap, so the mark keeps falling as
+      the rate moves away from the band until it reaches 0 (at 200 cpm outside, whatever the
+      rest).
     - Pauses: at most 25 points: 12 for no pause at all, 4 per over-long pause (at most 8),
       4 per mid-phrase pause (at most 12), 3 per long run without a pause (at most 9).
     - Pace: at most 25 points: none up to half the cv limit (``settings.max_cv``), all 25 from
-      twice it, linearly between.
+      twice it, linearly between, on the cv as shown (:func:`shown_cv`).
 
     Parameters
     ----------
@@ -274,7 +428,7 @@ def score(
     settings : Settings, keyword-only
         The band (cpm) and the cv limit.
     n_long_pauses, n_mid_phrase, n_long_runs : int, keyword-only
-        Pauses over ``max_pause_s``, pauses in the middle of a phrase (placed by the script or
+        Pauses over ``max_pause_s`` (judged on their shown length, :func:`is_long_pause`), pauses in the middle of a phrase (placed by the script or
         the recogniser: the caller passes 0 when they were only guessed from the sound), speech
         runs over ``max_run_chars`` characters.
     no_pauses : bool, keyword-only
@@ -287,9 +441,9 @@ def score(
     """
     lo, hi = settings.band
     shown = shown_cpm(rate.cpm)
-    rate_loss = max(lo - shown, shown - hi, 0.0) / 2.0
+    rate_loss = float(math.ceil(max(lo - shown, shown - hi, 0.0) / RATE_POINT_CPM))  # a started step costs a point
     pause_loss = (12.0 if no_pauses else 0.0) + min(8.0, 4.0 * n_long_pauses) + min(12.0, 4.0 * n_mid_phrase) + min(9.0, 3.0 * n_long_runs)
     pause_loss = min(pause_loss, 25.0)
     lo_cv, hi_cv = settings.max_cv / 2, settings.max_cv * 2
-    pace_loss = 25.0 * float(np.clip((pace_.cv - lo_cv) / (hi_cv - lo_cv), 0.0, 1.0))
+    pace_loss = 25.0 * float(np.clip((shown_cv(pace_.cv) - lo_cv) / (hi_cv - lo_cv), 0.0, 1.0))
     return int(np.clip(math.floor(100.0 - rate_loss - pause_loss - pace_loss + 0.5), 0, 100))

@@ -18,7 +18,7 @@ from .characters import spoken_units
 from .errors import AudioError, ScriptError
 from .features import Frames, frame_features
 from .findings import Finding, derive, merge_findings, placement_findings, run_lengths
-from .metrics import Pace, Rate, pace, score, shown_cpm, speaking_rate
+from .metrics import Pace, Rate, is_long_pause, pace, pace_cut, score, shown_cpm, shown_limit, speaking_rate
 from .placement import Pause, place
 from .segmentation import NoSpeechError, Segmentation, segment
 from .settings import Settings
@@ -232,10 +232,10 @@ def analyze_audio(
     recognised = _recognised_events(precise, seg, nuclei) if source == "asr" else None
     events, weight = pace_events(nuclei, calibrated, n_chars, placed.alignment, recognised)
     pauses = placed.pauses
-    # the pace is how fast the person talks: pauses over the long-pause limit (reported by the
-    # long-pause finding) are left out of its time axis (metrics.pace)
-    long_pauses = [(p.start_s, p.end_s) for p in pauses if p.duration_s > settings.max_pause_s]
-    pace_ = pace(events, seg.start_s, seg.end_s, weight=weight, window_s=settings.window_s, hop_s=settings.hop_s, cut=long_pauses)
+    # the pace is how fast the person talks: each pause counts at most metrics.PACE_PAUSE_CAP_S
+    # in its time axis, the excess is left out (judged by the pause rules, not as slow speech)
+    cut = pace_cut([(p.start_s, p.end_s) for p in pauses])
+    pace_ = pace(events, seg.start_s, seg.end_s, weight=weight, window_s=settings.window_s, hop_s=settings.hop_s, cut=cut)
     run_chars = placed.run_chars if placed.run_chars is not None else run_lengths(seg.runs, events, weight)
     findings = derive(
         rate=rate,
@@ -253,7 +253,7 @@ def analyze_audio(
         rate,
         pace_,
         settings=settings,
-        n_long_pauses=sum(p.duration_s > settings.max_pause_s for p in pauses),
+        n_long_pauses=sum(is_long_pause(p.duration_s, settings.max_pause_s) for p in pauses),
         # placed from the sound alone, a mid-phrase pause is a guess: it costs nothing, as in check
         n_mid_phrase=0 if placed.method == "acoustic" else sum(p.placement == "mid_phrase" for p in pauses),
         n_long_runs=int(np.sum(run_chars > settings.max_run_chars)),
@@ -338,7 +338,7 @@ def _warnings(
         out.append(Warning_("estimate_fast", {"rate": chars_per_speech_s}))
     elif source == "estimate":
         edge = _edge_within_margin(cpm, band)
-        out.append(Warning_("estimate", {}) if edge is None else Warning_("estimate_near_edge", {"cpm": shown_cpm(cpm), "edge": edge}))
+        out.append(Warning_("estimate", {}) if edge is None else Warning_("estimate_near_edge", {"cpm": shown_cpm(cpm), "edge": shown_limit(edge)}))  # the edge as given
     return tuple(out)
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from .alignment import CLAUSE, SENTENCE, Alignment
 from .characters import spoken_units
 from .features import lag_bias
+from .metrics import shown_s
 
 PLACEMENTS = ("sentence", "clause", "mid_phrase", "unknown")
 
@@ -117,8 +118,9 @@ def unplaced(pauses: np.ndarray) -> tuple[Pause, ...]:
 
 
 def fmt_pause(duration_s: float) -> str:
-    """The mark of a pause in a script, e.g. ``⏸0.8s``."""
-    return f"{PAUSE_MARK}{duration_s:.1f}s"
+    """The mark of a pause in a script, e.g. ``⏸0.8s``: its length as every report shows it
+    (:func:`speechcoach.metrics.shown_s`)."""
+    return f"{PAUSE_MARK}{shown_s(duration_s):.1f}s"
 
 
 def context(text: str, split: int, mark: str) -> str:

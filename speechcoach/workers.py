@@ -86,9 +86,14 @@ def row_from_report(report: dict[str, Any]) -> dict[str, Any]:
     ``pace_cv`` is ``None`` (an empty cell) when the speech fits in one pace window: one window
     has nothing to vary against (the report's cv is 0 by construction, and the report says the
     recording is too short to judge the pace). The same rule as the uneven-pace finding.
+    ``mid_phrase_pauses`` is the count the mid-phrase rule judges (:func:`speechcoach.check.judge`,
+    as the score): pauses placed in the text, none when they were only guessed from the sound
+    (the report's ``pause_method`` is ``"acoustic"``; its findings note them as possible
+    hesitations). ``longest_pause_s`` (s) and ``pace_cv`` are the values the limits are judged on and every
+    report shows (:func:`speechcoach.metrics.shown_s`, :func:`speechcoach.metrics.shown_cv`).
     """
     from .check import judge
-    from .metrics import several_windows
+    from .metrics import several_windows, shown_cv, shown_s
 
     pauses = report["pauses"]
     pace = report["pace"]
@@ -101,9 +106,9 @@ def row_from_report(report: dict[str, Any]) -> dict[str, Any]:
         "articulation_cpm": round(float(report["rate"]["articulation_cpm"]), 1),
         "verdict": report["rate"]["verdict"],
         "pauses": len(pauses),
-        "mid_phrase_pauses": sum(p.get("placement") == "mid_phrase" for p in pauses),
-        "longest_pause_s": round(max((p["duration_s"] for p in pauses), default=0.0), 2),
-        "pace_cv": round(float(pace["cv"]), 3) if several_windows(pace["series"]) else None,
+        "mid_phrase_pauses": int(j.numbers["mid_phrase"]),  # what the rule counts: 0 when only guessed from the sound
+        "longest_pause_s": shown_s(max((p["duration_s"] for p in pauses), default=0.0)),
+        "pace_cv": shown_cv(float(pace["cv"])) if several_windows(pace["series"]) else None,
         "score": int(report["score"]),
         "check": "pass" if j.passed else "fail",
         "check_reasons": list(j.reasons),

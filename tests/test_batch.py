@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from speechcoach.batch import CSV_HEADER, STATE_DIR, Progress, run_batch
 from speechcoach.cli import app
 from speechcoach.discovery import assign_report_names, discover, find_script, plan, trainee_of
+from speechcoach.metrics import shown_cv
 from speechcoach.settings import Settings
 
 from .conftest import SAMPLES
@@ -448,11 +449,11 @@ def test_pace_cv_left_empty_when_the_speech_fits_in_one_pace_window(tmp_path):
     assert rows["short"]["pace_cv"] is None
     long_report = json.loads((out / rows["long"]["report_json"]).read_text(encoding="utf-8"))
     assert len(long_report["pace"]["series"]) > 1
-    assert rows["long"]["pace_cv"] == pytest.approx(long_report["pace"]["cv"], abs=5e-4)  # rounded to 3 decimals
+    assert rows["long"]["pace_cv"] == shown_cv(long_report["pace"]["cv"])  # exact: the value shown and judged (2 decimals, half up)
     lines = (out / "summary.csv").read_bytes().decode("utf-8-sig").splitlines()
     col = list(CSV_HEADER).index("pace_cv")
     cells = {Path(line.split(",")[1]).stem: line.split(",")[col] for line in lines[1:]}
-    assert cells["short"] == "" and float(cells["long"]) == pytest.approx(long_report["pace"]["cv"], abs=5e-4)
+    assert cells["short"] == "" and float(cells["long"]) == shown_cv(long_report["pace"]["cv"])  # exact: the shown value
 
 
 def test_an_out_folder_that_cannot_be_made_is_one_line_before_any_work(tmp_path):

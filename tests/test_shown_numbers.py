@@ -21,10 +21,11 @@ from typer.testing import CliRunner
 
 from speechcoach.check import judge
 from speechcoach.cli import app
-from speechcoach.metrics import shown_cpm
+from speechcoach.metrics import PACE_PAUSE_CAP_S, pace, pace_cut, shown_cpm, shown_cv, shown_limit, shown_s
 from speechcoach.pipeline import analyze_file, analyze_signal
 from speechcoach.render import render
 from speechcoach.report import to_dict
+from speechcoach.workers import row_from_report
 
 from .conftest import CORPUS, REPO, SAMPLES
 
@@ -244,9 +245,25 @@ def test_score_is_full_inside_the_band_and_falls_one_point_per_2_cpm():
 
     assert mark(100) == mark(140.4) == 100  # exact: 140.4 is shown 140, inside the band
     assert mark(160) == 90 and mark(80) == 90  # exact: 20 cpm outside
+    assert mark(141) == mark(142) == 99 and mark(143) == 98 and mark(99) == 99  # exact: a point per started 2 cpm
     marks = [mark(c) for c in range(140, 400, 10)]
     assert all(a > b for a, b in pairwise(marks) if a > 0)  # strictly falling until 0
     assert marks[-1] == 0  # exact: clipped
+
+
+def test_a_rate_outside_the_band_never_scores_100():
+    """The tester's case: 119 cpm against a 100–118 band was 'too fast' yet scored 100 (half a
+    point rounded away)."""
+    res = runner.invoke(
+        app,
+        ["analyze", str(RETIRE.with_suffix(".wav")), "-s", str(RETIRE.with_suffix(".txt")), "--target", "110", "--band", "100,118", "--lang", "en", "-f", "json"],
+    )
+    assert res.exit_code == 0, res.output
+    rep = json.loads(res.stdout)
+    assert shown_cpm(rep["rate"]["cpm"]) == 119 and rep["rate"]["verdict"] == "fast"  # exact: the case
+    assert rep["score"] == 99  # exact: one started 2 cpm step outside, nothing else lost
+    plain = to_dict(analyze_file(RETIRE.with_suffix(".wav"), script=_script(RETIRE)), lang="en")
+    assert plain["score"] == 100  # exact: the same talk inside the default band
 
 
 # --- 4. a long pause is reported once, not again as uneven pace ------------------------------
@@ -270,19 +287,60 @@ def test_a_long_pause_does_not_make_the_pace_uneven():
     assert not {"pace_uneven", "pace_speeds_up", "pace_slows_down"} & set(ids), ids
     assert judge(rep).failed_rules == ("long_pause",)
     # the same talking: no more uneven than without the inserted silence (it fell in a 0.8 s
-    # pause, which is now left out whole, so it may be a little more even), tolerance 0.01
+    # pause, which now counts as PACE_PAUSE_CAP_S = 1 s), tolerance 0.01
     assert rep["pace"]["cv"] <= plain["pace"]["cv"] + 0.01
     assert rep["pace"]["slowest"]["cpm"] > 90  # tolerance: was 38, the pause counted as slow speech
     longest = max(rep["pauses"], key=lambda p: p["duration_s"])
     across = [w for w in rep["pace"]["series"] if w["start_s"] < longest["start_s"] and w["end_s"] > longest["end_s"]]
     assert across, "a window spans the pause"
-    for w in across:  # it holds 8 s of speaking time, so it spans the pause's length more (±0.02 s rounding)
-        assert w["end_s"] - w["start_s"] == pytest.approx(rep["pace"]["window_s"] + longest["duration_s"], abs=0.02)
+    for w in across:  # it holds 8 s of speaking time, so it spans what the pause lasts beyond the cap more (±0.02 s rounding)
+        assert w["end_s"] - w["start_s"] == pytest.approx(rep["pace"]["window_s"] + longest["duration_s"] - PACE_PAUSE_CAP_S, abs=0.02)
+
+
+def _with_background(stem: Path, at_s: float, a_s: float, b_s: float, length_s: float) -> tuple[np.ndarray, int]:
+    """The sample with ``length_s`` of its own background (the stretch ``a_s``–``b_s``, repeated)
+    inserted at ``at_s``: a pause made longer, as the speaker would."""
+    y, sr = sf.read(str(stem.with_suffix(".wav")), dtype="float32")
+    bg = y[int(a_s * sr) : int(b_s * sr)]
+    n = int(length_s * sr)
+    k = int(at_s * sr)
+    return np.concatenate([y[:k], np.tile(bg, n // len(bg) + 1)[:n], y[k:]]), sr
+
+
+def test_the_pace_does_not_jump_when_a_pause_crosses_the_long_pause_limit():
+    """The sentence-end pause at 0:25.9 made 2.9 s and 3.1 s long (the limit is 3.0 s): the
+    pause finding changes, the pace does not (each pause counts at most PACE_PAUSE_CAP_S)."""
+    reps = []
+    for extra in (2.1, 2.3):
+        y, sr = _with_background(RETIRE, 26.2, 25.95, 26.6, extra)
+        reps.append(to_dict(analyze_signal(y, sr, script=_script(RETIRE)), lang="en"))
+    below, above = reps
+    assert max(p["duration_s"] for p in below["pauses"]) < 3.0 < max(p["duration_s"] for p in above["pauses"])
+    assert "long_pauses" in [f["id"] for f in above["findings"]]
+    a, b = below["pace"], above["pace"]
+    assert b["cv"] == pytest.approx(a["cv"], abs=0.005)  # was 0.11 vs 0.12
+    for key in ("first_third_cpm", "last_third_cpm"):  # was 116/101 vs 110/133
+        assert b[key] == pytest.approx(a[key], abs=2.0)
+    assert b["fastest"]["cpm"] == pytest.approx(a["fastest"]["cpm"], abs=2.0)  # was 128 vs 143
+    drift = {"pace_speeds_up", "pace_slows_down", "pace_uneven"}
+    assert not drift & {f["id"] for f in above["findings"]} and not drift & {f["id"] for f in below["findings"]}
+
+
+def test_pace_cut_keeps_the_cap_of_every_pause():
+    cut = pace_cut([(1.0, 1.6), (5.0, 7.5), (10.0, 11.0)], cap_s=1.0)
+    assert cut.tolist() == [[6.0, 7.5]]  # exact: the excess of the 2.5 s pause; pauses up to the cap stay whole
+    assert pace_cut([]).shape == (0, 2)
+    # continuous in a pause's length: in steady 120 cpm speech a gap of 2.9 s and one of 3.1 s
+    # both count 1 s, so the windows' rates are the same (tolerance 1e-9, float sums)
+    rates = []
+    for gap in (2.9, 3.1):
+        t = np.concatenate([np.arange(0, 20, 0.5), 20 + gap + np.arange(0, 20, 0.5)])
+        p = pace(t, 0.0, 40 + gap, cut=pace_cut([(20.0, 20.0 + gap)]))
+        rates.append([w.cpm for w in p.series])
+    assert rates[0] == pytest.approx(rates[1], abs=1e-9)
 
 
 def test_pace_leaves_the_cut_pauses_out_of_its_time_axis():
-    from speechcoach.metrics import pace
-
     t = np.concatenate([np.arange(0, 20, 0.5), np.arange(26, 46, 0.5)])  # 120 cpm, a 6 s gap at 20–26
     whole = pace(t, 0.0, 46.0)
     cut = pace(t, 0.0, 46.0, cut=[(20.0, 26.0)])
@@ -327,6 +385,25 @@ def test_a_short_recording_shows_no_trend(tmp_path, with_script):
     assert strings("en")["labels"]["pace_cv"] in render(rep, "text")  # the rest of the pace section stays
 
 
+def test_a_long_pause_adds_no_speech_to_the_drift_rule():
+    """About 18 s of speech with a 14 s pause in it: a 32 s span, but the trend is fitted over
+    the pace's speaking time (the pause counts 1 s), under 30 s, so no trend is shown."""
+    fast = SAMPLES / "fast_remote_care"
+    y, sr = sf.read(str(fast.with_suffix(".wav")), dtype="float32")
+    bg = y[int(4.6 * sr) : int(5.15 * sr)]  # its own background, between two words
+    k = int(7.35 * sr)
+    y = np.concatenate([y[:k], np.tile(bg, 40)[: 14 * sr], y[k:]])
+    rep = to_dict(analyze_signal(y, sr, script=_script(fast)), lang="en")
+    assert rep["speech"]["span_s"] > 30 > rep["pace"]["speaking_s"]  # the case the tester found: 32 s vs ~19 s
+    longest = max(p["duration_s"] for p in rep["pauses"])
+    # the speaking time is the span less the long pause's excess over the 1 s cap (±0.05 s: the
+    # other pauses are under the cap, rounding to 0.01 s)
+    assert rep["pace"]["speaking_s"] == pytest.approx(rep["speech"]["span_s"] - (longest - PACE_PAUSE_CAP_S), abs=0.05)
+    assert len(rep["pace"]["series"]) > 2 and not {"pace_speeds_up", "pace_slows_down"} & {f["id"] for f in rep["findings"]}
+    for fmt in ("text", "md", "html"):
+        assert "chars/min per minute" not in render(rep, fmt), fmt
+
+
 # --- 6. without a script, mid-phrase pauses are a guess: noted, not gated --------------------
 def test_guessed_mid_phrase_pauses_do_not_fail_check(tmp_path):
     shutil.copy(RETIRE.with_suffix(".wav"), tmp_path / "talk.wav")  # no script beside it
@@ -363,3 +440,137 @@ def test_an_estimated_rate_failing_check_says_so(tmp_path):
     res = runner.invoke(app, ["check", str(tmp_path / "fast.wav"), "--lang", "en"])
     assert res.exit_code == 1
     assert re.search(r"rate \d+ cpm above band 100–140 \(no script: estimated\)", res.stdout), res.stdout
+
+
+def test_placements_guessed_from_the_sound_read_as_guesses(tmp_path):
+    from speechcoach.exports import audacity_labels
+
+    shutil.copy(RETIRE.with_suffix(".wav"), tmp_path / "talk.wav")  # no script: placed from the sound
+    rep = to_dict(analyze_file(tmp_path / "talk.wav"), lang="en")
+    assert rep["pause_method"] == "acoustic" and any(p["placement"] == "mid_phrase" for p in rep["pauses"])
+    text = render(rep, "text")
+    assert re.search(r"\d\.\d\ds  mid-phrase\?", text) and not re.search(r"\d\.\d\ds  mid-phrase$", text, re.M)
+    assert "| mid-phrase? |" in render(rep, "md") and "| mid-phrase |" not in render(rep, "md")
+    assert "mid-phrase?</td>" in render(rep, "html")
+    assert "(mid-phrase?)" in audacity_labels(rep)
+    zh = to_dict(analyze_file(tmp_path / "talk.wav"), lang="zh")
+    assert "| 短语中间（推测） |" in render(zh, "md") and "短语中间（推测）" in render(zh, "text")
+    mid = SAMPLES / "mid_phrase_pension"  # placed in the script: no mark
+    placed = to_dict(analyze_file(mid.with_suffix(".wav"), script=_script(mid)), lang="en")
+    assert any(p["placement"] == "mid_phrase" for p in placed["pauses"])
+    assert "| mid-phrase |" in render(placed, "md") and "mid-phrase?" not in render(placed, "text") + render(placed, "html")
+
+
+def test_every_reason_resting_on_the_estimate_is_marked(tmp_path):
+    """Without a script the pace is estimated too: its reason carries the marker, like the
+    rate's; a long pause is measured, not estimated, and its reason does not."""
+    shutil.copy(UNEVEN.with_suffix(".wav"), tmp_path / "uneven.wav")  # no script beside it
+    y, sr = _with_silence(RETIRE, 7.0, 4.0)
+    sf.write(tmp_path / "gap.wav", y, sr)
+    res = runner.invoke(app, ["check", str(tmp_path), "--lang", "en"])
+    assert res.exit_code == 1, res.output
+    lines = {Path(line.split(": ", 1)[0].split(" ", 1)[1]).name: line for line in res.stdout.splitlines()}
+    assert re.search(r"pace variation \d\.\d\d above 0\.25 \(no script: estimated\)$", lines["uneven.wav"]), lines["uneven.wav"]
+    gap = lines["gap.wav"]
+    assert "pauses longer than 3.0 s: 1" in gap and "estimated" not in gap, gap
+    zh = runner.invoke(app, ["check", str(tmp_path / "uneven.wav")])
+    assert zh.stdout.rstrip().endswith("（无讲稿，估计值）"), zh.stdout
+
+
+def test_a_batch_row_counts_the_mid_phrase_pauses_the_rule_counts(tmp_path):
+    shutil.copy(RETIRE.with_suffix(".wav"), tmp_path / "talk.wav")  # no script: placements guessed
+    rep = to_dict(analyze_file(tmp_path / "talk.wav"), lang="en")
+    guessed = sum(p["placement"] == "mid_phrase" for p in rep["pauses"])
+    assert rep["pause_method"] == "acoustic" and guessed > 0  # the case the tester found (3)
+    row = row_from_report(rep)
+    assert row["mid_phrase_pauses"] == judge(rep).numbers["mid_phrase"] == 0  # exact: counts
+    mid = SAMPLES / "mid_phrase_pension"  # with its script the placements are in the text, and counted
+    placed = to_dict(analyze_file(mid.with_suffix(".wav"), script=_script(mid)), lang="en")
+    n = sum(p["placement"] == "mid_phrase" for p in placed["pauses"])
+    assert n > 0 and row_from_report(placed)["mid_phrase_pauses"] == n  # exact: counts
+
+
+# --- 7. pause lengths and the pace variation are judged on the values shown -----------------
+@pytest.mark.parametrize("s,shown", [(3.04, 3.0), (3.049, 3.0), (3.05, 3.1), (3.0500001, 3.1), (2.25, 2.3), (0.0, 0.0)])
+def test_shown_s_rounds_the_stored_length_half_up(s, shown):
+    assert shown_s(s) == shown  # exact: both are the same decimal's nearest float
+
+
+@pytest.mark.parametrize("cv,shown", [(0.364, 0.36), (0.3644, 0.36), (0.3649, 0.37), (0.365, 0.37), (0.125, 0.13), (0.0, 0.0)])
+def test_shown_cv_rounds_the_stored_value_half_up(cv, shown):
+    # from the stored value (3 decimals), like shown_cpm: 0.3649 is stored 0.365, shown 0.37
+    assert shown_cv(cv) == shown  # exact, as above
+
+
+def test_a_pause_shown_as_the_limit_is_not_over_it(tmp_path):
+    """The sentence-end pause at 0:25.9 grown to ~3.04 s (shown 3.0 s) and ~3.06 s (shown 3.1 s):
+    the first breaks nothing anywhere, the second is over the 3.0 s limit everywhere."""
+    results = []
+    for extra in (2.26, 2.28):
+        y, sr = _with_background(RETIRE, 26.2, 25.95, 26.6, extra)
+        wav = tmp_path / f"talk{extra}.wav"
+        sf.write(wav, y, sr)
+        shutil.copy(RETIRE.with_suffix(".txt"), wav.with_suffix(".txt"))
+        rep = to_dict(analyze_file(wav, script=_script(RETIRE)), lang="en")
+        longest = max(p["duration_s"] for p in rep["pauses"])
+        res = runner.invoke(app, ["check", str(wav), "--lang", "en"])
+        results.append((rep, longest, res))
+    (shown_at, l_at, res_at), (over, l_over, res_over) = results
+    assert 3.0 < l_at < 3.05 <= l_over < 3.15  # the case: stored 3.04 and 3.06 (tolerance: only the sides of 3.05 matter)
+    assert "long_pauses" not in {f["id"] for f in shown_at["findings"]} and shown_at["score"] == 100  # exact: integers
+    assert res_at.exit_code == 0 and "(longest 3.0 s)" in res_at.stdout, res_at.stdout
+    assert row_from_report(shown_at)["check"] == "pass" and row_from_report(shown_at)["longest_pause_s"] == 3.0  # exact: shown value
+    f = next(f for f in over["findings"] if f["id"] == "long_pauses")
+    assert "longer than 3.0 s (3.1 s," in f["message"] and over["score"] == 96  # exact: one long pause costs 4 points
+    assert res_over.exit_code == 1 and "pauses longer than 3.0 s: 1 (longest 3.1 s" in res_over.stdout, res_over.stdout
+    assert row_from_report(over)["longest_pause_s"] == 3.1  # exact: shown value
+    for fmt in ("text", "md", "html"):  # the script marks show the length judged
+        assert "3.1" in render(over, fmt) and "⏸3.0" not in render(over, "text"), fmt
+
+
+def test_pace_variation_shown_as_the_limit_is_not_above_it(tmp_path):
+    rep = to_dict(analyze_file(UNEVEN.with_suffix(".wav"), script=_script(UNEVEN)), lang="en")
+    cv = rep["pace"]["cv"]
+    limit = shown_cv(cv)
+    assert cv > limit  # the case the tester found: stored 0.364, shown 0.36
+    rubric = tmp_path / "r.toml"
+    rubric.write_text(f"[pace]\nmax_cv = {limit}\n", encoding="utf-8")
+    res = runner.invoke(app, ["check", str(UNEVEN.with_suffix(".wav")), "--rubric", str(rubric), "--lang", "en"])
+    assert res.exit_code == 0 and f"pace variation {limit:.2f}" in res.stdout, res.stdout
+    tighter = round(limit - 0.01, 2)
+    rubric.write_text(f"[pace]\nmax_cv = {tighter}\n", encoding="utf-8")
+    res = runner.invoke(app, ["check", str(UNEVEN.with_suffix(".wav")), "--rubric", str(rubric), "--lang", "en"])
+    assert res.exit_code == 1 and f"pace variation {limit:.2f} above {tighter:.2f}" in res.stdout, res.stdout
+    assert row_from_report(rep)["pace_cv"] == limit  # exact: the shown value
+    uneven = next(f for f in rep["findings"] if f["id"] == "pace_uneven")
+    assert f"variation {limit:.2f};" in uneven["message"]
+
+
+# --- 8. limits are printed as given ----------------------------------------------------------
+@pytest.mark.parametrize(
+    "value,decimals,text",
+    [(140.0, 0, "140"), (139.5, 0, "139.5"), (100.25, 0, "100.25"), (3.0, 1, "3.0"), (2.55, 1, "2.55"), (0.25, 2, "0.25"), (0.255, 2, "0.255")],
+)
+def test_shown_limit_never_rounds_a_limit(value, decimals, text):
+    assert shown_limit(value, decimals) == text  # exact: strings
+
+
+def test_a_fractional_band_edge_is_printed_as_given(tmp_path):
+    fast = SAMPLES / "fast_remote_care"
+    res = runner.invoke(app, ["check", str(fast.with_suffix(".wav")), "--band", "100,139.5", "--lang", "en"])
+    assert res.exit_code == 1 and "above band 100–139.5" in res.stdout, res.stdout
+    res = runner.invoke(
+        app,
+        ["analyze", str(RETIRE.with_suffix(".wav")), "-s", str(RETIRE.with_suffix(".txt")), "--band", "100.5,139.5", "--target", "119.5", "--lang", "en", "-f", "json"],
+    )
+    rep = json.loads(res.stdout)
+    rate = next(f for f in rep["findings"] if f["id"].startswith("rate_"))
+    assert "(100.5–139.5)" in rate["message"], rate["message"]
+    assert "Target 119.5, Moderate band 100.5–139.5" in render(rep, "text")
+    for fmt in ("md", "html"):
+        out = render(rep, fmt)
+        assert "100.5–139.5" in out and "119.5" in out and "100–140" not in out, fmt
+    rubric = tmp_path / "r.toml"
+    rubric.write_text("[pauses]\nmax_pause_s = 0.75\n[pace]\nmax_cv = 0.055\n", encoding="utf-8")
+    res = runner.invoke(app, ["check", str(RETIRE.with_suffix(".wav")), "--rubric", str(rubric), "--lang", "en"])
+    assert "pauses longer than 0.75 s:" in res.stdout and re.search(r"pace variation \d\.\d\d above 0\.055", res.stdout), res.stdout

@@ -17,10 +17,10 @@ from typing import Any
 from urllib.parse import quote
 
 from ..errors import AudioError
-from ..findings import drift_judged
+from ..findings import drift_judged, speaking_s
 from ..metrics import several_windows, shown_cpm
 from . import svg
-from .words import MARK_RE, Words
+from .words import MARK_RE, Words, guessed_placements
 
 AUDIO_MIME = {
     ".wav": "audio/wav",
@@ -377,7 +377,7 @@ class _Page:
         gauge += svg.rate_gauge(rate["cpm"], (lo, hi), st["target_cpm"], verdict, w, width=340)
         unit = L["cpm_unit"]
         sub = (
-            f"{L['target']} {w.cpm(st['target_cpm'])} · {L['band']} {w.band(lo, hi)} · "
+            f"{L['target']} {w.target(st['target_cpm'])} · {L['band']} {w.band(lo, hi)} · "
             f"{L['articulation']}{w.colon()}{w.cpm(rate['articulation_cpm'])}"
         )
         return (
@@ -434,9 +434,9 @@ class _Page:
             stats = [
                 (L["fastest"], f"{w.cpm(f['cpm'])} · {w.window(f)}", f["start_s"]),
                 (L["slowest"], f"{w.cpm(s['cpm'])} · {w.window(s)}", s["start_s"]),
-                (L["pace_cv"], self.R["cv_value"].format(v=w.num(pace["cv"], 2)), None),
+                (L["pace_cv"], self.R["cv_value"].format(v=w.cv(pace["cv"])), None),
             ]
-            if drift_judged(r["speech"]["span_s"]):  # a slope per minute only where drift is judged
+            if drift_judged(speaking_s(r)):  # a slope per minute only where drift is judged
                 stats.append((L["trend"], self.R["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+,.0f}"), None))
         lis = "".join(
             f"<li{_seek_attrs(t)}><b>{_e(k)}</b>{_e(w.colon())}{_e(v)}</li>" for k, v, t in stats
@@ -468,7 +468,7 @@ class _Page:
                 f'<tr data-t="{max(0.0, p["start_s"] - svg.PAUSE_LEAD_IN_S):.3f}" tabindex="0" role="button" title="{_e(L["play"])}">'
                 f'<td class="num">{i}</td><td class="num">{_e(w.time(p["start_s"]))}</td>'
                 f'<td class="num">{_e(w.seconds(p["duration_s"], 2))}</td>'
-                f'<td class="place"><span class="dot d-{_e(place)}"></span>{_e(w.placement(place))}</td>{ctx}</tr>'
+                f'<td class="place"><span class="dot d-{_e(place)}"></span>{_e(w.placement(place, guessed_placements(r)))}</td>{ctx}</tr>'
             )
         ctx_h = f"<th>{_e(L['context'])}</th>" if has_ctx else ""
         table = (
@@ -502,7 +502,7 @@ class _Page:
                         f'<span class="pm p-{_e(place)}" data-t="{max(0.0, item["start_s"] - svg.PAUSE_LEAD_IN_S):.3f}" '
                         f'tabindex="0" role="button" lang="{_e(self.R["lang_tag"])}" '
                         f'title="{_e(w.time(item["start_s"]))} · {_e(w.pause_label(item["duration_s"], place))}">'
-                        f"{_e(w.seconds(item['duration_s'], 1))}</span>"
+                        f"{_e(w.pause(item['duration_s']))}</span>"
                     )
                 else:
                     t = float(item.get("time_s") or 0.0)
@@ -659,7 +659,7 @@ class _Page:
         w = self.w
         lo, hi = st["band_cpm"]
         settings = self.R["settings_value"].format(
-            target=w.num(st["target_cpm"]), lo=w.num(lo), hi=w.num(hi), min_pause=w.num(st["min_pause_s"], 2)
+            target=w.limit(st["target_cpm"]), lo=w.limit(lo), hi=w.limit(hi), min_pause=w.num(st["min_pause_s"], 2)
         )
         gen = self.R["generated_by"].format(generator=self.r.get("generator", "speechcoach"))
         return f"<footer><p>{_e(self.R['settings'])}{_e(w.colon())}{_e(settings)}</p><p>{_e(gen)}</p></footer>"

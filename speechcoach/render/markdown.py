@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..findings import drift_judged
+from ..findings import drift_judged, speaking_s
 from ..metrics import several_windows
 from .html import script_marks
-from .words import Words
+from .words import Words, guessed_placements
 
 SEVERITY_RANK = {"problem": 0, "warning": 1, "info": 2}
 
@@ -50,7 +50,7 @@ def _script_with_marks(report: dict[str, Any], words: Words) -> tuple[str, bool]
             cur.append(md_escape(ch) if ch.strip() else ch)
         for kind, item in marks.get(i, ()):
             if kind == "pause":
-                mark = f"⏸{words.seconds(item['duration_s'], 1)}"
+                mark = f"⏸{words.pause(item['duration_s'])}"
                 cur.append(f" **{mark}** " if item.get("placement") == "mid_phrase" else f" `{mark}` ")
             else:
                 cur.append(f" ~~⏸~~ *{md_escape(words.labels['missed_break'])}* ")
@@ -136,7 +136,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     add(f"## {md_escape(L['rate'])}{c}{md_escape(w.cpm(rate['cpm']))} — {md_escape(w.verdict(rate['verdict']))}")
     add("")
     add(
-        f"- {md_escape(L['target'])} {md_escape(w.cpm(st['target_cpm']))} · "
+        f"- {md_escape(L['target'])} {md_escape(w.target(st['target_cpm']))} · "
         f"{md_escape(L['band'])} {md_escape(w.band(lo, hi))}"
     )
     add(f"- {md_escape(L['articulation'])}{c}{md_escape(w.cpm(rate['articulation_cpm']))}")
@@ -182,7 +182,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         add("| " + " | ".join(_cell(h) for h in head) + " |")
         add("|" + "|".join(["---:", "---:", "---:", "---"] + (["---"] if has_ctx else [])) + "|")
         for i, p in enumerate(pauses, 1):
-            row = [str(i), w.time(p["start_s"]), w.seconds(p["duration_s"], 2), w.placement(p.get("placement") or "unknown")]
+            row = [str(i), w.time(p["start_s"]), w.seconds(p["duration_s"], 2), w.placement(p.get("placement") or "unknown", guessed_placements(report))]
             if has_ctx:
                 row.append(w.pause_marks(p.get("context") or ""))
             add("| " + " | ".join(_cell(x) for x in row) + " |")
@@ -210,8 +210,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         fa, sl = pace["fastest"], pace["slowest"]
         add(f"- {md_escape(L['fastest'])}{c}{md_escape(w.cpm(fa['cpm']))} · {md_escape(w.window(fa))}")
         add(f"- {md_escape(L['slowest'])}{c}{md_escape(w.cpm(sl['cpm']))} · {md_escape(w.window(sl))}")
-        add(f"- {md_escape(L['pace_cv'])}{c}{md_escape(R['cv_value'].format(v=w.num(pace['cv'], 2)))}")
-        if drift_judged(report["speech"]["span_s"]):  # a slope per minute only where drift is judged
+        add(f"- {md_escape(L['pace_cv'])}{c}{md_escape(R['cv_value'].format(v=w.cv(pace['cv'])))}")
+        if drift_judged(speaking_s(report)):  # a slope per minute only where drift is judged
             trend = R["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+,.0f}")
             add(f"- {md_escape(L['trend'])}{c}{md_escape(trend)}")
         add("")
@@ -238,9 +238,9 @@ def render_markdown(report: dict[str, Any]) -> str:
             add(f"  {md_escape(L['tip'])}{c}{md_escape(g['tip'])}")
         add("")
 
-    lo_s, hi_s = w.num(lo), w.num(hi)
+    lo_s, hi_s = w.limit(lo), w.limit(hi)
     settings = R["settings_value"].format(
-        target=w.num(st["target_cpm"]), lo=lo_s, hi=hi_s, min_pause=w.num(st["min_pause_s"], 2)
+        target=w.limit(st["target_cpm"]), lo=lo_s, hi=hi_s, min_pause=w.num(st["min_pause_s"], 2)
     )
     add("---")
     add("")

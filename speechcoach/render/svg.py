@@ -15,7 +15,7 @@ from html import escape
 from typing import Any, Sequence
 
 from ..metrics import shown_cpm
-from .words import Words
+from .words import Words, guessed_placements
 
 PLACEMENT_COLOURS: dict[str, str] = {
     "sentence": "#1f8a70",
@@ -177,9 +177,9 @@ def rate_gauge(cpm: float, band: Sequence[float], target: float, verdict: str, w
         if text_width(label, 15) < x(b) - x(a) - 8:
             parts.append(f'<text class="zone" x="{_f((x(a) + x(b)) / 2)}" y="{_f(zone_y)}" text-anchor="middle">{_a(label)}</text>')
     num_y = zone_y + 22
-    tgt = words.report["target_value"].format(v=words.num(target))
+    tgt = words.report["target_value"].format(v=words.limit(target))
     placed: list[tuple[float, float]] = []
-    for v, label, cls in ((target, tgt, "tick tlabel"), (lo, words.num(lo), "tick"), (hi, words.num(hi), "tick")):
+    for v, label, cls in ((target, tgt, "tick tlabel"), (lo, words.limit(lo), "tick"), (hi, words.limit(hi), "tick")):
         w = text_width(label, 14)
         a, b = x(v) - w / 2, x(v) + w / 2
         if any(a < pb + 6 and b > pa - 6 for pa, pb in placed):
@@ -287,7 +287,7 @@ def timeline(report: dict[str, Any], words: Words) -> str:
         parts.append(f'<path class="nuclei" d="{rug}"><title>{_a(R["nuclei"])}</title></path>')
 
     # pause labels and click targets, staggered in three rows above the envelope
-    labels = [words.seconds(p["duration_s"], 1) for p in pauses]
+    labels = [words.pause(p["duration_s"]) for p in pauses]
     spans = []
     for p, lab in zip(pauses, labels):
         cx = (axis.x(p["start_s"]) + axis.x(p["end_s"])) / 2
@@ -300,7 +300,7 @@ def timeline(report: dict[str, Any], words: Words) -> str:
         xa, xb = axis.x(p["start_s"]), axis.x(p["end_s"])
         cx = (xa + xb) / 2
         ly = 16.0 + row * 15.0
-        title = f"{words.time(p['start_s'])} · {words.pause_label(p['duration_s'], place)}"
+        title = f"{words.time(p['start_s'])} · {words.pause_label(p['duration_s'], place, guessed_placements(report))}"
         parts.append(
             f'<g class="pause p-{_a(place)}" data-t="{max(0.0, p["start_s"] - PAUSE_LEAD_IN_S):.3f}" tabindex="0" role="button">'
             f"<title>{_a(title)}</title>"
@@ -381,7 +381,7 @@ def pace_chart(report: dict[str, Any], words: Words) -> str:
         parts.append(f'<text class="tick" x="{_f(axis.x0 - 8)}" y="{_f(y(v) + 5)}" text-anchor="end">{words.num(v)}</text>')
         v += ystep
     parts.append(f'<line class="target" x1="{_f(axis.x0)}" x2="{_f(axis.x1)}" y1="{_f(y(target))}" y2="{_f(y(target))}"/>')
-    tgt = words.report["target_value"].format(v=words.num(target))
+    tgt = words.report["target_value"].format(v=words.limit(target))
     parts.append(f'<text class="tick tlabel" x="{_f(axis.x1 - 6)}" y="{_f(y(target) - 6)}" text-anchor="end">{_a(tgt)}</text>')
 
     pts = [((w["start_s"] + w["end_s"]) / 2, float(w["cpm"]), w) for w in series]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..findings import drift_judged
+from ..findings import drift_judged, speaking_s
 from ..locales import fmt_span, fmt_time, strings
-from ..metrics import several_windows, shown_cpm
+from ..metrics import several_windows, shown_cpm, shown_cv, shown_limit
+from .words import Words, guessed_placements
 
 _SPARK = "▁▂▃▄▅▆▇█"
 _SEVERITY_MARK = {"problem": "✗", "warning": "!", "info": "·"}
@@ -55,7 +56,7 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
     out.append(f"{L['chars']}: {report['characters']['count']} ({src})")
     out.append("")
     verdict = S["verdict"][rate["verdict"]]
-    out.append(bold(f"{L['rate']}: {shown_cpm(rate['cpm'])} {unit} — {verdict}") + f"   ({L['target']} {st['target_cpm']:.0f}, {L['band']} {lo:.0f}–{hi:.0f})")
+    out.append(bold(f"{L['rate']}: {shown_cpm(rate['cpm'])} {unit} — {verdict}") + f"   ({L['target']} {shown_limit(st['target_cpm'])}, {L['band']} {shown_limit(lo)}–{shown_limit(hi)})")
     out.append(rate_bar(rate["cpm"], [lo, hi], st["target_cpm"]))
     out.append(f"{L['articulation']}: {shown_cpm(rate['articulation_cpm'])} {unit}   {L['score']}: {report['score']}/100")
     out.append("")
@@ -72,8 +73,9 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
         out.append("  " + L["no_pauses"])
     else:
         out.append(f"  {'#':>3}  {L['start']:>7}  {L['length']:>6}  {L['placement']}")
+        words, guessed = Words(lang), guessed_placements(report)
         for i, p in enumerate(pauses, 1):
-            place = S["placement"].get(p["placement"], p["placement"])
+            place = words.placement(p.get("placement") or "unknown", guessed)
             ctx = f"  {p['context']}" if p.get("context") else ""
             out.append(f"  {i:>3}  {fmt_time(p['start_s']):>7}  {p['duration_s']:>5.2f}s  {place}{ctx}")
     method = report.get("pause_method")
@@ -94,9 +96,9 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
         out.append(f"  {sparkline(series, 0.0, top)}   {shown_cpm(min(series))}–{shown_cpm(max(series))} {unit}")
     if several_windows(series):
         trend = S["report"]["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+.0f}")
-        trend = f"{L['trend']} {trend}   " if drift_judged(report["speech"]["span_s"]) else ""  # a slope only where drift is judged
+        trend = f"{L['trend']} {trend}   " if drift_judged(speaking_s(report)) else ""  # a slope only where drift is judged
         out.append(
-            f"  {L['pace_cv']} {S['report']['cv_value'].format(v=format(pace['cv'], '.2f'))}   {trend}"
+            f"  {L['pace_cv']} {S['report']['cv_value'].format(v=format(shown_cv(pace['cv']), '.2f'))}   {trend}"
             f"{L['fastest']} {fmt_span(pace['fastest']['start_s'], pace['fastest']['end_s'])} ({shown_cpm(pace['fastest']['cpm'])})   "
             f"{L['slowest']} {fmt_span(pace['slowest']['start_s'], pace['slowest']['end_s'])} ({shown_cpm(pace['slowest']['cpm'])})"
         )

@@ -11,11 +11,17 @@ import re
 from typing import Any
 
 from ..locales import fmt_span, fmt_time, strings
-from ..metrics import shown_cpm
+from ..metrics import shown_cpm, shown_cv, shown_limit, shown_s
 
 
 MARK_RE = re.compile(r"⏸(?:(✗)|(\d+(?:\.\d+)?)s)?")
 """A pause mark in a context or message: ``⏸0.4s`` (group 2: seconds), ``⏸✗`` (group 1), bare ``⏸``."""
+
+
+def guessed_placements(report: dict[str, Any]) -> bool:
+    """Whether the report's pause placements were judged from the sound alone (its
+    ``pause_method`` is ``"acoustic"``: no script to place them in), and so are guesses."""
+    return report.get("pause_method") == "acoustic"
 
 
 class Words:
@@ -51,14 +57,34 @@ class Words:
         """A duration, e.g. ``0.8 秒`` / ``0.8 s``."""
         return self.report["seconds_value"].format(v=self.num(value, digits))
 
+    def pause(self, value: float) -> str:
+        """A pause length as every report shows it and the long-pause limit judges it
+        (:func:`speechcoach.metrics.shown_s`), e.g. ``3.1 秒`` / ``3.1 s``."""
+        return self.seconds(shown_s(value), 1)
+
+    def cv(self, value: float) -> str:
+        """The pace variation as every report shows it and its limit judges it
+        (:func:`speechcoach.metrics.shown_cv`), e.g. ``0.36``."""
+        return self.num(shown_cv(value), 2)
+
     def cpm(self, value: float) -> str:
         """A rate, e.g. ``120 字/分钟`` / ``120 chars/min``, as every report shows it
         (:func:`speechcoach.metrics.shown_cpm`: the reported value rounded half up)."""
         return self.report["cpm_value"].format(v=self.num(shown_cpm(value), 0))
 
     def band(self, lo: float, hi: float) -> str:
-        """The moderate band, e.g. ``100–140 字/分钟``."""
-        return self.report["band_value"].format(lo=self.num(lo), hi=self.num(hi))
+        """The moderate band, e.g. ``100–140 字/分钟``, its edges as given (``139.5`` stays
+        ``139.5``, :func:`speechcoach.metrics.shown_limit`)."""
+        return self.report["band_value"].format(lo=self.limit(lo), hi=self.limit(hi))
+
+    def limit(self, value: float, decimals: int = 0) -> str:
+        """A limit from the settings as given, never rounded: ``140``, ``139.5``, ``3.0``
+        (:func:`speechcoach.metrics.shown_limit`)."""
+        return shown_limit(value, decimals)
+
+    def target(self, value: float) -> str:
+        """The target rate as given, e.g. ``120 字/分钟`` / ``119.5 chars/min``."""
+        return self.report["cpm_value"].format(v=self.limit(value))
 
     def time(self, seconds: float) -> str:
         """A position in the recording, ``m:ss.s``."""
@@ -95,9 +121,17 @@ class Words:
         return MARK_RE.sub(sub, str(text))
 
     # -- vocabulary ----------------------------------------------------------------------
-    def placement(self, key: str) -> str:
-        """The name of a pause placement (``sentence``, ``clause``, ``mid_phrase``, ``unknown``)."""
-        return self.all["placement"].get(key, self.all["placement"]["unknown"])
+    def placement(self, key: str, guessed: bool = False) -> str:
+        """The name of a pause placement (``sentence``, ``clause``, ``mid_phrase``, ``unknown``).
+
+        ``guessed``: the placement was judged from the sound alone (:func:`guessed_placements`),
+        so a known one is marked as a guess, ``mid-phrase?`` / ``短语中间（推测）``, as the
+        findings call such pauses possible hesitations; ``unknown`` stays as it is.
+        """
+        name = self.all["placement"].get(key, self.all["placement"]["unknown"])
+        if guessed and key in self.all["placement"] and key != "unknown":
+            return self.report["placement_guessed"].format(place=name)
+        return name
 
     def severity(self, key: str) -> str:
         """The name of a finding's severity."""
@@ -115,11 +149,12 @@ class Words:
         """How pause placements were decided."""
         return self.all.get("pause_method", {}).get(key, "")
 
-    def pause_label(self, duration_s: float, placement: str) -> str:
-        """A pause's one-line label, e.g. ``停顿 0.8 秒（句末）``; the placement is omitted when unknown."""
+    def pause_label(self, duration_s: float, placement: str, guessed: bool = False) -> str:
+        """A pause's one-line label, e.g. ``停顿 0.8 秒（句末）``; the placement is omitted when
+        unknown, marked as a guess when ``guessed`` (:meth:`placement`)."""
         d = self.seconds(duration_s, 2)
         if placement and placement != "unknown":
-            return self.report["pause_label_placed"].format(d=d, place=self.placement(placement))
+            return self.report["pause_label_placed"].format(d=d, place=self.placement(placement, guessed))
         return self.report["pause_label"].format(d=d)
 
     def filler_kind(self, kind: str) -> str:
