@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from speechcoach.exports import audacity_labels, character_intervals, speech_intervals, textgrid
+from speechcoach.metrics import shown_s
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "samples" / "mid_phrase_pension"
@@ -120,7 +121,7 @@ def test_audacity_labels(report) -> None:
     pause_lines = [ln for ln in lines if ln.split("\t")[2].startswith("停顿")]
     assert len(pause_lines) == len(report["pauses"])
     first = report["pauses"][0]
-    assert f"{first['start_s']:.6f}\t{first['end_s']:.6f}\t停顿 {first['duration_s']:.2f} 秒" in text
+    assert f"{first['start_s']:.6f}\t{first['end_s']:.6f}\t停顿 {shown_s(first['duration_s']):.1f} 秒" in text  # as every report shows it
     timed = [f for f in report["findings"] if (f.get("evidence") or {}).get("spans")]
     for f in timed:
         assert any(f["message"] in ln for ln in lines)

@@ -467,7 +467,7 @@ class _Page:
             rows.append(
                 f'<tr data-t="{max(0.0, p["start_s"] - svg.PAUSE_LEAD_IN_S):.3f}" tabindex="0" role="button" title="{_e(L["play"])}">'
                 f'<td class="num">{i}</td><td class="num">{_e(w.time(p["start_s"]))}</td>'
-                f'<td class="num">{_e(w.seconds(p["duration_s"], 2))}</td>'
+                f'<td class="num">{_e(w.pause(p["duration_s"]))}</td>'
                 f'<td class="place"><span class="dot d-{_e(place)}"></span>{_e(w.placement(place, guessed_placements(r)))}</td>{ctx}</tr>'
             )
         ctx_h = f"<th>{_e(L['context'])}</th>" if has_ctx else ""

@@ -182,7 +182,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         add("| " + " | ".join(_cell(h) for h in head) + " |")
         add("|" + "|".join(["---:", "---:", "---:", "---"] + (["---"] if has_ctx else [])) + "|")
         for i, p in enumerate(pauses, 1):
-            row = [str(i), w.time(p["start_s"]), w.seconds(p["duration_s"], 2), w.placement(p.get("placement") or "unknown", guessed_placements(report))]
+            row = [str(i), w.time(p["start_s"]), w.pause(p["duration_s"]), w.placement(p.get("placement") or "unknown", guessed_placements(report))]
             if has_ctx:
                 row.append(w.pause_marks(p.get("context") or ""))
             add("| " + " | ".join(_cell(x) for x in row) + " |")

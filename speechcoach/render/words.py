@@ -152,7 +152,7 @@ class Words:
     def pause_label(self, duration_s: float, placement: str, guessed: bool = False) -> str:
         """A pause's one-line label, e.g. ``停顿 0.8 秒（句末）``; the placement is omitted when
         unknown, marked as a guess when ``guessed`` (:meth:`placement`)."""
-        d = self.seconds(duration_s, 2)
+        d = self.pause(duration_s)
         if placement and placement != "unknown":
             return self.report["pause_label_placed"].format(d=d, place=self.placement(placement, guessed))
         return self.report["pause_label"].format(d=d)
