@@ -96,17 +96,28 @@ def launch(p, fake_wav: Path):
     )
 
 
+def open_page(browser, url: str, *, errors: list[str] | None = None, width: int | None = None, height: int = 800,
+              locale: str = "zh-CN", accept_dialogs: bool = False, init_script: str | None = None):
+    """A new tab on the practice page, waited until it is idle; page errors go to ``errors``."""
+    page = browser.new_page(locale=locale, **({"viewport": {"width": width, "height": height}} if width else {}))
+    if errors is not None:
+        page.on("pageerror", lambda e: errors.append(str(e)))
+    if accept_dialogs:
+        page.on("dialog", lambda d: d.accept())
+    if init_script:
+        page.add_init_script(init_script)
+    page.goto(url + "/")
+    page.wait_for_selector("body[data-state=idle]", timeout=10_000)
+    return page
+
+
 def test_record_in_the_browser_and_see_the_report(server, shots):
     url, data = server
     errors: list[str] = []
     with sync_api.sync_playwright() as p:
         browser = launch(p, SAMPLE)
         try:
-            page = browser.new_page(viewport={"width": 1100, "height": 900}, locale="zh-CN")
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("dialog", lambda d: d.accept())
-            page.goto(url + "/")
-            page.wait_for_selector("body[data-state=idle]", timeout=10_000)
+            page = open_page(browser, url, errors=errors, width=1100, height=900, accept_dialogs=True)
             assert page.inner_text("#record").strip() == "开始录音"
 
             page.fill("#trainee", "张三")
@@ -179,9 +190,7 @@ def test_a_bad_upload_shows_the_servers_message_in_the_pages_language(server, tm
     with sync_api.sync_playwright() as p:
         browser = launch(p, SAMPLE)
         try:
-            page = browser.new_page(locale="zh-CN")
-            page.goto(url + "/")
-            page.wait_for_selector("body[data-state=idle]", timeout=10_000)
+            page = open_page(browser, url)
             page.fill("#trainee", "王五")
             page.set_input_files("#file", str(notes))
             page.click("#upload")
@@ -210,9 +219,7 @@ def test_microphone_errors_say_what_to_do_next(server, shots):
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream"])
         try:
-            page = browser.new_page(viewport={"width": 390, "height": 800}, locale="zh-CN")
-            page.goto(url + "/")
-            page.wait_for_selector("body[data-state=idle]", timeout=10_000)
+            page = open_page(browser, url, width=390)
             page.fill("#trainee", "王五")
             page.click("#record")
             page.wait_for_function("() => document.getElementById('status').textContent.length > 0", timeout=10_000)
@@ -229,12 +236,9 @@ def test_microphone_errors_say_what_to_do_next(server, shots):
                 "WeirdError": ("无法使用麦克风（boom）", "Cannot use the microphone (boom)"),
             }
             for name, (zh, en) in expected.items():
-                page = browser.new_page(locale="zh-CN")
-                page.add_init_script(
-                    "navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('boom', %r));" % name
+                page = open_page(
+                    browser, url, init_script="navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('boom', %r));" % name
                 )
-                page.goto(url + "/")
-                page.wait_for_selector("body[data-state=idle]", timeout=10_000)
                 page.fill("#trainee", "王五")
                 page.click("#record")
                 page.wait_for_function("() => document.getElementById('status').textContent.length > 0", timeout=10_000)
@@ -255,11 +259,7 @@ def test_phone_width_history_fits_and_chart_is_legible(server, shots):
     with sync_api.sync_playwright() as p:
         browser = launch(p, SAMPLE)
         try:
-            page = browser.new_page(viewport={"width": 390, "height": 800}, locale="zh-CN")
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("dialog", lambda d: d.accept())
-            page.goto(url + "/")
-            page.wait_for_selector("body[data-state=idle]", timeout=10_000)
+            page = open_page(browser, url, errors=errors, width=390, accept_dialogs=True)
             page.fill("#trainee", "A long trainee name for a small phone")
             for n, scenario in ((1, "retirement"), (2, "")):  # scripted, then free talk (estimated)
                 page.select_option("#scenario", scenario)
@@ -312,10 +312,7 @@ def test_report_frame_fits_each_report_and_a_failed_upload_hides_the_last_one(se
     with sync_api.sync_playwright() as p:
         browser = launch(p, SAMPLE)
         try:
-            page = browser.new_page(viewport={"width": 390, "height": 800}, locale="en-GB")
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(url + "/")
-            page.wait_for_selector("body[data-state=idle]", timeout=10_000)
+            page = open_page(browser, url, errors=errors, width=390, locale="en-GB")
             page.fill("#trainee", "frame")
             page.select_option("#scenario", "")
             heights = []
