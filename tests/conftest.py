@@ -12,7 +12,8 @@ from scipy.signal import lfilter
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"
-CORPUS = REPO.parent / "shared" / "corpus" / "real"
+CORPUS = Path(os.environ.get("SPEECHCOACH_CORPUS") or REPO.parent / "shared" / "corpus" / "real")
+"""The real-speech corpus, where the benchmarks look for it too (``$SPEECHCOACH_CORPUS`` first)."""
 SR = 16_000
 
 

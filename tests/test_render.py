@@ -380,7 +380,7 @@ def test_transcript_fillers_and_terms_seek_the_audio(reports) -> None:
     assert [float(a["data-t"]) for a in segs] == [s["start_s"] for s in r["transcript"]["segments"]]
     assert [float(a["data-e"]) for a in segs] == [s["end_s"] for s in r["transcript"]["segments"]]
     assert all(a.get("role") == "button" and a.get("tabindex") == "0" for a in segs)
-    assert "0:00.5" in doc and "0:04.2" in doc
+    assert "0:00.5" in doc and "0:04.3" in doc
     # fillers and the spoken term play from a moment before them; the term in the script is not clickable
     rows = [a for t, a in page.tags if t == "tr" and "data-t" in a]
     seeks = {round(float(a["data-t"]), 3) for a in rows}
@@ -438,7 +438,7 @@ def test_markdown_precise_sections(reports, lang) -> None:
         assert f"## {md_escape(label)}" in md
     assert "- `0:00.5` 您好，退休认证可以在手机上办。" in md
     assert "- `0:09.4` 然后，点开认证服务，对着镜头刷脸。" in md
-    assert f"| 2 | 0:06.0 | 呃 | {md_escape(L['filler_vocal'])} |" in md
+    assert f"| 2 | 0:06.1 | 呃 | {md_escape(L['filler_vocal'])} |" in md
     assert "| 待遇领取资格认证 | 证明您本人还健在、能继续领钱 | 0:11.3 |" in md
     assert f"| 起付线 | 每年自己先掏的那部分钱 | {L['in_script']} |" in md
     if lang == "en":

@@ -270,6 +270,7 @@ def test_phone_width_history_fits_and_chart_is_legible(server, shots):
             page.wait_for_timeout(300)
             for lang in ("zh", "en"):
                 page.click(f"#lang-{lang}")
+                assert page.input_value("#scenario") == "", "a language switch must keep free talk chosen"
                 width = page.evaluate("() => document.documentElement.scrollWidth")
                 assert width <= 390, f"{lang}: the page is {width} px wide at 390 px"
                 page.screenshot(path=str(shots / f"history_{lang}_390.png"), full_page=True)

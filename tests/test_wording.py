@@ -313,3 +313,20 @@ def test_batch_index_dates_its_run_like_the_reports(batch_out):
     summary["created"] = "2026-11-29T12:17:31+08:00"
     assert "生成时间：2026年11月29日 12:17 ·" in render_index(summary, lang="zh")
     assert "Generated: 29 November 2026, 12:17 ·" in render_index(summary, lang="en")
+
+
+def test_batch_index_prints_band_edges_as_given(batch_out):
+    import json
+
+    from speechcoach.render.index import render_index
+
+    summary = json.loads((batch_out / "summary.json").read_text(encoding="utf-8"))
+    summary["settings"]["band_cpm"] = [100.0, 139.5]
+    page = render_index(summary, lang="en")
+    assert "100–139.5" in page and "100–140" not in page  # the header and the histogram legend
+
+
+def test_times_round_up_into_the_next_minute():
+    from speechcoach.locales import fmt_time
+
+    assert [fmt_time(t) for t in (59.94, 59.96, 60.0, 6.05, 125.0)] == ["0:59.9", "1:00.0", "1:00.0", "0:06.1", "2:05.0"]

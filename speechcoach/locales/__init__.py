@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import tomllib
 from functools import cache
 from importlib import resources
@@ -47,8 +49,9 @@ def template(table: Mapping[str, str], key: str, n: Any = None) -> str:
 
 def fmt_time(seconds: float, lang: str = "zh") -> str:
     """A time position as ``m:ss.s`` (the same in both languages)."""
-    m, s = divmod(max(seconds, 0.0), 60.0)
-    return f"{int(m)}:{s:04.1f}"
+    tenths = math.floor(max(seconds, 0.0) * 10 + 0.5)  # rounded first (half up): 59.96 s is 1:00.0, not 0:60.0
+    m, t = divmod(tenths, 600)
+    return f"{m}:{t // 10:02d}.{t % 10}"
 
 
 def fmt_span(start_s: float, end_s: float, lang: str = "zh") -> str:

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 from urllib.parse import quote
 
 from ..locales import strings
-from ..metrics import shown_cpm
+from ..metrics import shown_cpm, shown_limit
 from ..metrics import verdict as rate_verdict
 from .words import Words
 
@@ -172,7 +172,7 @@ def histogram(
         )
         parts.append(f'<text x="{(sx(a) + sx(b)) / 2:.1f}" y="{sy(c) - 3:.1f}" font-size="11" text-anchor="middle">{c}</text>')
     parts.append(f'<line x1="{sx(target):.1f}" x2="{sx(target):.1f}" y1="17" y2="{mt + ph}" stroke="#0969da" stroke-width="2" stroke-dasharray="5,3"/>')
-    parts.append(f'<text x="{sx(target):.1f}" y="13" font-size="11" text-anchor="middle" fill="#0969da">{_e(labels["target"])} {target:.0f}</text>')
+    parts.append(f'<text x="{sx(target):.1f}" y="13" font-size="11" text-anchor="middle" fill="#0969da">{_e(labels["target"])} {shown_limit(target)}</text>')
     parts.append(f'<line x1="{ml}" x2="{ml + pw}" y1="{mt + ph}" y2="{mt + ph}" stroke="#57606a"/>')
     # ticks at the bars' edges, thinned on a wide axis; the band's edges always have one
     every = max(1, math.ceil(nb / 14))
@@ -186,7 +186,7 @@ def histogram(
         f'<text x="12" y="{mt + ph / 2:.1f}" font-size="12" text-anchor="middle" transform="rotate(-90 12 {mt + ph / 2:.1f})">{_e(labels["count_axis"])}</text>'
     )
     parts.append(f'<rect x="{ml + pw - 150}" y="4" width="10" height="10" fill="#dafbe1" stroke="#2da44e"/>')
-    parts.append(f'<text x="{ml + pw - 136}" y="13" font-size="11" fill="#1a7f37">{_e(labels["band"])} {lo_b:.0f}–{hi_b:.0f}</text>')
+    parts.append(f'<text x="{ml + pw - 136}" y="13" font-size="11" fill="#1a7f37">{_e(labels["band"])} {shown_limit(lo_b)}–{shown_limit(hi_b)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -226,7 +226,7 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
         f"<title>{_e(L['title'])}</title><style>{_CSS}</style></head><body>",
         f"<h1>{_e(L['title'])}</h1>",
         f'<p class="meta">{_e(L["generated"])}{_e(S["report"]["colon"])}{_e(Words(lang).date(str(summary.get("created") or "")))} · {_e(summary.get("generator"))} · '
-        f'{_e(L["target"])} {target:.0f} {_e(L["cpm_unit"])}, {_e(L["band"])} {lo:.0f}–{hi:.0f}</p>',
+        f'{_e(L["target"])} {shown_limit(target)} {_e(L["cpm_unit"])}, {_e(L["band"])} {shown_limit(lo)}–{shown_limit(hi)}</p>',
         *_interrupted_note(summary, L),
         '<div class="cards">',
         f'<div class="card">{_e(L["recordings"])}<b>{c["recordings"]}</b></div>',

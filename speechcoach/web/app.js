@@ -188,7 +188,7 @@ function applyLanguage() {
   for (const el of document.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
   for (const b of document.querySelectorAll(".lang button")) b.classList.toggle("active", b.dataset.lang === state.lang);
   const [lo, hi] = state.config.band_cpm;
-  $("target-note").textContent = t("target_note", { target: fmt0(state.config.target_cpm), lo: fmt0(lo), hi: fmt0(hi) });
+  $("target-note").textContent = t("target_note", { target: fmtLimit(state.config.target_cpm), lo: fmtLimit(lo), hi: fmtLimit(hi) });
   fillScenarios();
   renderHistory();
   renderStatus();
@@ -198,6 +198,11 @@ function applyLanguage() {
 
 function fmt0(x) {
   return Math.round(Number(x)).toString();
+}
+
+/** A limit from the settings (band edge, target) as the trainer gave it, never rounded: 139.5 stays 139.5. */
+function fmtLimit(x) {
+  return Number(x).toString();
 }
 
 /** Call the API; an error answer becomes an Error with the server's message in the page's language. */
@@ -228,7 +233,9 @@ function scenarioTitle(s) {
 
 function fillScenarios() {
   const sel = $("scenario");
-  const keep = sel.value || localStorage.getItem("speechcoach.scenario") || (state.scenarios[0] && state.scenarios[0].id) || "";
+  // "" is a choice (free talk): keep what is selected, else what was stored, else the first script
+  const stored = localStorage.getItem("speechcoach.scenario");
+  const keep = sel.options.length ? sel.value : stored !== null ? stored : (state.scenarios[0] && state.scenarios[0].id) || "";
   sel.textContent = "";
   for (const s of state.scenarios) {
     const opt = document.createElement("option");
@@ -803,8 +810,8 @@ function drawLegend(list) {
     li.append(key, text);
     box.appendChild(li);
   };
-  item("band", `${t("chart_band")} ${fmt0(lo)}–${fmt0(hi)}`);
-  item("target", `${t("chart_target")} ${fmt0(target)}`);
+  item("band", `${t("chart_band")} ${fmtLimit(lo)}–${fmtLimit(hi)}`);
+  item("target", `${t("chart_target")} ${fmtLimit(target)}`);
   if (list.some(scripted)) item("scripted", t("chart_scripted"));
   if (list.some((a) => !scripted(a))) item("estimated", t("chart_estimated"));
 }
