@@ -427,17 +427,17 @@ class _Page:
     def pace(self) -> str:
         r, w, L = self.r, self.w, self.L
         pace = r["pace"]
+        if not several_windows(pace.get("series") or []):  # one window: no pace to chart (as the Markdown report)
+            return ""
         chart = svg.pace_chart(r, w)
-        stats = []
-        if several_windows(pace.get("series") or []):
-            f, s = pace["fastest"], pace["slowest"]
-            stats = [
-                (L["fastest"], f"{w.cpm(f['cpm'])} · {w.window(f)}", f["start_s"]),
-                (L["slowest"], f"{w.cpm(s['cpm'])} · {w.window(s)}", s["start_s"]),
-                (L["pace_cv"], self.R["cv_value"].format(v=w.cv(pace["cv"])), None),
-            ]
-            if drift_judged(speaking_s(r)):  # a slope per minute only where drift is judged
-                stats.append((L["trend"], self.R["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+,.0f}"), None))
+        f, s = pace["fastest"], pace["slowest"]
+        stats = [
+            (L["fastest"], f"{w.cpm(f['cpm'])} · {w.window(f)}", f["start_s"]),
+            (L["slowest"], f"{w.cpm(s['cpm'])} · {w.window(s)}", s["start_s"]),
+            (L["pace_cv"], self.R["cv_value"].format(v=w.cv(pace["cv"])), None),
+        ]
+        if drift_judged(speaking_s(r)):  # a slope per minute only where drift is judged
+            stats.append((L["trend"], self.R["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+,.0f}"), None))
         lis = "".join(
             f"<li{_seek_attrs(t)}><b>{_e(k)}</b>{_e(w.colon())}{_e(v)}</li>" for k, v, t in stats
         )
