@@ -410,8 +410,9 @@ class _Page:
         if with_areas:
             items.append(f'<li><span class="dot d-speech"></span>{_e(self.R["speech"])}</li>')
             items.append(f'<li><span class="dot d-silence"></span>{_e(self.R["silence"])}</li>')
+        guessed = guessed_placements(self.r)  # placed from the sound alone: marked as guesses, as in the tables
         for key in ("sentence", "clause", "mid_phrase", "unknown"):
-            items.append(f'<li><span class="dot d-{key}"></span>{_e(self.L["pauses"])} · {_e(self.w.placement(key))}</li>')
+            items.append(f'<li><span class="dot d-{key}"></span>{_e(self.L["pauses"])} · {_e(self.w.placement(key, guessed))}</li>')
         al = self.r.get("alignment")
         if with_areas and isinstance(al, dict) and (al.get("missed_breaks") or al.get("missed_steps")):
             items.append(f'<li><span class="dot d-missed"></span>{_e(self.L["missed_break"])}</li>')
