@@ -9,9 +9,12 @@ which the rubric TOML can set and which every report carries in its ``settings``
    decimal, half up, :func:`~speechcoach.metrics.shown_s`);
 3. there are at most ``max_mid_phrase`` pauses in the middle of a phrase, counting only pauses
    placed in the text: placed from the sound alone (the report's ``pause_method`` is
-   ``"acoustic"``), a mid-phrase pause is a guess and fails nothing;
+   ``"acoustic"``), a mid-phrase pause is a guess and fails nothing, and the summary says the
+   rule was not judged (with the number of possible mid-phrase pauses);
 4. the pace coefficient of variation, as shown (two decimals, half up,
-   :func:`~speechcoach.metrics.shown_cv`), is at most ``max_cv``.
+   :func:`~speechcoach.metrics.shown_cv`), is at most ``max_cv``; a recording whose pace has a
+   single window (:func:`~speechcoach.metrics.several_windows`) is too short to judge it, and the
+   summary says so instead of showing a variation of 0.00.
 
 A recording whose script cannot be what was said (the report's ``script_mismatch`` warning: the
 script's characters and the syllables heard differ more than 2.5-fold) is an error, not a
@@ -29,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .locales import fmt_time, strings
-from .metrics import cv_above, is_long_pause, shown_cpm, shown_cv, shown_limit, shown_s
+from .metrics import cv_above, is_long_pause, several_windows, shown_cpm, shown_cv, shown_limit, shown_s
 
 RULES = ("rate", "long_pause", "mid_phrase", "pace_cv")
 """The rules, in the order their failures are reported."""
@@ -121,8 +124,11 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
     longest = max(pauses, key=lambda p: p["duration_s"], default=None)
     long_ = [p for p in pauses if is_long_pause(p["duration_s"], st["max_pause_s"])]  # on the length shown
     guessed = report.get("pause_method") == "acoustic"  # placed from the sound alone: a mid-phrase pause is a guess
-    n_mid = 0 if guessed else sum(p.get("placement") == "mid_phrase" for p in pauses)
+    n_guess = sum(p.get("placement") == "mid_phrase" for p in pauses)
+    n_mid = 0 if guessed else n_guess
     cv = float(report["pace"]["cv"])
+    series = report["pace"].get("series")
+    pace_judged = series is None or several_windows(series)  # one window: too short to have a spread
 
     reasons: list[str] = []
     failed: list[str] = []
@@ -143,7 +149,7 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
     if n_mid > st["max_mid_phrase"]:
         reasons.append(T["mid_phrase"].format(n=n_mid, limit=int(st["max_mid_phrase"])))
         failed.append("mid_phrase")
-    if cv_above(cv, st["max_cv"]):  # on the cv shown
+    if pace_judged and cv_above(cv, st["max_cv"]):  # on the cv shown
         reasons.append(T["pace_cv"].format(cv=shown_cv(cv), limit=shown_limit(st["max_cv"], 2)))
         failed.append("pace_cv")
 
@@ -151,8 +157,8 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
         cpm=shown,
         pauses=len(pauses),
         longest=shown_s(longest["duration_s"]) if longest else 0.0,
-        mid=n_mid,
-        cv=shown_cv(cv),
+        mid=T["mid_not_judged"].format(n=n_guess) if guessed else T["mid_count"].format(n=n_mid),
+        pace=T["pace_value"].format(cv=shown_cv(cv)) if pace_judged else T["pace_not_judged"],
     )
     if report.get("characters", {}).get("source") == "estimate":  # the rate and the pace rest on the no-script estimate
         summary += T["estimated"]

@@ -276,11 +276,33 @@ def guidance_export(
     Files already in DIR are kept as they are (they may hold your edits) and the others are
     copied, so exporting again brings back a file you deleted; --force replaces them too.
     """
-    from .guidance import export
+    import shlex
 
-    written, kept = export(folder, force=force, names=files or ())
-    if written:
-        typer.echo(f"speechcoach: wrote {', '.join(str(p) for p in written)}", err=True)
+    from .guidance import FILES, export
+
+    names = list(files or ())
+    d = folder.expanduser()
+    if d.name.lower().endswith(".toml") and not d.is_dir():  # a guidance file named as the folder
+        hint = shlex.join(["guidance", "export", str(d.parent), d.name, *names])
+        raise ParameterError(f"{folder}: DIR is the folder to export into, not a file; did you mean: {hint}?")
+    for i, name in enumerate(names):  # a tab-completed path inside DIR names the file in it
+        given = Path(name).expanduser()
+        if given.parent == Path("."):  # a bare name (or "./name"): the file of that name in DIR
+            names[i] = given.name
+            continue
+        if (given.name if given.name.endswith(".toml") else f"{given.name}.toml") not in FILES:
+            raise ParameterError(f"{name}: is not a guidance file: give {', '.join(FILES)} (or none for all three)")
+        if given.parent.resolve() != d.resolve():
+            raise ParameterError(f"{name}: is not in {folder}: give the file's name alone ({given.name}) to export it into {folder}")
+        names[i] = given.name
+    existed = {n for n in FILES if (d / n).exists()} if force and d.is_dir() else set()
+    written, kept = export(folder, force=force, names=names)
+    new = [p for p in written if p.name not in existed]
+    replaced = [p for p in written if p.name in existed]
+    if new:
+        typer.echo(f"speechcoach: wrote {', '.join(str(p) for p in new)}", err=True)
+    if replaced:
+        typer.echo(f"speechcoach: replaced {', '.join(str(p) for p in replaced)} with the shipped version (--force)", err=True)
     if kept:
         typer.echo(f"speechcoach: kept {', '.join(str(p) for p in kept)} (already there; give --force to replace with the shipped version)", err=True)
     if written:

@@ -35,6 +35,16 @@ FULL_WIDTH: dict[str, str] = {
 }
 """Full-width characters typed where TOML wants their ASCII forms (``：`` where it wants ``=``)."""
 
+DIGITS = {chr(0xFF10 + i): str(i) for i in range(10)}
+"""Full-width digits (``１２０``), typed by Chinese input methods in full-width mode: TOML's
+numbers are ASCII (inside quoted strings they are text)."""
+_DIGIT_RUN = re.compile("[\uff10-\uff19][\uff10-\uff19．]*")
+_TABLE_LIKE = re.compile(r"^\s*「[^」]*」\s*(?:#.*)?$")
+"""``「rate」`` alone on its line: a table header in the wrong brackets, not a string."""
+_CORNER = re.compile(r"「([^」]*)」")
+_FULL_QUOTED = re.compile(r"「[^」]*」|“[^”]*”|‘[^’]*’")
+_NUMBER_OR_EMPTY = re.compile("^[\s+\-]*(?:[0-9\uff10-\uff19][0-9\uff10-\uff19._．]*)?\s*$")
+
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
 _KEY_COLON = re.compile(r"(?:^|[{,])\s*[\w.\-]+\s*:(?!\d)")
 """``key: value`` (YAML's or JSON's way), once the quoted strings are taken out of the line."""
@@ -98,17 +108,52 @@ def full_width_hint(line: str) -> str:
     ``key: value``, or ``""``.
 
     ``lang："en"`` gives ``full-width ： must be ASCII = (TOML joins a key and its value with
-    =)``: the colon's ASCII form would fail too.
+    =)``: the colon's ASCII form would fail too. Corner brackets 「 」 are quotes around a value
+    (``lang = 「en」``) but brackets on a table line (``「rate」``) or around a list
+    (``band_cpm = 「100, 140」``); ``；`` is a comma inside a list and a line break between two
+    keys; full-width digits (``１２０``) must be ASCII ones.
     """
     bare = _STRING.sub("", line)
-    found = list(dict.fromkeys(ch for ch in bare if ch in FULL_WIDTH))
+    found = list(dict.fromkeys(ch for ch in bare if ch in FULL_WIDTH or ch == "；"))
+    ascii_ = dict(FULL_WIDTH)
+    if _TABLE_LIKE.match(bare) or any(_listlike(m.group(1)) for m in _CORNER.finditer(bare)):
+        ascii_["「"], ascii_["」"] = "[", "]"  # a table header, or a list of values: brackets, not quotes
+    else:  # a string in full-width quotes: what is inside them is text
+        bare = _FULL_QUOTED.sub(lambda m: m.group()[0] + m.group()[-1], bare)
+        found = list(dict.fromkeys(ch for ch in bare if ch in FULL_WIDTH or ch == "；"))
+    if "；" in found and _in_brackets(bare, bare.index("；")):
+        ascii_["；"] = ","  # between the items of a list
     parts = []
-    marks = [ch for ch in found if ch != "\u3000"]
+    marks = [ch for ch in found if ch in ascii_ and ch != "\u3000"]
     if marks:
         why = " (TOML joins a key and its value with =)" if "：" in marks else ""
-        parts.append(f"full-width {' '.join(marks)} must be ASCII {' '.join(FULL_WIDTH[ch] for ch in marks)}{why}")
+        parts.append(f"full-width {' '.join(marks)} must be ASCII {' '.join(ascii_[ch] for ch in marks)}{why}")
+    if "；" in found and "；" not in ascii_:
+        parts.append("full-width ； must be a new line (one key = value per line)")
+    digits = _DIGIT_RUN.search(bare)
+    if digits:
+        run = digits.group().rstrip("．")
+        parts.append(f"full-width digits {run} must be ASCII {''.join(DIGITS.get(ch, '.') for ch in run)}")
     if "\u3000" in found:
         parts.append("a full-width space must be an ASCII space")
     if "：" not in marks and _KEY_COLON.search(bare):
         parts.append("use = between a key and its value, not :")
     return "; ".join(parts)
+
+
+def _listlike(inside: str) -> bool:
+    """Whether the text between 「 」 (quoted strings already taken out) looks like a list:
+    several numbers or strings separated by commas (``100, 140``, ``"嗯"，"啊"``)."""
+    items = re.split("[,，、；;]", inside)
+    return len(items) > 1 and all(_NUMBER_OR_EMPTY.match(item) for item in items)
+
+
+def _in_brackets(text: str, at: int) -> bool:
+    """Whether position ``at`` of ``text`` is inside an unclosed ``[`` (ASCII or full-width)."""
+    depth = 0
+    for ch in text[:at]:
+        if ch in "[［【「":
+            depth += 1
+        elif ch in "]］】」" and depth:
+            depth -= 1
+    return depth > 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import xml.etree.ElementTree as ET
 
 from typer.testing import CliRunner
@@ -113,3 +114,47 @@ def test_a_script_that_cannot_be_what_was_said_is_an_error_not_a_fail(tmp_path):
     assert res.exit_code == 2, res.output
     assert res.output.startswith("ERROR ") and "script" in res.output
 
+
+
+def test_guessed_mid_phrase_pauses_are_not_judged_in_the_summary(tmp_path):
+    """Without a script the pauses are placed from the sound alone: the summary must not say
+    "mid-phrase: 0" while the report lists possible mid-phrase pauses."""
+    import shutil
+
+    wav = tmp_path / "mid_phrase_pension.wav"
+    shutil.copy(SAMPLES / "mid_phrase_pension.wav", wav)  # without its .txt: no script
+    for lang, said, wrong in (
+        ("en", r"mid-phrase: not judged \(no script; \d+ possible\)", "mid-phrase: 0"),
+        ("zh", r"短语中间停顿不作评判（无讲稿；可能 \d+ 次）", "短语中间停顿 0 次"),
+    ):
+        res = runner.invoke(app, ["check", str(wav), "--lang", lang])
+        assert res.exit_code == 0, res.output
+        assert re.search(said, res.stdout) and wrong not in res.stdout, res.stdout
+    with_script = runner.invoke(app, ["check", str(SAMPLES / "on_target_retirement.wav"), "--lang", "en"])
+    assert "mid-phrase: 0," in with_script.stdout, with_script.stdout  # placed in the text: counted
+
+
+def test_one_pace_window_is_not_judged_in_the_summary(tmp_path):
+    import soundfile as sf
+
+    y, sr = sf.read(SAMPLES / "on_target_retirement.wav")
+    short = tmp_path / "short.wav"
+    sf.write(short, y[: int(6.5 * sr)], sr)  # one 8 s pace window
+    for lang, said, wrong in (("en", "pace variation: not judged (too short)", "pace variation 0.00"), ("zh", "语速变化幅度不作评判（时间太短）", "语速变化幅度 0.00")):
+        res = runner.invoke(app, ["check", str(short), "--lang", lang])
+        assert res.exit_code == 0, res.output
+        assert said in res.stdout and wrong not in res.stdout, res.stdout
+
+
+def test_one_pace_window_breaks_no_pace_rule():
+    from speechcoach.metrics import several_windows
+
+    res = runner.invoke(app, ["analyze", str(GOOD), "--format", "json", "--lang", "en"])
+    import json
+
+    rep = json.loads(res.stdout)
+    rep["pace"]["series"] = rep["pace"]["series"][:1]
+    rep["pace"]["cv"] = 0.9  # whatever the cv says, one window has no spread to judge
+    assert not several_windows(rep["pace"]["series"])
+    j = judge(rep)
+    assert "pace_cv" not in j.failed_rules and "not judged (too short)" in j.summary

@@ -310,3 +310,34 @@ def test_guidance_check_lists_where_each_file_comes_from(tmp_path):
     lines = res.stdout.splitlines()
     assert lines[0].startswith("catalogue.toml: ok, 9 items (shipped: ")
     assert lines[2] == f"fillers.toml: ok, 20 filler words (yours: {mine / 'fillers.toml'})"
+
+
+def test_export_refuses_a_dir_named_like_a_guidance_file(tmp_path):
+    folder = tmp_path / "g3" / "jargon.toml"  # the folder is missing: this would become a folder "jargon.toml"
+    res = runner.invoke(app, ["guidance", "export", str(folder)])
+    rest = one_line_error(res, folder)
+    assert rest.endswith(f"did you mean: guidance export {tmp_path / 'g3'} jargon.toml?"), rest
+    assert not (tmp_path / "g3").exists()
+
+
+def test_export_accepts_a_tab_completed_path_inside_dir(tmp_path):
+    folder = tmp_path / "g"
+    res = runner.invoke(app, ["guidance", "export", str(folder), str(folder / "jargon.toml")])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in folder.iterdir()) == ["jargon.toml"]
+    other = tmp_path / "other" / "fillers.toml"
+    res = runner.invoke(app, ["guidance", "export", str(folder), str(other)])
+    assert one_line_error(res, other).startswith(f"is not in {folder}"), res.stderr
+    res = runner.invoke(app, ["guidance", "export", str(folder), str(folder / "catalog.toml")])
+    assert one_line_error(res, folder / "catalog.toml").startswith("is not a guidance file")
+    assert sorted(p.name for p in folder.iterdir()) == ["jargon.toml"]
+
+
+def test_force_says_replaced_for_a_file_that_was_there(tmp_path):
+    folder = tmp_path / "g"
+    runner.invoke(app, ["guidance", "export", str(folder), "jargon"])
+    res = runner.invoke(app, ["guidance", "export", str(folder), "--force"])
+    assert res.exit_code == 0, res.output
+    lines = res.stderr.splitlines()
+    assert lines[0] == f"speechcoach: wrote {folder / 'catalogue.toml'}, {folder / 'fillers.toml'}"
+    assert lines[1] == f"speechcoach: replaced {folder / 'jargon.toml'} with the shipped version (--force)"

@@ -482,6 +482,11 @@ def test_one_pace_window_shows_no_spread_fastest_or_trend(tmp_path):
     label = strings("en")["labels"]["pace_cv"]
     for fmt in ("text", "md", "html"):
         assert label not in render(rep, fmt), fmt  # a cv of 0.00 from one window would mislead
+    text = render(rep, "text")
+    assert not re.search("[▁▂▃▄▅▆▇█]", text), text  # no one-bar spark line ("▇ 130–130"): reads as an even pace
+    assert not any(ln.startswith(strings("en")["labels"]["pace"]) for ln in text.splitlines())  # no section, as in md
+    assert 'id="h-pace"' not in render(rep, "html")  # no one-point chart either (Markdown has no section)
+    assert f"## {strings('en')['labels']['pace_chart']}" not in render(rep, "md")
 
 
 def test_every_finding_in_the_text_report_names_its_guidance_item(reports):

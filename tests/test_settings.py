@@ -128,6 +128,16 @@ def test_a_rubric_saved_with_a_byte_order_mark_is_read(tmp_path):
                                     "use = between a key and its value, not :")),
         ("【rate】\ntarget_cpm = 120\n", "line 1: invalid TOML (Invalid statement, column 1); full-width 【 】 must be ASCII [ ]"),
         ("［rate］\ntarget_cpm = 120\n", "line 1: invalid TOML (Invalid statement, column 1); full-width ［ ］ must be ASCII [ ]"),
+        # corner brackets are quotes in a value, but brackets on a table line or around a list
+        ("「rate」\ntarget_cpm = 120\n", "line 1: invalid TOML (Invalid statement, column 1); full-width 「 」 must be ASCII [ ]"),
+        ("[rate]\nband_cpm = 「100, 140」\n", "line 2: invalid TOML (Invalid value, column 12); full-width 「 」 must be ASCII [ ]"),
+        ("[rate]\nband_cpm = 「100，140」\n", "line 2: invalid TOML (Invalid value, column 12); full-width 「 ， 」 must be ASCII [ , ]"),
+        ('[report]\nlang = 「en」\n', 'line 2: invalid TOML (Invalid value, column 8); full-width 「 」 must be ASCII " "'),
+        ("[rate]\ntarget_cpm = １２０\n", "line 2: invalid TOML (Invalid value, column 14); full-width digits １２０ must be ASCII 120"),
+        ("[pace]\nmax_cv = ０．２５\n", "line 2: invalid TOML (Invalid value, column 10); full-width digits ０．２５ must be ASCII 0.25"),
+        ("[rate]\nband_cpm = [100；140]\n", "line 2: invalid TOML (Unclosed array, column 16); full-width ； must be ASCII ,"),
+        ("[rate]\ntarget_cpm = 120；band_cpm = [100, 140]\n", ("line 2: invalid TOML (Expected newline or end of document after a statement, column 17); "
+                                                           "full-width ； must be a new line (one key = value per line)")),
         ('[report]\nlang = "en"  # “英文”\nx = [1\n', "invalid TOML at the end of the file (Unclosed array: a bracket or quote is not closed)"),
         ("[rates]\ntarget_cpm = 120\n",
          "unknown table [rates] (expected one of [rate], [pauses], [pace], [report], [batch]; did you mean [rate]?)"),

@@ -453,12 +453,18 @@ def test_placements_guessed_from_the_sound_read_as_guesses(tmp_path):
     assert "| mid-phrase? |" in render(rep, "md") and "| mid-phrase |" not in render(rep, "md")
     assert "mid-phrase?</td>" in render(rep, "html")
     assert "(mid-phrase?)" in audacity_labels(rep)
+    assert "Pauses · mid-phrase?</li>" in render(rep, "html") and "Pauses · mid-phrase</li>" not in render(rep, "html")  # legend
     zh = to_dict(analyze_file(tmp_path / "talk.wav"), lang="zh")
     assert "| 短语中间（推测） |" in render(zh, "md") and "短语中间（推测）" in render(zh, "text")
+    # inside a label the guess is worded without brackets in brackets: 停顿 0.3 秒（推测：短语中间）
+    labels, page = audacity_labels(zh), render(zh, "html")
+    assert re.search(r"停顿 \d\.\d 秒（推测：短语中间）", labels) and re.search(r"停顿 \d\.\d 秒（推测：短语中间）", page)
+    assert "（推测））" not in labels + page and "停顿 · 短语中间（推测）</li>" in page
     mid = SAMPLES / "mid_phrase_pension"  # placed in the script: no mark
     placed = to_dict(analyze_file(mid.with_suffix(".wav"), script=_script(mid)), lang="en")
     assert any(p["placement"] == "mid_phrase" for p in placed["pauses"])
     assert "| mid-phrase |" in render(placed, "md") and "mid-phrase?" not in render(placed, "text") + render(placed, "html")
+    assert "Pauses · mid-phrase</li>" in render(placed, "html")
 
 
 def test_every_reason_resting_on_the_estimate_is_marked(tmp_path):

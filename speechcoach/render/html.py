@@ -410,8 +410,9 @@ class _Page:
         if with_areas:
             items.append(f'<li><span class="dot d-speech"></span>{_e(self.R["speech"])}</li>')
             items.append(f'<li><span class="dot d-silence"></span>{_e(self.R["silence"])}</li>')
+        guessed = guessed_placements(self.r)  # placed from the sound alone: marked as guesses, as in the tables
         for key in ("sentence", "clause", "mid_phrase", "unknown"):
-            items.append(f'<li><span class="dot d-{key}"></span>{_e(self.L["pauses"])} · {_e(self.w.placement(key))}</li>')
+            items.append(f'<li><span class="dot d-{key}"></span>{_e(self.L["pauses"])} · {_e(self.w.placement(key, guessed))}</li>')
         al = self.r.get("alignment")
         if with_areas and isinstance(al, dict) and (al.get("missed_breaks") or al.get("missed_steps")):
             items.append(f'<li><span class="dot d-missed"></span>{_e(self.L["missed_break"])}</li>')
@@ -427,17 +428,17 @@ class _Page:
     def pace(self) -> str:
         r, w, L = self.r, self.w, self.L
         pace = r["pace"]
+        if not several_windows(pace.get("series") or []):  # one window: no pace to chart (as the Markdown report)
+            return ""
         chart = svg.pace_chart(r, w)
-        stats = []
-        if several_windows(pace.get("series") or []):
-            f, s = pace["fastest"], pace["slowest"]
-            stats = [
-                (L["fastest"], f"{w.cpm(f['cpm'])} · {w.window(f)}", f["start_s"]),
-                (L["slowest"], f"{w.cpm(s['cpm'])} · {w.window(s)}", s["start_s"]),
-                (L["pace_cv"], self.R["cv_value"].format(v=w.cv(pace["cv"])), None),
-            ]
-            if drift_judged(speaking_s(r)):  # a slope per minute only where drift is judged
-                stats.append((L["trend"], self.R["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+,.0f}"), None))
+        f, s = pace["fastest"], pace["slowest"]
+        stats = [
+            (L["fastest"], f"{w.cpm(f['cpm'])} · {w.window(f)}", f["start_s"]),
+            (L["slowest"], f"{w.cpm(s['cpm'])} · {w.window(s)}", s["start_s"]),
+            (L["pace_cv"], self.R["cv_value"].format(v=w.cv(pace["cv"])), None),
+        ]
+        if drift_judged(speaking_s(r)):  # a slope per minute only where drift is judged
+            stats.append((L["trend"], self.R["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+,.0f}"), None))
         lis = "".join(
             f"<li{_seek_attrs(t)}><b>{_e(k)}</b>{_e(w.colon())}{_e(v)}</li>" for k, v, t in stats
         )

@@ -90,11 +90,10 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
 
     pace = report["pace"]
     series = [w["cpm"] for w in pace["series"]]
-    out.append(bold(L["pace"]) + f"   ({pace['window_s']:.0f} {L['seconds']})")
-    if series:
+    if several_windows(series):  # else no section, as in Markdown and HTML (one bar would read as an even pace)
+        out.append(bold(L["pace"]) + f"   ({pace['window_s']:.0f} {L['seconds']})")
         top = max(max(series), hi * 1.2)
         out.append(f"  {sparkline(series, 0.0, top)}   {shown_cpm(min(series))}–{shown_cpm(max(series))} {unit}")
-    if several_windows(series):
         trend = S["report"]["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+.0f}")
         trend = f"{L['trend']} {trend}   " if drift_judged(speaking_s(report)) else ""  # a slope only where drift is judged
         out.append(
@@ -102,7 +101,7 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
             f"{L['fastest']} {fmt_span(pace['fastest']['start_s'], pace['fastest']['end_s'])} ({shown_cpm(pace['fastest']['cpm'])})   "
             f"{L['slowest']} {fmt_span(pace['slowest']['start_s'], pace['slowest']['end_s'])} ({shown_cpm(pace['slowest']['cpm'])})"
         )
-    out.append("")
+        out.append("")
 
     out.append(bold(L["findings"]))
     if not report["findings"]:

@@ -151,10 +151,13 @@ class Words:
 
     def pause_label(self, duration_s: float, placement: str, guessed: bool = False) -> str:
         """A pause's one-line label, e.g. ``停顿 0.8 秒（句末）``; the placement is omitted when
-        unknown, marked as a guess when ``guessed`` (:meth:`placement`)."""
+        unknown, marked as a guess when ``guessed`` inside the same brackets
+        (``停顿 0.3 秒（推测：短语中间）``, ``pause 0.3 s (mid-phrase?)``)."""
         d = self.pause(duration_s)
         if placement and placement != "unknown":
-            return self.report["pause_label_placed"].format(d=d, place=self.placement(placement, guessed))
+            if guessed and placement in self.all["placement"]:  # "停顿 0.3 秒（推测：短语中间）": no brackets in brackets
+                return self.report["pause_label_guessed"].format(d=d, place=self.placement(placement))
+            return self.report["pause_label_placed"].format(d=d, place=self.placement(placement))
         return self.report["pause_label"].format(d=d)
 
     def filler_kind(self, kind: str) -> str:
