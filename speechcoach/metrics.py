@@ -278,7 +278,24 @@ def verdict(cpm: float, band: tuple[float, float]) -> str:
 
 
 def speaking_rate(n_chars: int, span_s: float, pause_s: float, *, band: tuple[float, float]) -> Rate:
-    """Rates of ``n_chars`` characters spoken over ``span_s`` seconds with ``pause_s`` of pauses."""
+    """Rates of ``n_chars`` characters spoken over ``span_s`` seconds with ``pause_s`` of pauses.
+
+    Parameters
+    ----------
+    n_chars : int
+        Spoken characters (script, recogniser or estimate).
+    span_s : float
+        The speech span (s), first onset to last offset, pauses included.
+    pause_s : float
+        Total length of the pauses inside it (s).
+    band : (float, float), keyword-only
+        The moderate band (cpm) the verdict is taken against.
+
+    Returns
+    -------
+    Rate
+        ``cpm`` and ``articulation_cpm`` in characters per minute, and the verdict.
+    """
     cpm = 60.0 * n_chars / span_s if span_s > 0 else 0.0
     talking = max(span_s - pause_s, 1e-6)
     return Rate(cpm=cpm, articulation_cpm=60.0 * n_chars / talking, verdict=verdict(cpm, band))
