@@ -1,4 +1,9 @@
-"""Files: atomic writes (a reader never sees a half-written report) and the per-user data folder."""
+"""Files: atomic writes (a reader never sees a half-written report) and the per-user data folder.
+
+:func:`write_atomic` writes every output; :func:`writable_folder` checks an output folder before
+any work; :func:`user_data_dir` is where attempts and the recogniser's model live;
+:func:`file_digest` hashes a file (``batch``'s resume state).
+"""
 
 from __future__ import annotations
 

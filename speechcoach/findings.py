@@ -3,6 +3,16 @@
 A :class:`Finding` is language-neutral: an id, a severity, the guidance item, the numbers for
 its message, and evidence (values and time spans). The report renders the message in the
 chosen language from ``locales/*.toml``.
+
+:func:`derive` makes the delivery findings: the rate against the band (judged on the rate shown,
+:func:`speechcoach.metrics.shown_cpm`), fast articulation, no pauses, over-long pauses (on their
+shown length), mid-phrase pauses (``mid_phrase_possible`` when only guessed from the sound),
+long runs without a pause, uneven pace (on the cv shown) and a drift: the rates of the first and
+the last third of the speaking time compared, relative to the mean rate, with the band's
+half-width relative to the target, and only when :func:`drift_judged` (30 s or more of speaking
+time, :data:`TREND_MIN_SPAN_S`). :func:`placement_findings` adds the pauses the script called
+for and did not get; :func:`precise_findings` the fillers, jargon and passages left out or added
+(precise mode, or jargon in the script); :func:`merge_findings` sorts them by severity.
 """
 
 from __future__ import annotations
@@ -20,13 +30,14 @@ from .settings import Settings
 SEVERITIES = ("problem", "warning", "info")
 
 NO_PAUSE_SPAN_S = 15.0
-"""Speech longer than this without any pause is flagged."""
+"""Speech longer than this (s, the speech span) without any pause is flagged."""
 
 ARTICULATION_FACTOR = 1.35
 """Flag fast talking between pauses when the articulation rate exceeds the band's top by this factor."""
 
 TREND_MIN_SPAN_S = 30.0
-"""A drift in pace is looked for over at least this much speech (s)."""
+"""A drift in pace is looked for, and a trend shown, only over at least this much speaking time
+(s, :attr:`speechcoach.metrics.Pace.speaking_s`: each pause counted at most 1 s)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,7 @@ class Finding:
 
     @property
     def start_s(self) -> float | None:
+        """Start (s) of the first evidence span: where the report plays the finding from; None without spans."""
         spans = self.evidence.get("spans") or []
         return float(spans[0][0]) if spans else None
 
@@ -140,6 +152,11 @@ def derive(
     pause_method: str = "script",
 ) -> tuple[Finding, ...]:
     """All findings for one recording, most important first.
+
+    ``rate`` (cpm), ``pace`` (windows and thirds in cpm, ``speaking_s``), ``pauses`` (s),
+    ``runs`` (``[start_s, end_s]`` rows), ``run_chars`` (characters per run) and ``span_s`` (the
+    speech span, s) are the pipeline's measurements; ``settings`` gives the limits; ``extra``
+    (from :func:`placement_findings`) is inserted after the pause findings.
 
     ``pause_method`` is how the pauses were placed (:class:`speechcoach.placement.Placed`):
     from the sound alone (``"acoustic"``), a mid-phrase pause is a guess (a pause after a very

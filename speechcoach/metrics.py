@@ -13,6 +13,13 @@ Pause lengths and the pace variation follow the same rule: a pause is shown in s
 decimals by :func:`shown_cv` (both the stored value rounded half up), and the long-pause and
 pace-variation limits are judged on those shown values, in findings, ``check``, the score and
 batch rows alike: a pause shown as 3.0 s is not longer than a 3.0 s limit.
+
+The pace (:func:`pace`) is the local rate in sliding windows of *speaking time*: every pause
+counts at most :data:`PACE_PAUSE_CAP_S` (1 s) there, its excess is cut out (:func:`pace_cut`,
+:class:`SpeakingTime` maps between recording and speaking time), because how long a speaker
+stopped is judged by the pause rules, not as slow speech. It also gives the rates of the first
+and the last third of that time, which a drift finding quotes
+(:func:`speechcoach.findings.derive`). :func:`score` turns rate, pauses and pace into 0–100.
 """
 
 from __future__ import annotations
@@ -164,7 +171,8 @@ class Rate:
     articulation_cpm : float
         Characters ÷ (span − pauses) × 60: how fast the speaker talks while talking.
     verdict : str
-        ``"slow"``, ``"on_target"`` or ``"fast"`` against the settings' band.
+        ``"slow"``, ``"on_target"`` or ``"fast"`` against the settings' band (cpm), judged on
+        the rate shown (:func:`verdict`).
     """
 
     cpm: float
@@ -174,6 +182,9 @@ class Rate:
 
 @dataclass(frozen=True)
 class Window:
+    """One window of the pace series: ``start_s``/``end_s`` in recording time (s), ``cpm`` its
+    local rate (characters per minute of the window's speaking time)."""
+
     start_s: float
     end_s: float
     cpm: float
@@ -219,10 +230,12 @@ class Pace:
 
     @property
     def fastest(self) -> Window:
+        """The window with the highest local rate (cpm)."""
         return max(self.series, key=lambda w: w.cpm)
 
     @property
     def slowest(self) -> Window:
+        """The window with the lowest local rate (cpm)."""
         return min(self.series, key=lambda w: w.cpm)
 
 
@@ -265,7 +278,24 @@ def verdict(cpm: float, band: tuple[float, float]) -> str:
 
 
 def speaking_rate(n_chars: int, span_s: float, pause_s: float, *, band: tuple[float, float]) -> Rate:
-    """Rates of ``n_chars`` characters spoken over ``span_s`` seconds with ``pause_s`` of pauses."""
+    """Rates of ``n_chars`` characters spoken over ``span_s`` seconds with ``pause_s`` of pauses.
+
+    Parameters
+    ----------
+    n_chars : int
+        Spoken characters (script, recogniser or estimate).
+    span_s : float
+        The speech span (s), first onset to last offset, pauses included.
+    pause_s : float
+        Total length of the pauses inside it (s).
+    band : (float, float), keyword-only
+        The moderate band (cpm) the verdict is taken against.
+
+    Returns
+    -------
+    Rate
+        ``cpm`` and ``articulation_cpm`` in characters per minute, and the verdict.
+    """
     cpm = 60.0 * n_chars / span_s if span_s > 0 else 0.0
     talking = max(span_s - pause_s, 1e-6)
     return Rate(cpm=cpm, articulation_cpm=60.0 * n_chars / talking, verdict=verdict(cpm, band))
@@ -424,13 +454,16 @@ def score(
     Parameters
     ----------
     rate : Rate
+        The speaking rate (cpm); only ``rate.cpm`` counts, as shown.
     pace_ : Pace
+        The pace; only its cv (dimensionless), as shown.
     settings : Settings, keyword-only
         The band (cpm) and the cv limit.
     n_long_pauses, n_mid_phrase, n_long_runs : int, keyword-only
-        Pauses over ``max_pause_s`` (judged on their shown length, :func:`is_long_pause`), pauses in the middle of a phrase (placed by the script or
-        the recogniser: the caller passes 0 when they were only guessed from the sound), speech
-        runs over ``max_run_chars`` characters.
+        Pauses over ``max_pause_s`` (judged on their shown length, :func:`is_long_pause`), pauses in the middle of a phrase (placed by the script:
+        the caller passes 0 when they were only guessed from the sound, ``pause_method``
+        ``"acoustic"``, which precise mode's placement is too), speech runs over
+        ``max_run_chars`` characters.
     no_pauses : bool, keyword-only
         No pause at all in a long stretch of speech.
 

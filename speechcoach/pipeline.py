@@ -1,7 +1,10 @@
 """The analysis: a pure function of (signal, sample rate, script, settings), and a file wrapper.
 
-load → features → segmentation → syllable nuclei → characters → metrics → findings.
-:func:`analyze_audio` is what every front end (CLI, batch, server) calls.
+load → features → segmentation → syllable nuclei → characters (script, precise mode or the
+estimate) → rate → pause placement (with the script aligned) → pace (on speaking time, each
+pause counted at most 1 s, :func:`speechcoach.metrics.pace_cut`) → findings → score.
+:func:`analyze_audio` is what every front end (CLI, batch, server) calls; :func:`analyze_file`
+loads a file first, :func:`analyze_signal` takes an in-memory signal.
 """
 
 from __future__ import annotations

@@ -103,18 +103,22 @@ class Segmentation:
 
     @property
     def start_s(self) -> float:
+        """First speech onset (s): the start of the speech span."""
         return float(self.runs[0, 0])
 
     @property
     def end_s(self) -> float:
+        """Last speech offset (s): the end of the speech span."""
         return float(self.runs[-1, 1])
 
     @property
     def span_s(self) -> float:
+        """The speech span (s), pauses inside it included: what the speaking rate divides by."""
         return self.end_s - self.start_s
 
     @property
     def pause_s(self) -> float:
+        """Total length of the pauses (s)."""
         return float(np.sum(self.pauses[:, 1] - self.pauses[:, 0])) if len(self.pauses) else 0.0
 
     @property

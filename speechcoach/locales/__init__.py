@@ -1,4 +1,10 @@
-"""Report strings in Chinese and English, kept as editable data files (``zh.toml``, ``en.toml``)."""
+"""Report strings in Chinese and English, kept as editable data files (``zh.toml``, ``en.toml``).
+
+:func:`strings` loads one language's tables, :func:`template` picks a message (the singular
+``KEY_one`` wording when a count is 1), :func:`fmt_time` and :func:`fmt_span` write a moment or
+a stretch of the recording (``0:12.5``, ``0:10.5–0:18.5``), and :func:`error_text` words an
+error from the ``[errors]`` templates by its ``code`` and ``params``.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The batch index page: one self-contained HTML file (no CDN, no external files).
 
 It shows the cohort's distribution of speaking rates against the moderate band (an inline
-SVG histogram), per-trainee progress (first vs latest attempt) and a sortable, filterable
+SVG histogram; each rate placed by the whole number the reports show, ``shown_cpm``, and
+coloured by its verdict; bars start at the band's edges), per-trainee progress (first vs latest attempt) and a sortable, filterable
 table linking every recording's report. All strings come from ``locales/*.toml`` (section
 ``[batch]``), so the page is Chinese or English like the reports.
 """
