@@ -43,7 +43,7 @@ _TABLE_LIKE = re.compile(r"^\s*「[^」]*」\s*(?:#.*)?$")
 """``「rate」`` alone on its line: a table header in the wrong brackets, not a string."""
 _CORNER = re.compile(r"「([^」]*)」")
 _FULL_QUOTED = re.compile(r"「[^」]*」|“[^”]*”|‘[^’]*’")
-_NUMBER_OR_EMPTY = re.compile("^[\s+\-]*(?:[0-9\uff10-\uff19][0-9\uff10-\uff19._．]*)?\s*$")
+_NUMBER_OR_EMPTY = re.compile(r"^[\s+\-]*(?:[0-9０-９][0-9０-９._．]*)?\s*$")
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
 _KEY_COLON = re.compile(r"(?:^|[{,])\s*[\w.\-]+\s*:(?!\d)")
