@@ -42,8 +42,6 @@ from .characters import CLAUSE_BREAK, SENTENCE_END, Unit, spoken_units
 NONE, CLAUSE, SENTENCE = 0, 1, 2
 """Codes of the break between two spoken units (see :func:`boundary_kinds`)."""
 
-KIND_NAMES = ("none", "clause", "sentence")
-
 NUCLEI_WEIGHT = 0.9
 """Share of the expected character count taken from nuclei (the rest from speaking time)."""
 

@@ -20,7 +20,7 @@ from .alignment import Alignment
 from .characters import spoken_units
 from .errors import AudioError, ScriptError
 from .features import Frames, frame_features
-from .findings import Finding, derive, merge_findings, placement_findings, run_lengths
+from .findings import NO_PAUSE_SPAN_S, Finding, derive, merge_findings, placement_findings, run_lengths
 from .metrics import Pace, Rate, is_long_pause, pace, pace_cut, score, shown_cpm, shown_limit, speaking_rate
 from .placement import Pause, place
 from .segmentation import NoSpeechError, Segmentation, segment
@@ -260,7 +260,7 @@ def analyze_audio(
         # placed from the sound alone, a mid-phrase pause is a guess: it costs nothing, as in check
         n_mid_phrase=0 if placed.method == "acoustic" else sum(p.placement == "mid_phrase" for p in pauses),
         n_long_runs=int(np.sum(run_chars > settings.max_run_chars)),
-        no_pauses=not pauses and seg.span_s > 15.0,
+        no_pauses=not pauses and seg.span_s > NO_PAUSE_SPAN_S,
     )
     return Analysis(
         audio=a,

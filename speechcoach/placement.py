@@ -112,11 +112,6 @@ class Gap:
     context: str
 
 
-def unplaced(pauses: np.ndarray) -> tuple[Pause, ...]:
-    """Pauses from an array of ``[start_s, end_s]`` rows, placement unknown."""
-    return tuple(Pause(float(a), float(b)) for a, b in pauses)
-
-
 def fmt_pause(duration_s: float) -> str:
     """The mark of a pause in a script, e.g. ``⏸0.8s``: its length as every report shows it
     (:func:`speechcoach.metrics.shown_s`)."""

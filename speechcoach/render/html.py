@@ -45,9 +45,6 @@ def _e(s: object) -> str:
     return escape(str(s), quote=True)
 
 
-PAUSE_GLYPH = "⏸"
-"""The pause mark used in contexts (``…开始了。 ⏸0.8s 调整…``); many fonts lack it."""
-
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
 _CJK_RUN = re.compile(f"[{_CJK}](?:[^A-Za-z]*[{_CJK}])?")
 
