@@ -114,7 +114,7 @@ def to_dict(an: Analysis, *, lang: str | None = None, created: str | None = None
         "pace": {
             "window_s": _r(an.pace.window_s, 2),
             "speaking_s": _r(an.pace.speaking_s, 2),
-            "series": [{"start_s": _r(w.start_s, 2), "end_s": _r(w.end_s, 2), "cpm": _r(w.cpm, RATE_DECIMALS)} for w in an.pace.series],
+            "series": [_window(w) for w in an.pace.series],
             "cv": _r(an.pace.cv),
             "trend_cpm_per_min": _r(an.pace.trend_cpm_per_min, 1),
             "first_third_cpm": _r(an.pace.first_third_cpm, RATE_DECIMALS),
