@@ -316,6 +316,41 @@ def run_batch(
     if not files and not problems:
         raise ParameterError("no recordings given")
     recordings = plan(files, scripts_dir=scripts, trainee_mode=settings.trainee)
+    work = _plan_work(recordings, out, settings, force)
+    t0 = time.perf_counter()
+    interrupted, stop_signal = _analyse(work, out, settings, jobs, progress, t0)
+    return _finish(work, problems, out, settings, jobs, t0, interrupted, stop_signal)
+
+
+@dataclass
+class _Work:
+    """A batch run's recordings, what it does with each, and what it has got so far.
+
+    ``rows`` and ``statuses`` (by recording id) start with the recordings reused from an
+    earlier run (``"skipped"``, ``"skipped-failed"``) or unreadable (``"failed"``) and gain
+    each one analysed; ``tasks`` are those to analyse; ``earlier``, the still valid earlier
+    result of each one redone by ``force``, stands in when the run stops before redoing it.
+    """
+
+    total: int
+    """Recordings in the batch (the inputs' problems not counted)."""
+    by_id: dict[str, Recording]
+    settings_sha256: str
+    digests: dict[str, tuple[str | None, str | None]]
+    """(audio, script) SHA-256 of each readable recording, for its state file."""
+    rows: dict[str, dict[str, Any]]
+    statuses: dict[str, str]
+    tasks: list[Task]
+    earlier: dict[str, dict[str, Any]]
+    skipped: int
+    """Recordings reused unchanged, remembered failures included."""
+    failed: int
+    analysed: int = 0
+
+
+def _plan_work(recordings: list[Recording], out: Path, settings: Settings, force: bool) -> _Work:
+    """Step 1: hash each recording and reuse its earlier result when unchanged (unless ``force``),
+    else make it a task."""
     formats = available_formats()
     s_digest = settings_digest(settings, formats)
     states = {r.id: read_state(out, r.id) for r in recordings}
@@ -326,7 +361,6 @@ def run_batch(
     digests: dict[str, tuple[str | None, str | None]] = {}
     tasks: list[Task] = []
     earlier: dict[str, dict[str, Any]] = {}
-    by_id = {r.id: r for r in recordings}
     for r in recordings:
         try:
             digests[r.id] = (file_digest(r.path), script_digest(r.script))
@@ -347,22 +381,36 @@ def run_batch(
             earlier[r.id] = _stored_row(st["row"])
         tasks.append(Task(r.id, str(r.path), str(r.script) if r.script else None, str(out), names[r.id], formats, settings))
 
-    del states  # only the names and the skip decisions were needed; keep the parent small
-    n_skipped = sum(s.startswith("skipped") for s in statuses.values())
-    counts = {"analysed": 0, "failed": sum(s != "skipped" for s in statuses.values())}
-    t0 = time.perf_counter()
-    total = len(recordings)
+    return _Work(
+        total=len(recordings),
+        by_id={r.id: r for r in recordings},
+        settings_sha256=s_digest,
+        digests=digests,
+        rows=rows,
+        statuses=statuses,
+        tasks=tasks,
+        earlier=earlier,
+        skipped=sum(s.startswith("skipped") for s in statuses.values()),
+        failed=sum(s != "skipped" for s in statuses.values()),
+    )
 
+
+def _analyse(
+    work: _Work, out: Path, settings: Settings, jobs: int, progress: Callable[[Progress], None] | None, t0: float
+) -> tuple[bool, int]:
+    """Step 2: analyse the tasks (in this process, or ``jobs`` workers), recording each result as
+    it comes; returns (interrupted, the signal that stopped it): Ctrl-C, SIGTERM or a
+    ``KeyboardInterrupt`` from ``progress`` stop the run without raising."""
     def emit(file: str | None = None, error: str | None = None) -> None:
         if progress is not None:
             progress(
                 Progress(
-                    total=total,
-                    done=len(statuses),
-                    analysed=counts["analysed"],
-                    skipped=n_skipped,
-                    failed=counts["failed"],
-                    to_analyse=len(tasks),
+                    total=work.total,
+                    done=len(work.statuses),
+                    analysed=work.analysed,
+                    skipped=work.skipped,
+                    failed=work.failed,
+                    to_analyse=len(work.tasks),
                     elapsed_s=time.perf_counter() - t0,
                     file=file,
                     error=error,
@@ -370,51 +418,69 @@ def run_batch(
             )
 
     def on_done(task: Task, oc: Outcome) -> None:
-        r = by_id[task.rid]
-        if oc.error is not None:
-            row = _error_row(r, oc.error, code=oc.code, params=oc.params, message=oc.message, lang=settings.lang)
-            statuses[r.id] = "failed"
-            counts["failed"] += 1
-        else:
-            row = _with_identity(dict(oc.row), r)
-            row["report_json"] = oc.outputs.get("json", "")
-            row["report_html"] = oc.outputs.get("html", "")
-            statuses[r.id] = "analysed"
-            counts["analysed"] += 1
-        rows[r.id] = row
-        if oc.error is None or oc.cacheable:
-            audio_d, script_d = digests[r.id]
-            entry = {
-                "version": STATE_VERSION,
-                "audio": os.path.abspath(r.path),
-                "audio_sha256": audio_d,
-                "script": os.path.abspath(r.script) if r.script else None,
-                "script_sha256": script_d,
-                "settings_sha256": s_digest,
-                "name": task.name,
-                "outputs": oc.outputs,
-                "row": {k: v for k, v in row.items() if k not in ("trainee", "file", "recorded")},
-                "seconds": round(oc.seconds, 3),
-                "finished": _now(),
-            }
-            write_atomic(_state_path(out, r.id), json.dumps(entry, ensure_ascii=False, indent=1) + "\n")
-        emit(str(r.path), oc.error)
+        _record(work, task, oc, out, settings)
+        emit(str(work.by_id[task.rid].path), oc.error)
 
-    interrupted = False
-    stop_signal = signal.SIGINT
     try:
         with sigterm_interrupts():
             emit()
-            if jobs == 1 or len(tasks) <= 1:
-                for t in tasks:
+            if jobs == 1 or len(work.tasks) <= 1:
+                for t in work.tasks:
                     on_done(t, analyse_one(t))
             else:
-                run_pool(tasks, min(jobs, len(tasks)), on_done)
+                run_pool(work.tasks, min(jobs, len(work.tasks)), on_done)
     except KeyboardInterrupt as exc:
-        interrupted = True
-        stop_signal = getattr(exc, "signum", signal.SIGINT)
+        return True, getattr(exc, "signum", signal.SIGINT)
+    return False, signal.SIGINT
 
-    for rid, row in earlier.items():  # not redone yet: the earlier result is still valid
+
+def _record(work: _Work, task: Task, oc: Outcome, out: Path, settings: Settings) -> None:
+    """One recording finished: its row and status, and its state file (for a later run to reuse)
+    unless it failed for a reason worth retrying."""
+    r = work.by_id[task.rid]
+    if oc.error is not None:
+        row = _error_row(r, oc.error, code=oc.code, params=oc.params, message=oc.message, lang=settings.lang)
+        work.statuses[r.id] = "failed"
+        work.failed += 1
+    else:
+        row = _with_identity(dict(oc.row), r)
+        row["report_json"] = oc.outputs.get("json", "")
+        row["report_html"] = oc.outputs.get("html", "")
+        work.statuses[r.id] = "analysed"
+        work.analysed += 1
+    work.rows[r.id] = row
+    if oc.error is None or oc.cacheable:
+        audio_d, script_d = work.digests[r.id]
+        entry = {
+            "version": STATE_VERSION,
+            "audio": os.path.abspath(r.path),
+            "audio_sha256": audio_d,
+            "script": os.path.abspath(r.script) if r.script else None,
+            "script_sha256": script_d,
+            "settings_sha256": work.settings_sha256,
+            "name": task.name,
+            "outputs": oc.outputs,
+            "row": {k: v for k, v in row.items() if k not in ("trainee", "file", "recorded")},
+            "seconds": round(oc.seconds, 3),
+            "finished": _now(),
+        }
+        write_atomic(_state_path(out, r.id), json.dumps(entry, ensure_ascii=False, indent=1) + "\n")
+
+
+def _finish(
+    work: _Work,
+    problems: Sequence[InputProblem],
+    out: Path,
+    settings: Settings,
+    jobs: int,
+    t0: float,
+    interrupted: bool,
+    stop_signal: int,
+) -> BatchResult:
+    """Step 3, also after an interruption: the summaries (with the earlier result of each forced
+    recording not redone yet, still valid) and ``last-run.json``."""
+    by_id, rows, statuses, total = work.by_id, work.rows, work.statuses, work.total
+    for rid, row in work.earlier.items():  # not redone yet: the earlier result is still valid
         rows.setdefault(rid, _with_identity(row, by_id[rid]))
     missing = total - len(rows)
     problem_rows = [_problem_row(p, settings.lang) for p in problems]
@@ -428,9 +494,9 @@ def run_batch(
         "jobs": jobs,
         "counts": {
             "total": total + len(problems),
-            "analysed": counts["analysed"],
-            "skipped": n_skipped,
-            "failed": counts["failed"] + len(problems),
+            "analysed": work.analysed,
+            "skipped": work.skipped,
+            "failed": work.failed + len(problems),
             "not_finished": total - len(statuses),
         },
         "recordings": {str(by_id[rid].path): s for rid, s in statuses.items()},
@@ -440,9 +506,9 @@ def run_batch(
     return BatchResult(
         out=out,
         total=total + len(problems),
-        analysed=counts["analysed"],
-        skipped=n_skipped,
-        failed=counts["failed"] + len(problems),
+        analysed=work.analysed,
+        skipped=work.skipped,
+        failed=work.failed + len(problems),
         interrupted=interrupted,
         elapsed_s=elapsed,
         rows=result_rows,

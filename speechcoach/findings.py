@@ -17,6 +17,7 @@ for and did not get; :func:`precise_findings` the fillers, jargon and passages l
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,134 +165,178 @@ def derive(
     limit), instead of ``mid_phrase``.
     """
     s = settings
+    return _by_severity(
+        [
+            *_rate(rate, s),
+            *_articulation(rate, s),
+            *_no_pauses(pauses, runs, span_s, s),
+            *_long_pauses(pauses, s),
+            *_mid_phrase(pauses, s, pause_method),
+            *extra,
+            *_long_runs(runs, run_chars, s),
+            *_uneven_pace(pace, s),
+            *_drift(pace, span_s, s),
+        ]
+    )
+
+
+# Each function below makes one kind of finding for derive, as a list (empty when there is none).
+# Every number a message quotes is the one the report shows (metrics.shown_cpm, shown_s, …).
+
+
+def _rate(rate: Rate, s: Settings) -> list[Finding]:
+    """``rate_fast``, ``rate_slow`` or ``rate_on_target``: the rate shown against the band (always one)."""
     lo, hi = s.band
-    out: list[Finding] = []
-    rate_ev = {"cpm": round(rate.cpm, 1), "band_cpm": [lo, hi], "target_cpm": s.target_cpm}
-    cpm = shown_cpm(rate.cpm)  # every number below is the one the report shows (metrics.shown_cpm)
+    evidence = {"cpm": round(rate.cpm, 1), "band_cpm": [lo, hi], "target_cpm": s.target_cpm}
+    cpm = shown_cpm(rate.cpm)
     given = dict(lo=shown_limit(lo), hi=shown_limit(hi), target=shown_limit(s.target_cpm))  # the settings as given: 139.5 stays 139.5
     if rate.verdict == "fast":
         pct = 100.0 * (cpm / s.target_cpm - 1)
         sev = "problem" if cpm > hi * 1.3 else "warning"
-        out.append(Finding("rate_fast", sev, "pace", dict(cpm=cpm, pct=pct, **given), rate_ev))
-    elif rate.verdict == "slow":
+        return [Finding("rate_fast", sev, "pace", dict(cpm=cpm, pct=pct, **given), evidence)]
+    if rate.verdict == "slow":
         pct = 100.0 * (1 - cpm / s.target_cpm)
         sev = "problem" if cpm < lo * 0.75 else "warning"
-        out.append(Finding("rate_slow", sev, "pace", dict(cpm=cpm, pct=pct, **given), rate_ev))
-    else:
-        out.append(Finding("rate_on_target", "info", "pace", dict(cpm=cpm, **given), rate_ev))
-    if rate.verdict != "fast" and rate.articulation_cpm > hi * ARTICULATION_FACTOR:
-        out.append(
-            Finding(
-                "articulation_fast",
-                "warning",
-                "pace",
-                dict(articulation=shown_cpm(rate.articulation_cpm)),
-                {"articulation_cpm": round(rate.articulation_cpm, 1)},
-            )
-        )
+        return [Finding("rate_slow", sev, "pace", dict(cpm=cpm, pct=pct, **given), evidence)]
+    return [Finding("rate_on_target", "info", "pace", dict(cpm=cpm, **given), evidence)]
 
-    if not pauses and span_s > NO_PAUSE_SPAN_S:
-        out.append(
-            Finding(
-                "no_pauses",
-                "problem",
-                "pauses",
-                dict(span=span_s, min_pause=s.min_pause_s),
-                {"span_s": round(span_s, 2), "spans": [[runs[0, 0], runs[-1, 1]]]},
-            )
+
+def _articulation(rate: Rate, s: Settings) -> list[Finding]:
+    """``articulation_fast``: fast talking between pauses (:data:`ARTICULATION_FACTOR` above the
+    band's top) when the overall rate is not already too fast."""
+    if rate.verdict == "fast" or not rate.articulation_cpm > s.band[1] * ARTICULATION_FACTOR:
+        return []
+    return [
+        Finding(
+            "articulation_fast",
+            "warning",
+            "pace",
+            dict(articulation=shown_cpm(rate.articulation_cpm)),
+            {"articulation_cpm": round(rate.articulation_cpm, 1)},
         )
-    long_ = [p for p in pauses if is_long_pause(p.duration_s, s.max_pause_s)]  # judged on the length shown
-    if long_:
-        longest = max(long_, key=lambda p: p.duration_s)
-        out.append(
-            Finding(
-                "long_pauses",
-                "warning",
-                "pauses",
-                dict(n=len(long_), limit=shown_limit(s.max_pause_s, 1), longest=shown_s(longest.duration_s), at=fmt_time(longest.start_s)),
-                {"spans": [[round(p.start_s, 3), round(p.end_s, 3)] for p in long_]},
-            )
+    ]
+
+
+def _no_pauses(pauses: tuple[Pause, ...], runs: np.ndarray, span_s: float, s: Settings) -> list[Finding]:
+    """``no_pauses``: more than :data:`NO_PAUSE_SPAN_S` of speech without a single pause."""
+    if pauses or not span_s > NO_PAUSE_SPAN_S:
+        return []
+    return [
+        Finding(
+            "no_pauses",
+            "problem",
+            "pauses",
+            dict(span=span_s, min_pause=s.min_pause_s),
+            {"span_s": round(span_s, 2), "spans": [[runs[0, 0], runs[-1, 1]]]},
         )
+    ]
+
+
+def _long_pauses(pauses: tuple[Pause, ...], s: Settings) -> list[Finding]:
+    """``long_pauses``: pauses over the limit, judged on the length shown."""
+    long_ = [p for p in pauses if is_long_pause(p.duration_s, s.max_pause_s)]
+    if not long_:
+        return []
+    longest = max(long_, key=lambda p: p.duration_s)
+    return [
+        Finding(
+            "long_pauses",
+            "warning",
+            "pauses",
+            dict(n=len(long_), limit=shown_limit(s.max_pause_s, 1), longest=shown_s(longest.duration_s), at=fmt_time(longest.start_s)),
+            {"spans": [[round(p.start_s, 3), round(p.end_s, 3)] for p in long_]},
+        )
+    ]
+
+
+def _mid_phrase(pauses: tuple[Pause, ...], s: Settings, pause_method: str) -> list[Finding]:
+    """``mid_phrase``, or ``mid_phrase_possible`` (milder) when the pauses were placed from the
+    sound alone (``pause_method == "acoustic"``): then they are possibly hesitations."""
     mid = [p for p in pauses if p.placement == "mid_phrase"]
-    if mid and pause_method == "acoustic":  # placed from the sound alone: possibly hesitations
-        out.append(
-            Finding(
-                "mid_phrase_possible",
-                "warning" if len(mid) > s.max_mid_phrase else "info",
-                "pauses",
-                dict(n=len(mid), example=fmt_time(mid[0].start_s)),
-                {"spans": [[round(p.start_s, 3), round(p.end_s, 3)] for p in mid], "limit": s.max_mid_phrase},
-            )
-        )
-    elif mid:
-        sev = "problem" if len(mid) > s.max_mid_phrase else "warning"
-        example = mid[0].context or fmt_time(mid[0].start_s)
-        out.append(
-            Finding(
-                "mid_phrase",
-                sev,
-                "pauses",
-                dict(n=len(mid), example=example),
-                {"spans": [[round(p.start_s, 3), round(p.end_s, 3)] for p in mid], "limit": s.max_mid_phrase},
-            )
-        )
-    out.extend(extra)
+    if not mid:
+        return []
+    evidence = {"spans": [[round(p.start_s, 3), round(p.end_s, 3)] for p in mid], "limit": s.max_mid_phrase}
+    over = len(mid) > s.max_mid_phrase
+    if pause_method == "acoustic":
+        return [Finding("mid_phrase_possible", "warning" if over else "info", "pauses", dict(n=len(mid), example=fmt_time(mid[0].start_s)), evidence)]
+    example = mid[0].context or fmt_time(mid[0].start_s)
+    return [Finding("mid_phrase", "problem" if over else "warning", "pauses", dict(n=len(mid), example=example), evidence)]
 
+
+def _long_runs(runs: np.ndarray, run_chars: np.ndarray, s: Settings) -> list[Finding]:
+    """``long_runs``: runs of speech (between pauses) of more than ``max_run_chars`` characters;
+    the longest first, the one the message names and the report plays."""
     long_runs = np.flatnonzero(run_chars > s.max_run_chars)
-    if len(long_runs):
-        k = int(long_runs[np.argmax(run_chars[long_runs])])
-        long_runs = np.concatenate([[k], long_runs[long_runs != k]])  # the longest first: the one named and played
-        out.append(
-            Finding(
-                "long_runs",
-                "warning",
-                "short_sentences",
-                dict(n=len(long_runs), limit=s.max_run_chars, longest=int(run_chars[k]), at=fmt_time(runs[k, 0])),
-                {
-                    "spans": [[round(float(runs[i, 0]), 3), round(float(runs[i, 1]), 3)] for i in long_runs],
-                    "chars": [int(run_chars[i]) for i in long_runs],
-                },
-            )
+    if not len(long_runs):
+        return []
+    k = int(long_runs[np.argmax(run_chars[long_runs])])
+    long_runs = np.concatenate([[k], long_runs[long_runs != k]])
+    return [
+        Finding(
+            "long_runs",
+            "warning",
+            "short_sentences",
+            dict(n=len(long_runs), limit=s.max_run_chars, longest=int(run_chars[k]), at=fmt_time(runs[k, 0])),
+            {
+                "spans": [[round(float(runs[i, 0]), 3), round(float(runs[i, 1]), 3)] for i in long_runs],
+                "chars": [int(run_chars[i]) for i in long_runs],
+            },
         )
+    ]
 
-    if several_windows(pace.series) and cv_above(pace.cv, s.max_cv):  # judged on the cv shown
-        f, w = pace.fastest, pace.slowest
-        out.append(
-            Finding(
-                "pace_uneven",
-                "warning",
-                "pace",
-                dict(cv=shown_cv(pace.cv), fast_at=_span(f), fast=shown_cpm(f.cpm), slow_at=_span(w), slow=shown_cpm(w.cpm)),
-                {"cv": round(pace.cv, 3), "spans": [[round(f.start_s, 2), round(f.end_s, 2)], [round(w.start_s, 2), round(w.end_s, 2)]]},
-            )
+
+def _uneven_pace(pace: Pace, s: Settings) -> list[Finding]:
+    """``pace_uneven``: the pace windows' cv (as shown) over the limit, naming the fastest and
+    the slowest window."""
+    if not (several_windows(pace.series) and cv_above(pace.cv, s.max_cv)):
+        return []
+    f, w = pace.fastest, pace.slowest
+    return [
+        Finding(
+            "pace_uneven",
+            "warning",
+            "pace",
+            dict(cv=shown_cv(pace.cv), fast_at=_span(f), fast=shown_cpm(f.cpm), slow_at=_span(w), slow=shown_cpm(w.cpm)),
+            {"cv": round(pace.cv, 3), "spans": [[round(f.start_s, 2), round(f.end_s, 2)], [round(w.start_s, 2), round(w.end_s, 2)]]},
         )
-    # A drift is judged on what the finding quotes: the rates of the first and the last third of
-    # the speaking time, counted from the characters' times ("about 92 in the first third, about
-    # 190 in the last"), their difference relative to the mean rate against the band's half-width
-    # relative to the target (20/120 = 17% for 100-140: a change that carries a speaker from the
-    # band's middle to its edge) for a note, twice that for a warning. Relative, because a rate
-    # without a script errs in proportion to the rate; by the measured change rather than a
-    # fitted slope per minute, which extrapolates beyond a short recording. Only over
-    # TREND_MIN_SPAN_S of speech or more (drift_judged, on the pace's speaking time).
+    ]
+
+
+def _drift(pace: Pace, span_s: float, s: Settings) -> list[Finding]:
+    """``pace_speeds_up`` or ``pace_slows_down``.
+
+    A drift is judged on what the finding quotes: the rates of the first and the last third of
+    the speaking time, counted from the characters' times ("about 92 in the first third, about
+    190 in the last"), their difference relative to the mean rate against the band's half-width
+    relative to the target (20/120 = 17% for 100-140: a change that carries a speaker from the
+    band's middle to its edge) for a note, twice that for a warning. Relative, because a rate
+    without a script errs in proportion to the rate; by the measured change rather than a
+    fitted slope per minute, which extrapolates beyond a short recording. Only over
+    :data:`TREND_MIN_SPAN_S` of speech or more (:func:`drift_judged`, on the pace's speaking time).
+    """
     step = (s.band_hi_cpm - s.band_lo_cpm) / (2.0 * s.target_cpm)
     first, last = pace.first_third_cpm, pace.last_third_cpm
     change = abs(last - first) / max(pace.mean_cpm, 1e-9)
-    if drift_judged(pace.speaking_s or span_s) and several_windows(pace.series) and change >= step:
-        fid = "pace_speeds_up" if last > first else "pace_slows_down"
-        out.append(
-            Finding(
-                fid,
-                "info" if change < 2 * step else "warning",
-                "pace",
-                dict(first=shown_cpm(first), last=shown_cpm(last)),
-                {
-                    "first_last_third_cpm": [round(first, 1), round(last, 1)],
-                    "trend_cpm_per_min": round(pace.trend_cpm_per_min, 1),
-                },
-            )
+    if not (drift_judged(pace.speaking_s or span_s) and several_windows(pace.series) and change >= step):
+        return []
+    return [
+        Finding(
+            "pace_speeds_up" if last > first else "pace_slows_down",
+            "info" if change < 2 * step else "warning",
+            "pace",
+            dict(first=shown_cpm(first), last=shown_cpm(last)),
+            {
+                "first_last_third_cpm": [round(first, 1), round(last, 1)],
+                "trend_cpm_per_min": round(pace.trend_cpm_per_min, 1),
+            },
         )
+    ]
+
+
+def _by_severity(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """``findings`` sorted most severe first (:data:`SEVERITIES`), stable within a severity."""
     order = {sev: i for i, sev in enumerate(SEVERITIES)}
-    return tuple(sorted(out, key=lambda f: order[f.severity]))
+    return tuple(sorted(findings, key=lambda f: order[f.severity]))
 
 
 # --- precise mode (speech recogniser): fillers, jargon, passages left out or added -------------
@@ -402,5 +447,4 @@ def precise_findings(
 
 def merge_findings(base: tuple[Finding, ...], extra: tuple[Finding, ...]) -> tuple[Finding, ...]:
     """``base`` and ``extra`` together, most severe first (stable within a severity)."""
-    order = {sev: i for i, sev in enumerate(SEVERITIES)}
-    return tuple(sorted((*base, *extra), key=lambda f: order[f.severity]))
+    return _by_severity((*base, *extra))
