@@ -31,7 +31,7 @@ acoustic count):
   at the joins, not those inside a clip's own speech, so even the steady condition reads high;
   what matters is the change from it.
 
-When the corpus is absent it prints a message and exits 0.
+When the corpus is absent it says so on one line (standard error) and exits 2.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ import numpy as np
 from speechcoach.pipeline import analyze_signal
 
 from .accuracy import acoustic
-from .corpus import corpus_dir, missing_message
+from .corpus import corpus_for
 from .passages import Passage, build_passages, room_noise, score_pauses
 
 STEP_DB = 20.0
@@ -155,9 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cap-dbfs", type=float, default=CAP_DBFS, help=f"highest level of the second noise, dBFS (default {CAP_DBFS:g})")
     ap.add_argument("--conditions", default=",".join(CONDITIONS), help="comma-separated subset of steady,step,ramp")
     args = ap.parse_args(argv)
-    if corpus_dir() is None:
-        print(missing_message())
-        return 0
+    if corpus_for("benchmarks.background") is None:
+        return 2
     passages = build_passages(args.passages, args.seed)
     rows = {}
     for kind in args.conditions.split(","):

@@ -65,7 +65,7 @@ def test_a_corpus_with_no_usable_clip_is_one_clear_error(tmp_path: Path) -> None
         read_corpus(tmp_path)
 
 
-@pytest.mark.parametrize("name", ["accuracy", "asr", "codecs", "speed", "placement"])
+@pytest.mark.parametrize("name", ["accuracy", "asr", "codecs", "speed", "placement", "background"])
 def test_a_missing_corpus_is_one_line_naming_it_and_exit_2(name: str, tmp_path: Path, monkeypatch, capsys) -> None:
     import importlib
 
