@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .locales import fmt_time, strings
-from .metrics import cv_above, is_long_pause, several_windows, shown_cpm, shown_cv, shown_limit, shown_s
+from .metrics import cv_above, is_long_pause, several_windows, shown_cpm, shown_cv, shown_limit, shown_s, verdict
+from .placement import judged_mid_phrase
 
 RULES = ("rate", "long_pause", "mid_phrase", "pace_cv")
 """The rules, in the order their failures are reported."""
@@ -125,18 +126,17 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
     long_ = [p for p in pauses if is_long_pause(p["duration_s"], st["max_pause_s"])]  # on the length shown
     guessed = report.get("pause_method") == "acoustic"  # placed from the sound alone: a mid-phrase pause is a guess
     n_guess = sum(p.get("placement") == "mid_phrase" for p in pauses)
-    n_mid = 0 if guessed else n_guess
+    n_mid = judged_mid_phrase((p.get("placement") for p in pauses), report.get("pause_method", ""))
     cv = float(report["pace"]["cv"])
     series = report["pace"].get("series")
     pace_judged = series is None or several_windows(series)  # one window: too short to have a spread
 
     reasons: list[str] = []
     failed: list[str] = []
-    if shown > hi:  # the band judged on the rate shown, as metrics.verdict does
-        reasons.append(T["rate_above"].format(cpm=shown, lo=shown_limit(lo), hi=shown_limit(hi)))  # edges as given
-        failed.append("rate")
-    elif shown < lo:
-        reasons.append(T["rate_below"].format(cpm=shown, lo=shown_limit(lo), hi=shown_limit(hi)))
+    side = verdict(cpm, (lo, hi))  # judged on the rate shown
+    if side != "on_target":
+        key = "rate_above" if side == "fast" else "rate_below"
+        reasons.append(T[key].format(cpm=shown, lo=shown_limit(lo), hi=shown_limit(hi)))  # edges as given
         failed.append("rate")
     if long_:
         worst = max(long_, key=lambda p: p["duration_s"])

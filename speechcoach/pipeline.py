@@ -22,7 +22,7 @@ from .errors import AudioError, ScriptError
 from .features import Frames, frame_features
 from .findings import NO_PAUSE_SPAN_S, Finding, derive, merge_findings, placement_findings, run_lengths
 from .metrics import Pace, Rate, is_long_pause, pace, pace_cut, score, shown_cpm, shown_limit, speaking_rate
-from .placement import Pause, place
+from .placement import Pause, judged_mid_phrase, place
 from .segmentation import NoSpeechError, Segmentation, segment
 from .settings import Settings
 from .syllables import detect_nuclei, nucleus_weights, weighted_count
@@ -258,7 +258,7 @@ def analyze_audio(
         settings=settings,
         n_long_pauses=sum(is_long_pause(p.duration_s, settings.max_pause_s) for p in pauses),
         # placed from the sound alone, a mid-phrase pause is a guess: it costs nothing, as in check
-        n_mid_phrase=0 if placed.method == "acoustic" else sum(p.placement == "mid_phrase" for p in pauses),
+        n_mid_phrase=judged_mid_phrase((p.placement for p in pauses), placed.method),
         n_long_runs=int(np.sum(run_chars > settings.max_run_chars)),
         no_pauses=not pauses and seg.span_s > NO_PAUSE_SPAN_S,
     )

@@ -14,6 +14,7 @@ a very short stretch of speech sounds like hesitation; the rest stay ``unknown``
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -110,6 +111,13 @@ class Gap:
     char_index: int
     time_s: float
     context: str
+
+
+def judged_mid_phrase(placements: Iterable[str | None], method: str) -> int:
+    """How many pauses the mid-phrase rule (``check``) and the score count, given each pause's
+    placement and how the pauses were placed (``method``): none when they were placed from the
+    sound alone (``"acoustic"``), where a mid-phrase pause is only a guess."""
+    return 0 if method == "acoustic" else sum(p == "mid_phrase" for p in placements)
 
 
 def fmt_pause(duration_s: float) -> str:
