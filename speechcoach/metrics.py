@@ -38,6 +38,24 @@ RATE_DECIMALS = 1
 rate is rounded from (a tenth of a character a minute is far below what a rate is measured to)."""
 
 
+STORED_DECIMALS = 3
+"""Decimals the JSON report stores pause lengths (s) and the pace cv with (``report._r``): the
+value :func:`shown_s` and :func:`shown_cv` round from, so a fresh analysis and a report read
+back show and judge the same."""
+PAUSE_SHOWN_DECIMALS = 1
+"""Decimals a pause length (s) is shown with in findings, ``check``, script marks and charts
+(a tenth of a second, the resolution the long-pause limit is written in)."""
+CV_SHOWN_DECIMALS = 2
+"""Decimals the pace coefficient of variation is shown with (``0.36``), as its limit is written."""
+
+
+def _half_up(x: float, decimals: int, *, stored: int = STORED_DECIMALS) -> float:
+    """``x`` as stored (``stored`` decimals), rounded half up to ``decimals`` decimals in
+    decimal arithmetic (3.05 → 3.1, where ``round`` and ``format`` see 3.04999… and give 3.0)."""
+    kept = Decimal(repr(round(float(x), stored)))
+    return float(kept.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+
+
 def shown_cpm(cpm: float) -> int:
     """A rate as every report shows it: the reported value, rounded half up to a whole number.
 
@@ -54,25 +72,7 @@ def shown_cpm(cpm: float) -> int:
         The rate shown (cpm): ``179.46`` → ``179.5`` → ``180``, ``118.5`` → ``119`` (half up,
         like JavaScript's ``Math.round`` on the stored value, not Python's half-to-even).
     """
-    return math.floor(round(float(cpm), RATE_DECIMALS) + 0.5)
-
-
-STORED_DECIMALS = 3
-"""Decimals the JSON report stores pause lengths (s) and the pace cv with (``report._r``): the
-value :func:`shown_s` and :func:`shown_cv` round from, so a fresh analysis and a report read
-back show and judge the same."""
-PAUSE_SHOWN_DECIMALS = 1
-"""Decimals a pause length (s) is shown with in findings, ``check``, script marks and charts
-(a tenth of a second, the resolution the long-pause limit is written in)."""
-CV_SHOWN_DECIMALS = 2
-"""Decimals the pace coefficient of variation is shown with (``0.36``), as its limit is written."""
-
-
-def _half_up(x: float, decimals: int) -> float:
-    """``x`` as stored (:data:`STORED_DECIMALS`), rounded half up to ``decimals`` decimals in
-    decimal arithmetic (3.05 → 3.1, where ``round`` and ``format`` see 3.04999… and give 3.0)."""
-    stored = Decimal(repr(round(float(x), STORED_DECIMALS)))
-    return float(stored.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+    return int(_half_up(cpm, 0, stored=RATE_DECIMALS))
 
 
 def shown_s(seconds: float) -> float:
