@@ -295,17 +295,14 @@ def guidance_export(
         if given.parent.resolve() != d.resolve():
             raise ParameterError(f"{name}: is not in {folder}: give the file's name alone ({given.name}) to export it into {folder}")
         names[i] = given.name
-    existed = {n for n in FILES if (d / n).exists()} if force and d.is_dir() else set()
-    written, kept = export(folder, force=force, names=names)
-    new = [p for p in written if p.name not in existed]
-    replaced = [p for p in written if p.name in existed]
-    if new:
-        typer.echo(f"speechcoach: wrote {', '.join(str(p) for p in new)}", err=True)
+    written, replaced, kept = export(folder, force=force, names=names)
+    if written:
+        typer.echo(f"speechcoach: wrote {', '.join(str(p) for p in written)}", err=True)
     if replaced:
         typer.echo(f"speechcoach: replaced {', '.join(str(p) for p in replaced)} with the shipped version (--force)", err=True)
     if kept:
         typer.echo(f"speechcoach: kept {', '.join(str(p) for p in kept)} (already there; give --force to replace with the shipped version)", err=True)
-    if written:
+    if written or replaced:
         typer.echo(f"speechcoach: edit them, check them with 'speechcoach guidance check {folder}', and use them with --guidance {folder}", err=True)
 
 

@@ -159,7 +159,7 @@ def digest(folder: str | Path | None = None) -> str:
     return h.hexdigest()
 
 
-def export(folder: str | Path, *, force: bool = False, names: Sequence[str] = ()) -> tuple[list[Path], list[Path]]:
+def export(folder: str | Path, *, force: bool = False, names: Sequence[str] = ()) -> tuple[list[Path], list[Path], list[Path]]:
     """Copy the shipped files into ``folder`` (created if missing) for a trainer to edit.
 
     A file already in ``folder`` is kept (it may hold a trainer's edits) unless ``force``: so a
@@ -175,8 +175,9 @@ def export(folder: str | Path, *, force: bool = False, names: Sequence[str] = ()
 
     Returns
     -------
-    (written, kept) : (list of Path, list of Path)
-        The files copied, and those left as they were because they were already there.
+    (written, replaced, kept) : three lists of Path
+        The files copied where there were none, those copied over a file already there
+        (``force``), and those left as they were because they were already there.
 
     Raises
     ------
@@ -198,13 +199,16 @@ def export(folder: str | Path, *, force: bool = False, names: Sequence[str] = ()
             raise GuidanceError(name, f"is not a guidance file: give {', '.join(FILES)} (or none for all three)")
         if full not in wanted:
             wanted.append(full)
-    written, kept = [], []
+    written: list[Path] = []
+    replaced: list[Path] = []
+    kept: list[Path] = []
     for name in [n for n in FILES if n in wanted] if wanted else FILES:
-        if (d / name).exists() and not force:
+        there = (d / name).exists()
+        if there and not force:
             kept.append(d / name)
         else:
-            written.append(write_atomic(d / name, (SHIPPED / name).read_bytes()))
-    return written, kept
+            (replaced if there else written).append(write_atomic(d / name, (SHIPPED / name).read_bytes()))
+    return written, replaced, kept
 
 
 def describe(folder: str | Path | None = None) -> list[str]:
