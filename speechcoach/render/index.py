@@ -76,6 +76,11 @@ def _href(rel: str) -> str:
     return "/".join(quote(part) for part in rel.split("/"))
 
 
+def _bars_in_band(lo: float, hi: float) -> int:
+    """How many bars of :data:`BIN_CPM` cover the band ``lo``–``hi`` (cpm); at least one."""
+    return max(1, math.ceil((hi - lo) / BIN_CPM - 1e-9))
+
+
 def _bar_of(shown: int, verdict: str, lo: float, hi: float) -> int:
     """The bar a shown rate falls in: bars are :data:`BIN_CPM` wide and start at the band's edges.
 
@@ -84,7 +89,7 @@ def _bar_of(shown: int, verdict: str, lo: float, hi: float) -> int:
     -1 (90–99), bars above it are numbered after the band's last bar (141–150, 151–160...).
     The verdict decides the side, so a bar never mixes verdicts.
     """
-    n_in = max(1, math.ceil((hi - lo) / BIN_CPM - 1e-9))
+    n_in = _bars_in_band(lo, hi)
     if verdict == "slow":
         return min(-1, math.floor((shown - lo) / BIN_CPM))
     if verdict == "fast":
@@ -94,7 +99,7 @@ def _bar_of(shown: int, verdict: str, lo: float, hi: float) -> int:
 
 def _bar_span(i: int, lo: float, hi: float) -> tuple[float, float, str]:
     """Where bar ``i`` of :func:`_bar_of` is drawn (cpm) and the shown rates it holds (text)."""
-    n_in = max(1, math.ceil((hi - lo) / BIN_CPM - 1e-9))
+    n_in = _bars_in_band(lo, hi)
     if i < 0:  # below the band: [a, b)
         a, b = lo + i * BIN_CPM, lo + (i + 1) * BIN_CPM
         first, last = math.ceil(a), math.ceil(b) - 1
@@ -140,7 +145,7 @@ def histogram(
     lo_b, hi_b = float(band[0]), float(band[1])
     if verdicts is None:
         verdicts = [rate_verdict(v, (lo_b, hi_b)) for v in values]
-    n_in = max(1, math.ceil((hi_b - lo_b) / BIN_CPM - 1e-9))
+    n_in = _bars_in_band(lo_b, hi_b)
     bars: dict[int, int] = {}
     for v, verdict in zip(values, verdicts):
         i = _bar_of(shown_cpm(v), verdict, lo_b, hi_b)
