@@ -545,11 +545,10 @@ def check(
     from .batch import sigterm_interrupts
     from .check import error_judgement, judge, junit_xml
     from .discovery import discover, find_script
-    from .errors import InputError
     from .fileio import write_atomic
     from .locales import error_text
-    from .pipeline import analyze_file, read_script
-    from .report import to_dict
+    from .pipeline import read_script
+    from .workers import Failure, analyse_report
 
     try:
         settings = build_settings(rubric, target=target, band=band, lang=lang, guidance=guidance)
@@ -557,7 +556,8 @@ def check(
         _junit_configuration_error(junit, exc, inputs=(script,))
         raise
     _check_output(junit, option="--junit", inputs=(script,))
-    shared = read_script(script) if script is not None else None
+    if script is not None:  # a bad --script stops the run before any work
+        read_script(script)
     paths, problems = discover(files)
     results = [error_judgement(p.input, error_text(p.code, None, settings.lang, fallback=p.problem), code=p.code) for p in problems]
     for line in (j.line() for j in results):
@@ -567,16 +567,15 @@ def check(
         with sigterm_interrupts():  # SIGTERM stops the run like Ctrl-C: what was judged is still reported
             for path in paths:
                 t0 = time.perf_counter()
-                try:
-                    own = find_script(path) if shared is None else None
-                    text = shared if shared is not None else (read_script(own) if own is not None else None)
-                    report = to_dict(analyze_file(path, script=text, settings=settings))
+                paired = script if script is not None else find_script(path)
+                report = analyse_report(str(path), str(paired) if paired is not None else None, settings)
+                if isinstance(report, Failure) and report.exit_code == 3:  # a bug, or out of memory: stop, exit 3
+                    typer.echo(f"speechcoach: {report.error}", err=True)
+                    raise typer.Exit(3)
+                if isinstance(report, Failure):  # in the report language; a script's problem names the script
+                    j = error_judgement(str(path), report.message, time_s=time.perf_counter() - t0, code=report.code)
+                else:
                     j = judge(report, file=str(path), time_s=time.perf_counter() - t0)
-                except InputError as exc:  # in the report language; a script's problem names the script
-                    msg = error_text(exc, lang=settings.lang, path=None if exc.path == str(path) else exc.path)
-                    j = error_judgement(str(path), msg, time_s=time.perf_counter() - t0, code=exc.code)
-                except SpeechcoachError as exc:
-                    j = error_judgement(str(path), str(exc), time_s=time.perf_counter() - t0)
                 results.append(j)
                 typer.echo(j.line())
     except KeyboardInterrupt as exc:

@@ -1,7 +1,9 @@
 """Analysing one recording of a batch, and running many of them on worker processes.
 
-:func:`analyse_one` turns a :class:`Task` into an :class:`Outcome` (the summary row, or an
-error) and writes the recording's reports; it never raises for a bad input. :func:`run_pool`
+:func:`analyse_report` analyses one recording into its report, or a :class:`Failure` (the
+one-line problem and its exit code), for ``batch`` and ``check`` alike; :func:`analyse_one` turns
+a :class:`Task` into an :class:`Outcome` (the summary row, or an error) and writes the
+recording's reports; neither raises for a bad input. :func:`run_pool`
 runs tasks on a pool of worker processes and hands each outcome to the caller as it arrives;
 the tasks a crashed worker had in flight are retried one by one in a fresh process, and on
 Ctrl-C (or SIGTERM, which :func:`speechcoach.batch.run_batch` turns into a ``KeyboardInterrupt``)
@@ -57,9 +59,8 @@ class Outcome:
     """What a worker sends back: the summary row, or an error.
 
     ``error`` is the English one-line problem (what the command line prints), ``code`` and
-    ``params`` its stable code and values, ``message`` the problem already put in the batch's
-    language where only the worker could do it (an input error naming the script); otherwise
-    ``None``, and the summary row localises ``code``.
+    ``params`` its stable code and values, ``message`` the problem in the batch's language
+    (:attr:`Failure.message`); where it is ``None`` the summary row localises ``code``.
     """
 
     rid: str
@@ -117,53 +118,140 @@ def row_from_report(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def analyse_one(task: Task) -> Outcome:
-    """Analyse one recording and write its reports; never raises for a bad input.
+@dataclass(frozen=True)
+class Failure:
+    """Why one recording could not be analysed (:func:`failure_of`).
+
+    Attributes
+    ----------
+    error : str
+        The problem in English on one line (what the command line prints): without the file's
+        name when the recording itself is at fault, ``PATH: problem`` when another file is (its
+        script, a report that cannot be written).
+    message : str
+        The same in the output language (``locales/*.toml`` ``[errors]``), one line.
+    code : str or None
+        The problem's stable code (its ``[errors]`` template), ``None`` when it has none.
+    params : dict
+        The values the template takes.
+    cacheable : bool
+        A bad input, which stays bad until the file changes (``batch`` remembers it); ``False``
+        for what may go away on another run (a missing model, memory, a bug).
+    exit_code : int
+        2 for a bad input or option, 3 for an internal error (a bug, or out of memory).
+    """
+
+    error: str
+    message: str
+    code: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    cacheable: bool = False
+    exit_code: int = 2
+
+
+def failure_of(exc: BaseException, audio: str, lang: str) -> Failure:
+    """The :class:`Failure` an exception raised while analysing (or reporting on) ``audio`` stands for.
+
+    Parameters
+    ----------
+    exc : BaseException
+        What was raised: an :class:`~speechcoach.errors.InputError` naming ``audio`` or another
+        file, another :class:`~speechcoach.errors.SpeechcoachError`, ``MemoryError``, or
+        anything else (an internal error).
+    audio : str
+        The recording, as named to the analysis.
+    lang : {"zh", "en"}
+        The language of :attr:`Failure.message`.
+    """
+    from .locales import error_text
+
+    if isinstance(exc, InputError):
+        own = exc.path == audio  # else it names the script (or a report)
+        return Failure(exc.problem if own else str(exc), error_text(exc, lang=lang, path=None if own else exc.path),
+                       code=exc.code, params=exc.params, cacheable=True, exit_code=exc.exit_code)
+    params: dict[str, Any] = {}
+    if isinstance(exc, SpeechcoachError):
+        error, code, exit_code = str(exc), None, exc.exit_code
+    elif isinstance(exc, MemoryError):
+        error, code, exit_code = "out of memory while analysing", "out_of_memory", 3
+    else:  # a bug or an odd file
+        detail = " ".join(f"{type(exc).__name__}: {exc}".split())
+        error, code, exit_code, params = f"internal error: {detail}", "internal_error", 3, {"detail": detail}
+    return Failure(" ".join(error.split()), error_text(code, params, lang, fallback=error), code=code, params=params,
+                   exit_code=exit_code)
+
+
+def analyse_report(audio: str, script: str | None, settings: Settings) -> dict[str, Any] | Failure:
+    """One recording's report, or why it has none; never raises for a bad input.
 
     The same steps as ``speechcoach analyze``: :func:`~speechcoach.pipeline.read_script`,
-    :func:`~speechcoach.pipeline.analyze_file`, :func:`~speechcoach.report.to_dict`,
-    :func:`~speechcoach.render.render`, :func:`~speechcoach.fileio.write_atomic`. The HTML
-    report's player links to the recording relative to the report's own folder
-    (:func:`~speechcoach.render.html.audio_source`, as ``analyze -o x.html`` does).
+    :func:`~speechcoach.pipeline.analyze_file`, :func:`~speechcoach.report.to_dict`. Every
+    ``Exception`` becomes a :class:`Failure` (:func:`failure_of`); ``KeyboardInterrupt`` (Ctrl-C,
+    and SIGTERM where the caller turns it into one) is raised.
+
+    Parameters
+    ----------
+    audio : str
+        The recording.
+    script : str or None
+        Its script file, or ``None`` (the characters are estimated from the sound).
+    settings : Settings
+
+    Returns
+    -------
+    dict or Failure
+        A ``speechcoach.report/1`` dictionary, or the failure.
     """
-    t0 = time.perf_counter()
     try:
         from .pipeline import analyze_file, read_script
-        from .render import render
-        from .render.html import audio_source
         from .report import to_dict
 
-        text = read_script(task.script) if task.script is not None else None
-        analysis = analyze_file(task.audio, script=text, settings=task.settings)
-        report = to_dict(analysis)
-        del analysis
-        outputs: dict[str, str] = {}
-        for fmt in task.formats:
-            rel = f"{task.name}.{fmt}"
-            dest = Path(task.out) / rel
-            options = {"audio_src": audio_source(task.audio, dest)} if fmt == "html" else {}
-            write_atomic(dest, render(report, fmt, **options))
-            outputs[fmt] = rel
-        return Outcome(task.rid, row=row_from_report(report), outputs=outputs, seconds=time.perf_counter() - t0)
-    except InputError as exc:
-        from .locales import error_text
+        text = read_script(script) if script is not None else None
+        return to_dict(analyze_file(audio, script=text, settings=settings))
+    except Exception as exc:  # a bug or an odd file must not stop a batch
+        return failure_of(exc, audio, settings.lang)
 
-        own = exc.path == task.audio  # else it names the script
-        return _failure(task, exc.problem if own else str(exc), code=exc.code, params=exc.params,
-                        message=error_text(exc, lang=task.settings.lang, path=None if own else exc.path),
-                        cacheable=True, seconds=time.perf_counter() - t0)
-    except SpeechcoachError as exc:
-        return _failure(task, str(exc), cacheable=False, seconds=time.perf_counter() - t0)
-    except MemoryError:
-        return _failure(task, "out of memory while analysing", code="out_of_memory", cacheable=False, seconds=time.perf_counter() - t0)
-    except Exception as exc:  # a bug or an odd file must not stop the batch
-        return _internal(task, exc, seconds=time.perf_counter() - t0)
+
+def write_reports(task: Task, report: dict[str, Any]) -> dict[str, str]:
+    """Write ``report`` in each of the task's formats; the files written, by format (relative to ``task.out``).
+
+    The HTML report's player links to the recording relative to the report's own folder
+    (:func:`~speechcoach.render.html.audio_source`, as ``analyze -o x.html`` does).
+    """
+    from .render import render
+    from .render.html import audio_source
+
+    outputs: dict[str, str] = {}
+    for fmt in task.formats:
+        rel = f"{task.name}.{fmt}"
+        dest = Path(task.out) / rel
+        options = {"audio_src": audio_source(task.audio, dest)} if fmt == "html" else {}
+        write_atomic(dest, render(report, fmt, **options))
+        outputs[fmt] = rel
+    return outputs
+
+
+def analyse_one(task: Task) -> Outcome:
+    """Analyse one recording (:func:`analyse_report`) and write its reports (:func:`write_reports`);
+    never raises for a bad input."""
+    t0 = time.perf_counter()
+    report = analyse_report(task.audio, task.script, task.settings)
+    if not isinstance(report, Failure):
+        try:
+            return Outcome(task.rid, row=row_from_report(report), outputs=write_reports(task, report), seconds=time.perf_counter() - t0)
+        except Exception as exc:  # a report that cannot be written, or a bug in rendering
+            report = failure_of(exc, task.audio, task.settings.lang)
+    return _failed(task, report, seconds=time.perf_counter() - t0)
+
+
+def _failed(task: Task, f: Failure, **kw: Any) -> Outcome:
+    """The error :class:`Outcome` of ``task`` for the failure ``f``."""
+    return _failure(task, f.error, code=f.code, params=f.params, message=f.message, cacheable=f.cacheable, **kw)
 
 
 def _internal(task: Task, exc: BaseException, **kw: Any) -> Outcome:
-    """The error outcome of an unexpected exception (a bug or an odd file)."""
-    detail = " ".join(f"{type(exc).__name__}: {exc}".split())
-    return _failure(task, f"internal error: {detail}", code="internal_error", params={"detail": detail}, cacheable=False, **kw)
+    """The error outcome of an exception a worker process raised instead of sending its outcome."""
+    return _failed(task, failure_of(exc, task.audio, task.settings.lang), **kw)
 
 
 # --------------------------------------------------------------------------- the pool

@@ -158,3 +158,42 @@ def test_one_pace_window_breaks_no_pace_rule():
     assert not several_windows(rep["pace"]["series"])
     j = judge(rep)
     assert "pace_cv" not in j.failed_rules and "not judged (too short)" in j.summary
+
+
+def test_check_and_batch_word_a_bad_recording_alike(tmp_path):
+    """``check`` and ``batch`` map a failure to the same line (``workers.analyse_report``): the
+    recording's own problem without its name, a script's problem naming the script."""
+    import json
+    import shutil
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "noise.wav").write_text("not audio at all", encoding="utf-8")
+    shutil.copy(GOOD, folder / "talk.wav")
+    script = folder / "talk.txt"
+    script.write_bytes("请带好身份证".encode("gbk"))  # not UTF-8
+    for lang in ("en", "zh"):
+        res = runner.invoke(app, ["check", str(folder), "--lang", lang])
+        assert res.exit_code == 2, res.output
+        said = dict(line.removeprefix("ERROR ").split(": ", 1) for line in res.stdout.splitlines())
+        out = tmp_path / f"out-{lang}"
+        res = runner.invoke(app, ["batch", str(folder), "-o", str(out), "--lang", lang, "-j", "1"])
+        assert res.exit_code == 2, res.output
+        rows = json.loads((out / "summary.json").read_text(encoding="utf-8"))["recordings"]
+        assert {r["file"]: r["error"] for r in rows} == said
+        assert str(script) in said[str(folder / "talk.wav")], said
+
+
+def test_failure_of_sorts_bad_input_from_internal_errors():
+    from speechcoach.errors import AudioError, ScriptError
+    from speechcoach.workers import failure_of
+
+    own = failure_of(AudioError("a.wav", "file is empty (0 bytes)", code="empty_file"), "a.wav", "en")
+    assert (own.error, own.code, own.cacheable, own.exit_code) == ("file is empty (0 bytes)", "empty_file", True, 2)
+    other = failure_of(ScriptError("a.txt", "not UTF-8 text"), "a.wav", "en")
+    assert other.error == other.message == "a.txt: not UTF-8 text" and other.exit_code == 2
+    bug = failure_of(ValueError("bad\nvalue"), "a.wav", "zh")
+    assert (bug.error, bug.code, bug.cacheable, bug.exit_code) == ("internal error: ValueError: bad value", "internal_error", False, 3)
+    assert bug.message == "内部错误：ValueError: bad value"
+    oom = failure_of(MemoryError(), "a.wav", "en")
+    assert (oom.error, oom.code, oom.exit_code) == ("out of memory while analysing", "out_of_memory", 3)
