@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ParameterError, RubricError
-from .tomlfile import TomlProblem, loads, read
+from .tomlfile import TomlProblem, describe_value, loads, read
 
 RATE_RANGE_CPM = (30.0, 600.0)
 """Accepted target and band rates (characters/min): the tool measures about 60-400 with margin."""
@@ -267,7 +267,7 @@ def load_rubric(path: str | Path, base: Settings | None = None, *, flags: Mappin
         for key, value in table.items():
             if (section, key) == ("rate", "band_cpm"):
                 if not (isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value)):
-                    raise RubricError(p, f"[rate] band_cpm must be two numbers [LO, HI] such as [100, 140], got {_describe(value)}")
+                    raise RubricError(p, f"[rate] band_cpm must be two numbers [LO, HI] such as [100, 140], got {describe_value(value)}")
                 values["band_lo_cpm"], values["band_hi_cpm"] = float(value[0]), float(value[1])
                 continue
             name = _TOML_KEYS.get((section, key))
@@ -335,28 +335,15 @@ def _key_hint(section: str, key: str) -> str:
     return f"did you mean {near[0]}?" if near else f"[{section}] keys are {', '.join(keys)}"
 
 
-def _describe(value: Any) -> str:
-    """A TOML value as the rubric wrote it: ``the string "120"``, ``true``, ``[100, "140"]``."""
-    if isinstance(value, str):
-        return f'the string "{value}"'
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "[" + ", ".join(f'"{v}"' if isinstance(v, str) else _describe(v) for v in value) + "]"
-    return _show(value)
-
-
 def _wrong_type(want: Any, value: Any) -> str:
-    """``must be a number, got the string "120" (remove the quotes)`` and the like."""
+    """``must be a number, got the text "120" (remove the quotes)`` and the like."""
     if want in ("float", float):
         kind = "a number"
     elif want in ("int", int):
         kind = "a whole number"
     else:
         kind = "text in quotes"
-    problem = f"must be {kind}, got {_describe(value)}"
+    problem = f"must be {kind}, got {describe_value(value)}"
     if isinstance(value, str) and kind != "text in quotes":
         try:
             float(value)
@@ -369,7 +356,7 @@ def _wrong_type(want: Any, value: Any) -> str:
 def _guidance_folder(rubric: Path, value: Any) -> str:
     """``[report] guidance``: a folder, relative to the rubric file's folder, that exists."""
     if not isinstance(value, str) or not value.strip():
-        raise RubricError(rubric, f"[report] guidance must be a folder name in quotes, got {_describe(value)}")
+        raise RubricError(rubric, f"[report] guidance must be a folder name in quotes, got {describe_value(value)}")
     folder = Path(value).expanduser()
     if not folder.is_absolute():
         folder = rubric.parent / folder

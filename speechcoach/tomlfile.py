@@ -5,6 +5,7 @@ punctuation (，＝“”：) where TOML needs ASCII; both are common and both m
 a message that names neither. :func:`read` accepts the mark and :func:`loads` explains invalid
 TOML in one line: ``line 13: invalid TOML (Expected '=' after a key …, column 10); full-width ＝
 must be ASCII =``. Callers put the file's name in front (:class:`~speechcoach.errors.InputError`).
+:func:`describe_value` shows a value of the wrong kind in their messages (``got the text "120"``).
 """
 
 from __future__ import annotations
@@ -100,6 +101,29 @@ def loads(text: str) -> dict[str, Any]:
         lines = text.splitlines()
         hint = full_width_hint(lines[lineno - 1] if 0 < lineno <= len(lines) else "")
         raise TomlProblem(f"line {lineno}: invalid TOML ({reason}, column {col})" + (f"; {hint}" if hint else "")) from None
+
+
+def describe_value(value: Any) -> str:
+    """A TOML value as the file wrote it, for messages: ``the text "120"``, ``empty text``,
+    ``true``, ``a table``, ``the list [100, "140"]``, ``4.5``."""
+    if isinstance(value, str):
+        return f'the text "{value}"' if value.strip() else "empty text"
+    if isinstance(value, list):
+        return f"the list {_written(value)}"
+    return _written(value)
+
+
+def _written(value: Any) -> str:
+    """``value`` in TOML's notation (a table inside a list: ``a table``)."""
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "[" + ", ".join(_written(v) for v in value) + "]"
+    return str(value)
 
 
 def full_width_hint(line: str) -> str:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..tomlfile import TomlProblem, loads, read
+from ..tomlfile import TomlProblem, describe_value, loads, read
 
 SHIPPED = Path(__file__).resolve().parent
 """The folder of the shipped files."""
@@ -230,20 +230,6 @@ def describe(folder: str | Path | None = None) -> list[str]:
 # --------------------------------------------------------------------------- messages
 
 
-def _show(value: Any) -> str:
-    """A value as a trainer would write it in TOML, for messages."""
-    if isinstance(value, str):
-        return f'the text "{value}"' if value.strip() else "empty text"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        inner = ", ".join(f'"{v}"' if isinstance(v, str) else _show(v) for v in value)
-        return f"the list [{inner}]"
-    return str(value)
-
-
 def _unknown(name: str, known: tuple[str, ...]) -> str:
     near = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     return f"did you mean {near[0]}?" if near else f"known: {', '.join(known)}"
@@ -258,7 +244,7 @@ def _header_lines(text: str, pattern: str) -> list[int]:
 def _text_value(where: str, key: str, value: Any) -> str:
     """``value`` when it is non-empty text; else ``ValueError`` saying what is wrong."""
     if not isinstance(value, str):
-        raise ValueError(f"{where} {key} must be text in quotes, got {_show(value)}")
+        raise ValueError(f"{where} {key} must be text in quotes, got {describe_value(value)}")
     if not value.strip():
         raise ValueError(f"{where} {key} is empty")
     return value
@@ -298,7 +284,7 @@ def _check_catalogue(data: dict[str, Any], text: str) -> dict[str, dict[str, str
         for key in TEXT_FIELDS:
             _text_value(where, key, table[key])
         if table["checked"] not in CHECKED:
-            raise ValueError(f'{where} checked must be "audio" or "self", got {_show(table["checked"]).removeprefix("the text ")}')
+            raise ValueError(f'{where} checked must be "audio" or "self", got {describe_value(table["checked"]).removeprefix("the text ")}')
         items[item_id] = dict(table)
     absent = [i for i in REQUIRED if i not in items]
     if absent:
@@ -385,12 +371,12 @@ def _check_jargon(data: dict[str, Any], text: str) -> tuple[JargonEntry, ...]:
             if key not in t:
                 raise ValueError(f"{where} is missing {key}")
             if not isinstance(t[key], str):
-                raise ValueError(f"{where} {key} must be text in quotes, got {_show(t[key])}")
+                raise ValueError(f"{where} {key} must be text in quotes, got {describe_value(t[key])}")
             if not t[key].strip():
                 raise ValueError(f"{where} has an empty {key}")
         aliases = t.get("aliases", [])
         if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
-            raise ValueError(f'{where} aliases must be a list of texts such as ["异地备案"], got {_show(aliases)}')
+            raise ValueError(f'{where} aliases must be a list of texts such as ["异地备案"], got {describe_value(aliases)}')
         if any(not a.strip() for a in aliases):
             raise ValueError(f"{where} has an empty alias")
         term, plain = t["term"].strip(), t["plain"].strip()
@@ -430,14 +416,14 @@ def _check_fillers(data: dict[str, Any]) -> FillerLists:
             raise ValueError(f"{key} is missing")
     limit = data["max_per_minute"]
     if not (isinstance(limit, (int, float)) and not isinstance(limit, bool)):
-        raise ValueError(f"max_per_minute must be a number, got {_show(limit)}")
+        raise ValueError(f"max_per_minute must be a number, got {describe_value(limit)}")
     if not (math.isfinite(limit) and 0 < limit <= MAX_FILLERS_PER_MINUTE):
         raise ValueError(f"max_per_minute must be more than 0 and at most {MAX_FILLERS_PER_MINUTE:g}, got {limit}")
     lists = {}
     for key in ("always", "contextual"):
         words = data[key]
         if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
-            raise ValueError(f'{key} must be a list of words in quotes such as ["就是", "然后"], got {_show(words)}')
+            raise ValueError(f'{key} must be a list of words in quotes such as ["就是", "然后"], got {describe_value(words)}')
         if any(not w.strip() for w in words):
             raise ValueError(f"{key} has an empty word (\"\")")
         lists[key] = tuple(w.strip() for w in words)
