@@ -32,8 +32,7 @@ from speechcoach.errors import AudioError
 from speechcoach.fileio import write_atomic
 from speechcoach.segmentation import Segmentation
 
-from .corpus import (EXCLUDED, REPO, SR, Clip, Skipped, corpus_for, git_commit, machine, now,
-                     read_corpus_for, uncommitted)
+from .corpus import EXCLUDED, REPO, SR, Clip, Skipped, git_commit, machine, now, read_corpus_for, uncommitted
 from .passages import TOLERANCE_S, Passage, PauseScore, build_passages, score_pauses
 
 RESULTS = REPO / "benchmarks" / "RESULTS.md"
@@ -603,14 +602,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="further passage seeds for the spread table, comma-separated ('' for none; skipped with --quick)")
     ap.add_argument("--output", type=Path, default=RESULTS, help="where to write the results (default benchmarks/RESULTS.md)")
     args = ap.parse_args(argv)
-    root = corpus_for("benchmarks.accuracy")
-    if root is None:
-        return 2
     t0 = time.perf_counter()
-    loaded = read_corpus_for("benchmarks.accuracy", root)
-    if loaded is None:
+    corpus = read_corpus_for("benchmarks.accuracy")
+    if corpus is None:
         return 2
-    clips, audio, skipped = loaded
+    root, clips, audio, skipped = corpus.root, corpus.clips, corpus.audio, corpus.skipped
     clip_results = run_clips(clips, audio)
     print(f"clips: {len(clip_results)} done ({time.perf_counter() - t0:.0f} s)")
     n = args.passages if args.passages is not None else (N_PASSAGES_QUICK if args.quick else N_PASSAGES)

@@ -354,10 +354,10 @@ def main(argv: list[str] | None = None) -> int:
     asr.load_model(str(model_dir))  # load once, outside the timing
     rows = []
     t0 = time.perf_counter()
-    loaded = read_corpus_for("benchmarks.asr", folder)  # without the EXCLUDED clips and unusable rows
-    if loaded is None:
+    corpus = read_corpus_for("benchmarks.asr", folder)  # without the EXCLUDED clips and unusable rows
+    if corpus is None:
         return 2
-    clips, audio, _skipped = loaded
+    clips, audio = corpus.clips, corpus.audio
     if args.limit:
         clips = clips[: args.limit]
     for c in clips:

@@ -68,10 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     from .accuracy import speechcoach_estimate
 
     t0 = time.perf_counter()
-    loaded = read_corpus_for("benchmarks.codecs", root)
-    if loaded is None:
+    corpus = read_corpus_for("benchmarks.codecs", root)  # found before ffmpeg is looked for
+    if corpus is None:
         return 2
-    clips, audio, _skipped = loaded
+    clips, audio = corpus.clips, corpus.audio
     truth = np.array([c.n_chars for c in clips], float)
     base = np.array([speechcoach_estimate(audio[c.id], SR)[0] for c in clips], float)
     rows = [("original file", summary(base, truth, base))]

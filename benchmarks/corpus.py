@@ -166,10 +166,41 @@ def corpus_for(prog: str) -> Path | None:
     return root
 
 
-def read_corpus_for(prog: str, root: Path) -> tuple[list[Clip], dict[str, np.ndarray], list[Skipped]] | None:
-    """:func:`read_corpus` for a benchmark's command line named ``prog``: every row left out is
-    printed on standard error (``skipped ID: reason``); a corpus that cannot be used prints
-    ``PROG: error: ...`` on one line and gives None (the caller exits 2)."""
+@dataclass(frozen=True)
+class Corpus:
+    """A corpus as a benchmark read it (:func:`read_corpus_for`).
+
+    Attributes
+    ----------
+    root : Path
+        Its folder.
+    clips : list of Clip
+        The usable clips, in manifest order.
+    audio : dict
+        ``Clip.id`` to signal (mono float32 at :data:`SR`), shape (n_samples,).
+    skipped : list of Skipped
+        The rows left out, with their reasons.
+    """
+
+    root: Path
+    clips: list[Clip]
+    audio: dict[str, np.ndarray]
+    skipped: list[Skipped]
+
+
+def read_corpus_for(prog: str, root: Path | None = None) -> Corpus | None:
+    """The corpus for a benchmark's command line named ``prog``, found and read in one call.
+
+    Without ``root`` the corpus is found first (:func:`corpus_for`: when it is absent, one line
+    on standard error); a benchmark that checks something else between finding the corpus and
+    reading it passes the folder :func:`corpus_for` gave. Every row left out is printed on
+    standard error (``skipped ID: reason``); a corpus that cannot be used prints ``PROG: error:
+    ...`` on one line. None when there is no corpus to use (the caller exits 2).
+    """
+    if root is None:
+        root = corpus_for(prog)
+        if root is None:
+            return None
     try:
         clips, audio, skipped = read_corpus(root)
     except CorpusError as exc:
@@ -177,7 +208,7 @@ def read_corpus_for(prog: str, root: Path) -> tuple[list[Clip], dict[str, np.nda
         return None
     for s in skipped:
         print(f"skipped {s.id}: {s.reason}", file=sys.stderr)
-    return clips, audio, skipped
+    return Corpus(root, clips, audio, skipped)
 
 
 def _manifest(root: Path, include_excluded: bool) -> tuple[list[Clip], list[Skipped]]:
