@@ -663,6 +663,7 @@ def record(
     script: Annotated[Optional[Path], typer.Option("--script", "-s", help="UTF-8 text of what was said (with --analyze).")] = None,
     rubric: RubricOpt = None,
     lang: LangOpt = None,
+    guidance: GuidanceOpt = None,
 ) -> None:
     """Record from the microphone (needs the 'record' extra); Enter stops."""
     import threading
@@ -681,12 +682,12 @@ def record(
         raise ParameterError("give the WAV file to write, e.g. speechcoach record practice.wav")
     # everything the recording will need is checked before it starts, not after
     _check_output(out, option="the recording", inputs=(script,))
-    if (script is not None or rubric is not None) and not do_analyze:
-        raise ParameterError("--script and --rubric are used with --analyze")
+    if (script is not None or rubric is not None or guidance is not None) and not do_analyze:
+        raise ParameterError("--script, --rubric and --guidance are used with --analyze")
     if do_analyze:
         from .pipeline import read_script
 
-        build_settings(rubric, lang=lang)
+        build_settings(rubric, lang=lang, guidance=guidance)
         if script is not None:
             read_script(script)
     stop = threading.Event()
@@ -714,7 +715,8 @@ def record(
     sys.stderr.write("\n")
     typer.echo(f"speechcoach: wrote {out}", err=True)
     if do_analyze:
-        _run_analyze(out, script=script, fmt=None, lang=lang, target=None, band=None, min_pause=None, rubric=rubric, output=None)
+        _run_analyze(out, script=script, fmt=None, lang=lang, target=None, band=None, min_pause=None, rubric=rubric, output=None,
+                     guidance=guidance)
 
 
 def _keep_freed_memory() -> None:

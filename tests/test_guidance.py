@@ -195,6 +195,64 @@ def test_serve_and_demo_refuse_a_broken_folder(tmp_path, command):
     assert one_line_error(res, folder / "jargon.toml") == "term 3 (line 19) has an empty term"
 
 
+def _microphone_playing(path: Path):
+    """A stand-in for the ``sounddevice`` module: one input device that delivers ``path``
+    (16 kHz mono, as ``record`` asks for) in 0.1 s blocks, as fast as they are taken, and the
+    seconds of it to record."""
+    import threading
+    import types
+
+    from speechcoach.audio import load
+
+    y = load(path).samples
+
+    class InputStream:
+        def __init__(self, *, samplerate, channels, dtype, device, blocksize, callback):
+            assert samplerate == 16_000 and channels == 1
+            self.blocksize, self.callback = blocksize, callback
+
+        def __enter__(self):
+            def play() -> None:
+                for i in range(0, len(y), self.blocksize):
+                    block = y[i : i + self.blocksize]
+                    self.callback(block[:, None], len(block), None, None)
+
+            threading.Thread(target=play, daemon=True).start()
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    device = {"name": "test microphone", "max_input_channels": 1, "max_output_channels": 0, "default_samplerate": 16000.0}
+    module = types.SimpleNamespace(query_devices=lambda: [device], default=types.SimpleNamespace(device=(0, -1)), InputStream=InputStream)
+    return module, (len(y) // 1600) / 10  # whole blocks: never more than it delivers
+
+
+def test_record_takes_guidance_like_analyze(tmp_path, monkeypatch):
+    """``record --analyze --guidance DIR``: the folder is checked before recording starts (one
+    line naming the file, no recording made) and its texts reach the report."""
+    import sys
+
+    broken = exported(tmp_path, "broken")
+    edit(broken / "jargon.toml", 'term = "实际缴费年限"', 'term = ""')
+    wav = tmp_path / "take.wav"
+    res = runner.invoke(app, ["record", str(wav), "--seconds", "1", "--analyze", "--guidance", str(broken)])
+    assert one_line_error(res, broken / "jargon.toml") == "term 3 (line 19) has an empty term"
+    assert not wav.exists()
+    res = runner.invoke(app, ["record", str(wav), "--seconds", "1", "--guidance", str(broken)])
+    assert res.exit_code == 2 and res.stderr == "speechcoach: error: --script, --rubric and --guidance are used with --analyze\n"
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "catalogue.toml").write_bytes((SHIPPED / "catalogue.toml").read_bytes())
+    edit(mine / "catalogue.toml", TITLE, 'title_zh = "慢慢说，每分钟一百二十字"')
+    microphone, seconds = _microphone_playing(WAV)
+    monkeypatch.setitem(sys.modules, "sounddevice", microphone)
+    res = runner.invoke(app, ["record", str(wav), "--seconds", str(seconds), "--analyze", "-s", str(TXT), "--guidance", str(mine)])
+    assert res.exit_code == 0, res.output
+    assert "慢慢说，每分钟一百二十字" in res.stdout and "语速适中：每分钟约 120 字" not in res.stdout
+
+
 def test_rubric_names_a_folder_relative_to_itself(tmp_path, monkeypatch):
     course = tmp_path / "course"
     folder = exported(course, "mine")
