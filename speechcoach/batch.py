@@ -372,12 +372,12 @@ def _plan_work(recordings: list[Recording], out: Path, settings: Settings, force
             statuses[r.id] = "failed"
             continue
         st = states[r.id]
-        valid = st is not None and _unchanged(st, digests[r.id], s_digest, out, names[r.id], r)
-        if valid and not force:
-            rows[r.id] = _with_identity(_stored_row(st["row"]), r)
-            statuses[r.id] = "skipped-failed" if st["row"].get("error") else "skipped"
-            continue
-        if valid:  # redone (force); its earlier result stands in if this run is interrupted first
+        if st is not None and _unchanged(st, digests[r.id], s_digest, out, names[r.id], r):
+            if not force:
+                rows[r.id] = _with_identity(_stored_row(st["row"]), r)
+                statuses[r.id] = "skipped-failed" if st["row"].get("error") else "skipped"
+                continue
+            # redone (force); its earlier result stands in if this run is interrupted first
             earlier[r.id] = _stored_row(st["row"])
         tasks.append(Task(r.id, str(r.path), str(r.script) if r.script else None, str(out), names[r.id], formats, settings))
 
