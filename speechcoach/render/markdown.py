@@ -221,9 +221,13 @@ def render_markdown(report: dict[str, Any]) -> str:
     if guide:
         add(f"## {md_escape(L['guidance'])}")
         add("")
-        for g in guide.values():
+        note = w.target_note(st)  # a trainer's target next to the material's figure
+        for gid, g in guide.items():
             add(f"### {md_escape(g['title'])}")
             add("")
+            if note and gid == "pace":
+                add(f"> {md_escape(note)}")
+                add("")
             add(f"*{md_escape(L['source'])}{c}{md_escape(g['source'])}*")
             add("")
             add(f"- **{md_escape(L['advice'])}**{c}{md_escape(g['advice'])}")

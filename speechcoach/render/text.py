@@ -107,6 +107,7 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
     if not report["findings"]:
         out.append("  " + L["no_findings"])
     shown: set[str] = set()
+    note = Words(lang).target_note(st)  # a trainer's target next to the material's figure
     for f in report["findings"]:
         sev = S["severity"][f["severity"]]
         out.append(f"  {_SEVERITY_MARK[f['severity']]} [{sev}] {f['message']}")
@@ -114,6 +115,9 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
         if not g:
             continue
         out.append(f"      → {g['title']}（{g['source']}）" if lang == "zh" else f"      → {g['title']} ({g['source']})")
+        if note and f["guidance"] == "pace":
+            out.append(f"        {note}")
+            note = None  # once
         if f["severity"] != "info" and f["guidance"] not in shown:  # advice once, at its first finding to act on
             out.append(f"        {g['advice']}")
             out.append(f"        {L['tip']}: {g['tip']}")

@@ -1,0 +1,63 @@
+"""A trainer's own rubric (target 150, band 130–170, pauses over 2.5 s too long): every place a
+report, the batch summaries and ``check`` show the limits agrees with it, and the training
+material's "about 120 characters a minute" quoted by the pace guidance is not mistaken for it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from speechcoach.locales import strings
+from speechcoach.render.html import render_html
+from speechcoach.render.markdown import render_markdown
+from speechcoach.render.text import render_text
+from speechcoach.settings import MATERIAL_TARGET_CPM, Settings
+
+from .conftest import SAMPLES
+
+CENTRE = Settings(target_cpm=150.0, band_lo_cpm=130.0, band_hi_cpm=170.0, max_pause_s=2.5)
+
+
+@pytest.fixture(scope="module")
+def reports() -> dict[str, dict[str, Any]]:
+    """``on_target_retirement`` judged by the material's rubric and by the centre's, zh and en."""
+    from speechcoach.pipeline import analyze_file, read_script
+    from speechcoach.report import to_dict
+
+    script = read_script(SAMPLES / "on_target_retirement.txt")
+    out = {}
+    for name, settings in (("material", Settings()), ("centre", CENTRE)):
+        an = analyze_file(SAMPLES / "on_target_retirement.wav", script=script, settings=settings)
+        for lang in ("zh", "en"):
+            out[f"{name}.{lang}"] = to_dict(an, lang=lang, created="2026-03-05T09:07:00+08:00")
+    return out
+
+
+def _pace_card(page: str) -> str:
+    m = re.search(r'<article class="gcard" id="g-pace">.*?</article>', page, re.S)
+    assert m, "no pace guidance card"
+    return m.group(0)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_trainers_target_is_stated_beside_the_materials_figure(reports, lang):
+    """The pace item quotes the material (about 120); judged against 150, every report format
+    says so beside it, with the band, once; the material's own rubric adds nothing."""
+    rep = reports[f"centre.{lang}"]
+    assert "120" in rep["guidance"]["pace"]["title"]  # the citation stays as the material says it
+    note = strings(lang)["report"]["target_note"]
+    card = _pace_card(render_html(rep, audio_src="x.wav"))
+    assert card.count('class="target-note"') == 1
+    shown = re.search(r'<p class="target-note">(.*?)</p>', card).group(1)
+    assert "150" in shown and "130–170" in shown and "120" in shown
+    text = render_text(rep)
+    assert text.count(note.split("{")[0]) == 1 and "150" in text.split(note.split("{")[0])[1].splitlines()[0]
+    md = render_markdown(rep)
+    assert sum(line.startswith("> ") and "150" in line and "130–170" in line for line in md.splitlines()) == 1
+
+    plain = reports[f"material.{lang}"]
+    assert plain["settings"]["target_cpm"] == MATERIAL_TARGET_CPM
+    assert "target-note\">" not in render_html(plain, audio_src="x.wav")
+    assert note.split("{")[0] not in render_text(plain) and note.split("{")[0] not in render_markdown(plain)
