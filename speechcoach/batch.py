@@ -77,7 +77,8 @@ REPORTS_REVISION = 3
 """Raised when the reports written for unchanged inputs change, so that a later run redoes them
 (2: the HTML report's player links to the recording relative to the report, not the working folder;
 the summary row's ``pace_cv`` is empty when the speech fits in one pace window; 3: a target other
-than the training material's is stated beside the pace guidance)."""
+than the training material's is stated beside the pace guidance, and the standards applied name
+the long-pause limit)."""
 
 CSV_COLUMNS = (
     "trainee",

@@ -61,3 +61,14 @@ def test_a_trainers_target_is_stated_beside_the_materials_figure(reports, lang):
     assert plain["settings"]["target_cpm"] == MATERIAL_TARGET_CPM
     assert "target-note\">" not in render_html(plain, audio_src="x.wav")
     assert note.split("{")[0] not in render_text(plain) and note.split("{")[0] not in render_markdown(plain)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_standards_applied_name_the_long_pause_limit(reports, lang):
+    limit = strings(lang)["report"]["settings_pause_limit"]
+    for name, shown in (("centre", "2.5"), ("material", "3.0")):
+        rep = reports[f"{name}.{lang}"]
+        expected = limit.format(max_pause=shown)
+        footer = re.search(r"<footer>.*?</footer>", render_html(rep, audio_src="x.wav"), re.S).group(0)
+        assert expected in footer
+        assert expected in render_markdown(rep).split("---")[-1]

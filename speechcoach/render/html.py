@@ -661,7 +661,7 @@ class _Page:
         lo, hi = st["band_cpm"]
         settings = self.R["settings_value"].format(
             target=w.limit(st["target_cpm"]), lo=w.limit(lo), hi=w.limit(hi), min_pause=w.num(st["min_pause_s"], 2)
-        )
+        ) + self.R["list_sep"] + self.R["settings_pause_limit"].format(max_pause=w.limit(st["max_pause_s"], 1))
         gen = self.R["generated_by"].format(generator=self.r.get("generator", "speechcoach"))
         return f"<footer><p>{_e(self.R['settings'])}{_e(w.colon())}{_e(settings)}</p><p>{_e(gen)}</p></footer>"
 

@@ -245,7 +245,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     lo_s, hi_s = w.limit(lo), w.limit(hi)
     settings = R["settings_value"].format(
         target=w.limit(st["target_cpm"]), lo=lo_s, hi=hi_s, min_pause=w.num(st["min_pause_s"], 2)
-    )
+    ) + R["list_sep"] + R["settings_pause_limit"].format(max_pause=w.limit(st["max_pause_s"], 1))
     add("---")
     add("")
     add(f"{md_escape(R['settings'])}{c}{md_escape(settings)}\\")
