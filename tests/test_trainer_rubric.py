@@ -8,7 +8,9 @@ import re
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from speechcoach.cli import app
 from speechcoach.locales import strings
 from speechcoach.render.html import render_html
 from speechcoach.render.markdown import render_markdown
@@ -17,7 +19,9 @@ from speechcoach.settings import MATERIAL_TARGET_CPM, Settings
 
 from .conftest import SAMPLES
 
+runner = CliRunner()
 CENTRE = Settings(target_cpm=150.0, band_lo_cpm=130.0, band_hi_cpm=170.0, max_pause_s=2.5)
+RUBRIC = "[rate]\ntarget_cpm = 150\nband_cpm = [130, 170]\n\n[pauses]\nmax_pause_s = 2.5\n"
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +76,14 @@ def test_standards_applied_name_the_long_pause_limit(reports, lang):
         footer = re.search(r"<footer>.*?</footer>", render_html(rep, audio_src="x.wav"), re.S).group(0)
         assert expected in footer
         assert expected in render_markdown(rep).split("---")[-1]
+
+
+def test_check_joins_chinese_reasons_with_a_chinese_semicolon_and_ends_with_a_tally(tmp_path):
+    rubric = tmp_path / "rubric.toml"
+    rubric.write_text(RUBRIC, encoding="utf-8")
+    wav = SAMPLES / "mid_phrase_pension.wav"
+    res = runner.invoke(app, ["check", str(wav), "--rubric", str(rubric), "--junit", str(tmp_path / "c.xml")])
+    assert res.exit_code == 1, res.output
+    line = res.stdout.strip()
+    assert line.startswith(f"FAIL {wav}: ") and "；" in line and "; " not in line
+    assert res.stderr.strip().splitlines()[-1] == f"speechcoach: check: 1 recording: 0 pass, 1 fail, 0 error; {tmp_path / 'c.xml'}"
