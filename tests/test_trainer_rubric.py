@@ -4,12 +4,17 @@ material's "about 120 characters a minute" quoted by the pace guidance is not mi
 
 from __future__ import annotations
 
+import csv
+import json
 import re
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from speechcoach.batch import run_batch
 from speechcoach.cli import app
 from speechcoach.locales import strings
 from speechcoach.render.html import render_html
@@ -76,6 +81,39 @@ def test_standards_applied_name_the_long_pause_limit(reports, lang):
         footer = re.search(r"<footer>.*?</footer>", render_html(rep, audio_src="x.wav"), re.S).group(0)
         assert expected in footer
         assert expected in render_markdown(rep).split("---")[-1]
+
+
+@pytest.fixture(scope="module")
+def centre_batch(tmp_path_factory) -> tuple[Path, list[dict[str, str]], dict[str, Any]]:
+    """Two trainees' recordings through ``batch`` with the centre's rubric, in Chinese."""
+    root = tmp_path_factory.mktemp("centre")
+    for trainee, names in (("张伟", ("on_target_retirement", "fast_remote_care")), ("李娜", ("mid_phrase_pension",))):
+        (root / "cohort" / trainee).mkdir(parents=True)
+        for name in names:
+            for ext in ("wav", "txt"):
+                shutil.copy(SAMPLES / f"{name}.{ext}", root / "cohort" / trainee / f"{name}.{ext}")
+    out = root / "out"
+    res = run_batch([root / "cohort"], out, settings=CENTRE, jobs=1)
+    assert res.exit_code == 0
+    with open(out / "summary.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return out, rows, json.loads((out / "summary.json").read_text(encoding="utf-8"))
+
+
+def test_csv_has_the_longest_pause_the_verdict_of_the_rubric_and_why(centre_batch):
+    """A spreadsheet user sees what the long-pause limit judged, whether each recording passed
+    and why not, in the batch's language (reasons joined by "；"), and where its report is."""
+    out, rows, summary = centre_batch
+    by = {Path(r["file"]).stem: r for r in rows}
+    mid = by["mid_phrase_pension"]
+    assert mid["check"] == "fail"
+    assert mid["check_reasons"] == "；".join(next(r for r in summary["recordings"] if r["file"] == mid["file"])["check_reasons"])
+    assert "；" in mid["check_reasons"] and "130–170" in mid["check_reasons"]  # rate and mid-phrase
+    for r in rows:
+        report = json.loads((out / r["report_html"]).with_suffix(".json").read_text(encoding="utf-8"))
+        longest = max(p["duration_s"] for p in report["pauses"])
+        assert abs(float(r["longest_pause_s"]) - longest) <= 0.05 + 1e-9  # shown to 0.1 s, half up
+        assert (out / r["report_html"]).is_file()
 
 
 def test_check_joins_chinese_reasons_with_a_chinese_semicolon_and_ends_with_a_tally(tmp_path):
