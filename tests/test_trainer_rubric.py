@@ -18,6 +18,7 @@ from speechcoach.batch import run_batch
 from speechcoach.cli import app
 from speechcoach.locales import strings
 from speechcoach.render.html import render_html
+from speechcoach.render.index import histogram
 from speechcoach.render.markdown import render_markdown
 from speechcoach.render.text import render_text
 from speechcoach.settings import MATERIAL_TARGET_CPM, Settings
@@ -83,6 +84,16 @@ def test_standards_applied_name_the_long_pause_limit(reports, lang):
         assert expected in render_markdown(rep).split("---")[-1]
 
 
+def test_histogram_tick_labels_do_not_print_over_the_band_edges():
+    """A 130–170 band among rates from 80 to 680: the thinned ticks (80, 130, 180, …) used to put
+    180 a few pixels from the band's 170, printing "170180"."""
+    svg = histogram([81.0, 121.0, 148.0, 213.0, 685.0], (130, 170), 150, labels=strings("zh")["batch"])
+    ticks = sorted(float(x) for x, _ in re.findall(r'<text x="([\d.]+)" y="\d+" font-size="11" text-anchor="middle">(\d+)</text>', svg))
+    labels = re.findall(r'font-size="11" text-anchor="middle">(\d+)</text>', svg)
+    assert "130" in labels and "170" in labels
+    assert min(b - a for a, b in zip(ticks, ticks[1:])) >= 24
+
+
 @pytest.fixture(scope="module")
 def centre_batch(tmp_path_factory) -> tuple[Path, list[dict[str, str]], dict[str, Any]]:
     """Two trainees' recordings through ``batch`` with the centre's rubric, in Chinese."""
@@ -114,6 +125,16 @@ def test_csv_has_the_longest_pause_the_verdict_of_the_rubric_and_why(centre_batc
         longest = max(p["duration_s"] for p in report["pauses"])
         assert abs(float(r["longest_pause_s"]) - longest) <= 0.05 + 1e-9  # shown to 0.1 s, half up
         assert (out / r["report_html"]).is_file()
+
+
+def test_index_names_the_pause_limit_and_shows_why_a_recording_failed(centre_batch):
+    out, rows, _ = centre_batch
+    page = (out / "index.html").read_text(encoding="utf-8")
+    meta = re.search(r'<p class="meta">(.*?)</p>', page).group(1)
+    assert "150" in meta and "130–170" in meta and "停顿上限 2.5 秒" in meta
+    for r in rows:
+        for reason in filter(None, r["check_reasons"].split("；")):
+            assert f"<span class=note>{reason}</span>" in page  # on the page, not only on hover
 
 
 def test_check_joins_chinese_reasons_with_a_chinese_semicolon_and_ends_with_a_tally(tmp_path):
