@@ -73,10 +73,12 @@ from .workers import Outcome, Task, analyse_one, run_pool
 SUMMARY_SCHEMA = "speechcoach.batch/1"
 STATE_DIR = ".speechcoach-state"
 STATE_VERSION = 1
-REPORTS_REVISION = 2
+REPORTS_REVISION = 3
 """Raised when the reports written for unchanged inputs change, so that a later run redoes them
 (2: the HTML report's player links to the recording relative to the report, not the working folder;
-the summary row's ``pace_cv`` is empty when the speech fits in one pace window)."""
+the summary row's ``pace_cv`` is empty when the speech fits in one pace window; 3: a target other
+than the training material's is stated beside the pace guidance, and the standards applied name
+the long-pause limit)."""
 
 CSV_COLUMNS = (
     "trainee",
@@ -95,10 +97,24 @@ CSV_COLUMNS = (
 )
 """The fields of a summary row that ``summary.csv`` lists (see :data:`CSV_HEADER`)."""
 
-CSV_HEADER = (*CSV_COLUMNS[: CSV_COLUMNS.index("cpm") + 1], "cpm_shown", *CSV_COLUMNS[CSV_COLUMNS.index("cpm") + 1 :])
+CSV_HEADER = (
+    *CSV_COLUMNS[: CSV_COLUMNS.index("cpm") + 1],
+    "cpm_shown",
+    *CSV_COLUMNS[CSV_COLUMNS.index("cpm") + 1 : CSV_COLUMNS.index("pauses") + 1],
+    "longest_pause_s",
+    *CSV_COLUMNS[CSV_COLUMNS.index("pauses") + 1 : CSV_COLUMNS.index("score") + 1],
+    "check",
+    "check_reasons",
+    *CSV_COLUMNS[CSV_COLUMNS.index("score") + 1 :],
+    "report_html",
+)
 """``summary.csv``'s columns: :data:`CSV_COLUMNS` and, after ``cpm`` (stored to 0.1),
 ``cpm_shown``, the whole number every report shows (:func:`speechcoach.metrics.shown_cpm`),
-so a spreadsheet has the number the verdict was judged on."""
+so a spreadsheet has the number the verdict was judged on; after ``pauses``,
+``longest_pause_s``, the longest pause as shown (what the long-pause limit judges); after
+``score``, ``check`` (``pass``/``fail``, ``error`` for a recording not analysed) and
+``check_reasons``, the broken rules in the batch's language on one line, as ``speechcoach
+check`` prints them; last, ``report_html``, the recording's report relative to the output folder."""
 
 
 # --------------------------------------------------------------------------- hashing and state
@@ -677,15 +693,22 @@ def build_summary(
     }
 
 
-def summary_csv(rows: Sequence[dict[str, Any]]) -> bytes:
-    """``summary.csv``: the :data:`CSV_HEADER` of every row, UTF-8 with BOM (for Excel)."""
+def summary_csv(rows: Sequence[dict[str, Any]], lang: str = "en") -> bytes:
+    """``summary.csv``: the :data:`CSV_HEADER` of every row, UTF-8 with BOM (for Excel);
+    ``lang`` (the rows' language) gives the separator of the reasons in ``check_reasons``."""
+    from .locales import strings
     from .metrics import shown_cpm
 
+    sep = strings(lang)["check"]["reason_sep"]
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(CSV_HEADER)
     for r in rows:
-        cells = dict(r, cpm_shown=None if r.get("cpm") in (None, "") else shown_cpm(r["cpm"]))
+        cells = dict(
+            r,
+            cpm_shown=None if r.get("cpm") in (None, "") else shown_cpm(r["cpm"]),
+            check_reasons=sep.join(r.get("check_reasons") or []),
+        )
         w.writerow(["" if cells.get(c) is None else cells.get(c) for c in CSV_HEADER])
     return buf.getvalue().encode("utf-8-sig")
 
@@ -698,7 +721,7 @@ def write_summaries(
     from .render.index import render_index
 
     summary = build_summary(rows, settings, interrupted=interrupted, missing=missing)
-    write_atomic(out / "summary.csv", summary_csv(rows))
+    write_atomic(out / "summary.csv", summary_csv(rows, settings.lang))
     write_atomic(out / "summary.json", json.dumps(summary, ensure_ascii=False, indent=1) + "\n")
     write_atomic(out / "index.html", render_index(summary))
     return summary

@@ -65,6 +65,8 @@ class Judgement:
         summary when the problem has a code.
     time_s : float
         Seconds spent analysing it (for the JUnit ``time`` attribute).
+    reason_sep : str
+        What joins the reasons on one line, in their language (``；`` in Chinese, ``; `` in English).
     """
 
     file: str
@@ -76,6 +78,7 @@ class Judgement:
     time_s: float = 0.0
     numbers: dict[str, Any] = field(default_factory=dict)
     error_code: str | None = None
+    reason_sep: str = "; "
 
     @property
     def status(self) -> str:
@@ -90,7 +93,7 @@ class Judgement:
             return f"ERROR {self.file}: {self.error}"
         if self.passed:
             return f"PASS {self.file}: {self.summary}"
-        return f"FAIL {self.file}: {'; '.join(self.reasons)}"
+        return f"FAIL {self.file}: {self.reason_sep.join(self.reasons)}"
 
 
 def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None = None, time_s: float = 0.0) -> Judgement:
@@ -171,6 +174,7 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
         failed_rules=tuple(failed),
         time_s=time_s,
         numbers={"cpm": cpm, "pauses": len(pauses), "mid_phrase": n_mid, "cv": cv},
+        reason_sep=T["reason_sep"],
     )
 
 
@@ -182,7 +186,7 @@ def error_judgement(file: str, error: str, *, time_s: float = 0.0, code: str | N
 def junit_xml(judgements: list[Judgement], *, suite: str = "speechcoach.check") -> bytes:
     """A JUnit XML document: one ``testcase`` per recording.
 
-    A broken rule becomes a ``<failure>`` (message: the reasons joined by ``; ``), a recording
+    A broken rule becomes a ``<failure>`` (message: the reasons on one line), a recording
     that could not be analysed an ``<error>``. The summary line goes to ``<system-out>``.
 
     Returns
@@ -203,7 +207,7 @@ def junit_xml(judgements: list[Judgement], *, suite: str = "speechcoach.check") 
             el = ET.SubElement(tc, "error", message=j.error or "", type="AnalysisError")
             el.text = j.error
         elif j.status == "FAIL":
-            msg = "; ".join(j.reasons)
+            msg = j.reason_sep.join(j.reasons)
             el = ET.SubElement(tc, "failure", message=msg, type=",".join(j.failed_rules))
             el.text = "\n".join(j.reasons)
         if j.summary:

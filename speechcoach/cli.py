@@ -591,6 +591,9 @@ def check(
         raise typer.Exit(128 + stopped_by)
     if junit is not None:
         write_atomic(junit, junit_xml(results))
+    # the tally a CI log ends with (stderr: stdout keeps one line per recording, for grep)
+    tally = ", ".join(f"{sum(j.status == k for j in results)} {k.lower()}" for k in ("PASS", "FAIL", "ERROR"))
+    typer.echo(f"speechcoach: check: {_count(len(results), 'recording')}: {tally}" + (f"; {junit}" if junit is not None else ""), err=True)
     if any(j.status == "ERROR" for j in results) or not results:
         raise typer.Exit(2)
     raise typer.Exit(0 if all(j.passed for j in results) else 1)

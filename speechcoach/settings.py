@@ -42,6 +42,10 @@ from typing import Any
 from .errors import ParameterError, RubricError
 from .tomlfile import TomlProblem, describe_value, loads, read
 
+MATERIAL_TARGET_CPM = 120.0
+"""The training material's moderate pace (section 四: about 120 characters a minute): the
+default target, and the figure the shipped ``pace`` guidance item quotes. A report judged against
+another target says so next to that item (:meth:`speechcoach.render.words.Words.target_note`)."""
 RATE_RANGE_CPM = (30.0, 600.0)
 """Accepted target and band rates (characters/min): the tool measures about 60-400 with margin."""
 MIN_PAUSE_RANGE_S = (0.05, 5.0)
@@ -62,7 +66,7 @@ class Settings:
     :class:`~speechcoach.errors.ParameterError` for anything else.
     """
 
-    target_cpm: float = 120.0
+    target_cpm: float = MATERIAL_TARGET_CPM
     band_lo_cpm: float = 100.0
     band_hi_cpm: float = 140.0
     min_pause_s: float = 0.25

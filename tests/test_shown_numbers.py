@@ -449,7 +449,7 @@ def test_placements_guessed_from_the_sound_read_as_guesses(tmp_path):
     rep = to_dict(analyze_file(tmp_path / "talk.wav"), lang="en")
     assert rep["pause_method"] == "acoustic" and any(p["placement"] == "mid_phrase" for p in rep["pauses"])
     text = render(rep, "text")
-    assert re.search(r"\d\.\ds  mid-phrase\?", text) and not re.search(r"\d\.\ds  mid-phrase$", text, re.M)
+    assert re.search(r"\d\.\d s  mid-phrase\?", text) and not re.search(r"\d\.\d s  mid-phrase$", text, re.M)
     assert "| mid-phrase? |" in render(rep, "md") and "| mid-phrase |" not in render(rep, "md")
     assert "mid-phrase?</td>" in render(rep, "html")
     assert "(mid-phrase?)" in audacity_labels(rep)

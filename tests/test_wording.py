@@ -102,6 +102,7 @@ def test_threshold_wording_matches_the_rules():
         assert "超过" in zh["findings"][key]
         assert re.search(r"(longer|more) than", en["findings"][key]) and re.search(r"(longer|more) than", en["findings"][f"{key}_one"])
     assert "超过" in zh["check"]["long_pause"] and "longer than" in en["check"]["long_pause"]
+    assert "超过" in zh["report"]["settings_pause_limit"] and "longer than" in en["report"]["settings_pause_limit"]
     assert "之内" in zh["findings"]["rate_on_target"] and "inside" in en["findings"]["rate_on_target"]
 
 

@@ -238,6 +238,7 @@ a{color:var(--accent)}
 .gcard{border:1px solid var(--line);border-radius:10px;padding:12px 14px;background:#fcfcfd}
 .gcard:target{outline:3px solid #9db7e6}
 .gcard .src{color:var(--muted);font-size:.85rem;margin:0 0 .4rem}
+.gcard .target-note{background:#eef4ff;border-left:3px solid #3b6fd8;padding:4px 8px;margin:0 0 .4rem;font-size:.9rem}
 .gcard dl{margin:0}.gcard dt{font-weight:600;font-size:.88rem;margin-top:.35rem}.gcard dd{margin:0}
 ul.checks{list-style:none;margin:0;padding:0}
 ul.checks li{padding:6px 0;border-bottom:1px solid var(--line)}
@@ -624,10 +625,12 @@ class _Page:
             return ""
         L = self.L
         cards = []
+        note = self.w.target_note(self.r["settings"])  # a trainer's target next to the material's figure
         for gid, g in guide.items():
+            local = f'<p class="target-note">{_e(note)}</p>' if note and gid == "pace" else ""
             cards.append(
                 f'<article class="gcard" id="g-{_e(gid)}"><h3>{_e(g["title"])}</h3>'
-                f'<p class="src">{_e(L["source"])}{_e(self.w.colon())}{_e(g["source"])}</p>'
+                f'<p class="src">{_e(L["source"])}{_e(self.w.colon())}{_e(g["source"])}</p>{local}'
                 f'<dl><dt>{_e(L["advice"])}</dt><dd>{_e(g["advice"])}</dd>'
                 f'<dt>{_e(L["tip"])}</dt><dd>{_e(g["tip"])}</dd></dl></article>'
             )
@@ -658,7 +661,7 @@ class _Page:
         lo, hi = st["band_cpm"]
         settings = self.R["settings_value"].format(
             target=w.limit(st["target_cpm"]), lo=w.limit(lo), hi=w.limit(hi), min_pause=w.num(st["min_pause_s"], 2)
-        )
+        ) + self.R["list_sep"] + self.R["settings_pause_limit"].format(max_pause=w.limit(st["max_pause_s"], 1))
         gen = self.R["generated_by"].format(generator=self.r.get("generator", "speechcoach"))
         return f"<footer><p>{_e(self.R['settings'])}{_e(w.colon())}{_e(settings)}</p><p>{_e(gen)}</p></footer>"
 

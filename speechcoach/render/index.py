@@ -183,7 +183,8 @@ def histogram(
     # ticks at the bars' edges, thinned on a wide axis; the band's edges always have one
     every = max(1, math.ceil(nb / 14))
     edges = [_bar_span(i, lo_b, hi_b)[0] for i in range(i0, i1 + 1)] + [x1]
-    ticks = sorted({*(e for k, e in enumerate(edges) if (k + i0) % every == 0), lo_b, hi_b})
+    thinned = [e for k, e in enumerate(edges) if (k + i0) % every == 0]
+    ticks = sorted({*(e for e in thinned if min(abs(sx(e) - sx(lo_b)), abs(sx(e) - sx(hi_b))) >= 24 or e in (lo_b, hi_b)), lo_b, hi_b})
     for tick in ticks:
         parts.append(f'<line x1="{sx(tick):.1f}" x2="{sx(tick):.1f}" y1="{mt + ph}" y2="{mt + ph + 4}" stroke="#57606a"/>')
         parts.append(f'<text x="{sx(tick):.1f}" y="{mt + ph + 16}" font-size="11" text-anchor="middle">{tick:.0f}</text>')
@@ -224,6 +225,7 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
     median = (rates[len(rates) // 2] if len(rates) % 2 else (rates[len(rates) // 2 - 1] + rates[len(rates) // 2]) / 2) if rates else None
     in_band = sum(lo <= shown_cpm(v) <= hi for v in rates)  # the band judged on the shown rate, like the verdict
     c = summary["counts"]
+    sep, colon = S["report"]["list_sep"], S["report"]["colon"]
 
     h: list[str] = [
         "<!DOCTYPE html>",
@@ -232,7 +234,9 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
         f"<title>{_e(L['title'])}</title><style>{_CSS}</style></head><body>",
         f"<h1>{_e(L['title'])}</h1>",
         f'<p class="meta">{_e(L["generated"])}{_e(S["report"]["colon"])}{_e(Words(lang).date(str(summary.get("created") or "")))} · {_e(summary.get("generator"))} · '
-        f'{_e(L["target"])} {shown_limit(target)} {_e(L["cpm_unit"])}, {_e(L["band"])} {shown_limit(lo)}–{shown_limit(hi)}</p>',
+        f'{_e(L["target"])} {shown_limit(target)} {_e(L["cpm_unit"])}{_e(sep)}{_e(L["band"])} {shown_limit(lo)}–{shown_limit(hi)}'
+        + (f'{_e(sep)}{_e(L["max_pause"])} {shown_limit(st["max_pause_s"], 1)} {_e(L["seconds_unit"])}' if st.get("max_pause_s") is not None else "")
+        + "</p>",
         *_interrupted_note(summary, L),
         '<div class="cards">',
         f'<div class="card">{_e(L["recordings"])}<b>{c["recordings"]}</b></div>',
@@ -247,7 +251,7 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
     if rates:
         h.append(histogram([float(r["cpm"]) for r in ok], (lo, hi), target, labels=L, verdicts=[r.get("verdict") or rate_verdict(float(r["cpm"]), (lo, hi)) for r in ok]))
         h.append(
-            f'<p class="note">{_e(L["slow"])}: {c["slow"]} · {_e(L["on_target"])}: {c["on_target"]} · {_e(L["fast"])}: {c["fast"]}</p>'
+            f'<p class="note">{_e(L["slow"])}{_e(colon)}{c["slow"]} · {_e(L["on_target"])}{_e(colon)}{c["on_target"]} · {_e(L["fast"])}{_e(colon)}{c["fast"]}</p>'
         )
     else:
         h.append(f"<p>{_e(L['no_data'])}</p>")
@@ -285,7 +289,7 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
         f'<select id="verdict" aria-label="{_e(L["verdict"])}"><option value="">{_e(L["all_verdicts"])}</option>'
         + "".join(f'<option value="{k}">{_e(V[k])}</option>' for k in ("slow", "on_target", "fast"))
         + f'<option value="error">{_e(L["error"])}</option></select>'
-        f'<span class="note">{_e(L["shown"])}: <span id="shown">{len(rows)}</span>/{len(rows)}</span></div>'
+        f'<span class="note">{_e(L["shown"])}{_e(colon)}<span id="shown">{len(rows)}</span>/{len(rows)}</span></div>'
     )
     cols = [
         ("trainee", "text"),
@@ -295,6 +299,7 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
         ("cpm", "num"),
         ("verdict", "text"),
         ("pauses", "num"),
+        ("longest_pause", "num"),
         ("mid_phrase", "num"),
         ("pace_cv", "num"),
         ("score", "num"),
@@ -310,7 +315,6 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
         file_cell = f'<a href="{_e(_href(link))}" title="{_e(r["file"])}">{name}</a>' if link else f'<span title="{_e(r["file"])}">{name}</span>'
         chk = r.get("check") or ""
         chk_label = {"pass": L["pass"], "fail": L["fail"], "error": L["error"]}.get(chk, chk)
-        reasons = "; ".join(r.get("check_reasons") or [])
         src = "" if r.get("char_source") in (None, "script") else f' title="{_e(L["estimated"])}"'
         # the error's stable code, and its English wording on hover
         err_attrs = f' data-code="{_e(r.get("error_code"))}" title="{_e(r.get("error_en") or err)}"' if err else ""
@@ -322,10 +326,13 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
             f'<td class=num data-v="{_e(r.get("cpm"))}">{_cpm(r.get("cpm"))}</td>'
             f'<td class="{_e(verdict)}">{_e(V.get(verdict, "") if verdict != "error" else "")}</td>'
             f'<td class=num data-v="{_e(r.get("pauses"))}">{_e(r.get("pauses"))}</td>'
+            f'<td class=num data-v="{_e(r.get("longest_pause_s"))}">{_num(r.get("longest_pause_s"), 1)}</td>'
             f'<td class=num data-v="{_e(r.get("mid_phrase_pauses"))}">{_e(r.get("mid_phrase_pauses"))}</td>'
             f'<td class=num data-v="{_e(r.get("pace_cv"))}">{_num(r.get("pace_cv"), 2)}</td>'
             f'<td class=num data-v="{_e(r.get("score"))}">{_e(r.get("score"))}</td>'
-            f'<td class="{_e(chk)}" title="{_e(reasons)}">{_e(chk_label)}</td>'
+            f'<td><span class="{_e(chk)}">{_e(chk_label)}</span>'
+            + "".join(f"<br><span class=note>{_e(x)}</span>" for x in r.get("check_reasons") or [])  # why, not only on hover
+            + "</td>"
             f'<td class="err"{err_attrs}>{_e(err)}</td></tr>'
         )
     h.append("</tbody></table></div>")

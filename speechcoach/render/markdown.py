@@ -221,9 +221,13 @@ def render_markdown(report: dict[str, Any]) -> str:
     if guide:
         add(f"## {md_escape(L['guidance'])}")
         add("")
-        for g in guide.values():
+        note = w.target_note(st)  # a trainer's target next to the material's figure
+        for gid, g in guide.items():
             add(f"### {md_escape(g['title'])}")
             add("")
+            if note and gid == "pace":
+                add(f"> {md_escape(note)}")
+                add("")
             add(f"*{md_escape(L['source'])}{c}{md_escape(g['source'])}*")
             add("")
             add(f"- **{md_escape(L['advice'])}**{c}{md_escape(g['advice'])}")
@@ -241,7 +245,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     lo_s, hi_s = w.limit(lo), w.limit(hi)
     settings = R["settings_value"].format(
         target=w.limit(st["target_cpm"]), lo=lo_s, hi=hi_s, min_pause=w.num(st["min_pause_s"], 2)
-    )
+    ) + R["list_sep"] + R["settings_pause_limit"].format(max_pause=w.limit(st["max_pause_s"], 1))
     add("---")
     add("")
     add(f"{md_escape(R['settings'])}{c}{md_escape(settings)}\\")

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..findings import drift_judged, speaking_s
 from ..locales import fmt_span, fmt_time, strings
-from ..metrics import several_windows, shown_cpm, shown_cv, shown_limit, shown_s
+from ..metrics import several_windows, shown_cpm, shown_cv, shown_limit
 from .words import Words, guessed_placements
 
 _SPARK = "▁▂▃▄▅▆▇█"
@@ -76,8 +76,8 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
         words, guessed = Words(lang), guessed_placements(report)
         for i, p in enumerate(pauses, 1):
             place = words.placement(p.get("placement") or "unknown", guessed)
-            ctx = f"  {p['context']}" if p.get("context") else ""
-            out.append(f"  {i:>3}  {fmt_time(p['start_s']):>7}  {shown_s(p['duration_s']):>5.1f}s  {place}{ctx}")
+            ctx = f"  {words.pause_marks(p['context'])}" if p.get("context") else ""
+            out.append(f"  {i:>3}  {fmt_time(p['start_s']):>7}  {words.pause(p['duration_s']):>6}  {place}{ctx}")
     method = report.get("pause_method")
     if pauses and method in S.get("pause_method", {}) and method != "none":
         out.append(f"  {L['placement_method']}: {S['pause_method'][method]}")
@@ -85,7 +85,7 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
     if marked:
         out.append("")
         out.append(bold(L["script"]))
-        out.append("  " + marked.replace("\n", "\n  "))
+        out.append("  " + Words(lang).pause_marks(marked).replace("\n", "\n  "))
     out.append("")
 
     pace = report["pace"]
@@ -107,6 +107,7 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
     if not report["findings"]:
         out.append("  " + L["no_findings"])
     shown: set[str] = set()
+    note = Words(lang).target_note(st)  # a trainer's target next to the material's figure
     for f in report["findings"]:
         sev = S["severity"][f["severity"]]
         out.append(f"  {_SEVERITY_MARK[f['severity']]} [{sev}] {f['message']}")
@@ -114,6 +115,9 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
         if not g:
             continue
         out.append(f"      → {g['title']}（{g['source']}）" if lang == "zh" else f"      → {g['title']} ({g['source']})")
+        if note and f["guidance"] == "pace":
+            out.append(f"        {note}")
+            note = None  # once
         if f["severity"] != "info" and f["guidance"] not in shown:  # advice once, at its first finding to act on
             out.append(f"        {g['advice']}")
             out.append(f"        {L['tip']}: {g['tip']}")

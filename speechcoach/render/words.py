@@ -12,6 +12,7 @@ from typing import Any
 
 from ..locales import fmt_span, fmt_time, strings
 from ..metrics import shown_cpm, shown_cv, shown_limit, shown_s
+from ..settings import MATERIAL_TARGET_CPM
 
 
 MARK_RE = re.compile(r"⏸(?:(✗)|(\d+(?:\.\d+)?)s)?")
@@ -85,6 +86,19 @@ class Words:
     def target(self, value: float) -> str:
         """The target rate as given, e.g. ``120 字/分钟`` / ``119.5 chars/min``."""
         return self.report["cpm_value"].format(v=self.limit(value))
+
+    def target_note(self, settings: dict[str, Any]) -> str | None:
+        """What the ``pace`` guidance item's reader needs when the report's target is not the
+        training material's (:data:`speechcoach.settings.MATERIAL_TARGET_CPM`): the target and
+        band it was judged against, and that the material's figure is for reference; ``None``
+        when the target is the material's. ``settings`` is a report's ``settings`` block."""
+        target = float(settings["target_cpm"])
+        if target == MATERIAL_TARGET_CPM:
+            return None
+        lo, hi = settings["band_cpm"]
+        return self.report["target_note"].format(
+            target=self.limit(target), band=self.band(lo, hi), material=self.limit(MATERIAL_TARGET_CPM)
+        )
 
     def time(self, seconds: float) -> str:
         """A position in the recording, ``m:ss.s``."""
