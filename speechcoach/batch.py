@@ -56,6 +56,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -600,9 +601,14 @@ def _stored_row(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key reading runs of digits as numbers: ``take2`` before ``take10``, 第2次 before 第10次."""
+    return tuple((0, int(part)) if part.isdecimal() else (1, part) for part in re.split(r"(\d+)", text) if part)
+
+
 def _sorted_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ordered = []
-    for row in sorted(rows, key=lambda r: (r.get("trainee") or "", r.get("file") or "")):
+    for row in sorted(rows, key=lambda r: (natural_key(r.get("trainee") or ""), natural_key(r.get("file") or ""))):
         first = {c: row.get(c) for c in CSV_COLUMNS}
         first.update({k: v for k, v in row.items() if k not in first})
         ordered.append(first)
@@ -616,15 +622,15 @@ def trainee_progress(rows: Sequence[dict[str, Any]], target_cpm: float) -> list[
     """Per trainee: attempts, and the first vs the latest successful attempt.
 
     Attempts are ordered by the recording file's modification time (``recorded``), ties
-    broken by file name.
+    broken by file name read with its numbers as numbers (``take2`` before ``take10``).
     """
     by: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         if r.get("trainee"):
             by.setdefault(r["trainee"], []).append(r)
     out = []
-    for name in sorted(by):
-        attempts = sorted(by[name], key=lambda r: (r.get("recorded") or "", r.get("file") or ""))
+    for name in sorted(by, key=natural_key):
+        attempts = sorted(by[name], key=lambda r: (r.get("recorded") or "", natural_key(r.get("file") or "")))
         ok = [r for r in attempts if not r.get("error")]
         entry: dict[str, Any] = {"trainee": name, "attempts": len(attempts), "analysed": len(ok), "failed": len(attempts) - len(ok)}
         if ok:

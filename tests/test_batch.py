@@ -466,3 +466,19 @@ def test_an_out_folder_that_cannot_be_made_is_one_line_before_any_work(tmp_path)
     res = CliRunner().invoke(app, ["batch", str(SAMPLES / "on_target_retirement.wav"), "--out", str(blocker / "results")])
     assert res.exit_code == 2, res.output
     assert res.output.strip() == f"speechcoach: error: --out {blocker / 'results'}: cannot create the folder (Not a directory)"
+
+
+def test_attempts_with_numbers_sort_as_numbers():
+    """take2 before take10 and 第2次 before 第10次, in the table and in a trainee's progress."""
+    from speechcoach.batch import _sorted_rows, natural_key, trainee_progress
+
+    names = ["第10次.wav", "第2次.wav", "第1次.wav"]
+    assert sorted(names, key=natural_key) == ["第1次.wav", "第2次.wav", "第10次.wav"]
+    assert sorted(["take10", "take2", "take²"], key=natural_key) == ["take2", "take10", "take²"]
+    rows = [
+        {"trainee": "王芳", "file": f"王芳/{n}", "recorded": "2026-11-29T08:00:00+00:00", "cpm": cpm, "verdict": "fast", "score": s}
+        for n, cpm, s in [("第10次.wav", 150.0, 80), ("第2次.wav", 170.0, 60), ("第1次.wav", 180.0, 50)]
+    ]
+    assert [r["file"] for r in _sorted_rows(rows)] == ["王芳/第1次.wav", "王芳/第2次.wav", "王芳/第10次.wav"]
+    (entry,) = trainee_progress(rows, 120.0)
+    assert entry["first"]["file"] == "王芳/第1次.wav" and entry["latest"]["file"] == "王芳/第10次.wav"
