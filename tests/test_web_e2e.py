@@ -128,7 +128,9 @@ def test_record_in_the_browser_and_see_the_report(server, shots):
             page.wait_for_timeout(4_000)
             assert page.locator("#script .c.now").count() == 1, "pace guide is not moving"
             assert page.locator("#script .c.done").count() >= 4
-            assert page.inner_text("#elapsed").strip() in ("0:03", "0:04", "0:05")
+            # the recording clock runs: at least 3 s after a 4 s wait (a loaded machine may show more)
+            minutes, seconds = page.inner_text("#elapsed").strip().split(":")
+            assert int(minutes) * 60 + int(seconds) >= 3
             # the level meter moves (it drops to zero in the sample's pauses, so wait for speech)
             page.wait_for_function("() => parseFloat(document.getElementById('level').style.width) > 10", timeout=3_000)
             page.screenshot(path=str(shots / "recording_zh.png"))
