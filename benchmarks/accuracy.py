@@ -534,7 +534,7 @@ def render(
         "again by grid search on the other sources only, and the held-out source is counted with them "
         "(`benchmarks/study_syllables.py`, which keeps `mossttsd_pod_f_enhanced` with \"offer\" counted "
         "as 2 syllables): first the nucleus picker's six on the clips as recorded, then the rate calibration's "
-        "three (`syllables.estimate_count`) on the clips together with copies compressed ×0.78 and slowed ×1.12 "
+        "three and the crowding weight (`syllables.estimate_count`) on the clips together with copies compressed ×0.78 and slowed ×1.12 "
         "in time (WSOLA, `benchmarks/stretch.py`), counting characters miscounted. The Praat method runs with its published defaults, so it has "
         "nothing to cross-validate.",
     ]

@@ -14,7 +14,7 @@ the pipeline's real speech runs and the same frames.  Reports
 * mean and median absolute % error per clip and the pooled bias
   (sum of estimates / sum of truths - 1), overall and per source repository,
 * leave-one-source-out cross-validation (:func:`loso`): the tuned constants
-  (the nucleus picker's six and the rate calibration's three,
+  (the nucleus picker's six, the rate calibration's three and the crowding weight,
   :func:`speechcoach.syllables.estimate_count`) are chosen by grid search on
   all other sources and the held-out source is scored with them - the figure
   that predicts unseen recordings.  The picker's constants minimise the mean
@@ -82,6 +82,10 @@ GRID = dict(
 RATE_GRID = [(5.0, 0.0, 25.0)] + [(p, e, k) for e in (0.1, 0.2, 0.3, 0.4, 0.5)
                                   for p in (4.5, 4.75, 5.0, 5.25, 5.5, 5.75) for k in (25.0, 50.0, 100.0)]
 
+# The crowding term's weight (characters per crowded pair beyond the usual share,
+# :func:`speechcoach.syllables.estimate_count`); 0 is "no crowding term".
+CROWD_GRID = (0.0, 0.5, 1.0, 1.5)
+
 # Time-scale copies in the LOSO objective: duration factors and their weights.
 STRETCHES = (1.0, 0.78, 1.12)
 STRETCH_WEIGHTS = (1.0, 0.5, 0.5)
@@ -146,13 +150,15 @@ def fmt(s: dict) -> str:
     return f"mean {s['mean']:5.1f}%  median {s['median']:5.1f}%  pooled bias {s['bias']:+5.1f}%  (n={s['n']})"
 
 
-def loso(clips: list[Clip], grid: dict = GRID, rate_grid: list = RATE_GRID, *, log=None) -> tuple[np.ndarray, dict]:
+def loso(clips: list[Clip], grid: dict = GRID, rate_grid: list = RATE_GRID, crowd_grid: tuple = CROWD_GRID, *,
+         log=None) -> tuple[np.ndarray, dict]:
     """Leave-one-source-out estimates.
 
     For each held-out source, in two steps on the other sources: the nucleus picker's
     constants (``grid``) minimise the mean absolute % error on the clips as recorded, without
     rate calibration; then, with those, the rate calibration (``rate_grid``, whose first entry
-    must be "no correction") minimises the characters miscounted over each clip and its
+    must be "no correction", times the crowding weights of ``crowd_grid``, whose first entry must
+    be 0; the crowding share is the training clips' own) minimises the characters miscounted over each clip and its
     time-scaled copies (:data:`STRETCHES`, weighted by :data:`STRETCH_WEIGHTS`; from
     ``load_corpus(..., factors=STRETCHES)``; clips loaded without copies are scored as they are).
     Ties go to the earlier grid entry. The production constants are the same two steps on every
@@ -174,24 +180,30 @@ def loso(clips: list[Clip], grid: dict = GRID, rate_grid: list = RATE_GRID, *, l
     envs = [[S.coherence_envelope(v.frames) for v in vs] for vs in versions]
     speech = np.array([[v.speech_s for v in vs] for vs in versions]).T  # (n_v, n_clips)
     keys = list(grid)
-    raw = {}  # picker constants -> nucleus counts, shape (n_v, n_clips)
+    raw, crowd = {}, {}  # picker constants -> nucleus counts, crowded pairs; shape (n_v, n_clips)
     for vals in itertools.product(*grid.values()):
         params = dict(zip(keys, vals))
-        raw[vals] = np.array([[len(S.pick_nuclei(vs[i].frames, vs[i].runs, env_db=envs[j][i], **params).times)
-                               for j, vs in enumerate(versions)] for i in range(n_v)])
+        times = [[S.pick_nuclei(vs[i].frames, vs[i].runs, env_db=envs[j][i], **params).times
+                  for j, vs in enumerate(versions)] for i in range(n_v)]
+        raw[vals] = np.array([[len(t) for t in row] for row in times])
+        crowd[vals] = np.array([[int(S.crowded(t, vs[i].runs).sum()) for t, vs in zip(row, versions)]
+                                for i, row in enumerate(times)])
     ape = {k: np.abs(v[0] - truth) / truth for k, v in raw.items()}
-    names = keys + ["pivot", "exponent", "shrink"]
+    names = keys + ["pivot", "exponent", "shrink", "crowd_weight", "crowd_share"]
 
     def estimate(key: tuple) -> np.ndarray:
-        pivot, exponent, shrink = key[-3:]
-        return S.estimate_count(raw[key[:-3]], speech, pivot=pivot, exponent=exponent, shrink=shrink)
+        picker, (pivot, exponent, shrink, weight, share) = key[:-5], key[-5:]
+        return S.estimate_count(raw[picker], speech, crowded=crowd[picker], pivot=pivot, exponent=exponent,
+                                shrink=shrink, crowd_weight=weight, crowd_share=share)
 
     def two_steps(train: np.ndarray) -> tuple:
         # 1. the picker's constants, on the training clips as recorded, uncorrected
         picker = min(raw, key=lambda v: float(np.sum(ape[v][train])))
         # 2. the rate calibration, with that picker, on the clips and their time-scaled copies,
-        #    in characters miscounted
-        return min((picker + tuple(r) for r in rate_grid),
+        #    in characters miscounted; the crowding term is zero at the training clips' own
+        #    share of crowded pairs (as recorded), so only its weight is searched
+        share = round(float(crowd[picker][0, train].sum() / max(raw[picker][0, train].sum(), 1)), 3)
+        return min((picker + tuple(r) + (w, share) for w in crowd_grid for r in rate_grid),
                    key=lambda k: float(np.sum(weights * np.abs(estimate(k) - truth)[:, train])))
 
     cv, chosen = np.zeros((n_v, len(truth))), {}
@@ -236,9 +248,13 @@ def main() -> None:
     clips = load_corpus(factors=STRETCHES)
     truth = np.array([c.truth for c in clips], dtype=float)
     srcs = np.array([c.source for c in clips])
-    ours_v = np.array([[S.estimate_count(len(S.pick_nuclei(c.versions[i].frames, c.versions[i].runs).times),
-                                         c.versions[i].speech_s) for c in clips] for i in range(len(STRETCHES))], dtype=float)
+    tracks = [[S.pick_nuclei(c.versions[i].frames, c.versions[i].runs).times for c in clips] for i in range(len(STRETCHES))]
+    ours_v = np.array([[S.estimate_count(len(t), c.versions[i].speech_s, crowded=int(S.crowded(t, c.versions[i].runs).sum()))
+                        for t, c in zip(row, clips)] for i, row in enumerate(tracks)], dtype=float)
     ours = ours_v[0]
+    for i, fac in enumerate(STRETCHES):
+        share = sum(int(S.crowded(t, c.versions[i].runs).sum()) for t, c in zip(tracks[i], clips)) / sum(len(t) for t in tracks[i])
+        print(f"crowded pairs per nucleus, x{fac}: {share:.3f}")
     dt = timing(clips)
     print(f"whole analysis (features + segmentation + nuclei), 10 min of audio: {dt:.2f} s "
           f"({600 / dt:.0f}x real time)")

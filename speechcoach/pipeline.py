@@ -39,12 +39,14 @@ NOISY_WARN_SNR_DB = 20.0
 SHORT_WARN_S = 10.0
 FAST_ESTIMATE_WARN_RATE = 7.0
 """Estimated characters per second of speech from which the no-script estimate is flagged as
-probably low: at such rates syllables run together (the corpus's fastest clip, ~11 characters
-per second of speech, is still counted 15% low after the rate calibration; clips compressed in
-time lose ~8% more, see ``benchmarks/RESULTS.md``)."""
+probably low: at such rates syllables run together (the corpus clips at 330-420 characters per
+minute of speech are counted 13.5% low on average after the rate calibration, and clips
+compressed in time lose ~8% more, see ``benchmarks/RESULTS.md``; the fastest clip, ~11
+characters per second, comes out 2% low only because its merges crowd the picker's spacing
+floor, see :func:`speechcoach.syllables.crowded`)."""
 ESTIMATE_MARGIN = 0.10
 """Typical error of the no-script count (fraction), the "usually within 10 %" that its warning
-quotes: on real clips the mean error is ~7.5 % cross-validated and most clips are within 10 %
+quotes: on real clips the mean error is ~7.3 % cross-validated and most clips are within 10 %
 (``benchmarks/RESULTS.md``). A rate estimated this close to an edge of the moderate band may be
 on either side of it, and the warning says so."""
 SCRIPT_MISMATCH_RATIO = 2.5
@@ -302,9 +304,9 @@ def pace_events(
     :meth:`speechcoach.asr.FusedCount.events`). Else the syllable nuclei, each weighing its
     rate-calibrated share (``calibrated``, from :func:`speechcoach.syllables.nucleus_weights`).
     On the benchmark passages the pieces' rates are off by a median 0.8 % with the script's
-    characters and 8.6 % with the weighted nuclei (``benchmarks/RESULTS.md``, all seeds); with
+    characters and 8.9 % with the weighted nuclei (``benchmarks/RESULTS.md``, all seeds); with
     the recogniser's runs 3.7 %, against 7.5 % for the weighted nuclei on the same 12 passages
-    (``benchmarks/ASR_RESULTS.md``).
+    (``benchmarks/ASR_RESULTS.md``, measured before the crowding term of the no-script count).
 
     Returns
     -------

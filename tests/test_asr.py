@@ -141,6 +141,8 @@ def _words(items: list[tuple[float, float, str]]) -> tuple[Word, ...]:
 
 
 def test_fused_count_overrules_a_dropped_run():
+    from speechcoach.syllables import nucleus_weights
+
     runs = np.array([[0.0, 3.0], [3.5, 6.5]])
     nuclei = np.concatenate([np.linspace(0.1, 2.9, 15), np.linspace(3.6, 6.4, 15)])
     words = _words([(0.1 + 0.2 * i, 0.3 + 0.2 * i, "字") for i in range(14)] + [(3.6, 3.9, "一二")])
@@ -148,7 +150,10 @@ def test_fused_count_overrules_a_dropped_run():
     fc = asr.fuse_counts(tr, runs, nuclei)
     assert fc.asr == 16
     assert [r.flag for r in fc.runs] == [None, "dropped"]
-    assert fc.fused == 14 + 15
+    # the dropped run's 15 nuclei, 200 ms apart at 5/s, weigh what they do in the no-script count:
+    # none crowded, so a little under one each (15 * (1 - 0.082 * 30 / 55) = 14.3)
+    assert fc.runs[1].fused == round(float(nucleus_weights(nuclei, runs)[15:].sum())) == 14
+    assert fc.fused == 14 + 14
 
 
 def test_fused_count_placed_in_time_spreads_each_run_over_its_nuclei():
@@ -169,15 +174,15 @@ def test_a_fast_dropped_run_gets_the_rate_calibrated_estimate():
     from speechcoach.syllables import nucleus_weights
 
     runs = np.array([[0.0, 3.0], [3.5, 6.5]])
-    nuclei = np.concatenate([np.linspace(0.1, 2.9, 15), np.linspace(3.55, 6.45, 30)])  # 10/s in run 2
+    nuclei = np.concatenate([np.linspace(0.1, 2.9, 15), np.linspace(3.55, 6.43, 33)])  # 11/s, 90 ms apart, in run 2
     words = _words([(0.1 + 0.2 * i, 0.3 + 0.2 * i, "字") for i in range(14)] + [(3.6, 3.9, "一二")])
     tr = Transcript("".join(w.text for w in words), (Segment(0.1, 3.9, "x"),), words)
     fc = asr.fuse_counts(tr, runs, nuclei)
     dropped = fc.runs[1]
-    assert dropped.flag == "dropped" and dropped.acoustic == 30
-    # fast speech: the raw nuclei undercount, so the run's nuclei weigh what they do in the
-    # no-script count (one stretch here: 45 nuclei in 6 s, 7.5/s)
-    assert dropped.fused == round(float(nucleus_weights(nuclei, runs)[15:].sum())) > 30
+    assert dropped.flag == "dropped" and dropped.acoustic == 33
+    # fast speech: the raw nuclei undercount (crowded at the picker's spacing floor), so the run's
+    # nuclei weigh what they do in the no-script count (one stretch here: 48 nuclei in 6 s, 8/s)
+    assert dropped.fused == round(float(nucleus_weights(nuclei, runs)[15:].sum())) > 33
     assert fc.fused == 14 + dropped.fused
 
 

@@ -50,39 +50,56 @@ def test_estimate_count_leaves_the_pivot_rate_alone() -> None:
     from speechcoach.syllables import RATE_PIVOT, estimate_count
 
     n = int(RATE_PIVOT * 10)
-    assert estimate_count(n, 10.0) == n  # exactly at the pivot: unchanged
-    assert estimate_count(0, 10.0) == 0 and estimate_count(5, 0.0) == 5  # nothing heard / no speech time
+    # exactly at the pivot, crowded pairs at the usual share: unchanged
+    assert estimate_count(n, 10.0, crowded=0, crowd_share=0.0) == n
+    assert estimate_count(100, 100 / 5.0, crowded=8, pivot=5.0, crowd_share=0.08) == 100
+    assert estimate_count(0, 10.0, crowded=0) == 0  # nothing heard
+    assert estimate_count(5, 0.0, crowded=0, crowd_weight=0.0) == 5  # no speech time: no rate correction
+
+
+def test_estimate_count_adds_the_crowded_pairs_beyond_the_usual_share() -> None:
+    from speechcoach.syllables import estimate_count
+
+    kw = dict(pivot=5.0, exponent=0.0, shrink=25, crowd_weight=1.0, crowd_share=0.08)
+    # 100 nuclei, 18 crowded pairs where 8 are usual: 10 * 100 / 125 = 8 more (exact)
+    assert estimate_count(100, 20.0, crowded=18, **kw) == 108
+    # none crowded: 8 * 0.8 = 6.4 fewer -> 93.6 -> 94 (+-0.5)
+    assert estimate_count(100, 20.0, crowded=0, **kw) == 94
+    assert estimate_count(100, 20.0, crowded=18, **{**kw, "crowd_weight": 0.0}) == 100  # weight 0: no term
+    assert estimate_count(3, 1.0, crowded=0, **{**kw, "crowd_weight": 100.0}) == 0  # never below zero
 
 
 def test_estimate_count_follows_the_power_law() -> None:
     from speechcoach.syllables import estimate_count
 
-    kw = dict(pivot=5.0, exponent=0.3, shrink=25)
+    kw = dict(pivot=5.0, exponent=0.3, shrink=25, crowded=0, crowd_weight=0.0)
     # 100 nuclei in 12.5 s = 8/s, 1.6x the pivot; exponent 0.3 * 100 / 125 = 0.24: 100 * 1.6 ** 0.24 = 111.95 (+-0.5)
     assert estimate_count(100, 12.5, **kw) == 112
     # 100 nuclei in 25 s = 4/s: 100 * 0.8 ** 0.24 = 94.8 (+-0.5)
     assert estimate_count(100, 25.0, **kw) == 95
     # at n = shrink half the exponent: 25 nuclei in 3.125 s (8/s), 25 * 1.6 ** 0.15 = 26.8 (+-0.5)
     assert estimate_count(25, 3.125, **kw) == 27
-    assert estimate_count(100, 12.5, pivot=5.0, exponent=0.0, shrink=25) == 100  # exponent 0: no correction
+    assert estimate_count(100, 12.5, pivot=5.0, exponent=0.0, shrink=25, crowded=0, crowd_weight=0.0) == 100  # no correction
 
 
 def test_estimate_count_does_not_extrapolate_beyond_the_fitted_rates() -> None:
     from speechcoach.syllables import RATE_RANGE, estimate_count
 
     lo, hi = RATE_RANGE
-    assert estimate_count(100, 100 / (lo / 2)) == estimate_count(100, 100 / lo)  # slower than the range
-    assert estimate_count(100, 100 / (hi * 2)) == estimate_count(100, 100 / hi)  # faster than the range
-    assert estimate_count(100, 100 / lo) < 100 < estimate_count(100, 100 / hi)
+    kw = dict(crowded=0, crowd_weight=0.0)
+    assert estimate_count(100, 100 / (lo / 2), **kw) == estimate_count(100, 100 / lo, **kw)  # slower than the range
+    assert estimate_count(100, 100 / (hi * 2), **kw) == estimate_count(100, 100 / hi, **kw)  # faster than the range
+    assert estimate_count(100, 100 / lo, **kw) < 100 < estimate_count(100, 100 / hi, **kw)
 
 
 def test_estimate_count_broadcasts_arrays() -> None:
     from speechcoach.syllables import estimate_count
 
     n = np.array([[50, 100], [100, 0]])
-    got = estimate_count(n, np.array([10.0, 12.5]))
+    c = np.array([[4, 12], [0, 0]])
+    got = estimate_count(n, np.array([10.0, 12.5]), crowded=c)
     assert got.shape == (2, 2) and got.dtype.kind == "i"
-    assert got[0, 1] == estimate_count(100, 12.5) and got[1, 1] == 0
+    assert got[0, 1] == estimate_count(100, 12.5, crowded=12) and got[1, 1] == 0
 
 
 @pytest.mark.skipif(not (CORPUS / "manifest.tsv").exists(), reason="shared corpus ../shared not available")
@@ -135,19 +152,22 @@ def test_estimate_near_a_band_edge_says_the_verdict_is_uncertain() -> None:
 
 
 def test_estimate_count_runs_calibrates_each_stretch_at_its_own_rate() -> None:
-    from speechcoach.syllables import RATE_EXPONENT, RATE_PIVOT, RATE_SHRINK_NUCLEI, estimate_count, estimate_count_runs
+    from speechcoach.syllables import (CROWD_SHARE, CROWD_WEIGHT, RATE_EXPONENT, RATE_PIVOT, RATE_SHRINK_NUCLEI,
+                                       estimate_count, estimate_count_runs)
 
     runs = np.array([[2.0 * i, 2.0 * i + 1.0] for i in range(10)])  # ten 1 s runs, 1 s pauses
     per_run = [6] * 5 + [4] * 5  # a fast half (6 nuclei/s), then a slower one (4/s)
     nuclei = np.concatenate([a + (np.arange(k) + 0.5) / k for (a, _), k in zip(runs, per_run)])
     # stretches of >= 20 nuclei, in order: runs 1-4 (24 nuclei, 4 s), then runs 5-9 (22, 5 s),
     # whose follower (run 10, 4 nuclei) is too short to stand alone and joins it (26, 6 s)
+    # nuclei 1/6 s apart or more: no crowded pairs, so the crowding term takes CROWD_SHARE per nucleus away
     e = RATE_EXPONENT * 50 / (50 + RATE_SHRINK_NUCLEI)
-    want = 24 * (6.0 / RATE_PIVOT) ** e + 26 * (26 / 6 / RATE_PIVOT) ** e
+    crowd = CROWD_WEIGHT * 50 / (50 + RATE_SHRINK_NUCLEI) * CROWD_SHARE * 50
+    want = 24 * (6.0 / RATE_PIVOT) ** e + 26 * (26 / 6 / RATE_PIVOT) ** e - crowd
     assert estimate_count_runs(nuclei, runs, chunk=20) == round(want)
     # one stretch (fewer than 2 x chunk nuclei, or a huge chunk): the whole-recording calibration
-    assert estimate_count_runs(nuclei, runs, chunk=1000) == estimate_count(50, 10.0)
-    assert estimate_count_runs(nuclei[:30], runs) == estimate_count(30, 10.0)
+    assert estimate_count_runs(nuclei, runs, chunk=1000) == estimate_count(50, 10.0, crowded=0)
+    assert estimate_count_runs(nuclei[:30], runs) == estimate_count(30, 10.0, crowded=0)
     assert estimate_count_runs(np.array([]), runs) == 0
 
 
@@ -159,8 +179,8 @@ def test_nucleus_weights_follow_the_local_rate() -> None:
     nuclei = np.concatenate([a + (np.arange(k) + 0.5) / k for (a, _), k in zip(runs, per_run)])
     w = nucleus_weights(nuclei, runs, chunk=20)  # stretches: runs 1-3 (21 nuclei, 7/s), runs 4-10 (29 in 7 s)
     assert w.shape == nuclei.shape
-    # fast speech hides syllables (weight > 1), slow speech shows extra peaks (weight < 1)
-    assert w[0] > 1.0 > w[-1] and np.all(w[:21] == w[0]) and np.all(w[21:] == w[-1])
+    # fast speech hides syllables, slow speech shows extra peaks: the fast stretch weighs more
+    assert w[0] > w[-1] and np.all(w[:21] == w[0]) and np.all(w[21:] == w[-1])
     assert round(w.sum()) == estimate_count_runs(nuclei, runs, chunk=20)
     assert np.array_equal(nucleus_weights(nuclei[::-1], runs, chunk=20), w[::-1])  # per nucleus, in the order given
 
@@ -172,3 +192,36 @@ def test_nearest_run_splits_each_pause_halfway() -> None:
     t = np.array([-1.0, 1.0, 2.49, 2.51, 4.0, 6.99, 7.01, 12.0])
     assert nearest_run(t, runs).tolist() == [0, 0, 0, 1, 1, 1, 2, 2]
     assert nearest_run(t, runs[:1]).tolist() == [0] * len(t)  # one run takes everything
+
+
+def test_crowded_marks_pairs_closer_than_the_gap_within_one_run() -> None:
+    from speechcoach.syllables import CROWD_GAP_S, MIN_SPACING_S, crowded
+
+    # the picker's 10 ms frames: 70, 80 and 90 ms apart are crowded, 100 ms is not
+    assert MIN_SPACING_S + 0.02 < CROWD_GAP_S < MIN_SPACING_S + 0.03
+    runs = np.array([[0.0, 1.0], [2.0, 3.0]])
+    # gaps: 70, 100, 90, 100, 490 ms, 1.07 s across the pause, then 80 ms
+    t = np.array([0.10, 0.17, 0.27, 0.36, 0.46, 0.95, 2.02, 2.10])
+    got = crowded(t, runs)
+    assert got.tolist() == [True, False, True, False, False, False, True, False]
+    assert np.array_equal(crowded(t[::-1], runs), got[::-1])  # per nucleus, in the order given
+    # a pair split by a pause is not crowded however close: 70 ms apart, each in its own run
+    assert not crowded(np.array([0.95, 1.02]), np.array([[0.0, 0.96], [1.01, 2.0]])).any()
+    assert crowded(np.array([0.5]), runs).tolist() == [False] and crowded(np.array([]), runs).size == 0
+    assert not crowded(t, np.zeros((0, 2))).any()  # no runs: nothing to judge
+
+
+def test_nucleus_weights_carry_the_crowding_term_over_each_stretch() -> None:
+    from speechcoach.syllables import CROWD_SHARE, CROWD_WEIGHT, RATE_SHRINK_NUCLEI, crowded, nucleus_weights
+
+    runs = np.array([[0.0, 10.0], [11.0, 21.0]])
+    first = np.sort(np.r_[np.arange(40) * 0.2 + 0.1, np.arange(10) * 0.2 + 0.18])  # 50 nuclei, 10 pairs 80 ms apart
+    second = 11.1 + np.arange(50) * 0.2  # 50 nuclei, none crowded
+    nuclei = np.r_[first, second]
+    assert crowded(nuclei, runs).sum() == 10
+    w = nucleus_weights(nuclei, runs, chunk=50)  # two stretches at the same rate (5/s)
+    # every nucleus of a stretch weighs alike; the crowded stretch c * 10 / 50 more than the other
+    c = CROWD_WEIGHT * 100 / (100 + RATE_SHRINK_NUCLEI)
+    assert np.all(w[:50] == w[0]) and np.all(w[50:] == w[-1])
+    assert w[0] - w[-1] == pytest.approx(c * 10 / 50, abs=1e-12)
+    assert w[-1] < 1.0 and CROWD_SHARE > 0  # fewer crowded pairs than usual: a little under one each
