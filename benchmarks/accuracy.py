@@ -37,7 +37,7 @@ from .passages import TOLERANCE_S, Passage, PauseScore, build_passages, score_pa
 
 RESULTS = REPO / "benchmarks" / "RESULTS.md"
 PASSAGE_SEED = 2024
-MORE_SEEDS = (7, 101, 202, 303)
+MORE_SEEDS = (7, 101, 202, 303, 11, 12, 13, 14, 15)
 """Further passage seeds, scored for the spread of the passage figures (``--more-seeds``)."""
 N_PASSAGES = 12
 N_PASSAGES_QUICK = 4
