@@ -8,6 +8,9 @@ WAV, FLAC, OGG and MP3 are read by libsndfile (``soundfile``); phone and browser
 (m4a, aac, amr, webm, …) are decoded through librosa's audioread fallback, which needs
 ``ffmpeg`` on the machine.
 
+Channels are averaged into one; where that would cancel them (speech in opposite phase on two
+channels) the loudest channel is used alone (:func:`downmix`). A DC offset is removed.
+
 A WAV or MP3 file holding less audio than its own header announces (a copy or upload cut
 short) is refused as truncated rather than analysed as if it were the whole recording; a WAV
 whose data size is a streaming writer's placeholder (0, 0xFFFFFFFF, …) is read as far as it
@@ -41,6 +44,12 @@ AUDIO_SUFFIXES = SOUNDFILE_SUFFIXES | FFMPEG_SUFFIXES
 CLIP_LEVEL = 0.999
 """Samples at or above this absolute value (full scale = 1) count as clipped."""
 
+CANCEL_SHARE = 0.1
+"""A multichannel file whose channel average keeps less power than this share of the channels'
+mean power (channels in opposite phase cancel) is analysed from its loudest channel alone
+(:func:`downmix`). Identical channels keep 1, one silent channel 0.5, unrelated channels about
+0.5, exactly inverted ones 0."""
+
 
 @dataclass(frozen=True)
 class Audio:
@@ -51,19 +60,23 @@ class Audio:
     path : str
         The file it came from.
     samples : np.ndarray, shape (n,), float32
-        Mono signal at :data:`ANALYSIS_SR`, full scale ±1.
+        Mono signal at :data:`ANALYSIS_SR`, full scale ±1, its DC offset removed.
     sr : int
         Sample rate of ``samples`` in Hz (always :data:`ANALYSIS_SR`).
     source_sr : int
         The file's own sample rate in Hz.
     channels : int
-        The file's channel count (the channels are averaged).
+        The file's channel count (averaged into one, or the loudest alone where averaging
+        cancels them: :func:`downmix`).
     duration_s : float
         Length of the file in seconds.
     clipped_fraction : float
         Share of the file's samples at full scale (0..1).
     peak_dbfs : float
         Highest absolute sample, in dB relative to full scale.
+    channel_used : int or None
+        The channel (0-based) analysed alone because averaging the channels cancelled them
+        (opposite phase, :func:`downmix`); ``None`` when they were averaged, or for a mono file.
     """
 
     path: str
@@ -74,6 +87,7 @@ class Audio:
     duration_s: float
     clipped_fraction: float
     peak_dbfs: float
+    channel_used: int | None = None
 
 
 def load(path: str | Path, *, sr: int = ANALYSIS_SR) -> Audio:
@@ -140,10 +154,9 @@ def load(path: str | Path, *, sr: int = ANALYSIS_SR) -> Audio:
         raise AudioError(p, "contains NaN or infinite samples (corrupt file)", code="corrupt_samples")
     peak = max(hi, -lo)
     clipped = float(np.mean(np.abs(data) >= CLIP_LEVEL)) if peak >= CLIP_LEVEL else 0.0
-    if channels == 1:
-        mono = np.ascontiguousarray(data[:, 0], dtype=np.float32)
-    else:
-        mono = data.mean(axis=1, dtype=np.float64).astype(np.float32)
+    mono, channel_used = downmix(data)
+    del data
+    mono -= np.float32(np.mean(mono, dtype=np.float64))  # a DC offset (a cheap sound card's) is no sound
     samples = resample(mono, source_sr, sr)
     return Audio(
         path=str(p),
@@ -154,7 +167,50 @@ def load(path: str | Path, *, sr: int = ANALYSIS_SR) -> Audio:
         duration_s=n_frames / float(source_sr),
         clipped_fraction=clipped,
         peak_dbfs=float(20.0 * np.log10(max(peak, 1e-10))),
+        channel_used=channel_used,
     )
+
+
+def downmix(data: np.ndarray) -> tuple[np.ndarray, int | None]:
+    """One channel of speech from a file's channels: their average, unless that cancels them.
+
+    Averaging is right for the usual files (the same speech on every channel, or speech on
+    one and silence or noise on the others: the level drops, which the analysis does not
+    mind). It is wrong when the channels hold the speech in opposite phase (a microphone wired
+    with one leg inverted, a stereo track with one channel flipped): the average is silence.
+    So when the average keeps less than :data:`CANCEL_SHARE` of the channels' mean power
+    (DC left out), the loudest channel is analysed alone.
+
+    Parameters
+    ----------
+    data : np.ndarray, shape (n, channels), float32
+        The file's samples, full scale ±1. May be returned (as a view) or overwritten.
+
+    Returns
+    -------
+    mono : np.ndarray, shape (n,), float32
+        Writable (the caller removes its DC).
+    channel_used : int or None
+        The channel (0-based) analysed alone, or ``None`` when the channels were averaged.
+    """
+    n, channels = data.shape
+    if channels == 1:
+        return np.ascontiguousarray(data[:, 0], dtype=np.float32), None
+    mono = np.add.reduce(data, axis=1, dtype=np.float32)  # a few channels: float32 is exact enough, and no float64 copy
+    mono *= np.float32(1.0 / channels)
+    power = np.array([_ac_power(data[:, c]) for c in range(channels)])
+    if _ac_power(mono) >= CANCEL_SHARE * float(np.mean(power)):
+        return mono, None
+    loudest = int(np.argmax(power))
+    return np.ascontiguousarray(data[:, loudest], dtype=np.float32), loudest
+
+
+def _ac_power(x: np.ndarray) -> float:
+    """Mean power of ``x`` around its mean (its variance), in full-scale units squared."""
+    if len(x) == 0:
+        return 0.0
+    m = float(np.mean(x, dtype=np.float64))
+    return max(float(np.dot(x, x)) / len(x) - m * m, 0.0)
 
 
 def resample(y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:

@@ -11,8 +11,9 @@ import soundfile as sf
 
 from speechcoach.audio import ANALYSIS_SR, load
 from speechcoach.errors import AudioError
+from speechcoach.pipeline import analyze_audio
 
-from .conftest import voiced
+from .conftest import layout, voiced
 
 
 def write(path: Path, y: np.ndarray, sr: int, **kw) -> Path:
@@ -38,7 +39,8 @@ def test_stereo_and_rate_become_mono_16k(tmp_path):
     assert a.channels == 2
     assert a.samples.ndim == 1
     assert len(a.samples) == 2 * ANALYSIS_SR  # exact: soxr keeps the length
-    assert np.max(np.abs(a.samples)) == pytest.approx(0.075, rel=0.05)  # mean of 0.1 and 0.05
+    mix = 0.75 * y  # the mean of 0.1 and 0.05 peaks, less the pulse train's DC (removed on loading)
+    assert np.max(np.abs(a.samples)) == pytest.approx(np.max(np.abs(mix - mix.mean())), rel=0.05)  # resampled
 
 
 def test_8khz_accepted_lower_refused(tmp_path):
@@ -189,3 +191,62 @@ def test_m4a_that_is_text_or_noise_gets_a_plain_message(tmp_path):
     assert info.value.code == "unrecognised_format"
     assert str(info.value) == f"{noise}: cannot decode audio: not a recognised audio format (or the file is damaged)"
     assert "Error" not in str(info.value)
+
+
+# --------------------------------------------------------------------------- odd but valid files
+
+
+def _speech(seed: int = 0) -> np.ndarray:
+    """Three stretches of syllables with pauses between them (16 kHz), silence around."""
+    y, _ = layout([("s", 0.5), ("v", 3.0), ("s", 0.6), ("v", 2.5), ("s", 0.8), ("v", 3.0), ("s", 0.5)], noise_dbfs=-70, seed=seed)
+    return y
+
+
+def _dc_free(x: np.ndarray) -> np.ndarray:
+    return x - np.mean(x, dtype=np.float64)
+
+
+def test_opposite_phase_channels_use_one_channel_instead_of_their_silent_average(tmp_path):
+    """A microphone wired with one leg inverted: the average of the channels is silence."""
+    y = _speech()
+    a = load(write(tmp_path / "inverted.wav", np.stack([y, -y], axis=1), ANALYSIS_SR, subtype="FLOAT"))
+    assert a.channels == 2 and a.channel_used == 0  # equal power: the first
+    assert np.max(np.abs(a.samples - _dc_free(y))) < 1e-6  # the channel itself (no resampling at 16 kHz), float32 rounding
+    mono = analyze_audio(load(write(tmp_path / "mono.wav", y, ANALYSIS_SR, subtype="FLOAT")), count="acoustic")
+    both = analyze_audio(a, count="acoustic")
+    assert both.char_count == mono.char_count  # exact: the same samples
+    assert both.rate.cpm == pytest.approx(mono.rate.cpm, abs=1e-9)
+    louder = load(write(tmp_path / "louder_right.wav", np.stack([-0.8 * y, y], axis=1), ANALYSIS_SR))
+    assert louder.channel_used == 1  # the average keeps 0.1**2 / ((0.8**2 + 1) / 2) = 1.2 % of the power: the louder one
+    weaker = load(write(tmp_path / "weaker_inverted.wav", np.stack([-0.3 * y, y], axis=1), ANALYSIS_SR))
+    assert weaker.channel_used is None  # keeps 0.35**2 / ((0.3**2 + 1) / 2) = 22 %: averaged, the speech is there
+
+
+@pytest.mark.parametrize("other", ["silent", "noise", "same"])
+def test_channels_that_do_not_cancel_are_averaged(tmp_path, other):
+    y = _speech()
+    second = {"silent": np.zeros_like(y), "noise": np.random.default_rng(1).normal(0, 0.05, len(y)).astype(np.float32), "same": y}[other]
+    a = load(write(tmp_path / f"{other}.wav", np.stack([y, second], axis=1), ANALYSIS_SR, subtype="FLOAT"))
+    assert a.channel_used is None
+    assert np.max(np.abs(a.samples - _dc_free((y + second) / 2))) < 1e-6  # the average, float32 rounding
+
+
+def test_six_channels_with_speech_in_two(tmp_path):
+    y = _speech()
+    data = np.stack([y, y, 0.2 * y, *([np.zeros_like(y)] * 3)], axis=1)
+    a = load(write(tmp_path / "six.wav", data, 48_000))
+    assert a.channels == 6 and a.channel_used is None and a.source_sr == 48_000
+
+
+@pytest.mark.parametrize("offset", [0.45, -0.3])
+def test_dc_offset_is_removed(tmp_path, offset):
+    y = _speech()
+    a = load(write(tmp_path / "dc.wav", y + offset, ANALYSIS_SR, subtype="FLOAT"))
+    assert abs(float(np.mean(a.samples, dtype=np.float64))) < 1e-6  # full scale 1
+    assert a.peak_dbfs == pytest.approx(20 * np.log10(np.max(np.abs(y + offset))), abs=0.01)  # the file's own peak
+    plain = analyze_audio(load(write(tmp_path / "plain.wav", y, ANALYSIS_SR, subtype="FLOAT")), count="acoustic")
+    shifted = analyze_audio(a, count="acoustic")
+    # the offset no longer leaks into the band energy of the silences: the same runs, to the frame (10 ms)
+    np.testing.assert_allclose(shifted.segmentation.runs, plain.segmentation.runs, atol=0.0101)
+    assert shifted.char_count == plain.char_count
+
