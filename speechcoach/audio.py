@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import os
 import shutil
 import struct
 import warnings
@@ -107,14 +108,14 @@ def load(path: str | Path, *, sr: int = ANALYSIS_SR) -> Audio:
     Raises
     ------
     AudioError
-        Missing file, a directory, an empty or truncated file (a WAV, or an MP3 with a
+        Missing file (or a broken link), a directory, an empty or truncated file (a WAV, or an MP3 with a
         Xing/Info header, shorter than its header says: ``code="truncated_audio"``),
         something that is not audio, a container that needs ffmpeg when ffmpeg is absent,
         a sample rate under 8 kHz, or NaN/infinite samples.
     """
     p = Path(path)
     if not p.exists():
-        raise AudioError(p, "file not found", code="file_not_found")
+        raise missing_file_error(p)
     if p.is_dir():
         raise AudioError(p, "is a folder, not an audio file (speechcoach batch analyses a folder)", code="is_folder")
     try:
@@ -169,6 +170,15 @@ def load(path: str | Path, *, sr: int = ANALYSIS_SR) -> Audio:
         peak_dbfs=float(20.0 * np.log10(max(peak, 1e-10))),
         channel_used=channel_used,
     )
+
+
+def missing_file_error(p: Path) -> AudioError:
+    """The error for a path with no file behind it: "file not found", or for a symbolic link
+    whose target was moved or deleted, "is a broken link" naming the target."""
+    if p.is_symlink():
+        target = os.readlink(p)
+        return AudioError(p, f"is a broken link: its target {target} does not exist", code="broken_link", params={"target": target})
+    return AudioError(p, "file not found", code="file_not_found")
 
 
 def downmix(data: np.ndarray) -> tuple[np.ndarray, int | None]:

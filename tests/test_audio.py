@@ -250,3 +250,11 @@ def test_dc_offset_is_removed(tmp_path, offset):
     np.testing.assert_allclose(shifted.segmentation.runs, plain.segmentation.runs, atol=0.0101)
     assert shifted.char_count == plain.char_count
 
+
+def test_broken_link_says_so(tmp_path):
+    link = tmp_path / "talk.wav"
+    link.symlink_to(tmp_path / "moved" / "talk.wav")
+    with pytest.raises(AudioError) as info:
+        load(link)
+    assert info.value.code == "broken_link"
+    assert str(info.value) == f"{link}: is a broken link: its target {tmp_path / 'moved' / 'talk.wav'} does not exist"

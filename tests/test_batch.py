@@ -287,6 +287,22 @@ def test_all_good_exits_0_and_missing_input_is_a_row(tmp_path):
     assert errors[0]["error"] == "文件不存在" and errors[0]["error_en"] == "file not found"  # a zh batch
 
 
+def test_a_broken_link_in_a_folder_is_a_row_not_dropped(tmp_path):
+    d = tmp_path / "erin"
+    d.mkdir()
+    shutil.copy(SAMPLES / "on_target_retirement.wav", d / "take1.wav")
+    (d / "take2.wav").symlink_to(tmp_path / "moved" / "take2.wav")  # the recording was moved away
+    (d / "elsewhere").symlink_to(tmp_path / "gone")  # not audio: ignored as before
+    files, problems = discover([d])
+    assert [f.name for f in files] == ["take1.wav", "take2.wav"] and problems == []
+    res = runner.invoke(app, ["batch", str(d), "--out", str(tmp_path / "o"), "--jobs", "1", "--lang", "en"])
+    assert res.exit_code == 2
+    bad = [r for r in rows_of(tmp_path / "o") if r["error"]]
+    assert len(bad) == 1 and bad[0]["file"].endswith("take2.wav") and bad[0]["error_code"] == "broken_link"
+    assert bad[0]["error_en"] == f"is a broken link: its target {tmp_path / 'moved' / 'take2.wav'} does not exist"
+    assert "take2.wav: is a broken link" in res.stderr
+
+
 def test_quoted_glob_scripts_dir_and_stem_prefix_rubric(tmp_path):
     a, b, scripts = tmp_path / "day1", tmp_path / "day2", tmp_path / "scripts"
     for d in (a, b, scripts):
