@@ -6,7 +6,8 @@ message names the file and the problem.
 
 WAV, FLAC, OGG and MP3 are read by libsndfile (``soundfile``); phone and browser containers
 (m4a, aac, amr, webm, …) are decoded through librosa's audioread fallback, which needs
-``ffmpeg`` on the machine.
+``ffmpeg`` on the machine; so is a file whose first bytes are such a container's whatever its
+name (an m4a renamed ``.wav``).
 
 Channels are averaged into one; where that would cancel them (speech in opposite phase on two
 channels) the loudest channel is used alone (:func:`downmix`). A DC offset is removed.
@@ -20,13 +21,17 @@ goes.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import io
 import os
 import shutil
 import struct
+import sys
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -125,17 +130,18 @@ def load(path: str | Path, *, sr: int = ANALYSIS_SR) -> Audio:
     if size == 0:
         raise AudioError(p, "file is empty (0 bytes)", code="empty_file")
 
-    suffix = p.suffix.lower()
-    if suffix in FFMPEG_SUFFIXES:
-        data, source_sr = _read_with_ffmpeg(p)
+    try:
+        head = _head(p, HEADER_BYTES)
+    except OSError:
+        head = b""  # the decoder names the problem
+    container = ffmpeg_container(head)  # a phone's m4a renamed .wav is still an m4a
+    unbounded = False  # a float file, whose samples may go past ±1 without clipping
+    if p.suffix.lower() in FFMPEG_SUFFIXES or container is not None:
+        data, source_sr = _read_with_ffmpeg(p, container if p.suffix.lower() not in FFMPEG_SUFFIXES else None)
     else:
-        try:
-            head = _head(p, HEADER_BYTES)
-        except OSError:
-            head = b""  # libsndfile names the problem
         wav = _wav_data(head, size)  # read once: for the truncation check and the reader
         _check_not_truncated(p, head, size, wav)
-        data, source_sr = _read_with_soundfile(p, wav)
+        data, source_sr, unbounded = _read_with_soundfile(p, wav, quiet=not head.startswith(SNDFILE_SIGNATURES))
 
     if data.ndim == 1:
         data = data[:, None]
@@ -248,17 +254,58 @@ def ffmpeg_available() -> bool:
     return shutil.which("ffmpeg") is not None
 
 
-def _read_with_soundfile(p: Path, wav: _WavData | None) -> tuple[np.ndarray, int]:
+def _read_with_soundfile(p: Path, wav: _WavData | None, *, quiet: bool = False) -> tuple[np.ndarray, int, bool]:
+    """Samples (n, channels), the sample rate (Hz) and whether they are floating point (may
+    exceed ±1). ``quiet``: silence what the decoders print on the process's stderr (libmpg123
+    reports every file it fails to find an MP3 frame in on its own line)."""
     import soundfile as sf
 
     try:
         source: str | io.BytesIO = _with_known_length(p, wav) or str(p)
-        data, source_sr = sf.read(source, dtype="float32", always_2d=True)
+        with _native_stderr_silenced() if quiet else contextlib.nullcontext():
+            with sf.SoundFile(source) as f:
+                unbounded = f.subtype in ("FLOAT", "DOUBLE")
+                source_sr = f.samplerate
+                data = f.read(dtype="float32", always_2d=True)
     except sf.LibsndfileError:
         raise _soundfile_error(p) from None
     except (RuntimeError, ValueError, OSError) as exc:
         raise AudioError(p, f"cannot decode audio ({_short(exc)})", code="cannot_decode", params={"detail": _short(exc)}) from None
-    return data, int(source_sr)
+    return data, int(source_sr), unbounded
+
+
+SNDFILE_SIGNATURES = (b"RIFF", b"RF64", b"RIFX", b"FORM", b"fLaC", b"OggS", b"riff", b".snd", b"caff")
+"""How the files libsndfile reads by their header begin (WAV, RF64, AIFF, FLAC, OGG, W64, AU,
+CAF). A file beginning otherwise is an MP3 or not audio; libmpg123 prints on stderr while it
+looks, so its reading is silenced (:func:`_native_stderr_silenced`)."""
+
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Point file descriptor 2 at the null device while a C library may print there.
+
+    Process-wide (a lock keeps two threads from swapping it at once); used only around reading
+    a file that is no WAV/FLAC/OGG/AIFF, for the fraction of a second that takes.
+    """
+    with _STDERR_LOCK:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError, AttributeError):  # no stderr at all: nothing to silence
+            yield
+            return
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(null, 2)
+            finally:
+                os.close(null)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _with_known_length(p: Path, wav: _WavData | None) -> io.BytesIO | None:
@@ -422,20 +469,55 @@ def _is_mpeg(p: Path) -> bool:
     return p.suffix.lower() == ".mp3"
 
 
-def _read_with_ffmpeg(p: Path) -> tuple[np.ndarray, int]:
+_CONTAINERS: tuple[tuple[int, bytes, str], ...] = (
+    (4, b"ftyp", "M4A (MP4)"),
+    (0, b"\x1a\x45\xdf\xa3", "WebM"),
+    (0, b"#!AMR", "AMR"),
+    (0, bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c"), "WMA"),
+)
+
+
+def ffmpeg_container(head: bytes) -> str | None:
+    """The name of the phone or browser container (M4A, WebM, AMR, WMA) whose signature starts
+    ``head``, a file's first bytes, or ``None``: such a file is decoded by ffmpeg whatever its
+    name says (a recording renamed ``.wav`` or ``.mp3``)."""
+    for offset, magic, name in _CONTAINERS:
+        if head[offset : offset + len(magic)] == magic:
+            return name
+    return None
+
+
+def _read_with_ffmpeg(p: Path, container: str | None = None) -> tuple[np.ndarray, int]:
+    """Decode through ffmpeg; ``container``: what the file holds when its name says otherwise."""
     if not ffmpeg_available():
+        if container is not None:
+            raise AudioError(
+                p,
+                f"holds {container} audio, whatever its name says, which needs ffmpeg: it is not installed (install ffmpeg or convert to WAV)",
+                code="needs_ffmpeg_content",
+                params={"kind": container},
+            )
         raise AudioError(
             p,
             f"{p.suffix.lower()} files need ffmpeg, which is not installed (install ffmpeg or convert to WAV)",
             code="needs_ffmpeg",
             params={"suffix": p.suffix.lower()},
         )
+    import soundfile as sf
+
+    try:  # what libsndfile reads (a WAV called .m4a) it reads; libmpg123 prints while it looks for MP3 frames
+        with _native_stderr_silenced(), sf.SoundFile(str(p)) as f:
+            return f.read(dtype="float32", always_2d=True), int(f.samplerate)
+    except Exception:  # not a format libsndfile knows: ffmpeg's turn
+        pass
     import librosa
+    from audioread.ffdec import FFmpegAudioFile
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            data, source_sr = librosa.load(str(p), sr=None, mono=False)
+            with FFmpegAudioFile(str(p)) as decoder:  # straight to ffmpeg: librosa would try libsndfile again
+                data, source_sr = librosa.load(decoder, sr=None, mono=False)
     except Exception as exc:  # audioread raises many unrelated types
         raise _ffmpeg_error(p, exc) from None
     data = np.asarray(data, dtype=np.float32)

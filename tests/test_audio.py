@@ -258,3 +258,48 @@ def test_broken_link_says_so(tmp_path):
         load(link)
     assert info.value.code == "broken_link"
     assert str(info.value) == f"{link}: is a broken link: its target {tmp_path / 'moved' / 'talk.wav'} does not exist"
+
+
+# --------------------------------------------------------------------------- content over name
+
+
+def _m4a(tmp_path: Path, name: str) -> Path:
+    import subprocess
+
+    wav = write(tmp_path / "src.wav", _speech(), ANALYSIS_SR)
+    out = tmp_path / "encoded.m4a"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(wav), "-c:a", "aac", str(out)], check=True)
+    return out.rename(tmp_path / name)
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed: m4a decoding is not available here")
+@pytest.mark.parametrize("name", ["phone.wav", "phone.mp3", "phone.m4a"])
+def test_an_m4a_renamed_wav_or_mp3_is_decoded_by_its_content(tmp_path, capfd, name):
+    a = load(_m4a(tmp_path, name))
+    assert a.duration_s == pytest.approx(10.9, abs=0.1)  # AAC adds encoder padding
+    assert capfd.readouterr().err == ""  # libmpg123's search for MP3 frames prints nothing
+
+
+def test_an_m4a_renamed_wav_without_ffmpeg_says_what_it_holds(tmp_path, monkeypatch):
+    fake = tmp_path / "phone.wav"
+    fake.write_bytes(b"\x00\x00\x00\x20ftypM4A \x00\x00\x02\x00M4A mp42isom" + b"\x00" * 200)
+    monkeypatch.setattr("speechcoach.audio.shutil.which", lambda name: None)
+    with pytest.raises(AudioError) as info:
+        load(fake)
+    assert info.value.code == "needs_ffmpeg_content" and info.value.params == {"kind": "M4A (MP4)"}
+    assert str(info.value) == (f"{fake}: holds M4A (MP4) audio, whatever its name says, which needs ffmpeg: "
+                               "it is not installed (install ffmpeg or convert to WAV)")
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".mp3", ".flac", ".m4a", ".webm", ".amr", ".wma"])
+def test_random_bytes_are_one_error_and_no_decoder_chatter(tmp_path, capfd, suffix):
+    """libmpg123 (inside libsndfile) printed "[src/libmpg123/parse.c:…] warning: …" on stderr."""
+    if suffix not in (".wav", ".mp3", ".flac") and shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg not installed")
+    junk = tmp_path / f"junk{suffix}"
+    junk.write_bytes(np.random.default_rng(1).integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    with pytest.raises(AudioError) as info:
+        load(junk)
+    assert info.value.code in ("not_audio", "unrecognised_format")
+    assert capfd.readouterr().err == ""
+
