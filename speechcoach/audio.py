@@ -160,7 +160,10 @@ def load(path: str | Path, *, sr: int = ANALYSIS_SR) -> Audio:
     if not (np.isfinite(hi) and np.isfinite(lo)):  # NaN propagates through max/min; inf shows in them
         raise AudioError(p, "contains NaN or infinite samples (corrupt file)", code="corrupt_samples")
     peak = max(hi, -lo)
-    clipped = float(np.mean(np.abs(data) >= CLIP_LEVEL)) if peak >= CLIP_LEVEL else 0.0
+    # full scale is ±1, except in a float file that goes past it: nothing clipped it there, so
+    # only samples flat at its own peak count
+    rail = max(peak, 1.0) if unbounded else 1.0
+    clipped = float(np.mean(np.abs(data) >= CLIP_LEVEL * rail)) if peak >= CLIP_LEVEL * rail else 0.0
     mono, channel_used = downmix(data)
     del data
     mono -= np.float32(np.mean(mono, dtype=np.float64))  # a DC offset (a cheap sound card's) is no sound

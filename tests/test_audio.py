@@ -303,3 +303,13 @@ def test_random_bytes_are_one_error_and_no_decoder_chatter(tmp_path, capfd, suff
     assert info.value.code in ("not_audio", "unrecognised_format")
     assert capfd.readouterr().err == ""
 
+
+def test_a_float_file_past_full_scale_is_not_called_clipped(tmp_path):
+    """A float WAV holds samples past ±1 intact (an unnormalised export): nothing was clipped."""
+    y = _speech()
+    loud = load(write(tmp_path / "loud.wav", 100 * y, ANALYSIS_SR, subtype="FLOAT"))  # peak 10
+    assert loud.peak_dbfs == pytest.approx(20 * np.log10(100 * np.max(np.abs(y))), abs=0.01)  # above 0 dBFS, as it is
+    assert loud.clipped_fraction < 1e-3  # only samples at its own peak could count
+    flat = load(write(tmp_path / "flat.wav", np.clip(30 * y, -1, 1), ANALYSIS_SR, subtype="FLOAT"))
+    pcm = load(write(tmp_path / "pcm.wav", np.clip(30 * y, -1, 1), ANALYSIS_SR, subtype="PCM_16"))
+    assert flat.clipped_fraction > 0.02 and pcm.clipped_fraction == pytest.approx(flat.clipped_fraction, abs=1e-3)
