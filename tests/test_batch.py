@@ -482,3 +482,47 @@ def test_an_out_folder_that_cannot_be_made_is_one_line_before_any_work(tmp_path)
     res = CliRunner().invoke(app, ["batch", str(SAMPLES / "on_target_retirement.wav"), "--out", str(blocker / "results")])
     assert res.exit_code == 2, res.output
     assert res.output.strip() == f"speechcoach: error: --out {blocker / 'results'}: cannot create the folder (Not a directory)"
+
+
+STOPPED_WORKER = '''
+import sys, time
+from pathlib import Path
+
+from speechcoach import workers
+
+
+def bar_then_wait(marker):
+    from tqdm import tqdm
+
+    tqdm(total=1, disable=True).close()  # what faster-whisper does in every transcription
+    Path(marker).write_text("bar made")
+    time.sleep(120)
+
+
+if __name__ == "__main__":
+    marker = Path(sys.argv[1])
+    ex = workers._new_pool(1)
+    ex.submit(bar_then_wait, str(marker))
+    for _ in range(1200):  # until the worker has made its bar (it waits after that)
+        if marker.exists():
+            break
+        time.sleep(0.05)
+    workers._stop_pool(ex)  # as on Ctrl-C or SIGTERM: the worker is stopped mid-task
+    print("stopped", marker.exists())
+'''
+
+
+def test_a_worker_stopped_mid_recording_leaves_no_semaphore_warning(tmp_path):
+    """A worker stopped after faster-whisper made its (hidden) progress bar: the resource tracker
+    printed "There appear to be 1 leaked semaphore objects to clean up at shutdown" on stderr."""
+    pytest.importorskip("tqdm")
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "stop_worker.py"
+    script.write_text(STOPPED_WORKER, encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]))
+    res = subprocess.run([sys.executable, str(script), str(tmp_path / "bar")], capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0 and res.stdout.strip() == "stopped True", res.stderr
+    assert "leaked" not in res.stderr, res.stderr
