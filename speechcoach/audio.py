@@ -6,7 +6,11 @@ message names the file and the problem.
 
 WAV, FLAC, OGG and MP3 are read by libsndfile (``soundfile``); phone and browser containers
 (m4a, aac, amr, webm, …) are decoded through librosa's audioread fallback, which needs
-``ffmpeg`` on the machine.
+``ffmpeg`` on the machine; so is a file whose first bytes are such a container's whatever its
+name (an m4a renamed ``.wav``).
+
+Channels are averaged into one; where that would cancel them (speech in opposite phase on two
+channels) the loudest channel is used alone (:func:`downmix`). A DC offset is removed.
 
 A WAV or MP3 file holding less audio than its own header announces (a copy or upload cut
 short) is refused as truncated rather than analysed as if it were the whole recording; a WAV
@@ -17,12 +21,17 @@ goes.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import io
+import os
 import shutil
 import struct
+import sys
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -41,6 +50,12 @@ AUDIO_SUFFIXES = SOUNDFILE_SUFFIXES | FFMPEG_SUFFIXES
 CLIP_LEVEL = 0.999
 """Samples at or above this absolute value (full scale = 1) count as clipped."""
 
+CANCEL_SHARE = 0.1
+"""A multichannel file whose channel average keeps less power than this share of the channels'
+mean power (channels in opposite phase cancel) is analysed from its loudest channel alone
+(:func:`downmix`). Identical channels keep 1, one silent channel 0.5, unrelated channels about
+0.5, exactly inverted ones 0."""
+
 
 @dataclass(frozen=True)
 class Audio:
@@ -51,19 +66,23 @@ class Audio:
     path : str
         The file it came from.
     samples : np.ndarray, shape (n,), float32
-        Mono signal at :data:`ANALYSIS_SR`, full scale ±1.
+        Mono signal at :data:`ANALYSIS_SR`, full scale ±1, its DC offset removed.
     sr : int
         Sample rate of ``samples`` in Hz (always :data:`ANALYSIS_SR`).
     source_sr : int
         The file's own sample rate in Hz.
     channels : int
-        The file's channel count (the channels are averaged).
+        The file's channel count (averaged into one, or the loudest alone where averaging
+        cancels them: :func:`downmix`).
     duration_s : float
         Length of the file in seconds.
     clipped_fraction : float
         Share of the file's samples at full scale (0..1).
     peak_dbfs : float
         Highest absolute sample, in dB relative to full scale.
+    channel_used : int or None
+        The channel (0-based) analysed alone because averaging the channels cancelled them
+        (opposite phase, :func:`downmix`); ``None`` when they were averaged, or for a mono file.
     """
 
     path: str
@@ -74,6 +93,7 @@ class Audio:
     duration_s: float
     clipped_fraction: float
     peak_dbfs: float
+    channel_used: int | None = None
 
 
 def load(path: str | Path, *, sr: int = ANALYSIS_SR) -> Audio:
@@ -93,14 +113,14 @@ def load(path: str | Path, *, sr: int = ANALYSIS_SR) -> Audio:
     Raises
     ------
     AudioError
-        Missing file, a directory, an empty or truncated file (a WAV, or an MP3 with a
+        Missing file (or a broken link), a directory, an empty or truncated file (a WAV, or an MP3 with a
         Xing/Info header, shorter than its header says: ``code="truncated_audio"``),
         something that is not audio, a container that needs ffmpeg when ffmpeg is absent,
         a sample rate under 8 kHz, or NaN/infinite samples.
     """
     p = Path(path)
     if not p.exists():
-        raise AudioError(p, "file not found", code="file_not_found")
+        raise missing_file_error(p)
     if p.is_dir():
         raise AudioError(p, "is a folder, not an audio file (speechcoach batch analyses a folder)", code="is_folder")
     try:
@@ -110,17 +130,18 @@ def load(path: str | Path, *, sr: int = ANALYSIS_SR) -> Audio:
     if size == 0:
         raise AudioError(p, "file is empty (0 bytes)", code="empty_file")
 
-    suffix = p.suffix.lower()
-    if suffix in FFMPEG_SUFFIXES:
-        data, source_sr = _read_with_ffmpeg(p)
+    try:
+        head = _head(p, HEADER_BYTES)
+    except OSError:
+        head = b""  # the decoder names the problem
+    container = ffmpeg_container(head)  # a phone's m4a renamed .wav is still an m4a
+    unbounded = False  # a float file, whose samples may go past ±1 without clipping
+    if p.suffix.lower() in FFMPEG_SUFFIXES or container is not None:
+        data, source_sr = _read_with_ffmpeg(p, container if p.suffix.lower() not in FFMPEG_SUFFIXES else None)
     else:
-        try:
-            head = _head(p, HEADER_BYTES)
-        except OSError:
-            head = b""  # libsndfile names the problem
         wav = _wav_data(head, size)  # read once: for the truncation check and the reader
         _check_not_truncated(p, head, size, wav)
-        data, source_sr = _read_with_soundfile(p, wav)
+        data, source_sr, unbounded = _read_with_soundfile(p, wav, quiet=not head.startswith(SNDFILE_SIGNATURES))
 
     if data.ndim == 1:
         data = data[:, None]
@@ -139,11 +160,13 @@ def load(path: str | Path, *, sr: int = ANALYSIS_SR) -> Audio:
     if not (np.isfinite(hi) and np.isfinite(lo)):  # NaN propagates through max/min; inf shows in them
         raise AudioError(p, "contains NaN or infinite samples (corrupt file)", code="corrupt_samples")
     peak = max(hi, -lo)
-    clipped = float(np.mean(np.abs(data) >= CLIP_LEVEL)) if peak >= CLIP_LEVEL else 0.0
-    if channels == 1:
-        mono = np.ascontiguousarray(data[:, 0], dtype=np.float32)
-    else:
-        mono = data.mean(axis=1, dtype=np.float64).astype(np.float32)
+    # full scale is ±1, except in a float file that goes past it: nothing clipped it there, so
+    # only samples flat at its own peak count
+    rail = max(peak, 1.0) if unbounded else 1.0
+    clipped = float(np.mean(np.abs(data) >= CLIP_LEVEL * rail)) if peak >= CLIP_LEVEL * rail else 0.0
+    mono, channel_used = downmix(data)
+    del data
+    mono -= np.float32(np.mean(mono, dtype=np.float64))  # a DC offset (a cheap sound card's) is no sound
     samples = resample(mono, source_sr, sr)
     return Audio(
         path=str(p),
@@ -154,7 +177,59 @@ def load(path: str | Path, *, sr: int = ANALYSIS_SR) -> Audio:
         duration_s=n_frames / float(source_sr),
         clipped_fraction=clipped,
         peak_dbfs=float(20.0 * np.log10(max(peak, 1e-10))),
+        channel_used=channel_used,
     )
+
+
+def missing_file_error(p: Path) -> AudioError:
+    """The error for a path with no file behind it: "file not found", or for a symbolic link
+    whose target was moved or deleted, "is a broken link" naming the target."""
+    if p.is_symlink():
+        target = os.readlink(p)
+        return AudioError(p, f"is a broken link: its target {target} does not exist", code="broken_link", params={"target": target})
+    return AudioError(p, "file not found", code="file_not_found")
+
+
+def downmix(data: np.ndarray) -> tuple[np.ndarray, int | None]:
+    """One channel of speech from a file's channels: their average, unless that cancels them.
+
+    Averaging is right for the usual files (the same speech on every channel, or speech on
+    one and silence or noise on the others: the level drops, which the analysis does not
+    mind). It is wrong when the channels hold the speech in opposite phase (a microphone wired
+    with one leg inverted, a stereo track with one channel flipped): the average is silence.
+    So when the average keeps less than :data:`CANCEL_SHARE` of the channels' mean power
+    (DC left out), the loudest channel is analysed alone.
+
+    Parameters
+    ----------
+    data : np.ndarray, shape (n, channels), float32
+        The file's samples, full scale ±1. May be returned (as a view) or overwritten.
+
+    Returns
+    -------
+    mono : np.ndarray, shape (n,), float32
+        Writable (the caller removes its DC).
+    channel_used : int or None
+        The channel (0-based) analysed alone, or ``None`` when the channels were averaged.
+    """
+    n, channels = data.shape
+    if channels == 1:
+        return np.ascontiguousarray(data[:, 0], dtype=np.float32), None
+    mono = np.add.reduce(data, axis=1, dtype=np.float32)  # a few channels: float32 is exact enough, and no float64 copy
+    mono *= np.float32(1.0 / channels)
+    power = np.array([_ac_power(data[:, c]) for c in range(channels)])
+    if _ac_power(mono) >= CANCEL_SHARE * float(np.mean(power)):
+        return mono, None
+    loudest = int(np.argmax(power))
+    return np.ascontiguousarray(data[:, loudest], dtype=np.float32), loudest
+
+
+def _ac_power(x: np.ndarray) -> float:
+    """Mean power of ``x`` around its mean (its variance), in full-scale units squared."""
+    if len(x) == 0:
+        return 0.0
+    m = float(np.mean(x, dtype=np.float64))
+    return max(float(np.dot(x, x)) / len(x) - m * m, 0.0)
 
 
 def resample(y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
@@ -182,17 +257,58 @@ def ffmpeg_available() -> bool:
     return shutil.which("ffmpeg") is not None
 
 
-def _read_with_soundfile(p: Path, wav: _WavData | None) -> tuple[np.ndarray, int]:
+def _read_with_soundfile(p: Path, wav: _WavData | None, *, quiet: bool = False) -> tuple[np.ndarray, int, bool]:
+    """Samples (n, channels), the sample rate (Hz) and whether they are floating point (may
+    exceed ±1). ``quiet``: silence what the decoders print on the process's stderr (libmpg123
+    reports every file it fails to find an MP3 frame in on its own line)."""
     import soundfile as sf
 
     try:
         source: str | io.BytesIO = _with_known_length(p, wav) or str(p)
-        data, source_sr = sf.read(source, dtype="float32", always_2d=True)
+        with _native_stderr_silenced() if quiet else contextlib.nullcontext():
+            with sf.SoundFile(source) as f:
+                unbounded = f.subtype in ("FLOAT", "DOUBLE")
+                source_sr = f.samplerate
+                data = f.read(dtype="float32", always_2d=True)
     except sf.LibsndfileError:
         raise _soundfile_error(p) from None
     except (RuntimeError, ValueError, OSError) as exc:
         raise AudioError(p, f"cannot decode audio ({_short(exc)})", code="cannot_decode", params={"detail": _short(exc)}) from None
-    return data, int(source_sr)
+    return data, int(source_sr), unbounded
+
+
+SNDFILE_SIGNATURES = (b"RIFF", b"RF64", b"RIFX", b"FORM", b"fLaC", b"OggS", b"riff", b".snd", b"caff")
+"""How the files libsndfile reads by their header begin (WAV, RF64, AIFF, FLAC, OGG, W64, AU,
+CAF). A file beginning otherwise is an MP3 or not audio; libmpg123 prints on stderr while it
+looks, so its reading is silenced (:func:`_native_stderr_silenced`)."""
+
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Point file descriptor 2 at the null device while a C library may print there.
+
+    Process-wide (a lock keeps two threads from swapping it at once); used only around reading
+    a file that is no WAV/FLAC/OGG/AIFF, for the fraction of a second that takes.
+    """
+    with _STDERR_LOCK:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError, AttributeError):  # no stderr at all: nothing to silence
+            yield
+            return
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(null, 2)
+            finally:
+                os.close(null)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _with_known_length(p: Path, wav: _WavData | None) -> io.BytesIO | None:
@@ -356,20 +472,55 @@ def _is_mpeg(p: Path) -> bool:
     return p.suffix.lower() == ".mp3"
 
 
-def _read_with_ffmpeg(p: Path) -> tuple[np.ndarray, int]:
+_CONTAINERS: tuple[tuple[int, bytes, str], ...] = (
+    (4, b"ftyp", "M4A (MP4)"),
+    (0, b"\x1a\x45\xdf\xa3", "WebM"),
+    (0, b"#!AMR", "AMR"),
+    (0, bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c"), "WMA"),
+)
+
+
+def ffmpeg_container(head: bytes) -> str | None:
+    """The name of the phone or browser container (M4A, WebM, AMR, WMA) whose signature starts
+    ``head``, a file's first bytes, or ``None``: such a file is decoded by ffmpeg whatever its
+    name says (a recording renamed ``.wav`` or ``.mp3``)."""
+    for offset, magic, name in _CONTAINERS:
+        if head[offset : offset + len(magic)] == magic:
+            return name
+    return None
+
+
+def _read_with_ffmpeg(p: Path, container: str | None = None) -> tuple[np.ndarray, int]:
+    """Decode through ffmpeg; ``container``: what the file holds when its name says otherwise."""
     if not ffmpeg_available():
+        if container is not None:
+            raise AudioError(
+                p,
+                f"holds {container} audio, whatever its name says, which needs ffmpeg: it is not installed (install ffmpeg or convert to WAV)",
+                code="needs_ffmpeg_content",
+                params={"kind": container},
+            )
         raise AudioError(
             p,
             f"{p.suffix.lower()} files need ffmpeg, which is not installed (install ffmpeg or convert to WAV)",
             code="needs_ffmpeg",
             params={"suffix": p.suffix.lower()},
         )
+    import soundfile as sf
+
+    try:  # what libsndfile reads (a WAV called .m4a) it reads; libmpg123 prints while it looks for MP3 frames
+        with _native_stderr_silenced(), sf.SoundFile(str(p)) as f:
+            return f.read(dtype="float32", always_2d=True), int(f.samplerate)
+    except Exception:  # not a format libsndfile knows: ffmpeg's turn
+        pass
     import librosa
+    from audioread.ffdec import FFmpegAudioFile
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            data, source_sr = librosa.load(str(p), sr=None, mono=False)
+            with FFmpegAudioFile(str(p)) as decoder:  # straight to ffmpeg: librosa would try libsndfile again
+                data, source_sr = librosa.load(decoder, sr=None, mono=False)
     except Exception as exc:  # audioread raises many unrelated types
         raise _ffmpeg_error(p, exc) from None
     data = np.asarray(data, dtype=np.float32)

@@ -382,10 +382,16 @@ def _plan_work(recordings: list[Recording], out: Path, settings: Settings, force
         try:
             digests[r.id] = (file_digest(r.path), script_digest(r.script))
         except OSError as exc:
-            reason = str(exc.strerror or exc)
-            rows[r.id] = _error_row(
-                r, f"cannot read file ({reason})", code="cannot_read", params={"reason": reason}, lang=settings.lang
-            )
+            if not r.path.exists():  # gone, or a broken link: worded as loading words it
+                from .audio import missing_file_error
+
+                err = missing_file_error(r.path)
+                rows[r.id] = _error_row(r, err.problem, code=err.code, params=err.params, lang=settings.lang)
+            else:
+                reason = str(exc.strerror or exc)
+                rows[r.id] = _error_row(
+                    r, f"cannot read file ({reason})", code="cannot_read", params={"reason": reason}, lang=settings.lang
+                )
             statuses[r.id] = "failed"
             continue
         st = states[r.id]

@@ -24,6 +24,19 @@ class _Command(typer.core.TyperCommand):
     def collect_usage_pieces(self, ctx):  # type: ignore[no-untyped-def]
         return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in super().collect_usage_pieces(ctx)]
 
+    def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
+        """A file whose name begins with ``-`` reads as options (``-leading.wav`` as ``-l``):
+        say how to give it, instead of "No such option: -l"."""
+        given = list(args)  # the parser consumes ``args``
+        try:
+            return super().parse_args(ctx, args)
+        except Exception as exc:  # click's NoSuchOption (typer may ship its own click: matched by name)
+            dashed = next((a for a in given if a.startswith("-") and a != "-" and os.path.lexists(a)), None)
+            if type(exc).__name__ != "NoSuchOption" or dashed is None:
+                raise
+            usage_error = next(c for c in type(exc).__mro__ if c.__name__ == "UsageError")
+            raise usage_error(f"{dashed}: a name that begins with '-' reads as an option: write ./{dashed} (or put -- before it)", ctx) from exc
+
 
 class _Typer(typer.Typer):
     """Every command made with :class:`_Command`."""

@@ -76,7 +76,8 @@ def _walk(folder: Path) -> list[Path]:
     found = []
     for p in folder.rglob("*"):
         rel = p.relative_to(folder)
-        if p.suffix.lower() in sfx and not _is_hidden(rel) and p.is_file():
+        # a broken link is kept: its row says so, instead of the recording vanishing from the batch
+        if p.suffix.lower() in sfx and not _is_hidden(rel) and (p.is_file() or (p.is_symlink() and not p.exists())):
             found.append(p)
     return found
 
@@ -115,7 +116,7 @@ def discover(inputs: Sequence[str | Path]) -> tuple[list[Path], list[InputProble
                 problems.append(InputProblem(text, "folder holds no recordings", code="no_recordings_in_folder"))
             for f in found:
                 add(f)
-        elif p.exists():
+        elif p.exists() or p.is_symlink():  # a broken link: loading names the problem
             add(p)
         elif glob.has_magic(text):
             matches = [Path(m) for m in sorted(glob.glob(text, recursive=True))]
@@ -125,7 +126,7 @@ def discover(inputs: Sequence[str | Path]) -> tuple[list[Path], list[InputProble
                     for f in _walk(m):
                         add(f)
                         n += 1
-                elif m.suffix.lower() in sfx and m.is_file():
+                elif m.suffix.lower() in sfx and (m.is_file() or (m.is_symlink() and not m.exists())):
                     add(m)
                     n += 1
             if n == 0:

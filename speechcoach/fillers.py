@@ -46,6 +46,9 @@ PITCH_SPREAD_MAX_ST = 1.2
 LEVEL_BELOW_PEAK_DB = 30.0
 """Frames quieter than this below the recording's speech level are not considered."""
 
+_BLOCK = 1024
+"""Frames analysed at once (a few MB of spectra), so memory does not grow with the recording."""
+
 _T2S_PAIRS = (
     "們们這这個个說说為为來来時时會会後后麼么還还沒没對对與与從从點点現现發发經经過过進进開开關关問问題题學学習习動动國国實实體体當当應应該该樣样種种讓让給给長长見见"
     "覺觉聽听話话講讲請请謝谢認认識识讀读寫写語语論论議议記记試试計计設设許许證证調调談谈課课訪访誰谁詞词變变聲声買买賣卖錢钱銀银鐵铁鐘钟錯错門门間间閉闭聞闻陽阳陰阴"
@@ -240,21 +243,12 @@ def frame_cues(y: np.ndarray, sr: int, runs: np.ndarray) -> dict[str, np.ndarray
     if centres.size == 0:
         return {"t": empty, "level_db": empty, "voicing": empty, "f0_st": empty, "flux_db": empty, "run": empty.astype(int)}
     padded = np.concatenate([np.zeros(win // 2, np.float32), x, np.zeros(win, np.float32)])
-    frames = padded[centres[:, None] + np.arange(win)[None, :]]
+    del x
     window = np.hanning(win).astype(np.float32)
-    spec = np.fft.rfft(frames * window, n_fft, axis=1)
-    power = (spec.real**2 + spec.imag**2).astype(np.float32)
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
-    level_db = 10 * np.log10(power.sum(axis=1) + 1e-12)
-    # pitch: autocorrelation (power spectrum → irfft), corrected for the window's own taper
-    ac = np.fft.irfft(power, n_fft, axis=1)
     lo = int(sr / PITCH_RANGE_HZ[1])
     hi = min(int(sr / PITCH_RANGE_HZ[0]), win - 1)
-    norm = ac[:, lo : hi + 1] / np.maximum(ac[:, :1], 1e-12) / lag_bias(window, n_fft)[lo : hi + 1]
-    best = np.argmax(norm, axis=1)
-    voicing = np.clip(norm[np.arange(len(norm)), best], 0.0, 1.0)
-    f0 = sr / (lo + best)
-    f0_st = 12 * np.log2(f0 / 100.0)
+    bias = lag_bias(window, n_fft)[lo : hi + 1]
     # spectral flux over mel-spaced bands
     mel = lambda f: 2595 * np.log10(1 + f / 700.0)  # noqa: E731
     edges_mel = np.linspace(mel(FLUX_BAND_HZ[0]), mel(FLUX_BAND_HZ[1]), N_FLUX_BANDS + 1)
@@ -262,7 +256,24 @@ def frame_cues(y: np.ndarray, sr: int, runs: np.ndarray) -> dict[str, np.ndarray
     inband = (band >= 0) & (band < N_FLUX_BANDS)
     basis = np.zeros((len(freqs), N_FLUX_BANDS), dtype=np.float32)
     basis[np.flatnonzero(inband), band[inband]] = 1.0
-    bands_db = 10 * np.log10(power @ basis + 1e-10)
+    m = len(centres)
+    level_db, voicing, best = np.empty(m, dtype=np.float32), np.empty(m, dtype=np.float32), np.empty(m, dtype=np.intp)
+    bands_db = np.empty((m, N_FLUX_BANDS), dtype=np.float32)
+    # in blocks of frames: a whole recording's spectra at once took ~1 GB per 10 minutes
+    for i in range(0, m, _BLOCK):
+        frames = padded[centres[i : i + _BLOCK, None] + np.arange(win)[None, :]]
+        spec = np.fft.rfft(frames * window, n_fft, axis=1)
+        power = (spec.real**2 + spec.imag**2).astype(np.float32)
+        level_db[i : i + _BLOCK] = 10 * np.log10(power.sum(axis=1) + 1e-12)
+        # pitch: autocorrelation (power spectrum → irfft), corrected for the window's own taper
+        ac = np.fft.irfft(power, n_fft, axis=1)
+        norm = ac[:, lo : hi + 1] / np.maximum(ac[:, :1], 1e-12) / bias
+        b = np.argmax(norm, axis=1)
+        best[i : i + _BLOCK] = b
+        voicing[i : i + _BLOCK] = np.clip(norm[np.arange(len(norm)), b], 0.0, 1.0)
+        bands_db[i : i + _BLOCK] = 10 * np.log10(power @ basis + 1e-10)
+    f0 = sr / (lo + best)
+    f0_st = 12 * np.log2(f0 / 100.0)
     run_idx = np.searchsorted(runs[:, 0], centres / sr, side="right") - 1
     diff = np.abs(np.diff(bands_db, axis=0)).mean(axis=1)
     same = run_idx[1:] == run_idx[:-1]

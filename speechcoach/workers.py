@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import signal
+import threading
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -258,8 +259,19 @@ def _internal(task: Task, exc: BaseException, **kw: Any) -> Outcome:
 
 
 def _worker_init() -> None:
-    """Workers ignore Ctrl-C: the parent decides when they stop."""
+    """Workers ignore Ctrl-C: the parent decides when they stop.
+
+    And tqdm (the progress bar faster-whisper makes, even when it shows none) gets a thread
+    lock instead of its default, a named multiprocessing semaphore: a worker stopped in the
+    middle of a recording (Ctrl-C, SIGTERM) cannot release that, and Python's resource tracker
+    then printed "There appear to be N leaked semaphore objects" under the batch's last line.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        from tqdm import tqdm
+    except ImportError:  # precise mode not installed: no progress bar either
+        return
+    tqdm.set_lock(threading.RLock())
 
 
 def _mp_context() -> mp.context.BaseContext:

@@ -497,3 +497,30 @@ def test_short_runs_the_recogniser_skipped_are_checked_together():
 def test_check_groups_long_runs_stand_alone():
     runs = np.array([[0.0, 0.5], [1.0, 1.5], [2.0, 5.0], [5.5, 6.0], [7.0, 10.0], [10.5, 13.0]])
     assert asr.check_groups(runs).tolist() == [0, 0, 1, 2, 3, 4]
+
+
+def _peak_mb(call) -> tuple[object, float]:
+    """``call()``'s result and the most memory (MB) it held at once, numpy arrays included."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        out = call()
+        return out, tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+
+
+def test_frame_cues_memory_does_not_grow_with_the_recording(monkeypatch):
+    """5 minutes of speech: all frames' spectra at once held 747 MB (15 GB for a 2-hour file)."""
+    from .conftest import layout
+
+    y, truth = layout([("s", 0.5)] + [("v", 4.4), ("s", 0.6)] * 60, noise_dbfs=-60)
+    runs = np.array(truth)
+    cues, peak = _peak_mb(lambda: fillers.frame_cues(y, SR, runs))
+    assert peak < 120, f"{peak:.0f} MB"  # blocks of 1024 frames: ~45 MB, most of it the signal's copies
+    monkeypatch.setattr(fillers, "_BLOCK", 333)  # the blocks do not change a value beyond float32 rounding
+    again = fillers.frame_cues(y, SR, runs)
+    for key, values in cues.items():  # (the band sums are a float32 matrix product, whose rounding the block shape moves)
+        assert values.dtype == again[key].dtype, key
+        np.testing.assert_allclose(again[key], values, rtol=1e-6, atol=1e-6, err_msg=key)

@@ -11,8 +11,9 @@ import soundfile as sf
 
 from speechcoach.audio import ANALYSIS_SR, load
 from speechcoach.errors import AudioError
+from speechcoach.pipeline import analyze_audio
 
-from .conftest import voiced
+from .conftest import layout, voiced
 
 
 def write(path: Path, y: np.ndarray, sr: int, **kw) -> Path:
@@ -38,7 +39,8 @@ def test_stereo_and_rate_become_mono_16k(tmp_path):
     assert a.channels == 2
     assert a.samples.ndim == 1
     assert len(a.samples) == 2 * ANALYSIS_SR  # exact: soxr keeps the length
-    assert np.max(np.abs(a.samples)) == pytest.approx(0.075, rel=0.05)  # mean of 0.1 and 0.05
+    mix = 0.75 * y  # the mean of 0.1 and 0.05 peaks, less the pulse train's DC (removed on loading)
+    assert np.max(np.abs(a.samples)) == pytest.approx(np.max(np.abs(mix - mix.mean())), rel=0.05)  # resampled
 
 
 def test_8khz_accepted_lower_refused(tmp_path):
@@ -189,3 +191,125 @@ def test_m4a_that_is_text_or_noise_gets_a_plain_message(tmp_path):
     assert info.value.code == "unrecognised_format"
     assert str(info.value) == f"{noise}: cannot decode audio: not a recognised audio format (or the file is damaged)"
     assert "Error" not in str(info.value)
+
+
+# --------------------------------------------------------------------------- odd but valid files
+
+
+def _speech(seed: int = 0) -> np.ndarray:
+    """Three stretches of syllables with pauses between them (16 kHz), silence around."""
+    y, _ = layout([("s", 0.5), ("v", 3.0), ("s", 0.6), ("v", 2.5), ("s", 0.8), ("v", 3.0), ("s", 0.5)], noise_dbfs=-70, seed=seed)
+    return y
+
+
+def _dc_free(x: np.ndarray) -> np.ndarray:
+    return x - np.mean(x, dtype=np.float64)
+
+
+def test_opposite_phase_channels_use_one_channel_instead_of_their_silent_average(tmp_path):
+    """A microphone wired with one leg inverted: the average of the channels is silence."""
+    y = _speech()
+    a = load(write(tmp_path / "inverted.wav", np.stack([y, -y], axis=1), ANALYSIS_SR, subtype="FLOAT"))
+    assert a.channels == 2 and a.channel_used == 0  # equal power: the first
+    assert np.max(np.abs(a.samples - _dc_free(y))) < 1e-6  # the channel itself (no resampling at 16 kHz), float32 rounding
+    mono = analyze_audio(load(write(tmp_path / "mono.wav", y, ANALYSIS_SR, subtype="FLOAT")), count="acoustic")
+    both = analyze_audio(a, count="acoustic")
+    assert both.char_count == mono.char_count  # exact: the same samples
+    assert both.rate.cpm == pytest.approx(mono.rate.cpm, abs=1e-9)
+    louder = load(write(tmp_path / "louder_right.wav", np.stack([-0.8 * y, y], axis=1), ANALYSIS_SR))
+    assert louder.channel_used == 1  # the average keeps 0.1**2 / ((0.8**2 + 1) / 2) = 1.2 % of the power: the louder one
+    weaker = load(write(tmp_path / "weaker_inverted.wav", np.stack([-0.3 * y, y], axis=1), ANALYSIS_SR))
+    assert weaker.channel_used is None  # keeps 0.35**2 / ((0.3**2 + 1) / 2) = 22 %: averaged, the speech is there
+
+
+@pytest.mark.parametrize("other", ["silent", "noise", "same"])
+def test_channels_that_do_not_cancel_are_averaged(tmp_path, other):
+    y = _speech()
+    second = {"silent": np.zeros_like(y), "noise": np.random.default_rng(1).normal(0, 0.05, len(y)).astype(np.float32), "same": y}[other]
+    a = load(write(tmp_path / f"{other}.wav", np.stack([y, second], axis=1), ANALYSIS_SR, subtype="FLOAT"))
+    assert a.channel_used is None
+    assert np.max(np.abs(a.samples - _dc_free((y + second) / 2))) < 1e-6  # the average, float32 rounding
+
+
+def test_six_channels_with_speech_in_two(tmp_path):
+    y = _speech()
+    data = np.stack([y, y, 0.2 * y, *([np.zeros_like(y)] * 3)], axis=1)
+    a = load(write(tmp_path / "six.wav", data, 48_000))
+    assert a.channels == 6 and a.channel_used is None and a.source_sr == 48_000
+
+
+@pytest.mark.parametrize("offset", [0.45, -0.3])
+def test_dc_offset_is_removed(tmp_path, offset):
+    y = _speech()
+    a = load(write(tmp_path / "dc.wav", y + offset, ANALYSIS_SR, subtype="FLOAT"))
+    assert abs(float(np.mean(a.samples, dtype=np.float64))) < 1e-6  # full scale 1
+    assert a.peak_dbfs == pytest.approx(20 * np.log10(np.max(np.abs(y + offset))), abs=0.01)  # the file's own peak
+    plain = analyze_audio(load(write(tmp_path / "plain.wav", y, ANALYSIS_SR, subtype="FLOAT")), count="acoustic")
+    shifted = analyze_audio(a, count="acoustic")
+    # the offset no longer leaks into the band energy of the silences: the same runs, to the frame (10 ms)
+    np.testing.assert_allclose(shifted.segmentation.runs, plain.segmentation.runs, atol=0.0101)
+    assert shifted.char_count == plain.char_count
+
+
+def test_broken_link_says_so(tmp_path):
+    link = tmp_path / "talk.wav"
+    link.symlink_to(tmp_path / "moved" / "talk.wav")
+    with pytest.raises(AudioError) as info:
+        load(link)
+    assert info.value.code == "broken_link"
+    assert str(info.value) == f"{link}: is a broken link: its target {tmp_path / 'moved' / 'talk.wav'} does not exist"
+
+
+# --------------------------------------------------------------------------- content over name
+
+
+def _m4a(tmp_path: Path, name: str) -> Path:
+    import subprocess
+
+    wav = write(tmp_path / "src.wav", _speech(), ANALYSIS_SR)
+    out = tmp_path / "encoded.m4a"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(wav), "-c:a", "aac", str(out)], check=True)
+    return out.rename(tmp_path / name)
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed: m4a decoding is not available here")
+@pytest.mark.parametrize("name", ["phone.wav", "phone.mp3", "phone.m4a"])
+def test_an_m4a_renamed_wav_or_mp3_is_decoded_by_its_content(tmp_path, capfd, name):
+    a = load(_m4a(tmp_path, name))
+    assert a.duration_s == pytest.approx(10.9, abs=0.1)  # AAC adds encoder padding
+    assert capfd.readouterr().err == ""  # libmpg123's search for MP3 frames prints nothing
+
+
+def test_an_m4a_renamed_wav_without_ffmpeg_says_what_it_holds(tmp_path, monkeypatch):
+    fake = tmp_path / "phone.wav"
+    fake.write_bytes(b"\x00\x00\x00\x20ftypM4A \x00\x00\x02\x00M4A mp42isom" + b"\x00" * 200)
+    monkeypatch.setattr("speechcoach.audio.shutil.which", lambda name: None)
+    with pytest.raises(AudioError) as info:
+        load(fake)
+    assert info.value.code == "needs_ffmpeg_content" and info.value.params == {"kind": "M4A (MP4)"}
+    assert str(info.value) == (f"{fake}: holds M4A (MP4) audio, whatever its name says, which needs ffmpeg: "
+                               "it is not installed (install ffmpeg or convert to WAV)")
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".mp3", ".flac", ".m4a", ".webm", ".amr", ".wma"])
+def test_random_bytes_are_one_error_and_no_decoder_chatter(tmp_path, capfd, suffix):
+    """libmpg123 (inside libsndfile) printed "[src/libmpg123/parse.c:…] warning: …" on stderr."""
+    if suffix not in (".wav", ".mp3", ".flac") and shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg not installed")
+    junk = tmp_path / f"junk{suffix}"
+    junk.write_bytes(np.random.default_rng(1).integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    with pytest.raises(AudioError) as info:
+        load(junk)
+    assert info.value.code in ("not_audio", "unrecognised_format")
+    assert capfd.readouterr().err == ""
+
+
+def test_a_float_file_past_full_scale_is_not_called_clipped(tmp_path):
+    """A float WAV holds samples past ±1 intact (an unnormalised export): nothing was clipped."""
+    y = _speech()
+    loud = load(write(tmp_path / "loud.wav", 100 * y, ANALYSIS_SR, subtype="FLOAT"))  # peak 10
+    assert loud.peak_dbfs == pytest.approx(20 * np.log10(100 * np.max(np.abs(y))), abs=0.01)  # above 0 dBFS, as it is
+    assert loud.clipped_fraction < 1e-3  # only samples at its own peak could count
+    flat = load(write(tmp_path / "flat.wav", np.clip(30 * y, -1, 1), ANALYSIS_SR, subtype="FLOAT"))
+    pcm = load(write(tmp_path / "pcm.wav", np.clip(30 * y, -1, 1), ANALYSIS_SR, subtype="PCM_16"))
+    assert flat.clipped_fraction > 0.02 and pcm.clipped_fraction == pytest.approx(flat.clipped_fraction, abs=1e-3)

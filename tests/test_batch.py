@@ -287,6 +287,22 @@ def test_all_good_exits_0_and_missing_input_is_a_row(tmp_path):
     assert errors[0]["error"] == "文件不存在" and errors[0]["error_en"] == "file not found"  # a zh batch
 
 
+def test_a_broken_link_in_a_folder_is_a_row_not_dropped(tmp_path):
+    d = tmp_path / "erin"
+    d.mkdir()
+    shutil.copy(SAMPLES / "on_target_retirement.wav", d / "take1.wav")
+    (d / "take2.wav").symlink_to(tmp_path / "moved" / "take2.wav")  # the recording was moved away
+    (d / "elsewhere").symlink_to(tmp_path / "gone")  # not audio: ignored as before
+    files, problems = discover([d])
+    assert [f.name for f in files] == ["take1.wav", "take2.wav"] and problems == []
+    res = runner.invoke(app, ["batch", str(d), "--out", str(tmp_path / "o"), "--jobs", "1", "--lang", "en"])
+    assert res.exit_code == 2
+    bad = [r for r in rows_of(tmp_path / "o") if r["error"]]
+    assert len(bad) == 1 and bad[0]["file"].endswith("take2.wav") and bad[0]["error_code"] == "broken_link"
+    assert bad[0]["error_en"] == f"is a broken link: its target {tmp_path / 'moved' / 'take2.wav'} does not exist"
+    assert "take2.wav: is a broken link" in res.stderr
+
+
 def test_quoted_glob_scripts_dir_and_stem_prefix_rubric(tmp_path):
     a, b, scripts = tmp_path / "day1", tmp_path / "day2", tmp_path / "scripts"
     for d in (a, b, scripts):
@@ -482,3 +498,47 @@ def test_attempts_with_numbers_sort_as_numbers():
     assert [r["file"] for r in _sorted_rows(rows)] == ["王芳/第1次.wav", "王芳/第2次.wav", "王芳/第10次.wav"]
     (entry,) = trainee_progress(rows, 120.0)
     assert entry["first"]["file"] == "王芳/第1次.wav" and entry["latest"]["file"] == "王芳/第10次.wav"
+
+
+STOPPED_WORKER = '''
+import sys, time
+from pathlib import Path
+
+from speechcoach import workers
+
+
+def bar_then_wait(marker):
+    from tqdm import tqdm
+
+    tqdm(total=1, disable=True).close()  # what faster-whisper does in every transcription
+    Path(marker).write_text("bar made")
+    time.sleep(120)
+
+
+if __name__ == "__main__":
+    marker = Path(sys.argv[1])
+    ex = workers._new_pool(1)
+    ex.submit(bar_then_wait, str(marker))
+    for _ in range(1200):  # until the worker has made its bar (it waits after that)
+        if marker.exists():
+            break
+        time.sleep(0.05)
+    workers._stop_pool(ex)  # as on Ctrl-C or SIGTERM: the worker is stopped mid-task
+    print("stopped", marker.exists())
+'''
+
+
+def test_a_worker_stopped_mid_recording_leaves_no_semaphore_warning(tmp_path):
+    """A worker stopped after faster-whisper made its (hidden) progress bar: the resource tracker
+    printed "There appear to be 1 leaked semaphore objects to clean up at shutdown" on stderr."""
+    pytest.importorskip("tqdm")
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "stop_worker.py"
+    script.write_text(STOPPED_WORKER, encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]))
+    res = subprocess.run([sys.executable, str(script), str(tmp_path / "bar")], capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0 and res.stdout.strip() == "stopped True", res.stderr
+    assert "leaked" not in res.stderr, res.stderr

@@ -244,3 +244,17 @@ def test_check_interrupted_says_so_and_writes_the_junit_file(tmp_path, sig, code
     xml = junit.read_text(encoding="utf-8")
     assert xml.count("<testcase ") == judged + 1 and xml.count("<failure") == 0
     assert 'name="interrupted"' in xml and f"{8 - judged} not judged" in xml
+
+
+@pytest.mark.parametrize("command", ["analyze", "check", "batch"])
+def test_a_file_named_with_a_leading_dash_gets_a_hint_not_no_such_option(tmp_path, monkeypatch, command):
+    monkeypatch.chdir(tmp_path)
+    Path("-take1.wav").write_text("这不是录音\n", encoding="utf-8")
+    extra = ["--lang", "en"] + (["--out", "out"] if command == "batch" else [])
+    res = runner.invoke(app, [command, "-take1.wav", *extra])
+    assert res.exit_code == 2
+    assert "-take1.wav: a name that begins with '-' reads as an option: write ./-take1.wav (or put -- before it)" in res.stderr
+    assert "No such option: -t" not in res.stderr
+    res = runner.invoke(app, [command, *extra, "--", "-take1.wav"])  # as the hint says: now it is the file
+    assert res.exit_code == 2 and "-take1.wav: not an audio file (it contains text)" in (res.stdout + res.stderr)
+    assert "No such option: --bogus" in runner.invoke(app, [command, "--bogus", *extra]).stderr  # other typos as before

@@ -96,8 +96,10 @@ def _bad_inputs(tmp: Path) -> dict[str, InputError]:
     (tmp / "gbk.txt").write_bytes("请出示社保卡".encode("gbk"))
     (tmp / "marks.txt").write_text("，。！", encoding="utf-8")
     speech, _ = layout([("s", 1.0), ("v", 1.0), ("s", 1.0)])
+    (tmp / "link.wav").symlink_to(tmp / "moved.wav")
     return {
         "file_not_found": _raised(lambda: load(tmp / "gone.wav")),
+        "broken_link": _raised(lambda: load(tmp / "link.wav")),
         "is_folder": _raised(lambda: load(tmp / "folder.wav")),
         "empty_file": _raised(lambda: load(tmp / "empty.wav")),
         "not_audio_text": _raised(lambda: load(tmp / "notes.wav")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import socket
 import sys
 import types
@@ -190,6 +191,18 @@ def test_non_audio_upload_is_400_with_the_cli_message(client, tmp_path):
     res = client.post("/api/analyze", data={"trainee": "wang"})
     assert res.status_code == 400 and "audio" in res.json()["error"]
     assert client.get("/api/attempts", params={"trainee": "wang"}).json()["attempts"] == []
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed: m4a decoding is not available here")
+def test_a_phone_m4a_uploaded_under_a_wav_name_is_analysed(client, tmp_path):
+    """The page's file picker takes any name; the upload used to be stored and read as WAV: 400."""
+    import subprocess
+
+    m4a = tmp_path / "from_phone.m4a"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(FAST), "-c:a", "aac", str(m4a)], check=True)
+    res = upload(client, m4a, name="录音.wav", trainee="wang", lang="en")
+    assert res.status_code == 200, res.json()
+    assert res.json()["input"]["duration_s"] == pytest.approx(19.3, abs=0.1)  # AAC adds encoder padding
 
 
 def test_bad_fields_are_400(client):
