@@ -369,80 +369,112 @@ def precise_findings(
     tuple of Finding
         Pass to :func:`merge_findings`.
     """
-    out: list[Finding] = []
-    if fillers and speech_s > 0:
-        if max_fillers_per_minute is None:
-            from .fillers import rules
+    return (
+        *_fillers(fillers, speech_s, max_fillers_per_minute),
+        *_jargon_heard(jargon),
+        *_jargon_in_script(jargon),
+        *_passages(passages, "skipped"),
+        *_passages(passages, "added"),
+    )
 
-            max_fillers_per_minute = rules().max_per_minute
-        per_min = 60.0 * len(fillers) / speech_s
-        if per_min > max_fillers_per_minute:
-            counts: dict[str, int] = {}
-            for f in fillers:
-                counts[f.word] = counts.get(f.word, 0) + 1
-            top = sorted(counts.items(), key=lambda kv: -kv[1])[:3]
-            words = "、".join(f"{w}×{n}" for w, n in top)
-            sev = "problem" if per_min > FILLER_PROBLEM_FACTOR * max_fillers_per_minute else "warning"
-            out.append(
-                Finding(
-                    "fillers",
-                    sev,
-                    "fillers",
-                    dict(n=len(fillers), per_min=per_min, limit=max_fillers_per_minute, words=words),
-                    {
-                        "per_minute": round(per_min, 2),
-                        "spans": [[round(f.start_s, 3), round(f.end_s, 3)] for f in fillers],
-                        "words": [f.word for f in fillers],
-                        "kinds": [f.kind for f in fillers],
-                    },
-                )
-            )
+
+# Each function below makes one kind of finding for precise_findings, as a list (empty when there is none).
+
+
+def _fillers(fillers: tuple[Any, ...], speech_s: float, max_per_minute: float | None) -> list[Finding]:
+    """``fillers``: more fillers per minute of speech than the limit (a problem from :data:`FILLER_PROBLEM_FACTOR` times it)."""
+    if not (fillers and speech_s > 0):
+        return []
+    if max_per_minute is None:
+        from .fillers import rules
+
+        max_per_minute = rules().max_per_minute
+    per_min = 60.0 * len(fillers) / speech_s
+    if not per_min > max_per_minute:
+        return []
+    sev = "problem" if per_min > FILLER_PROBLEM_FACTOR * max_per_minute else "warning"
+    return [
+        Finding(
+            "fillers",
+            sev,
+            "fillers",
+            dict(n=len(fillers), per_min=per_min, limit=max_per_minute, words=_most_used(fillers)),
+            {
+                "per_minute": round(per_min, 2),
+                "spans": [[round(f.start_s, 3), round(f.end_s, 3)] for f in fillers],
+                "words": [f.word for f in fillers],
+                "kinds": [f.kind for f in fillers],
+            },
+        )
+    ]
+
+
+def _most_used(fillers: tuple[Any, ...]) -> str:
+    """The three most used filler words with their counts, ``就是×3、那个×2``, first used first on a tie."""
+    counts: dict[str, int] = {}
+    for f in fillers:
+        counts[f.word] = counts.get(f.word, 0) + 1
+    top = sorted(counts.items(), key=lambda kv: -kv[1])[:3]
+    return "、".join(f"{w}×{n}" for w, n in top)
+
+
+def _jargon_heard(jargon: tuple[Any, ...]) -> list[Finding]:
+    """``jargon_heard``: policy terms said in the recording, naming the first one said."""
     heard = [j for j in jargon if j.start_s is not None]
+    if not heard:
+        return []
+    j = heard[0]
+    return [
+        Finding(
+            "jargon_heard",
+            "warning",
+            "plain_words",
+            dict(n=len(heard), term=j.term, plain=j.plain, at=fmt_time(j.start_s)),
+            {
+                "terms": [u.term for u in heard],
+                "plain": [u.plain for u in heard],
+                "spans": [[round(u.start_s, 3), round(u.start_s, 3)] for u in heard],
+            },
+        )
+    ]
+
+
+def _jargon_in_script(jargon: tuple[Any, ...]) -> list[Finding]:
+    """``jargon_script``: policy terms only in the script (not heard, or no recogniser), a note."""
     only_script = [j for j in jargon if j.start_s is None]
-    if heard:
-        j = heard[0]
-        out.append(
-            Finding(
-                "jargon_heard",
-                "warning",
-                "plain_words",
-                dict(n=len(heard), term=j.term, plain=j.plain, at=fmt_time(j.start_s)),
-                {
-                    "terms": [u.term for u in heard],
-                    "plain": [u.plain for u in heard],
-                    "spans": [[round(u.start_s, 3), round(u.start_s, 3)] for u in heard],
-                },
-            )
+    if not only_script:
+        return []
+    j = only_script[0]
+    return [
+        Finding(
+            "jargon_script",
+            "info",
+            "plain_words",
+            dict(n=len(only_script), term=j.term, plain=j.plain),
+            {"terms": [u.term for u in only_script], "plain": [u.plain for u in only_script]},
         )
-    if only_script:
-        j = only_script[0]
-        out.append(
-            Finding(
-                "jargon_script",
-                "info",
-                "plain_words",
-                dict(n=len(only_script), term=j.term, plain=j.plain),
-                {"terms": [u.term for u in only_script], "plain": [u.plain for u in only_script]},
-            )
+    ]
+
+
+def _passages(passages: tuple[Any, ...], kind: str) -> list[Finding]:
+    """``passages_skipped`` (a warning) or ``passages_added`` (a note) for the passages of ``kind``, quoting the longest."""
+    ps = [p for p in passages if p.kind == kind]
+    if not ps:
+        return []
+    longest = max(ps, key=lambda p: len(p.text))
+    return [
+        Finding(
+            "passages_skipped" if kind == "skipped" else "passages_added",
+            "warning" if kind == "skipped" else "info",
+            "script_coverage",
+            dict(n=len(ps), example=longest.text),
+            {
+                "passages": [p.text for p in ps],
+                "char_index": [p.script_index for p in ps],
+                "spans": [[round(p.start_s, 3), round(p.start_s, 3)] for p in ps if p.start_s is not None],
+            },
         )
-    for kind, fid in (("skipped", "passages_skipped"), ("added", "passages_added")):
-        ps = [p for p in passages if p.kind == kind]
-        if ps:
-            longest = max(ps, key=lambda p: len(p.text))
-            out.append(
-                Finding(
-                    fid,
-                    "warning" if kind == "skipped" else "info",
-                    "script_coverage",
-                    dict(n=len(ps), example=longest.text),
-                    {
-                        "passages": [p.text for p in ps],
-                        "char_index": [p.script_index for p in ps],
-                        "spans": [[round(p.start_s, 3), round(p.start_s, 3)] for p in ps if p.start_s is not None],
-                    },
-                )
-            )
-    return tuple(out)
+    ]
 
 
 def merge_findings(base: tuple[Finding, ...], extra: tuple[Finding, ...]) -> tuple[Finding, ...]:
