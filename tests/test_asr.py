@@ -524,3 +524,14 @@ def test_frame_cues_memory_does_not_grow_with_the_recording(monkeypatch):
     for key, values in cues.items():  # (the band sums are a float32 matrix product, whose rounding the block shape moves)
         assert values.dtype == again[key].dtype, key
         np.testing.assert_allclose(again[key], values, rtol=1e-6, atol=1e-6, err_msg=key)
+
+
+@needs_corpus
+def test_a_quiet_recording_is_recognised_as_if_it_were_at_minus_30_dbfs(model_dir):
+    """Whisper's log-mel floor is absolute: at -60 dBFS this clip came out as other words."""
+    y = _clip("csmsc_bz_000003.wav").samples
+    at_30 = (y / np.max(np.abs(y))) * np.float32(10 ** (asr.MIN_PEAK_DBFS / 20))  # peak exactly at the limit
+    at_60 = at_30 * np.float32(2.0**-10)  # -60.2 dBFS; raised by 2**10, exactly at_30 again
+    runs = np.array([[0.0, len(y) / SR]])
+    heard = asr.transcribe(at_30, SR, runs, model_dir=model_dir).text
+    assert heard and asr.transcribe(at_60, SR, runs, model_dir=model_dir).text == heard  # the same input, bit for bit

@@ -251,6 +251,13 @@ def test_dc_offset_is_removed(tmp_path, offset):
     assert shifted.char_count == plain.char_count
 
 
+def test_a_negligible_offset_is_left_alone(tmp_path):
+    """Below -60 dBFS an offset cannot matter, and the recogniser's text shifts with any change."""
+    y = _dc_free(_speech()) + 5e-4
+    a = load(write(tmp_path / "small.wav", y, ANALYSIS_SR, subtype="FLOAT"))
+    assert np.array_equal(a.samples, y.astype(np.float32))  # bit for bit
+
+
 def test_broken_link_says_so(tmp_path):
     link = tmp_path / "talk.wav"
     link.symlink_to(tmp_path / "moved" / "talk.wav")
