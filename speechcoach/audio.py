@@ -222,7 +222,7 @@ def downmix(data: np.ndarray) -> tuple[np.ndarray, int | None]:
     channel_used : int or None
         The channel (0-based) analysed alone, or ``None`` when the channels were averaged.
     """
-    n, channels = data.shape
+    channels = data.shape[1]
     if channels == 1:
         return np.ascontiguousarray(data[:, 0], dtype=np.float32), None
     mono = np.add.reduce(data, axis=1, dtype=np.float32)  # a few channels: float32 is exact enough, and no float64 copy
@@ -275,11 +275,10 @@ def _read_with_soundfile(p: Path, wav: _WavData | None, *, quiet: bool = False) 
 
     try:
         source: str | io.BytesIO = _with_known_length(p, wav) or str(p)
-        with _native_stderr_silenced() if quiet else contextlib.nullcontext():
-            with sf.SoundFile(source) as f:
-                unbounded = f.subtype in ("FLOAT", "DOUBLE")
-                source_sr = f.samplerate
-                data = f.read(dtype="float32", always_2d=True)
+        with _native_stderr_silenced() if quiet else contextlib.nullcontext(), sf.SoundFile(source) as f:
+            unbounded = f.subtype in ("FLOAT", "DOUBLE")
+            source_sr = f.samplerate
+            data = f.read(dtype="float32", always_2d=True)
     except sf.LibsndfileError:
         raise _soundfile_error(p) from None
     except (RuntimeError, ValueError, OSError) as exc:
@@ -527,10 +526,9 @@ def _read_with_ffmpeg(p: Path, container: str | None = None) -> tuple[np.ndarray
     from audioread.ffdec import FFmpegAudioFile
 
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), FFmpegAudioFile(str(p)) as decoder:  # straight to ffmpeg: librosa would try libsndfile again
             warnings.simplefilter("ignore")
-            with FFmpegAudioFile(str(p)) as decoder:  # straight to ffmpeg: librosa would try libsndfile again
-                data, source_sr = librosa.load(decoder, sr=None, mono=False)
+            data, source_sr = librosa.load(decoder, sr=None, mono=False)
     except Exception as exc:  # audioread raises many unrelated types
         raise _ffmpeg_error(p, exc) from None
     data = np.asarray(data, dtype=np.float32)

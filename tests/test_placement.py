@@ -220,5 +220,8 @@ def test_pause_cues_memory_does_not_grow_with_the_pauses(monkeypatch):
     assert len(cues) == 499 and peak_mb < 120, f"{peak_mb:.0f} MB"  # ~48 MB, mostly the signal
     monkeypatch.setattr(placement, "_F0_BLOCK", 100)  # the blocks do not change a value
     again = placement.pause_cues(y, SR, runs, nuclei)
-    as_array = lambda cs: np.array([[c.fall_st, c.final_st, c.final_ratio, c.run_s, c.run_nuclei] for c in cs])  # noqa: E731
+
+    def as_array(cs):
+        return np.array([[c.fall_st, c.final_st, c.final_ratio, c.run_s, c.run_nuclei] for c in cs])
+
     assert np.array_equal(as_array(cues), as_array(again), equal_nan=True)
