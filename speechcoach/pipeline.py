@@ -22,7 +22,7 @@ from .errors import AudioError, ScriptError
 from .features import Frames, frame_features
 from .findings import NO_PAUSE_SPAN_S, Finding, derive, merge_findings, placement_findings, run_lengths
 from .metrics import Pace, Rate, is_long_pause, pace, pace_cut, score, shown_cpm, shown_limit, speaking_rate
-from .placement import Pause, judged_mid_phrase, place
+from .placement import Pause, Placed, judged_mid_phrase, place
 from .segmentation import NoSpeechError, Segmentation, segment
 from .settings import Settings
 from .syllables import detect_nuclei, nucleus_weights, weighted_count
@@ -197,21 +197,9 @@ def analyze_audio(
         ``count="asr"`` without faster-whisper or a model.
     """
     y, sr = a.samples, a.sr
-    if y.size < sr * 0.1:
-        raise AudioError(a.path, f"recording is too short ({a.duration_s:.2f} s)", code="too_short", params={"seconds": float(a.duration_s)})
-    frames = frame_features(y, sr)
-    try:
-        seg = segment(frames, min_pause_s=settings.min_pause_s)
-    except NoSpeechError as exc:
-        raise AudioError(a.path, str(exc), code="no_speech") from None
-    if seg.phonation_s < MIN_SPEECH_S:
-        raise AudioError(
-            a.path,
-            f"only {seg.phonation_s:.1f} s of speech found (at least {MIN_SPEECH_S:.0f} s needed)",
-            code="too_little_speech",
-            params={"speech": float(seg.phonation_s), "needed": MIN_SPEECH_S},
-        )
+    frames, seg = _segmented(a, settings.min_pause_s)
 
+    # characters: the script's count, the recogniser's, or the estimate from the syllable nuclei
     nuclei = detect_nuclei(y, sr, runs=seg.runs, frames=frames)
     calibrated = nucleus_weights(nuclei, seg.runs)  # characters per nucleus, for the local rate
     heard = weighted_count(calibrated)  # = syllables.estimate_count_runs
@@ -222,48 +210,18 @@ def analyze_audio(
     counted = None if mismatch else script
     precise = _precise(y, sr, seg, nuclei, script, count, asr_model, settings.guidance)
     extras = _precise_extras(precise, script, seg, settings.guidance)
-    if counted is not None:
-        n_chars = script_chars
-        source = "script"
-    elif precise is not None:
-        n_chars = int(precise.char_count)
-        source = "asr"
-    else:
-        n_chars = heard
-        source = "estimate"
+    n_chars, source = _char_count(counted is not None, script_chars, precise, heard)
 
+    # the rate, the pauses placed in the script, the pace on speaking time
     rate = speaking_rate(n_chars, seg.span_s, seg.pause_s, band=settings.band)
     placed = place(y, sr, seg.runs, nuclei, counted, sentence_ends=_sentence_ends(precise))
     recognised = _recognised_events(precise, seg, nuclei) if source == "asr" else None
     events, weight = pace_events(nuclei, calibrated, n_chars, placed.alignment, recognised)
-    pauses = placed.pauses
-    # the pace is how fast the person talks: each pause counts at most metrics.PACE_PAUSE_CAP_S
-    # in its time axis, the excess is left out (judged by the pause rules, not as slow speech)
-    cut = pace_cut([(p.start_s, p.end_s) for p in pauses])
-    pace_ = pace(events, seg.start_s, seg.end_s, weight=weight, window_s=settings.window_s, hop_s=settings.hop_s, cut=cut)
+    pace_ = _speaking_pace(events, weight, placed.pauses, seg, settings)
     run_chars = placed.run_chars if placed.run_chars is not None else run_lengths(seg.runs, events, weight)
-    findings = derive(
-        rate=rate,
-        pace=pace_,
-        pauses=pauses,
-        runs=seg.runs,
-        run_chars=run_chars,
-        span_s=seg.span_s,
-        settings=settings,
-        extra=placement_findings(placed.missed_breaks, placed.missed_steps),
-        pause_method=placed.method,
-    )
-    findings = merge_findings(findings, extras["findings"])
-    total = score(
-        rate,
-        pace_,
-        settings=settings,
-        n_long_pauses=sum(is_long_pause(p.duration_s, settings.max_pause_s) for p in pauses),
-        # placed from the sound alone, a mid-phrase pause is a guess: it costs nothing, as in check
-        n_mid_phrase=judged_mid_phrase((p.placement for p in pauses), placed.method),
-        n_long_runs=int(np.sum(run_chars > settings.max_run_chars)),
-        no_pauses=not pauses and seg.span_s > NO_PAUSE_SPAN_S,
-    )
+
+    # what the report says about it
+    findings = merge_findings(_delivery_findings(rate, pace_, placed, seg, run_chars, settings), extras["findings"])
     return Analysis(
         audio=a,
         settings=settings,
@@ -274,18 +232,87 @@ def analyze_audio(
         char_source=source,
         rate=rate,
         pace=pace_,
-        pauses=pauses,
+        pauses=placed.pauses,
         run_chars=run_chars,
         findings=findings,
         warnings=_warnings(a, seg, source, n_chars / seg.phonation_s, rate.cpm, settings.band)
         + mismatch
         + extras["warnings"],
-        score=total,
+        score=_score(rate, pace_, placed, seg, run_chars, settings),
         envelope_db=_envelope(frames, seg),
         **extras["fields"],
         pause_method=placed.method,
         alignment=placed.alignment,
         pace_events=(events, weight),
+    )
+
+
+def _segmented(a: audio_io.Audio, min_pause_s: float) -> tuple[Frames, Segmentation]:
+    """The frames and the speech runs and pauses of ``a``; an :class:`AudioError` when there is too little speech."""
+    y, sr = a.samples, a.sr
+    if y.size < sr * 0.1:
+        raise AudioError(a.path, f"recording is too short ({a.duration_s:.2f} s)", code="too_short", params={"seconds": float(a.duration_s)})
+    frames = frame_features(y, sr)
+    try:
+        seg = segment(frames, min_pause_s=min_pause_s)
+    except NoSpeechError as exc:
+        raise AudioError(a.path, str(exc), code="no_speech") from None
+    if seg.phonation_s < MIN_SPEECH_S:
+        raise AudioError(
+            a.path,
+            f"only {seg.phonation_s:.1f} s of speech found (at least {MIN_SPEECH_S:.0f} s needed)",
+            code="too_little_speech",
+            params={"speech": float(seg.phonation_s), "needed": MIN_SPEECH_S},
+        )
+    return frames, seg
+
+
+def _char_count(script_counted: bool, script_chars: int, precise: Precise | None, heard: int) -> tuple[int, str]:
+    """The characters spoken and where the count comes from: ``"script"``, ``"asr"`` or ``"estimate"``."""
+    if script_counted:
+        return script_chars, "script"
+    if precise is not None:
+        return int(precise.char_count), "asr"
+    return heard, "estimate"
+
+
+def _speaking_pace(events: np.ndarray, weight: np.ndarray, pauses: tuple[Pause, ...], seg: Segmentation, settings: Settings) -> Pace:
+    """The pace series (cpm) on speaking time: each pause counts at most :data:`~speechcoach.metrics.PACE_PAUSE_CAP_S`."""
+    # the pace is how fast the person talks: the excess of a pause is left out of its time axis
+    # (judged by the pause rules, not as slow speech)
+    cut = pace_cut([(p.start_s, p.end_s) for p in pauses])
+    return pace(events, seg.start_s, seg.end_s, weight=weight, window_s=settings.window_s, hop_s=settings.hop_s, cut=cut)
+
+
+def _delivery_findings(
+    rate: Rate, pace_: Pace, placed: Placed, seg: Segmentation, run_chars: np.ndarray, settings: Settings
+) -> tuple[Finding, ...]:
+    """The findings on the delivery (rate, pauses, missed breaks, runs, pace), most important first."""
+    return derive(
+        rate=rate,
+        pace=pace_,
+        pauses=placed.pauses,
+        runs=seg.runs,
+        run_chars=run_chars,
+        span_s=seg.span_s,
+        settings=settings,
+        extra=placement_findings(placed.missed_breaks, placed.missed_steps),
+        pause_method=placed.method,
+    )
+
+
+def _score(rate: Rate, pace_: Pace, placed: Placed, seg: Segmentation, run_chars: np.ndarray, settings: Settings) -> int:
+    """The score (0–100) of :func:`speechcoach.metrics.score` from the counts of what its rules judge."""
+    pauses = placed.pauses
+    return score(
+        rate,
+        pace_,
+        settings=settings,
+        n_long_pauses=sum(is_long_pause(p.duration_s, settings.max_pause_s) for p in pauses),
+        # placed from the sound alone, a mid-phrase pause is a guess: it costs nothing, as in check
+        n_mid_phrase=judged_mid_phrase((p.placement for p in pauses), placed.method),
+        n_long_runs=int(np.sum(run_chars > settings.max_run_chars)),
+        no_pauses=not pauses and seg.span_s > NO_PAUSE_SPAN_S,
     )
 
 
