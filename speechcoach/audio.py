@@ -174,10 +174,7 @@ def load(path: str | Path, *, sr: int = ANALYSIS_SR) -> Audio:
     clipped = float(np.mean(np.abs(data) >= CLIP_LEVEL * rail)) if peak >= CLIP_LEVEL * rail else 0.0
     mono, channel_used = downmix(data)
     del data
-    offset = float(np.mean(mono, dtype=np.float64))
-    if abs(offset) >= DC_OFFSET_MIN:  # a DC offset (a cheap sound card's) is no sound
-        mono -= np.float32(offset)
-    samples = resample(mono, source_sr, sr)
+    samples = resample(remove_dc(mono), source_sr, sr)
     return Audio(
         path=str(p),
         samples=samples,
@@ -189,6 +186,29 @@ def load(path: str | Path, *, sr: int = ANALYSIS_SR) -> Audio:
         peak_dbfs=float(20.0 * np.log10(max(peak, 1e-10))),
         channel_used=channel_used,
     )
+
+
+def remove_dc(mono: np.ndarray) -> np.ndarray:
+    """``mono`` without its DC offset, when that is at least :data:`DC_OFFSET_MIN`.
+
+    A DC offset (a cheap sound card's) is no sound, but it raises every frame's energy alike
+    and so flattens the envelope. Smaller offsets are left alone, so an ordinary file reads bit
+    for bit as it is.
+
+    Parameters
+    ----------
+    mono : np.ndarray, shape (n,), float32
+        Left as it is.
+
+    Returns
+    -------
+    np.ndarray, shape (n,), float32
+        ``mono`` itself when its offset is negligible, else a new array.
+    """
+    offset = float(np.mean(mono, dtype=np.float64)) if mono.size else 0.0
+    if abs(offset) < DC_OFFSET_MIN:
+        return mono
+    return mono - np.float32(offset)
 
 
 def missing_file_error(p: Path) -> AudioError:
@@ -218,7 +238,7 @@ def downmix(data: np.ndarray) -> tuple[np.ndarray, int | None]:
     Returns
     -------
     mono : np.ndarray, shape (n,), float32
-        Writable (the caller removes its DC).
+        May be a view of ``data``.
     channel_used : int or None
         The channel (0-based) analysed alone, or ``None`` when the channels were averaged.
     """

@@ -141,14 +141,14 @@ def analyze_signal(
     count: str = "auto",
     asr_model: str | Path | None = None,
 ) -> Analysis:
-    """Analyse an in-memory mono signal (any rate ≥ 8 kHz)."""
+    """Analyse an in-memory mono signal (any rate ≥ 8 kHz; a DC offset is removed as on loading)."""
     y = np.asarray(y, dtype=np.float32)
     if y.ndim != 1:
         raise AudioError("<signal>", f"expected a mono signal, got shape {y.shape}", code="not_mono", params={"shape": tuple(int(n) for n in y.shape)})
     peak = float(np.max(np.abs(y))) if y.size else 0.0
     a = audio_io.Audio(
         path="<signal>",
-        samples=audio_io.resample(y, sr, audio_io.ANALYSIS_SR),
+        samples=audio_io.resample(audio_io.remove_dc(y), sr, audio_io.ANALYSIS_SR),
         sr=audio_io.ANALYSIS_SR,
         source_sr=int(sr),
         channels=1,

@@ -11,7 +11,8 @@ import soundfile as sf
 
 from speechcoach.audio import ANALYSIS_SR, load
 from speechcoach.errors import AudioError
-from speechcoach.pipeline import analyze_audio
+from speechcoach.pipeline import analyze_audio, analyze_signal
+from speechcoach.samples import demo_sample
 
 from .conftest import layout, voiced
 
@@ -249,6 +250,19 @@ def test_dc_offset_is_removed(tmp_path, offset):
     # the offset no longer leaks into the band energy of the silences: the same runs, to the frame (10 ms)
     np.testing.assert_allclose(shifted.segmentation.runs, plain.segmentation.runs, atol=0.0101)
     assert shifted.char_count == plain.char_count
+
+
+def test_an_in_memory_signal_loses_its_dc_offset_too():
+    """``analyze_signal`` removes an offset as ``load`` does, and leaves the caller's array alone
+    (on the bundled demo, whose count moved by one character with the offset left in)."""
+    y, sr = sf.read(demo_sample()[0], dtype="float32")
+    shifted = y + np.float32(0.45)
+    kept = shifted.copy()
+    plain = analyze_signal(y, sr, count="acoustic")
+    offset = analyze_signal(shifted, sr, count="acoustic")
+    np.testing.assert_allclose(offset.segmentation.runs, plain.segmentation.runs, atol=0.0101)  # the same runs, to the frame (10 ms)
+    assert offset.char_count == plain.char_count
+    assert np.array_equal(shifted, kept)
 
 
 def test_a_negligible_offset_is_left_alone(tmp_path):
