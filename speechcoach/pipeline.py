@@ -358,6 +358,8 @@ def _warnings(
     a: audio_io.Audio, seg: Segmentation, source: str, chars_per_speech_s: float, cpm: float, band: tuple[float, float]
 ) -> tuple[Warning_, ...]:
     out = []
+    if a.channel_used is not None:  # the channels cancelled out: one was analysed alone
+        out.append(Warning_("one_channel", {"channel": a.channel_used + 1, "channels": a.channels}))
     if a.clipped_fraction > CLIPPING_WARN_FRACTION:
         out.append(Warning_("clipping", {"pct": 100 * a.clipped_fraction}))
     if seg.peak_db < LOW_LEVEL_WARN_DB:

@@ -84,12 +84,14 @@ def to_dict(an: Analysis, *, lang: str | None = None, created: str | None = None
 
 
 def _input(audio: Audio) -> dict[str, Any]:
-    """``input``: the recording's path, length (s), sample rate and channels as read."""
+    """``input``: the recording's path, length (s), sample rate and channels as read, and the
+    channel analysed alone (1-based) where the channels cancelled out when averaged."""
     return {
         "path": audio.path,
         "duration_s": _r(audio.duration_s),
         "sample_rate_hz": audio.source_sr,
         "channels": audio.channels,
+        **({"channel_used": audio.channel_used + 1} if audio.channel_used is not None else {}),
     }
 
 

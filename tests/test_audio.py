@@ -12,6 +12,7 @@ import soundfile as sf
 from speechcoach.audio import ANALYSIS_SR, load
 from speechcoach.errors import AudioError
 from speechcoach.pipeline import analyze_audio, analyze_signal
+from speechcoach.report import to_dict
 from speechcoach.samples import demo_sample
 
 from .conftest import layout, voiced
@@ -221,6 +222,16 @@ def test_opposite_phase_channels_use_one_channel_instead_of_their_silent_average
     assert louder.channel_used == 1  # the average keeps 0.1**2 / ((0.8**2 + 1) / 2) = 1.2 % of the power: the louder one
     weaker = load(write(tmp_path / "weaker_inverted.wav", np.stack([-0.3 * y, y], axis=1), ANALYSIS_SR))
     assert weaker.channel_used is None  # keeps 0.35**2 / ((0.3**2 + 1) / 2) = 22 %: averaged, the speech is there
+
+
+def test_the_report_says_which_channel_was_analysed_alone(tmp_path):
+    y = _speech()
+    inverted = to_dict(analyze_audio(load(write(tmp_path / "inverted.wav", np.stack([-0.8 * y, y], axis=1), ANALYSIS_SR)), count="acoustic"), lang="en")
+    assert inverted["input"]["channel_used"] == 2  # 1-based, as a person counts
+    warning = next(w for w in inverted["warnings"] if w["id"] == "one_channel")
+    assert "only channel 2 was analysed" in warning["message"]
+    plain = to_dict(analyze_audio(load(write(tmp_path / "stereo.wav", np.stack([y, y], axis=1), ANALYSIS_SR)), count="acoustic"), lang="zh")
+    assert "channel_used" not in plain["input"] and all(w["id"] != "one_channel" for w in plain["warnings"])
 
 
 @pytest.mark.parametrize("other", ["silent", "noise", "same"])
