@@ -676,7 +676,7 @@ def record(
     device: Annotated[Optional[str], typer.Option("--device", help="Input device: index or part of its name.")] = None,
     list_devices: Annotated[bool, typer.Option("--list-devices", help="List the input devices and exit.")] = False,
     do_analyze: Annotated[bool, typer.Option("--analyze", help="Analyse the recording and print the report.")] = False,
-    script: Annotated[Optional[Path], typer.Option("--script", "-s", help="UTF-8 text of what was said (with --analyze).")] = None,
+    script: Annotated[Optional[Path], typer.Option("--script", "-s", help="Text of what was said (UTF-8, UTF-16 or GB18030/GBK; with --analyze).")] = None,
     rubric: RubricOpt = None,
     lang: LangOpt = None,
     guidance: GuidanceOpt = None,
