@@ -74,12 +74,13 @@ from .workers import Outcome, Task, analyse_one, run_pool
 SUMMARY_SCHEMA = "speechcoach.batch/1"
 STATE_DIR = ".speechcoach-state"
 STATE_VERSION = 1
-REPORTS_REVISION = 3
+REPORTS_REVISION = 4
 """Raised when the reports written for unchanged inputs change, so that a later run redoes them
 (2: the HTML report's player links to the recording relative to the report, not the working folder;
 the summary row's ``pace_cv`` is empty when the speech fits in one pace window; 3: a target other
 than the training material's is stated beside the pace guidance, and the standards applied name
-the long-pause limit)."""
+the long-pause limit; 4: reports name the script file they counted, ``input.script_path``, and
+UTF-16 and GBK scripts, remembered as failures before, are read)."""
 
 CSV_COLUMNS = (
     "trainee",

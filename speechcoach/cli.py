@@ -391,7 +391,7 @@ def _run_analyze(
                 raise ParameterError(f"{other_option} and {option} name the same file {path}: give each its own")
     text = read_script(script) if script is not None else None
     analysis = analyze_file(file, script=text, settings=settings, count=count, asr_model=asr_model)
-    report = to_dict(analysis)
+    report = to_dict(analysis, script_path=str(script) if script is not None else None)
     options = {}
     if kind == "html":
         from .render.html import audio_source

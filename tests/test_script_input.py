@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import shutil
 
 import pytest
 from typer.testing import CliRunner
@@ -93,3 +94,18 @@ def test_binary_script_is_refused_in_one_line_exit_2(tmp_path):
     assert res.stderr.splitlines() == [f"speechcoach: error: {script}: {NOT_TEXT_EN}"]
     assert "Traceback" not in res.output
 
+
+
+# --------------------------------------------------------------------------- NAME.txt beside NAME.wav
+
+
+def test_batch_reports_name_the_script_they_counted(tmp_path):
+    folder = tmp_path / "wang"
+    folder.mkdir()
+    shutil.copy(SAMPLE, folder / "talk.wav")
+    (folder / "talk.txt").write_bytes(TEXT.encode("utf-16"))
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["batch", str(folder), "--out", str(out), "-j", "1"])
+    assert res.exit_code == 0, res.output
+    (report,) = [json.loads(p.read_text(encoding="utf-8")) for p in (out / "reports").rglob("*.json")]
+    assert report["characters"]["source"] == "script" and report["input"]["script_path"] == str(folder / "talk.txt")
