@@ -337,7 +337,7 @@ def guidance_check(
 @guarded
 def analyze(
     file: Annotated[Path, typer.Argument(metavar="RECORDING", help="Recording (WAV, FLAC, OGG, MP3; m4a/aac/amr/webm with ffmpeg).")],
-    script: Annotated[Optional[Path], typer.Option("--script", "-s", help="UTF-8 text of what was said.")] = None,
+    script: Annotated[Optional[Path], typer.Option("--script", "-s", help="Text of what was said, UTF-8, UTF-16 or GB18030/GBK (default: NAME.txt beside NAME.wav).")] = None,
     fmt: Annotated[Optional[Format], typer.Option("--format", "-f", help="Report format (default: from -o's suffix, else text).")] = None,
     lang: LangOpt = None,
     target: TargetOpt = None,
@@ -352,7 +352,15 @@ def analyze(
     count: CountOpt = CountMode.auto,
     asr_model: AsrModelOpt = None,
 ) -> None:
-    """Analyse one recording and print (or write) its feedback report."""
+    """Analyse one recording and print (or write) its feedback report.
+
+    Without --script, NAME.txt beside the recording is its script when there is one (as for
+    batch and check); the report names the script file it counted.
+    """
+    if script is None:
+        from .discovery import find_script
+
+        script = find_script(file)
     _run_analyze(file, script=script, fmt=fmt, lang=lang, target=target, band=band, min_pause=min_pause, rubric=rubric, output=output,
                  embed_audio=embed_audio, textgrid=textgrid, labels=labels, count=count.value, asr_model=asr_model,
                  guidance=guidance)

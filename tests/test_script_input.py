@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from speechcoach.cli import app
+from speechcoach.discovery import find_script
 from speechcoach.errors import ScriptError
 from speechcoach.pipeline import decode_script, read_script
 
@@ -99,6 +100,49 @@ def test_binary_script_is_refused_in_one_line_exit_2(tmp_path):
 # --------------------------------------------------------------------------- NAME.txt beside NAME.wav
 
 
+def _analyze(*args: str) -> dict:
+    res = runner.invoke(app, ["analyze", *args, "-f", "json", "--lang", "en"])
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout)
+
+
+def test_analyze_picks_up_the_script_beside_the_recording_and_names_it(tmp_path):
+    wav = tmp_path / "talk.wav"
+    shutil.copy(SAMPLE, wav)
+    alone = _analyze(str(wav))
+    assert alone["characters"]["source"] == "estimate" and "script_path" not in alone["input"]
+
+    beside = tmp_path / "talk.txt"
+    beside.write_bytes(TEXT.encode("gbk"))  # as Notepad saves it on Chinese Windows
+    given = _analyze(str(SAMPLE), "--script", str(SAMPLES / "on_target_retirement.txt"))
+    picked = _analyze(str(wav))
+    assert picked["characters"]["source"] == "script" and picked["input"]["script_path"] == str(beside)
+    assert picked["characters"]["count"] == given["characters"]["count"]  # exact: the same text
+    assert picked["rate"]["cpm"] == pytest.approx(given["rate"]["cpm"], abs=0.1)
+
+    res = runner.invoke(app, ["analyze", str(wav), "--lang", "en"])  # the terminal report says which file
+    assert res.exit_code == 0, res.output
+    assert f"Script file: {beside}" in res.stdout.splitlines()
+    assert "counted from the script" in res.stdout
+    res = runner.invoke(app, ["analyze", str(wav), "-f", "md", "--lang", "zh"])
+    assert res.exit_code == 0 and f"- **讲稿文件**：`{beside}`" in res.stdout.splitlines(), res.stdout
+
+    other = tmp_path / "other.txt"  # --script wins over the file beside
+    other.write_text("您好。", encoding="utf-8")
+    res = runner.invoke(app, ["analyze", str(wav), "--script", str(other), "-f", "json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["input"]["script_path"] == str(other)
+
+
+def test_a_bad_script_beside_the_recording_is_one_line_exit_2(tmp_path):
+    wav = tmp_path / "talk.wav"
+    shutil.copy(SAMPLE, wav)
+    (tmp_path / "talk.txt").write_bytes(NOT_TEXT)
+    res = runner.invoke(app, ["analyze", str(wav)])
+    assert res.exit_code == 2
+    assert res.stderr.splitlines() == [f"speechcoach: error: {tmp_path / 'talk.txt'}: {NOT_TEXT_EN}"]
+
+
 def test_batch_reports_name_the_script_they_counted(tmp_path):
     folder = tmp_path / "wang"
     folder.mkdir()
@@ -109,3 +153,10 @@ def test_batch_reports_name_the_script_they_counted(tmp_path):
     assert res.exit_code == 0, res.output
     (report,) = [json.loads(p.read_text(encoding="utf-8")) for p in (out / "reports").rglob("*.json")]
     assert report["characters"]["source"] == "script" and report["input"]["script_path"] == str(folder / "talk.txt")
+
+
+def test_a_recording_is_never_its_own_script(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("您好。", encoding="utf-8")
+    assert find_script(notes) is None
+    assert find_script(tmp_path / "notes.wav") == notes
