@@ -79,7 +79,9 @@ REPORTS_REVISION = 4
 (2: the HTML report's player links to the recording relative to the report, not the working folder;
 the summary row's ``pace_cv`` is empty when the speech fits in one pace window; 3: a target other
 than the training material's is stated beside the pace guidance, and the standards applied name
-the long-pause limit; 4: a recording whose channels cancel out says which one was analysed)."""
+the long-pause limit; 4: reports name the script file they counted, ``input.script_path``, and
+UTF-16 and GBK scripts, remembered as failures before, are read; a recording whose channels
+cancel out says which one was analysed)."""
 
 CSV_COLUMNS = (
     "trainee",

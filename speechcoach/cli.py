@@ -337,7 +337,7 @@ def guidance_check(
 @guarded
 def analyze(
     file: Annotated[Path, typer.Argument(metavar="RECORDING", help="Recording (WAV, FLAC, OGG, MP3; m4a/aac/amr/webm with ffmpeg).")],
-    script: Annotated[Optional[Path], typer.Option("--script", "-s", help="UTF-8 text of what was said.")] = None,
+    script: Annotated[Optional[Path], typer.Option("--script", "-s", help="Text of what was said, UTF-8, UTF-16 or GB18030/GBK (default: NAME.txt beside NAME.wav).")] = None,
     fmt: Annotated[Optional[Format], typer.Option("--format", "-f", help="Report format (default: from -o's suffix, else text).")] = None,
     lang: LangOpt = None,
     target: TargetOpt = None,
@@ -352,7 +352,15 @@ def analyze(
     count: CountOpt = CountMode.auto,
     asr_model: AsrModelOpt = None,
 ) -> None:
-    """Analyse one recording and print (or write) its feedback report."""
+    """Analyse one recording and print (or write) its feedback report.
+
+    Without --script, NAME.txt beside the recording is its script when there is one (as for
+    batch and check); the report names the script file it counted.
+    """
+    if script is None:
+        from .discovery import find_script
+
+        script = find_script(file)
     _run_analyze(file, script=script, fmt=fmt, lang=lang, target=target, band=band, min_pause=min_pause, rubric=rubric, output=output,
                  embed_audio=embed_audio, textgrid=textgrid, labels=labels, count=count.value, asr_model=asr_model,
                  guidance=guidance)
@@ -391,7 +399,7 @@ def _run_analyze(
                 raise ParameterError(f"{other_option} and {option} name the same file {path}: give each its own")
     text = read_script(script) if script is not None else None
     analysis = analyze_file(file, script=text, settings=settings, count=count, asr_model=asr_model)
-    report = to_dict(analysis)
+    report = to_dict(analysis, script_path=str(script) if script is not None else None)
     options = {}
     if kind == "html":
         from .render.html import audio_source
@@ -676,7 +684,7 @@ def record(
     device: Annotated[Optional[str], typer.Option("--device", help="Input device: index or part of its name.")] = None,
     list_devices: Annotated[bool, typer.Option("--list-devices", help="List the input devices and exit.")] = False,
     do_analyze: Annotated[bool, typer.Option("--analyze", help="Analyse the recording and print the report.")] = False,
-    script: Annotated[Optional[Path], typer.Option("--script", "-s", help="UTF-8 text of what was said (with --analyze).")] = None,
+    script: Annotated[Optional[Path], typer.Option("--script", "-s", help="Text of what was said (UTF-8, UTF-16 or GB18030/GBK; with --analyze).")] = None,
     rubric: RubricOpt = None,
     lang: LangOpt = None,
     guidance: GuidanceOpt = None,

@@ -141,14 +141,14 @@ def find_script(audio: Path, scripts_dir: Path | None = None) -> Path | None:
 
     ``scripts_dir/NAME.txt`` is preferred when ``scripts_dir`` is given, then ``NAME.txt``
     beside the recording. Returns ``None`` when neither exists (the characters are then
-    estimated from the sound).
+    estimated from the sound). ``batch``, ``check`` and ``analyze`` pair scripts by this rule.
     """
     candidates = []
     if scripts_dir is not None:
         candidates.append(scripts_dir / f"{audio.stem}.txt")
     candidates.append(audio.with_suffix(".txt"))
     for c in candidates:
-        if c.is_file():
+        if c.is_file() and c != audio:  # a recording named NAME.txt is not its own script
             return c
     return None
 

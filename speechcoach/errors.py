@@ -81,7 +81,7 @@ class AudioError(InputError):
 
 
 class ScriptError(InputError):
-    """The script file is missing, not UTF-8 text, or has nothing to speak."""
+    """The script file is missing, not text (UTF-8, UTF-16 or GB18030), or has nothing to speak."""
 
 
 class RubricError(InputError):

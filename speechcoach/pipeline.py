@@ -9,6 +9,8 @@ loads a file first, :func:`analyze_signal` takes an in-memory signal.
 
 from __future__ import annotations
 
+import codecs
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +19,7 @@ import numpy as np
 
 from . import audio as audio_io
 from .alignment import Alignment
-from .characters import spoken_units
+from .characters import is_cjk, spoken_units
 from .errors import AudioError, ScriptError
 from .features import Frames, frame_features
 from .findings import NO_PAUSE_SPAN_S, Finding, derive, merge_findings, placement_findings, run_lengths
@@ -96,25 +98,83 @@ class Analysis:
     (:func:`pace_events`)."""
 
 
+SCRIPT_ENCODINGS = ("UTF-8", "UTF-16", "GB18030")
+"""The encodings a script file may be saved in: UTF-8 (with or without a byte-order mark),
+UTF-16 with a byte-order mark (Notepad's "Unicode"), and GB18030, which includes GBK (what
+Notepad, WPS and Excel on Chinese Windows save as "ANSI")."""
+
+_BAD_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def decode_script(data: bytes) -> str | None:
+    """The text of a script file's bytes, or ``None`` when they are not text.
+
+    A UTF-16 byte-order mark (either byte order) means UTF-16 and a UTF-8 one UTF-8; bytes
+    without one are UTF-8 when they decode as such, else GB18030 (GBK). UTF-16 and GB18030
+    text is accepted only when plausible: no control characters but tab, CR and LF, and at
+    least one CJK character or nothing unprintable. GB18030 gives some character for most
+    byte pairs, so this is what tells a GBK script from binary data.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's contents.
+
+    Returns
+    -------
+    str or None
+        The text without its byte-order mark.
+    """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding, checked = "utf-16", True
+    elif data.startswith(codecs.BOM_UTF8):
+        encoding, checked = "utf-8-sig", False
+    else:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            encoding, checked = "gb18030", True
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+    if checked and not _plausible_text(text):
+        return None
+    return text
+
+
+def _plausible_text(text: str) -> bool:
+    """No control characters besides tab, CR and LF, and a CJK character or all printable."""
+    if _BAD_CONTROL.search(text):
+        return False
+    return any(is_cjk(ch) for ch in text) or all(ch.isprintable() or ch in "\t\r\n" for ch in text)
+
+
 def read_script(path: str | Path) -> str:
-    """Read a UTF-8 script file.
+    """Read a script file saved as UTF-8, UTF-16 or GB18030 (:func:`decode_script`).
+
+    Every script speechcoach reads goes through here: ``analyze --script`` and the ``NAME.txt``
+    beside a recording, ``batch``, ``check``, ``record --analyze`` and the practice server's
+    ``--scripts`` folder.
 
     Raises
     ------
     ScriptError
-        Missing, unreadable, not UTF-8, or nothing in it to speak.
+        Missing, unreadable, not text in any of :data:`SCRIPT_ENCODINGS`, or nothing in it
+        to speak.
     """
     p = Path(path)
     try:
-        text = p.read_bytes().decode("utf-8-sig")
+        data = p.read_bytes()
     except FileNotFoundError:
         raise ScriptError(p, "script file not found", code="script_not_found") from None
     except IsADirectoryError:
         raise ScriptError(p, "is a folder, not a script file", code="script_is_folder") from None
-    except UnicodeDecodeError:
-        raise ScriptError(p, "script is not UTF-8 text", code="script_not_utf8") from None
     except OSError as exc:
         raise ScriptError(p, f"cannot read script ({exc.strerror})", code="cannot_read_script", params={"reason": str(exc.strerror)}) from None
+    text = decode_script(data)
+    if text is None:
+        raise ScriptError(p, "script is not text in UTF-8, UTF-16 or GB18030 (GBK)", code="script_not_text")
     if not spoken_units(text):
         raise ScriptError(p, "script has no characters to speak", code="script_empty")
     return text

@@ -38,7 +38,7 @@ def message(finding_id: str, params: dict[str, Any], lang: str, section: str = "
     return template(strings(lang)[section], finding_id, params.get("n")).format(**params)
 
 
-def to_dict(an: Analysis, *, lang: str | None = None, created: str | None = None) -> dict[str, Any]:
+def to_dict(an: Analysis, *, lang: str | None = None, created: str | None = None, script_path: str | None = None) -> dict[str, Any]:
     """The report as plain JSON-able data.
 
     Parameters
@@ -48,6 +48,10 @@ def to_dict(an: Analysis, *, lang: str | None = None, created: str | None = None
         Language of messages; defaults to the analysis settings' language.
     created : str, optional
         ISO timestamp to stamp (defaults to now, local time).
+    script_path : str, optional
+        The script file the script was read from (``--script`` or ``NAME.txt`` beside the
+        recording), stated as ``input.script_path``; ``None`` for no file (no script, or
+        the practice page's pasted text or chosen scenario).
     """
     lang = lang or an.settings.lang
     s = an.settings
@@ -58,7 +62,7 @@ def to_dict(an: Analysis, *, lang: str | None = None, created: str | None = None
         "generator": f"speechcoach {__version__}",
         "created": created or _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "lang": lang,
-        "input": _input(an.audio),
+        "input": _input(an.audio, script_path),
         "settings": _settings(s),
         "speech": _speech(an.segmentation),
         "characters": {"count": int(an.char_count), "source": an.char_source, "nuclei": int(len(an.nuclei))},
@@ -83,16 +87,20 @@ def to_dict(an: Analysis, *, lang: str | None = None, created: str | None = None
 # The sections of the report, in its order.
 
 
-def _input(audio: Audio) -> dict[str, Any]:
-    """``input``: the recording's path, length (s), sample rate and channels as read, and the
-    channel analysed alone (1-based) where the channels cancelled out when averaged."""
-    return {
+def _input(audio: Audio, script_path: str | None = None) -> dict[str, Any]:
+    """``input``: the recording's path, length (s), sample rate and channels as read, the
+    channel analysed alone (1-based) where the channels cancelled out when averaged, and the
+    script file read with it, if any."""
+    out: dict[str, Any] = {
         "path": audio.path,
         "duration_s": _r(audio.duration_s),
         "sample_rate_hz": audio.source_sr,
         "channels": audio.channels,
         **({"channel_used": audio.channel_used + 1} if audio.channel_used is not None else {}),
     }
+    if script_path is not None:
+        out["script_path"] = script_path
+    return out
 
 
 def _settings(s: Settings) -> dict[str, Any]:

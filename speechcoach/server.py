@@ -119,7 +119,8 @@ def bundled_scenarios() -> list[Scenario]:
 
 
 def folder_scenarios(folder: Path | None) -> list[Scenario]:
-    """Every usable UTF-8 ``*.txt`` script directly in ``folder`` (unusable ones are skipped)."""
+    """Every usable ``*.txt`` script directly in ``folder``, read by :func:`~speechcoach.pipeline.read_script`
+    (UTF-8, UTF-16 or GB18030; unusable ones are skipped)."""
     if folder is None or not folder.is_dir():
         return []
     from .pipeline import read_script

@@ -208,7 +208,7 @@ def analyse_report(audio: str, script: str | None, settings: Settings) -> dict[s
         from .report import to_dict
 
         text = read_script(script) if script is not None else None
-        return to_dict(analyze_file(audio, script=text, settings=settings))
+        return to_dict(analyze_file(audio, script=text, settings=settings), script_path=script)
     except Exception as exc:  # a bug or an odd file must not stop a batch
         return failure_of(exc, audio, settings.lang)
 

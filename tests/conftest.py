@@ -15,6 +15,8 @@ SAMPLES = REPO / "samples"
 CORPUS = Path(os.environ.get("SPEECHCOACH_CORPUS") or REPO.parent / "shared" / "corpus" / "real")
 """The real-speech corpus, where the benchmarks look for it too (``$SPEECHCOACH_CORPUS`` first)."""
 SR = 16_000
+NOT_TEXT = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00\x00\x00\x01\x00\x08\x06"
+"""A PNG header: no text in UTF-8, UTF-16 or GB18030, so never a script (a bad script file)."""
 
 
 def voiced(duration_s: float, *, f0: float = 140.0, amp: float = 0.1, sr: int = SR, vowel_hz: float = 700.0) -> np.ndarray:

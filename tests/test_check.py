@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from speechcoach.check import judge, junit_xml, error_judgement
 from speechcoach.cli import app
 
-from .conftest import SAMPLES
+from .conftest import NOT_TEXT, SAMPLES
 
 runner = CliRunner()
 GOOD = SAMPLES / "on_target_retirement.wav"
@@ -171,7 +171,7 @@ def test_check_and_batch_word_a_bad_recording_alike(tmp_path):
     (folder / "noise.wav").write_text("not audio at all", encoding="utf-8")
     shutil.copy(GOOD, folder / "talk.wav")
     script = folder / "talk.txt"
-    script.write_bytes("请带好身份证".encode("gbk"))  # not UTF-8
+    script.write_bytes(NOT_TEXT)  # not a script
     for lang in ("en", "zh"):
         res = runner.invoke(app, ["check", str(folder), "--lang", lang])
         assert res.exit_code == 2, res.output
@@ -190,8 +190,8 @@ def test_failure_of_sorts_bad_input_from_internal_errors():
 
     own = failure_of(AudioError("a.wav", "file is empty (0 bytes)", code="empty_file"), "a.wav", "en")
     assert (own.error, own.code, own.cacheable, own.exit_code) == ("file is empty (0 bytes)", "empty_file", True, 2)
-    other = failure_of(ScriptError("a.txt", "not UTF-8 text"), "a.wav", "en")
-    assert other.error == other.message == "a.txt: not UTF-8 text" and other.exit_code == 2
+    other = failure_of(ScriptError("a.txt", "script has no characters to speak"), "a.wav", "en")
+    assert other.error == other.message == "a.txt: script has no characters to speak" and other.exit_code == 2
     bug = failure_of(ValueError("bad\nvalue"), "a.wav", "zh")
     assert (bug.error, bug.code, bug.cacheable, bug.exit_code) == ("internal error: ValueError: bad value", "internal_error", False, 3)
     assert bug.message == "内部错误：ValueError: bad value"

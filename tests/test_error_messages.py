@@ -26,7 +26,7 @@ from speechcoach.errors import AudioError, InputError, ScriptError
 from speechcoach.locales import LANGS, error_text, strings
 from speechcoach.pipeline import analyze_signal, read_script
 
-from .conftest import REPO, SAMPLES, layout
+from .conftest import NOT_TEXT, REPO, SAMPLES, layout
 
 runner = CliRunner()
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -61,7 +61,7 @@ def test_every_code_in_the_source_has_a_template_in_both_languages():
     codes = codes_in_source()
     must = {"file_not_found", "is_folder", "empty_file", "not_audio", "not_audio_text", "truncated", "too_short",
             "too_little_speech", "no_speech", "sample_rate_too_low", "corrupt_samples", "needs_ffmpeg",
-            "script_not_utf8", "script_empty", "script_not_found", "no_match", "upload_too_large"}
+            "script_not_text", "script_empty", "script_not_found", "no_match", "upload_too_large"}
     assert must <= codes, must - codes  # the source scan works
     for lang in LANGS:
         table = strings(lang)["errors"]
@@ -93,7 +93,7 @@ def _bad_inputs(tmp: Path) -> dict[str, InputError]:
     sf.write(str(tmp / "none.wav"), np.zeros(0, dtype=np.float32), 16_000)
     sf.write(str(tmp / "low.wav"), np.zeros(4_000, dtype=np.float32), 4_000)
     sf.write(str(tmp / "nan.wav"), np.full(16_000, np.nan, dtype=np.float32), 16_000, subtype="FLOAT")
-    (tmp / "gbk.txt").write_bytes("请出示社保卡".encode("gbk"))
+    (tmp / "binary.txt").write_bytes(NOT_TEXT)
     (tmp / "marks.txt").write_text("，。！", encoding="utf-8")
     speech, _ = layout([("s", 1.0), ("v", 1.0), ("s", 1.0)])
     (tmp / "link.wav").symlink_to(tmp / "moved.wav")
@@ -115,7 +115,7 @@ def _bad_inputs(tmp: Path) -> dict[str, InputError]:
         "too_little_speech": _raised(lambda: analyze_signal(speech, 16_000)),
         "script_not_found": _raised(lambda: read_script(tmp / "gone.txt")),
         "script_is_folder": _raised(lambda: read_script(tmp / "folder.wav")),
-        "script_not_utf8": _raised(lambda: read_script(tmp / "gbk.txt")),
+        "script_not_text": _raised(lambda: read_script(tmp / "binary.txt")),
         "script_empty": _raised(lambda: read_script(tmp / "marks.txt")),
     }
 
@@ -175,15 +175,15 @@ def test_fallback_to_english_and_pickling():
 
 @pytest.fixture(scope="module")
 def zh_batch(tmp_path_factory):
-    """A zh batch (the default language): a good recording, a text file named .wav, a GBK script."""
+    """A zh batch (the default language): a good recording, a text file named .wav, a script that is not text."""
     root = tmp_path_factory.mktemp("cohort")
     d = root / "wang"
     d.mkdir()
     shutil.copy(GOOD.with_suffix(".wav"), d / "good.wav")
     shutil.copy(GOOD.with_suffix(".txt"), d / "good.txt")
     (d / "notes.wav").write_text("这不是录音，只是一段文字。\n" * 20, encoding="utf-8")
-    shutil.copy(GOOD.with_suffix(".wav"), d / "gbk.wav")
-    (d / "gbk.txt").write_bytes("请出示社保卡".encode("gbk"))
+    shutil.copy(GOOD.with_suffix(".wav"), d / "binary.wav")
+    (d / "binary.txt").write_bytes(NOT_TEXT)
     out = root / "out"
     res = runner.invoke(app, ["batch", str(d), "--out", str(out), "--jobs", "1"])
     return d, out, res
@@ -197,10 +197,11 @@ def test_zh_batch_shows_chinese_errors_with_codes(zh_batch):
     d, out, res = zh_batch
     assert res.exit_code == 2
     rows = _rows(out)
-    notes, gbk, good = rows["notes.wav"], rows["gbk.wav"], rows["good.wav"]
+    notes, binary, good = rows["notes.wav"], rows["binary.wav"], rows["good.wav"]
     assert notes["error"] == NOT_AUDIO_ZH and notes["error_code"] == "not_audio_text" and notes["error_en"] == NOT_AUDIO_EN
-    assert gbk["error_code"] == "script_not_utf8" and gbk["error"] == f"{d / 'gbk.txt'}：讲稿不是 UTF-8 编码的文本"
-    assert gbk["error_en"] == f"{d / 'gbk.txt'}: script is not UTF-8 text"
+    assert binary["error_code"] == "script_not_text"
+    assert binary["error"] == f"{d / 'binary.txt'}：讲稿不是 UTF-8、UTF-16 或 GB18030（GBK）编码的文本"
+    assert binary["error_en"] == f"{d / 'binary.txt'}: script is not text in UTF-8, UTF-16 or GB18030 (GBK)"
     assert good["error"] == "" and good["error_code"] == "" and good["cpm"] > 0
 
     page = (out / "index.html").read_text(encoding="utf-8")

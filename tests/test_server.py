@@ -25,7 +25,7 @@ from speechcoach.cli import app as cli_app  # noqa: E402
 from speechcoach.errors import ParameterError  # noqa: E402
 from speechcoach.server import bundled_scenarios, create_app, default_data_dir, sniff_suffix  # noqa: E402
 
-from .conftest import REPO, SAMPLES  # noqa: E402
+from .conftest import NOT_TEXT, REPO, SAMPLES  # noqa: E402
 
 PORT = 8765
 BASE = f"http://127.0.0.1:{PORT}"
@@ -80,14 +80,16 @@ def test_scripts_folder(tmp_path):
     folder.mkdir()
     (folder / "窗口问候.txt").write_text(SAMPLE.with_suffix(".txt").read_text(encoding="utf-8"), encoding="utf-8")  # what SAMPLE says
     (folder / "empty.txt").write_text("，。！", encoding="utf-8")  # nothing to speak: skipped
-    (folder / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))  # not UTF-8: skipped
+    (folder / "binary.txt").write_bytes(NOT_TEXT)  # not text: skipped
+    said = SAMPLE.with_suffix(".txt").read_text(encoding="utf-8")
+    (folder / "记事本.txt").write_bytes(said.encode("gbk"))  # saved as "ANSI" by Notepad: read as GBK
     client = client_for(tmp_path / "data", scripts_dir=folder, max_upload_mb=5)
     scen = client.get("/api/scenarios").json()["scenarios"]
-    own = [s for s in scen if s["source"] == "folder"]
-    assert [s["id"] for s in own] == ["folder:窗口问候"]
+    own = {s["id"]: s["text"] for s in scen if s["source"] == "folder"}
+    assert set(own) == {"folder:窗口问候", "folder:记事本"}
+    assert own["folder:记事本"] == own["folder:窗口问候"] == said.strip()
     res = upload(client, SAMPLE, scenario="folder:窗口问候", trainee="t")
     assert res.status_code == 200, res.text
-    said = SAMPLE.with_suffix(".txt").read_text(encoding="utf-8")
     assert res.json()["characters"]["source"] == "script"
     assert res.json()["script"] == said.strip() or res.json()["script"] == said
 

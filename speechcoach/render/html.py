@@ -363,6 +363,8 @@ class _Page:
         ]
         meta = "".join(f"<div><dt>{_e(k)}</dt><dd>{v}</dd></div>" for k, v in items)
         path = f'<p class="file">{_e(L["file"])}{_e(w.colon())}<span translate="no">{_e(r["input"]["path"])}</span></p>'
+        if r["input"].get("script_path"):
+            path += f'<p class="file">{_e(L["script_file"])}{_e(w.colon())}<span translate="no">{_e(r["input"]["script_path"])}</span></p>'
         return f'<header class="card"><h1>{_e(L["title"])}</h1>{path}<dl class="meta">{meta}</dl></header>'
 
     def headline(self) -> str:

@@ -124,6 +124,8 @@ def render_markdown(report: dict[str, Any]) -> str:
     add(f"# {md_escape(L['title'])}")
     add("")
     add(f"- **{md_escape(L['file'])}**{c}`{str(report['input']['path']).replace('`', '')}`")
+    if report["input"].get("script_path"):
+        add(f"- **{md_escape(L['script_file'])}**{c}`{str(report['input']['script_path']).replace('`', '')}`")
     add(f"- **{md_escape(L['date'])}**{c}{md_escape(w.date(report.get('created', '')))}")
     add(f"- **{md_escape(L['duration'])}**{c}{md_escape(w.seconds(report['input']['duration_s']))}")
     span = f"{w.span(sp['start_s'], sp['end_s'])} · {w.seconds(sp['span_s'])}"

@@ -47,6 +47,8 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
 
     out.append(bold(L["title"]))
     out.append(f"{L['file']}: {report['input']['path']}")
+    if report["input"].get("script_path"):
+        out.append(f"{L['script_file']}: {report['input']['script_path']}")
     src = L.get(f"source_{report['characters']['source']}", report["characters"]["source"])
     sp = report["speech"]
     out.append(
