@@ -338,6 +338,7 @@ def guidance_check(
 def analyze(
     file: Annotated[Path, typer.Argument(metavar="RECORDING", help="Recording (WAV, FLAC, OGG, MP3; m4a/aac/amr/webm with ffmpeg).")],
     script: Annotated[Optional[Path], typer.Option("--script", "-s", help="Text of what was said, UTF-8, UTF-16 or GB18030/GBK (default: NAME.txt beside NAME.wav).")] = None,
+    no_script: Annotated[bool, typer.Option("--no-script", help="Count from the sound even when NAME.txt lies beside the recording (you explained in your own words).")] = False,
     fmt: Annotated[Optional[Format], typer.Option("--format", "-f", help="Report format (default: from -o's suffix, else text).")] = None,
     lang: LangOpt = None,
     target: TargetOpt = None,
@@ -355,9 +356,11 @@ def analyze(
     """Analyse one recording and print (or write) its feedback report.
 
     Without --script, NAME.txt beside the recording is its script when there is one (as for
-    batch and check); the report names the script file it counted.
+    batch and check; --no-script ignores it); the report names the script file it counted.
     """
-    if script is None:
+    if script is not None and no_script:
+        raise typer.BadParameter("give either --script or --no-script, not both", param_hint="'--no-script'")
+    if script is None and not no_script:
         from .discovery import find_script
 
         script = find_script(file)

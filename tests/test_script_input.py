@@ -143,6 +143,18 @@ def test_a_bad_script_beside_the_recording_is_one_line_exit_2(tmp_path):
     assert res.stderr.splitlines() == [f"speechcoach: error: {tmp_path / 'talk.txt'}: {NOT_TEXT_EN}"]
 
 
+def test_no_script_ignores_the_script_beside_the_recording(tmp_path):
+    wav = tmp_path / "talk.wav"
+    shutil.copy(SAMPLE, wav)
+    (tmp_path / "talk.txt").write_bytes(NOT_TEXT)  # not even read
+    res = runner.invoke(app, ["analyze", str(wav), "--no-script", "-f", "json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    assert report["characters"]["source"] != "script" and "script_path" not in report["input"]
+    res = runner.invoke(app, ["analyze", str(wav), "--no-script", "--script", str(tmp_path / "talk.txt")])
+    assert res.exit_code == 2 and "either --script or --no-script" in res.stderr
+
+
 def test_batch_reports_name_the_script_they_counted(tmp_path):
     folder = tmp_path / "wang"
     folder.mkdir()
