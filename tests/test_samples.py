@@ -88,6 +88,10 @@ def test_reading_only_part_of_the_script_is_flagged():
     script = (SAMPLES / "on_target_retirement.txt").read_text(encoding="utf-8")
     partial = to_dict(analyze_signal(y[: 6 * sr], sr, script=script))
     assert "script_mismatch" in {w["id"] for w in partial["warnings"]}
+    # half the script read: 63 characters for the first 32 or so (a 2-fold mismatch)
+    half = to_dict(analyze_signal(y[: int(15.7 * sr)], sr, script=script, count="acoustic"))
+    assert "script_mismatch" in {w["id"] for w in half["warnings"]}
+    assert half["characters"]["source"] == "estimate"
 
 
 def test_full_reading_is_not_flagged(reports):
