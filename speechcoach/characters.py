@@ -2,7 +2,8 @@
 
 In Mandarin one character is one syllable, so the spoken length of a script is the number of
 syllables a reader produces: every CJK ideograph, digits as they are read aloud
-(``2024年`` → 二〇二四年 = 5, ``500元`` → 五百元 = 3, ``3.5`` → 三点五, ``40%`` → 百分之四十),
+(``2024年`` → 二〇二四年 = 5, ``500元`` → 五百元 = 3, ``12333`` → 一二三三三 = 5, ``3.5`` → 三点五,
+``40%`` → 百分之四十),
 and Latin letters one per letter (``APP`` = 3). Punctuation, spaces, emoji and symbols count
 nothing.
 
@@ -22,6 +23,10 @@ _BIG_UNITS = ["", "万", "亿", "万亿"]
 
 SENTENCE_END = frozenset("。？！?!…")
 CLAUSE_BREAK = frozenset("，、；：,;:")
+
+_MEASURE_WORDS = frozenset("元块角毛人个次名位户家项件份张条台辆所倍岁年月日天周小时分秒米里斤克吨亩平方万亿千百")
+"""Units and measure words after which a long digit string is an amount, read as a number
+(``15000人``, ``10000元``); without one it is a code (a hotline, a postcode), read digit by digit."""
 
 _NUMBER = re.compile(r"(?P<int>\d+)(?:\.(?P<frac>\d+))?(?P<pct>%|％)?")
 
@@ -99,10 +104,12 @@ def _read_group(g: int) -> str:
 def read_number(token: str, *, next_char: str = "") -> str:
     """How a digit string is read aloud in context.
 
-    Four-digit years (``2024年``), numbers with a leading zero and long codes (over 8 digits)
-    are read digit by digit; other numbers as cardinals.
+    Four-digit years (``2024年``), numbers with a leading zero, codes of five digits or more
+    with no unit after them (the hotline ``12333``, a postcode) and anything over 8 digits are
+    read digit by digit; other numbers as cardinals (``15000人`` 一万五千人).
     """
-    if (len(token) == 4 and next_char == "年") or (len(token) > 1 and token[0] == "0") or len(token) > 8:
+    code = len(token) >= 5 and next_char not in _MEASURE_WORDS
+    if (len(token) == 4 and next_char == "年") or (len(token) > 1 and token[0] == "0") or code or len(token) > 8:
         return "".join(_DIGITS[int(c)] for c in token)
     return read_cardinal(int(token))
 

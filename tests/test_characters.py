@@ -22,6 +22,10 @@ from speechcoach.characters import break_after, count_spoken, read_cardinal, spo
         ("你好，世界！😀 ……", 4),
         ("１２３", 5),  # full-width digits: 一百二十三
         ("13800138000", 11),  # phone numbers digit by digit
+        ("拨打12333咨询", 9),  # a hotline is a code: 一二三三三, not 一万两千三百三十三
+        ("邮编100081。", 8),  # a postcode too
+        ("覆盖15000人", 7),  # an amount with its unit is a number: 一万五千人
+        ("报销10000元", 5),  # 一万元
         ("", 0),
         ("。，！？", 0),
     ],
