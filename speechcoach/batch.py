@@ -708,12 +708,22 @@ def build_summary(
 
 
 def summary_csv(rows: Sequence[dict[str, Any]], lang: str = "en") -> bytes:
-    """``summary.csv``: the :data:`CSV_HEADER` of every row, UTF-8 with BOM (for Excel);
+    """``summary.csv``: the :data:`CSV_HEADER` of every row, UTF-8 with BOM (for Excel), each
+    number column with a fixed count of decimals (``21.00``, not ``21.0`` beside ``27.11``);
     ``lang`` (the rows' language) gives the separator of the reasons in ``check_reasons``."""
     from .locales import strings
     from .metrics import shown_cpm
 
     sep = strings(lang)["check"]["reason_sep"]
+    fixed = {"duration_s": 2, "cpm": 1, "articulation_cpm": 1, "longest_pause_s": 1, "pace_cv": 2}  # one width per column
+
+    def cell(column: str, value: Any) -> Any:
+        if value is None:
+            return ""
+        if column in fixed and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return f"{value:.{fixed[column]}f}"
+        return value
+
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(CSV_HEADER)
@@ -723,7 +733,7 @@ def summary_csv(rows: Sequence[dict[str, Any]], lang: str = "en") -> bytes:
             cpm_shown=None if r.get("cpm") in (None, "") else shown_cpm(r["cpm"]),
             check_reasons=sep.join(r.get("check_reasons") or []),
         )
-        w.writerow(["" if cells.get(c) is None else cells.get(c) for c in CSV_HEADER])
+        w.writerow([cell(c, cells.get(c)) for c in CSV_HEADER])
     return buf.getvalue().encode("utf-8-sig")
 
 

@@ -91,7 +91,7 @@ def row_from_report(report: dict[str, Any]) -> dict[str, Any]:
     ``mid_phrase_pauses`` is the count the mid-phrase rule judges (:func:`speechcoach.check.judge`,
     as the score): pauses placed in the text, none when they were only guessed from the sound
     (the report's ``pause_method`` is ``"acoustic"``; its findings note them as possible
-    hesitations). ``longest_pause_s`` (s) and ``pace_cv`` are the values the limits are judged on and every
+    hesitations). ``longest_pause_s`` (s; ``None`` without pauses) and ``pace_cv`` are the values the limits are judged on and every
     report shows (:func:`speechcoach.metrics.shown_s`, :func:`speechcoach.metrics.shown_cv`).
     """
     from .check import judge
@@ -109,7 +109,7 @@ def row_from_report(report: dict[str, Any]) -> dict[str, Any]:
         "verdict": report["rate"]["verdict"],
         "pauses": len(pauses),
         "mid_phrase_pauses": int(j.numbers["mid_phrase"]),  # what the rule counts: 0 when only guessed from the sound
-        "longest_pause_s": shown_s(max((p["duration_s"] for p in pauses), default=0.0)),
+        "longest_pause_s": shown_s(max(p["duration_s"] for p in pauses)) if pauses else None,
         "pace_cv": shown_cv(float(pace["cv"])) if several_windows(pace["series"]) else None,
         "score": int(report["score"]),
         "check": "pass" if j.passed else "fail",

@@ -121,10 +121,14 @@ def test_csv_has_the_longest_pause_the_verdict_of_the_rubric_and_why(centre_batc
     assert mid["check_reasons"] == "；".join(next(r for r in summary["recordings"] if r["file"] == mid["file"])["check_reasons"])
     assert "；" in mid["check_reasons"] and "130–170" in mid["check_reasons"]  # rate and mid-phrase
     for r in rows:
+        assert (out / r["report_html"]).is_file()
         report = json.loads((out / r["report_html"]).with_suffix(".json").read_text(encoding="utf-8"))
+        if not report["pauses"]:
+            assert r["longest_pause_s"] == ""  # no pause: an empty cell, not 0.0
+            continue
         longest = max(p["duration_s"] for p in report["pauses"])
         assert abs(float(r["longest_pause_s"]) - longest) <= 0.05 + 1e-9  # shown to 0.1 s, half up
-        assert (out / r["report_html"]).is_file()
+        assert re.fullmatch(r"\d+\.\d", r["longest_pause_s"]) and re.fullmatch(r"\d+\.\d\d", r["duration_s"])  # fixed decimals
 
 
 def test_index_names_the_pause_limit_and_shows_why_a_recording_failed(centre_batch):
