@@ -159,7 +159,7 @@ def segment(frames: Frames, *, min_pause_s: float = 0.25) -> Segmentation:
     floor = float(np.percentile(e, FLOOR_PERCENTILE))
     peak = float(np.percentile(e, PEAK_PERCENTILE))
     if peak - floor < MIN_DYNAMIC_RANGE_DB:
-        raise NoSpeechError("no speech found (silence or steady noise only)")
+        raise NoSpeechError("no speech found (silence or noise only)")  # as [errors] no_speech words it
     local = background_floor(frames, floor, peak)
     onset = np.maximum(local + ONSET_ABOVE_FLOOR_DB, peak - ONSET_BELOW_PEAK_DB)
     offset = np.maximum(local + OFFSET_ABOVE_FLOOR_DB, peak - OFFSET_BELOW_PEAK_DB)
