@@ -11,7 +11,12 @@ from typing import Any
 
 
 class SpeechcoachError(Exception):
-    """Base class. ``str(err)`` is a single line fit for a terminal."""
+    """Base class. ``str(err)`` is a single line fit for a terminal, in English.
+
+    An error that carries a ``code`` (and ``params``) attribute naming a template of the
+    ``[errors]`` table of ``locales/*.toml`` is worded in the run's language by the command line
+    (:func:`speechcoach.locales.error_text`); one without stays English.
+    """
 
     exit_code: int = 2
 
@@ -28,19 +33,32 @@ class ParameterError(SpeechcoachError, ValueError):
         is at fault, so a caller can name it the way the user wrote it (rubric key or flag).
     problem : str, keyword-only, optional
         ``message`` without the setting's name (``"must be …, got …"``).
+    code : str, keyword-only, optional
+        The template of the ``[errors]`` table that words the whole ``message`` in the run's
+        language (for the few a trainee meets: a port in use); without one it stays English.
+    params : dict, keyword-only, optional
+        The values the template takes.
     """
 
-    def __init__(self, message: str, *, key: str | None = None, problem: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, key: str | None = None, problem: str | None = None, code: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.key = key
         self.problem = problem
+        self.code = code
+        self.params: dict[str, Any] = dict(params or {})
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_parameter, (type(self), str(self), self.key, self.problem))
+        return (_rebuild_parameter, (type(self), str(self), self.key, self.problem, self.code, self.params))
 
 
-def _rebuild_parameter(cls: type[ParameterError], message: str, key: str | None, problem: str | None) -> ParameterError:
-    return cls(message, key=key, problem=problem)
+def _rebuild_parameter(
+    cls: type[ParameterError], message: str, key: str | None, problem: str | None, code: str | None = None,
+    params: dict[str, Any] | None = None,
+) -> ParameterError:
+    return cls(message, key=key, problem=problem, code=code, params=params)
 
 
 class InputError(SpeechcoachError):

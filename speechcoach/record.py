@@ -30,9 +30,28 @@ QUIET_DBFS = -45.0
 
 CLIP_PEAK = 0.99
 
+NO_MICROPHONE = "no microphone found (there is no audio input device)"
+
 
 class RecordError(SpeechcoachError):
-    """Recording is impossible: no ``sounddevice``, no PortAudio, no input device, bad device."""
+    """Recording is impossible: no ``sounddevice``, no PortAudio, no input device, bad device.
+
+    Parameters
+    ----------
+    message : str
+        The problem in English, one line.
+    code : str, keyword-only, optional
+        Its template in the ``[errors]`` table of ``locales/*.toml`` (the problems a trainee
+        meets: no microphone, a microphone that stays silent), so the command line words it in
+        the run's language.
+    params : dict, keyword-only, optional
+        The values the template takes.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, params: dict[str, Any] | None = None) -> None:
+        super().__init__(" ".join(message.split()))
+        self.code = code
+        self.params: dict[str, Any] = dict(params or {})
 
 
 @dataclass(frozen=True)
@@ -66,10 +85,11 @@ def _sounddevice() -> Any:
     try:
         import sounddevice
     except ImportError:
-        raise RecordError("recording needs the 'sounddevice' package: pip install 'speechcoach[record]'") from None
+        raise RecordError("recording needs the 'sounddevice' package: pip install 'speechcoach[record]'", code="needs_sounddevice") from None
     except OSError:
         raise RecordError(
-            "recording needs the PortAudio library, which is not installed (Debian/Ubuntu: apt-get install libportaudio2)"
+            "recording needs the PortAudio library, which is not installed (Debian/Ubuntu: apt-get install libportaudio2)",
+            code="needs_portaudio",
         ) from None
     return sounddevice
 
@@ -113,7 +133,7 @@ def resolve_device(device: str | None) -> int | None:
     """
     devices = input_devices()
     if not devices:
-        raise RecordError("no microphone found (there is no audio input device)")
+        raise RecordError(NO_MICROPHONE, code="no_microphone")
     if device is None:
         return None
     if device.strip().isdigit():
@@ -184,7 +204,8 @@ def record(
             samplerate=samplerate, channels=1, dtype="float32", device=index, blocksize=samplerate // 10, callback=callback
         )
     except Exception as exc:
-        raise RecordError(f"cannot open the microphone ({' '.join(str(exc).split())})") from None
+        reason = " ".join(str(exc).split())
+        raise RecordError(f"cannot open the microphone ({reason})", code="cannot_open_microphone", params={"reason": reason}) from None
     with stream:
         started = time.monotonic()
         while not stop.is_set() and (limit is None or total < limit):
@@ -192,7 +213,7 @@ def record(
                 block = blocks.get(timeout=0.5)
             except queue.Empty:
                 if time.monotonic() - started > 5 and total == 0:
-                    raise RecordError("the microphone delivers no sound (is it in use by another program?)") from None
+                    raise RecordError("the microphone delivers no sound (is it in use by another program?)", code="microphone_silent") from None
                 continue
             chunks.append(block)
             total += len(block)
@@ -203,7 +224,7 @@ def record(
     if limit is not None:
         signal = signal[:limit]
     if signal.size == 0:
-        raise RecordError("nothing was recorded")
+        raise RecordError("nothing was recorded", code="nothing_recorded")
     return write_wav(out, signal, samplerate)
 
 

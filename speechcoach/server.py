@@ -711,7 +711,8 @@ def check_port_free(host: str, port: int) -> None:
         except OSError as exc:
             reason = exc.strerror or str(exc)
             if exc.errno == errno.EADDRINUSE:
-                raise ParameterError(f"cannot listen on {host}:{port}: the port is in use ({reason}); try another --port") from None
+                raise ParameterError(f"cannot listen on {host}:{port}: the port is in use ({reason}); try another --port",
+                                     code="port_in_use", params={"host": host, "port": port, "reason": reason}) from None
             if exc.errno == errno.EADDRNOTAVAIL:
                 raise ParameterError(f"--host {host}: not an address of this machine, cannot listen on it ({reason}); check --host") from None
             if exc.errno == errno.EACCES:
