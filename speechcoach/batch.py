@@ -30,7 +30,8 @@ errors are retried on every run.
 Errors. A row that could not be analysed has ``error``, the problem in the batch's language
 (``settings.lang``; the ``[errors]`` templates of ``locales/*.toml``), ``error_code``, its stable
 code (empty when the problem has none, e.g. an unexpected error), ``error_params``, the values in
-the message, and ``error_en``, the English line the command line prints. Analysed rows have empty
+the message, and ``error_en``, the problem in English (what the command line prints for a problem
+without a code, and in an English run). Analysed rows have empty
 ``error`` and ``error_code``. ``summary.csv`` carries ``error`` and ``error_code``.
 
 Interruptions. Ctrl-C, SIGTERM (while recordings are analysed) or a ``KeyboardInterrupt`` from
@@ -190,7 +191,10 @@ class Progress:
     file : str or None
         The recording just finished.
     error : str or None
-        Its one-line error, if it failed in this run.
+        Its one-line error in English, if it failed in this run.
+    message : str or None
+        The same in the batch's language, as its summary row words it; ``None`` when the
+        problem has no code (it exists only in English).
     """
 
     total: int
@@ -202,6 +206,7 @@ class Progress:
     elapsed_s: float
     file: str | None = None
     error: str | None = None
+    message: str | None = None
 
 
 @dataclass
@@ -426,7 +431,7 @@ def _analyse(
     """Step 2: analyse the tasks (in this process, or ``jobs`` workers), recording each result as
     it comes; returns (interrupted, the signal that stopped it): Ctrl-C, SIGTERM or a
     ``KeyboardInterrupt`` from ``progress`` stop the run without raising."""
-    def emit(file: str | None = None, error: str | None = None) -> None:
+    def emit(file: str | None = None, error: str | None = None, message: str | None = None) -> None:
         if progress is not None:
             progress(
                 Progress(
@@ -439,12 +444,14 @@ def _analyse(
                     elapsed_s=time.perf_counter() - t0,
                     file=file,
                     error=error,
+                    message=message,
                 )
             )
 
     def on_done(task: Task, oc: Outcome) -> None:
         _record(work, task, oc, out, settings)
-        emit(str(work.by_id[task.rid].path), oc.error)
+        row = work.rows.get(task.rid, {})
+        emit(str(work.by_id[task.rid].path), oc.error, row.get("error") if oc.error is not None and row.get("error_code") else None)
 
     try:
         with sigterm_interrupts():

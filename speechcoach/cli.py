@@ -14,7 +14,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from .errors import ParameterError, SpeechcoachError
+from .errors import InputError, ParameterError, SpeechcoachError
 
 
 class _Command(typer.core.TyperCommand):
@@ -99,9 +99,60 @@ class Format(str, Enum):
 SUFFIX_FORMATS = {".json": "json", ".txt": "text", ".text": "text", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
 
 
-def _fail(message: str, code: int = 2) -> None:
-    typer.echo(f"speechcoach: error: {message}", err=True)
-    raise typer.Exit(code)
+_run_lang: str | None = None
+"""The language of the running command's own lines on stderr (errors, progress, status), as of
+its reports: ``--lang``, else the rubric's, else the default (zh). ``None`` (English) for a
+command without ``--lang`` and while a rubric named without ``--lang`` is not read yet.
+Set by :func:`guarded` when a command starts and by :func:`build_settings`."""
+
+
+def _start_run(lang: "Lang | None", rubric: Path | None, has_lang: bool) -> None:
+    """The language known when a command starts, before its rubric is read (:data:`_run_lang`)."""
+    global _run_lang
+    from .settings import Settings
+
+    if not has_lang:
+        _run_lang = None
+    elif lang is not None:
+        _run_lang = lang.value
+    else:
+        _run_lang = None if rubric is not None else Settings.lang
+
+
+def _line(key: str, *, lang: str | None = None, **values: Any) -> str:
+    """One of the command line's own lines (``[cli]`` of ``locales/*.toml``) in ``lang``, else the
+    run's language; ``n`` picks the singular wording (``1 recording``)."""
+    from .locales import strings, template
+
+    return template(strings(lang or _run_lang or "en")["cli"], key, values.get("n")).format(**values)
+
+
+def _problem_line(english: str, worded: str | None, lang: str | None = None) -> str:
+    """The one-line error: ``speechcoach：错误：PATH：问题`` in a zh run when the problem is worded
+    there (``worded``), else the English line ``speechcoach: error: PATH: problem``."""
+    lang = lang or _run_lang
+    if worded is None or lang in (None, "en"):
+        return _line("error", lang="en", message=" ".join(english.split()))
+    return _line("error", lang=lang, message=" ".join(worded.split()))
+
+
+def _error_line(exc: SpeechcoachError, lang: str | None = None) -> str:
+    """:func:`_problem_line` for an error: worded in the run's language from its ``code`` and
+    ``params`` (``[errors]`` of ``locales/*.toml``); without a code, or where the template cannot
+    be filled, the English ``str(exc)``."""
+    from .locales import error_text, strings
+
+    lang = lang or _run_lang
+    code = getattr(exc, "code", None)
+    if not code or lang in (None, "en"):
+        return _problem_line(str(exc), None)
+    english = exc.problem if isinstance(exc, InputError) else str(exc)
+    worded = error_text(exc, lang=lang, fallback=english)
+    if worded == " ".join(english.split()):  # no template for it, or its values do not fit
+        return _problem_line(str(exc), None)
+    if isinstance(exc, InputError):
+        worded = f"{exc.path}{strings(lang)['report']['colon']}{worded}"
+    return _problem_line(str(exc), worded, lang)
 
 
 def _check_output(path: Path | None, *, option: str, inputs: tuple[Path | None, ...] = ()) -> None:
@@ -121,7 +172,8 @@ def _check_output(path: Path | None, *, option: str, inputs: tuple[Path | None, 
                           params={"reason": f"{folder} is a file, not a folder"})
     for src in inputs:
         if src is not None and _same_file(path, src):
-            raise OutputError(path, f"{option} would overwrite the input file {src}: choose another name")
+            raise OutputError(path, f"{option} would overwrite the input file {src}: choose another name", code="would_overwrite",
+                              params={"option": option, "src": str(src)})
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -148,15 +200,21 @@ def _report_format(fmt: "Format | None", output: Path | None, *, embed_audio: bo
 
 
 def guarded(func):
-    """Turn speechcoach's own errors raised inside a command into one line and exit code 2."""
+    """Turn speechcoach's own errors raised inside a command into one line (in the run's
+    language, :func:`_error_line`) and their exit code (2)."""
     import functools
+    import inspect
+
+    has_lang = "lang" in inspect.signature(func).parameters
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        _start_run(kwargs.get("lang"), kwargs.get("rubric"), has_lang)
         try:
             return func(*args, **kwargs)
         except SpeechcoachError as exc:
-            _fail(str(exc), exc.exit_code)
+            typer.echo(_error_line(exc), err=True)
+            raise typer.Exit(exc.exit_code)
 
     return wrapper
 
@@ -187,6 +245,8 @@ def build_settings(
     )
     base = load_rubric(rubric, flags=flags) if rubric is not None else Settings()
     settings = base.with_overrides(**flags)
+    global _run_lang
+    _run_lang = settings.lang  # the rubric is read: its language is the run's
     validate(settings.guidance)
     return settings
 
@@ -415,7 +475,8 @@ def _run_analyze(
 
         words = strings(report["lang"])
         verdict = words["verdict"][report["rate"]["verdict"]]
-        typer.echo(f"{output}: {shown_cpm(report['rate']['cpm'])} {words['labels']['cpm_unit']}, {verdict}", err=True)
+        typer.echo(_line("wrote_report", lang=report["lang"], path=output, cpm=shown_cpm(report["rate"]["cpm"]),
+                         unit=words["labels"]["cpm_unit"], verdict=verdict), err=True)
     else:
         sys.stdout.write(render(report, kind, **({"color": sys.stdout.isatty()} if kind == "text" else options)))
     if textgrid is not None:
@@ -463,43 +524,42 @@ def batch(
     from .batch import run_batch
 
     settings = build_settings(rubric, lang=lang, guidance=guidance)
-    display = _BatchDisplay()
+    display = _BatchDisplay(settings.lang)
     try:
         result = run_batch(inputs, out, settings=settings, scripts_dir=scripts, jobs=jobs, force=force, progress=display.update)
     finally:
         display.close()
     for row in result.rows:
-        if row.get("error") and row["file"] not in display.reported:  # the English line, like every CLI error
-            typer.echo(f"speechcoach: error: {row['file']}: {row.get('error_en') or row['error']}", err=True)
+        if row.get("error") and row["file"] not in display.reported:  # worded as in summary.csv
+            display.error(row["file"], row.get("error_en") or row["error"], row["error"] if row.get("error_code") else None)
     rate = display.rate_per_min(result.analysed, result.elapsed_s)
+    index = out / "index.html"
     if result.interrupted:  # Ctrl-C or SIGTERM: exit 128 + the signal (130, 143)
-        import signal
-
-        by = "" if result.stop_signal == signal.SIGINT else f" by {signal.Signals(result.stop_signal).name}"
         listed = result.total - result.missing
-        typer.echo(
-            f"speechcoach: interrupted{by}: {_count(len(result.statuses), 'recording')} finished in this run; "
-            f"the summaries list {listed} of {result.total} (summary.json: interrupted); {out / 'index.html'}",
-            err=True,
-        )
+        typer.echo(_line("batch_interrupted", by=_by_signal(result.stop_signal), n=len(result.statuses), listed=listed,
+                         total=result.total, index=index), err=True)
         raise typer.Exit(result.exit_code)
     typer.echo(  # the three kinds add up to the total: remembered failures count as failed, not unchanged
-        f"speechcoach: batch: {_count(result.total, 'recording')}: {result.analysed} analysed, {result.unchanged} unchanged, "
-        f"{result.failed} failed; {out / 'index.html'} ({result.elapsed_s:.1f} s" + (f", {rate:.0f}/min)" if rate else ")"),
+        _line("batch_done", n=result.total, analysed=result.analysed, unchanged=result.unchanged, failed=result.failed, index=index,
+              seconds=result.elapsed_s, rate=_line("batch_rate", rate=rate) if rate else ""),
         err=True,
     )
     raise typer.Exit(result.exit_code)
 
 
-def _count(n: int, noun: str) -> str:
-    """``1 recording``, ``2 recordings`` (status lines are English, like the error lines)."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+def _by_signal(signum: int) -> str:
+    """What stopped a run, for the interrupted lines: nothing for Ctrl-C, `` by SIGTERM`` / ``（SIGTERM）``."""
+    import signal
+
+    return "" if signum == signal.SIGINT else _line("by_signal", signal=signal.Signals(signum).name)
 
 
 class _BatchDisplay:
-    """Progress on stderr: a rich progress bar on a terminal, nothing but error lines otherwise."""
+    """Progress on stderr in the batch's language: a rich progress bar on a terminal, nothing but
+    error lines otherwise."""
 
-    def __init__(self) -> None:
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
         self.reported: set[str] = set()
         self._bar: Any = None  # rich.progress.Progress on a terminal
         self._task: Any = None
@@ -508,7 +568,7 @@ class _BatchDisplay:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
             self._bar = Progress(
-                TextColumn("speechcoach batch"),
+                TextColumn(_line("progress_label", lang=lang)),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[rate]}"),
@@ -522,20 +582,28 @@ class _BatchDisplay:
     def rate_per_min(n: int, seconds: float) -> float:
         return 60.0 * n / seconds if seconds > 0 and n > 0 else 0.0
 
+    def error(self, file: str, english: str, worded: str | None) -> None:
+        """The error line of one recording: ``worded`` (its summary row's text, None without a
+        code) in the batch's language, else ``english``."""
+        from .locales import strings
+
+        self.reported.add(file)
+        colon = strings(self.lang)["report"]["colon"]
+        line = _problem_line(f"{file}: {english}", f"{file}{colon}{worded}" if worded is not None else None, self.lang)
+        if self._bar is not None:
+            self._bar.console.print(line, markup=False, highlight=False)
+        else:
+            typer.echo(line, err=True)
+
     def update(self, p) -> None:
         if p.error is not None and p.file is not None:
-            self.reported.add(p.file)
-            line = f"speechcoach: error: {p.file}: {p.error}"
-            if self._bar is not None:
-                self._bar.console.print(line, markup=False, highlight=False)
-            else:
-                typer.echo(line, err=True)
+            self.error(p.file, p.error, p.message)
         if self._bar is None:
             return
         rate = self.rate_per_min(p.done - p.skipped, p.elapsed_s)
         left = p.total - p.done
-        eta = f"{int(left / rate * 60) // 60}:{int(left / rate * 60) % 60:02d} left" if rate > 0 else "–:-- left"
-        fields = {"rate": f"{rate:.0f}/min", "eta": eta}
+        clock = f"{int(left / rate * 60) // 60}:{int(left / rate * 60) % 60:02d}" if rate > 0 else "–:--"
+        fields = {"rate": _line("progress_rate", lang=self.lang, rate=rate), "eta": _line("progress_left", lang=self.lang, left=clock)}
         if self._task is None:
             self._task = self._bar.add_task("batch", total=p.total, completed=p.done, **fields)
         else:
@@ -594,7 +662,7 @@ def check(
                 paired = script if script is not None else find_script(path)
                 report = analyse_report(str(path), str(paired) if paired is not None else None, settings)
                 if isinstance(report, Failure) and report.exit_code == 3:  # a bug, or out of memory: stop, exit 3
-                    typer.echo(f"speechcoach: {report.error}", err=True)
+                    typer.echo(_line("note", message=report.error if settings.lang == "en" else report.message), err=True)
                     raise typer.Exit(3)
                 if isinstance(report, Failure):  # in the report language; a script's problem names the script
                     j = error_judgement(str(path), report.message, time_s=time.perf_counter() - t0, code=report.code)
@@ -604,20 +672,21 @@ def check(
                 typer.echo(j.line())
     except KeyboardInterrupt as exc:
         stopped_by = int(getattr(exc, "signum", signal.SIGINT))
+    statuses = [j.status for j in results]
+    tally = _line("check_tally", passed=statuses.count("PASS"), failed=statuses.count("FAIL"), errors=statuses.count("ERROR"))
+    junit_note = _line("junit_suffix", path=junit) if junit is not None else ""
     if stopped_by is not None:
         judged = len(results) - len(problems)
-        by = "" if stopped_by == signal.SIGINT else f" by {signal.Signals(stopped_by).name}"
-        what = f"interrupted{by}: {judged} of {_count(len(paths), 'recording')} judged"
+        what = _line("check_stopped", by=_by_signal(stopped_by), judged=judged, n=len(paths))
         if junit is not None:  # the CI's test report shows the run was cut short, not a short green list
-            write_atomic(junit, junit_xml([*results, error_judgement("interrupted", f"{what}, {len(paths) - judged} not judged")]))
-        tally = ", ".join(f"{sum(j.status == k for j in results)} {k.lower()}" for k in ("PASS", "FAIL", "ERROR"))
-        typer.echo(f"speechcoach: {what} ({tally})" + (f"; {junit}" if junit is not None else ""), err=True)
+            left = _line("junit_not_judged", what=what, left=len(paths) - judged)
+            write_atomic(junit, junit_xml([*results, error_judgement("interrupted", left)]))
+        typer.echo(_line("check_interrupted", what=what, tally=tally, junit=junit_note), err=True)
         raise typer.Exit(128 + stopped_by)
     if junit is not None:
         write_atomic(junit, junit_xml(results))
     # the tally a CI log ends with (stderr: stdout keeps one line per recording, for grep)
-    tally = ", ".join(f"{sum(j.status == k for j in results)} {k.lower()}" for k in ("PASS", "FAIL", "ERROR"))
-    typer.echo(f"speechcoach: check: {_count(len(results), 'recording')}: {tally}" + (f"; {junit}" if junit is not None else ""), err=True)
+    typer.echo(_line("check_done", n=len(results), tally=tally, junit=junit_note), err=True)
     if any(j.status == "ERROR" for j in results) or not results:
         raise typer.Exit(2)
     raise typer.Exit(0 if all(j.passed for j in results) else 1)
@@ -630,12 +699,14 @@ def _junit_configuration_error(junit: Path | None, exc: SpeechcoachError, *, inp
     if junit is None:
         return
     from .check import error_judgement, junit_xml
-    from .errors import InputError
     from .fileio import write_atomic
+    from .locales import error_text
 
     try:
         _check_output(junit, option="--junit", inputs=inputs)
         name, problem = (exc.path, exc.problem) if isinstance(exc, InputError) else ("configuration", str(exc))
+        if isinstance(exc, InputError) and exc.code and _run_lang not in (None, "en"):  # in the run's language, if known
+            problem = error_text(exc, lang=_run_lang)
         write_atomic(junit, junit_xml([error_judgement(name, problem)]))
     except SpeechcoachError:
         pass
@@ -670,9 +741,9 @@ def serve(
     extra: list[str] = [] if is_loopback(host) else reachable_names(host)
     app_ = create_app(data_dir, settings, scripts_dir=scripts, max_upload_mb=max_upload_mb, port=port, extra_hosts=extra)
     if not is_loopback(host):
-        typer.echo(f"speechcoach: warning: listening on {host}: other machines on the network can open this page and its recordings", err=True)
+        typer.echo(_line("serve_exposed", host=host), err=True)
     url = f"http://127.0.0.1:{port}/" if is_loopback(host) or host in ("0.0.0.0", "::", "[::]") else f"http://{host}:{port}/"
-    typer.echo(f"speechcoach: practice page at {url}  (attempts in {data_dir}; Ctrl-C to stop)", err=True)
+    typer.echo(_line("serve_started", url=url, data=data_dir), err=True)
     def _open_page() -> None:
         open_browser(url)
 
@@ -695,42 +766,44 @@ def record(
     """Record from the microphone (needs the 'record' extra); Enter stops."""
     import threading
 
-    from .record import Level, input_devices, meter_line
+    from .record import NO_MICROPHONE, Level, RecordError, input_devices, meter_line
     from .record import record as record_audio
 
     if list_devices:
         devices = input_devices()
         if not devices:
-            _fail("no microphone found (there is no audio input device)")
+            raise RecordError(NO_MICROPHONE, code="no_microphone")
         for d in devices:
             typer.echo(f"{'*' if d['default'] else ' '} {d['index']:3d}  {d['name']}  ({d['channels']} ch, {d['default_samplerate']:.0f} Hz)")
         return
     if out is None:
         raise ParameterError("give the WAV file to write, e.g. speechcoach record practice.wav")
-    # everything the recording will need is checked before it starts, not after
-    _check_output(out, option="the recording", inputs=(script,))
+    # everything the recording will need is checked before it starts, not after (the rubric
+    # first: its language is the run's)
     if (script is not None or rubric is not None or guidance is not None) and not do_analyze:
         raise ParameterError("--script, --rubric and --guidance are used with --analyze")
     if do_analyze:
+        build_settings(rubric, lang=lang, guidance=guidance)
+    _check_output(out, option="the recording", inputs=(script,))
+    if do_analyze and script is not None:
         from .pipeline import read_script
 
-        build_settings(rubric, lang=lang, guidance=guidance)
-        if script is not None:
-            read_script(script)
+        read_script(script)
     stop = threading.Event()
     interactive = sys.stdin is not None and sys.stdin.isatty()
     if seconds is None and not interactive:
-        raise ParameterError("no terminal to press Enter in: give --seconds")
+        raise ParameterError("no terminal to press Enter in: give --seconds", code="needs_seconds")
     if interactive:
         def _wait_for_enter() -> None:
             sys.stdin.readline()
             stop.set()
 
         threading.Thread(target=_wait_for_enter, daemon=True).start()
-        typer.echo("speechcoach: recording… press Enter to stop", err=True)
+        typer.echo(_line("recording"), err=True)
+    clipping, quiet = _line("meter_clipping"), _line("meter_quiet")
 
     def show(level: "Level") -> None:
-        sys.stderr.write("\r" + meter_line(level) + "\033[K")
+        sys.stderr.write("\r" + meter_line(level, clipping=clipping, quiet=quiet) + "\033[K")
         sys.stderr.flush()
 
     try:
@@ -740,7 +813,7 @@ def record(
         sys.stderr.write("\n")
         raise
     sys.stderr.write("\n")
-    typer.echo(f"speechcoach: wrote {out}", err=True)
+    typer.echo(_line("wrote_recording", path=out), err=True)
     if do_analyze:
         _run_analyze(out, script=script, fmt=None, lang=lang, target=None, band=None, min_pause=None, rubric=rubric, output=None,
                      guidance=guidance)
@@ -775,11 +848,11 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
-        typer.echo("speechcoach: interrupted", err=True)
+        typer.echo(_line("interrupted"), err=True)
         sys.exit(130)
     except SpeechcoachError as exc:
-        typer.echo(f"speechcoach: error: {exc}", err=True)
+        typer.echo(_error_line(exc), err=True)
         sys.exit(exc.exit_code)
     except Exception as exc:  # anything unexpected: one line, no traceback
-        typer.echo(f"speechcoach: internal error: {type(exc).__name__}: {exc}", err=True)
+        typer.echo(_line("internal_error", detail=" ".join(f"{type(exc).__name__}: {exc}".split())), err=True)
         sys.exit(3)

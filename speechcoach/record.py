@@ -237,9 +237,22 @@ def write_wav(out: str | Path, signal: np.ndarray, samplerate: int) -> Path:
     return write_atomic(out, buf.getvalue())
 
 
-def meter_line(level: Level, *, width: int = 30) -> str:
-    """A one-line level meter such as ``00:07 [##########----] -23 dBFS``, with a warning."""
+def meter_line(
+    level: Level, *, width: int = 30, clipping: str = "CLIPPING: speak softer or move back", quiet: str = "too quiet"
+) -> str:
+    """A one-line level meter such as ``00:07 [##########----] -23 dBFS``, with a warning.
+
+    Parameters
+    ----------
+    level : Level
+        The last block's level.
+    width : int, keyword-only
+        Characters of the bar.
+    clipping, quiet : str, keyword-only
+        The warnings shown after the bar when the input clips or is too quiet (the command line
+        passes them in the run's language).
+    """
     filled = int(round(min(max((level.rms_dbfs + 60.0) / 60.0, 0.0), 1.0) * width))
     minutes, secs = divmod(int(level.elapsed_s), 60)
-    note = "  CLIPPING: speak softer or move back" if level.clipping else ("  too quiet" if level.quiet else "")
+    note = f"  {clipping}" if level.clipping else (f"  {quiet}" if level.quiet else "")
     return f"{minutes:02d}:{secs:02d} [{'#' * filled}{'-' * (width - filled)}] {level.rms_dbfs:6.1f} dBFS{note}"

@@ -59,8 +59,8 @@ class Task:
 class Outcome:
     """What a worker sends back: the summary row, or an error.
 
-    ``error`` is the English one-line problem (what the command line prints), ``code`` and
-    ``params`` its stable code and values, ``message`` the problem in the batch's language
+    ``error`` is the English one-line problem (an English run's command line prints it), ``code``
+    and ``params`` its stable code and values, ``message`` the problem in the batch's language
     (:attr:`Failure.message`); where it is ``None`` the summary row localises ``code``.
     """
 
@@ -126,8 +126,8 @@ class Failure:
     Attributes
     ----------
     error : str
-        The problem in English on one line (what the command line prints): without the file's
-        name when the recording itself is at fault, ``PATH: problem`` when another file is (its
+        The problem in English on one line (an English run's command line prints it): without the
+        file's name when the recording itself is at fault, ``PATH: problem`` when another file is (its
         script, a report that cannot be written).
     message : str
         The same in the output language (``locales/*.toml`` ``[errors]``), one line.

@@ -275,7 +275,7 @@ def test_all_good_exits_0_and_missing_input_is_a_row(tmp_path):
     d = tmp_path / "dana"
     d.mkdir()
     shutil.copy(SAMPLES / "on_target_retirement.wav", d / "take1.wav")
-    res = runner.invoke(app, ["batch", str(d / "take1.wav"), "--out", str(tmp_path / "o1"), "--jobs", "1"])
+    res = runner.invoke(app, ["batch", str(d / "take1.wav"), "--out", str(tmp_path / "o1"), "--jobs", "1", "--lang", "en"])
     assert res.exit_code == 0, res.output
     assert re.search(r"batch: 1 recording: 1 analysed, 0 unchanged, 0 failed;", res.stderr)
     row = rows_of(tmp_path / "o1")[0]
@@ -285,6 +285,8 @@ def test_all_good_exits_0_and_missing_input_is_a_row(tmp_path):
     errors = [r for r in rows_of(tmp_path / "o2") if r["error"]]
     assert len(errors) == 1 and errors[0]["error_code"] == "file_not_found"
     assert errors[0]["error"] == "文件不存在" and errors[0]["error_en"] == "file not found"  # a zh batch
+    assert f"speechcoach：错误：{d / 'nope.wav'}：文件不存在" in res.stderr.splitlines()  # stderr in zh too
+    assert res.stderr.splitlines()[-1].startswith("speechcoach：批量分析：共 2 段录音：已分析 1 段，未变化 0 段，无法分析 1 段；")
 
 
 def test_a_broken_link_in_a_folder_is_a_row_not_dropped(tmp_path):

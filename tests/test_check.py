@@ -67,7 +67,9 @@ def test_shared_script_option():
     res = runner.invoke(app, ["check", str(GOOD), "--script", str(SAMPLES / "on_target_retirement.txt"), "--lang", "en"])
     assert res.exit_code == 0
     res = runner.invoke(app, ["check", str(GOOD), "--script", str(SAMPLES / "nope.txt")])
-    assert res.exit_code == 2 and res.stderr.startswith("speechcoach: error: ") and res.stderr.count("\n") == 1
+    assert res.exit_code == 2 and res.stderr == f"speechcoach：错误：{SAMPLES / 'nope.txt'}：讲稿文件不存在\n"
+    res = runner.invoke(app, ["check", str(GOOD), "--script", str(SAMPLES / "nope.txt"), "--lang", "en"])
+    assert res.exit_code == 2 and res.stderr == f"speechcoach: error: {SAMPLES / 'nope.txt'}: script file not found\n"
 
 
 REPORT = {

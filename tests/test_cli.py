@@ -28,6 +28,18 @@ def test_analyze_text_report_zh():
     assert "自查清单" in res.stdout
 
 
+def test_analyze_says_what_it_wrote_in_the_report_language(tmp_path):
+    from speechcoach.metrics import shown_cpm
+
+    out = tmp_path / "r.json"
+    res = runner.invoke(app, ["analyze", str(SAMPLE), "--script", str(SCRIPT), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    cpm = shown_cpm(json.loads(out.read_text(encoding="utf-8"))["rate"]["cpm"])
+    assert res.stderr == f"{out}：{cpm} 字/分钟，适中\n"
+    res = runner.invoke(app, ["analyze", str(SAMPLE), "--script", str(SCRIPT), "-o", str(out), "--lang", "en"])
+    assert res.stderr == f"{out}: {cpm} chars/min, on target\n"
+
+
 def test_analyze_json_en_with_options(tmp_path):
     out = tmp_path / "r.json"
     res = runner.invoke(
@@ -95,17 +107,22 @@ def test_bad_input_exits_2_with_one_line(tmp_path, kind):
     assert str(path) in lines[0]
     assert "Traceback" not in res.output
     assert res.exception is None or isinstance(res.exception, SystemExit)
-    if kind == "half":
-        assert lines[0] == f"speechcoach: error: {path}: the file is truncated: its header says 4.0 s, only 2.0 s present"
+    if kind == "half":  # in the report language: zh by default, the English line with --lang en
+        assert lines[0] == f"speechcoach：错误：{path}：文件不完整（被截断）：文件头标明 4.0 秒，实际只有 2.0 秒"
+        en = runner.invoke(app, ["analyze", str(path), "--lang", "en"])
+        assert en.stderr == f"speechcoach: error: {path}: the file is truncated: its header says 4.0 s, only 2.0 s present\n"
 
 
 def test_bad_script(tmp_path):
     script = tmp_path / "s.txt"
     script.write_bytes(NOT_TEXT)
-    res = runner.invoke(app, ["analyze", str(SAMPLE), "--script", str(script)])
+    res = runner.invoke(app, ["analyze", str(SAMPLE), "--script", str(script), "--lang", "en"])
     assert res.exit_code == 2
     assert res.stderr.splitlines() == [f"speechcoach: error: {script}: script is not text in UTF-8, UTF-16 or GB18030 (GBK)"]
-    res = runner.invoke(app, ["analyze", str(SAMPLE), "--script", str(tmp_path / "none.txt")])
+    res = runner.invoke(app, ["analyze", str(SAMPLE), "--script", str(script)])
+    assert res.exit_code == 2
+    assert res.stderr.splitlines() == [f"speechcoach：错误：{script}：讲稿不是 UTF-8、UTF-16 或 GB18030（GBK）编码的文本"]
+    res = runner.invoke(app, ["analyze", str(SAMPLE), "--script", str(tmp_path / "none.txt"), "--lang", "en"])
     assert res.exit_code == 2 and "not found" in res.stderr
 
 
@@ -116,12 +133,12 @@ def test_demo():
 
 
 def test_console_script_process_has_no_traceback(tmp_path):
-    """The real entry point, as a process: bad input → exit 2, one stderr line."""
+    """The real entry point, as a process: bad input → exit 2, one stderr line (in zh, the default)."""
     res = subprocess.run(
         [sys.executable, "-m", "speechcoach", "analyze", str(tmp_path / "gone.wav")], capture_output=True, text=True
     )
     assert res.returncode == 2
-    assert res.stderr.strip() == f"speechcoach: error: {tmp_path / 'gone.wav'}: file not found"
+    assert res.stderr.strip() == f"speechcoach：错误：{tmp_path / 'gone.wav'}：文件不存在"
 
 
 def test_output_over_an_input_file_is_refused_before_any_work(tmp_path):
@@ -130,9 +147,11 @@ def test_output_over_an_input_file_is_refused_before_any_work(tmp_path):
     txt = tmp_path / "take.txt"
     txt.write_text(SCRIPT.read_text(encoding="utf-8"), encoding="utf-8")
     for args in (["-f", "text", "-o", str(wav)], ["--textgrid", str(wav)], ["-s", str(txt), "-f", "text", "-o", str(txt)]):
-        res = runner.invoke(app, ["analyze", str(wav), *args])
+        res = runner.invoke(app, ["analyze", str(wav), *args, "--lang", "en"])
         assert res.exit_code == 2, (args, res.output)
         assert "overwrite the input file" in res.output and len(res.output.strip().splitlines()) == 1
+    res = runner.invoke(app, ["analyze", str(wav), "-s", str(txt), "-f", "text", "-o", str(txt)])
+    assert res.stderr == f"speechcoach：错误：{txt}：--output 会覆盖输入文件 {txt}：请换一个文件名\n"
     assert wav.read_bytes() == SAMPLE.read_bytes() and txt.read_text(encoding="utf-8") == SCRIPT.read_text(encoding="utf-8")
 
 
@@ -142,9 +161,11 @@ def test_output_that_cannot_be_written_is_one_line_exit_2(tmp_path):
     blocker = tmp_path / "plain"
     blocker.write_text("x")
     for target in (folder, blocker / "r.html"):
-        res = runner.invoke(app, ["analyze", str(SAMPLE), "-o", str(target)])
+        res = runner.invoke(app, ["analyze", str(SAMPLE), "-o", str(target), "--lang", "en"])
         assert res.exit_code == 2, res.output
         assert res.output.strip().startswith(f"speechcoach: error: {target}: ") and len(res.output.strip().splitlines()) == 1
+        res = runner.invoke(app, ["analyze", str(SAMPLE), "-o", str(target)])
+        assert res.exit_code == 2 and res.stderr.startswith(f"speechcoach：错误：{target}：") and res.stderr.count("\n") == 1
 
 
 @pytest.mark.parametrize(
@@ -215,11 +236,11 @@ def test_a_device_output_gets_the_text_report():
 
 
 
-@pytest.mark.parametrize("sig,code", [("SIGTERM", 143), ("SIGINT", 130)])
-def test_check_interrupted_says_so_and_writes_the_junit_file(tmp_path, sig, code):
+@pytest.mark.parametrize("sig,code,lang", [("SIGTERM", 143, "en"), ("SIGINT", 130, "zh")])
+def test_check_interrupted_says_so_and_writes_the_junit_file(tmp_path, sig, code, lang):
     """Stopped after its first recording (a cancelled CI job, Ctrl-C), ``check`` says it was
     interrupted and how many recordings it judged, and still writes the JUnit file with them
-    and an error saying the run was cut short; exit 128 + the signal."""
+    and an error saying the run was cut short; exit 128 + the signal. Both in the run's language."""
     import os
     import signal
 
@@ -229,7 +250,7 @@ def test_check_interrupted_says_so_and_writes_the_junit_file(tmp_path, sig, code
     junit = tmp_path / "out" / "check.xml"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "speechcoach", "check", str(tmp_path), "--junit", str(junit)],
+        [sys.executable, "-m", "speechcoach", "check", str(tmp_path), "--junit", str(junit), "--lang", lang],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509 (a shell's background job ignores SIGINT)
     )
@@ -240,11 +261,14 @@ def test_check_interrupted_says_so_and_writes_the_junit_file(tmp_path, sig, code
     assert proc.returncode == code, err
     judged = 1 + rest.count("PASS ")
     assert judged < 8, rest
-    by = "" if sig == "SIGINT" else " by SIGTERM"
-    assert err.splitlines() == [f"speechcoach: interrupted{by}: {judged} of 8 recordings judged ({judged} pass, 0 fail, 0 error); {junit}"]
     xml = junit.read_text(encoding="utf-8")
-    assert xml.count("<testcase ") == judged + 1 and xml.count("<failure") == 0
-    assert 'name="interrupted"' in xml and f"{8 - judged} not judged" in xml
+    assert xml.count("<testcase ") == judged + 1 and xml.count("<failure") == 0 and 'name="interrupted"' in xml
+    if lang == "en":
+        assert err.splitlines() == [f"speechcoach: interrupted by SIGTERM: {judged} of 8 recordings judged ({judged} pass, 0 fail, 0 error); {junit}"]
+        assert f"interrupted by SIGTERM: {judged} of 8 recordings judged, {8 - judged} not judged" in xml
+    else:
+        assert err.splitlines() == [f"speechcoach：已中断：8 段录音中已考核 {judged} 段（通过 {judged}，未通过 0，错误 0）；{junit}"]
+        assert f"已中断：8 段录音中已考核 {judged} 段，{8 - judged} 段未考核" in xml
 
 
 @pytest.mark.parametrize("command", ["analyze", "check", "batch"])

@@ -1,7 +1,8 @@
 """Error messages in the user's language: codes, the ``[errors]`` templates, and where they show.
 
 Every error here comes from the real code path (loading, the analysis, a batch, ``check``, the
-practice server); nothing is mocked. ``str(err)`` and the CLI's stderr line stay English.
+practice server); nothing is mocked. ``str(err)`` stays English; the CLI's stderr line follows the
+run's language (``--lang``, else the rubric's, else zh) when the problem has a code.
 """
 
 from __future__ import annotations
@@ -211,9 +212,23 @@ def test_zh_batch_shows_chinese_errors_with_codes(zh_batch):
     assert (table["notes.wav"]["error"], table["notes.wav"]["error_code"]) == (NOT_AUDIO_ZH, "not_audio_text")
     assert table["good.wav"]["error_code"] == ""
 
-    # the terminal keeps the English one-liners
-    lines = [ln for ln in res.stderr.splitlines() if ln.startswith("speechcoach: error: ")]
-    assert f"speechcoach: error: {d / 'notes.wav'}: {NOT_AUDIO_EN}" in lines
+    # the terminal says the same as summary.csv, one line per recording, and ends in Chinese
+    lines = res.stderr.splitlines()
+    assert f"speechcoach：错误：{d / 'notes.wav'}：{NOT_AUDIO_ZH}" in lines
+    assert f"speechcoach：错误：{d / 'binary.wav'}：{binary['error']}" in lines
+    assert not any("error" in ln or "speechcoach: " in ln for ln in lines), lines
+    assert lines[-1].startswith("speechcoach：批量分析：共 3 段录音：已分析 1 段，未变化 0 段，无法分析 2 段；")
+
+
+def test_batch_stderr_in_english_with_lang_en(tmp_path):
+    d = tmp_path / "wang"
+    d.mkdir()
+    (d / "notes.wav").write_text("这不是录音，只是一段文字。\n" * 20, encoding="utf-8")
+    res = runner.invoke(app, ["batch", str(d), "--out", str(tmp_path / "out"), "--jobs", "1", "--lang", "en"])
+    assert res.exit_code == 2
+    lines = res.stderr.splitlines()
+    assert lines[0] == f"speechcoach: error: {d / 'notes.wav'}: {NOT_AUDIO_EN}"
+    assert lines[-1].startswith("speechcoach: batch: 1 recording: 0 analysed, 0 unchanged, 1 failed; ")
     assert not any(CJK.search(ln) for ln in lines)
 
 
@@ -222,9 +237,9 @@ def test_remembered_failures_keep_their_codes_and_old_state_keeps_its_text(zh_ba
     out = tmp_path / "out"
     shutil.copytree(first, out)
     res = runner.invoke(app, ["batch", str(d), "--out", str(out), "--jobs", "1"])
-    assert res.exit_code == 2 and "3 recordings: 0 analysed, 1 unchanged, 2 failed" in res.stderr
+    assert res.exit_code == 2 and "共 3 段录音：已分析 0 段，未变化 1 段，无法分析 2 段" in res.stderr
     assert _rows(out)["notes.wav"] == _rows(first)["notes.wav"]
-    assert f"speechcoach: error: {d / 'notes.wav'}: {NOT_AUDIO_EN}" in res.stderr  # English from the state too
+    assert f"speechcoach：错误：{d / 'notes.wav'}：{NOT_AUDIO_ZH}" in res.stderr.splitlines()  # from the state too
 
     # a state file written before error codes: its English text is kept, not lost
     for state in (out / ".speechcoach-state").glob("*.json"):
@@ -233,9 +248,10 @@ def test_remembered_failures_keep_their_codes_and_old_state_keeps_its_text(zh_ba
             entry["row"] = {k: v for k, v in entry["row"].items() if k not in ("error_code", "error_params", "error_en")}
             entry["row"]["error"] = NOT_AUDIO_EN
             state.write_text(json.dumps(entry), encoding="utf-8")
-    runner.invoke(app, ["batch", str(d), "--out", str(out), "--jobs", "1"])
+    res = runner.invoke(app, ["batch", str(d), "--out", str(out), "--jobs", "1"])
     notes = _rows(out)["notes.wav"]
     assert (notes["error"], notes["error_en"], notes["error_code"]) == (NOT_AUDIO_EN, NOT_AUDIO_EN, "")
+    assert f"speechcoach: error: {d / 'notes.wav'}: {NOT_AUDIO_EN}" in res.stderr.splitlines()  # no code: English
 
 
 # --------------------------------------------------------------------------- check and the CLI
@@ -252,14 +268,61 @@ def test_check_lines_in_zh_and_en(tmp_path):
     assert en.stdout.strip() == f"ERROR {bad}: {NOT_AUDIO_EN}"
 
 
-def test_cli_stderr_is_still_the_english_one_liner(tmp_path):
+def test_cli_stderr_line_follows_the_run_language(tmp_path):
+    """``--lang``, else the rubric's language, else zh; the English line unchanged for en."""
     bad = tmp_path / "bad.wav"
     bad.write_text("not audio at all", encoding="utf-8")
-    res = runner.invoke(app, ["analyze", str(bad), "--lang", "zh"])
-    assert res.exit_code == 2
-    assert res.stderr == f"speechcoach: error: {bad}: {NOT_AUDIO_EN}\n"
+    zh_line = f"speechcoach：错误：{bad}：{NOT_AUDIO_ZH}\n"
+    en_line = f"speechcoach: error: {bad}: {NOT_AUDIO_EN}\n"
+    en_rubric = tmp_path / "en.toml"
+    en_rubric.write_text('[report]\nlang = "en"\n', encoding="utf-8")
+    for args, line in (([], zh_line), (["--lang", "zh"], zh_line), (["--lang", "en"], en_line),
+                       (["--rubric", str(en_rubric)], en_line), (["--rubric", str(en_rubric), "--lang", "zh"], zh_line)):
+        res = runner.invoke(app, ["analyze", str(bad), *args])
+        assert (res.exit_code, res.stderr) == (2, line), args
     res = runner.invoke(app, ["analyze", str(GOOD.with_suffix(".wav")), "--script", str(tmp_path / "gone.txt")])
+    assert res.stderr == f"speechcoach：错误：{tmp_path / 'gone.txt'}：讲稿文件不存在\n"
+    res = runner.invoke(app, ["analyze", str(GOOD.with_suffix(".wav")), "--script", str(tmp_path / "gone.txt"), "--lang", "en"])
     assert res.stderr == f"speechcoach: error: {tmp_path / 'gone.txt'}: script file not found\n"
+
+
+def test_errors_without_a_code_or_before_the_language_is_known_stay_english(tmp_path):
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio at all", encoding="utf-8")
+    res = runner.invoke(app, ["analyze", str(bad), "--band", "100"])  # a flag's problem has no code
+    assert res.exit_code == 2 and res.stderr.startswith("speechcoach: error: --band ") and not CJK.search(res.stderr)
+    typo = tmp_path / "typo.toml"
+    typo.write_text("[rate]\ntarget_cpn = 120\n", encoding="utf-8")
+    res = runner.invoke(app, ["analyze", str(bad), "--rubric", str(typo)])  # the rubric that would say the language
+    assert res.exit_code == 2 and res.stderr.startswith(f"speechcoach: error: {typo}: ") and res.stderr.count("\n") == 1
+
+
+def test_check_stderr_in_chinese(tmp_path):
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio at all", encoding="utf-8")
+    res = runner.invoke(app, ["check", str(bad), "--script", str(tmp_path / "gone.txt")])  # refused before any work
+    assert (res.exit_code, res.stdout, res.stderr) == (2, "", f"speechcoach：错误：{tmp_path / 'gone.txt'}：讲稿文件不存在\n")
+    res = runner.invoke(app, ["check", str(bad)])
+    assert res.exit_code == 2 and res.stdout == f"ERROR {bad}: {NOT_AUDIO_ZH}\n"
+    assert res.stderr == "speechcoach：考核：共 1 段录音：通过 0，未通过 0，错误 1\n"
+    res = runner.invoke(app, ["check", str(bad), "--lang", "en"])
+    assert res.stderr == "speechcoach: check: 1 recording: 0 pass, 0 fail, 1 error\n"
+
+
+def test_record_checks_its_files_in_the_run_language(tmp_path):
+    """``record`` refuses a bad target or script before opening the microphone (none needed here)."""
+    folder = tmp_path / "take.wav"
+    folder.mkdir()
+    res = runner.invoke(app, ["record", str(folder), "--seconds", "1"])
+    assert (res.exit_code, res.stderr) == (2, f"speechcoach：错误：{folder}：这是一个文件夹：请给出要写入的文件名\n")
+    res = runner.invoke(app, ["record", str(folder), "--seconds", "1", "--lang", "en"])
+    assert (res.exit_code, res.stderr) == (2, f"speechcoach: error: {folder}: is a folder: give the recording a file name\n")
+    gone = tmp_path / "gone.txt"
+    res = runner.invoke(app, ["record", str(tmp_path / "new.wav"), "--seconds", "1", "--analyze", "--script", str(gone)])
+    assert (res.exit_code, res.stderr) == (2, f"speechcoach：错误：{gone}：讲稿文件不存在\n")
+    res = runner.invoke(app, ["record", str(tmp_path / "new.wav")])  # no terminal to press Enter in
+    assert (res.exit_code, res.stderr) == (2, "speechcoach：错误：没有可以按回车键的终端：请用 --seconds 给出录音时长\n")
+    assert not (tmp_path / "new.wav").exists()
 
 
 # --------------------------------------------------------------------------- the practice server

@@ -302,10 +302,10 @@ def test_batch_workers_use_the_folder_and_an_edit_redoes_the_reports(tmp_path):
     assert len(reports) == 2
     assert all(json.loads(p.read_text(encoding="utf-8"))["guidance"]["pace"]["title"] == "第一版标题" for p in reports)
     res = runner.invoke(app, ["batch", *wavs, "-o", str(out), "-j", "2", "--guidance", str(mine)])
-    assert "0 analysed, 2 unchanged" in res.stderr
+    assert "已分析 0 段，未变化 2 段" in res.stderr  # a zh run
     edit(cat, 'title_zh = "第一版标题"', 'title_zh = "第二版标题"')
     res = runner.invoke(app, ["batch", *wavs, "-o", str(out), "-j", "2", "--guidance", str(mine)])
-    assert "2 analysed, 0 unchanged" in res.stderr
+    assert "已分析 2 段，未变化 0 段" in res.stderr
     assert all(json.loads(p.read_text(encoding="utf-8"))["guidance"]["pace"]["title"] == "第二版标题" for p in reports)
 
 

@@ -90,7 +90,7 @@ def test_gbk_and_utf16_scripts_give_the_utf8_result(tmp_path):
 def test_binary_script_is_refused_in_one_line_exit_2(tmp_path):
     script = tmp_path / "scan.txt"
     script.write_bytes(NOT_TEXT + bytes(range(256)))
-    res = runner.invoke(app, ["analyze", str(SAMPLE), "--script", str(script)])
+    res = runner.invoke(app, ["analyze", str(SAMPLE), "--script", str(script), "--lang", "en"])
     assert res.exit_code == 2
     assert res.stderr.splitlines() == [f"speechcoach: error: {script}: {NOT_TEXT_EN}"]
     assert "Traceback" not in res.output
@@ -138,7 +138,7 @@ def test_a_bad_script_beside_the_recording_is_one_line_exit_2(tmp_path):
     wav = tmp_path / "talk.wav"
     shutil.copy(SAMPLE, wav)
     (tmp_path / "talk.txt").write_bytes(NOT_TEXT)
-    res = runner.invoke(app, ["analyze", str(wav)])
+    res = runner.invoke(app, ["analyze", str(wav), "--lang", "en"])
     assert res.exit_code == 2
     assert res.stderr.splitlines() == [f"speechcoach: error: {tmp_path / 'talk.txt'}: {NOT_TEXT_EN}"]
 

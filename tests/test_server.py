@@ -310,7 +310,7 @@ runner = CliRunner()
 def _one_line_error(res) -> str:
     err = res.stderr if hasattr(res, "stderr") else res.output
     lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("speechcoach: error: "), err
+    assert len(lines) == 1 and lines[0].startswith(("speechcoach: error: ", "speechcoach：错误：")), err  # en, zh
     assert "Traceback" not in res.output
     return lines[0]
 
@@ -320,10 +320,32 @@ def test_serve_refuses_a_busy_port(tmp_path):
         sock.bind(("127.0.0.1", 0))
         sock.listen(1)
         port = sock.getsockname()[1]
-        res = runner.invoke(cli_app, ["serve", "--port", str(port), "--no-browser", "--data", str(tmp_path)])
+        res = runner.invoke(cli_app, ["serve", "--port", str(port), "--no-browser", "--data", str(tmp_path), "--lang", "en"])
+        zh = runner.invoke(cli_app, ["serve", "--port", str(port), "--no-browser", "--data", str(tmp_path)])
     assert res.exit_code == 2
     line = _one_line_error(res)
     assert f"cannot listen on 127.0.0.1:{port}: the port is in use" in line and line.endswith("try another --port")
+    assert zh.exit_code == 2 and _one_line_error(zh).startswith(f"speechcoach：错误：无法在 127.0.0.1:{port} 上监听：端口已被占用")
+
+
+@pytest.mark.parametrize(("args", "start"), [([], "speechcoach：练习页面在 http://127.0.0.1:{port}/（练习记录保存在 {data}；"),
+                                             (["--lang", "en"], "speechcoach: practice page at http://127.0.0.1:{port}/  (attempts in {data};")])
+def test_serve_says_where_the_page_is_in_the_run_language(tmp_path, args, start):
+    """The real command as a process: its start-up line on stderr, then it is stopped."""
+    import subprocess
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    data = tmp_path / "data"
+    proc = subprocess.Popen([sys.executable, "-m", "speechcoach", "serve", "--port", str(port), "--no-browser", "--data", str(data), *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()  # printed before the server starts listening (stderr is line-buffered)
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=60)
+    assert line.startswith(start.format(port=port, data=data)), line
 
 
 def test_serve_names_a_host_that_does_not_resolve(tmp_path):
@@ -390,10 +412,10 @@ def test_record_without_sounddevice(no_sounddevice, tmp_path):
 
 
 def test_record_without_microphone(no_microphone, tmp_path):
-    res = runner.invoke(cli_app, ["record", str(tmp_path / "x.wav"), "--seconds", "1"])
+    res = runner.invoke(cli_app, ["record", str(tmp_path / "x.wav"), "--seconds", "1", "--lang", "en"])
     assert res.exit_code == 2 and "no microphone" in _one_line_error(res)
-    res = runner.invoke(cli_app, ["record", "--list-devices"])
-    assert res.exit_code == 2 and "no microphone" in _one_line_error(res)
+    res = runner.invoke(cli_app, ["record", "--list-devices"])  # zh, the default
+    assert res.exit_code == 2 and _one_line_error(res) == "speechcoach：错误：找不到麦克风（没有音频输入设备）"
 
 
 def test_record_on_this_machine_fails_cleanly(tmp_path):
@@ -407,7 +429,7 @@ def test_record_on_this_machine_fails_cleanly(tmp_path):
         pytest.skip("this machine has a working microphone")
     assert res.returncode == 2, res.stderr
     lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("speechcoach: error: ") and "Traceback" not in res.stderr
+    assert len(lines) == 1 and lines[0].startswith("speechcoach：错误：") and "Traceback" not in res.stderr  # zh, the default
 
 
 def test_record_needs_a_target_file(no_microphone):

@@ -149,4 +149,4 @@ def test_check_joins_chinese_reasons_with_a_chinese_semicolon_and_ends_with_a_ta
     assert res.exit_code == 1, res.output
     line = res.stdout.strip()
     assert line.startswith(f"FAIL {wav}: ") and "；" in line and "; " not in line
-    assert res.stderr.strip().splitlines()[-1] == f"speechcoach: check: 1 recording: 0 pass, 1 fail, 0 error; {tmp_path / 'c.xml'}"
+    assert res.stderr.strip().splitlines()[-1] == f"speechcoach：考核：共 1 段录音：通过 0，未通过 1，错误 0；{tmp_path / 'c.xml'}"
