@@ -43,13 +43,16 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .characters import count_spoken, spoken_units
 from .errors import SpeechcoachError
 from .syllables import nearest_run, nucleus_weights
+
+if TYPE_CHECKING:
+    from .asrcache import TranscriptCache
 
 ASR_SR = 16_000
 """Sample rate Whisper expects."""
@@ -434,6 +437,59 @@ def is_loop(text: str, compression_ratio: float = 0.0, duration_s: float | None 
     return _LOOP_RE.search(_PUNCT_RE.sub("", text)) is not None
 
 
+TRANSCRIPT_REVISION = 1
+"""Raise when :func:`transcribe` gives another transcript for the same signal, runs, model and
+:func:`decoding_options` (a change to its code, or to :func:`speechcoach.fillers.to_simplified`
+or :func:`is_loop`), so that transcripts cached before (:mod:`speechcoach.asrcache`) are not
+reused."""
+
+
+def decoding_options(word_timestamps: bool = True) -> dict[str, Any]:
+    """Everything besides the signal, the runs and the model that shapes :func:`transcribe`'s
+    result: the cache key's options (:func:`speechcoach.asrcache.transcript_key`).
+
+    The decoding constants of this module as they are at the call, :data:`TRANSCRIPT_REVISION`,
+    and the versions of speechcoach, faster-whisper and CTranslate2.
+    """
+    from . import __version__
+
+    return {
+        "revision": TRANSCRIPT_REVISION,
+        "speechcoach": __version__,
+        "faster_whisper": _dist_version("faster-whisper"),
+        "ctranslate2": _dist_version("ctranslate2"),
+        "asr_sr": ASR_SR,
+        "min_peak_dbfs": MIN_PEAK_DBFS,
+        "threads": THREADS,
+        "compute_type": COMPUTE_TYPE,
+        "beam_size": BEAM_SIZE,
+        "prompt": PROMPT,
+        "no_repeat_ngram": NO_REPEAT_NGRAM,
+        "span_pad_s": SPAN_PAD_S,
+        "max_chunk_s": MAX_CHUNK_S,
+        "min_chunk_s": MIN_CHUNK_S,
+        "max_tokens_per_s": MAX_TOKENS_PER_S,
+        "max_new_tokens": MAX_NEW_TOKENS,
+        "tail_speech_s": TAIL_SPEECH_S,
+        "hallucination_silence_s": HALLUCINATION_SILENCE_S,
+        "loop_compression": LOOP_COMPRESSION,
+        "max_char_rate": MAX_CHAR_RATE,
+        "loop_re": _LOOP_RE.pattern,
+        "punct_re": _PUNCT_RE.pattern,
+        "word_timestamps": bool(word_timestamps),
+    }
+
+
+@lru_cache(maxsize=4)
+def _dist_version(name: str) -> str | None:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
 def transcribe(
     y: np.ndarray,
     sr: int,
@@ -441,8 +497,57 @@ def transcribe(
     *,
     model_dir: str | Path,
     word_timestamps: bool = True,
+    cache: TranscriptCache | None = None,
 ) -> Transcript:
-    """Recognise a recording between its first and last detected speech.
+    """Recognise a recording between its first and last detected speech, or take its transcript
+    from ``cache`` when it was recognised before (the same samples, runs, model and
+    :func:`decoding_options`: :func:`speechcoach.asrcache.transcript_key`).
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n,)
+        Mono signal; resampled to 16 kHz when ``sr`` differs, and raised to a peak of
+        :data:`MIN_PEAK_DBFS` when quieter.
+    sr : int
+        Sample rate of ``y`` (Hz).
+    runs : np.ndarray, shape (k, 2)
+        Speech runs (s) from :func:`speechcoach.segmentation.segment`.
+    model_dir : path-like, keyword-only
+        CTranslate2 Whisper folder.
+    word_timestamps : bool, keyword-only
+        Ask for word times (needed for per-run counts, the silence check and filler times).
+    cache : TranscriptCache, keyword-only, optional
+        Where transcripts are kept (:class:`speechcoach.asrcache.TranscriptCache`); a hit
+        neither loads the model nor decodes, a miss stores what :func:`decode` made.
+
+    Returns
+    -------
+    Transcript
+        As :func:`decode` returns it (a cached one keeps the ``compute_s`` of its decoding).
+    """
+    if cache is None:
+        return decode(y, sr, runs, model_dir=model_dir, word_timestamps=word_timestamps)
+    from .asrcache import transcript_key
+
+    key = transcript_key(y, sr, runs, model_dir, decoding_options(word_timestamps))
+    found = cache.get(key)
+    if found is not None:
+        return found
+    tr = decode(y, sr, runs, model_dir=model_dir, word_timestamps=word_timestamps)
+    cache.put(key, tr)
+    return tr
+
+
+def decode(
+    y: np.ndarray,
+    sr: int,
+    runs: np.ndarray,
+    *,
+    model_dir: str | Path,
+    word_timestamps: bool = True,
+) -> Transcript:
+    """Recognise a recording between its first and last detected speech (the recogniser's work,
+    what :func:`transcribe` caches).
 
     Parameters
     ----------
@@ -783,6 +888,7 @@ def analyse(
     model_dir: str | Path,
     script: str | None = None,
     guidance: str | None = None,
+    cache: TranscriptCache | None = None,
 ) -> Precise:
     """Transcribe, count, find fillers and jargon, and compare with the script.
 
@@ -798,6 +904,9 @@ def analyse(
     script : str, optional, keyword-only
     guidance : str, optional, keyword-only
         The trainer's guidance folder whose filler list and jargon are used (default: shipped).
+    cache : TranscriptCache, optional, keyword-only
+        Where the transcript is looked up and kept (:func:`transcribe`). Only the transcript is
+        cached: the count check, fillers, jargon and passages are worked out from it every time.
 
     Returns
     -------
@@ -806,7 +915,7 @@ def analyse(
     from . import fillers as fillers_mod
     from . import jargon as jargon_mod
 
-    tr = transcribe(y, sr, runs, model_dir=model_dir)
+    tr = transcribe(y, sr, runs, model_dir=model_dir, cache=cache)
     counted = fuse_counts(tr, runs, nuclei)
     vocal = fillers_mod.vocal_hesitations(y, sr, runs, words=tr.words)
     lexical = fillers_mod.lexical_fillers(tr.words, fillers_mod.rules(guidance), script=script)

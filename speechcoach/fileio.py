@@ -1,8 +1,8 @@
 """Files: atomic writes (a reader never sees a half-written report) and the per-user data folder.
 
 :func:`write_atomic` writes every output; :func:`writable_folder` checks an output folder before
-any work; :func:`user_data_dir` is where attempts and the recogniser's model live;
-:func:`file_digest` hashes a file (``batch``'s resume state).
+any work; :func:`user_data_dir` is where attempts and the recogniser's model live, :func:`user_cache_dir`
+where cached transcripts do; :func:`file_digest` hashes a file (``batch``'s resume state).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import sys
 import tempfile
 from pathlib import Path
 
@@ -136,6 +137,41 @@ def user_data_dir() -> Path:
         return Path(env).expanduser()
     xdg = os.environ.get("XDG_DATA_HOME")
     base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+    return base / "speechcoach"
+
+
+ENV_CACHE = "SPEECHCOACH_CACHE"
+"""Environment variable naming the cache folder, or turning caching off (:data:`CACHE_OFF`)."""
+
+CACHE_OFF = frozenset({"off", "0", "no", "false", "none"})
+"""Values of ``$SPEECHCOACH_CACHE`` (any case) that turn every transcript cache off."""
+
+
+def caching_off() -> bool:
+    """Whether ``$SPEECHCOACH_CACHE`` turns caching off (``off``, ``0``, ``no``, ``false``, ``none``)."""
+    return os.environ.get(ENV_CACHE, "").strip().lower() in CACHE_OFF
+
+
+def user_cache_dir() -> Path | None:
+    """speechcoach's per-user cache folder, or ``None`` when caching is off (:func:`caching_off`).
+
+    ``$SPEECHCOACH_CACHE`` when it names a folder; else the platform's cache folder:
+    ``$XDG_CACHE_HOME/speechcoach`` or ``~/.cache/speechcoach`` (Linux and other Unix),
+    ``~/Library/Caches/speechcoach`` (macOS), ``%LOCALAPPDATA%\\speechcoach\\Cache`` (Windows).
+    Only what can be made again lives here: deleting it loses nothing but time.
+    """
+    env = os.environ.get(ENV_CACHE, "").strip()
+    if env.lower() in CACHE_OFF:
+        return None
+    if env:
+        return Path(env).expanduser()
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "speechcoach"
+    if os.name == "nt":
+        local = os.environ.get("LOCALAPPDATA")
+        return (Path(local) if local else Path.home() / "AppData" / "Local") / "speechcoach" / "Cache"
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    base = Path(xdg).expanduser() if xdg and Path(xdg).expanduser().is_absolute() else Path.home() / ".cache"
     return base / "speechcoach"
 
 

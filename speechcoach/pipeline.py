@@ -31,6 +31,7 @@ from .syllables import detect_nuclei, nucleus_weights, weighted_count
 
 if TYPE_CHECKING:  # precise mode is optional and imported lazily
     from .asr import Precise
+    from .asrcache import TranscriptCache
 
 MIN_SPEECH_S = 2.0
 """Recordings with less speech than this (seconds, pauses excluded) are refused."""
@@ -191,9 +192,10 @@ def analyze_file(
     settings: Settings = Settings(),
     count: str = "auto",
     asr_model: str | Path | None = None,
+    asr_cache: TranscriptCache | None = None,
 ) -> Analysis:
-    """Load ``path`` and analyse it; errors name the file (``count``/``asr_model``: see :func:`analyze_audio`)."""
-    return analyze_audio(audio_io.load(path), script=script, settings=settings, count=count, asr_model=asr_model)
+    """Load ``path`` and analyse it; errors name the file (``count``/``asr_model``/``asr_cache``: see :func:`analyze_audio`)."""
+    return analyze_audio(audio_io.load(path), script=script, settings=settings, count=count, asr_model=asr_model, asr_cache=asr_cache)
 
 
 def analyze_signal(
@@ -204,6 +206,7 @@ def analyze_signal(
     settings: Settings = Settings(),
     count: str = "auto",
     asr_model: str | Path | None = None,
+    asr_cache: TranscriptCache | None = None,
 ) -> Analysis:
     """Analyse an in-memory mono signal (any rate ≥ 8 kHz; a DC offset is removed as on loading)."""
     y = np.asarray(y, dtype=np.float32)
@@ -220,7 +223,7 @@ def analyze_signal(
         clipped_fraction=float(np.mean(np.abs(y) >= audio_io.CLIP_LEVEL)) if y.size else 0.0,
         peak_dbfs=float(20 * np.log10(max(peak, 1e-10))),
     )
-    return analyze_audio(a, script=script, settings=settings, count=count, asr_model=asr_model)
+    return analyze_audio(a, script=script, settings=settings, count=count, asr_model=asr_model, asr_cache=asr_cache)
 
 
 def analyze_audio(
@@ -230,6 +233,7 @@ def analyze_audio(
     settings: Settings = Settings(),
     count: str = "auto",
     asr_model: str | Path | None = None,
+    asr_cache: TranscriptCache | None = None,
 ) -> Analysis:
     """The whole analysis of one decoded recording.
 
@@ -248,6 +252,10 @@ def analyze_audio(
         transcript, fillers, jargon and passages left out.
     asr_model : path-like, keyword-only, optional
         CTranslate2 Whisper folder (default ``$SPEECHCOACH_ASR_MODEL`` or the installed one).
+    asr_cache : TranscriptCache, keyword-only, optional
+        Where the recogniser's transcript is looked up and kept
+        (:class:`speechcoach.asrcache.TranscriptCache`); the analysis is the same with or
+        without it, only faster when the same samples were transcribed before.
 
     Returns
     -------
@@ -272,7 +280,7 @@ def analyze_audio(
     # a script that cannot be what was said is not counted or aligned (every figure would measure
     # the script); the recogniser still compares what was said with it (passages left out)
     counted = None if mismatch else script
-    precise = _precise(y, sr, seg, nuclei, script, count, asr_model, settings.guidance)
+    precise = _precise(y, sr, seg, nuclei, script, count, asr_model, settings.guidance, asr_cache)
     extras = _precise_extras(precise, script, seg, settings.guidance)
     n_chars, source = _char_count(counted is not None, script_chars, precise, heard)
 
@@ -480,6 +488,7 @@ def _precise(
     count: str,
     asr_model: str | Path | None,
     guidance: str | None = None,
+    cache: TranscriptCache | None = None,
 ) -> Precise | None:
     """Precise mode (:mod:`speechcoach.asr`) when ``count`` asks for it and it is installed, else None."""
     from . import asr
@@ -487,7 +496,7 @@ def _precise(
     model_dir = asr.choose_model(count, asr_model)
     if model_dir is None:
         return None
-    return asr.analyse(y, sr, seg.runs, nuclei, model_dir=model_dir, script=script, guidance=guidance)
+    return asr.analyse(y, sr, seg.runs, nuclei, model_dir=model_dir, script=script, guidance=guidance, cache=cache)
 
 
 def _precise_extras(precise: Precise | None, script: str | None, seg: Segmentation, guidance: str | None = None) -> dict:

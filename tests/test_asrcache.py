@@ -1,0 +1,126 @@
+"""Cached transcripts (:mod:`speechcoach.asrcache`): keys, entries, bounds, where they live."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from speechcoach import asr, asrcache, fileio
+from speechcoach.asr import Segment, Transcript, Word
+from speechcoach.asrcache import SCHEMA, TranscriptCache, prune, transcript_key
+
+TRANSCRIPT = Transcript(
+    text="卡尔普陪外孙",
+    raw_text="卡尔普陪外孙你的香瓜你的香瓜你的香瓜",
+    segments=(Segment(0.1 + 0.2, 1.7000000000000002, "卡尔普陪外孙"), Segment(1.9, 2.3, "你的香瓜你的香瓜你的香瓜", loop=True)),
+    words=(Word(0.30000000000000004, 0.485, "卡"), Word(0.485, 1.7000000000000002, "尔普陪外孙")),
+    model="whisper-base",
+    compute_s=6.5,
+)
+
+
+def _key(tag: str) -> str:
+    return transcript_key(np.full(160, float(len(tag)), np.float32), 16_000, np.array([[0.0, 0.01]]), "/nowhere", {"tag": tag})
+
+
+# --- entries ----------------------------------------------------------------------------------
+def test_an_entry_reads_back_exactly(tmp_path):
+    cache = TranscriptCache(tmp_path)
+    key = _key("a")
+    assert cache.get(key) is None and (cache.reused, cache.computed) == (0, 0)
+    cache.put(key, TRANSCRIPT)
+    assert cache.get(key) == TRANSCRIPT  # every time to the last bit, the rejected segment and raw text kept
+    assert (cache.reused, cache.computed) == (1, 1)
+    assert TranscriptCache(tmp_path, reuse=False).get(key) is None  # --force: recomputed
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda p, other: p.write_bytes(b"\x00\xff garbage"),
+        lambda p, other: p.write_bytes(p.read_bytes()[:40]),  # truncated
+        lambda p, other: p.write_text("[]", encoding="utf-8"),
+        lambda p, other: p.write_bytes(other.read_bytes()),  # another key's entry under this name
+        lambda p, other: p.write_text(p.read_text(encoding="utf-8").replace(SCHEMA, "speechcoach.transcript-cache/0"), encoding="utf-8"),
+        lambda p, other: p.write_text(p.read_text(encoding="utf-8").replace("false]", '"no"]'), encoding="utf-8"),
+        lambda p, other: p.write_text(p.read_text(encoding="utf-8").replace("0.485", '"0.485"'), encoding="utf-8"),
+        lambda p, other: p.write_text("[" * 100_000, encoding="utf-8"),  # too deep for the parser
+        lambda p, other: (p.unlink(), p.mkdir()),  # a folder in its place
+    ],
+    ids=["garbage", "truncated", "not-an-entry", "foreign", "other-schema", "bad-flag", "time-as-text", "deep", "folder"],
+)
+def test_a_corrupt_or_foreign_entry_is_ignored(tmp_path, damage):
+    cache = TranscriptCache(tmp_path)
+    key, other = _key("a"), _key("bb")
+    cache.put(key, TRANSCRIPT)
+    cache.put(other, TRANSCRIPT)
+    damage(cache.path(key), cache.path(other))
+    assert cache.get(key) is None
+    if cache.path(key).is_file():  # stored again over the damaged file, it is served
+        cache.put(key, TRANSCRIPT)
+        assert cache.get(key) == TRANSCRIPT
+
+
+def test_an_unwritable_folder_is_no_error(tmp_path):
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    cache = TranscriptCache(tmp_path / "file" / "cache")  # a file is in the way of the folder
+    cache.put(_key("a"), TRANSCRIPT)
+    assert cache.get(_key("a")) is None and cache.computed == 1
+
+
+def test_the_folder_keeps_the_recently_used_within_its_bound(tmp_path):
+    cache = TranscriptCache(tmp_path, max_bytes=10**9)
+    keys = [_key("k" * (i + 1)) for i in range(5)]
+    for i, key in enumerate(keys):
+        cache.put(key, TRANSCRIPT)
+        os.utime(cache.path(key), (1000 + i, 1000 + i))  # stored one after the other
+    size = cache.path(keys[0]).stat().st_size
+    cache.get(keys[0])  # the oldest, used again: now the most recent
+    (tmp_path / f".{keys[1]}.json.tmp").write_bytes(b"x" * 10 * size)  # a write in progress is not an entry
+    assert prune(tmp_path, max_bytes=3 * size) == 2
+    assert [cache.path(k).exists() for k in keys] == [True, False, False, True, True]
+    assert prune(tmp_path, max_bytes=10**9, max_entries=1) == 2
+    assert [cache.path(k).exists() for k in keys] == [True, False, False, False, False]
+    small = TranscriptCache(tmp_path / "small", max_bytes=2 * size)  # put keeps its own folder bounded
+    for key in keys:
+        small.put(key, TRANSCRIPT)
+    assert len(list((tmp_path / "small").glob("*.json"))) == 2
+
+
+# --- keys -------------------------------------------------------------------------------------
+def test_the_key_follows_samples_runs_model_and_options_only(tmp_path):
+    y = np.linspace(-0.5, 0.5, 16_000, dtype=np.float32)
+    runs = np.array([[0.1, 0.9]])
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.bin").write_bytes(b"weights")
+    opts = asr.decoding_options()
+    k = transcript_key(y, 16_000, runs, model, opts)
+    assert transcript_key(y.copy(), 16_000, runs.copy(), str(model), asr.decoding_options()) == k  # same inputs, same key
+    y2 = y.copy()
+    y2[123] += np.float32(1e-6)
+    assert transcript_key(y2, 16_000, runs, model, opts) != k  # one sample
+    assert transcript_key(y, 8_000, runs, model, opts) != k
+    assert transcript_key(y, 16_000, np.array([[0.1, 0.91]]), model, opts) != k  # the runs (--min-pause moves them)
+    assert transcript_key(y, 16_000, runs, model, asr.decoding_options(word_timestamps=False)) != k
+    assert transcript_key(y, 16_000, runs, model, {**opts, "beam_size": 1}) != k
+    (model / "model.bin").write_bytes(b"weights, reinstalled")
+    assert transcript_key(y, 16_000, runs, model, opts) != k  # the model's files
+    assert {"speechcoach", "revision", "prompt", "faster_whisper", "ctranslate2"} <= set(opts)
+
+
+def test_the_user_cache_folder_and_the_switch(monkeypatch, tmp_path):
+    monkeypatch.setenv("SPEECHCOACH_CACHE", str(tmp_path / "c"))
+    assert fileio.user_cache_dir() == tmp_path / "c"
+    cache = asrcache.user_cache()
+    assert cache is not None and cache.folder == tmp_path / "c" / "transcripts"
+    for off in ("off", "OFF", "0", "none", "false", "no"):
+        monkeypatch.setenv("SPEECHCOACH_CACHE", off)
+        assert fileio.caching_off() and fileio.user_cache_dir() is None and asrcache.user_cache() is None
+    monkeypatch.delenv("SPEECHCOACH_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    if os.name == "posix" and fileio.sys.platform != "darwin":
+        assert fileio.user_cache_dir() == tmp_path / "xdg" / "speechcoach"
+    assert not fileio.caching_off()
