@@ -15,6 +15,7 @@ Layout of the output folder ``OUT``::
     OUT/index.html                        sortable, filterable table, progress, rate histogram
     OUT/.speechcoach-state/<id>.json      one small state file per recording
     OUT/.speechcoach-state/last-run.json  what the last run did (analysed / skipped / failed)
+    OUT/.speechcoach-state/transcripts/   precise mode's transcripts, for the runs to come
 
 A row's ``pace_cv`` is empty (``null`` in ``summary.json``) when the speech fits in one pace
 window: the report then says the recording is too short to judge the pace.
@@ -26,6 +27,15 @@ present, and rebuilds the summaries from the state files; ``force=True`` redoes 
 Recordings that could not be analysed because of the input (an :class:`~speechcoach.errors.InputError`:
 corrupt audio, no speech, bad script) are remembered too and skipped while unchanged; unexpected
 errors are retried on every run.
+
+Transcripts. A recording redone because the settings changed (a guidance edit, another target,
+language or report format) has the same samples and speech runs as before: precise mode's
+transcript, the only slow step, is taken from ``OUT/.speechcoach-state/transcripts``
+(:mod:`speechcoach.asrcache`, keyed by the samples, runs, model and decoding options only), and
+fillers, jargon, findings and reports are made afresh from it. ``force=True`` recomputes the
+transcripts too; ``$SPEECHCOACH_CACHE=off`` keeps none. Each state file records whether its
+transcript was ``"reused"`` or ``"computed"`` (``"transcript"``), and ``last-run.json`` the
+totals (``"transcripts"``).
 
 Errors. A row that could not be analysed has ``error``, the problem in the batch's language
 (``settings.lang``; the ``[errors]`` templates of ``locales/*.toml``), ``error_code``, its stable
@@ -61,20 +71,22 @@ import re
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from . import __version__
 from .discovery import InputProblem, Recording, assign_report_names, discover, plan
 from .errors import ParameterError
-from .fileio import file_digest, writable_folder, write_atomic
+from .fileio import caching_off, file_digest, writable_folder, write_atomic
 from .settings import Settings
 from .workers import Outcome, Task, analyse_one, run_pool
 
 SUMMARY_SCHEMA = "speechcoach.batch/1"
 STATE_DIR = ".speechcoach-state"
 STATE_VERSION = 1
+TRANSCRIPTS_DIR = "transcripts"
+"""Folder of the batch's transcript cache, inside :data:`STATE_DIR`."""
 REPORTS_REVISION = 4
 """Raised when the reports written for unchanged inputs change, so that a later run redoes them
 (2: the HTML report's player links to the recording relative to the report, not the working folder;
@@ -370,6 +382,8 @@ class _Work:
     """Recordings reused unchanged, remembered failures included."""
     failed: int
     analysed: int = 0
+    transcripts: dict[str, int] = field(default_factory=lambda: {"reused": 0, "computed": 0})
+    """Transcripts of this run's analyses taken from the cache, and made by the recogniser."""
 
 
 def _plan_work(recordings: list[Recording], out: Path, settings: Settings, force: bool) -> _Work:
@@ -385,6 +399,7 @@ def _plan_work(recordings: list[Recording], out: Path, settings: Settings, force
     digests: dict[str, tuple[str | None, str | None]] = {}
     tasks: list[Task] = []
     earlier: dict[str, dict[str, Any]] = {}
+    transcripts = None if caching_off() else str(out / STATE_DIR / TRANSCRIPTS_DIR)
     for r in recordings:
         try:
             digests[r.id] = (file_digest(r.path), script_digest(r.script))
@@ -409,7 +424,8 @@ def _plan_work(recordings: list[Recording], out: Path, settings: Settings, force
                 continue
             # redone (force); its earlier result stands in if this run is interrupted first
             earlier[r.id] = _stored_row(st["row"])
-        tasks.append(Task(r.id, str(r.path), str(r.script) if r.script else None, str(out), names[r.id], formats, settings))
+        tasks.append(Task(r.id, str(r.path), str(r.script) if r.script else None, str(out), names[r.id], formats, settings,
+                          transcripts=transcripts, reuse_transcripts=not force))
 
     return _Work(
         total=len(recordings),
@@ -481,6 +497,8 @@ def _record(work: _Work, task: Task, oc: Outcome, out: Path, settings: Settings)
         work.statuses[r.id] = "analysed"
         work.analysed += 1
     work.rows[r.id] = row
+    if oc.transcript is not None:
+        work.transcripts[oc.transcript] += 1
     if oc.error is None or oc.cacheable:
         audio_d, script_d = work.digests[r.id]
         entry = {
@@ -494,6 +512,7 @@ def _record(work: _Work, task: Task, oc: Outcome, out: Path, settings: Settings)
             "outputs": oc.outputs,
             "row": {k: v for k, v in row.items() if k not in ("trainee", "file", "recorded")},
             "seconds": round(oc.seconds, 3),
+            "transcript": oc.transcript,
             "finished": _now(),
         }
         write_atomic(_state_path(out, r.id), json.dumps(entry, ensure_ascii=False, indent=1) + "\n")
@@ -531,6 +550,7 @@ def _finish(
             "failed": work.failed + len(problems),
             "not_finished": total - len(statuses),
         },
+        "transcripts": dict(work.transcripts),
         "recordings": {str(by_id[rid].path): s for rid, s in statuses.items()},
         "input_problems": [{"input": p.input, "problem": p.problem} for p in problems],
     }

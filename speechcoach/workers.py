@@ -25,11 +25,14 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from .errors import InputError, SpeechcoachError
 from .fileio import write_atomic
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .asrcache import TranscriptCache
 
 TASKS_PER_CHILD = 100
 """A worker process is replaced after this many recordings, so memory stays flat."""
@@ -53,6 +56,10 @@ class Task:
     name: str
     formats: tuple[str, ...]
     settings: Settings
+    transcripts: str | None = None
+    """Folder of the batch's transcript cache (:mod:`speechcoach.asrcache`), ``None`` for none."""
+    reuse_transcripts: bool = True
+    """``False`` (``--force``) recomputes the transcript and stores it again."""
 
 
 @dataclass
@@ -73,6 +80,9 @@ class Outcome:
     code: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     message: str | None = None
+    transcript: str | None = None
+    """``"reused"`` (from the transcript cache), ``"computed"`` (by the recogniser), or ``None``
+    (precise mode did not run)."""
 
 
 def _failure(task: Task, error: str, *, code: str | None = None, params: dict[str, Any] | None = None,
@@ -182,7 +192,9 @@ def failure_of(exc: BaseException, audio: str, lang: str) -> Failure:
                    exit_code=exit_code)
 
 
-def analyse_report(audio: str, script: str | None, settings: Settings) -> dict[str, Any] | Failure:
+def analyse_report(
+    audio: str, script: str | None, settings: Settings, *, asr_cache: TranscriptCache | None = None
+) -> dict[str, Any] | Failure:
     """One recording's report, or why it has none; never raises for a bad input.
 
     The same steps as ``speechcoach analyze``: :func:`~speechcoach.pipeline.read_script`,
@@ -197,6 +209,8 @@ def analyse_report(audio: str, script: str | None, settings: Settings) -> dict[s
     script : str or None
         Its script file, or ``None`` (the characters are estimated from the sound).
     settings : Settings
+    asr_cache : TranscriptCache, keyword-only, optional
+        Where precise mode's transcript is looked up and kept (:mod:`speechcoach.asrcache`).
 
     Returns
     -------
@@ -208,7 +222,7 @@ def analyse_report(audio: str, script: str | None, settings: Settings) -> dict[s
         from .report import to_dict
 
         text = read_script(script) if script is not None else None
-        return to_dict(analyze_file(audio, script=text, settings=settings), script_path=script)
+        return to_dict(analyze_file(audio, script=text, settings=settings, asr_cache=asr_cache), script_path=script)
     except Exception as exc:  # a bug or an odd file must not stop a batch
         return failure_of(exc, audio, settings.lang)
 
@@ -235,14 +249,19 @@ def write_reports(task: Task, report: dict[str, Any]) -> dict[str, str]:
 def analyse_one(task: Task) -> Outcome:
     """Analyse one recording (:func:`analyse_report`) and write its reports (:func:`write_reports`);
     never raises for a bad input."""
+    from .asrcache import BATCH_MAX_BYTES, TranscriptCache
+
     t0 = time.perf_counter()
-    report = analyse_report(task.audio, task.script, task.settings)
+    cache = None if task.transcripts is None else TranscriptCache(Path(task.transcripts), BATCH_MAX_BYTES, task.reuse_transcripts)
+    report = analyse_report(task.audio, task.script, task.settings, asr_cache=cache)
+    used = None if cache is None else ("computed" if cache.computed else "reused" if cache.reused else None)
     if not isinstance(report, Failure):
         try:
-            return Outcome(task.rid, row=row_from_report(report), outputs=write_reports(task, report), seconds=time.perf_counter() - t0)
+            return Outcome(task.rid, row=row_from_report(report), outputs=write_reports(task, report),
+                           seconds=time.perf_counter() - t0, transcript=used)
         except Exception as exc:  # a report that cannot be written, or a bug in rendering
             report = failure_of(exc, task.audio, task.settings.lang)
-    return _failed(task, report, seconds=time.perf_counter() - t0)
+    return _failed(task, report, seconds=time.perf_counter() - t0, transcript=used)
 
 
 def _failed(task: Task, f: Failure, **kw: Any) -> Outcome:

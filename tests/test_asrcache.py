@@ -1,8 +1,17 @@
-"""Cached transcripts (:mod:`speechcoach.asrcache`): keys, entries, bounds, where they live."""
+"""Cached transcripts (:mod:`speechcoach.asrcache`): keys, entries, bounds, where they live, and
+the recogniser's work reused by ``batch`` after a guidance edit.
+
+The recogniser tests run Whisper for real (skipped without it or the corpus). They count the
+real decodings with a counting wrapper around :func:`speechcoach.asr.decode` that calls it
+unchanged, and check what the batch records in its state; nothing of the analysis is mocked.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +19,11 @@ import pytest
 from speechcoach import asr, asrcache, fileio
 from speechcoach.asr import Segment, Transcript, Word
 from speechcoach.asrcache import SCHEMA, TranscriptCache, prune, transcript_key
+from speechcoach.batch import STATE_DIR, TRANSCRIPTS_DIR, run_batch
+from speechcoach.guidance import export
+from speechcoach.settings import Settings
+
+from .conftest import CORPUS
 
 TRANSCRIPT = Transcript(
     text="卡尔普陪外孙",
@@ -124,3 +138,110 @@ def test_the_user_cache_folder_and_the_switch(monkeypatch, tmp_path):
     if os.name == "posix" and fileio.sys.platform != "darwin":
         assert fileio.user_cache_dir() == tmp_path / "xdg" / "speechcoach"
     assert not fileio.caching_off()
+
+
+# --- the real recogniser ----------------------------------------------------------------------
+CLIPS = {"csmsc_bz_000001": "卡尔普陪外孙玩滑梯。", "csmsc_bz_000003": None}
+"""Two short corpus clips: one with its script, one without (the recogniser's count)."""
+
+
+@pytest.fixture
+def decodings(monkeypatch) -> list[float]:
+    """Every real decoding of this process, as its audio length (s): :func:`speechcoach.asr.decode` counted, not replaced."""
+    calls: list[float] = []
+    real = asr.decode
+
+    def counted(y, sr, runs, **kw):
+        calls.append(len(y) / sr)
+        return real(y, sr, runs, **kw)
+
+    monkeypatch.setattr(asr, "decode", counted)
+    return calls
+
+
+@pytest.fixture
+def precise(whisper_model, monkeypatch):
+    if not (CORPUS / "manifest.tsv").is_file():
+        pytest.skip(f"real-speech corpus not found at {CORPUS}")
+    monkeypatch.setenv("SPEECHCOACH_ASR_MODEL", str(whisper_model))
+    return whisper_model
+
+
+def _cohort(root: Path) -> Path:
+    d = root / "cohort" / "trainee"
+    d.mkdir(parents=True)
+    for stem, script in CLIPS.items():
+        shutil.copy(CORPUS / f"{stem}.wav", d / f"{stem}.wav")
+        if script is not None:
+            (d / f"{stem}.txt").write_text(script, encoding="utf-8")
+    return root / "cohort"
+
+
+def _guidance(folder: Path, tip: str, filler: str | None = None) -> Path:
+    export(folder)
+    cat = folder / "catalogue.toml"
+    text = cat.read_text(encoding="utf-8")
+    old = next(line for line in text.splitlines() if line.startswith("tip_en"))  # the pace item's tip
+    cat.write_text(text.replace(old, f'tip_en = "{tip}"', 1), encoding="utf-8")
+    if filler is not None:  # a word the recogniser hears, now a filler
+        f = folder / "fillers.toml"
+        f.write_text(f.read_text(encoding="utf-8").replace('always = [\n', f'always = [\n    "{filler}",\n', 1), encoding="utf-8")
+    return folder
+
+
+def _reports(out: Path) -> dict[str, bytes]:
+    """Every report file of a batch output, its creation time (as the JSON and the page show it) blanked."""
+    from speechcoach.render.words import Words
+
+    files = {}
+    for p in sorted((out / "reports").rglob("*.*")):
+        report = json.loads(p.with_suffix(".json").read_bytes())
+        shown = (report["created"] if p.suffix == ".json" else Words(report["lang"]).date(report["created"])).encode()
+        assert p.read_bytes().count(shown) == 1, p
+        files[str(p.relative_to(out))] = p.read_bytes().replace(shown, b"<created>")
+    return files
+
+
+def test_a_batch_after_a_guidance_edit_reuses_every_transcript(tmp_path, precise, decodings):
+    cohort = _cohort(tmp_path)
+    n = len(CLIPS)
+    v1 = _guidance(tmp_path / "v1", "First wording of the tip.")
+    v2 = _guidance(tmp_path / "v2", "Second wording of the tip.", filler="宝马")  # the trainer's edit
+    out = tmp_path / "out"
+
+    first = run_batch([cohort], out, settings=Settings(lang="en", guidance=str(v1)), jobs=1)
+    assert first.analysed == n and len(decodings) == n
+    cached = sorted((out / STATE_DIR / TRANSCRIPTS_DIR).glob("*.json"))
+    assert len(cached) == n
+    before = _reports(out)
+
+    edited = run_batch([cohort], out, settings=Settings(lang="en", guidance=str(v2)), jobs=1)
+    assert edited.analysed == n and len(decodings) == n  # every report redone, the recogniser not run again
+    log = json.loads((out / STATE_DIR / "last-run.json").read_text(encoding="utf-8"))
+    assert log["transcripts"] == {"reused": n, "computed": 0}
+    states = [json.loads(p.read_text(encoding="utf-8")) for p in (out / STATE_DIR).glob("*.json") if p.name != "last-run.json"]
+    assert sorted(s["transcript"] for s in states) == ["reused"] * n
+    after = _reports(out)
+    assert after != before and any(b"Second wording of the tip." in data for data in after.values())
+    fillers = [f["word"] for p in (out / "reports").rglob("*.json") for f in json.loads(p.read_text(encoding="utf-8"))["fillers"]]
+    assert "宝马" in fillers  # the edited filler list is applied to the reused transcript
+
+    fresh = tmp_path / "fresh"  # the same edited guidance, nothing cached
+    run_batch([cohort], fresh, settings=Settings(lang="en", guidance=str(v2)), jobs=1)
+    assert len(decodings) == 2 * n
+    assert _reports(fresh) == after  # byte for byte, the creation time aside
+    assert (fresh / "summary.csv").read_bytes() == (out / "summary.csv").read_bytes()
+
+    # a corrupt entry and a foreign one (another recording's) are recomputed, never an error
+    cached[0].write_bytes(b"\x00not json")
+    cached[1].write_bytes((fresh / STATE_DIR / TRANSCRIPTS_DIR / cached[0].name).read_bytes())
+    shutil.rmtree(out / "reports")  # so that the recordings are redone
+    again = run_batch([cohort], out, settings=Settings(lang="en", guidance=str(v2)), jobs=1)
+    assert again.analysed == n and again.failed == 0 and len(decodings) == 3 * n
+    assert json.loads((out / STATE_DIR / "last-run.json").read_text(encoding="utf-8"))["transcripts"] == {"reused": 0, "computed": n}
+    assert _reports(out) == after
+    for p in cached:  # stored again, whole
+        assert json.loads(p.read_text(encoding="utf-8"))["key"] == p.stem
+
+    run_batch([cohort], out, settings=Settings(lang="en", guidance=str(v2)), jobs=1, force=True)
+    assert len(decodings) == 4 * n  # --force recomputes the transcripts too
