@@ -447,6 +447,7 @@ def _run_analyze(
     asr_model: Path | None = None,
     guidance: Path | None = None,
 ) -> None:
+    from .asrcache import user_cache
     from .fileio import write_atomic
     from .pipeline import analyze_file, read_script
     from .render import render
@@ -461,7 +462,7 @@ def _run_analyze(
             if _same_file(path, other):
                 raise ParameterError(f"{other_option} and {option} name the same file {path}: give each its own")
     text = read_script(script) if script is not None else None
-    analysis = analyze_file(file, script=text, settings=settings, count=count, asr_model=asr_model)
+    analysis = analyze_file(file, script=text, settings=settings, count=count, asr_model=asr_model, asr_cache=user_cache())
     report = to_dict(analysis, script_path=str(script) if script is not None else None)
     options = {}
     if kind == "html":
@@ -634,6 +635,7 @@ def check(
     import signal
     import time
 
+    from .asrcache import user_cache
     from .batch import sigterm_interrupts
     from .check import error_judgement, judge, junit_xml
     from .discovery import discover, find_script
@@ -651,6 +653,7 @@ def check(
     if script is not None:  # a bad --script stops the run before any work
         read_script(script)
     paths, problems = discover(files)
+    transcripts = user_cache()  # a CI job that keeps the cache folder re-judges without the recogniser
     results = [error_judgement(p.input, error_text(p.code, None, settings.lang, fallback=p.problem), code=p.code) for p in problems]
     for line in (j.line() for j in results):
         typer.echo(line)
@@ -660,7 +663,7 @@ def check(
             for path in paths:
                 t0 = time.perf_counter()
                 paired = script if script is not None else find_script(path)
-                report = analyse_report(str(path), str(paired) if paired is not None else None, settings)
+                report = analyse_report(str(path), str(paired) if paired is not None else None, settings, asr_cache=transcripts)
                 if isinstance(report, Failure) and report.exit_code == 3:  # a bug, or out of memory: stop, exit 3
                     typer.echo(_line("note", message=report.error if settings.lang == "en" else report.message), err=True)
                     raise typer.Exit(3)

@@ -1,5 +1,5 @@
 """Cached transcripts (:mod:`speechcoach.asrcache`): keys, entries, bounds, where they live, and
-the recogniser's work reused by ``batch`` after a guidance edit.
+the recogniser's work reused by ``batch`` after a guidance edit and by ``analyze``/``check``.
 
 The recogniser tests run Whisper for real (skipped without it or the corpus). They count the
 real decodings with a counting wrapper around :func:`speechcoach.asr.decode` that calls it
@@ -15,15 +15,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from speechcoach import asr, asrcache, fileio
 from speechcoach.asr import Segment, Transcript, Word
 from speechcoach.asrcache import SCHEMA, TranscriptCache, prune, transcript_key
 from speechcoach.batch import STATE_DIR, TRANSCRIPTS_DIR, run_batch
+from speechcoach.cli import app
 from speechcoach.guidance import export
 from speechcoach.settings import Settings
 
 from .conftest import CORPUS
+
+runner = CliRunner()
 
 TRANSCRIPT = Transcript(
     text="卡尔普陪外孙",
@@ -245,3 +249,29 @@ def test_a_batch_after_a_guidance_edit_reuses_every_transcript(tmp_path, precise
 
     run_batch([cohort], out, settings=Settings(lang="en", guidance=str(v2)), jobs=1, force=True)
     assert len(decodings) == 4 * n  # --force recomputes the transcripts too
+
+
+def test_analyze_and_check_reuse_the_user_cache(tmp_path, precise, decodings, monkeypatch):
+    wav = tmp_path / "clip.wav"
+    shutil.copy(CORPUS / "csmsc_bz_000001.wav", wav)
+    monkeypatch.setenv("SPEECHCOACH_CACHE", "off")
+    res = runner.invoke(app, ["analyze", str(wav), "-f", "json", "--lang", "en"])
+    assert res.exit_code == 0, res.output
+    assert len(decodings) == 1
+    fresh = json.loads(res.stdout)
+
+    monkeypatch.setenv("SPEECHCOACH_CACHE", str(tmp_path / "cache"))
+    res = runner.invoke(app, ["analyze", str(wav), "-f", "json", "--lang", "en", "--target", "110"])
+    assert res.exit_code == 0, res.output
+    assert len(decodings) == 2  # recognised, and stored
+    assert len(list((tmp_path / "cache" / "transcripts").glob("*.json"))) == 1
+    res = runner.invoke(app, ["analyze", str(wav), "-f", "json", "--lang", "en", "--target", "110"])
+    assert res.exit_code == 0, res.output
+    assert len(decodings) == 2  # reused
+    res = runner.invoke(app, ["analyze", str(wav), "-f", "json", "--lang", "en"])
+    again = json.loads(res.stdout)
+    assert len(decodings) == 2  # another target, the same transcript
+    assert {k: v for k, v in again.items() if k != "created"} == {k: v for k, v in fresh.items() if k != "created"}
+    res = runner.invoke(app, ["check", str(wav)])
+    assert res.exit_code in (0, 1), res.output
+    assert len(decodings) == 2
