@@ -35,10 +35,12 @@ byte bound and :data:`MAX_ENTRIES` entries.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,6 +67,10 @@ MAX_ENTRIES = 20_000
 """At most this many entries per folder (whatever their size)."""
 
 SUFFIX = ".json"
+
+STALE_TMP_S = 3600.0
+"""A temporary file of an entry's write (``.KEY.json.*.tmp``) older than this (s) was left by a
+process stopped mid-write (a batch worker terminated on Ctrl-C) and is removed when pruning."""
 
 
 @dataclass
@@ -126,19 +132,23 @@ class TranscriptCache:
 
 def prune(folder: Path, max_bytes: int, max_entries: int = MAX_ENTRIES) -> int:
     """Remove the least recently used entries of ``folder`` until they take at most ``max_bytes``
-    and number at most ``max_entries``; returns how many were removed. Files that are not
-    entries (a write in progress) are left alone; errors are ignored (another process may be
-    pruning too)."""
+    and number at most ``max_entries``; returns how many were removed. A write in progress is
+    left alone, one abandoned over :data:`STALE_TMP_S` ago removed; errors are ignored (another
+    process may be pruning too)."""
     entries: list[tuple[float, int, str]] = []
+    now = time.time()
     try:
         with os.scandir(folder) as it:
             for e in it:
+                try:
+                    st = e.stat(follow_symlinks=False)
+                except OSError:
+                    continue
                 if e.name.endswith(SUFFIX) and not e.name.startswith("."):
-                    try:
-                        st = e.stat(follow_symlinks=False)
-                    except OSError:
-                        continue
                     entries.append((st.st_mtime, st.st_size, e.path))
+                elif e.name.startswith(".") and e.name.endswith(".tmp") and now - st.st_mtime > STALE_TMP_S:
+                    with contextlib.suppress(OSError):
+                        os.unlink(e.path)
     except OSError:
         return 0
     total = sum(size for _, size, _ in entries)

@@ -96,9 +96,13 @@ def test_the_folder_keeps_the_recently_used_within_its_bound(tmp_path):
         os.utime(cache.path(key), (1000 + i, 1000 + i))  # stored one after the other
     size = cache.path(keys[0]).stat().st_size
     cache.get(keys[0])  # the oldest, used again: now the most recent
-    (tmp_path / f".{keys[1]}.json.tmp").write_bytes(b"x" * 10 * size)  # a write in progress is not an entry
+    writing, abandoned = tmp_path / f".{keys[1]}.json.abc.tmp", tmp_path / f".{keys[2]}.json.def.tmp"
+    writing.write_bytes(b"x" * 10 * size)  # a write in progress is not an entry
+    abandoned.write_bytes(b"x")
+    os.utime(abandoned, (1000, 1000))  # left by a worker stopped mid-write long ago
     assert prune(tmp_path, max_bytes=3 * size) == 2
     assert [cache.path(k).exists() for k in keys] == [True, False, False, True, True]
+    assert writing.exists() and not abandoned.exists()
     assert prune(tmp_path, max_bytes=10**9, max_entries=1) == 2
     assert [cache.path(k).exists() for k in keys] == [True, False, False, False, False]
     small = TranscriptCache(tmp_path / "small", max_bytes=2 * size)  # put keeps its own folder bounded
