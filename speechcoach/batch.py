@@ -35,7 +35,7 @@ transcript, the only slow step, is taken from ``OUT/.speechcoach-state/transcrip
 fillers, jargon, findings and reports are made afresh from it. ``force=True`` recomputes the
 transcripts too; ``$SPEECHCOACH_CACHE=off`` keeps none. Each state file records whether its
 transcript was ``"reused"`` or ``"computed"`` (``"transcript"``), and ``last-run.json`` the
-totals (``"transcripts"``).
+totals (``"transcripts"``, ``null`` with caching off).
 
 Errors. A row that could not be analysed has ``error``, the problem in the batch's language
 (``settings.lang``; the ``[errors]`` templates of ``locales/*.toml``), ``error_code``, its stable
@@ -382,8 +382,9 @@ class _Work:
     """Recordings reused unchanged, remembered failures included."""
     failed: int
     analysed: int = 0
-    transcripts: dict[str, int] = field(default_factory=lambda: {"reused": 0, "computed": 0})
-    """Transcripts of this run's analyses taken from the cache, and made by the recogniser."""
+    transcripts: dict[str, int] | None = field(default_factory=lambda: {"reused": 0, "computed": 0})
+    """Transcripts of this run's analyses taken from the cache, and made by the recogniser
+    (``None`` when ``$SPEECHCOACH_CACHE`` turns caching off: nothing is counted)."""
 
 
 def _plan_work(recordings: list[Recording], out: Path, settings: Settings, force: bool) -> _Work:
@@ -438,6 +439,7 @@ def _plan_work(recordings: list[Recording], out: Path, settings: Settings, force
         earlier=earlier,
         skipped=sum(s.startswith("skipped") for s in statuses.values()),
         failed=sum(s != "skipped" for s in statuses.values()),
+        transcripts=None if transcripts is None else {"reused": 0, "computed": 0},
     )
 
 
@@ -497,7 +499,7 @@ def _record(work: _Work, task: Task, oc: Outcome, out: Path, settings: Settings)
         work.statuses[r.id] = "analysed"
         work.analysed += 1
     work.rows[r.id] = row
-    if oc.transcript is not None:
+    if oc.transcript is not None and work.transcripts is not None:
         work.transcripts[oc.transcript] += 1
     if oc.error is None or oc.cacheable:
         audio_d, script_d = work.digests[r.id]
@@ -550,7 +552,7 @@ def _finish(
             "failed": work.failed + len(problems),
             "not_finished": total - len(statuses),
         },
-        "transcripts": dict(work.transcripts),
+        "transcripts": None if work.transcripts is None else dict(work.transcripts),
         "recordings": {str(by_id[rid].path): s for rid, s in statuses.items()},
         "input_problems": [{"input": p.input, "problem": p.problem} for p in problems],
     }

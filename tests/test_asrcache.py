@@ -210,7 +210,7 @@ def _reports(out: Path) -> dict[str, bytes]:
     return files
 
 
-def test_a_batch_after_a_guidance_edit_reuses_every_transcript(tmp_path, precise, decodings):
+def test_a_batch_after_a_guidance_edit_reuses_every_transcript(tmp_path, precise, decodings, monkeypatch):
     cohort = _cohort(tmp_path)
     n = len(CLIPS)
     v1 = _guidance(tmp_path / "v1", "First wording of the tip.")
@@ -253,6 +253,13 @@ def test_a_batch_after_a_guidance_edit_reuses_every_transcript(tmp_path, precise
 
     run_batch([cohort], out, settings=Settings(lang="en", guidance=str(v2)), jobs=1, force=True)
     assert len(decodings) == 4 * n  # --force recomputes the transcripts too
+
+    monkeypatch.setenv("SPEECHCOACH_CACHE", "off")  # no cache read or written, nothing counted
+    stamps = {p: p.stat().st_mtime_ns for p in cached}
+    run_batch([cohort], out, settings=Settings(lang="en", guidance=str(v1)), jobs=1)
+    assert len(decodings) == 5 * n
+    assert json.loads((out / STATE_DIR / "last-run.json").read_text(encoding="utf-8"))["transcripts"] is None
+    assert {p: p.stat().st_mtime_ns for p in cached} == stamps
 
 
 def test_analyze_and_check_reuse_the_user_cache(tmp_path, precise, decodings, monkeypatch):
