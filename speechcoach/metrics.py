@@ -429,7 +429,7 @@ counts, so a rate shown even 1 cpm (or half of one, for a fractional band edge) 
 band costs a point and never scores 100."""
 
 
-def score(
+def deductions(
     rate: Rate,
     pace_: Pace,
     *,
@@ -438,8 +438,9 @@ def score(
     n_mid_phrase: int,
     n_long_runs: int,
     no_pauses: bool,
-) -> int:
-    """An overall mark from 0 to 100: 100 minus deductions, clipped to 0–100.
+) -> Deductions:
+    """The points the overall mark loses, by rule: the mark is 100 minus their sum, clipped to 0–100
+    (:attr:`Deductions.score`). Whole points each, so that a report can show the sum.
 
     - Rate: one point per started :data:`RATE_POINT_CPM` (2 cpm) the rate (as shown,
       :func:`shown_cpm`) lies outside the band, so any rate outside it costs at least a point
@@ -449,7 +450,8 @@ def score(
     - Pauses: at most 25 points: 12 for no pause at all, 4 per over-long pause (at most 8),
       4 per mid-phrase pause (at most 12), 3 per long run without a pause (at most 9).
     - Pace: at most 25 points: none up to half the cv limit (``settings.max_cv``), all 25 from
-      twice it, linearly between, on the cv as shown (:func:`shown_cv`).
+      twice it, linearly between (rounded half up to a whole point), on the cv as shown
+      (:func:`shown_cv`).
 
     Parameters
     ----------
@@ -469,14 +471,46 @@ def score(
 
     Returns
     -------
-    int
-        The mark, 0–100 (half up).
+    Deductions
     """
     lo, hi = settings.band
     shown = shown_cpm(rate.cpm)
-    rate_loss = float(math.ceil(max(lo - shown, shown - hi, 0.0) / RATE_POINT_CPM))  # a started step costs a point
-    pause_loss = (12.0 if no_pauses else 0.0) + min(8.0, 4.0 * n_long_pauses) + min(12.0, 4.0 * n_mid_phrase) + min(9.0, 3.0 * n_long_runs)
-    pause_loss = min(pause_loss, 25.0)
+    rate_loss = math.ceil(max(lo - shown, shown - hi, 0.0) / RATE_POINT_CPM)  # a started step costs a point
+    pause_loss = (12 if no_pauses else 0) + min(8, 4 * n_long_pauses) + min(12, 4 * n_mid_phrase) + min(9, 3 * n_long_runs)
     lo_cv, hi_cv = settings.max_cv / 2, settings.max_cv * 2
-    pace_loss = 25.0 * float(np.clip((shown_cv(pace_.cv) - lo_cv) / (hi_cv - lo_cv), 0.0, 1.0))
-    return int(np.clip(math.floor(100.0 - rate_loss - pause_loss - pace_loss + 0.5), 0, 100))
+    pace_share = float(np.clip((shown_cv(pace_.cv) - lo_cv) / (hi_cv - lo_cv), 0.0, 1.0))
+    return Deductions(rate=int(rate_loss), pauses=min(pause_loss, 25), pace=math.floor(25.0 * pace_share + 0.5))
+
+
+@dataclass(frozen=True)
+class Deductions:
+    """Points the overall mark loses for the rate, the pauses and the pace (:func:`deductions`)."""
+
+    rate: int
+    pauses: int
+    pace: int
+
+    @property
+    def score(self) -> int:
+        """The mark: 100 minus the deductions, clipped to 0–100."""
+        return max(0, min(100, 100 - self.rate - self.pauses - self.pace))
+
+    def to_dict(self) -> dict[str, int]:
+        return {"rate": self.rate, "pauses": self.pauses, "pace": self.pace}
+
+
+def score(
+    rate: Rate,
+    pace_: Pace,
+    *,
+    settings: Settings,
+    n_long_pauses: int,
+    n_mid_phrase: int,
+    n_long_runs: int,
+    no_pauses: bool,
+) -> int:
+    """An overall mark from 0 to 100: 100 minus the :func:`deductions` (same arguments)."""
+    return deductions(
+        rate, pace_, settings=settings, n_long_pauses=n_long_pauses, n_mid_phrase=n_mid_phrase,
+        n_long_runs=n_long_runs, no_pauses=no_pauses,
+    ).score

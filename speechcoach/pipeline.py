@@ -23,7 +23,7 @@ from .characters import is_cjk, spoken_units
 from .errors import AudioError, ScriptError
 from .features import Frames, frame_features
 from .findings import NO_PAUSE_SPAN_S, Finding, derive, merge_findings, placement_findings, run_lengths
-from .metrics import Pace, Rate, is_long_pause, pace, pace_cut, score, shown_cpm, shown_limit, speaking_rate
+from .metrics import Deductions, Pace, Rate, deductions, is_long_pause, pace, pace_cut, shown_cpm, shown_limit, speaking_rate
 from .placement import Pause, Placed, judged_mid_phrase, place
 from .segmentation import NoSpeechError, Segmentation, segment
 from .settings import Settings
@@ -98,6 +98,8 @@ class Analysis:
     jargon: tuple = ()
     passages: tuple = ()
     char_check: object | None = None
+    deductions: Deductions = Deductions(rate=0, pauses=0, pace=0)
+    """The points ``score`` lost for the rate, the pauses and the pace."""
     pace_events: tuple[np.ndarray, np.ndarray] = field(default_factory=lambda: (np.zeros(0), np.zeros(0)))
     """What the pace series counted: event times (s) and the characters each stands for
     (:func:`pace_events`)."""
@@ -294,6 +296,7 @@ def analyze_audio(
 
     # what the report says about it
     findings = merge_findings(_delivery_findings(rate, pace_, placed, seg, run_chars, settings), extras["findings"])
+    lost = _deductions(rate, pace_, placed, seg, run_chars, settings)
     return Analysis(
         audio=a,
         settings=settings,
@@ -310,7 +313,8 @@ def analyze_audio(
         warnings=_warnings(a, seg, source, n_chars / seg.phonation_s, rate.cpm, settings.band)
         + mismatch
         + extras["warnings"],
-        score=_score(rate, pace_, placed, seg, run_chars, settings),
+        score=lost.score,
+        deductions=lost,
         envelope_db=_envelope(frames, seg),
         **extras["fields"],
         pause_method=placed.method,
@@ -373,10 +377,10 @@ def _delivery_findings(
     )
 
 
-def _score(rate: Rate, pace_: Pace, placed: Placed, seg: Segmentation, run_chars: np.ndarray, settings: Settings) -> int:
-    """The score (0–100) of :func:`speechcoach.metrics.score` from the counts of what its rules judge."""
+def _deductions(rate: Rate, pace_: Pace, placed: Placed, seg: Segmentation, run_chars: np.ndarray, settings: Settings) -> Deductions:
+    """The score's :func:`speechcoach.metrics.deductions` from the counts of what its rules judge."""
     pauses = placed.pauses
-    return score(
+    return deductions(
         rate,
         pace_,
         settings=settings,

@@ -76,6 +76,7 @@ def to_dict(an: Analysis, *, lang: str | None = None, created: str | None = None
         "self_check": _self_check(lang, s.guidance, used),
         "warnings": [{"id": w.id, "message": message(w.id, w.params, lang, "warnings")} for w in an.warnings],
         "score": int(an.score),
+        "score_deductions": an.deductions.to_dict(),
         "nuclei_s": [_r(t) for t in an.nuclei],
         "envelope": {"hop_s": an.envelope_hop_s, "db": [round(float(v), 1) for v in an.envelope_db]},
     }

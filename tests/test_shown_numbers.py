@@ -251,6 +251,23 @@ def test_score_is_full_inside_the_band_and_falls_one_point_per_2_cpm():
     assert marks[-1] == 0  # exact: clipped
 
 
+def test_the_deductions_add_up_to_the_score():
+    """A report can say why a mark is what it is: whole points per rule, 100 minus their sum."""
+    from speechcoach.metrics import Pace, Rate, Window, deductions
+    from speechcoach.settings import Settings
+
+    s = Settings()
+    uneven = Pace(8.0, (Window(0, 8, 90.0), Window(2, 10, 130.0)), 0.30, 0.0)
+    lost = deductions(Rate(92.0, 110.0, "slow"), uneven, settings=s, n_long_pauses=1, n_mid_phrase=0, n_long_runs=0, no_pauses=False)
+    assert (lost.rate, lost.pauses) == (4, 4)  # exact: 8 cpm under the band, one long pause
+    assert isinstance(lost.pace, int) and 0 < lost.pace <= 25
+    assert lost.score == 100 - lost.rate - lost.pauses - lost.pace  # exact
+    for stem in ("on_target_retirement", "fast_remote_care", "uneven_transfer"):
+        rep = to_dict(analyze_file((SAMPLES / stem).with_suffix(".wav"), script=_script(SAMPLES / stem)), lang="en")
+        d = rep["score_deductions"]
+        assert rep["score"] == max(0, 100 - d["rate"] - d["pauses"] - d["pace"])  # exact
+
+
 def test_a_rate_outside_the_band_never_scores_100():
     """The tester's case: 119 cpm against a 100–118 band was 'too fast' yet scored 100 (half a
     point rounded away)."""
