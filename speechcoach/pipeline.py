@@ -331,9 +331,10 @@ def pace_events(
     run-by-run count spread over each run's nuclei (``recognised``, from
     :meth:`speechcoach.asr.FusedCount.events`). Else the syllable nuclei, each weighing its
     rate-calibrated share (``calibrated``, from :func:`speechcoach.syllables.nucleus_weights`).
-    On the benchmark passages the pieces' rates are off by a median 0.8 % with the script's
-    characters and 11.0 % with the weighted nuclei (``benchmarks/RESULTS.md``, all seeds; 8.8 % before
-    the count's rate came from the nuclei's lobe widths, whose weights spread the pieces too far); with
+    On the benchmark passages the pieces' rates are off by a median 1.3 % with the script's
+    characters (``benchmarks/RESULTS.md``, all seeds) and 8.6 % with the weighted nuclei (scratch
+    study of 2026-11-29, ten seeds: 11.0 % when the weights followed each stretch's lobe-width rate
+    and crowding term, which spread the pieces too far; 8.8 % before the lobe-width rate); with
     the recogniser's runs 3.7 %, against 7.5 % for the weighted nuclei on the same 12 passages
     (``benchmarks/ASR_RESULTS.md``, measured before the crowding term of the no-script count).
 

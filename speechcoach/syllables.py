@@ -502,26 +502,32 @@ def nucleus_weights(nuclei: np.ndarray, runs: np.ndarray, *, widths: np.ndarray 
     The calibration of :func:`estimate_count` is not linear in the rate, so a recording that is
     fast in one part and slow in another is not corrected like one at its average rate. The
     speech runs are grouped, in order, into stretches holding at least ``chunk`` nuclei (the
-    last stretch joins the one before when it falls short), and every nucleus of a stretch
-    weighs ``(rate / pivot) ** e`` for that stretch's rate, with the exponent ``e`` of the whole
-    recording (its shrinkage depends on how many nuclei the recording has, not the stretch). The
+    last stretch joins the one before when it falls short), and each stretch is counted like a
+    recording of its own: ``n_s * (rate / pivot) ** e`` for its ``n_s`` nuclei at its rate, with
+    the exponent ``e`` of the whole recording (its shrinkage depends on how many nuclei the
+    recording has, not the stretch), plus the crowding term of :func:`estimate_count` at the
+    stretch's share ``s`` of :func:`crowded` nuclei, ``c * (s - CROWD_SHARE)`` per nucleus with
+    ``c = CROWD_WEIGHT * n / (n + RATE_SHRINK_NUCLEI)`` for the recording's ``n`` nuclei. The
     stretch's rate is the :func:`width_rate` of its nuclei's lobe widths when ``widths`` are given
     (on the passages, pooled over ten seeds, 5.0 % against 5.3 % with one width rate for the whole
-    recording), else its nucleus rate.
-    A recording with fewer than ``2 * chunk`` nuclei is one stretch. The crowding term of
-    :func:`estimate_count` is spread over the stretch too: every nucleus of a stretch whose
-    share of :func:`crowded` nuclei is ``s`` weighs ``c * (s - CROWD_SHARE)`` more, with
-    ``c = CROWD_WEIGHT * n / (n + RATE_SHRINK_NUCLEI)`` for the recording's ``n`` nuclei (on the
-    passages, the pieces' pace follows their true pace closer this way than with the extra
-    weight on the crowded nuclei themselves: the count is the same).
+    recording), else its nucleus rate. A recording with fewer than ``2 * chunk`` nuclei is one
+    stretch. The weights sum to the stretches' counts added up.
+
+    Within that total, every nucleus weighs in proportion to ``(nucleus rate / pivot) ** e`` of
+    its stretch (the rate held inside :data:`RATE_RANGE`): the lobe widths and the crowded pairs of ~20 nuclei (a q25 of 20 widths, one or
+    two crowded pairs) are too few to say how fast one stretch was against another, though summed
+    over the recording they count it better. No constant is added: the exponent and pivot are the
+    count's.
 
     The weights make the no-script count (:func:`estimate_count_runs`, their sum) and the local
     rates of the pace series: counting nuclei alone flattens the pace as it flattens the count
-    (fast stretches lose nuclei, slow ones gain). On the benchmark passages, whose pieces come
-    from different speakers, the spread (CV) of the pieces' rates comes out at 0.74 of the true
-    spread with every nucleus weighing the same and 0.89 with these weights (0.93 with the crowding
-    term; 1.13, too far, since the rate comes from the lobe widths, and a piece's rate is off by a
-    median 11.0 % instead of 8.8 %: the price of the better count).
+    (fast stretches lose nuclei, slow ones gain). On the benchmark passages (ten seeds, 120 of
+    them, pieces from different speakers) the spread (CV) of the pieces' rates comes out at 0.73
+    of the true spread with every nucleus weighing the same and 0.89 with these weights, a piece's
+    rate (the passage's own error taken out) off by a median 8.3 % and 8.6 %; with the count's own
+    per-stretch width rate and crowding term as the shape, 1.13 and 11.0 % (the nucleus rate with
+    the stretch's crowding term, 1.10 and 10.0 %; before the lobe-width rate, 0.93 and 8.8 %).
+    Scratch study, 2026-11-29 (``docs/estimator.md``).
 
     Parameters
     ----------
@@ -573,7 +579,11 @@ def nucleus_weights(nuclei: np.ndarray, runs: np.ndarray, *, widths: np.ndarray 
     factor = _calibrated(n_s, t_s, pivot=RATE_PIVOT, e=e, rate=rate) / np.maximum(n_s, 1.0)
     share = np.bincount(of_stretch, weights=crowded(nuclei, runs), minlength=len(n_s)) / np.maximum(n_s, 1.0)
     crowd = _shrunk_exponent(n, CROWD_WEIGHT, RATE_SHRINK_NUCLEI) * (share - CROWD_SHARE)
-    return np.maximum(factor + crowd, 0.0)[of_stretch]
+    total = float(np.dot(n_s, np.maximum(factor + crowd, 0.0)))  # the count (summed by stretch: not order-dependent)
+    # how the count is shared out: the power law at each stretch's nucleus rate alone (the lobe
+    # widths and the crowded pairs of ~20 nuclei are too few to place it; they set only the total)
+    shape = _calibrated(n_s, t_s, pivot=RATE_PIVOT, e=e) / np.maximum(n_s, 1.0)
+    return (shape * (total / float(np.dot(n_s, shape))))[of_stretch]
 
 
 def estimate_count_runs(nuclei: np.ndarray, runs: np.ndarray, *, widths: np.ndarray | None = None,
