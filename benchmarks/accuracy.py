@@ -94,12 +94,12 @@ def speechcoach_estimate(y: np.ndarray, sr: int) -> tuple[int, str, Segmentation
     except AudioError as exc:
         from speechcoach.features import frame_features
         from speechcoach.segmentation import segment
-        from speechcoach.syllables import detect_nuclei, estimate_count_runs
+        from speechcoach.syllables import detect_track, estimate_count_runs
 
         frames = frame_features(y, sr)
         seg = segment(frames)
-        nuclei = detect_nuclei(y, sr, runs=seg.runs, frames=frames)
-        return estimate_count_runs(nuclei, seg.runs), f"refused by analyze_signal ({exc.problem if hasattr(exc, 'problem') else exc}); counted by its stages", seg
+        track = detect_track(y, sr, runs=seg.runs, frames=frames)
+        return estimate_count_runs(track.times, seg.runs, widths=track.width_s), f"refused by analyze_signal ({exc.problem if hasattr(exc, 'problem') else exc}); counted by its stages", seg
 
 
 def acoustic() -> dict[str, str]:

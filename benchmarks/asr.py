@@ -47,7 +47,7 @@ from speechcoach.features import frame_features
 from speechcoach.fileio import write_atomic
 from speechcoach.model import resolve_model_dir
 from speechcoach.segmentation import segment
-from speechcoach.syllables import detect_nuclei
+from speechcoach.syllables import detect_track
 
 from .accuracy import PASSAGE_SEED, piece_error, piece_rates
 from .corpus import EXCLUDED, REPO, SR, Clip, corpus_for, read_corpus_for
@@ -98,11 +98,12 @@ def run_clip(clip: Clip, y: np.ndarray, model_dir: Path, reference: bool = False
     :func:`benchmarks.corpus.read_corpus` read it) the way precise mode does; its counts."""
     frames = frame_features(y, SR)
     seg = segment(frames)
-    nuclei = detect_nuclei(y, SR, runs=seg.runs, frames=frames)
+    track = detect_track(y, SR, runs=seg.runs, frames=frames)
+    nuclei = track.times
     t0 = time.perf_counter()
     c0 = time.process_time()
     tr = asr.transcribe(y, SR, seg.runs, model_dir=model_dir)
-    fused = asr.fuse_counts(tr, seg.runs, nuclei)
+    fused = asr.fuse_counts(tr, seg.runs, nuclei, widths=track.width_s)
     vocal = fillers.vocal_hesitations(y, SR, seg.runs, words=tr.words)
     compute = time.perf_counter() - t0
     cpu = time.process_time() - c0

@@ -158,11 +158,15 @@ def loso(clips: list[Clip], grid: dict = GRID, rate_grid: list = RATE_GRID, crow
     constants (``grid``) minimise the mean absolute % error on the clips as recorded, without
     rate calibration; then, with those, the rate calibration (``rate_grid``, whose first entry
     must be "no correction", times the crowding weights of ``crowd_grid``, whose first entry must
-    be 0; the crowding share is the training clips' own) minimises the characters miscounted over each clip and its
+    be 0; the crowding share is the training clips' own, and so is the width scale of the rate, see below) minimises the characters miscounted over each clip and its
     time-scaled copies (:data:`STRETCHES`, weighted by :data:`STRETCH_WEIGHTS`; from
     ``load_corpus(..., factors=STRETCHES)``; clips loaded without copies are scored as they are).
     Ties go to the earlier grid entry. The production constants are the same two steps on every
     source (``chosen["(all sources)"]``).
+
+    The calibration's rate is the lobe-width rate (:func:`speechcoach.syllables.width_rate`), its
+    scale (``WIDTH_SCALE``) measured on the training clips as recorded: the median of the
+    ``WIDTH_QUANTILE`` lobe width times the nucleus rate (``width_scale`` in ``chosen``).
 
     Returns
     -------
@@ -181,20 +185,25 @@ def loso(clips: list[Clip], grid: dict = GRID, rate_grid: list = RATE_GRID, crow
     speech = np.array([[v.speech_s for v in vs] for vs in versions]).T  # (n_v, n_clips)
     keys = list(grid)
     raw, crowd = {}, {}  # picker constants -> nucleus counts, crowded pairs; shape (n_v, n_clips)
+    wq = {}  # picker constants -> WIDTH_QUANTILE of the lobe widths (s), nan without nuclei; shape (n_v, n_clips)
     for vals in itertools.product(*grid.values()):
         params = dict(zip(keys, vals))
-        times = [[S.pick_nuclei(vs[i].frames, vs[i].runs, env_db=envs[j][i], **params).times
-                  for j, vs in enumerate(versions)] for i in range(n_v)]
+        tracks = [[S.pick_nuclei(vs[i].frames, vs[i].runs, env_db=envs[j][i], **params)
+                   for j, vs in enumerate(versions)] for i in range(n_v)]
+        times = [[t.times for t in row] for row in tracks]
+        wq[vals] = np.array([[np.quantile(t.width_s, S.WIDTH_QUANTILE) if len(t.times) else np.nan for t in row]
+                             for row in tracks])
         raw[vals] = np.array([[len(t) for t in row] for row in times])
         crowd[vals] = np.array([[int(S.crowded(t, vs[i].runs).sum()) for t, vs in zip(row, versions)]
                                 for i, row in enumerate(times)])
     ape = {k: np.abs(v[0] - truth) / truth for k, v in raw.items()}
-    names = keys + ["pivot", "exponent", "shrink", "crowd_weight", "crowd_share"]
+    names = keys + ["pivot", "exponent", "shrink", "crowd_weight", "crowd_share", "width_scale"]
 
     def estimate(key: tuple) -> np.ndarray:
-        picker, (pivot, exponent, shrink, weight, share) = key[:-5], key[-5:]
-        return S.estimate_count(raw[picker], speech, crowded=crowd[picker], pivot=pivot, exponent=exponent,
-                                shrink=shrink, crowd_weight=weight, crowd_share=share)
+        picker, (pivot, exponent, shrink, weight, share, scale) = key[:-6], key[-6:]
+        rate = scale / np.maximum(wq[picker], S.WIDTH_FLOOR_S)  # nan (no nuclei): the nucleus rate
+        return S.estimate_count(raw[picker], speech, crowded=crowd[picker], rate=rate, pivot=pivot,
+                                exponent=exponent, shrink=shrink, crowd_weight=weight, crowd_share=share)
 
     def two_steps(train: np.ndarray) -> tuple:
         # 1. the picker's constants, on the training clips as recorded, uncorrected
@@ -203,7 +212,9 @@ def loso(clips: list[Clip], grid: dict = GRID, rate_grid: list = RATE_GRID, crow
         #    in characters miscounted; the crowding term is zero at the training clips' own
         #    share of crowded pairs (as recorded), so only its weight is searched
         share = round(float(crowd[picker][0, train].sum() / max(raw[picker][0, train].sum(), 1)), 3)
-        return min((picker + tuple(r) + (w, share) for w in crowd_grid for r in rate_grid),
+        # the width scale: lobe width (quantile) x nucleus rate, median over the training clips as recorded
+        scale = round(float(np.nanmedian((np.maximum(wq[picker], S.WIDTH_FLOOR_S) * raw[picker] / speech)[0, train])), 3)
+        return min((picker + tuple(r) + (w, share, scale) for w in crowd_grid for r in rate_grid),
                    key=lambda k: float(np.sum(weights * np.abs(estimate(k) - truth)[:, train])))
 
     cv, chosen = np.zeros((n_v, len(truth))), {}
@@ -248,9 +259,14 @@ def main() -> None:
     clips = load_corpus(factors=STRETCHES)
     truth = np.array([c.truth for c in clips], dtype=float)
     srcs = np.array([c.source for c in clips])
-    tracks = [[S.pick_nuclei(c.versions[i].frames, c.versions[i].runs).times for c in clips] for i in range(len(STRETCHES))]
-    ours_v = np.array([[S.estimate_count(len(t), c.versions[i].speech_s, crowded=int(S.crowded(t, c.versions[i].runs).sum()))
-                        for t, c in zip(row, clips)] for i, row in enumerate(tracks)], dtype=float)
+    picked = [[S.pick_nuclei(c.versions[i].frames, c.versions[i].runs) for c in clips] for i in range(len(STRETCHES))]
+    tracks = [[p.times for p in row] for row in picked]
+    ours_v = np.array([[S.estimate_count(len(p.times), c.versions[i].speech_s, crowded=int(S.crowded(p.times, c.versions[i].runs).sum()),
+                                         rate=S.width_rate(p.width_s))
+                        for p, c in zip(row, clips)] for i, row in enumerate(picked)], dtype=float)
+    scale = np.median([np.quantile(p.width_s, S.WIDTH_QUANTILE) * len(p.times) / c.versions[0].speech_s
+                       for p, c in zip(picked[0], clips) if len(p.times)])
+    print(f"width scale (WIDTH_SCALE): lobe width ({S.WIDTH_QUANTILE:.2f} quantile) x nucleus rate, median over the clips: {scale:.3f}")
     ours = ours_v[0]
     for i, fac in enumerate(STRETCHES):
         share = sum(int(S.crowded(t, c.versions[i].runs).sum()) for t, c in zip(tracks[i], clips)) / sum(len(t) for t in tracks[i])

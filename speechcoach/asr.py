@@ -642,7 +642,8 @@ def _count_in(nuclei: np.ndarray, a: float, b: float) -> int:
     return int(np.searchsorted(nuclei, b, side="right") - np.searchsorted(nuclei, a, side="left"))
 
 
-def fuse_counts(transcript: Transcript, runs: np.ndarray, nuclei: np.ndarray) -> FusedCount:
+def fuse_counts(transcript: Transcript, runs: np.ndarray, nuclei: np.ndarray, *,
+                widths: np.ndarray | None = None) -> FusedCount:
     """Count the transcript's spoken characters per run and check each run against the nuclei.
 
     Three guards, each using the sound only where the recogniser is demonstrably wrong:
@@ -671,17 +672,23 @@ def fuse_counts(transcript: Transcript, runs: np.ndarray, nuclei: np.ndarray) ->
         Speech runs in seconds.
     nuclei : np.ndarray, shape (m,)
         Syllable-nucleus times (s) from :func:`speechcoach.syllables.detect_nuclei`.
+    widths : np.ndarray, shape (m,), keyword-only, optional
+        Their lobe widths (s, :attr:`speechcoach.syllables.NucleusTrack.width_s`), in the same
+        order: the rate the weights are calibrated at (without them, the nucleus rate).
 
     Returns
     -------
     FusedCount
     """
     runs = np.asarray(runs, dtype=float).reshape(-1, 2)
-    nuclei = np.sort(np.asarray(nuclei, dtype=float))
+    nuclei = np.asarray(nuclei, dtype=float)
+    order = np.argsort(nuclei, kind="stable")
+    nuclei = nuclei[order]
+    widths = None if widths is None else np.asarray(widths, dtype=float)[order]
     total_asr = count_spoken(transcript.raw_text if transcript.raw_text is not None else transcript.text)
     if len(runs) == 0:
         return FusedCount(asr=int(total_asr), fused=int(total_asr), runs=())
-    weights = nucleus_weights(nuclei, runs)  # characters per nucleus at its local rate
+    weights = nucleus_weights(nuclei, runs, widths=widths)  # characters per nucleus at its local rate
     if not transcript.words and not any(s.loop for s in transcript.segments):  # no word times: one check over the whole recording
         weighted = np.array([weights.sum()])
         runs = np.array([[runs[0, 0], runs[-1, 1]]])
@@ -889,6 +896,7 @@ def analyse(
     script: str | None = None,
     guidance: str | None = None,
     cache: TranscriptCache | None = None,
+    widths: np.ndarray | None = None,
 ) -> Precise:
     """Transcribe, count, find fillers and jargon, and compare with the script.
 
@@ -907,6 +915,8 @@ def analyse(
     cache : TranscriptCache, optional, keyword-only
         Where the transcript is looked up and kept (:func:`transcribe`). Only the transcript is
         cached: the count check, fillers, jargon and passages are worked out from it every time.
+    widths : np.ndarray, shape (m,), optional, keyword-only
+        The nuclei's lobe widths (s), for the acoustic estimate of flagged runs (:func:`fuse_counts`).
 
     Returns
     -------
@@ -916,7 +926,7 @@ def analyse(
     from . import jargon as jargon_mod
 
     tr = transcribe(y, sr, runs, model_dir=model_dir, cache=cache)
-    counted = fuse_counts(tr, runs, nuclei)
+    counted = fuse_counts(tr, runs, nuclei, widths=widths)
     vocal = fillers_mod.vocal_hesitations(y, sr, runs, words=tr.words)
     lexical = fillers_mod.lexical_fillers(tr.words, fillers_mod.rules(guidance), script=script)
     return Precise(

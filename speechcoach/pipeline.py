@@ -27,7 +27,7 @@ from .metrics import Deductions, Pace, Rate, deductions, is_long_pause, pace, pa
 from .placement import Pause, Placed, judged_mid_phrase, place
 from .segmentation import NoSpeechError, Segmentation, segment
 from .settings import Settings
-from .syllables import detect_nuclei, nucleus_weights, weighted_count
+from .syllables import detect_track, nucleus_weights, weighted_count
 
 if TYPE_CHECKING:  # precise mode is optional and imported lazily
     from .asr import Precise
@@ -274,15 +274,16 @@ def analyze_audio(
     frames, seg = _segmented(a, settings.min_pause_s)
 
     # characters: the script's count, the recogniser's, or the estimate from the syllable nuclei
-    nuclei = detect_nuclei(y, sr, runs=seg.runs, frames=frames)
-    calibrated = nucleus_weights(nuclei, seg.runs)  # characters per nucleus, for the local rate
+    track = detect_track(y, sr, runs=seg.runs, frames=frames)
+    nuclei, widths = track.times, track.width_s  # the lobe widths give the rate the count is calibrated at
+    calibrated = nucleus_weights(nuclei, seg.runs, widths=widths)  # characters per nucleus, for the local rate
     heard = weighted_count(calibrated)  # = syllables.estimate_count_runs
     script_chars = len(spoken_units(script)) if script is not None else 0
     mismatch = _script_check(script_chars, heard) if script is not None else ()
     # a script that cannot be what was said is not counted or aligned (every figure would measure
     # the script); the recogniser still compares what was said with it (passages left out)
     counted = None if mismatch else script
-    precise = _precise(y, sr, seg, nuclei, script, count, asr_model, settings.guidance, asr_cache)
+    precise = _precise(y, sr, seg, nuclei, script, count, asr_model, settings.guidance, asr_cache, widths=widths)
     extras = _precise_extras(precise, script, seg, settings.guidance)
     n_chars, source = _char_count(counted is not None, script_chars, precise, heard)
 
@@ -406,8 +407,10 @@ def pace_events(
     run-by-run count spread over each run's nuclei (``recognised``, from
     :meth:`speechcoach.asr.FusedCount.events`). Else the syllable nuclei, each weighing its
     rate-calibrated share (``calibrated``, from :func:`speechcoach.syllables.nucleus_weights`).
-    On the benchmark passages the pieces' rates are off by a median 0.8 % with the script's
-    characters and 8.9 % with the weighted nuclei (``benchmarks/RESULTS.md``, all seeds); with
+    On the benchmark passages the pieces' rates are off by a median 1.3 % with the script's
+    characters (``benchmarks/RESULTS.md``, all seeds) and 8.6 % with the weighted nuclei (scratch
+    study of 2026-11-29, ten seeds: 11.0 % when the weights followed each stretch's lobe-width rate
+    and crowding term, which spread the pieces too far; 8.8 % before the lobe-width rate); with
     the recogniser's runs 3.7 %, against 7.5 % for the weighted nuclei on the same 12 passages
     (``benchmarks/ASR_RESULTS.md``, measured before the crowding term of the no-script count).
 
@@ -493,6 +496,8 @@ def _precise(
     asr_model: str | Path | None,
     guidance: str | None = None,
     cache: TranscriptCache | None = None,
+    *,
+    widths: np.ndarray | None = None,
 ) -> Precise | None:
     """Precise mode (:mod:`speechcoach.asr`) when ``count`` asks for it and it is installed, else None."""
     from . import asr
@@ -500,7 +505,7 @@ def _precise(
     model_dir = asr.choose_model(count, asr_model)
     if model_dir is None:
         return None
-    return asr.analyse(y, sr, seg.runs, nuclei, model_dir=model_dir, script=script, guidance=guidance, cache=cache)
+    return asr.analyse(y, sr, seg.runs, nuclei, model_dir=model_dir, script=script, guidance=guidance, cache=cache, widths=widths)
 
 
 def _precise_extras(precise: Precise | None, script: str | None, seg: Segmentation, guidance: str | None = None) -> dict:

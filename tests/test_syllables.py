@@ -211,8 +211,9 @@ def test_crowded_marks_pairs_closer_than_the_gap_within_one_run() -> None:
     assert not crowded(t, np.zeros((0, 2))).any()  # no runs: nothing to judge
 
 
-def test_nucleus_weights_carry_the_crowding_term_over_each_stretch() -> None:
-    from speechcoach.syllables import CROWD_SHARE, CROWD_WEIGHT, RATE_SHRINK_NUCLEI, crowded, nucleus_weights
+def test_nucleus_weights_count_the_crowding_term_per_stretch_but_spread_it_evenly() -> None:
+    from speechcoach.syllables import (CROWD_SHARE, CROWD_WEIGHT, RATE_EXPONENT, RATE_PIVOT, RATE_SHRINK_NUCLEI,
+                                       crowded, nucleus_weights)
 
     runs = np.array([[0.0, 10.0], [11.0, 21.0]])
     first = np.sort(np.r_[np.arange(40) * 0.2 + 0.1, np.arange(10) * 0.2 + 0.18])  # 50 nuclei, 10 pairs 80 ms apart
@@ -220,8 +221,65 @@ def test_nucleus_weights_carry_the_crowding_term_over_each_stretch() -> None:
     nuclei = np.r_[first, second]
     assert crowded(nuclei, runs).sum() == 10
     w = nucleus_weights(nuclei, runs, chunk=50)  # two stretches at the same rate (5/s)
-    # every nucleus of a stretch weighs alike; the crowded stretch c * 10 / 50 more than the other
+    # the crowded stretch counts c * 10 more than the other, and the count is their sum; but ten
+    # crowded pairs among 50 nuclei say too little about one stretch's pace: every nucleus weighs alike
     c = CROWD_WEIGHT * 100 / (100 + RATE_SHRINK_NUCLEI)
-    assert np.all(w[:50] == w[0]) and np.all(w[50:] == w[-1])
-    assert w[0] - w[-1] == pytest.approx(c * 10 / 50, abs=1e-12)
-    assert w[-1] < 1.0 and CROWD_SHARE > 0  # fewer crowded pairs than usual: a little under one each
+    e = RATE_EXPONENT * 100 / (100 + RATE_SHRINK_NUCLEI)
+    per_stretch = [50 * (5.0 / RATE_PIVOT) ** e + c * (k - CROWD_SHARE * 50) for k in (10, 0)]
+    assert np.allclose(w, w[0]) and w.sum() == pytest.approx(sum(per_stretch), abs=1e-9)
+    assert w[0] < 1.0 and CROWD_SHARE > 0  # fewer crowded pairs than usual (0.1 against 0.082 at 5.75/s): under one each
+
+
+def test_lobe_widths_at_half_prominence() -> None:
+    from speechcoach.syllables import lobe_widths
+
+    # a triangle 0-10-0 dB over frames 0..20 (peak at 10, prominence 10): half prominence is 5 dB,
+    # crossed at frames 5 and 15 exactly -> 10 frames; a flat top counts every frame at or above the cut
+    env = np.r_[np.arange(0.0, 10.0), 10.0, np.arange(9.0, -1.0, -1.0)]
+    assert lobe_widths(env, np.array([10]), np.array([10.0])).tolist() == pytest.approx([10.0])
+    # a cut between frames is placed by linear interpolation: 4 dB under a 10 dB top is 6 dB, 4 frames each side
+    assert lobe_widths(env, np.array([10]), np.array([8.0])) == pytest.approx([8.0])
+    # a lobe running into the signal's ends (or past reach) ends at its last frame inside
+    assert lobe_widths(np.full(7, 3.0), np.array([3]), np.array([2.0])) == pytest.approx([6.0])
+    assert lobe_widths(np.full(50, 3.0), np.array([25]), np.array([2.0]), reach=5) == pytest.approx([10.0])
+    assert lobe_widths(env, np.array([], dtype=int), np.array([])).size == 0
+
+
+def test_width_rate_and_the_weights_it_drives() -> None:
+    from speechcoach.syllables import (RATE_PIVOT, WIDTH_FLOOR_S, WIDTH_QUANTILE, WIDTH_SCALE, estimate_count,
+                                       estimate_count_runs, nucleus_weights, width_rate)
+
+    w = np.linspace(0.05, 0.15, 41)
+    assert width_rate(w) == pytest.approx(WIDTH_SCALE / np.quantile(w, WIDTH_QUANTILE))
+    assert width_rate(np.zeros(3)) == pytest.approx(WIDTH_SCALE / WIDTH_FLOOR_S) and np.isnan(width_rate(np.array([])))
+    # 30 nuclei in 10 s: the lobe widths, not the nucleus rate (3/s), decide the rate
+    runs = np.array([[0.0, 10.0]])
+    nuclei = np.arange(30) / 3 + 0.1
+    at_pivot = np.full(30, WIDTH_SCALE / RATE_PIVOT)  # lobes whose rate is the pivot: no rate correction
+    assert estimate_count_runs(nuclei, runs, widths=at_pivot) == estimate_count(30, 10.0, crowded=0, rate=RATE_PIVOT)
+    assert estimate_count(30, 10.0, crowded=0, rate=RATE_PIVOT) == estimate_count(30, 30 / RATE_PIVOT, crowded=0)
+    narrow = nucleus_weights(nuclei, runs, widths=at_pivot / 1.5)  # every lobe narrower: faster speech, more per nucleus
+    assert np.all(narrow > nucleus_weights(nuclei, runs, widths=at_pivot))
+    assert np.array_equal(nucleus_weights(nuclei[::-1], runs, widths=at_pivot[::-1] / 1.5), narrow[::-1])
+    with pytest.raises(ValueError):
+        nucleus_weights(nuclei, runs, widths=at_pivot[:5])
+    assert estimate_count(30, 10.0, crowded=0, rate=float("nan")) == estimate_count(30, 10.0, crowded=0)  # nan: nucleus rate
+
+
+def test_nucleus_weights_share_the_width_count_out_by_the_nucleus_rate() -> None:
+    from speechcoach.syllables import (RATE_EXPONENT, RATE_PIVOT, RATE_SHRINK_NUCLEI, WIDTH_SCALE, estimate_count,
+                                       nucleus_weights)
+
+    # two stretches of 30 nuclei: 6/s with lobes at the pivot's width rate, then 4/s with lobes 1.2 x narrower
+    runs = np.array([[0.0, 5.0], [6.0, 13.5]])
+    nuclei = np.r_[np.arange(30) / 6 + 0.05, 6.0 + np.arange(30) / 4 + 0.1]
+    widths = np.r_[np.full(30, WIDTH_SCALE / RATE_PIVOT), np.full(30, WIDTH_SCALE / RATE_PIVOT / 1.2)]
+    w = nucleus_weights(nuclei, runs, widths=widths, chunk=30)
+    # the total: each stretch counted at its own lobe-width rate (no crowded pairs: 167 ms apart or more)
+    e = RATE_EXPONENT * 60 / (60 + RATE_SHRINK_NUCLEI)
+    want = sum(estimate_count(30, 1.0, crowded=0, rate=r, exponent=e * (30 + RATE_SHRINK_NUCLEI) / 30, shrink=RATE_SHRINK_NUCLEI)
+               for r in (RATE_PIVOT, 1.2 * RATE_PIVOT))
+    assert abs(w.sum() - want) <= 1.0  # estimate_count rounds each stretch
+    # the shape: the nucleus rates (6/s against 4/s), not the lobe widths, which say the second is faster
+    assert np.allclose(w[:30], w[0]) and np.allclose(w[30:], w[-1])
+    assert w[0] / w[-1] == pytest.approx((6.0 / 4.0) ** e)
