@@ -204,6 +204,14 @@ def rate_gauge(cpm: float, band: Sequence[float], target: float, verdict: str, w
 
 # -- the timeline --------------------------------------------------------------------------
 
+_TIMELINE_H = 262.0
+"""Height of the timeline's viewBox."""
+
+_TIMELINE_TOP = 64.0
+_TIMELINE_BASE = 200.0
+"""Top and baseline of the timeline's envelope (the plot runs from 14 above the top to the baseline)."""
+
+
 def pool_max(values: Sequence[float], n: int) -> list[tuple[int, float]]:
     """Max-pool ``values`` into at most ``n`` (index, value) points, keeping peaks visible."""
     m = len(values)
@@ -241,52 +249,78 @@ def timeline(report: dict[str, Any], words: Words) -> str:
     """
     dur = float(report["input"]["duration_s"]) or 1.0
     axis = TimeAxis(0.0, dur)
-    h = 262.0
-    top, base = 64.0, 200.0
-    sp = report["speech"]
-    R = words.report
+    pauses = report.get("pauses") or []
     parts = [
-        f'<svg class="chart timeline" viewBox="0 0 {_f(WIDTH)} {_f(h)}" {axis.svg_attrs()} '
+        f'<svg class="chart timeline" viewBox="0 0 {_f(WIDTH)} {_f(_TIMELINE_H)}" {axis.svg_attrs()} '
         f'role="img" aria-label="{_a(words.labels["timeline"])}">',
-        f'<rect class="plotbg" x="{_f(axis.x0)}" y="{_f(top - 14)}" width="{_f(axis.x1 - axis.x0)}" height="{_f(base - top + 14)}"/>',
+        *_speech_span(report["speech"], axis, words),
+        *_pause_columns(pauses, axis),
+        *_envelope(report.get("envelope") or {}, axis),
+        *_nuclei_rug(report.get("nuclei_s") or [], axis, words),
+        *_pause_marks(pauses, axis, words, guessed_placements(report)),
+        *_missed_breaks(report.get("alignment"), axis, words),
+        time_axis_svg(axis, _TIMELINE_BASE + 16),
+        _playhead(_TIMELINE_TOP - 14, _TIMELINE_BASE),
+        "</svg>",
     ]
-    # leading and trailing silence, the speech span
-    for a, b in ((0.0, float(sp["start_s"])), (float(sp["end_s"]), dur)):
+    return "".join(parts)
+
+
+def _speech_span(speech: dict[str, Any], axis: TimeAxis, words: Words) -> list[str]:
+    """The plot's background, the leading and trailing silence (labelled where there is room) and the speech span."""
+    top, base = _TIMELINE_TOP, _TIMELINE_BASE
+    silence = words.report["silence"]
+    parts = [f'<rect class="plotbg" x="{_f(axis.x0)}" y="{_f(top - 14)}" width="{_f(axis.x1 - axis.x0)}" height="{_f(base - top + 14)}"/>']
+    for a, b in ((0.0, float(speech["start_s"])), (float(speech["end_s"]), axis.t1)):
         if b - a > 0:
             xa, xb = axis.x(a), axis.x(b)
             parts.append(f'<rect class="silence" x="{_f(xa)}" y="{_f(top - 14)}" width="{_f(xb - xa)}" height="{_f(base - top + 14)}"/>')
-            if text_width(R["silence"], 12) < xb - xa - 4:
-                parts.append(f'<text class="small muted" x="{_f((xa + xb) / 2)}" y="{_f(base - 6)}" text-anchor="middle">{_a(R["silence"])}</text>')
-    xs, xe = axis.x(float(sp["start_s"])), axis.x(float(sp["end_s"]))
+            if text_width(silence, 12) < xb - xa - 4:
+                parts.append(f'<text class="small muted" x="{_f((xa + xb) / 2)}" y="{_f(base - 6)}" text-anchor="middle">{_a(silence)}</text>')
+    xs, xe = axis.x(float(speech["start_s"])), axis.x(float(speech["end_s"]))
     parts.append(f'<rect class="speech" x="{_f(xs)}" y="{_f(top - 14)}" width="{_f(max(xe - xs, 0))}" height="{_f(base - top + 14)}"/>')
+    return parts
 
-    # pauses: shaded columns coloured by placement
-    pauses = report.get("pauses") or []
+
+def _pause_columns(pauses: list[dict[str, Any]], axis: TimeAxis) -> list[str]:
+    """Each pause as a shaded column, coloured by its placement."""
+    top, base = _TIMELINE_TOP, _TIMELINE_BASE
+    parts = []
     for p in pauses:
         xa, xb = axis.x(p["start_s"]), axis.x(p["end_s"])
         w = max(xb - xa, 2.0)
         col = PLACEMENT_COLOURS.get(p.get("placement") or "unknown", PLACEMENT_COLOURS["unknown"])
         parts.append(f'<rect x="{_f(xa)}" y="{_f(top - 14)}" width="{_f(w)}" height="{_f(base - top + 14)}" fill="{col}" fill-opacity="0.18"/>')
+    return parts
 
-    # envelope
-    env = report.get("envelope") or {}
-    db = env.get("db") or []
-    hop = float(env.get("hop_s") or 0.05)
-    if db:
-        vmax = max(max(float(v) for v in db), 1.0)
-        pts = pool_max(db, ENVELOPE_MAX_POINTS)
-        d = [f"M{_f(axis.x(0.0))},{_f(base)}"]
-        for i, v in pts:
-            d.append(f"L{_f(axis.x((i + 0.5) * hop))},{_f(base - (v / vmax) * (base - top))}")
-        d.append(f"L{_f(axis.x(pts[-1][0] * hop + hop))},{_f(base)} Z")
-        parts.append(f'<path class="envelope" d="{" ".join(d)}"/>')
 
-    # syllable nuclei: a rug under the envelope
-    rug = "".join(f"M{_f(axis.x(t))},{_f(base + 3)}v8" for t in report.get("nuclei_s") or [])
-    if rug:
-        parts.append(f'<path class="nuclei" d="{rug}"><title>{_a(R["nuclei"])}</title></path>')
+def _envelope(envelope: dict[str, Any], axis: TimeAxis) -> list[str]:
+    """The energy envelope (dB above the noise floor) as a filled path, max-pooled to :data:`ENVELOPE_MAX_POINTS`."""
+    top, base = _TIMELINE_TOP, _TIMELINE_BASE
+    db = envelope.get("db") or []
+    hop = float(envelope.get("hop_s") or 0.05)
+    if not db:
+        return []
+    vmax = max(max(float(v) for v in db), 1.0)
+    pts = pool_max(db, ENVELOPE_MAX_POINTS)
+    d = [f"M{_f(axis.x(0.0))},{_f(base)}"]
+    for i, v in pts:
+        d.append(f"L{_f(axis.x((i + 0.5) * hop))},{_f(base - (v / vmax) * (base - top))}")
+    d.append(f"L{_f(axis.x(pts[-1][0] * hop + hop))},{_f(base)} Z")
+    return [f'<path class="envelope" d="{" ".join(d)}"/>']
 
-    # pause labels and click targets, staggered in three rows above the envelope
+
+def _nuclei_rug(nuclei_s: list[float], axis: TimeAxis, words: Words) -> list[str]:
+    """The syllable nuclei as a rug under the envelope."""
+    rug = "".join(f"M{_f(axis.x(t))},{_f(_TIMELINE_BASE + 3)}v8" for t in nuclei_s)
+    if not rug:
+        return []
+    return [f'<path class="nuclei" d="{rug}"><title>{_a(words.report["nuclei"])}</title></path>']
+
+
+def _pause_marks(pauses: list[dict[str, Any]], axis: TimeAxis, words: Words, guessed: bool) -> list[str]:
+    """Each pause's length label and click target, the labels staggered in three rows above the envelope."""
+    top, base = _TIMELINE_TOP, _TIMELINE_BASE
     labels = [words.pause(p["duration_s"]) for p in pauses]
     spans = []
     for p, lab in zip(pauses, labels):
@@ -294,13 +328,14 @@ def timeline(report: dict[str, Any], words: Words) -> str:
         w = text_width(lab, 13)
         spans.append((cx - w / 2, cx + w / 2))
     rows = _stagger(spans, 3)
-    for i, (p, lab, row) in enumerate(zip(pauses, labels, rows), 1):
+    parts = []
+    for p, lab, row in zip(pauses, labels, rows):
         place = p.get("placement") or "unknown"
         col = PLACEMENT_COLOURS.get(place, PLACEMENT_COLOURS["unknown"])
         xa, xb = axis.x(p["start_s"]), axis.x(p["end_s"])
         cx = (xa + xb) / 2
         ly = 16.0 + row * 15.0
-        title = f"{words.time(p['start_s'])} · {words.pause_label(p['duration_s'], place, guessed_placements(report))}"
+        title = f"{words.time(p['start_s'])} · {words.pause_label(p['duration_s'], place, guessed)}"
         parts.append(
             f'<g class="pause p-{_a(place)}" data-t="{max(0.0, p["start_s"] - PAUSE_LEAD_IN_S):.3f}" tabindex="0" role="button">'
             f"<title>{_a(title)}</title>"
@@ -310,13 +345,18 @@ def timeline(report: dict[str, Any], words: Words) -> str:
             f'<text class="plabel" x="{_f(cx)}" y="{_f(ly)}" text-anchor="middle" fill="{col}">{_a(lab)}</text>'
             "</g>"
         )
-    # sentence ends / procedure steps passed without a pause
-    al = report.get("alignment")
+    return parts
+
+
+def _missed_breaks(alignment: Any, axis: TimeAxis, words: Words) -> list[str]:
+    """A dashed mark and click target at each sentence end or procedure step passed without a pause."""
+    top, base = _TIMELINE_TOP, _TIMELINE_BASE
     missed = []
-    if isinstance(al, dict):
+    if isinstance(alignment, dict):
         for key in ("missed_breaks", "missed_steps"):
-            missed += [g for g in al.get(key) or [] if isinstance(g, dict) and g.get("time_s") is not None]
+            missed += [g for g in alignment.get(key) or [] if isinstance(g, dict) and g.get("time_s") is not None]
     col = PLACEMENT_COLOURS["mid_phrase"]
+    parts = []
     for g in missed:
         t = float(g["time_s"])
         x = axis.x(t)
@@ -329,10 +369,7 @@ def timeline(report: dict[str, Any], words: Words) -> str:
             f'<text x="{_f(x)}" y="{_f(base - 8)}" text-anchor="middle" fill="{col}" class="plabel">✗</text>'
             "</g>"
         )
-    parts.append(time_axis_svg(axis, base + 16))
-    parts.append(_playhead(top - 14, base))
-    parts.append("</svg>")
-    return "".join(parts)
+    return parts
 
 
 # -- the pace chart ------------------------------------------------------------------------
