@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import math
+from dataclasses import dataclass
 from typing import Any, Sequence
 from urllib.parse import quote
 
@@ -145,57 +146,101 @@ def histogram(
     lo_b, hi_b = float(band[0]), float(band[1])
     if verdicts is None:
         verdicts = [rate_verdict(v, (lo_b, hi_b)) for v in values]
-    n_in = _bars_in_band(lo_b, hi_b)
-    bars: dict[int, int] = {}
-    for v, verdict in zip(values, verdicts):
-        i = _bar_of(shown_cpm(v), verdict, lo_b, hi_b)
-        bars[i] = bars.get(i, 0) + 1
+    bars = _bar_counts(values, verdicts, lo_b, hi_b)
     i0 = min([*bars, -3])
-    i1 = max([*bars, n_in + 2])
-    x0, x1 = _bar_span(i0, lo_b, hi_b)[0], _bar_span(i1, lo_b, hi_b)[1]
-    nb = i1 - i0 + 1
-    ymax = max([*bars.values(), 1])
+    i1 = max([*bars, _bars_in_band(lo_b, hi_b) + 2])
     ml, mr, mt, mb = 40, 12, 34, 42
     pw, ph = width - ml - mr, height - mt - mb
-
-    def sx(v: float) -> float:
-        return ml + (v - x0) / (x1 - x0) * pw
-
-    def sy(c: float) -> float:
-        return mt + ph - c / ymax * ph
-
+    x0, x1 = _bar_span(i0, lo_b, hi_b)[0], _bar_span(i1, lo_b, hi_b)[1]
+    scale = _Scale(x0=x0, x1=x1, ymax=max([*bars.values(), 1]), ml=ml, mt=mt, pw=pw, ph=ph)
+    sx = scale.sx
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px;height:auto" role="img" aria-label="{_e(labels["distribution"])}">',
         f'<rect x="{sx(lo_b):.1f}" y="{mt}" width="{sx(hi_b) - sx(lo_b):.1f}" height="{ph}" fill="#dafbe1"/>',
+        *_bar_rects(bars, scale, lo_b, hi_b),
+        f'<line x1="{sx(target):.1f}" x2="{sx(target):.1f}" y1="17" y2="{mt + ph}" stroke="#0969da" stroke-width="2" stroke-dasharray="5,3"/>',
+        f'<text x="{sx(target):.1f}" y="13" font-size="11" text-anchor="middle" fill="#0969da">{_e(labels["target"])} {shown_limit(target)}</text>',
+        f'<line x1="{ml}" x2="{ml + pw}" y1="{mt + ph}" y2="{mt + ph}" stroke="#57606a"/>',
+        *_ticks(i0, i1, scale, lo_b, hi_b),
+        *_titles_and_legend(scale, labels, height, lo_b, hi_b),
+        "</svg>",
     ]
+    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class _Scale:
+    """The histogram's plot: rates ``x0``–``x1`` (cpm) and counts 0–``ymax`` in a ``pw`` × ``ph`` box at (``ml``, ``mt``)."""
+
+    x0: float
+    x1: float
+    ymax: int
+    ml: int
+    mt: int
+    pw: int
+    ph: int
+
+    def sx(self, v: float) -> float:
+        """The x of rate ``v`` (cpm)."""
+        return self.ml + (v - self.x0) / (self.x1 - self.x0) * self.pw
+
+    def sy(self, c: float) -> float:
+        """The y of count ``c``."""
+        return self.mt + self.ph - c / self.ymax * self.ph
+
+
+def _bar_counts(values: Sequence[float], verdicts: Sequence[str], lo: float, hi: float) -> dict[int, int]:
+    """How many rates fall in each bar of :func:`_bar_of` (by the rate shown), by bar index."""
+    bars: dict[int, int] = {}
+    for v, verdict in zip(values, verdicts):
+        i = _bar_of(shown_cpm(v), verdict, lo, hi)
+        bars[i] = bars.get(i, 0) + 1
+    return bars
+
+
+def _bar_rects(bars: dict[int, int], scale: _Scale, lo: float, hi: float) -> list[str]:
+    """Each bar coloured by its verdict, with the shown rates it holds on hover and its count above it."""
+    n_in = _bars_in_band(lo, hi)
+    sx, sy, mt, ph = scale.sx, scale.sy, scale.mt, scale.ph
+    parts = []
     for i in sorted(bars):
         c = bars[i]
-        a, b, held = _bar_span(i, lo_b, hi_b)
+        a, b, held = _bar_span(i, lo, hi)
         colour = "#bf8700" if i < 0 else "#2da44e" if i < n_in else "#cf222e"
         parts.append(
             f'<rect x="{sx(a) + 1:.1f}" y="{sy(c):.1f}" width="{max(sx(b) - sx(a) - 2, 1):.1f}" height="{mt + ph - sy(c):.1f}" fill="{colour}">'
             f"<title>{held}: {c}</title></rect>"
         )
         parts.append(f'<text x="{(sx(a) + sx(b)) / 2:.1f}" y="{sy(c) - 3:.1f}" font-size="11" text-anchor="middle">{c}</text>')
-    parts.append(f'<line x1="{sx(target):.1f}" x2="{sx(target):.1f}" y1="17" y2="{mt + ph}" stroke="#0969da" stroke-width="2" stroke-dasharray="5,3"/>')
-    parts.append(f'<text x="{sx(target):.1f}" y="13" font-size="11" text-anchor="middle" fill="#0969da">{_e(labels["target"])} {shown_limit(target)}</text>')
-    parts.append(f'<line x1="{ml}" x2="{ml + pw}" y1="{mt + ph}" y2="{mt + ph}" stroke="#57606a"/>')
-    # ticks at the bars' edges, thinned on a wide axis; the band's edges always have one
-    every = max(1, math.ceil(nb / 14))
-    edges = [_bar_span(i, lo_b, hi_b)[0] for i in range(i0, i1 + 1)] + [x1]
+    return parts
+
+
+def _ticks(i0: int, i1: int, scale: _Scale, lo: float, hi: float) -> list[str]:
+    """Ticks at the edges of bars ``i0``–``i1``, thinned on a wide axis.
+
+    The band's edges always have one, and no other tick is within 24 px of them (the labels would run together).
+    """
+    sx, mt, ph = scale.sx, scale.mt, scale.ph
+    every = max(1, math.ceil((i1 - i0 + 1) / 14))
+    edges = [_bar_span(i, lo, hi)[0] for i in range(i0, i1 + 1)] + [scale.x1]
     thinned = [e for k, e in enumerate(edges) if (k + i0) % every == 0]
-    ticks = sorted({*(e for e in thinned if min(abs(sx(e) - sx(lo_b)), abs(sx(e) - sx(hi_b))) >= 24 or e in (lo_b, hi_b)), lo_b, hi_b})
+    ticks = sorted({*(e for e in thinned if min(abs(sx(e) - sx(lo)), abs(sx(e) - sx(hi))) >= 24 or e in (lo, hi)), lo, hi})
+    parts = []
     for tick in ticks:
         parts.append(f'<line x1="{sx(tick):.1f}" x2="{sx(tick):.1f}" y1="{mt + ph}" y2="{mt + ph + 4}" stroke="#57606a"/>')
         parts.append(f'<text x="{sx(tick):.1f}" y="{mt + ph + 16}" font-size="11" text-anchor="middle">{tick:.0f}</text>')
-    parts.append(f'<text x="{ml + pw / 2:.1f}" y="{height - 6}" font-size="12" text-anchor="middle">{_e(labels["rate_axis"])}</text>')
-    parts.append(
-        f'<text x="12" y="{mt + ph / 2:.1f}" font-size="12" text-anchor="middle" transform="rotate(-90 12 {mt + ph / 2:.1f})">{_e(labels["count_axis"])}</text>'
-    )
-    parts.append(f'<rect x="{ml + pw - 150}" y="4" width="10" height="10" fill="#dafbe1" stroke="#2da44e"/>')
-    parts.append(f'<text x="{ml + pw - 136}" y="13" font-size="11" fill="#1a7f37">{_e(labels["band"])} {shown_limit(lo_b)}–{shown_limit(hi_b)}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+    return parts
+
+
+def _titles_and_legend(scale: _Scale, labels: dict[str, str], height: int, lo: float, hi: float) -> list[str]:
+    """The axis titles and the band's legend."""
+    ml, mt, pw, ph = scale.ml, scale.mt, scale.pw, scale.ph
+    return [
+        f'<text x="{ml + pw / 2:.1f}" y="{height - 6}" font-size="12" text-anchor="middle">{_e(labels["rate_axis"])}</text>',
+        f'<text x="12" y="{mt + ph / 2:.1f}" font-size="12" text-anchor="middle" transform="rotate(-90 12 {mt + ph / 2:.1f})">{_e(labels["count_axis"])}</text>',
+        f'<rect x="{ml + pw - 150}" y="4" width="10" height="10" fill="#dafbe1" stroke="#2da44e"/>',
+        f'<text x="{ml + pw - 136}" y="13" font-size="11" fill="#1a7f37">{_e(labels["band"])} {shown_limit(lo)}–{shown_limit(hi)}</text>',
+    ]
 
 
 def _interrupted_note(summary: dict[str, Any], labels: dict[str, str]) -> list[str]:
