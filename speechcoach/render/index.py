@@ -259,30 +259,49 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
     """The batch ``index.html`` from a ``speechcoach.batch/1`` summary dictionary."""
     lang = lang or summary.get("lang", "zh")
     S = strings(lang)
+    ok = [r for r in summary["recordings"] if not r.get("error")]
+    h = [
+        *_head(summary, S, lang),
+        *_cards(summary, ok, S["batch"]),
+        *_distribution(summary, ok, S),
+        *_progress(summary, S),
+        *_recordings(summary, S),
+        f"<script>{_JS}</script></body></html>\n",
+    ]
+    return "\n".join(h)
+
+
+def _head(summary: dict[str, Any], S: dict[str, Any], lang: str) -> list[str]:
+    """The document's head and title, the meta line (date, generator, target, band, pause limit), any interrupted notice."""
     L = S["batch"]
-    V = S["verdict"]
     st = summary["settings"]
     lo, hi = st["band_cpm"]
-    target = st["target_cpm"]
-    rows = summary["recordings"]
-    ok = [r for r in rows if not r.get("error")]
-    rates = sorted(float(r["cpm"]) for r in ok)
-    median = (rates[len(rates) // 2] if len(rates) % 2 else (rates[len(rates) // 2 - 1] + rates[len(rates) // 2]) / 2) if rates else None
-    in_band = sum(lo <= shown_cpm(v) <= hi for v in rates)  # the band judged on the shown rate, like the verdict
-    c = summary["counts"]
-    sep, colon = S["report"]["list_sep"], S["report"]["colon"]
-
-    h: list[str] = [
+    sep = S["report"]["list_sep"]
+    return [
         "<!DOCTYPE html>",
         f'<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(L['title'])}</title><style>{_CSS}</style></head><body>",
         f"<h1>{_e(L['title'])}</h1>",
         f'<p class="meta">{_e(L["generated"])}{_e(S["report"]["colon"])}{_e(Words(lang).date(str(summary.get("created") or "")))} · {_e(summary.get("generator"))} · '
-        f'{_e(L["target"])} {shown_limit(target)} {_e(L["cpm_unit"])}{_e(sep)}{_e(L["band"])} {shown_limit(lo)}–{shown_limit(hi)}'
+        f'{_e(L["target"])} {shown_limit(st["target_cpm"])} {_e(L["cpm_unit"])}{_e(sep)}{_e(L["band"])} {shown_limit(lo)}–{shown_limit(hi)}'
         + (f'{_e(sep)}{_e(L["max_pause"])} {shown_limit(st["max_pause_s"], 1)} {_e(L["seconds_unit"])}' if st.get("max_pause_s") is not None else "")
         + "</p>",
         *_interrupted_note(summary, L),
+    ]
+
+
+def _cards(summary: dict[str, Any], ok: list[dict[str, Any]], L: dict[str, str]) -> list[str]:
+    """The cohort in figures: recordings, analysed, failed, median rate, in band and passed ``check``.
+
+    ``ok`` are the recordings analysed without error.
+    """
+    rates = sorted(float(r["cpm"]) for r in ok)
+    median = (rates[len(rates) // 2] if len(rates) % 2 else (rates[len(rates) // 2 - 1] + rates[len(rates) // 2]) / 2) if rates else None
+    lo, hi = summary["settings"]["band_cpm"]
+    in_band = sum(lo <= shown_cpm(v) <= hi for v in rates)  # the band judged on the shown rate, like the verdict
+    c = summary["counts"]
+    return [
         '<div class="cards">',
         f'<div class="card">{_e(L["recordings"])}<b>{c["recordings"]}</b></div>',
         f'<div class="card">{_e(L["analysed"])}<b>{c["analysed"]}</b></div>',
@@ -291,41 +310,83 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
         f'<div class="card">{_e(L["in_band"])}<b>{in_band}/{len(rates)}</b></div>',
         f'<div class="card">{_e(L["passed_check"])}<b>{c.get("passed_check", 0)}/{len(rates)}</b></div>',
         "</div>",
-        f"<h2>{_e(L['distribution'])}</h2>",
     ]
-    if rates:
-        h.append(histogram([float(r["cpm"]) for r in ok], (lo, hi), target, labels=L, verdicts=[r.get("verdict") or rate_verdict(float(r["cpm"]), (lo, hi)) for r in ok]))
-        h.append(
-            f'<p class="note">{_e(L["slow"])}{_e(colon)}{c["slow"]} · {_e(L["on_target"])}{_e(colon)}{c["on_target"]} · {_e(L["fast"])}{_e(colon)}{c["fast"]}</p>'
-        )
-    else:
-        h.append(f"<p>{_e(L['no_data'])}</p>")
 
-    h.append(f"<h2>{_e(L['progress'])}</h2>")
-    h.append(f'<p class="note">{_e(L["progress_note"])}</p>')
-    h.append(
+
+def _distribution(summary: dict[str, Any], ok: list[dict[str, Any]], S: dict[str, Any]) -> list[str]:
+    """The rates' histogram with the count per verdict, or a note that there are none.
+
+    ``ok`` are the recordings analysed without error.
+    """
+    L = S["batch"]
+    colon = S["report"]["colon"]
+    st = summary["settings"]
+    lo, hi = st["band_cpm"]
+    c = summary["counts"]
+    out = [f"<h2>{_e(L['distribution'])}</h2>"]
+    if not ok:
+        return [*out, f"<p>{_e(L['no_data'])}</p>"]
+    verdicts = [r.get("verdict") or rate_verdict(float(r["cpm"]), (lo, hi)) for r in ok]
+    return [
+        *out,
+        histogram([float(r["cpm"]) for r in ok], (lo, hi), st["target_cpm"], labels=L, verdicts=verdicts),
+        f'<p class="note">{_e(L["slow"])}{_e(colon)}{c["slow"]} · {_e(L["on_target"])}{_e(colon)}{c["on_target"]} · {_e(L["fast"])}{_e(colon)}{c["fast"]}</p>',
+    ]
+
+
+def _progress(summary: dict[str, Any], S: dict[str, Any]) -> list[str]:
+    """Each trainee's first and latest attempt (rate, verdict, score), the change between them and the attempts in band."""
+    L, V = S["batch"], S["verdict"]
+    out = [
+        f"<h2>{_e(L['progress'])}</h2>",
+        f'<p class="note">{_e(L["progress_note"])}</p>',
         '<div class="wide"><table><thead><tr>'
         + "".join(f"<th>{_e(L[k])}</th>" for k in ("trainee", "attempts", "first", "latest", "change_cpm", "change_score", "in_band"))
-        + "</tr></thead><tbody>"
-    )
+        + "</tr></thead><tbody>",
+    ]
     for t in summary.get("trainees", []):
         if "first" not in t:
-            h.append(f"<tr><td>{_e(t['trainee'])}</td><td class=num>{t['attempts']}</td><td colspan=5 class=err>{_e(L['no_data'])}</td></tr>")
+            out.append(f"<tr><td>{_e(t['trainee'])}</td><td class=num>{t['attempts']}</td><td colspan=5 class=err>{_e(L['no_data'])}</td></tr>")
             continue
         f, l = t["first"], t["latest"]
         better = "up" if t["closer_to_target"] else ("down" if t["delta_cpm"] else "")
-        h.append(
+        out.append(
             f"<tr><td>{_e(t['trainee'])}</td><td class=num>{t['attempts']}</td>"
             f"<td>{_cpm(f['cpm'])} <span class={_e(f['verdict'])}>{_e(V.get(f['verdict'], f['verdict']))}</span> · {f['score']}<br><span class=note>{_e(_base(f['file']))}</span></td>"
             f"<td>{_cpm(l['cpm'])} <span class={_e(l['verdict'])}>{_e(V.get(l['verdict'], l['verdict']))}</span> · {l['score']}<br><span class=note>{_e(_base(l['file']))}</span></td>"
             f"<td class='num {better}'>{shown_cpm(l['cpm']) - shown_cpm(f['cpm']):+d}</td><td class=num>{t['delta_score']:+d}</td>"
             f"<td class=num>{t['in_band']}/{t['analysed']}</td></tr>"
         )
-    h.append("</tbody></table></div>")
+    out.append("</tbody></table></div>")
+    return out
 
+
+_COLUMNS = (
+    ("trainee", "text"),
+    ("file", "text"),
+    ("duration", "num"),
+    ("chars", "num"),
+    ("cpm", "num"),
+    ("verdict", "text"),
+    ("pauses", "num"),
+    ("longest_pause", "num"),
+    ("mid_phrase", "num"),
+    ("pace_cv", "num"),
+    ("score", "num"),
+    ("check", "text"),
+    ("error", "text"),
+)
+"""The recordings table's columns: the ``[batch]`` label of each and how the page's script sorts it."""
+
+
+def _recordings(summary: dict[str, Any], S: dict[str, Any]) -> list[str]:
+    """Every recording: the filter controls and a sortable table, one row each (:func:`_recording_row`)."""
+    L, V = S["batch"], S["verdict"]
+    colon = S["report"]["colon"]
+    rows = summary["recordings"]
     trainees = sorted({r["trainee"] for r in rows if r.get("trainee")})
-    h.append(f"<h2>{_e(L['all_recordings'])}</h2>")
-    h.append(
+    return [
+        f"<h2>{_e(L['all_recordings'])}</h2>",
         '<div class="controls">'
         f'<input id="q" type="search" placeholder="{_e(L["filter"])}" aria-label="{_e(L["filter"])}">'
         f'<select id="trainee" aria-label="{_e(L["trainee"])}"><option value="">{_e(L["all_trainees"])}</option>'
@@ -334,55 +395,42 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
         f'<select id="verdict" aria-label="{_e(L["verdict"])}"><option value="">{_e(L["all_verdicts"])}</option>'
         + "".join(f'<option value="{k}">{_e(V[k])}</option>' for k in ("slow", "on_target", "fast"))
         + f'<option value="error">{_e(L["error"])}</option></select>'
-        f'<span class="note">{_e(L["shown"])}{_e(colon)}<span id="shown">{len(rows)}</span>/{len(rows)}</span></div>'
-    )
-    cols = [
-        ("trainee", "text"),
-        ("file", "text"),
-        ("duration", "num"),
-        ("chars", "num"),
-        ("cpm", "num"),
-        ("verdict", "text"),
-        ("pauses", "num"),
-        ("longest_pause", "num"),
-        ("mid_phrase", "num"),
-        ("pace_cv", "num"),
-        ("score", "num"),
-        ("check", "text"),
-        ("error", "text"),
+        f'<span class="note">{_e(L["shown"])}{_e(colon)}<span id="shown">{len(rows)}</span>/{len(rows)}</span></div>',
+        '<div class="wide"><table id="recs"><thead><tr>' + "".join(f'<th data-type="{t}">{_e(L[k])}</th>' for k, t in _COLUMNS) + "</tr></thead><tbody>",
+        *(_recording_row(r, L, V) for r in rows),
+        "</tbody></table></div>",
     ]
-    h.append('<div class="wide"><table id="recs"><thead><tr>' + "".join(f'<th data-type="{t}">{_e(L[k])}</th>' for k, t in cols) + "</tr></thead><tbody>")
-    for r in rows:
-        err = r.get("error") or ""
-        verdict = "error" if err else r.get("verdict") or ""
-        link = r.get("report_html") or r.get("report_json") or ""
-        name = _e(_base(r["file"]))
-        file_cell = f'<a href="{_e(_href(link))}" title="{_e(r["file"])}">{name}</a>' if link else f'<span title="{_e(r["file"])}">{name}</span>'
-        chk = r.get("check") or ""
-        chk_label = {"pass": L["pass"], "fail": L["fail"], "error": L["error"]}.get(chk, chk)
-        src = "" if r.get("char_source") in (None, "script") else f' title="{_e(L["estimated"])}"'
-        # the error's stable code, and its English wording on hover
-        err_attrs = f' data-code="{_e(r.get("error_code"))}" title="{_e(r.get("error_en") or err)}"' if err else ""
-        h.append(
-            f'<tr data-verdict="{_e(verdict)}" data-trainee="{_e(r.get("trainee"))}">'
-            f"<td>{_e(r.get('trainee'))}</td><td>{file_cell}</td>"
-            f'<td class=num data-v="{_e(r.get("duration_s"))}">{_num(r.get("duration_s"), 1)}</td>'
-            f'<td class=num data-v="{_e(r.get("characters"))}"{src}>{_e(r.get("characters"))}{"~" if src else ""}</td>'
-            f'<td class=num data-v="{_e(r.get("cpm"))}">{_cpm(r.get("cpm"))}</td>'
-            f'<td class="{_e(verdict)}">{_e(V.get(verdict, "") if verdict != "error" else "")}</td>'
-            f'<td class=num data-v="{_e(r.get("pauses"))}">{_e(r.get("pauses"))}</td>'
-            f'<td class=num data-v="{_e(r.get("longest_pause_s"))}">{_num(r.get("longest_pause_s"), 1)}</td>'
-            f'<td class=num data-v="{_e(r.get("mid_phrase_pauses"))}">{_e(r.get("mid_phrase_pauses"))}</td>'
-            f'<td class=num data-v="{_e(r.get("pace_cv"))}">{_num(r.get("pace_cv"), 2)}</td>'
-            f'<td class=num data-v="{_e(r.get("score"))}">{_e(r.get("score"))}</td>'
-            f'<td><span class="{_e(chk)}">{_e(chk_label)}</span>'
-            + "".join(f"<br><span class=note>{_e(x)}</span>" for x in r.get("check_reasons") or [])  # why, not only on hover
-            + "</td>"
-            f'<td class="err"{err_attrs}>{_e(err)}</td></tr>'
-        )
-    h.append("</tbody></table></div>")
-    h.append(f"<script>{_JS}</script></body></html>\n")
-    return "\n".join(h)
+
+
+def _recording_row(r: dict[str, Any], L: dict[str, str], V: dict[str, str]) -> str:
+    """One row of the recordings table: a summary row's figures, its ``check`` verdict with the reasons, or its error."""
+    err = r.get("error") or ""
+    verdict = "error" if err else r.get("verdict") or ""
+    link = r.get("report_html") or r.get("report_json") or ""
+    name = _e(_base(r["file"]))
+    file_cell = f'<a href="{_e(_href(link))}" title="{_e(r["file"])}">{name}</a>' if link else f'<span title="{_e(r["file"])}">{name}</span>'
+    chk = r.get("check") or ""
+    chk_label = {"pass": L["pass"], "fail": L["fail"], "error": L["error"]}.get(chk, chk)
+    src = "" if r.get("char_source") in (None, "script") else f' title="{_e(L["estimated"])}"'
+    # the error's stable code, and its English wording on hover
+    err_attrs = f' data-code="{_e(r.get("error_code"))}" title="{_e(r.get("error_en") or err)}"' if err else ""
+    return (
+        f'<tr data-verdict="{_e(verdict)}" data-trainee="{_e(r.get("trainee"))}">'
+        f"<td>{_e(r.get('trainee'))}</td><td>{file_cell}</td>"
+        f'<td class=num data-v="{_e(r.get("duration_s"))}">{_num(r.get("duration_s"), 1)}</td>'
+        f'<td class=num data-v="{_e(r.get("characters"))}"{src}>{_e(r.get("characters"))}{"~" if src else ""}</td>'
+        f'<td class=num data-v="{_e(r.get("cpm"))}">{_cpm(r.get("cpm"))}</td>'
+        f'<td class="{_e(verdict)}">{_e(V.get(verdict, "") if verdict != "error" else "")}</td>'
+        f'<td class=num data-v="{_e(r.get("pauses"))}">{_e(r.get("pauses"))}</td>'
+        f'<td class=num data-v="{_e(r.get("longest_pause_s"))}">{_num(r.get("longest_pause_s"), 1)}</td>'
+        f'<td class=num data-v="{_e(r.get("mid_phrase_pauses"))}">{_e(r.get("mid_phrase_pauses"))}</td>'
+        f'<td class=num data-v="{_e(r.get("pace_cv"))}">{_num(r.get("pace_cv"), 2)}</td>'
+        f'<td class=num data-v="{_e(r.get("score"))}">{_e(r.get("score"))}</td>'
+        f'<td><span class="{_e(chk)}">{_e(chk_label)}</span>'
+        + "".join(f"<br><span class=note>{_e(x)}</span>" for x in r.get("check_reasons") or [])  # why, not only on hover
+        + "</td>"
+        f'<td class="err"{err_attrs}>{_e(err)}</td></tr>'
+    )
 
 
 def _base(path: str) -> str:
