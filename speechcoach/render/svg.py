@@ -153,53 +153,88 @@ def rate_gauge(cpm: float, band: Sequence[float], target: float, verdict: str, w
         An ``<svg>`` element.
     """
     lo, hi = float(band[0]), float(band[1])
-    top = max(hi * 1.5, cpm * 1.12, 200.0)
-    top = math.ceil(top / 20.0) * 20.0
-    h = 122.0
-    x0, x1 = 16.0, width - 16.0
+    top = math.ceil(max(hi * 1.5, cpm * 1.12, 200.0) / 20.0) * 20.0
+    scale = _Clamped(16.0, width - 16.0, top)
     narrow = " narrow" if width < WIDTH else ""
-
-    def x(v: float) -> float:
-        return x0 + min(max(v / top, 0.0), 1.0) * (x1 - x0)
-
-    by0, by1 = 44.0, 68.0
-    ink = VERDICT_INK.get(verdict, "#333")
     parts = [
-        f'<svg class="chart gauge{narrow}" viewBox="0 0 {_f(width)} {_f(h)}" role="img" '
+        f'<svg class="chart gauge{narrow}" viewBox="0 0 {_f(width)} {_f(_GAUGE_H)}" role="img" '
         f'aria-label="{_a(words.labels["rate"])}: {_a(words.cpm(cpm))}, {_a(words.verdict(verdict))}">',
+        *_gauge_zones(scale, lo, hi, words),
+        *_gauge_numbers(scale, lo, hi, target, words),
+        *_gauge_marker(scale, cpm, target, verdict, words),
+        "</svg>",
+    ]
+    return "".join(parts)
+
+
+_GAUGE_H = 122.0
+"""Height of the rate gauge's viewBox."""
+
+_GAUGE_BAR_TOP = 44.0
+_GAUGE_BAR_BOTTOM = 68.0
+"""Top and bottom of the gauge's bar of zones."""
+
+
+@dataclass(frozen=True)
+class _Clamped:
+    """Maps a rate 0–``top`` (chars/min) onto ``start``–``end`` (viewBox units), clamped at both ends."""
+
+    start: float
+    end: float
+    top: float
+
+    def at(self, v: float) -> float:
+        """The coordinate of rate ``v`` (chars/min)."""
+        return self.start + min(max(v / self.top, 0.0), 1.0) * (self.end - self.start)
+
+
+def _gauge_zones(scale: _Clamped, lo: float, hi: float, words: Words) -> list[str]:
+    """The slow, moderate and fast zones of the bar, each named under it where the name fits."""
+    x, x0, x1 = scale.at, scale.start, scale.end
+    by0, by1 = _GAUGE_BAR_TOP, _GAUGE_BAR_BOTTOM
+    parts = [
         f'<rect x="{_f(x0)}" y="{_f(by0)}" width="{_f(x(lo) - x0)}" height="{_f(by1 - by0)}" fill="{ZONE_COLOURS["slow"]}" rx="4"/>',
         f'<rect x="{_f(x(hi))}" y="{_f(by0)}" width="{_f(x1 - x(hi))}" height="{_f(by1 - by0)}" fill="{ZONE_COLOURS["fast"]}" rx="4"/>',
         f'<rect x="{_f(x(lo))}" y="{_f(by0)}" width="{_f(x(hi) - x(lo))}" height="{_f(by1 - by0)}" fill="{ZONE_COLOURS["on_target"]}"/>',
     ]
-    zone_y = by1 + 20
-    for key, a, b in (("slow", 0.0, lo), ("on_target", lo, hi), ("fast", hi, top)):
+    for key, a, b in (("slow", 0.0, lo), ("on_target", lo, hi), ("fast", hi, scale.top)):
         label = words.verdict(key)
         if text_width(label, 15) < x(b) - x(a) - 8:
-            parts.append(f'<text class="zone" x="{_f((x(a) + x(b)) / 2)}" y="{_f(zone_y)}" text-anchor="middle">{_a(label)}</text>')
-    num_y = zone_y + 22
+            parts.append(f'<text class="zone" x="{_f((x(a) + x(b)) / 2)}" y="{_f(by1 + 20)}" text-anchor="middle">{_a(label)}</text>')
+    return parts
+
+
+def _gauge_numbers(scale: _Clamped, lo: float, hi: float, target: float, words: Words) -> list[str]:
+    """The target's and the band edges' numbers under the zone names, the target first; one that would overlap a number placed before is left out."""
+    x = scale.at
     tgt = words.report["target_value"].format(v=words.limit(target))
     placed: list[tuple[float, float]] = []
+    parts = []
     for v, label, cls in ((target, tgt, "tick tlabel"), (lo, words.limit(lo), "tick"), (hi, words.limit(hi), "tick")):
         w = text_width(label, 14)
         a, b = x(v) - w / 2, x(v) + w / 2
         if any(a < pb + 6 and b > pa - 6 for pa, pb in placed):
             continue
         placed.append((a, b))
-        parts.append(f'<text class="{cls}" x="{_f(x(v))}" y="{_f(num_y)}" text-anchor="middle">{_a(label)}</text>')
-    parts.append(
-        f'<line class="target" x1="{_f(x(target))}" x2="{_f(x(target))}" y1="{_f(by0 - 6)}" y2="{_f(by1 + 6)}"/>'
-    )
+        parts.append(f'<text class="{cls}" x="{_f(x(v))}" y="{_f(_GAUGE_BAR_BOTTOM + 20 + 22)}" text-anchor="middle">{_a(label)}</text>')
+    return parts
+
+
+def _gauge_marker(scale: _Clamped, cpm: float, target: float, verdict: str, words: Words) -> list[str]:
+    """The target's line across the bar, and the speaker's marker with the rate above it in the verdict's colour."""
+    x, x0, x1 = scale.at, scale.start, scale.end
+    by0, by1 = _GAUGE_BAR_TOP, _GAUGE_BAR_BOTTOM
+    ink = VERDICT_INK.get(verdict, "#333")
     mx = x(shown_cpm(cpm))  # where the number shown lies: 140.4 (shown 140) sits on the band's edge, not past it
-    parts.append(
-        f'<path d="M{_f(mx - 9)},{_f(by0 - 16)} L{_f(mx + 9)},{_f(by0 - 16)} L{_f(mx)},{_f(by0 - 2)} Z" fill="{ink}"/>'
-        f'<line x1="{_f(mx)}" x2="{_f(mx)}" y1="{_f(by0)}" y2="{_f(by1)}" stroke="{ink}" stroke-width="4"/>'
-    )
     value = words.cpm(cpm)
     w = text_width(value, 17)
     vx = min(max(mx, x0 + w / 2), x1 - w / 2)
-    parts.append(f'<text class="value" x="{_f(vx)}" y="{_f(by0 - 22)}" text-anchor="middle" fill="{ink}">{_a(value)}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+    return [
+        f'<line class="target" x1="{_f(x(target))}" x2="{_f(x(target))}" y1="{_f(by0 - 6)}" y2="{_f(by1 + 6)}"/>',
+        f'<path d="M{_f(mx - 9)},{_f(by0 - 16)} L{_f(mx + 9)},{_f(by0 - 16)} L{_f(mx)},{_f(by0 - 2)} Z" fill="{ink}"/>'
+        f'<line x1="{_f(mx)}" x2="{_f(mx)}" y1="{_f(by0)}" y2="{_f(by1)}" stroke="{ink}" stroke-width="4"/>',
+        f'<text class="value" x="{_f(vx)}" y="{_f(by0 - 22)}" text-anchor="middle" fill="{ink}">{_a(value)}</text>',
+    ]
 
 
 # -- the timeline --------------------------------------------------------------------------
@@ -394,34 +429,62 @@ def pace_chart(report: dict[str, Any], words: Words) -> str:
         return ""
     st = report["settings"]
     lo, hi = (float(v) for v in st["band_cpm"])
-    target = float(st["target_cpm"])
-    dur = float(report["input"]["duration_s"]) or 1.0
-    axis = TimeAxis(0.0, dur)
-    h = 236.0
-    top, base = 16.0, 190.0
+    axis = TimeAxis(0.0, float(report["input"]["duration_s"]) or 1.0)
+    top, base = _PACE_TOP, _PACE_BASE
     vmax = max(max(float(w["cpm"]) for w in series), hi) * 1.12
     ystep = nice_step(vmax, 6, (20, 25, 50, 100, 200))
-    ymax = math.ceil(vmax / ystep) * ystep
-
-    def y(v: float) -> float:
-        return base - min(max(v / ymax, 0.0), 1.0) * (base - top)
-
+    scale = _Clamped(base, top, math.ceil(vmax / ystep) * ystep)
+    y = scale.at
     parts = [
-        f'<svg class="chart pace" viewBox="0 0 {_f(WIDTH)} {_f(h)}" {axis.svg_attrs()} '
+        f'<svg class="chart pace" viewBox="0 0 {_f(WIDTH)} {_f(_PACE_H)}" {axis.svg_attrs()} '
         f'role="img" aria-label="{_a(words.labels["pace_chart"])}">',
         f'<rect class="plotbg" x="{_f(axis.x0)}" y="{_f(top)}" width="{_f(axis.x1 - axis.x0)}" height="{_f(base - top)}"/>',
         f'<rect x="{_f(axis.x0)}" y="{_f(y(hi))}" width="{_f(axis.x1 - axis.x0)}" height="{_f(y(lo) - y(hi))}" fill="{ZONE_COLOURS["on_target"]}" fill-opacity="0.7"/>',
+        *_pace_grid(axis, scale, ystep, words),
+        *_pace_target(axis, scale, float(st["target_cpm"]), words),
+        *_pace_points(series, axis, scale, lo, hi, words),
+        time_axis_svg(axis, base + 10),
+        _playhead(top, base),
+        "</svg>",
     ]
+    return "".join(parts)
+
+
+_PACE_H = 236.0
+"""Height of the pace chart's viewBox."""
+
+_PACE_TOP = 16.0
+_PACE_BASE = 190.0
+"""Top and baseline of the pace chart's plot."""
+
+
+def _pace_grid(axis: TimeAxis, scale: _Clamped, ystep: float, words: Words) -> list[str]:
+    """A grid line and its rate every ``ystep`` chars/min, from 0 to the plot's top."""
+    y = scale.at
+    parts = []
     v = 0.0
-    while v <= ymax + 1e-9:
+    while v <= scale.top + 1e-9:
         parts.append(f'<line class="grid" x1="{_f(axis.x0)}" x2="{_f(axis.x1)}" y1="{_f(y(v))}" y2="{_f(y(v))}"/>')
         parts.append(f'<text class="tick" x="{_f(axis.x0 - 8)}" y="{_f(y(v) + 5)}" text-anchor="end">{words.num(v)}</text>')
         v += ystep
-    parts.append(f'<line class="target" x1="{_f(axis.x0)}" x2="{_f(axis.x1)}" y1="{_f(y(target))}" y2="{_f(y(target))}"/>')
-    tgt = words.report["target_value"].format(v=words.limit(target))
-    parts.append(f'<text class="tick tlabel" x="{_f(axis.x1 - 6)}" y="{_f(y(target) - 6)}" text-anchor="end">{_a(tgt)}</text>')
+    return parts
 
+
+def _pace_target(axis: TimeAxis, scale: _Clamped, target: float, words: Words) -> list[str]:
+    """The target's line across the plot, labelled at its right end."""
+    y = scale.at
+    tgt = words.report["target_value"].format(v=words.limit(target))
+    return [
+        f'<line class="target" x1="{_f(axis.x0)}" x2="{_f(axis.x1)}" y1="{_f(y(target))}" y2="{_f(y(target))}"/>',
+        f'<text class="tick tlabel" x="{_f(axis.x1 - 6)}" y="{_f(y(target) - 6)}" text-anchor="end">{_a(tgt)}</text>',
+    ]
+
+
+def _pace_points(series: list[dict[str, Any]], axis: TimeAxis, scale: _Clamped, lo: float, hi: float, words: Words) -> list[str]:
+    """Each window's rate at its middle, joined by a line, coloured by its zone; clicking one seeks to its start."""
+    y = scale.at
     pts = [((w["start_s"] + w["end_s"]) / 2, float(w["cpm"]), w) for w in series]
+    parts = []
     if len(pts) > 1:
         d = " ".join(("M" if i == 0 else "L") + f"{_f(axis.x(t))},{_f(y(c))}" for i, (t, c, _) in enumerate(pts))
         parts.append(f'<path class="paceline" d="{d}"/>')
@@ -432,7 +495,4 @@ def pace_chart(report: dict[str, Any], words: Words) -> str:
             f'<circle class="pt" cx="{_f(axis.x(t))}" cy="{_f(y(c))}" r="6" fill="{VERDICT_INK[zone]}" '
             f'data-t="{float(w["start_s"]):.3f}" tabindex="0" role="button"><title>{_a(title)}</title></circle>'
         )
-    parts.append(time_axis_svg(axis, base + 10))
-    parts.append(_playhead(top, base))
-    parts.append("</svg>")
-    return "".join(parts)
+    return parts
