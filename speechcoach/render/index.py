@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import math
+from dataclasses import dataclass
 from typing import Any, Sequence
 from urllib.parse import quote
 
@@ -145,57 +146,101 @@ def histogram(
     lo_b, hi_b = float(band[0]), float(band[1])
     if verdicts is None:
         verdicts = [rate_verdict(v, (lo_b, hi_b)) for v in values]
-    n_in = _bars_in_band(lo_b, hi_b)
-    bars: dict[int, int] = {}
-    for v, verdict in zip(values, verdicts):
-        i = _bar_of(shown_cpm(v), verdict, lo_b, hi_b)
-        bars[i] = bars.get(i, 0) + 1
+    bars = _bar_counts(values, verdicts, lo_b, hi_b)
     i0 = min([*bars, -3])
-    i1 = max([*bars, n_in + 2])
-    x0, x1 = _bar_span(i0, lo_b, hi_b)[0], _bar_span(i1, lo_b, hi_b)[1]
-    nb = i1 - i0 + 1
-    ymax = max([*bars.values(), 1])
+    i1 = max([*bars, _bars_in_band(lo_b, hi_b) + 2])
     ml, mr, mt, mb = 40, 12, 34, 42
     pw, ph = width - ml - mr, height - mt - mb
-
-    def sx(v: float) -> float:
-        return ml + (v - x0) / (x1 - x0) * pw
-
-    def sy(c: float) -> float:
-        return mt + ph - c / ymax * ph
-
+    x0, x1 = _bar_span(i0, lo_b, hi_b)[0], _bar_span(i1, lo_b, hi_b)[1]
+    scale = _Scale(x0=x0, x1=x1, ymax=max([*bars.values(), 1]), ml=ml, mt=mt, pw=pw, ph=ph)
+    sx = scale.sx
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px;height:auto" role="img" aria-label="{_e(labels["distribution"])}">',
         f'<rect x="{sx(lo_b):.1f}" y="{mt}" width="{sx(hi_b) - sx(lo_b):.1f}" height="{ph}" fill="#dafbe1"/>',
+        *_bar_rects(bars, scale, lo_b, hi_b),
+        f'<line x1="{sx(target):.1f}" x2="{sx(target):.1f}" y1="17" y2="{mt + ph}" stroke="#0969da" stroke-width="2" stroke-dasharray="5,3"/>',
+        f'<text x="{sx(target):.1f}" y="13" font-size="11" text-anchor="middle" fill="#0969da">{_e(labels["target"])} {shown_limit(target)}</text>',
+        f'<line x1="{ml}" x2="{ml + pw}" y1="{mt + ph}" y2="{mt + ph}" stroke="#57606a"/>',
+        *_ticks(i0, i1, scale, lo_b, hi_b),
+        *_titles_and_legend(scale, labels, height, lo_b, hi_b),
+        "</svg>",
     ]
+    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class _Scale:
+    """The histogram's plot: rates ``x0``–``x1`` (cpm) and counts 0–``ymax`` in a ``pw`` × ``ph`` box at (``ml``, ``mt``)."""
+
+    x0: float
+    x1: float
+    ymax: int
+    ml: int
+    mt: int
+    pw: int
+    ph: int
+
+    def sx(self, v: float) -> float:
+        """The x of rate ``v`` (cpm)."""
+        return self.ml + (v - self.x0) / (self.x1 - self.x0) * self.pw
+
+    def sy(self, c: float) -> float:
+        """The y of count ``c``."""
+        return self.mt + self.ph - c / self.ymax * self.ph
+
+
+def _bar_counts(values: Sequence[float], verdicts: Sequence[str], lo: float, hi: float) -> dict[int, int]:
+    """How many rates fall in each bar of :func:`_bar_of` (by the rate shown), by bar index."""
+    bars: dict[int, int] = {}
+    for v, verdict in zip(values, verdicts):
+        i = _bar_of(shown_cpm(v), verdict, lo, hi)
+        bars[i] = bars.get(i, 0) + 1
+    return bars
+
+
+def _bar_rects(bars: dict[int, int], scale: _Scale, lo: float, hi: float) -> list[str]:
+    """Each bar coloured by its verdict, with the shown rates it holds on hover and its count above it."""
+    n_in = _bars_in_band(lo, hi)
+    sx, sy, mt, ph = scale.sx, scale.sy, scale.mt, scale.ph
+    parts = []
     for i in sorted(bars):
         c = bars[i]
-        a, b, held = _bar_span(i, lo_b, hi_b)
+        a, b, held = _bar_span(i, lo, hi)
         colour = "#bf8700" if i < 0 else "#2da44e" if i < n_in else "#cf222e"
         parts.append(
             f'<rect x="{sx(a) + 1:.1f}" y="{sy(c):.1f}" width="{max(sx(b) - sx(a) - 2, 1):.1f}" height="{mt + ph - sy(c):.1f}" fill="{colour}">'
             f"<title>{held}: {c}</title></rect>"
         )
         parts.append(f'<text x="{(sx(a) + sx(b)) / 2:.1f}" y="{sy(c) - 3:.1f}" font-size="11" text-anchor="middle">{c}</text>')
-    parts.append(f'<line x1="{sx(target):.1f}" x2="{sx(target):.1f}" y1="17" y2="{mt + ph}" stroke="#0969da" stroke-width="2" stroke-dasharray="5,3"/>')
-    parts.append(f'<text x="{sx(target):.1f}" y="13" font-size="11" text-anchor="middle" fill="#0969da">{_e(labels["target"])} {shown_limit(target)}</text>')
-    parts.append(f'<line x1="{ml}" x2="{ml + pw}" y1="{mt + ph}" y2="{mt + ph}" stroke="#57606a"/>')
-    # ticks at the bars' edges, thinned on a wide axis; the band's edges always have one
-    every = max(1, math.ceil(nb / 14))
-    edges = [_bar_span(i, lo_b, hi_b)[0] for i in range(i0, i1 + 1)] + [x1]
+    return parts
+
+
+def _ticks(i0: int, i1: int, scale: _Scale, lo: float, hi: float) -> list[str]:
+    """Ticks at the edges of bars ``i0``–``i1``, thinned on a wide axis.
+
+    The band's edges always have one, and no other tick is within 24 px of them (the labels would run together).
+    """
+    sx, mt, ph = scale.sx, scale.mt, scale.ph
+    every = max(1, math.ceil((i1 - i0 + 1) / 14))
+    edges = [_bar_span(i, lo, hi)[0] for i in range(i0, i1 + 1)] + [scale.x1]
     thinned = [e for k, e in enumerate(edges) if (k + i0) % every == 0]
-    ticks = sorted({*(e for e in thinned if min(abs(sx(e) - sx(lo_b)), abs(sx(e) - sx(hi_b))) >= 24 or e in (lo_b, hi_b)), lo_b, hi_b})
+    ticks = sorted({*(e for e in thinned if min(abs(sx(e) - sx(lo)), abs(sx(e) - sx(hi))) >= 24 or e in (lo, hi)), lo, hi})
+    parts = []
     for tick in ticks:
         parts.append(f'<line x1="{sx(tick):.1f}" x2="{sx(tick):.1f}" y1="{mt + ph}" y2="{mt + ph + 4}" stroke="#57606a"/>')
         parts.append(f'<text x="{sx(tick):.1f}" y="{mt + ph + 16}" font-size="11" text-anchor="middle">{tick:.0f}</text>')
-    parts.append(f'<text x="{ml + pw / 2:.1f}" y="{height - 6}" font-size="12" text-anchor="middle">{_e(labels["rate_axis"])}</text>')
-    parts.append(
-        f'<text x="12" y="{mt + ph / 2:.1f}" font-size="12" text-anchor="middle" transform="rotate(-90 12 {mt + ph / 2:.1f})">{_e(labels["count_axis"])}</text>'
-    )
-    parts.append(f'<rect x="{ml + pw - 150}" y="4" width="10" height="10" fill="#dafbe1" stroke="#2da44e"/>')
-    parts.append(f'<text x="{ml + pw - 136}" y="13" font-size="11" fill="#1a7f37">{_e(labels["band"])} {shown_limit(lo_b)}–{shown_limit(hi_b)}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+    return parts
+
+
+def _titles_and_legend(scale: _Scale, labels: dict[str, str], height: int, lo: float, hi: float) -> list[str]:
+    """The axis titles and the band's legend."""
+    ml, mt, pw, ph = scale.ml, scale.mt, scale.pw, scale.ph
+    return [
+        f'<text x="{ml + pw / 2:.1f}" y="{height - 6}" font-size="12" text-anchor="middle">{_e(labels["rate_axis"])}</text>',
+        f'<text x="12" y="{mt + ph / 2:.1f}" font-size="12" text-anchor="middle" transform="rotate(-90 12 {mt + ph / 2:.1f})">{_e(labels["count_axis"])}</text>',
+        f'<rect x="{ml + pw - 150}" y="4" width="10" height="10" fill="#dafbe1" stroke="#2da44e"/>',
+        f'<text x="{ml + pw - 136}" y="13" font-size="11" fill="#1a7f37">{_e(labels["band"])} {shown_limit(lo)}–{shown_limit(hi)}</text>',
+    ]
 
 
 def _interrupted_note(summary: dict[str, Any], labels: dict[str, str]) -> list[str]:
@@ -214,30 +259,49 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
     """The batch ``index.html`` from a ``speechcoach.batch/1`` summary dictionary."""
     lang = lang or summary.get("lang", "zh")
     S = strings(lang)
+    ok = [r for r in summary["recordings"] if not r.get("error")]
+    h = [
+        *_head(summary, S, lang),
+        *_cards(summary, ok, S["batch"]),
+        *_distribution(summary, ok, S),
+        *_progress(summary, S),
+        *_recordings(summary, S),
+        f"<script>{_JS}</script></body></html>\n",
+    ]
+    return "\n".join(h)
+
+
+def _head(summary: dict[str, Any], S: dict[str, Any], lang: str) -> list[str]:
+    """The document's head and title, the meta line (date, generator, target, band, pause limit), any interrupted notice."""
     L = S["batch"]
-    V = S["verdict"]
     st = summary["settings"]
     lo, hi = st["band_cpm"]
-    target = st["target_cpm"]
-    rows = summary["recordings"]
-    ok = [r for r in rows if not r.get("error")]
-    rates = sorted(float(r["cpm"]) for r in ok)
-    median = (rates[len(rates) // 2] if len(rates) % 2 else (rates[len(rates) // 2 - 1] + rates[len(rates) // 2]) / 2) if rates else None
-    in_band = sum(lo <= shown_cpm(v) <= hi for v in rates)  # the band judged on the shown rate, like the verdict
-    c = summary["counts"]
-    sep, colon = S["report"]["list_sep"], S["report"]["colon"]
-
-    h: list[str] = [
+    sep = S["report"]["list_sep"]
+    return [
         "<!DOCTYPE html>",
         f'<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(L['title'])}</title><style>{_CSS}</style></head><body>",
         f"<h1>{_e(L['title'])}</h1>",
         f'<p class="meta">{_e(L["generated"])}{_e(S["report"]["colon"])}{_e(Words(lang).date(str(summary.get("created") or "")))} · {_e(summary.get("generator"))} · '
-        f'{_e(L["target"])} {shown_limit(target)} {_e(L["cpm_unit"])}{_e(sep)}{_e(L["band"])} {shown_limit(lo)}–{shown_limit(hi)}'
+        f'{_e(L["target"])} {shown_limit(st["target_cpm"])} {_e(L["cpm_unit"])}{_e(sep)}{_e(L["band"])} {shown_limit(lo)}–{shown_limit(hi)}'
         + (f'{_e(sep)}{_e(L["max_pause"])} {shown_limit(st["max_pause_s"], 1)} {_e(L["seconds_unit"])}' if st.get("max_pause_s") is not None else "")
         + "</p>",
         *_interrupted_note(summary, L),
+    ]
+
+
+def _cards(summary: dict[str, Any], ok: list[dict[str, Any]], L: dict[str, str]) -> list[str]:
+    """The cohort in figures: recordings, analysed, failed, median rate, in band and passed ``check``.
+
+    ``ok`` are the recordings analysed without error.
+    """
+    rates = sorted(float(r["cpm"]) for r in ok)
+    median = (rates[len(rates) // 2] if len(rates) % 2 else (rates[len(rates) // 2 - 1] + rates[len(rates) // 2]) / 2) if rates else None
+    lo, hi = summary["settings"]["band_cpm"]
+    in_band = sum(lo <= shown_cpm(v) <= hi for v in rates)  # the band judged on the shown rate, like the verdict
+    c = summary["counts"]
+    return [
         '<div class="cards">',
         f'<div class="card">{_e(L["recordings"])}<b>{c["recordings"]}</b></div>',
         f'<div class="card">{_e(L["analysed"])}<b>{c["analysed"]}</b></div>',
@@ -246,41 +310,83 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
         f'<div class="card">{_e(L["in_band"])}<b>{in_band}/{len(rates)}</b></div>',
         f'<div class="card">{_e(L["passed_check"])}<b>{c.get("passed_check", 0)}/{len(rates)}</b></div>',
         "</div>",
-        f"<h2>{_e(L['distribution'])}</h2>",
     ]
-    if rates:
-        h.append(histogram([float(r["cpm"]) for r in ok], (lo, hi), target, labels=L, verdicts=[r.get("verdict") or rate_verdict(float(r["cpm"]), (lo, hi)) for r in ok]))
-        h.append(
-            f'<p class="note">{_e(L["slow"])}{_e(colon)}{c["slow"]} · {_e(L["on_target"])}{_e(colon)}{c["on_target"]} · {_e(L["fast"])}{_e(colon)}{c["fast"]}</p>'
-        )
-    else:
-        h.append(f"<p>{_e(L['no_data'])}</p>")
 
-    h.append(f"<h2>{_e(L['progress'])}</h2>")
-    h.append(f'<p class="note">{_e(L["progress_note"])}</p>')
-    h.append(
+
+def _distribution(summary: dict[str, Any], ok: list[dict[str, Any]], S: dict[str, Any]) -> list[str]:
+    """The rates' histogram with the count per verdict, or a note that there are none.
+
+    ``ok`` are the recordings analysed without error.
+    """
+    L = S["batch"]
+    colon = S["report"]["colon"]
+    st = summary["settings"]
+    lo, hi = st["band_cpm"]
+    c = summary["counts"]
+    out = [f"<h2>{_e(L['distribution'])}</h2>"]
+    if not ok:
+        return [*out, f"<p>{_e(L['no_data'])}</p>"]
+    verdicts = [r.get("verdict") or rate_verdict(float(r["cpm"]), (lo, hi)) for r in ok]
+    return [
+        *out,
+        histogram([float(r["cpm"]) for r in ok], (lo, hi), st["target_cpm"], labels=L, verdicts=verdicts),
+        f'<p class="note">{_e(L["slow"])}{_e(colon)}{c["slow"]} · {_e(L["on_target"])}{_e(colon)}{c["on_target"]} · {_e(L["fast"])}{_e(colon)}{c["fast"]}</p>',
+    ]
+
+
+def _progress(summary: dict[str, Any], S: dict[str, Any]) -> list[str]:
+    """Each trainee's first and latest attempt (rate, verdict, score), the change between them and the attempts in band."""
+    L, V = S["batch"], S["verdict"]
+    out = [
+        f"<h2>{_e(L['progress'])}</h2>",
+        f'<p class="note">{_e(L["progress_note"])}</p>',
         '<div class="wide"><table><thead><tr>'
         + "".join(f"<th>{_e(L[k])}</th>" for k in ("trainee", "attempts", "first", "latest", "change_cpm", "change_score", "in_band"))
-        + "</tr></thead><tbody>"
-    )
+        + "</tr></thead><tbody>",
+    ]
     for t in summary.get("trainees", []):
         if "first" not in t:
-            h.append(f"<tr><td>{_e(t['trainee'])}</td><td class=num>{t['attempts']}</td><td colspan=5 class=err>{_e(L['no_data'])}</td></tr>")
+            out.append(f"<tr><td>{_e(t['trainee'])}</td><td class=num>{t['attempts']}</td><td colspan=5 class=err>{_e(L['no_data'])}</td></tr>")
             continue
         f, l = t["first"], t["latest"]
         better = "up" if t["closer_to_target"] else ("down" if t["delta_cpm"] else "")
-        h.append(
+        out.append(
             f"<tr><td>{_e(t['trainee'])}</td><td class=num>{t['attempts']}</td>"
             f"<td>{_cpm(f['cpm'])} <span class={_e(f['verdict'])}>{_e(V.get(f['verdict'], f['verdict']))}</span> · {f['score']}<br><span class=note>{_e(_base(f['file']))}</span></td>"
             f"<td>{_cpm(l['cpm'])} <span class={_e(l['verdict'])}>{_e(V.get(l['verdict'], l['verdict']))}</span> · {l['score']}<br><span class=note>{_e(_base(l['file']))}</span></td>"
             f"<td class='num {better}'>{shown_cpm(l['cpm']) - shown_cpm(f['cpm']):+d}</td><td class=num>{t['delta_score']:+d}</td>"
             f"<td class=num>{t['in_band']}/{t['analysed']}</td></tr>"
         )
-    h.append("</tbody></table></div>")
+    out.append("</tbody></table></div>")
+    return out
 
+
+_COLUMNS = (
+    ("trainee", "text"),
+    ("file", "text"),
+    ("duration", "num"),
+    ("chars", "num"),
+    ("cpm", "num"),
+    ("verdict", "text"),
+    ("pauses", "num"),
+    ("longest_pause", "num"),
+    ("mid_phrase", "num"),
+    ("pace_cv", "num"),
+    ("score", "num"),
+    ("check", "text"),
+    ("error", "text"),
+)
+"""The recordings table's columns: the ``[batch]`` label of each and how the page's script sorts it."""
+
+
+def _recordings(summary: dict[str, Any], S: dict[str, Any]) -> list[str]:
+    """Every recording: the filter controls and a sortable table, one row each (:func:`_recording_row`)."""
+    L, V = S["batch"], S["verdict"]
+    colon = S["report"]["colon"]
+    rows = summary["recordings"]
     trainees = sorted({r["trainee"] for r in rows if r.get("trainee")})
-    h.append(f"<h2>{_e(L['all_recordings'])}</h2>")
-    h.append(
+    return [
+        f"<h2>{_e(L['all_recordings'])}</h2>",
         '<div class="controls">'
         f'<input id="q" type="search" placeholder="{_e(L["filter"])}" aria-label="{_e(L["filter"])}">'
         f'<select id="trainee" aria-label="{_e(L["trainee"])}"><option value="">{_e(L["all_trainees"])}</option>'
@@ -289,55 +395,42 @@ def render_index(summary: dict[str, Any], *, lang: str | None = None) -> str:
         f'<select id="verdict" aria-label="{_e(L["verdict"])}"><option value="">{_e(L["all_verdicts"])}</option>'
         + "".join(f'<option value="{k}">{_e(V[k])}</option>' for k in ("slow", "on_target", "fast"))
         + f'<option value="error">{_e(L["error"])}</option></select>'
-        f'<span class="note">{_e(L["shown"])}{_e(colon)}<span id="shown">{len(rows)}</span>/{len(rows)}</span></div>'
-    )
-    cols = [
-        ("trainee", "text"),
-        ("file", "text"),
-        ("duration", "num"),
-        ("chars", "num"),
-        ("cpm", "num"),
-        ("verdict", "text"),
-        ("pauses", "num"),
-        ("longest_pause", "num"),
-        ("mid_phrase", "num"),
-        ("pace_cv", "num"),
-        ("score", "num"),
-        ("check", "text"),
-        ("error", "text"),
+        f'<span class="note">{_e(L["shown"])}{_e(colon)}<span id="shown">{len(rows)}</span>/{len(rows)}</span></div>',
+        '<div class="wide"><table id="recs"><thead><tr>' + "".join(f'<th data-type="{t}">{_e(L[k])}</th>' for k, t in _COLUMNS) + "</tr></thead><tbody>",
+        *(_recording_row(r, L, V) for r in rows),
+        "</tbody></table></div>",
     ]
-    h.append('<div class="wide"><table id="recs"><thead><tr>' + "".join(f'<th data-type="{t}">{_e(L[k])}</th>' for k, t in cols) + "</tr></thead><tbody>")
-    for r in rows:
-        err = r.get("error") or ""
-        verdict = "error" if err else r.get("verdict") or ""
-        link = r.get("report_html") or r.get("report_json") or ""
-        name = _e(_base(r["file"]))
-        file_cell = f'<a href="{_e(_href(link))}" title="{_e(r["file"])}">{name}</a>' if link else f'<span title="{_e(r["file"])}">{name}</span>'
-        chk = r.get("check") or ""
-        chk_label = {"pass": L["pass"], "fail": L["fail"], "error": L["error"]}.get(chk, chk)
-        src = "" if r.get("char_source") in (None, "script") else f' title="{_e(L["estimated"])}"'
-        # the error's stable code, and its English wording on hover
-        err_attrs = f' data-code="{_e(r.get("error_code"))}" title="{_e(r.get("error_en") or err)}"' if err else ""
-        h.append(
-            f'<tr data-verdict="{_e(verdict)}" data-trainee="{_e(r.get("trainee"))}">'
-            f"<td>{_e(r.get('trainee'))}</td><td>{file_cell}</td>"
-            f'<td class=num data-v="{_e(r.get("duration_s"))}">{_num(r.get("duration_s"), 1)}</td>'
-            f'<td class=num data-v="{_e(r.get("characters"))}"{src}>{_e(r.get("characters"))}{"~" if src else ""}</td>'
-            f'<td class=num data-v="{_e(r.get("cpm"))}">{_cpm(r.get("cpm"))}</td>'
-            f'<td class="{_e(verdict)}">{_e(V.get(verdict, "") if verdict != "error" else "")}</td>'
-            f'<td class=num data-v="{_e(r.get("pauses"))}">{_e(r.get("pauses"))}</td>'
-            f'<td class=num data-v="{_e(r.get("longest_pause_s"))}">{_num(r.get("longest_pause_s"), 1)}</td>'
-            f'<td class=num data-v="{_e(r.get("mid_phrase_pauses"))}">{_e(r.get("mid_phrase_pauses"))}</td>'
-            f'<td class=num data-v="{_e(r.get("pace_cv"))}">{_num(r.get("pace_cv"), 2)}</td>'
-            f'<td class=num data-v="{_e(r.get("score"))}">{_e(r.get("score"))}</td>'
-            f'<td><span class="{_e(chk)}">{_e(chk_label)}</span>'
-            + "".join(f"<br><span class=note>{_e(x)}</span>" for x in r.get("check_reasons") or [])  # why, not only on hover
-            + "</td>"
-            f'<td class="err"{err_attrs}>{_e(err)}</td></tr>'
-        )
-    h.append("</tbody></table></div>")
-    h.append(f"<script>{_JS}</script></body></html>\n")
-    return "\n".join(h)
+
+
+def _recording_row(r: dict[str, Any], L: dict[str, str], V: dict[str, str]) -> str:
+    """One row of the recordings table: a summary row's figures, its ``check`` verdict with the reasons, or its error."""
+    err = r.get("error") or ""
+    verdict = "error" if err else r.get("verdict") or ""
+    link = r.get("report_html") or r.get("report_json") or ""
+    name = _e(_base(r["file"]))
+    file_cell = f'<a href="{_e(_href(link))}" title="{_e(r["file"])}">{name}</a>' if link else f'<span title="{_e(r["file"])}">{name}</span>'
+    chk = r.get("check") or ""
+    chk_label = {"pass": L["pass"], "fail": L["fail"], "error": L["error"]}.get(chk, chk)
+    src = "" if r.get("char_source") in (None, "script") else f' title="{_e(L["estimated"])}"'
+    # the error's stable code, and its English wording on hover
+    err_attrs = f' data-code="{_e(r.get("error_code"))}" title="{_e(r.get("error_en") or err)}"' if err else ""
+    return (
+        f'<tr data-verdict="{_e(verdict)}" data-trainee="{_e(r.get("trainee"))}">'
+        f"<td>{_e(r.get('trainee'))}</td><td>{file_cell}</td>"
+        f'<td class=num data-v="{_e(r.get("duration_s"))}">{_num(r.get("duration_s"), 1)}</td>'
+        f'<td class=num data-v="{_e(r.get("characters"))}"{src}>{_e(r.get("characters"))}{"~" if src else ""}</td>'
+        f'<td class=num data-v="{_e(r.get("cpm"))}">{_cpm(r.get("cpm"))}</td>'
+        f'<td class="{_e(verdict)}">{_e(V.get(verdict, "") if verdict != "error" else "")}</td>'
+        f'<td class=num data-v="{_e(r.get("pauses"))}">{_e(r.get("pauses"))}</td>'
+        f'<td class=num data-v="{_e(r.get("longest_pause_s"))}">{_num(r.get("longest_pause_s"), 1)}</td>'
+        f'<td class=num data-v="{_e(r.get("mid_phrase_pauses"))}">{_e(r.get("mid_phrase_pauses"))}</td>'
+        f'<td class=num data-v="{_e(r.get("pace_cv"))}">{_num(r.get("pace_cv"), 2)}</td>'
+        f'<td class=num data-v="{_e(r.get("score"))}">{_e(r.get("score"))}</td>'
+        f'<td><span class="{_e(chk)}">{_e(chk_label)}</span>'
+        + "".join(f"<br><span class=note>{_e(x)}</span>" for x in r.get("check_reasons") or [])  # why, not only on hover
+        + "</td>"
+        f'<td class="err"{err_attrs}>{_e(err)}</td></tr>'
+    )
 
 
 def _base(path: str) -> str:

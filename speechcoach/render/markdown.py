@@ -114,142 +114,215 @@ def render_markdown(report: dict[str, Any]) -> str:
         The Markdown document.
     """
     w = Words(report.get("lang", "zh"))
-    L, R = w.labels, w.report
-    c = w.colon()
-    out: list[str] = []
-    add = out.append
+    out = [
+        *_header(report, w),
+        *_rate(report, w),
+        *_warnings(report, w),
+        *_findings(report, w),
+        *_pauses(report, w),
+        *_script(report, w),
+        *_precise_sections(report, w),
+        *_pace(report, w),
+        *_guidance(report, w),
+        *_self_check(report, w),
+        *_footer(report, w),
+    ]
+    return "\n".join(out).rstrip() + "\n"
 
+
+def _header(report: dict[str, Any], w: Words) -> list[str]:
+    """The title and a list of the file (and the script file counted), date, duration, speech span and characters."""
+    L = w.labels
+    c = w.colon()
     sp = report["speech"]
     ch = report["characters"]
-    add(f"# {md_escape(L['title'])}")
-    add("")
-    add(f"- **{md_escape(L['file'])}**{c}`{str(report['input']['path']).replace('`', '')}`")
-    if report["input"].get("script_path"):
-        add(f"- **{md_escape(L['script_file'])}**{c}`{str(report['input']['script_path']).replace('`', '')}`")
-    add(f"- **{md_escape(L['date'])}**{c}{md_escape(w.date(report.get('created', '')))}")
-    add(f"- **{md_escape(L['duration'])}**{c}{md_escape(w.seconds(report['input']['duration_s']))}")
+    script = report["input"].get("script_path")
     span = f"{w.span(sp['start_s'], sp['end_s'])} · {w.seconds(sp['span_s'])}"
-    add(f"- **{md_escape(L['speech_span'])}**{c}{md_escape(span)}")
-    add(f"- **{md_escape(L['chars'])}**{c}{md_escape(w.num(ch['count']))} · {md_escape(w.source(ch['source']))}")
-    add("")
+    return [
+        f"# {md_escape(L['title'])}",
+        "",
+        f"- **{md_escape(L['file'])}**{c}`{str(report['input']['path']).replace('`', '')}`",
+        *([f"- **{md_escape(L['script_file'])}**{c}`{str(script).replace('`', '')}`"] if script else []),
+        f"- **{md_escape(L['date'])}**{c}{md_escape(w.date(report.get('created', '')))}",
+        f"- **{md_escape(L['duration'])}**{c}{md_escape(w.seconds(report['input']['duration_s']))}",
+        f"- **{md_escape(L['speech_span'])}**{c}{md_escape(span)}",
+        f"- **{md_escape(L['chars'])}**{c}{md_escape(w.num(ch['count']))} · {md_escape(w.source(ch['source']))}",
+        "",
+    ]
 
+
+def _rate(report: dict[str, Any], w: Words) -> list[str]:
+    """The rate and its verdict as a heading, with the target, band, articulation rate and score."""
+    L, R = w.labels, w.report
+    c = w.colon()
     rate, st = report["rate"], report["settings"]
     lo, hi = st["band_cpm"]
-    add(f"## {md_escape(L['rate'])}{c}{md_escape(w.cpm(rate['cpm']))} — {md_escape(w.verdict(rate['verdict']))}")
-    add("")
-    add(
+    return [
+        f"## {md_escape(L['rate'])}{c}{md_escape(w.cpm(rate['cpm']))} — {md_escape(w.verdict(rate['verdict']))}",
+        "",
         f"- {md_escape(L['target'])} {md_escape(w.target(st['target_cpm']))} · "
-        f"{md_escape(L['band'])} {md_escape(w.band(lo, hi))}"
-    )
-    add(f"- {md_escape(L['articulation'])}{c}{md_escape(w.cpm(rate['articulation_cpm']))}")
-    add(f"- **{md_escape(L['score'])}**{c}{md_escape(R['score_value'].format(v=w.num(report['score'])))}")
-    add("")
+        f"{md_escape(L['band'])} {md_escape(w.band(lo, hi))}",
+        f"- {md_escape(L['articulation'])}{c}{md_escape(w.cpm(rate['articulation_cpm']))}",
+        f"- **{md_escape(L['score'])}**{c}{md_escape(R['score_value'].format(v=w.num(report['score'])))}",
+        "",
+    ]
 
-    if report.get("warnings"):
-        add(f"> **{md_escape(L['warnings'])}**")
-        for x in report["warnings"]:
-            add(f"> - {md_escape(w.pause_marks(x['message']))}")
-        add("")
 
-    add(f"## {md_escape(L['findings'])}")
-    add("")
+def _warnings(report: dict[str, Any], w: Words) -> list[str]:
+    """The warnings as a block quote, when there are any."""
+    if not report.get("warnings"):
+        return []
+    return [
+        f"> **{md_escape(w.labels['warnings'])}**",
+        *(f"> - {md_escape(w.pause_marks(x['message']))}" for x in report["warnings"]),
+        "",
+    ]
+
+
+def _findings(report: dict[str, Any], w: Words) -> list[str]:
+    """The findings, most severe first, numbered, each with its time and guidance item."""
+    L = w.labels
+    c = w.colon()
+    out = [f"## {md_escape(L['findings'])}", ""]
     fs = sorted(report.get("findings") or [], key=lambda f: SEVERITY_RANK.get(f.get("severity", "info"), 3))
     guide = report.get("guidance") or {}
     if not fs:
-        add(md_escape(L["no_findings"]))
+        out.append(md_escape(L["no_findings"]))
     for i, f in enumerate(fs, 1):
         named = TIME_RE.search(str(f.get("message", "")))  # "…在 0:00.1 处" already says when
         at = f" ({md_escape(w.time(f['start_s']))})" if f.get("start_s") is not None and not named else ""
         g = guide.get(f.get("guidance", ""))
         brk = "\\" if g else ""
-        add(f"{i}. **{md_escape(w.severity(f.get('severity', 'info')))}** {md_escape(w.pause_marks(f['message']))}{at}{brk}")
+        out.append(f"{i}. **{md_escape(w.severity(f.get('severity', 'info')))}** {md_escape(w.pause_marks(f['message']))}{at}{brk}")
         if g:
-            add(f"   {md_escape(L['guidance'])}{c}{md_escape(g['title'])}")
-    add("")
+            out.append(f"   {md_escape(L['guidance'])}{c}{md_escape(g['title'])}")
+    out.append("")
+    return out
 
+
+def _pauses(report: dict[str, Any], w: Words) -> list[str]:
+    """The pause count and total, the pause table (with the script's context when known) and how they were placed."""
+    L = w.labels
+    c = w.colon()
     pauses = report.get("pauses") or []
     total = sum(p["duration_s"] for p in pauses)
-    add(f"## {md_escape(L['pauses'])}")
-    add("")
-    add(
+    out = [
+        f"## {md_escape(L['pauses'])}",
+        "",
         f"{md_escape(L['pause_count'])}{c}{md_escape(w.num(len(pauses)))} · "
-        f"{md_escape(L['pause_total'])}{c}{md_escape(w.seconds(total))}"
-    )
-    add("")
+        f"{md_escape(L['pause_total'])}{c}{md_escape(w.seconds(total))}",
+        "",
+    ]
     if not pauses:
-        add(md_escape(L["no_pauses"]))
+        out.append(md_escape(L["no_pauses"]))
     else:
         has_ctx = any(p.get("context") for p in pauses)
         head = ["#", L["start"], L["length"], L["placement"]] + ([L["context"]] if has_ctx else [])
-        add("| " + " | ".join(_cell(h) for h in head) + " |")
-        add("|" + "|".join(["---:", "---:", "---:", "---"] + (["---"] if has_ctx else [])) + "|")
+        out.append("| " + " | ".join(_cell(h) for h in head) + " |")
+        out.append("|" + "|".join(["---:", "---:", "---:", "---"] + (["---"] if has_ctx else [])) + "|")
         for i, p in enumerate(pauses, 1):
             row = [str(i), w.time(p["start_s"]), w.pause(p["duration_s"]), w.placement(p.get("placement") or "unknown", guessed_placements(report))]
             if has_ctx:
                 row.append(w.pause_marks(p.get("context") or ""))
-            add("| " + " | ".join(_cell(x) for x in row) + " |")
+            out.append("| " + " | ".join(_cell(x) for x in row) + " |")
     method = w.pause_method(report.get("pause_method", ""))
     if method:
-        add("")
-        add(f"*{md_escape(L['placement_method'])}{c}{md_escape(method)}*")
-    add("")
+        out += ["", f"*{md_escape(L['placement_method'])}{c}{md_escape(method)}*"]
+    out.append("")
+    return out
 
-    if report.get("script"):
-        body, marked = _script_with_marks(report, w)
-        add(f"## {md_escape(L['script'])}")
-        add("")
-        add(body)
-        add("")
-        add(f"*{md_escape(R['script_marks_md'] if marked else R['script_plain'])}*")  # no chart: no colours
-        add("")
 
-    out.extend(_precise_sections(report, w))
+def _script(report: dict[str, Any], w: Words) -> list[str]:
+    """The script with its pauses marked, when the report has one."""
+    if not report.get("script"):
+        return []
+    body, marked = _script_with_marks(report, w)
+    R = w.report
+    return [
+        f"## {md_escape(w.labels['script'])}",
+        "",
+        body,
+        "",
+        f"*{md_escape(R['script_marks_md'] if marked else R['script_plain'])}*",  # no chart: no colours
+        "",
+    ]
 
+
+def _pace(report: dict[str, Any], w: Words) -> list[str]:
+    """The fastest and slowest windows, the cv and (where drift is judged) the trend; nothing for fewer than two windows."""
     pace = report["pace"]
-    if several_windows(pace.get("series") or []):  # else no section
-        add(f"## {md_escape(L['pace_chart'])}")
-        add("")
-        fa, sl = pace["fastest"], pace["slowest"]
-        add(f"- {md_escape(L['fastest'])}{c}{md_escape(w.cpm(fa['cpm']))} · {md_escape(w.window(fa))}")
-        add(f"- {md_escape(L['slowest'])}{c}{md_escape(w.cpm(sl['cpm']))} · {md_escape(w.window(sl))}")
-        add(f"- {md_escape(L['pace_cv'])}{c}{md_escape(R['cv_value'].format(v=w.cv(pace['cv'])))}")
-        if drift_judged(speaking_s(report)):  # a slope per minute only where drift is judged
-            trend = R["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+,.0f}")
-            add(f"- {md_escape(L['trend'])}{c}{md_escape(trend)}")
-        add("")
-        add(f"*{md_escape(R['pace_note_md'].format(window=w.num(pace['window_s'])))}*")  # no chart: no band or line
-        add("")
+    if not several_windows(pace.get("series") or []):
+        return []
+    L, R = w.labels, w.report
+    c = w.colon()
+    fa, sl = pace["fastest"], pace["slowest"]
+    out = [
+        f"## {md_escape(L['pace_chart'])}",
+        "",
+        f"- {md_escape(L['fastest'])}{c}{md_escape(w.cpm(fa['cpm']))} · {md_escape(w.window(fa))}",
+        f"- {md_escape(L['slowest'])}{c}{md_escape(w.cpm(sl['cpm']))} · {md_escape(w.window(sl))}",
+        f"- {md_escape(L['pace_cv'])}{c}{md_escape(R['cv_value'].format(v=w.cv(pace['cv'])))}",
+    ]
+    if drift_judged(speaking_s(report)):  # a slope per minute only where drift is judged
+        trend = R["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+,.0f}")
+        out.append(f"- {md_escape(L['trend'])}{c}{md_escape(trend)}")
+    out += [
+        "",
+        f"*{md_escape(R['pace_note_md'].format(window=w.num(pace['window_s'])))}*",  # no chart: no band or line
+        "",
+    ]
+    return out
 
-    if guide:
-        add(f"## {md_escape(L['guidance'])}")
-        add("")
-        note = w.target_note(st)  # a trainer's target next to the material's figure
-        for gid, g in guide.items():
-            add(f"### {md_escape(g['title'])}")
-            add("")
-            if note and gid == "pace":
-                add(f"> {md_escape(note)}")
-                add("")
-            add(f"*{md_escape(L['source'])}{c}{md_escape(g['source'])}*")
-            add("")
-            add(f"- **{md_escape(L['advice'])}**{c}{md_escape(g['advice'])}")
-            add(f"- **{md_escape(L['tip'])}**{c}{md_escape(g['tip'])}")
-            add("")
 
-    if report.get("self_check"):
-        add(f"## {md_escape(L['self_check'])}")
-        add("")
-        for g in report["self_check"]:
-            add(f"- [ ] **{md_escape(g['title'])}**{c}{md_escape(g['advice'])}\\")
-            add(f"  {md_escape(L['tip'])}{c}{md_escape(g['tip'])}")
-        add("")
+def _guidance(report: dict[str, Any], w: Words) -> list[str]:
+    """Each guidance item a finding points to: its source, advice and tip (and a trainer's target beside ``pace``)."""
+    guide = report.get("guidance") or {}
+    if not guide:
+        return []
+    L = w.labels
+    c = w.colon()
+    out = [f"## {md_escape(L['guidance'])}", ""]
+    note = w.target_note(report["settings"])  # a trainer's target next to the material's figure
+    for gid, g in guide.items():
+        out += [f"### {md_escape(g['title'])}", ""]
+        if note and gid == "pace":
+            out += [f"> {md_escape(note)}", ""]
+        out += [
+            f"*{md_escape(L['source'])}{c}{md_escape(g['source'])}*",
+            "",
+            f"- **{md_escape(L['advice'])}**{c}{md_escape(g['advice'])}",
+            f"- **{md_escape(L['tip'])}**{c}{md_escape(g['tip'])}",
+            "",
+        ]
+    return out
 
-    lo_s, hi_s = w.limit(lo), w.limit(hi)
+
+def _self_check(report: dict[str, Any], w: Words) -> list[str]:
+    """The items for the trainee to check alone, as a task list."""
+    if not report.get("self_check"):
+        return []
+    L = w.labels
+    c = w.colon()
+    out = [f"## {md_escape(L['self_check'])}", ""]
+    for g in report["self_check"]:
+        out.append(f"- [ ] **{md_escape(g['title'])}**{c}{md_escape(g['advice'])}\\")
+        out.append(f"  {md_escape(L['tip'])}{c}{md_escape(g['tip'])}")
+    out.append("")
+    return out
+
+
+def _footer(report: dict[str, Any], w: Words) -> list[str]:
+    """A rule, the settings the recording was judged by (target, band, pauses and their limit), and the generator."""
+    R = w.report
+    c = w.colon()
+    st = report["settings"]
+    lo, hi = st["band_cpm"]
     settings = R["settings_value"].format(
-        target=w.limit(st["target_cpm"]), lo=lo_s, hi=hi_s, min_pause=w.num(st["min_pause_s"], 2)
+        target=w.limit(st["target_cpm"]), lo=w.limit(lo), hi=w.limit(hi), min_pause=w.num(st["min_pause_s"], 2)
     ) + R["list_sep"] + R["settings_pause_limit"].format(max_pause=w.limit(st["max_pause_s"], 1))
-    add("---")
-    add("")
-    add(f"{md_escape(R['settings'])}{c}{md_escape(settings)}\\")
-    add(md_escape(R["generated_by"].format(generator=report.get("generator", "speechcoach"))))
-    return "\n".join(out).rstrip() + "\n"
+    return [
+        "---",
+        "",
+        f"{md_escape(R['settings'])}{c}{md_escape(settings)}\\",
+        md_escape(R["generated_by"].format(generator=report.get("generator", "speechcoach"))),
+    ]

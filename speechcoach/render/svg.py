@@ -153,56 +153,99 @@ def rate_gauge(cpm: float, band: Sequence[float], target: float, verdict: str, w
         An ``<svg>`` element.
     """
     lo, hi = float(band[0]), float(band[1])
-    top = max(hi * 1.5, cpm * 1.12, 200.0)
-    top = math.ceil(top / 20.0) * 20.0
-    h = 122.0
-    x0, x1 = 16.0, width - 16.0
+    top = math.ceil(max(hi * 1.5, cpm * 1.12, 200.0) / 20.0) * 20.0
+    scale = _Clamped(16.0, width - 16.0, top)
     narrow = " narrow" if width < WIDTH else ""
-
-    def x(v: float) -> float:
-        return x0 + min(max(v / top, 0.0), 1.0) * (x1 - x0)
-
-    by0, by1 = 44.0, 68.0
-    ink = VERDICT_INK.get(verdict, "#333")
     parts = [
-        f'<svg class="chart gauge{narrow}" viewBox="0 0 {_f(width)} {_f(h)}" role="img" '
+        f'<svg class="chart gauge{narrow}" viewBox="0 0 {_f(width)} {_f(_GAUGE_H)}" role="img" '
         f'aria-label="{_a(words.labels["rate"])}: {_a(words.cpm(cpm))}, {_a(words.verdict(verdict))}">',
+        *_gauge_zones(scale, lo, hi, words),
+        *_gauge_numbers(scale, lo, hi, target, words),
+        *_gauge_marker(scale, cpm, target, verdict, words),
+        "</svg>",
+    ]
+    return "".join(parts)
+
+
+_GAUGE_H = 122.0
+"""Height of the rate gauge's viewBox."""
+
+_GAUGE_BAR_TOP = 44.0
+_GAUGE_BAR_BOTTOM = 68.0
+"""Top and bottom of the gauge's bar of zones."""
+
+
+@dataclass(frozen=True)
+class _Clamped:
+    """Maps a rate 0–``top`` (chars/min) onto ``start``–``end`` (viewBox units), clamped at both ends."""
+
+    start: float
+    end: float
+    top: float
+
+    def at(self, v: float) -> float:
+        """The coordinate of rate ``v`` (chars/min)."""
+        return self.start + min(max(v / self.top, 0.0), 1.0) * (self.end - self.start)
+
+
+def _gauge_zones(scale: _Clamped, lo: float, hi: float, words: Words) -> list[str]:
+    """The slow, moderate and fast zones of the bar, each named under it where the name fits."""
+    x, x0, x1 = scale.at, scale.start, scale.end
+    by0, by1 = _GAUGE_BAR_TOP, _GAUGE_BAR_BOTTOM
+    parts = [
         f'<rect x="{_f(x0)}" y="{_f(by0)}" width="{_f(x(lo) - x0)}" height="{_f(by1 - by0)}" fill="{ZONE_COLOURS["slow"]}" rx="4"/>',
         f'<rect x="{_f(x(hi))}" y="{_f(by0)}" width="{_f(x1 - x(hi))}" height="{_f(by1 - by0)}" fill="{ZONE_COLOURS["fast"]}" rx="4"/>',
         f'<rect x="{_f(x(lo))}" y="{_f(by0)}" width="{_f(x(hi) - x(lo))}" height="{_f(by1 - by0)}" fill="{ZONE_COLOURS["on_target"]}"/>',
     ]
-    zone_y = by1 + 20
-    for key, a, b in (("slow", 0.0, lo), ("on_target", lo, hi), ("fast", hi, top)):
+    for key, a, b in (("slow", 0.0, lo), ("on_target", lo, hi), ("fast", hi, scale.top)):
         label = words.verdict(key)
         if text_width(label, 15) < x(b) - x(a) - 8:
-            parts.append(f'<text class="zone" x="{_f((x(a) + x(b)) / 2)}" y="{_f(zone_y)}" text-anchor="middle">{_a(label)}</text>')
-    num_y = zone_y + 22
+            parts.append(f'<text class="zone" x="{_f((x(a) + x(b)) / 2)}" y="{_f(by1 + 20)}" text-anchor="middle">{_a(label)}</text>')
+    return parts
+
+
+def _gauge_numbers(scale: _Clamped, lo: float, hi: float, target: float, words: Words) -> list[str]:
+    """The target's and the band edges' numbers under the zone names, the target first; one that would overlap a number placed before is left out."""
+    x = scale.at
     tgt = words.report["target_value"].format(v=words.limit(target))
     placed: list[tuple[float, float]] = []
+    parts = []
     for v, label, cls in ((target, tgt, "tick tlabel"), (lo, words.limit(lo), "tick"), (hi, words.limit(hi), "tick")):
         w = text_width(label, 14)
         a, b = x(v) - w / 2, x(v) + w / 2
         if any(a < pb + 6 and b > pa - 6 for pa, pb in placed):
             continue
         placed.append((a, b))
-        parts.append(f'<text class="{cls}" x="{_f(x(v))}" y="{_f(num_y)}" text-anchor="middle">{_a(label)}</text>')
-    parts.append(
-        f'<line class="target" x1="{_f(x(target))}" x2="{_f(x(target))}" y1="{_f(by0 - 6)}" y2="{_f(by1 + 6)}"/>'
-    )
+        parts.append(f'<text class="{cls}" x="{_f(x(v))}" y="{_f(_GAUGE_BAR_BOTTOM + 20 + 22)}" text-anchor="middle">{_a(label)}</text>')
+    return parts
+
+
+def _gauge_marker(scale: _Clamped, cpm: float, target: float, verdict: str, words: Words) -> list[str]:
+    """The target's line across the bar, and the speaker's marker with the rate above it in the verdict's colour."""
+    x, x0, x1 = scale.at, scale.start, scale.end
+    by0, by1 = _GAUGE_BAR_TOP, _GAUGE_BAR_BOTTOM
+    ink = VERDICT_INK.get(verdict, "#333")
     mx = x(shown_cpm(cpm))  # where the number shown lies: 140.4 (shown 140) sits on the band's edge, not past it
-    parts.append(
-        f'<path d="M{_f(mx - 9)},{_f(by0 - 16)} L{_f(mx + 9)},{_f(by0 - 16)} L{_f(mx)},{_f(by0 - 2)} Z" fill="{ink}"/>'
-        f'<line x1="{_f(mx)}" x2="{_f(mx)}" y1="{_f(by0)}" y2="{_f(by1)}" stroke="{ink}" stroke-width="4"/>'
-    )
     value = words.cpm(cpm)
     w = text_width(value, 17)
     vx = min(max(mx, x0 + w / 2), x1 - w / 2)
-    parts.append(f'<text class="value" x="{_f(vx)}" y="{_f(by0 - 22)}" text-anchor="middle" fill="{ink}">{_a(value)}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+    return [
+        f'<line class="target" x1="{_f(x(target))}" x2="{_f(x(target))}" y1="{_f(by0 - 6)}" y2="{_f(by1 + 6)}"/>',
+        f'<path d="M{_f(mx - 9)},{_f(by0 - 16)} L{_f(mx + 9)},{_f(by0 - 16)} L{_f(mx)},{_f(by0 - 2)} Z" fill="{ink}"/>'
+        f'<line x1="{_f(mx)}" x2="{_f(mx)}" y1="{_f(by0)}" y2="{_f(by1)}" stroke="{ink}" stroke-width="4"/>',
+        f'<text class="value" x="{_f(vx)}" y="{_f(by0 - 22)}" text-anchor="middle" fill="{ink}">{_a(value)}</text>',
+    ]
 
 
 # -- the timeline --------------------------------------------------------------------------
+
+_TIMELINE_H = 262.0
+"""Height of the timeline's viewBox."""
+
+_TIMELINE_TOP = 64.0
+_TIMELINE_BASE = 200.0
+"""Top and baseline of the timeline's envelope (the plot runs from 14 above the top to the baseline)."""
+
 
 def pool_max(values: Sequence[float], n: int) -> list[tuple[int, float]]:
     """Max-pool ``values`` into at most ``n`` (index, value) points, keeping peaks visible."""
@@ -241,52 +284,78 @@ def timeline(report: dict[str, Any], words: Words) -> str:
     """
     dur = float(report["input"]["duration_s"]) or 1.0
     axis = TimeAxis(0.0, dur)
-    h = 262.0
-    top, base = 64.0, 200.0
-    sp = report["speech"]
-    R = words.report
+    pauses = report.get("pauses") or []
     parts = [
-        f'<svg class="chart timeline" viewBox="0 0 {_f(WIDTH)} {_f(h)}" {axis.svg_attrs()} '
+        f'<svg class="chart timeline" viewBox="0 0 {_f(WIDTH)} {_f(_TIMELINE_H)}" {axis.svg_attrs()} '
         f'role="img" aria-label="{_a(words.labels["timeline"])}">',
-        f'<rect class="plotbg" x="{_f(axis.x0)}" y="{_f(top - 14)}" width="{_f(axis.x1 - axis.x0)}" height="{_f(base - top + 14)}"/>',
+        *_speech_span(report["speech"], axis, words),
+        *_pause_columns(pauses, axis),
+        *_envelope(report.get("envelope") or {}, axis),
+        *_nuclei_rug(report.get("nuclei_s") or [], axis, words),
+        *_pause_marks(pauses, axis, words, guessed_placements(report)),
+        *_missed_breaks(report.get("alignment"), axis, words),
+        time_axis_svg(axis, _TIMELINE_BASE + 16),
+        _playhead(_TIMELINE_TOP - 14, _TIMELINE_BASE),
+        "</svg>",
     ]
-    # leading and trailing silence, the speech span
-    for a, b in ((0.0, float(sp["start_s"])), (float(sp["end_s"]), dur)):
+    return "".join(parts)
+
+
+def _speech_span(speech: dict[str, Any], axis: TimeAxis, words: Words) -> list[str]:
+    """The plot's background, the leading and trailing silence (labelled where there is room) and the speech span."""
+    top, base = _TIMELINE_TOP, _TIMELINE_BASE
+    silence = words.report["silence"]
+    parts = [f'<rect class="plotbg" x="{_f(axis.x0)}" y="{_f(top - 14)}" width="{_f(axis.x1 - axis.x0)}" height="{_f(base - top + 14)}"/>']
+    for a, b in ((0.0, float(speech["start_s"])), (float(speech["end_s"]), axis.t1)):
         if b - a > 0:
             xa, xb = axis.x(a), axis.x(b)
             parts.append(f'<rect class="silence" x="{_f(xa)}" y="{_f(top - 14)}" width="{_f(xb - xa)}" height="{_f(base - top + 14)}"/>')
-            if text_width(R["silence"], 12) < xb - xa - 4:
-                parts.append(f'<text class="small muted" x="{_f((xa + xb) / 2)}" y="{_f(base - 6)}" text-anchor="middle">{_a(R["silence"])}</text>')
-    xs, xe = axis.x(float(sp["start_s"])), axis.x(float(sp["end_s"]))
+            if text_width(silence, 12) < xb - xa - 4:
+                parts.append(f'<text class="small muted" x="{_f((xa + xb) / 2)}" y="{_f(base - 6)}" text-anchor="middle">{_a(silence)}</text>')
+    xs, xe = axis.x(float(speech["start_s"])), axis.x(float(speech["end_s"]))
     parts.append(f'<rect class="speech" x="{_f(xs)}" y="{_f(top - 14)}" width="{_f(max(xe - xs, 0))}" height="{_f(base - top + 14)}"/>')
+    return parts
 
-    # pauses: shaded columns coloured by placement
-    pauses = report.get("pauses") or []
+
+def _pause_columns(pauses: list[dict[str, Any]], axis: TimeAxis) -> list[str]:
+    """Each pause as a shaded column, coloured by its placement."""
+    top, base = _TIMELINE_TOP, _TIMELINE_BASE
+    parts = []
     for p in pauses:
         xa, xb = axis.x(p["start_s"]), axis.x(p["end_s"])
         w = max(xb - xa, 2.0)
         col = PLACEMENT_COLOURS.get(p.get("placement") or "unknown", PLACEMENT_COLOURS["unknown"])
         parts.append(f'<rect x="{_f(xa)}" y="{_f(top - 14)}" width="{_f(w)}" height="{_f(base - top + 14)}" fill="{col}" fill-opacity="0.18"/>')
+    return parts
 
-    # envelope
-    env = report.get("envelope") or {}
-    db = env.get("db") or []
-    hop = float(env.get("hop_s") or 0.05)
-    if db:
-        vmax = max(max(float(v) for v in db), 1.0)
-        pts = pool_max(db, ENVELOPE_MAX_POINTS)
-        d = [f"M{_f(axis.x(0.0))},{_f(base)}"]
-        for i, v in pts:
-            d.append(f"L{_f(axis.x((i + 0.5) * hop))},{_f(base - (v / vmax) * (base - top))}")
-        d.append(f"L{_f(axis.x(pts[-1][0] * hop + hop))},{_f(base)} Z")
-        parts.append(f'<path class="envelope" d="{" ".join(d)}"/>')
 
-    # syllable nuclei: a rug under the envelope
-    rug = "".join(f"M{_f(axis.x(t))},{_f(base + 3)}v8" for t in report.get("nuclei_s") or [])
-    if rug:
-        parts.append(f'<path class="nuclei" d="{rug}"><title>{_a(R["nuclei"])}</title></path>')
+def _envelope(envelope: dict[str, Any], axis: TimeAxis) -> list[str]:
+    """The energy envelope (dB above the noise floor) as a filled path, max-pooled to :data:`ENVELOPE_MAX_POINTS`."""
+    top, base = _TIMELINE_TOP, _TIMELINE_BASE
+    db = envelope.get("db") or []
+    hop = float(envelope.get("hop_s") or 0.05)
+    if not db:
+        return []
+    vmax = max(max(float(v) for v in db), 1.0)
+    pts = pool_max(db, ENVELOPE_MAX_POINTS)
+    d = [f"M{_f(axis.x(0.0))},{_f(base)}"]
+    for i, v in pts:
+        d.append(f"L{_f(axis.x((i + 0.5) * hop))},{_f(base - (v / vmax) * (base - top))}")
+    d.append(f"L{_f(axis.x(pts[-1][0] * hop + hop))},{_f(base)} Z")
+    return [f'<path class="envelope" d="{" ".join(d)}"/>']
 
-    # pause labels and click targets, staggered in three rows above the envelope
+
+def _nuclei_rug(nuclei_s: list[float], axis: TimeAxis, words: Words) -> list[str]:
+    """The syllable nuclei as a rug under the envelope."""
+    rug = "".join(f"M{_f(axis.x(t))},{_f(_TIMELINE_BASE + 3)}v8" for t in nuclei_s)
+    if not rug:
+        return []
+    return [f'<path class="nuclei" d="{rug}"><title>{_a(words.report["nuclei"])}</title></path>']
+
+
+def _pause_marks(pauses: list[dict[str, Any]], axis: TimeAxis, words: Words, guessed: bool) -> list[str]:
+    """Each pause's length label and click target, the labels staggered in three rows above the envelope."""
+    top, base = _TIMELINE_TOP, _TIMELINE_BASE
     labels = [words.pause(p["duration_s"]) for p in pauses]
     spans = []
     for p, lab in zip(pauses, labels):
@@ -294,13 +363,14 @@ def timeline(report: dict[str, Any], words: Words) -> str:
         w = text_width(lab, 13)
         spans.append((cx - w / 2, cx + w / 2))
     rows = _stagger(spans, 3)
-    for i, (p, lab, row) in enumerate(zip(pauses, labels, rows), 1):
+    parts = []
+    for p, lab, row in zip(pauses, labels, rows):
         place = p.get("placement") or "unknown"
         col = PLACEMENT_COLOURS.get(place, PLACEMENT_COLOURS["unknown"])
         xa, xb = axis.x(p["start_s"]), axis.x(p["end_s"])
         cx = (xa + xb) / 2
         ly = 16.0 + row * 15.0
-        title = f"{words.time(p['start_s'])} · {words.pause_label(p['duration_s'], place, guessed_placements(report))}"
+        title = f"{words.time(p['start_s'])} · {words.pause_label(p['duration_s'], place, guessed)}"
         parts.append(
             f'<g class="pause p-{_a(place)}" data-t="{max(0.0, p["start_s"] - PAUSE_LEAD_IN_S):.3f}" tabindex="0" role="button">'
             f"<title>{_a(title)}</title>"
@@ -310,13 +380,18 @@ def timeline(report: dict[str, Any], words: Words) -> str:
             f'<text class="plabel" x="{_f(cx)}" y="{_f(ly)}" text-anchor="middle" fill="{col}">{_a(lab)}</text>'
             "</g>"
         )
-    # sentence ends / procedure steps passed without a pause
-    al = report.get("alignment")
+    return parts
+
+
+def _missed_breaks(alignment: Any, axis: TimeAxis, words: Words) -> list[str]:
+    """A dashed mark and click target at each sentence end or procedure step passed without a pause."""
+    top, base = _TIMELINE_TOP, _TIMELINE_BASE
     missed = []
-    if isinstance(al, dict):
+    if isinstance(alignment, dict):
         for key in ("missed_breaks", "missed_steps"):
-            missed += [g for g in al.get(key) or [] if isinstance(g, dict) and g.get("time_s") is not None]
+            missed += [g for g in alignment.get(key) or [] if isinstance(g, dict) and g.get("time_s") is not None]
     col = PLACEMENT_COLOURS["mid_phrase"]
+    parts = []
     for g in missed:
         t = float(g["time_s"])
         x = axis.x(t)
@@ -329,10 +404,7 @@ def timeline(report: dict[str, Any], words: Words) -> str:
             f'<text x="{_f(x)}" y="{_f(base - 8)}" text-anchor="middle" fill="{col}" class="plabel">✗</text>'
             "</g>"
         )
-    parts.append(time_axis_svg(axis, base + 16))
-    parts.append(_playhead(top - 14, base))
-    parts.append("</svg>")
-    return "".join(parts)
+    return parts
 
 
 # -- the pace chart ------------------------------------------------------------------------
@@ -357,34 +429,62 @@ def pace_chart(report: dict[str, Any], words: Words) -> str:
         return ""
     st = report["settings"]
     lo, hi = (float(v) for v in st["band_cpm"])
-    target = float(st["target_cpm"])
-    dur = float(report["input"]["duration_s"]) or 1.0
-    axis = TimeAxis(0.0, dur)
-    h = 236.0
-    top, base = 16.0, 190.0
+    axis = TimeAxis(0.0, float(report["input"]["duration_s"]) or 1.0)
+    top, base = _PACE_TOP, _PACE_BASE
     vmax = max(max(float(w["cpm"]) for w in series), hi) * 1.12
     ystep = nice_step(vmax, 6, (20, 25, 50, 100, 200))
-    ymax = math.ceil(vmax / ystep) * ystep
-
-    def y(v: float) -> float:
-        return base - min(max(v / ymax, 0.0), 1.0) * (base - top)
-
+    scale = _Clamped(base, top, math.ceil(vmax / ystep) * ystep)
+    y = scale.at
     parts = [
-        f'<svg class="chart pace" viewBox="0 0 {_f(WIDTH)} {_f(h)}" {axis.svg_attrs()} '
+        f'<svg class="chart pace" viewBox="0 0 {_f(WIDTH)} {_f(_PACE_H)}" {axis.svg_attrs()} '
         f'role="img" aria-label="{_a(words.labels["pace_chart"])}">',
         f'<rect class="plotbg" x="{_f(axis.x0)}" y="{_f(top)}" width="{_f(axis.x1 - axis.x0)}" height="{_f(base - top)}"/>',
         f'<rect x="{_f(axis.x0)}" y="{_f(y(hi))}" width="{_f(axis.x1 - axis.x0)}" height="{_f(y(lo) - y(hi))}" fill="{ZONE_COLOURS["on_target"]}" fill-opacity="0.7"/>',
+        *_pace_grid(axis, scale, ystep, words),
+        *_pace_target(axis, scale, float(st["target_cpm"]), words),
+        *_pace_points(series, axis, scale, lo, hi, words),
+        time_axis_svg(axis, base + 10),
+        _playhead(top, base),
+        "</svg>",
     ]
+    return "".join(parts)
+
+
+_PACE_H = 236.0
+"""Height of the pace chart's viewBox."""
+
+_PACE_TOP = 16.0
+_PACE_BASE = 190.0
+"""Top and baseline of the pace chart's plot."""
+
+
+def _pace_grid(axis: TimeAxis, scale: _Clamped, ystep: float, words: Words) -> list[str]:
+    """A grid line and its rate every ``ystep`` chars/min, from 0 to the plot's top."""
+    y = scale.at
+    parts = []
     v = 0.0
-    while v <= ymax + 1e-9:
+    while v <= scale.top + 1e-9:
         parts.append(f'<line class="grid" x1="{_f(axis.x0)}" x2="{_f(axis.x1)}" y1="{_f(y(v))}" y2="{_f(y(v))}"/>')
         parts.append(f'<text class="tick" x="{_f(axis.x0 - 8)}" y="{_f(y(v) + 5)}" text-anchor="end">{words.num(v)}</text>')
         v += ystep
-    parts.append(f'<line class="target" x1="{_f(axis.x0)}" x2="{_f(axis.x1)}" y1="{_f(y(target))}" y2="{_f(y(target))}"/>')
-    tgt = words.report["target_value"].format(v=words.limit(target))
-    parts.append(f'<text class="tick tlabel" x="{_f(axis.x1 - 6)}" y="{_f(y(target) - 6)}" text-anchor="end">{_a(tgt)}</text>')
+    return parts
 
+
+def _pace_target(axis: TimeAxis, scale: _Clamped, target: float, words: Words) -> list[str]:
+    """The target's line across the plot, labelled at its right end."""
+    y = scale.at
+    tgt = words.report["target_value"].format(v=words.limit(target))
+    return [
+        f'<line class="target" x1="{_f(axis.x0)}" x2="{_f(axis.x1)}" y1="{_f(y(target))}" y2="{_f(y(target))}"/>',
+        f'<text class="tick tlabel" x="{_f(axis.x1 - 6)}" y="{_f(y(target) - 6)}" text-anchor="end">{_a(tgt)}</text>',
+    ]
+
+
+def _pace_points(series: list[dict[str, Any]], axis: TimeAxis, scale: _Clamped, lo: float, hi: float, words: Words) -> list[str]:
+    """Each window's rate at its middle, joined by a line, coloured by its zone; clicking one seeks to its start."""
+    y = scale.at
     pts = [((w["start_s"] + w["end_s"]) / 2, float(w["cpm"]), w) for w in series]
+    parts = []
     if len(pts) > 1:
         d = " ".join(("M" if i == 0 else "L") + f"{_f(axis.x(t))},{_f(y(c))}" for i, (t, c, _) in enumerate(pts))
         parts.append(f'<path class="paceline" d="{d}"/>')
@@ -395,7 +495,4 @@ def pace_chart(report: dict[str, Any], words: Words) -> str:
             f'<circle class="pt" cx="{_f(axis.x(t))}" cy="{_f(y(c))}" r="6" fill="{VERDICT_INK[zone]}" '
             f'data-t="{float(w["start_s"]):.3f}" tabindex="0" role="button"><title>{_a(title)}</title></circle>'
         )
-    parts.append(time_axis_svg(axis, base + 10))
-    parts.append(_playhead(top, base))
-    parts.append("</svg>")
-    return "".join(parts)
+    return parts

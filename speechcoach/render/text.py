@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..findings import drift_judged, speaking_s
@@ -35,47 +36,74 @@ def rate_bar(cpm: float, band: list[float], target: float, *, width: int = 40, t
 
 def render_text(report: dict[str, Any], *, color: bool = False) -> str:
     """The report as plain text (UTF-8, fixed-width friendly)."""
-    lang = report.get("lang", "zh")
-    S = strings(lang)
+    S = strings(report.get("lang", "zh"))
+    bold = _bold if color else _plain
+    out = [
+        *_header(report, S, bold),
+        *_warnings(report, S["labels"], bold),  # first, as in the HTML and Markdown reports: they say how far to trust the rest
+        *_pauses(report, S, bold),
+        *_pace(report, S, bold),
+        *_findings(report, S, bold),
+        *_precise_sections(report, S["labels"]),
+        *_self_check(report, S["labels"], bold),
+    ]
+    return "\n".join(out) + "\n"
+
+
+def _bold(s: str) -> str:
+    """``s`` in bold on a terminal (ANSI escape codes)."""
+    return f"\033[1m{s}\033[0m"
+
+
+def _plain(s: str) -> str:
+    """``s`` unchanged (no colour)."""
+    return s
+
+
+def _header(report: dict[str, Any], S: dict[str, Any], bold: Callable[[str], str]) -> list[str]:
+    """The title, the recording (and the script file counted) and its speech span, the characters, the rate against the band and the score."""
     L = S["labels"]
     unit = L["cpm_unit"]
     rate = report["rate"]
     st = report["settings"]
     lo, hi = st["band_cpm"]
-    out: list[str] = []
-    bold = (lambda s: f"\033[1m{s}\033[0m") if color else (lambda s: s)
-
-    out.append(bold(L["title"]))
-    out.append(f"{L['file']}: {report['input']['path']}")
-    if report["input"].get("script_path"):
-        out.append(f"{L['script_file']}: {report['input']['script_path']}")
     src = L.get(f"source_{report['characters']['source']}", report["characters"]["source"])
     sp = report["speech"]
-    out.append(
-        f"{L['duration']}: {report['input']['duration_s']:.1f} {L['seconds']}   "
-        f"{L['speech_span']}: {fmt_span(sp['start_s'], sp['end_s'])} ({sp['span_s']:.1f} {L['seconds']})"
-    )
-    out.append(f"{L['chars']}: {report['characters']['count']} ({src})")
-    out.append("")
     verdict = S["verdict"][rate["verdict"]]
-    out.append(bold(f"{L['rate']}: {shown_cpm(rate['cpm'])} {unit} — {verdict}") + f"   ({L['target']} {shown_limit(st['target_cpm'])}, {L['band']} {shown_limit(lo)}–{shown_limit(hi)})")
-    out.append(rate_bar(rate["cpm"], [lo, hi], st["target_cpm"]))
-    out.append(f"{L['articulation']}: {shown_cpm(rate['articulation_cpm'])} {unit}   {L['score']}: {report['score']}/100")
-    out.append("")
-    if report["warnings"]:  # first, as in the HTML and Markdown reports: they say how far to trust the rest
-        out.append(bold(L["warnings"]))
-        for w in report["warnings"]:
-            out.append(f"  - {w['message']}")
-        out.append("")
+    return [
+        bold(L["title"]),
+        f"{L['file']}: {report['input']['path']}",
+        *([f"{L['script_file']}: {report['input']['script_path']}"] if report["input"].get("script_path") else []),
+        f"{L['duration']}: {report['input']['duration_s']:.1f} {L['seconds']}   "
+        f"{L['speech_span']}: {fmt_span(sp['start_s'], sp['end_s'])} ({sp['span_s']:.1f} {L['seconds']})",
+        f"{L['chars']}: {report['characters']['count']} ({src})",
+        "",
+        bold(f"{L['rate']}: {shown_cpm(rate['cpm'])} {unit} — {verdict}") + f"   ({L['target']} {shown_limit(st['target_cpm'])}, {L['band']} {shown_limit(lo)}–{shown_limit(hi)})",
+        rate_bar(rate["cpm"], [lo, hi], st["target_cpm"]),
+        f"{L['articulation']}: {shown_cpm(rate['articulation_cpm'])} {unit}   {L['score']}: {report['score']}/100",
+        "",
+    ]
 
+
+def _warnings(report: dict[str, Any], L: dict[str, str], bold: Callable[[str], str]) -> list[str]:
+    """The warnings about the recording and the method, when there are any."""
+    if not report["warnings"]:
+        return []
+    return [bold(L["warnings"]), *(f"  - {w['message']}" for w in report["warnings"]), ""]
+
+
+def _pauses(report: dict[str, Any], S: dict[str, Any], bold: Callable[[str], str]) -> list[str]:
+    """The pause table with how the pauses were placed, and the script marked with them."""
+    L = S["labels"]
+    words = Words(report.get("lang", "zh"))
     pauses = report["pauses"]
     total = sum(p["duration_s"] for p in pauses)
-    out.append(bold(f"{L['pauses']}: {len(pauses)}") + f"   {L['pause_total']}: {total:.1f} {L['seconds']}")
+    out = [bold(f"{L['pauses']}: {len(pauses)}") + f"   {L['pause_total']}: {total:.1f} {L['seconds']}"]
     if not pauses:
         out.append("  " + L["no_pauses"])
     else:
         out.append(f"  {'#':>3}  {L['start']:>7}  {L['length']:>6}  {L['placement']}")
-        words, guessed = Words(lang), guessed_placements(report)
+        guessed = guessed_placements(report)
         for i, p in enumerate(pauses, 1):
             place = words.placement(p.get("placement") or "unknown", guessed)
             ctx = f"  {words.pause_marks(p['context'])}" if p.get("context") else ""
@@ -85,38 +113,49 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
         out.append(f"  {L['placement_method']}: {S['pause_method'][method]}")
     marked = report.get("script_marked")
     if marked:
-        out.append("")
-        out.append(bold(L["script"]))
-        out.append("  " + Words(lang).pause_marks(marked).replace("\n", "\n  "))
+        out += ["", bold(L["script"]), "  " + words.pause_marks(marked).replace("\n", "\n  ")]
     out.append("")
+    return out
 
+
+def _pace(report: dict[str, Any], S: dict[str, Any], bold: Callable[[str], str]) -> list[str]:
+    """The pace sparkline, range, cv, trend and fastest and slowest windows; nothing for fewer than two windows."""
+    L = S["labels"]
+    unit = L["cpm_unit"]
+    hi = report["settings"]["band_cpm"][1]
     pace = report["pace"]
     series = [w["cpm"] for w in pace["series"]]
-    if several_windows(series):  # else no section, as in Markdown and HTML (one bar would read as an even pace)
-        out.append(bold(L["pace"]) + f"   ({pace['window_s']:.0f} {L['seconds']})")
-        top = max(max(series), hi * 1.2)
-        out.append(f"  {sparkline(series, 0.0, top)}   {shown_cpm(min(series))}–{shown_cpm(max(series))} {unit}")
-        trend = S["report"]["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+.0f}")
-        trend = f"{L['trend']} {trend}   " if drift_judged(speaking_s(report)) else ""  # a slope only where drift is judged
-        out.append(
-            f"  {L['pace_cv']} {S['report']['cv_value'].format(v=format(shown_cv(pace['cv']), '.2f'))}   {trend}"
-            f"{L['fastest']} {fmt_span(pace['fastest']['start_s'], pace['fastest']['end_s'])} ({shown_cpm(pace['fastest']['cpm'])})   "
-            f"{L['slowest']} {fmt_span(pace['slowest']['start_s'], pace['slowest']['end_s'])} ({shown_cpm(pace['slowest']['cpm'])})"
-        )
-        out.append("")
+    if not several_windows(series):  # no section, as in Markdown and HTML (one bar would read as an even pace)
+        return []
+    top = max(max(series), hi * 1.2)
+    trend = S["report"]["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+.0f}")
+    trend = f"{L['trend']} {trend}   " if drift_judged(speaking_s(report)) else ""  # a slope only where drift is judged
+    return [
+        bold(L["pace"]) + f"   ({pace['window_s']:.0f} {L['seconds']})",
+        f"  {sparkline(series, 0.0, top)}   {shown_cpm(min(series))}–{shown_cpm(max(series))} {unit}",
+        f"  {L['pace_cv']} {S['report']['cv_value'].format(v=format(shown_cv(pace['cv']), '.2f'))}   {trend}"
+        f"{L['fastest']} {fmt_span(pace['fastest']['start_s'], pace['fastest']['end_s'])} ({shown_cpm(pace['fastest']['cpm'])})   "
+        f"{L['slowest']} {fmt_span(pace['slowest']['start_s'], pace['slowest']['end_s'])} ({shown_cpm(pace['slowest']['cpm'])})",
+        "",
+    ]
 
-    out.append(bold(L["findings"]))
+
+def _findings(report: dict[str, Any], S: dict[str, Any], bold: Callable[[str], str]) -> list[str]:
+    """Each finding with its guidance item (and, once, a trainer's target beside ``pace``), the advice once, at the item's first finding to act on."""
+    L = S["labels"]
+    zh = report.get("lang", "zh") == "zh"
+    out = [bold(L["findings"])]
     if not report["findings"]:
         out.append("  " + L["no_findings"])
     shown: set[str] = set()
-    note = Words(lang).target_note(st)  # a trainer's target next to the material's figure
+    note = Words(report.get("lang", "zh")).target_note(report["settings"])  # a trainer's target next to the material's figure
     for f in report["findings"]:
         sev = S["severity"][f["severity"]]
         out.append(f"  {_SEVERITY_MARK[f['severity']]} [{sev}] {f['message']}")
         g = report["guidance"].get(f["guidance"])
         if not g:
             continue
-        out.append(f"      → {g['title']}（{g['source']}）" if lang == "zh" else f"      → {g['title']} ({g['source']})")
+        out.append(f"      → {g['title']}（{g['source']}）" if zh else f"      → {g['title']} ({g['source']})")
         if note and f["guidance"] == "pace":
             out.append(f"        {note}")
             note = None  # once
@@ -124,12 +163,12 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
             out.append(f"        {g['advice']}")
             out.append(f"        {L['tip']}: {g['tip']}")
             shown.add(f["guidance"])
-    out.extend(_precise_sections(report, L))
-    out.append("")
-    out.append(bold(L["self_check"]))
-    for g in report["self_check"]:
-        out.append(f"  □ {g['title']}: {g['advice']}")
-    return "\n".join(out) + "\n"
+    return out
+
+
+def _self_check(report: dict[str, Any], L: dict[str, str], bold: Callable[[str], str]) -> list[str]:
+    """The items for the trainee to check alone, as boxes to tick."""
+    return ["", bold(L["self_check"]), *(f"  □ {g['title']}: {g['advice']}" for g in report["self_check"])]
 
 
 def _precise_sections(report: dict[str, Any], L: dict[str, str]) -> list[str]:
