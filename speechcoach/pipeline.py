@@ -525,9 +525,11 @@ def _precise_extras(precise: Precise | None, script: str | None, seg: Segmentati
         }
     counted = precise.counted
     warns = [Warning_("asr", {})] if script is None else []
+    if precise.transcript.withheld:  # most of it overruled: one note instead of one per kind
+        warns.append(Warning_("asr_withheld", {"pct": int(round(100 * counted.flagged_share))}))
     for flag in ("dropped", "invented"):
         runs = [r for r in counted.flagged if r.flag == flag]
-        if runs:
+        if runs and not precise.transcript.withheld:
             from .locales import fmt_time
 
             warns.append(
