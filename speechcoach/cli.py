@@ -497,12 +497,17 @@ def demo(
     fmt: Annotated[Optional[Format], typer.Option("--format", "-f", help="Report format.")] = None,
     guidance: GuidanceOpt = None,
 ) -> None:
-    """Analyse a bundled practice recording with its script and print the report."""
+    """Analyse a bundled practice recording with its script and print the report.
+
+    The recording is synthetic speech (espeak-ng), which the speech recogniser of precise mode
+    does not read reliably, so the demo never runs it: try precise mode on a real recording
+    with analyze.
+    """
     from .samples import demo_sample
 
     wav, txt = demo_sample()
     _run_analyze(wav, script=txt, fmt=fmt, lang=lang, target=None, band=None, min_pause=None, rubric=None, output=None,
-                 guidance=guidance)
+                 guidance=guidance, count=CountMode.acoustic.value)
 
 
 @app.command()
