@@ -974,7 +974,7 @@ def sentence_ends(transcript: Transcript) -> tuple[float, ...]:
     return tuple(sorted(set(round(t, 3) for t in ends)))
 
 
-COUNT_MODES = ("auto", "asr", "acoustic")
+from .settings import COUNT_MODES  # noqa: E402  (re-exported: the count modes are a setting)
 
 
 @dataclass(frozen=True)
