@@ -201,6 +201,22 @@ def test_failure_of_sorts_bad_input_from_internal_errors():
     assert (oom.error, oom.code, oom.exit_code) == ("out of memory while analysing", "out_of_memory", 3)
 
 
+def test_without_a_script_the_suffix_names_what_counted():
+    """``(no script: estimated)`` for the count from the sound, ``(no script: recognised)`` for
+    precise mode's recogniser; nothing with a script."""
+    for source, en, zh in (("estimate", " (no script: estimated)", "（无讲稿，估计值）"), ("asr", " (no script: recognised)", "（无讲稿，语音识别计数）")):
+        r = copy.deepcopy(REPORT)
+        r["characters"] = {"count": 60, "source": source}
+        r["rate"]["cpm"] = 90.0
+        j = judge(r)
+        assert j.summary.endswith(en) and j.reasons[0].endswith(en), j.line()
+        jz = judge(r, lang="zh")
+        assert jz.summary.endswith(zh) and jz.reasons[0].endswith(zh), jz.line()
+    r = copy.deepcopy(REPORT)
+    r["characters"] = {"count": 60, "source": "script"}
+    assert not judge(r).summary.endswith(")")
+
+
 def test_count_acoustic_never_runs_the_recogniser(tmp_path, monkeypatch, whisper_model):
     """``check --count acoustic`` (or the rubric's ``[rate] count``) leaves the recogniser out even
     when it is installed: no transcript is made (the transcript cache stays empty), the verdict is
