@@ -143,6 +143,18 @@ HALLUCINATION_RATIO = 1.8
 MIN_PASSAGE_UNITS = 2
 """Skipped or added passages shorter than this (characters) are not reported."""
 
+WITHHOLD_SHARE = 0.5
+"""When the count check overrules the recogniser (``dropped`` or ``invented``) in this share of
+the speech time or more, nothing it wrote is used: no transcript text, no lexical fillers, no
+jargon heard, no passages left out or added (:func:`trusted`); the report says so instead."""
+
+SKIP_SPOKEN_SHARE = 0.5
+"""A passage of the script that the transcript lacks is reported as left out only when the sound
+agrees: the syllable nuclei in its place (between the recognised words around it, beyond the
+recognised characters in between) are fewer than this share of its characters. More means
+something was said there that the recogniser did not write as the script: a recognition failure
+(synthetic or unusual voices), not a skip."""
+
 
 class AsrUnavailable(SpeechcoachError):
     """The recogniser package (faster-whisper) is not installed."""
@@ -193,14 +205,19 @@ class Transcript:
     compute_s: float = 0.0
     raw_text: str | None = None
     """Everything the decoder wrote, rejected segments included (``text`` leaves them out)."""
+    withheld: bool = False
+    """Set by :func:`trusted`: the count check overruled most of the transcript, so none of it
+    is shown or used (``text`` is empty, every stretch is ``rejected``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The report's ``transcript`` entry.
 
-        Segments rejected as decoding loops or invented text (``Segment.loop``) are not shown:
-        only their times are listed under ``rejected``.
+        Segments rejected as decoding loops or invented text, and the stretches the count check
+        overruled (``Segment.loop``, see :func:`trusted`), are not shown: only their times are
+        listed under ``rejected``. ``withheld`` is true when the whole text was set aside.
         """
         return {
+            "withheld": self.withheld,
             "text": self.text,
             "source": "asr",
             "model": self.model,
@@ -258,6 +275,22 @@ class FusedCount:
     def flagged(self) -> tuple[RunCount, ...]:
         """Runs where the recogniser was overruled."""
         return tuple(r for r in self.runs if r.flag is not None)
+
+    @property
+    def flagged_share(self) -> float:
+        """Share of the runs' time (0–1) where the recogniser was overruled."""
+        total = sum(r.end_s - r.start_s for r in self.runs)
+        return sum(r.end_s - r.start_s for r in self.flagged) / total if total > 0 else 0.0
+
+    def overruled_at(self, times: np.ndarray) -> np.ndarray:
+        """Whether each time (s) belongs to an overruled run (its nearest run, as in
+        :func:`fuse_counts`), shape (n,) of bool."""
+        t = np.asarray(times, dtype=float).reshape(-1)
+        if not self.flagged or t.size == 0:
+            return np.zeros(t.size, dtype=bool)
+        runs = np.array([[r.start_s, r.end_s] for r in self.runs])
+        bad = np.array([r.flag is not None for r in self.runs])
+        return bad[nearest_run(t, runs)]
 
     def events(self, nuclei: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The fused count placed in time: each run's characters spread evenly over the nuclei
@@ -730,6 +763,78 @@ def fuse_counts(transcript: Transcript, runs: np.ndarray, nuclei: np.ndarray, *,
     return FusedCount(asr=int(total_asr), fused=int(sum(r.fused for r in out)), runs=tuple(out))
 
 
+def trusted(transcript: Transcript, counted: FusedCount) -> Transcript:
+    """The transcript with what the count check overruled taken out: what is shown and used.
+
+    Words whose run (:meth:`FusedCount.overruled_at`) the check flagged ``dropped`` or
+    ``invented`` are dropped, as the words of a decoding loop are; a segment reaching into such
+    a run keeps its other words, and the run is listed as a rejected stretch (``…`` in the
+    text where it was). When :data:`WITHHOLD_SHARE` or more of the speech was overruled,
+    nothing is kept (``withheld``): a transcript mostly wrong is wrong in the rest too.
+
+    Parameters
+    ----------
+    transcript : Transcript
+        As :func:`transcribe` made it.
+    counted : FusedCount
+        Its check against the sound (:func:`fuse_counts`).
+
+    Returns
+    -------
+    Transcript
+        ``transcript`` itself when nothing was overruled.
+    """
+    flagged = counted.flagged
+    if not flagged:
+        return transcript
+    marks = tuple(Segment(r.start_s, r.end_s, "", True) for r in flagged)
+    if counted.flagged_share >= WITHHOLD_SHARE:
+        rejected = tuple(sorted([*(Segment(s.start_s, s.end_s, s.text, True) for s in transcript.segments), *marks], key=lambda s: s.start_s))
+        return Transcript("", rejected, (), transcript.model, transcript.compute_s, transcript.raw_text, withheld=True)
+    mids = np.array([(w.start_s + w.end_s) / 2 for w in transcript.words])
+    out_w = counted.overruled_at(mids)
+    words = tuple(w for w, bad in zip(transcript.words, out_w) if not bad)
+    spans = [(r.start_s - RUN_PAD_S, r.end_s + RUN_PAD_S) for r in flagged]
+    segments: list[Segment] = list(marks)
+    for s in transcript.segments:
+        if s.loop or not any(s.start_s < b and s.end_s > a for a, b in spans):
+            segments.append(s)
+            continue
+        inside = [(w, bool(bad)) for w, bad, mid in zip(transcript.words, out_w, mids) if s.start_s <= mid <= s.end_s]
+        segments.extend(_kept_pieces(s.text, inside))
+    segments.sort(key=lambda s: (s.start_s, not s.loop))
+    text, gap = "", False
+    for s in segments:
+        if s.loop:
+            gap = True
+        elif s.text:
+            text += ("…" if gap else "") + s.text
+            gap = False
+    return Transcript(text + ("…" if gap else ""), tuple(segments), words, transcript.model, transcript.compute_s, transcript.raw_text)
+
+
+def _kept_pieces(text: str, words: list[tuple[Word, bool]]) -> list[Segment]:
+    """The stretches of a segment's kept words (``(word, overruled)`` in order), cut where an
+    overruled word was, each with the segment's own spacing between its words."""
+    pieces: list[Segment] = []
+    piece: list[Word] = []
+    piece_text, pos = "", 0
+    for w, bad in words:
+        at = text.find(w.text, pos)
+        between = text[pos:at] if at >= 0 and not text[pos:at].strip() else ""
+        pos = at + len(w.text) if at >= 0 else pos
+        if bad:
+            if piece:
+                pieces.append(Segment(piece[0].start_s, piece[-1].end_s, piece_text))
+            piece, piece_text = [], ""
+            continue
+        piece_text += (between if piece else "") + w.text
+        piece.append(w)
+    if piece:
+        pieces.append(Segment(piece[0].start_s, piece[-1].end_s, piece_text))
+    return pieces
+
+
 def check_groups(runs: np.ndarray) -> np.ndarray:
     """Group index of every speech run for the drop/invention check, shape (k,).
 
@@ -764,14 +869,29 @@ def _group_flags(runs: np.ndarray, asr: np.ndarray, acoustic: np.ndarray, bad: n
     return flags
 
 
-def compare_to_script(transcript: Transcript, script: str) -> tuple[Passage, ...]:
+def compare_to_script(
+    transcript: Transcript, script: str, nuclei: np.ndarray | None = None, overruled: tuple[tuple[float, float], ...] = ()
+) -> tuple[Passage, ...]:
     """Passages of the script that were left out, and passages said that the script lacks.
 
     Both texts are reduced to spoken units (digits as read, punctuation dropped) and aligned
     character by character (:class:`difflib.SequenceMatcher`, no junk heuristic). A run of
     :data:`MIN_PASSAGE_UNITS` or more script characters with no counterpart is *skipped*; a
     run of as many heard characters with none in the script is *added*. Substitutions
-    (recognition errors, homophones) are not reported.
+    (recognition errors, homophones) are not reported. Pass the transcript :func:`trusted`
+    leaves, so that stretches the count check overruled are neither quoted nor read as skips.
+
+    Parameters
+    ----------
+    transcript : Transcript
+    script : str
+    nuclei : np.ndarray, shape (m,), optional
+        Syllable-nucleus times (s). With them (and word times), a skipped passage whose place
+        holds speech the recogniser did not write (at least :data:`SKIP_SPOKEN_SHARE` of its
+        characters in nuclei) is not reported: the sound says it was spoken.
+    overruled : tuple of (float, float), optional
+        Stretches (s) the count check overruled (:attr:`FusedCount.flagged`): a skipped passage
+        whose place reaches into one is not reported (nothing is known of what was said there).
 
     Returns
     -------
@@ -779,13 +899,12 @@ def compare_to_script(transcript: Transcript, script: str) -> tuple[Passage, ...
         In script order.
     """
     s_units = spoken_units(script)
-    heard: list[tuple[str, float]] = []
+    heard: list[tuple[str, float | None, float | None]] = []
     if transcript.words:
         for w in transcript.words:
-            us = spoken_units(w.text)
-            heard.extend((u.text, w.start_s) for u in us)
+            heard.extend((u.text, w.start_s, w.end_s) for u in spoken_units(w.text))
     else:
-        heard = [(u.text, None) for u in spoken_units(transcript.text)]  # type: ignore[misc]
+        heard = [(u.text, None, None) for u in spoken_units(transcript.text)]
     a = [u.text for u in s_units]
     b = [h[0] for h in heard]
     sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
@@ -796,11 +915,43 @@ def compare_to_script(transcript: Transcript, script: str) -> tuple[Passage, ...
         n_s, n_h = i2 - i1, j2 - j1
         at = heard[j1][1] if j1 < len(heard) else (heard[-1][1] if heard else None)
         if tag in ("delete", "replace") and n_s - n_h >= MIN_PASSAGE_UNITS and (tag == "delete" or n_s >= 2 * n_h):
+            if nuclei is not None and _spoken_in_place(heard, j1, j2, nuclei) >= SKIP_SPOKEN_SHARE * n_s:
+                continue  # speech the recogniser did not write as the script: not a skip
+            if overruled and _place_overlaps(heard, j1, j2, overruled):
+                continue
             out.append(Passage("skipped", _script_slice(script, s_units, i1, i2), s_units[i1].index, at))
         elif tag in ("insert", "replace") and n_h - n_s >= MIN_PASSAGE_UNITS and (tag == "insert" or n_h >= 2 * n_s):
             idx = s_units[i1].index if i1 < len(s_units) else (s_units[-1].index + 1 if s_units else 0)
             out.append(Passage("added", "".join(b[j1:j2]), idx, at))
     return tuple(out)
+
+
+def _place(heard: list[tuple[str, float | None, float | None]], j1: int, j2: int) -> tuple[float, float]:
+    """The time between the heard unit before ``j1`` and the one at ``j2`` (s; unbounded at the ends)."""
+    a = float(heard[j1 - 1][2]) if j1 > 0 and heard[j1 - 1][2] is not None else -np.inf  # type: ignore[arg-type]
+    b = float(heard[j2][1]) if j2 < len(heard) and heard[j2][1] is not None else np.inf  # type: ignore[arg-type]
+    return a, b
+
+
+def _place_overlaps(heard: list[tuple[str, float | None, float | None]], j1: int, j2: int, spans: tuple[tuple[float, float], ...]) -> bool:
+    """Whether the place of heard units ``j1..j2`` (:func:`_place`) reaches into any of ``spans``;
+    always, when the heard units have no times."""
+    if not heard or heard[0][1] is None:
+        return True
+    a, b = _place(heard, j1, j2)
+    return any(s < b and e > a for s, e in spans)
+
+
+def _spoken_in_place(heard: list[tuple[str, float | None, float | None]], j1: int, j2: int, nuclei: np.ndarray) -> float:
+    """Syllable nuclei between the heard units before ``j1`` and from ``j2`` on, beyond the
+    ``j2 - j1`` units heard in between: speech there that the transcript does not hold. 0 when the
+    heard units have no times."""
+    if not heard or heard[0][1] is None:
+        return 0.0
+    nuclei = np.sort(np.asarray(nuclei, dtype=float))
+    a, b = _place(heard, j1, j2)
+    inside = int(np.searchsorted(nuclei, b, side="left") - np.searchsorted(nuclei, a, side="right"))
+    return float(max(inside - (j2 - j1), 0))
 
 
 def _script_slice(script: str, units: list, i1: int, i2: int) -> str:
@@ -823,7 +974,7 @@ def sentence_ends(transcript: Transcript) -> tuple[float, ...]:
     return tuple(sorted(set(round(t, 3) for t in ends)))
 
 
-COUNT_MODES = ("auto", "asr", "acoustic")
+from .settings import COUNT_MODES  # noqa: E402  (re-exported: the count modes are a setting)
 
 
 @dataclass(frozen=True)
@@ -833,15 +984,17 @@ class Precise:
     Attributes
     ----------
     transcript : Transcript
+        What is shown and used: :func:`trusted` leaves out the stretches the count check
+        overruled (all of it, ``withheld``, when that is most of the speech).
     counted : FusedCount
         The recogniser's count checked run by run against the nuclei.
     char_count : int
         The count reported: ``counted.fused`` plus vocal hesitations the recogniser left out.
     fillers : tuple of Filler
-        Lexical and vocal, in time order.
+        Lexical and vocal, in time order; none in a stretch the count check overruled.
     jargon : tuple of JargonUse
     passages : tuple of Passage
-        Skipped/added passages (only with a script).
+        Skipped/added passages (only with a script, and not from overruled stretches).
     """
 
     transcript: Transcript
@@ -927,13 +1080,17 @@ def analyse(
 
     tr = transcribe(y, sr, runs, model_dir=model_dir, cache=cache)
     counted = fuse_counts(tr, runs, nuclei, widths=widths)
+    shown = trusted(tr, counted)  # what the count check overruled is neither shown nor used
     vocal = fillers_mod.vocal_hesitations(y, sr, runs, words=tr.words)
-    lexical = fillers_mod.lexical_fillers(tr.words, fillers_mod.rules(guidance), script=script)
+    lexical = fillers_mod.lexical_fillers(shown.words, fillers_mod.rules(guidance), script=script)
+    heard = counted.overruled_at(np.array([(f.start_s + f.end_s) / 2 for f in vocal]))
     return Precise(
-        transcript=tr,
+        transcript=shown,
         counted=counted,
         char_count=counted.fused + len(vocal),
-        fillers=fillers_mod.merge(lexical, vocal),
-        jargon=jargon_mod.find(script=script, words=tr.words, folder=guidance),
-        passages=compare_to_script(tr, script) if script is not None else (),
+        fillers=fillers_mod.merge(lexical, (f for f, bad in zip(vocal, heard) if not bad)),
+        jargon=jargon_mod.find(script=script, words=shown.words, folder=guidance),
+        passages=compare_to_script(shown, script, nuclei, tuple((r.start_s, r.end_s) for r in counted.flagged))
+        if script is not None and not shown.withheld
+        else (),
     )

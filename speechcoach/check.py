@@ -39,8 +39,9 @@ RULES = ("rate", "long_pause", "mid_phrase", "pace_cv")
 """The rules, in the order their failures are reported."""
 ESTIMATED_RULES = ("rate", "pace_cv")
 """The rules whose numbers rest on the character count: without a script (the report's
-``characters.source`` is ``"estimate"``) they are judged on the count estimated from the sound,
-and their reasons say so (``(no script: estimated)``), as the summary does. The pause rules
+``characters.source`` is ``"estimate"`` or ``"asr"``) they are judged on the count estimated from
+the sound or made by the speech recogniser, and their reasons say so (``(no script: estimated)``,
+``(no script: recognised)``), as the summary does. The pause rules
 measure silences, which need no count (a mid-phrase pause guessed from the sound fails nothing)."""
 
 
@@ -163,9 +164,11 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
         mid=T["mid_not_judged"].format(n=n_guess) if guessed else T["mid_count"].format(n=n_mid),
         pace=T["pace_value"].format(cv=shown_cv(cv)) if pace_judged else T["pace_not_judged"],
     )
-    if report.get("characters", {}).get("source") == "estimate":  # the rate and the pace rest on the no-script estimate
-        summary += T["estimated"]
-        reasons = [r + T["estimated"] if rule in ESTIMATED_RULES else r for r, rule in zip(reasons, failed)]
+    # without a script, the rate and the pace rest on the count from the sound or the recogniser's
+    suffix = {"estimate": T["estimated"], "asr": T["recognised"]}.get(report.get("characters", {}).get("source", ""))
+    if suffix is not None:
+        summary += suffix
+        reasons = [r + suffix if rule in ESTIMATED_RULES else r for r, rule in zip(reasons, failed)]
     return Judgement(
         file=name,
         passed=not failed,

@@ -227,6 +227,7 @@ def build_settings(
     min_pause: float | None = None,
     lang: Lang | None = None,
     guidance: Path | None = None,
+    count: CountMode | str | None = None,
 ):
     """Settings from the rubric file (if any) with command-line flags winning, and the guidance
     they name (``--guidance``, else the rubric's ``[report] guidance``, else the shipped files)
@@ -242,6 +243,7 @@ def build_settings(
         min_pause_s=min_pause,
         lang=lang.value if lang is not None else None,
         guidance=folder_key(check_folder(guidance)) if guidance is not None else None,
+        count=count.value if isinstance(count, CountMode) else count,
     )
     base = load_rubric(rubric, flags=flags) if rubric is not None else Settings()
     settings = base.with_overrides(**flags)
@@ -249,6 +251,15 @@ def build_settings(
     _run_lang = settings.lang  # the rubric is read: its language is the run's
     validate(settings.guidance)
     return settings
+
+
+def _recogniser_ready(settings) -> None:
+    """Stop a run that asks for the recogniser (``--count asr``, or the rubric's) before any work
+    when it or its model is missing (:func:`speechcoach.asr.choose_model` raises, exit 2)."""
+    from .asr import choose_model
+
+    if settings.count == "asr":
+        choose_model(settings.count)
 
 
 RubricOpt = Annotated[Optional[Path], typer.Option("--rubric", help="Rubric TOML file (target, band, limits).")]
@@ -273,11 +284,13 @@ class CountMode(str, Enum):
 
 
 CountOpt = Annotated[
-    CountMode,
+    Optional[CountMode],
     typer.Option(
         "--count",
-        help="How to count characters without a script: asr (offline speech recogniser), acoustic "
-        "(syllable nuclei), auto (recogniser when installed, else acoustic).",
+        help="How to count characters without a script, and whether the offline speech recogniser runs at all: "
+        "auto (the recogniser when installed, else acoustic; with a script it still runs, for the transcript, "
+        "fillers and passages left out), asr (require the recogniser), acoustic (syllable nuclei; never runs the "
+        "recogniser: much faster). Default auto, or the rubric's [rate] count.",
     ),
 ]
 AsrModelOpt = Annotated[
@@ -410,7 +423,7 @@ def analyze(
     embed_audio: Annotated[bool, typer.Option("--embed-audio", help="HTML report: embed the recording in the page instead of linking to it.")] = False,
     textgrid: Annotated[Optional[Path], typer.Option("--textgrid", help="Also write a Praat TextGrid (speech/pause, syllable nuclei) here.")] = None,
     labels: Annotated[Optional[Path], typer.Option("--labels", help="Also write an Audacity label track (pauses, findings) here.")] = None,
-    count: CountOpt = CountMode.auto,
+    count: CountOpt = None,
     asr_model: AsrModelOpt = None,
 ) -> None:
     """Analyse one recording and print (or write) its feedback report.
@@ -425,7 +438,7 @@ def analyze(
 
         script = find_script(file)
     _run_analyze(file, script=script, fmt=fmt, lang=lang, target=target, band=band, min_pause=min_pause, rubric=rubric, output=output,
-                 embed_audio=embed_audio, textgrid=textgrid, labels=labels, count=count.value, asr_model=asr_model,
+                 embed_audio=embed_audio, textgrid=textgrid, labels=labels, count=count, asr_model=asr_model,
                  guidance=guidance)
 
 
@@ -443,7 +456,7 @@ def _run_analyze(
     embed_audio: bool = False,
     textgrid: Path | None = None,
     labels: Path | None = None,
-    count: str = "auto",
+    count: CountMode | str | None = None,
     asr_model: Path | None = None,
     guidance: Path | None = None,
 ) -> None:
@@ -453,7 +466,7 @@ def _run_analyze(
     from .render import render
     from .report import to_dict
 
-    settings = build_settings(rubric, target=target, band=band, min_pause=min_pause, lang=lang, guidance=guidance)
+    settings = build_settings(rubric, target=target, band=band, min_pause=min_pause, lang=lang, guidance=guidance, count=count)
     kind = _report_format(fmt, output, embed_audio=embed_audio)
     outputs = [(path, option) for path, option in ((output, "--output"), (textgrid, "--textgrid"), (labels, "--labels")) if path]
     for i, (path, option) in enumerate(outputs):
@@ -462,7 +475,7 @@ def _run_analyze(
             if _same_file(path, other):
                 raise ParameterError(f"{other_option} and {option} name the same file {path}: give each its own")
     text = read_script(script) if script is not None else None
-    analysis = analyze_file(file, script=text, settings=settings, count=count, asr_model=asr_model, asr_cache=user_cache())
+    analysis = analyze_file(file, script=text, settings=settings, asr_model=asr_model, asr_cache=user_cache())
     report = to_dict(analysis, script_path=str(script) if script is not None else None)
     options = {}
     if kind == "html":
@@ -497,12 +510,17 @@ def demo(
     fmt: Annotated[Optional[Format], typer.Option("--format", "-f", help="Report format.")] = None,
     guidance: GuidanceOpt = None,
 ) -> None:
-    """Analyse a bundled practice recording with its script and print the report."""
+    """Analyse a bundled practice recording with its script and print the report.
+
+    The recording is synthetic speech (espeak-ng), which the speech recogniser of precise mode
+    does not read reliably, so the demo never runs it: try precise mode on a real recording
+    with analyze.
+    """
     from .samples import demo_sample
 
     wav, txt = demo_sample()
     _run_analyze(wav, script=txt, fmt=fmt, lang=lang, target=None, band=None, min_pause=None, rubric=None, output=None,
-                 guidance=guidance)
+                 guidance=guidance, count=CountMode.acoustic.value)
 
 
 @app.command()
@@ -516,6 +534,7 @@ def batch(
     lang: LangOpt = None,
     guidance: GuidanceOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Re-analyse every recording, even unchanged ones.")] = False,
+    count: CountOpt = None,
 ) -> None:
     """Analyse many recordings: a report each, summary.csv/json and an index.html; resumable.
 
@@ -524,7 +543,8 @@ def batch(
     """
     from .batch import run_batch
 
-    settings = build_settings(rubric, lang=lang, guidance=guidance)
+    settings = build_settings(rubric, lang=lang, guidance=guidance, count=count)
+    _recogniser_ready(settings)
     display = _BatchDisplay(settings.lang)
     try:
         result = run_batch(inputs, out, settings=settings, scripts_dir=scripts, jobs=jobs, force=force, progress=display.update)
@@ -626,6 +646,7 @@ def check(
     band: BandOpt = None,
     guidance: GuidanceOpt = None,
     junit: Annotated[Optional[Path], typer.Option("--junit", help="Also write a JUnit XML report here.")] = None,
+    count: CountOpt = None,
 ) -> None:
     """PASS/FAIL per recording against the rubric: exit 0 all pass, 1 some fail, 2 bad input, 3 internal error.
 
@@ -645,7 +666,8 @@ def check(
     from .workers import Failure, analyse_report
 
     try:
-        settings = build_settings(rubric, target=target, band=band, lang=lang, guidance=guidance)
+        settings = build_settings(rubric, target=target, band=band, lang=lang, guidance=guidance, count=count)
+        _recogniser_ready(settings)
     except SpeechcoachError as exc:  # nothing judged: the CI's test report says why, if it asked for one
         _junit_configuration_error(junit, exc, inputs=(script,))
         raise
@@ -729,12 +751,14 @@ def serve(
     target: TargetOpt = None,
     band: BandOpt = None,
     guidance: GuidanceOpt = None,
+    count: CountOpt = None,
 ) -> None:
     """Practise at the desk: a local web page that records, analyses and keeps each attempt."""
     from .server import check_port_free, create_app, default_data_dir, open_browser, reachable_names, run
     from .webguard import is_loopback
 
-    settings = build_settings(rubric, target=target, band=band, lang=lang, guidance=guidance)
+    settings = build_settings(rubric, target=target, band=band, lang=lang, guidance=guidance, count=count)
+    _recogniser_ready(settings)
     if not 0 < port < 65536:
         raise ParameterError(f"--port must be between 1 and 65535, got {port}")
     if scripts is not None and not scripts.is_dir():

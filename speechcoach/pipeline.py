@@ -192,7 +192,7 @@ def analyze_file(
     *,
     script: str | None = None,
     settings: Settings = Settings(),
-    count: str = "auto",
+    count: str | None = None,
     asr_model: str | Path | None = None,
     asr_cache: TranscriptCache | None = None,
 ) -> Analysis:
@@ -206,7 +206,7 @@ def analyze_signal(
     *,
     script: str | None = None,
     settings: Settings = Settings(),
-    count: str = "auto",
+    count: str | None = None,
     asr_model: str | Path | None = None,
     asr_cache: TranscriptCache | None = None,
 ) -> Analysis:
@@ -233,7 +233,7 @@ def analyze_audio(
     *,
     script: str | None = None,
     settings: Settings = Settings(),
-    count: str = "auto",
+    count: str | None = None,
     asr_model: str | Path | None = None,
     asr_cache: TranscriptCache | None = None,
 ) -> Analysis:
@@ -246,12 +246,13 @@ def analyze_audio(
     script : str or None, keyword-only
         What was said; without it the character count is estimated from the audio.
     settings : Settings, keyword-only
-    count : {"auto", "asr", "acoustic"}, keyword-only
-        How to count characters without a script: ``asr`` transcribes with the offline
-        recogniser (:mod:`speechcoach.asr`), ``acoustic`` counts syllable nuclei, ``auto``
-        (default) uses the recogniser when it and a model are installed. With a script the
-        script's count is used regardless; the recogniser, when it runs, still supplies the
-        transcript, fillers, jargon and passages left out.
+    count : {"auto", "asr", "acoustic"}, keyword-only, optional
+        How to count characters without a script (default ``settings.count``, itself ``auto``
+        unless a rubric or ``--count`` says otherwise): ``asr`` transcribes with the offline
+        recogniser (:mod:`speechcoach.asr`), ``acoustic`` counts syllable nuclei and never runs
+        the recogniser, ``auto`` uses the recogniser when it and a model are installed. With a
+        script the script's count is used regardless; the recogniser, when it runs, still
+        supplies the transcript, fillers, jargon and passages left out.
     asr_model : path-like, keyword-only, optional
         CTranslate2 Whisper folder (default ``$SPEECHCOACH_ASR_MODEL`` or the installed one).
     asr_cache : TranscriptCache, keyword-only, optional
@@ -283,7 +284,8 @@ def analyze_audio(
     # a script that cannot be what was said is not counted or aligned (every figure would measure
     # the script); the recogniser still compares what was said with it (passages left out)
     counted = None if mismatch else script
-    precise = _precise(y, sr, seg, nuclei, script, count, asr_model, settings.guidance, asr_cache, widths=widths)
+    mode = count if count is not None else settings.count
+    precise = _precise(y, sr, seg, nuclei, script, mode, asr_model, settings.guidance, asr_cache, widths=widths)
     extras = _precise_extras(precise, script, seg, settings.guidance)
     n_chars, source = _char_count(counted is not None, script_chars, precise, heard)
 
@@ -525,9 +527,11 @@ def _precise_extras(precise: Precise | None, script: str | None, seg: Segmentati
         }
     counted = precise.counted
     warns = [Warning_("asr", {})] if script is None else []
+    if precise.transcript.withheld:  # most of it overruled: one note instead of one per kind
+        warns.append(Warning_("asr_withheld", {"pct": int(round(100 * counted.flagged_share))}))
     for flag in ("dropped", "invented"):
         runs = [r for r in counted.flagged if r.flag == flag]
-        if runs:
+        if runs and not precise.transcript.withheld:
             from .locales import fmt_time
 
             warns.append(

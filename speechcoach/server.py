@@ -408,9 +408,23 @@ def _add_page_routes(app: FastAPI) -> None:
         return Response(status_code=204)
 
 
+def free_talk_count(settings: Settings) -> str:
+    """How an attempt without a script is counted (``/api/config``'s ``free_talk_count``, which
+    picks the page's hint): ``"asr"`` when ``settings.count`` lets the speech recogniser run and
+    it and its model are installed, else ``"estimate"`` (from the sound)."""
+    from .asr import choose_model
+    from .errors import SpeechcoachError
+
+    try:
+        return "asr" if choose_model(settings.count) is not None else "estimate"
+    except SpeechcoachError:  # --count asr without the recogniser: serve refuses to start before this
+        return "estimate"
+
+
 def _add_practice_routes(app: FastAPI, desk: Desk) -> None:
     """``GET /api/config``, ``GET /api/scenarios`` and ``POST /api/analyze``."""
     settings = desk.settings
+    free_talk = free_talk_count(settings)
 
     @app.get("/api/config")
     async def config() -> dict[str, Any]:
@@ -419,6 +433,7 @@ def _add_practice_routes(app: FastAPI, desk: Desk) -> None:
             "target_cpm": settings.target_cpm,
             "band_cpm": [settings.band_lo_cpm, settings.band_hi_cpm],
             "lang": settings.lang,
+            "free_talk_count": free_talk,
             "max_upload_mb": desk.max_upload_mb,
             "ffmpeg": _ffmpeg(),
             "formats": accepted_formats(),

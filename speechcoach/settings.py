@@ -6,6 +6,7 @@ their defaults and the values accepted)::
     [rate]
     target_cpm = 120           # 30-600 characters/min, inside band_cpm   (flag --target)
     band_cpm = [100, 140]      # the moderate band LO, HI: 30 <= LO < HI <= 600   (flag --band)
+    count = "auto"             # "auto", "asr" or "acoustic": the speech recogniser   (flag --count)
 
     [pauses]
     min_pause_s = 0.25         # shortest silence counted as a pause: 0.05-5 s   (flag --min-pause)
@@ -55,6 +56,11 @@ COUNT_LIMIT = 100_000
 WINDOW_RANGE_S = (1.0, 120.0)
 MIN_HOP_S = 0.1
 CV_RANGE = (0.01, 2.0)
+COUNT_MODES = ("auto", "asr", "acoustic")
+"""``count``: how characters are counted without a script, and whether the speech recogniser
+runs at all (:func:`speechcoach.asr.choose_model`): ``auto`` when it and its model are installed,
+``asr`` always (an error without it), ``acoustic`` never (syllable nuclei only; no transcript,
+fillers or script comparison, and no recogniser time even with a script)."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,8 @@ class Settings:
     guidance: str | None = None
     """A trainer's guidance folder (absolute path), or ``None`` for the shipped guidance; see
     :mod:`speechcoach.guidance`. The folder is checked by :func:`speechcoach.guidance.validate`."""
+    count: str = "auto"
+    """One of :data:`COUNT_MODES` (rubric ``[rate] count``, flag ``--count``)."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -114,6 +122,8 @@ class Settings:
         _within("max_cv", self.max_cv, *CV_RANGE, "")
         if self.lang not in ("zh", "en"):
             _refuse("lang", f"must be 'zh' or 'en', got {self.lang!r}")
+        if self.count not in COUNT_MODES:
+            _refuse("count", f"must be one of {', '.join(repr(m) for m in COUNT_MODES)}, got {_show(self.count)}")
         if self.trainee not in ("parent", "stem-prefix"):
             _refuse("trainee", f"must be 'parent' or 'stem-prefix', got {self.trainee!r}")
         if self.guidance is not None and not (isinstance(self.guidance, str) and self.guidance.strip()):
@@ -153,6 +163,7 @@ class Settings:
 
 _TOML_KEYS: dict[tuple[str, str], str] = {
     ("rate", "target_cpm"): "target_cpm",
+    ("rate", "count"): "count",
     ("pauses", "min_pause_s"): "min_pause_s",
     ("pauses", "max_pause_s"): "max_pause_s",
     ("pauses", "max_mid_phrase"): "max_mid_phrase",
@@ -177,6 +188,7 @@ FLAGS: dict[str, str] = {
     "min_pause_s": "--min-pause",
     "lang": "--lang",
     "guidance": "--guidance",
+    "count": "--count",
 }
 """The command-line flag of each setting that has one (the band's two fields are ``band_cpm``)."""
 

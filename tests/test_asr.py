@@ -528,3 +528,75 @@ def test_a_quiet_recording_is_recognised_as_if_it_were_at_minus_30_dbfs(model_di
     runs = np.array([[0.0, len(y) / SR]])
     heard = asr.transcribe(at_30, SR, runs, model_dir=model_dir).text
     assert heard and asr.transcribe(at_60, SR, runs, model_dir=model_dir).text == heard  # the same input, bit for bit
+
+
+# --- nothing from what the count check overruled ----------------------------------------------
+def _checked(runs, flags) -> asr.FusedCount:
+    """A count check with the given runs (s) and flags, as :func:`asr.fuse_counts` makes it."""
+    return asr.FusedCount(asr=0, fused=0, runs=tuple(asr.RunCount(a, b, 0, 0, 0, f) for (a, b), f in zip(runs, flags)))
+
+
+def test_trusted_leaves_out_the_words_of_an_overruled_stretch():
+    words = _words([(0.1, 0.4, "您好"), (0.5, 0.8, "请"), (3.6, 3.9, "天的"), (4.0, 4.3, "卤啊"), (7.1, 7.4, "带上"), (7.5, 7.8, "身份证")])
+    text = "您好 请天的卤啊带上 身份证"
+    tr = Transcript(text, (Segment(0.1, 7.8, text),), words)
+    shown = asr.trusted(tr, _checked([(0.0, 1.0), (3.5, 4.5), (7.0, 8.0)], [None, "invented", None]))
+    assert [w.text for w in shown.words] == ["您好", "请", "带上", "身份证"]
+    assert shown.text == "您好 请…带上 身份证"  # the segment's own spacing; … where the stretch was
+    d = shown.to_dict()
+    assert d["withheld"] is False
+    assert [s["text"] for s in d["segments"]] == ["您好 请", "带上 身份证"]
+    assert d["rejected"] == [{"start_s": 3.5, "end_s": 4.5}]
+    assert asr.trusted(tr, _checked([(0.0, 1.0), (3.5, 4.5), (7.0, 8.0)], [None, None, None])) is tr
+
+
+def test_a_transcript_mostly_overruled_is_withheld():
+    words = _words([(0.1, 0.4, "您好"), (3.6, 3.9, "天的"), (7.1, 7.4, "带上")])
+    tr = Transcript("您好天的带上", (Segment(0.1, 7.4, "您好天的带上"),), words)
+    checked = _checked([(0.0, 1.0), (3.5, 4.5), (7.0, 8.0)], [None, "invented", "dropped"])
+    assert checked.flagged_share == pytest.approx(2 / 3, abs=1e-9)
+    shown = asr.trusted(tr, checked)
+    d = shown.to_dict()
+    assert shown.withheld and d["withheld"] is True
+    assert d["text"] == "" and d["segments"] == [] and d["words"] == []
+    assert {"start_s": 0.1, "end_s": 7.4} in d["rejected"]  # the whole segment, times only
+
+
+def test_a_skip_is_reported_only_where_the_sound_agrees():
+    script = "您好请带上身份证到三号窗口办理"
+    words = _words([(0.1, 0.4, "您好"), (0.5, 0.8, "请"), (7.1, 7.8, "办理")])
+    tr = Transcript("您好请办理", (Segment(0.1, 7.8, "您好请办理"),), words)
+    quiet = np.array([0.2, 0.35, 0.65, 7.3, 7.6])  # nothing between 请 and 办理: a skip
+    assert [p.kind for p in asr.compare_to_script(tr, script, quiet)] == ["skipped"]
+    spoken = np.sort(np.r_[quiet, np.linspace(1.5, 6.5, 10)])  # 10 syllables there the transcript lacks
+    assert asr.compare_to_script(tr, script, spoken) == ()
+    assert asr.compare_to_script(tr, script, quiet, ((1.0, 6.9),)) == ()  # overruled there: nothing known
+    assert [p.kind for p in asr.compare_to_script(tr, script)] == ["skipped"]  # without nuclei, as before
+
+
+POEM = "我最喜欢夏天，满地的鲜花，这里一朵，那里一朵， 真比天上的星星还多。 夜晚，我数着天上的星星，真比地上的花儿还要多。那里一颗，真比天上的花还，花儿还多。"
+
+
+@needs_corpus
+def test_nothing_is_taken_from_a_stretch_the_count_check_overruled(model_dir):
+    """The QA's case: a child reading a poem, where Whisper base loops over the last 6 s (about 100
+    characters against some 14 syllables). Its fillers, passages and text there are not used."""
+    from speechcoach.pipeline import analyze_file
+    from speechcoach.report import to_dict
+
+    an = analyze_file(CORPUS / "cosyvoice_pr1212_wzy_read_poet_27s.wav", script=POEM, count="asr", asr_model=model_dir)
+    rep = to_dict(an, lang="en")
+    overruled = [(r["start_s"], r["end_s"]) for r in rep["characters"]["asr"]["runs_overruled"]]
+    assert overruled, "the premise: the count check overrules a stretch of this clip"
+    assert {"asr_invented", "asr_dropped", "asr_withheld"} & {w["id"] for w in rep["warnings"]}
+
+    def inside(t: float) -> bool:
+        return any(a <= t <= b for a, b in overruled)
+
+    tr = rep["transcript"]
+    assert all(not inside((w["start_s"] + w["end_s"]) / 2) for w in tr["words"])
+    assert all(not inside((f["start_s"] + f["end_s"]) / 2) for f in rep["fillers"])
+    assert all(p["start_s"] is None or not inside(p["start_s"]) for p in tr["passages"])
+    assert all((a, b) in {(r["start_s"], r["end_s"]) for r in tr["rejected"]} for a, b in overruled)
+    looped = "隧"  # the character the loop repeats
+    assert looped not in tr["text"] and all(looped not in p["text"] for p in tr["passages"])

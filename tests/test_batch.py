@@ -544,3 +544,22 @@ def test_a_worker_stopped_mid_recording_leaves_no_semaphore_warning(tmp_path):
     res = subprocess.run([sys.executable, str(script), str(tmp_path / "bar")], capture_output=True, text=True, env=env, timeout=300, check=False)
     assert res.returncode == 0 and res.stdout.strip() == "stopped True", res.stderr
     assert "leaked" not in res.stderr, res.stderr
+
+
+def test_count_acoustic_leaves_the_recogniser_out_and_is_part_of_the_settings(tmp_path, monkeypatch, whisper_model):
+    """``batch --count acoustic``: no transcript in the reports and none kept, with the recogniser
+    installed; another count mode redoes the recordings (their reports would differ)."""
+    cohort = tmp_path / "in" / "ann"
+    cohort.mkdir(parents=True)
+    for ext in ("wav", "txt"):
+        shutil.copy(SAMPLES / f"on_target_retirement.{ext}", cohort / f"on_target_retirement.{ext}")
+    out = tmp_path / "out"
+    monkeypatch.setenv("SPEECHCOACH_ASR_MODEL", str(whisper_model))
+    res = runner.invoke(app, ["batch", str(cohort.parent), "--out", str(out), "--jobs", "1", "--lang", "en", "--count", "acoustic"])
+    assert res.exit_code == 0, res.output
+    report = json.loads((out / "reports" / "ann" / "on_target_retirement.json").read_text(encoding="utf-8"))
+    assert "transcript" not in report and report["characters"]["source"] == "script"
+    assert not list((out / STATE_DIR / "transcripts").rglob("*.json"))
+    monkeypatch.delenv("SPEECHCOACH_ASR_MODEL")  # auto without a model: the same report, other settings
+    runner.invoke(app, ["batch", str(cohort.parent), "--out", str(out), "--jobs", "1", "--lang", "en"])
+    assert last_run(out)["counts"]["analysed"] == 1

@@ -199,3 +199,66 @@ def test_failure_of_sorts_bad_input_from_internal_errors():
     assert bug.message == "内部错误：ValueError: bad value"
     oom = failure_of(MemoryError(), "a.wav", "en")
     assert (oom.error, oom.code, oom.exit_code) == ("out of memory while analysing", "out_of_memory", 3)
+
+
+def test_without_a_script_the_suffix_names_what_counted():
+    """``(no script: estimated)`` for the count from the sound, ``(no script: recognised)`` for
+    precise mode's recogniser; nothing with a script."""
+    for source, en, zh in (("estimate", " (no script: estimated)", "（无讲稿，估计值）"), ("asr", " (no script: recognised)", "（无讲稿，语音识别计数）")):
+        r = copy.deepcopy(REPORT)
+        r["characters"] = {"count": 60, "source": source}
+        r["rate"]["cpm"] = 90.0
+        j = judge(r)
+        assert j.summary.endswith(en) and j.reasons[0].endswith(en), j.line()
+        jz = judge(r, lang="zh")
+        assert jz.summary.endswith(zh) and jz.reasons[0].endswith(zh), jz.line()
+    r = copy.deepcopy(REPORT)
+    r["characters"] = {"count": 60, "source": "script"}
+    assert not judge(r).summary.endswith(")")
+
+
+def test_count_acoustic_never_runs_the_recogniser(tmp_path, monkeypatch, whisper_model):
+    """``check --count acoustic`` (or the rubric's ``[rate] count``) leaves the recogniser out even
+    when it is installed: no transcript is made (the transcript cache stays empty), the verdict is
+    the script's. The flag wins over the rubric: ``--count auto`` runs it."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("SPEECHCOACH_CACHE", str(cache))
+    monkeypatch.setenv("SPEECHCOACH_ASR_MODEL", str(whisper_model))
+    rubric = tmp_path / "r.toml"
+    rubric.write_text('[rate]\ncount = "acoustic"\n', encoding="utf-8")
+    for args in (["--count", "acoustic"], ["--rubric", str(rubric)]):
+        res = runner.invoke(app, ["check", str(GOOD), "--lang", "en", *args])
+        assert res.exit_code == 0, res.output
+        assert res.stdout.startswith("PASS ") and not list(cache.rglob("*.json")), args
+    res = runner.invoke(app, ["check", str(GOOD), "--lang", "en", "--rubric", str(rubric), "--count", "auto"])
+    assert res.exit_code == 0, res.output
+    assert list(cache.rglob("*.json"))  # the recogniser ran, and its transcript was kept
+
+
+def test_count_asr_without_the_recogniser_stops_before_any_work(tmp_path, monkeypatch):
+    from speechcoach import asr
+
+    monkeypatch.setattr(asr, "available", lambda: False)
+    junit = tmp_path / "j.xml"
+    res = runner.invoke(app, ["check", str(GOOD), "--count", "asr", "--lang", "en", "--junit", str(junit)])
+    assert res.exit_code == 2 and res.stdout == ""
+    assert "faster-whisper" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert "faster-whisper" in junit.read_text(encoding="utf-8")  # the CI's test report says why
+    res = runner.invoke(app, ["batch", str(GOOD), "--out", str(tmp_path / "out"), "--count", "asr"])
+    assert res.exit_code == 2 and "faster-whisper" in res.stderr
+    res = runner.invoke(app, ["serve", "--no-browser", "--count", "asr"])
+    assert res.exit_code == 2 and "faster-whisper" in res.stderr
+
+
+def test_the_count_option_is_the_same_on_every_command():
+    import typer
+
+    from speechcoach.cli import CountMode
+
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    opts = {name: next(p for p in commands[name].params if p.name == "count") for name in ("analyze", "check", "batch", "serve")}
+    first = opts["analyze"]
+    for name, opt in opts.items():
+        assert opt.opts == ["--count"] and opt.help == first.help and opt.default is None, name
+        assert list(opt.type.choices) == [m.value for m in CountMode], name
+    assert "Default auto" in first.help and "never runs the recogniser" in first.help

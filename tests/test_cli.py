@@ -132,6 +132,18 @@ def test_demo():
     assert "chars/min" in res.stdout and "counted from the script" in res.stdout
 
 
+def test_demo_never_runs_the_recogniser_on_its_synthetic_voice(whisper_model, monkeypatch):
+    """With precise mode installed the demo still shows no transcript, fillers or passages: the
+    bundled espeak-ng voice is read by Whisper as nonsense that no check catches."""
+    import json
+
+    monkeypatch.setenv("SPEECHCOACH_ASR_MODEL", str(whisper_model))
+    res = runner.invoke(app, ["demo", "--lang", "en", "-f", "json"])
+    assert res.exit_code == 0, res.output
+    rep = json.loads(res.stdout)
+    assert "transcript" not in rep and "fillers" not in rep and "asr" not in rep["characters"]
+
+
 def test_console_script_process_has_no_traceback(tmp_path):
     """The real entry point, as a process: bad input → exit 2, one stderr line (in zh, the default)."""
     res = subprocess.run(

@@ -455,3 +455,21 @@ def test_no_browser_opened_without_a_display(monkeypatch):
     assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("[::1]") and not is_loopback("0.0.0.0")
     assert reachable_names("192.168.1.5") == ["192.168.1.5"]
     assert all(not is_loopback(n) for n in reachable_names("0.0.0.0"))
+
+
+def test_the_free_talk_hint_says_what_will_count(tmp_path, monkeypatch, whisper_model):
+    """``/api/config``'s ``free_talk_count`` picks the page's hint for talk without a script: the
+    recogniser when ``--count``/the rubric lets it run and it is installed, else the sound."""
+    from speechcoach.settings import Settings
+
+    def free_talk(settings: Settings) -> str:
+        return client_for(tmp_path / "data", settings=settings).get("/api/config").json()["free_talk_count"]
+
+    assert free_talk(Settings()) == "estimate"  # no model installed
+    monkeypatch.setenv("SPEECHCOACH_ASR_MODEL", str(whisper_model))
+    assert free_talk(Settings()) == "asr"
+    assert free_talk(Settings(count="acoustic")) == "estimate"
+    js = (REPO / "speechcoach" / "web" / "app.js").read_text(encoding="utf-8")
+    hints = re.findall(r'free_talk_hint_asr: "([^"]+)"', js)
+    assert len(hints) == 2 and "语音识别" in hints[0] and "speech recogniser" in hints[1]
+    assert 'state.config.free_talk_count === "asr" ? "free_talk_hint_asr" : "free_talk_hint"' in js

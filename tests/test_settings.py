@@ -189,3 +189,18 @@ def test_a_rubric_band_without_target_is_completed_by_the_target_flag(tmp_path):
     # a flag that does not complete it leaves the rubric's own error
     with pytest.raises(RubricError, match=r"does not contain the target 120 \(set \[rate\] target_cpm too\)"):
         load_rubric(rubric, flags={"target_cpm": 120.0})
+
+
+def test_count_is_a_rubric_key_and_its_flag_wins(tmp_path):
+    """A trainer sets whether the speech recogniser runs once for a cohort: ``[rate] count``."""
+    rubric = tmp_path / "r.toml"
+    rubric.write_text('[rate]\ncount = "acoustic"\n', encoding="utf-8")
+    assert Settings().count == "auto"
+    assert load_rubric(rubric).count == "acoustic"
+    assert load_rubric(rubric).with_overrides(count="asr").count == "asr"
+    assert load_rubric(rubric).with_overrides(count=None).count == "acoustic"  # flag not given
+    rubric.write_text('[rate]\ncount = "fast"\n', encoding="utf-8")
+    with pytest.raises(RubricError, match=r"\[rate\] count must be one of 'auto', 'asr', 'acoustic', got 'fast'"):
+        load_rubric(rubric)
+    with pytest.raises(ParameterError, match=r"^--count must be one of"):
+        Settings().with_overrides(count="fast")

@@ -12,6 +12,7 @@ const I18N = {
     free_talk: "自由讲解（无讲稿）",
     own_script: "自己粘贴的讲稿",
     free_talk_hint: "自由讲解：没有讲稿，字数将根据声音估计，结果仅供参考。",
+    free_talk_hint_asr: "自由讲解：没有讲稿，字数将由离线语音识别计数，并逐段与声音核对，结果仅供参考。",
     folder_prefix: "自选讲稿：",
     target_note: "目标语速 {target} 字/分钟（适中区间 {lo}–{hi}）",
     record: "开始录音",
@@ -77,6 +78,7 @@ const I18N = {
     free_talk: "Free talk (no script)",
     own_script: "Own script (pasted)",
     free_talk_hint: "Free talk: without a script the character count is estimated from the sound; treat the rate as a rough guide.",
+    free_talk_hint_asr: "Free talk: without a script the characters are counted by the offline speech recogniser, checked stretch by stretch against the sound; treat the rate as a guide.",
     folder_prefix: "Own script: ",
     target_note: "Target {target} chars/min (moderate band {lo}–{hi})",
     record: "Record",
@@ -264,7 +266,8 @@ function showScript() {
   box.classList.toggle("free", !s);
   state.spoken = [];
   if (!s) {
-    box.textContent = t("free_talk_hint");
+    // the server says how free talk is counted: by the recogniser (precise mode) or from the sound
+    box.textContent = t(state.config.free_talk_count === "asr" ? "free_talk_hint_asr" : "free_talk_hint");
     return;
   }
   const spoken = /[\p{L}\p{N}]/u;
