@@ -495,3 +495,29 @@ def test_every_finding_in_the_text_report_names_its_guidance_item(reports):
         for f in rep["findings"]:
             g = rep["guidance"][f["guidance"]]
             assert f"→ {g['title']}" in text, (name, f["id"])  # info findings too
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_report_shows_the_points_the_score_lost(reports, lang):
+    """A trainee sees why the score is not 100: each rule that cost points, beside the score, in
+    the terminal, Markdown and HTML reports (the practice page shows the HTML one); nothing
+    beside a score of 100."""
+    r = copy.deepcopy(reports[f"mid_phrase_pension.{lang}"])
+    r["score_deductions"] = {"rate": 4, "pauses": 12, "pace": 0}
+    r["score"] = 84
+    items = {"zh": "语速 −4，停顿 −12", "en": "rate −4, pauses −12"}[lang]
+    lost = {"zh": f"84/100（{items}）", "en": f"84/100 ({items})"}[lang]
+    label = strings(lang)["labels"]["score"]
+    colon = strings(lang)["report"]["colon"]
+    assert f"{label}: {lost}" in render(r, "text")
+    assert f"**{label}**{colon}{lost}" in render(r, "md")
+    page = render(r, "html")
+    assert re.search(r'<div class="num">84</div>.*?<div class="lost"[^>]*>' + re.escape(items) + "</div>", page)
+    assert "−0" not in render(r, "text") + render(r, "md")  # a rule that cost nothing is left out
+    full = copy.deepcopy(r)
+    full["score_deductions"] = {"rate": 0, "pauses": 0, "pace": 0}
+    full["score"] = 100
+    for fmt in ("text", "md"):
+        line = next(ln for ln in render(full, fmt).splitlines() if label in ln)
+        assert line.endswith("100/100"), line  # nothing after the score
+    assert '<div class="num">100</div>' in render(full, "html") and 'class="lost"' not in render(full, "html")

@@ -163,7 +163,7 @@ def _rate(report: dict[str, Any], w: Words) -> list[str]:
         f"- {md_escape(L['target'])} {md_escape(w.target(st['target_cpm']))} · "
         f"{md_escape(L['band'])} {md_escape(w.band(lo, hi))}",
         f"- {md_escape(L['articulation'])}{c}{md_escape(w.cpm(rate['articulation_cpm']))}",
-        f"- **{md_escape(L['score'])}**{c}{md_escape(R['score_value'].format(v=w.num(report['score'])))}",
+        f"- **{md_escape(L['score'])}**{c}{md_escape(w.score(report))}",
         "",
     ]
 

@@ -80,7 +80,7 @@ def _header(report: dict[str, Any], S: dict[str, Any], bold: Callable[[str], str
         "",
         bold(f"{L['rate']}: {shown_cpm(rate['cpm'])} {unit} — {verdict}") + f"   ({L['target']} {shown_limit(st['target_cpm'])}, {L['band']} {shown_limit(lo)}–{shown_limit(hi)})",
         rate_bar(rate["cpm"], [lo, hi], st["target_cpm"]),
-        f"{L['articulation']}: {shown_cpm(rate['articulation_cpm'])} {unit}   {L['score']}: {report['score']}/100",
+        f"{L['articulation']}: {shown_cpm(rate['articulation_cpm'])} {unit}   {L['score']}: {Words(report.get('lang', 'zh')).score(report)}",
         "",
     ]
 
