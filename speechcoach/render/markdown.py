@@ -190,7 +190,7 @@ def _findings(report: dict[str, Any], w: Words) -> list[str]:
         out.append(md_escape(L["no_findings"]))
     for i, f in enumerate(fs, 1):
         named = TIME_RE.search(str(f.get("message", "")))  # "…在 0:00.1 处" already says when
-        at = f" ({md_escape(w.time(f['start_s']))})" if f.get("start_s") is not None and not named else ""
+        at = w.paren(md_escape(w.time(f["start_s"]))) if f.get("start_s") is not None and not named else ""
         g = guide.get(f.get("guidance", ""))
         brk = "\\" if g else ""
         out.append(f"{i}. **{md_escape(w.severity(f.get('severity', 'info')))}** {md_escape(w.pause_marks(f['message']))}{at}{brk}")

@@ -201,5 +201,9 @@ class Words:
         return self.report["score_value"].format(v=self.num(report["score"])) + lost
 
     def colon(self) -> str:
-        """The label/value separator of the language."""
+        """The label/value separator of the language (``：`` in zh, ``: `` in en)."""
         return self.report["colon"]
+
+    def paren(self, text: str) -> str:
+        """A remark in brackets after a value: ``（按讲稿计数）`` in zh, `` (script)`` (a space before) in en."""
+        return self.report["paren"].format(v=text)
