@@ -135,6 +135,31 @@ def test_index_is_self_contained_and_links_every_report(first_run):
     assert "Progress per trainee" in page and "张三" in page
 
 
+def test_index_progress_says_how_many_attempts_failed_and_explains_its_colours(first_run):
+    """The tester's case: "li: 4" attempts beside "1/3" in band: a trainee with a failed recording
+    shows how many were analysed and how many failed, the in-band count says it is out of the
+    analysed ones, and the colours of the rate change are explained under the table."""
+    from speechcoach.locales import strings
+
+    from speechcoach.render.index import render_index
+
+    out, _ = first_run
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert any(t["failed"] and not t["analysed"] for t in s["trainees"])  # carol: all failed
+    mixed = next(t for t in s["trainees"] if t["analysed"] and not t["failed"])
+    mixed.update(attempts=mixed["attempts"] + 1, failed=1)  # as if one more of theirs were broken
+    page = render_index(s)
+    L = strings(s["lang"])["batch"]
+    for t in s["trainees"]:
+        detail = L["attempts_detail"].format(analysed=t["analysed"], failed=t["failed"])
+        assert (detail in page) == bool(t["failed"]), t["trainee"]
+    assert f'title="{L["in_band_of"]}"' in page
+    progress = page.split(f"<h2>{L['progress']}</h2>")[1].split("<h2>")[0]
+    target = s["settings"]["target_cpm"]
+    assert L["change_closer"].format(target=f"{target:g}") in progress.split("</table>")[1]  # the legend, under the table
+    assert L["change_further"] in progress.split("</table>")[1]
+
+
 def test_index_fits_a_phone(first_run):
     """At 390 px the page does not scroll sideways: the tables scroll inside their own box and
     the chart scales to the screen."""
