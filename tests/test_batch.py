@@ -121,6 +121,26 @@ def test_csv_has_bom_and_readable_chinese(first_run):
     assert sum(line.startswith("张三,") for line in lines) == 3
 
 
+def test_csv_names_each_recordings_script(first_run, cohort):
+    """``script`` after ``file``: the script each recording was counted with, relative to the
+    output folder like ``report_html``; empty for a recording without one (carol's)."""
+    import csv as _csv
+
+    out, _ = first_run
+    rows = list(_csv.DictReader((out / "summary.csv").read_text(encoding="utf-8-sig").splitlines()))
+    header = list(CSV_HEADER)
+    assert header[header.index("file") + 1] == "script"
+    for row in rows:
+        wav = Path(row["file"])
+        if wav.parent.name == "carol":
+            assert row["script"] == ""
+        else:
+            assert not Path(row["script"]).is_absolute() and "\\" not in row["script"]
+            assert (out / row["script"]).resolve() == wav.with_suffix(".txt").resolve()
+    assert sum(bool(r["script"]) for r in rows) == 6  # exact: the six good recordings
+    assert {r["script"] for r in rows_of(out)} == {r["script"] for r in rows}  # summary.json too
+
+
 def test_index_is_self_contained_and_links_every_report(first_run):
     out, _ = first_run
     page = (out / "index.html").read_text(encoding="utf-8")
