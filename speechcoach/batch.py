@@ -114,7 +114,9 @@ CSV_COLUMNS = (
 """The fields of a summary row that ``summary.csv`` lists (see :data:`CSV_HEADER`)."""
 
 CSV_HEADER = (
-    *CSV_COLUMNS[: CSV_COLUMNS.index("cpm") + 1],
+    *CSV_COLUMNS[: CSV_COLUMNS.index("file") + 1],
+    "script",
+    *CSV_COLUMNS[CSV_COLUMNS.index("file") + 1 : CSV_COLUMNS.index("cpm") + 1],
     "cpm_shown",
     *CSV_COLUMNS[CSV_COLUMNS.index("cpm") + 1 : CSV_COLUMNS.index("pauses") + 1],
     "longest_pause_s",
@@ -124,7 +126,9 @@ CSV_HEADER = (
     *CSV_COLUMNS[CSV_COLUMNS.index("score") + 1 :],
     "report_html",
 )
-"""``summary.csv``'s columns: :data:`CSV_COLUMNS` and, after ``cpm`` (stored to 0.1),
+"""``summary.csv``'s columns: :data:`CSV_COLUMNS` and, after ``file``, ``script``, the script the
+recording was counted with, relative to the output folder as ``report_html`` is (empty without
+one, :func:`script_cell`); after ``cpm`` (stored to 0.1),
 ``cpm_shown``, the whole number every report shows (:func:`speechcoach.metrics.shown_cpm`),
 so a spreadsheet has the number the verdict was judged on; after ``pauses``,
 ``longest_pause_s``, the longest pause as shown (what the long-pause limit judges); after
@@ -535,6 +539,8 @@ def _finish(
     by_id, rows, statuses, total = work.by_id, work.rows, work.statuses, work.total
     for rid, row in work.earlier.items():  # not redone yet: the earlier result is still valid
         rows.setdefault(rid, _with_identity(row, by_id[rid]))
+    for rid, row in rows.items():  # the script each was judged with, this run's pairing (its digest is in the state)
+        row["script"] = script_cell(by_id[rid].script, out)
     missing = total - len(rows)
     problem_rows = [_problem_row(p, settings.lang) for p in problems]
     result_rows = _sorted_rows(list(rows.values()) + problem_rows)
@@ -589,6 +595,18 @@ def _unchanged(
     return all((out / rel).is_file() for rel in outputs.values())
 
 
+def script_cell(script: Path | None, out: Path) -> str:
+    """A recording's script as ``summary.csv`` and ``summary.json`` name it: relative to the
+    output folder ``out``, with ``/``, like ``report_html`` (``../scripts/retirement.txt``);
+    ``""`` without a script."""
+    if script is None:
+        return ""
+    try:
+        return Path(os.path.relpath(os.path.abspath(script), os.path.abspath(out))).as_posix()
+    except ValueError:  # another drive (Windows): no relative path
+        return Path(os.path.abspath(script)).as_posix()
+
+
 def _with_identity(row: dict[str, Any], r: Recording) -> dict[str, Any]:
     row["trainee"] = r.trainee
     row["file"] = str(r.path)
@@ -622,7 +640,7 @@ def _error_row(r: Recording, error: str, **kw: Any) -> dict[str, Any]:
 
 def _problem_row(p: InputProblem, lang: str) -> dict[str, Any]:
     row: dict[str, Any] = {c: None for c in CSV_COLUMNS}
-    row.update({"trainee": "", "file": p.input, "check": "error", "check_reasons": [], "recorded": None})
+    row.update({"trainee": "", "file": p.input, "script": "", "check": "error", "check_reasons": [], "recorded": None})
     row.update(_error_fields(p.problem, code=p.code, lang=lang))
     row.update({"report_json": "", "report_html": ""})
     return row

@@ -121,6 +121,26 @@ def test_csv_has_bom_and_readable_chinese(first_run):
     assert sum(line.startswith("张三,") for line in lines) == 3
 
 
+def test_csv_names_each_recordings_script(first_run, cohort):
+    """``script`` after ``file``: the script each recording was counted with, relative to the
+    output folder like ``report_html``; empty for a recording without one (carol's)."""
+    import csv as _csv
+
+    out, _ = first_run
+    rows = list(_csv.DictReader((out / "summary.csv").read_text(encoding="utf-8-sig").splitlines()))
+    header = list(CSV_HEADER)
+    assert header[header.index("file") + 1] == "script"
+    for row in rows:
+        wav = Path(row["file"])
+        if wav.parent.name == "carol":
+            assert row["script"] == ""
+        else:
+            assert not Path(row["script"]).is_absolute() and "\\" not in row["script"]
+            assert (out / row["script"]).resolve() == wav.with_suffix(".txt").resolve()
+    assert sum(bool(r["script"]) for r in rows) == 6  # exact: the six good recordings
+    assert {r["script"] for r in rows_of(out)} == {r["script"] for r in rows}  # summary.json too
+
+
 def test_index_is_self_contained_and_links_every_report(first_run):
     out, _ = first_run
     page = (out / "index.html").read_text(encoding="utf-8")
@@ -133,6 +153,31 @@ def test_index_is_self_contained_and_links_every_report(first_run):
 
     assert all((out / unquote(h)).is_file() for h in links)
     assert "Progress per trainee" in page and "张三" in page
+
+
+def test_index_progress_says_how_many_attempts_failed_and_explains_its_colours(first_run):
+    """The tester's case: "li: 4" attempts beside "1/3" in band: a trainee with a failed recording
+    shows how many were analysed and how many failed, the in-band count says it is out of the
+    analysed ones, and the colours of the rate change are explained under the table."""
+    from speechcoach.locales import strings
+
+    from speechcoach.render.index import render_index
+
+    out, _ = first_run
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert any(t["failed"] and not t["analysed"] for t in s["trainees"])  # carol: all failed
+    mixed = next(t for t in s["trainees"] if t["analysed"] and not t["failed"])
+    mixed.update(attempts=mixed["attempts"] + 1, failed=1)  # as if one more of theirs were broken
+    page = render_index(s)
+    L = strings(s["lang"])["batch"]
+    for t in s["trainees"]:
+        detail = L["attempts_detail"].format(analysed=t["analysed"], failed=t["failed"])
+        assert (detail in page) == bool(t["failed"]), t["trainee"]
+    assert f'title="{L["in_band_of"]}"' in page
+    progress = page.split(f"<h2>{L['progress']}</h2>")[1].split("<h2>")[0]
+    target = s["settings"]["target_cpm"]
+    assert L["change_closer"].format(target=f"{target:g}") in progress.split("</table>")[1]  # the legend, under the table
+    assert L["change_further"] in progress.split("</table>")[1]
 
 
 def test_index_fits_a_phone(first_run):

@@ -495,3 +495,61 @@ def test_every_finding_in_the_text_report_names_its_guidance_item(reports):
         for f in rep["findings"]:
             g = rep["guidance"][f["guidance"]]
             assert f"→ {g['title']}" in text, (name, f["id"])  # info findings too
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_report_shows_the_points_the_score_lost(reports, lang):
+    """A trainee sees why the score is not 100: each rule that cost points, beside the score, in
+    the terminal, Markdown and HTML reports (the practice page shows the HTML one); nothing
+    beside a score of 100."""
+    r = copy.deepcopy(reports[f"mid_phrase_pension.{lang}"])
+    r["score_deductions"] = {"rate": 4, "pauses": 12, "pace": 0}
+    r["score"] = 84
+    items = {"zh": "语速 −4，停顿 −12", "en": "rate −4, pauses −12"}[lang]
+    lost = {"zh": f"84/100（{items}）", "en": f"84/100 ({items})"}[lang]
+    label = strings(lang)["labels"]["score"]
+    colon = strings(lang)["report"]["colon"]
+    assert f"{label}{colon}{lost}" in render(r, "text")
+    assert f"**{label}**{colon}{lost}" in render(r, "md")
+    page = render(r, "html")
+    assert re.search(r'<div class="num">84</div>.*?<div class="lost"[^>]*>' + re.escape(items) + "</div>", page)
+    assert "−0" not in render(r, "text") + render(r, "md")  # a rule that cost nothing is left out
+    full = copy.deepcopy(r)
+    full["score_deductions"] = {"rate": 0, "pauses": 0, "pace": 0}
+    full["score"] = 100
+    for fmt in ("text", "md"):
+        line = next(ln for ln in render(full, fmt).splitlines() if label in ln)
+        assert line.endswith("100/100"), line  # nothing after the score
+    assert '<div class="num">100</div>' in render(full, "html") and 'class="lost"' not in render(full, "html")
+
+
+@pytest.mark.parametrize("sample", ["on_target_retirement", "mid_phrase_pension"])
+def test_chinese_text_and_markdown_labels_use_full_width_punctuation(reports, sample):
+    """zh labels end in "：" (no space), remarks go in "（）": no ASCII colon or bracket after a
+    Chinese word (the tester's "文件: ", "字数: 62 (按讲稿计数)"); English keeps ": " and " (".
+    The terminal pause table keeps its columns level, a Chinese character taking two cells."""
+    from speechcoach.render.text import _width
+
+    zh, en = reports[f"{sample}.zh"], reports[f"{sample}.en"]
+    for fmt in ("text", "md"):
+        out = render(zh, fmt)
+        assert not re.search(r"[\u4e00-\u9fff）] ?[:(]", out), re.findall(r".{12}[\u4e00-\u9fff）] ?[:(].{6}", out)
+        L = strings("zh")["labels"]
+        for label in ("file", "duration", "chars", "rate", "score"):
+            assert f"{L[label]}：" in out or f"{L[label]}**：" in out, (fmt, label)
+    text = render(zh, "text")
+    assert "字数：" in text and "（按讲稿计数）" in text
+    assert all(f"{g['title']}：{g['advice']}" in text for g in zh["self_check"])
+    en_text = render(en, "text")
+    assert "File: " in en_text and "Characters: " in en_text and " (counted from the script)" in en_text
+    lines = text.splitlines()
+    head = next(i for i, ln in enumerate(lines) if ln.lstrip().startswith("#"))
+    table = lines[head: head + 1 + len(zh["pauses"])]
+    def right_edge(line: str, cell: str) -> int:  # the terminal column where ``cell`` ends in ``line``
+        return _width(line[: line.index(cell) + len(cell)])
+
+    length = strings("zh")["labels"]["length"]
+    assert {right_edge(ln, ln.split()[1]) for ln in table[1:]} | {right_edge(table[0], strings("zh")["labels"]["start"])} == {
+        right_edge(table[1], table[1].split()[1])
+    }  # the start column: one right edge (exact: whole cells)
+    assert {right_edge(ln, "秒") for ln in table[1:]} == {right_edge(table[0], length)}  # the length column too

@@ -132,6 +132,22 @@ def test_analyze_sample_stores_attempt(client, tmp_path):
     assert one["report"]["rate"] == report["rate"]
 
 
+def test_practice_page_report_shows_what_the_score_lost(client):
+    """The page's report frame shows the HTML report, with the points the score lost beside it
+    (the fast sample: 213 cpm against 100–140 costs rate points)."""
+    from speechcoach.locales import strings
+
+    res = upload(client, FAST, trainee="li", lang="zh")
+    assert res.status_code == 200, res.text
+    body = res.json()
+    lost = body["score_deductions"]
+    assert lost["rate"] > 0 and body["score"] == max(0, 100 - sum(lost.values()))  # exact: whole points
+    page = client.get(body["attempt"]["report_url"]).text
+    R = strings("zh")["report"]
+    assert f'<div class="num">{body["score"]}</div>' in page
+    assert R["deduction_rate"].format(n=lost["rate"]) in page and 'class="lost"' in page
+
+
 def test_a_recording_made_on_the_page_is_named_recording_in_the_report(client):
     for lang, word in (("zh", "录音"), ("en", "Recording")):
         res = upload(client, SAMPLE, name="recording.wav", scenario="retirement", trainee="张三", lang=lang, source="recorder")

@@ -62,7 +62,7 @@ def test_a_tie_is_shown_alike_everywhere(card_report):
     rep = card_report
     assert rep["rate"]["cpm"] == pytest.approx(179.5, abs=1e-9)  # the case the rule is about
     text = render(rep, "text")
-    assert re.search(r"语速: 180 字/分钟", text)
+    assert re.search(r"语速：180 字/分钟", text)
     finding = next(f for f in rep["findings"] if f["id"] == "rate_fast")
     assert "每分钟 180 字" in finding["message"]
     assert "180 字/分钟" in render(rep, "md")

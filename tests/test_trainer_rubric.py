@@ -94,6 +94,28 @@ def test_histogram_tick_labels_do_not_print_over_the_band_edges():
     assert min(b - a for a, b in zip(ticks, ticks[1:])) >= 24
 
 
+def tick_labels(svg: str) -> list[str]:
+    """The histogram's x-axis labels, left to right."""
+    return re.findall(r'y="\d+" font-size="11" text-anchor="middle">([\d.]+)</text>', svg)
+
+
+def test_histogram_ticks_are_regular():
+    """The tester's case: 70, 100, 140, 160, 190, 220… (bar edges thinned, the band's edges
+    forced in). Now the ticks are even, every 10, 20, 50… cpm, the band's edges among them when
+    a spacing puts them on the grid, else added beside the regular ones."""
+    rates = [68.0, 92.0, 104.0, 118.0, 121.0, 126.0, 137.0, 152.0, 171.0, 188.0, 213.0, 246.0, 335.0, 395.0]
+    ticks = [float(t) for t in tick_labels(histogram(rates, (100, 140), 120, labels=strings("zh")["batch"]))]
+    assert {100.0, 140.0} <= set(ticks)
+    assert {b - a for a, b in zip(ticks, ticks[1:])} == {20.0}  # exact: whole cpm
+    narrow = [float(t) for t in tick_labels(histogram([81.0, 119.0, 213.0], (100, 140), 120, labels=strings("zh")["batch"]))]
+    assert {b - a for a, b in zip(narrow, narrow[1:])} == {20.0} and {100.0, 140.0} <= set(narrow)  # exact
+    # band edges off any grid: regular ticks plus the edges, none closer than 24 px (checked above)
+    odd = [float(t) for t in tick_labels(histogram([81.0, 121.0, 148.0, 213.0, 685.0], (130, 170), 150, labels=strings("zh")["batch"]))]
+    regular = [t for t in odd if t not in (130.0, 170.0)]
+    assert {130.0, 170.0} <= set(odd) and all(t % 50 == 0 for t in regular)  # exact: whole cpm
+    assert {b - a for a, b in zip(regular, regular[1:])} <= {50.0, 100.0}  # 150 leaves room for 130 and 170
+
+
 @pytest.fixture(scope="module")
 def centre_batch(tmp_path_factory) -> tuple[Path, list[dict[str, str]], dict[str, Any]]:
     """Two trainees' recordings through ``batch`` with the centre's rubric, in Chinese."""

@@ -159,7 +159,7 @@ def test_markdown_names_a_findings_time_once(reports):
     found = "\n".join(ln for ln in md.splitlines() if re.match(r"\d+\. \*\*", ln))
     assert "0:00.1 处）。\\" in found and found.count("0:00.1") == 1
     assert found.count("0:22.5") == 1
-    assert "调…）。 (0:05.9)\\" in md  # a message without a time still gets it
+    assert "调…）。（0:05.9）\\" in md  # a message without a time still gets it (in zh brackets)
     for key, rep in reports.items():  # the real reports: no line says the same time twice
         for line in render(rep, "md").splitlines():
             if re.match(r"\d+\. \*\*", line):

@@ -161,6 +161,7 @@ section,header.card{background:var(--card);border:1px solid var(--line);border-r
 .score{text-align:center;border-left:1px solid var(--line);padding-left:24px}
 .score .num{font-size:2.4rem;font-weight:700;line-height:1.1}
 .score .lbl{color:var(--muted);font-size:.85rem}
+.score .lost{color:var(--problem);font-size:.85rem;margin-top:.3em;max-width:12em}
 .sub{color:var(--muted);margin:.2rem 0 0}
 .headline .chart{grid-column:1 / -1}
 svg.chart{display:block;width:100%;height:auto;overflow:visible;font-size:13px}
@@ -380,6 +381,8 @@ class _Page:
             f"{L['target']} {w.target(st['target_cpm'])} · {L['band']} {w.band(lo, hi)} · "
             f"{L['articulation']}{w.colon()}{w.cpm(rate['articulation_cpm'])}"
         )
+        items = w.deductions(r)  # what the score lost, so that a trainee sees why it is not 100
+        lost = f'<div class="lost" title="{_e(self.R["deductions_note"])}">{_e(self.R["list_sep"].join(items))}</div>' if items else ""
         return (
             f'<section class="headline" aria-labelledby="h-rate"><div>'
             f'<h2 id="h-rate">{_e(L["rate"])}</h2>'
@@ -387,7 +390,7 @@ class _Page:
             f'<span class="verdict v-{_e(verdict)}">{_e(w.verdict(verdict))}</span></div>'
             f'<p class="sub">{_e(sub)}</p></div>'
             f'<div class="score"><div class="lbl">{_e(L["score"])}</div>'
-            f'<div class="num">{_e(w.num(r["score"]))}</div><div class="lbl">/100</div></div>'
+            f'<div class="num">{_e(w.num(r["score"]))}</div><div class="lbl">/100</div>{lost}</div>'
             f"{gauge}</section>"
         )
 

@@ -35,7 +35,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}.slow{color:#9a6700}.f
 .err{color:#cf222e}.pass{color:#1a7f37;font-weight:600;white-space:nowrap}.fail{color:#cf222e;font-weight:600;white-space:nowrap}
 .controls{display:flex;gap:.6rem;margin:.6rem 0;flex-wrap:wrap}.controls input,.controls select{font:inherit;padding:.25rem .4rem}
 .stopped{border:1px solid #d4a72c;background:#fff8c5;border-radius:6px;padding:.5rem .9rem}.up{color:#1a7f37}.down{color:#cf222e}.note{color:#57606a;font-size:.85rem}svg text{font-family:inherit}
-.wide{overflow-x:auto;max-width:100%}.wide table{min-width:36rem}
+.nowrap{white-space:nowrap}.wide{overflow-x:auto;max-width:100%}.wide table{min-width:36rem}
 @media (max-width:40rem){body{margin:1rem auto;padding:0 .6rem}.card{min-width:6.5rem;padding:.4rem .6rem}}
 """
 
@@ -215,20 +215,48 @@ def _bar_rects(bars: dict[int, int], scale: _Scale, lo: float, hi: float) -> lis
     return parts
 
 
-def _ticks(i0: int, i1: int, scale: _Scale, lo: float, hi: float) -> list[str]:
-    """Ticks at the edges of bars ``i0``–``i1``, thinned on a wide axis.
+TICK_STEPS_CPM = (10, 20, 50, 100, 200, 500)
+"""The histogram's tick spacings (cpm), tried in this order (:func:`_tick_step`)."""
 
-    The band's edges always have one, and no other tick is within 24 px of them (the labels would run together).
+TICK_MIN_PX = 44
+"""The usual least distance between two regular ticks of the histogram (px)."""
+
+TICK_TIGHT_PX = 34
+"""The least distance between two regular ticks (px) when that spacing puts the band's edges on
+the grid (the labels, at most 5 characters of 11 px, still do not touch)."""
+
+
+def _tick_step(px_per_cpm: float, lo: float, hi: float) -> float:
+    """The spacing of the histogram's regular ticks (cpm).
+
+    The smallest of :data:`TICK_STEPS_CPM` that leaves :data:`TICK_MIN_PX` between ticks,
+    unless a spacing that puts both band edges on the grid (100–140: every 10 or 20) is at most
+    2.5 times as wide and leaves at least :data:`TICK_TIGHT_PX`: then that one (the widest such
+    spacing under :data:`TICK_MIN_PX`, else the narrowest over it), so the band's edges fall
+    among the regular ticks and the axis reads evenly.
+    """
+    wide = next((st for st in TICK_STEPS_CPM if st * px_per_cpm >= TICK_MIN_PX), TICK_STEPS_CPM[-1])
+    on_edges = [st for st in TICK_STEPS_CPM if lo % st == 0 and hi % st == 0 and TICK_TIGHT_PX <= st * px_per_cpm and st <= 2.5 * wide]
+    roomy = [st for st in on_edges if st * px_per_cpm >= TICK_MIN_PX]
+    return float(roomy[0] if roomy else on_edges[-1] if on_edges else wide)
+
+
+def _ticks(i0: int, i1: int, scale: _Scale, lo: float, hi: float) -> list[str]:
+    """Ticks at regular rates (:func:`_tick_step`: every 10, 20, 50… cpm) across the plot, and
+    at the band's edges.
+
+    The band's edges always have one, and no regular tick is within 24 px of them (the labels
+    would run together); ``i0``, ``i1``: the first and last bars drawn (:func:`_bar_of`).
     """
     sx, mt, ph = scale.sx, scale.mt, scale.ph
-    every = max(1, math.ceil((i1 - i0 + 1) / 14))
-    edges = [_bar_span(i, lo, hi)[0] for i in range(i0, i1 + 1)] + [scale.x1]
-    thinned = [e for k, e in enumerate(edges) if (k + i0) % every == 0]
-    ticks = sorted({*(e for e in thinned if min(abs(sx(e) - sx(lo)), abs(sx(e) - sx(hi))) >= 24 or e in (lo, hi)), lo, hi})
+    x0, x1 = _bar_span(i0, lo, hi)[0], scale.x1
+    step = _tick_step(scale.pw / (x1 - x0), lo, hi)
+    regular = [k * step for k in range(math.ceil(x0 / step - 1e-9), math.floor(x1 / step + 1e-9) + 1)]
+    ticks = sorted({*(t for t in regular if min(abs(sx(t) - sx(lo)), abs(sx(t) - sx(hi))) >= 24), lo, hi})
     parts = []
     for tick in ticks:
         parts.append(f'<line x1="{sx(tick):.1f}" x2="{sx(tick):.1f}" y1="{mt + ph}" y2="{mt + ph + 4}" stroke="#57606a"/>')
-        parts.append(f'<text x="{sx(tick):.1f}" y="{mt + ph + 16}" font-size="11" text-anchor="middle">{tick:.0f}</text>')
+        parts.append(f'<text x="{sx(tick):.1f}" y="{mt + ph + 16}" font-size="11" text-anchor="middle">{shown_limit(tick)}</text>')
     return parts
 
 
@@ -335,30 +363,51 @@ def _distribution(summary: dict[str, Any], ok: list[dict[str, Any]], S: dict[str
 
 
 def _progress(summary: dict[str, Any], S: dict[str, Any]) -> list[str]:
-    """Each trainee's first and latest attempt (rate, verdict, score), the change between them and the attempts in band."""
+    """Each trainee's first and latest attempt (rate, verdict, score), the change between them and the attempts in band.
+
+    The attempts count every recording and says how many were analysed and how many failed when
+    any failed, as "in band" counts out of the analysed ones only; the colours of the rate
+    change (closer to the target or further from it) are explained under the table.
+    """
     L, V = S["batch"], S["verdict"]
+    colon = S["report"]["colon"]
+    target = float(summary["settings"]["target_cpm"])
+    closer, further = L["change_closer"].format(target=shown_limit(target)), L["change_further"]
+    head = {k: f"<th>{_e(L[k])}</th>" for k in ("trainee", "attempts", "first", "latest", "change_cpm", "change_score", "in_band")}
+    head["in_band"] = f'<th title="{_e(L["in_band_of"])}">{_e(L["in_band"])}</th>'
     out = [
         f"<h2>{_e(L['progress'])}</h2>",
         f'<p class="note">{_e(L["progress_note"])}</p>',
-        '<div class="wide"><table><thead><tr>'
-        + "".join(f"<th>{_e(L[k])}</th>" for k in ("trainee", "attempts", "first", "latest", "change_cpm", "change_score", "in_band"))
-        + "</tr></thead><tbody>",
+        '<div class="wide"><table><thead><tr>' + "".join(head.values()) + "</tr></thead><tbody>",
     ]
     for t in summary.get("trainees", []):
+        attempts = _attempts_cell(t, L)
         if "first" not in t:
-            out.append(f"<tr><td>{_e(t['trainee'])}</td><td class=num>{t['attempts']}</td><td colspan=5 class=err>{_e(L['no_data'])}</td></tr>")
+            out.append(f"<tr><td>{_e(t['trainee'])}</td>{attempts}<td colspan=5 class=err>{_e(L['no_data'])}</td></tr>")
             continue
         f, l = t["first"], t["latest"]
-        better = "up" if t["closer_to_target"] else ("down" if t["delta_cpm"] else "")
+        change = shown_cpm(l["cpm"]) - shown_cpm(f["cpm"])
+        gap_first, gap_latest = abs(shown_cpm(f["cpm"]) - target), abs(shown_cpm(l["cpm"]) - target)
+        better, why = ("up", closer) if gap_latest < gap_first else ("down", further) if gap_latest > gap_first else ("", "")
         out.append(
-            f"<tr><td>{_e(t['trainee'])}</td><td class=num>{t['attempts']}</td>"
+            f"<tr><td>{_e(t['trainee'])}</td>{attempts}"
             f"<td>{_cpm(f['cpm'])} <span class={_e(f['verdict'])}>{_e(V.get(f['verdict'], f['verdict']))}</span> · {f['score']}<br><span class=note>{_e(_base(f['file']))}</span></td>"
             f"<td>{_cpm(l['cpm'])} <span class={_e(l['verdict'])}>{_e(V.get(l['verdict'], l['verdict']))}</span> · {l['score']}<br><span class=note>{_e(_base(l['file']))}</span></td>"
-            f"<td class='num {better}'>{shown_cpm(l['cpm']) - shown_cpm(f['cpm']):+d}</td><td class=num>{t['delta_score']:+d}</td>"
-            f"<td class=num>{t['in_band']}/{t['analysed']}</td></tr>"
+            f"<td class='num {better}'" + (f' title="{_e(why)}"' if why else "") + f">{change:+d}</td><td class=num>{t['delta_score']:+d}</td>"
+            f'<td class=num title="{_e(L["in_band_of"])}">{t["in_band"]}/{t["analysed"]}</td></tr>'
         )
     out.append("</tbody></table></div>")
+    out.append(
+        f'<p class="note">{_e(L["change_cpm"])}{_e(colon)}<span class=up>■</span> {_e(closer)} · <span class=down>■</span> {_e(further)}</p>'
+    )
     return out
+
+
+def _attempts_cell(t: dict[str, Any], L: dict[str, str]) -> str:
+    """A trainee's recordings: the count, and how many were analysed and how many failed when any failed."""
+    failed = int(t.get("failed") or 0)
+    detail = f'<br><span class="note nowrap">{_e(L["attempts_detail"].format(analysed=t["analysed"], failed=failed))}</span>' if failed else ""
+    return f"<td class=num>{t['attempts']}{detail}</td>"
 
 
 _COLUMNS = (

@@ -163,7 +163,7 @@ def _rate(report: dict[str, Any], w: Words) -> list[str]:
         f"- {md_escape(L['target'])} {md_escape(w.target(st['target_cpm']))} · "
         f"{md_escape(L['band'])} {md_escape(w.band(lo, hi))}",
         f"- {md_escape(L['articulation'])}{c}{md_escape(w.cpm(rate['articulation_cpm']))}",
-        f"- **{md_escape(L['score'])}**{c}{md_escape(R['score_value'].format(v=w.num(report['score'])))}",
+        f"- **{md_escape(L['score'])}**{c}{md_escape(w.score(report))}",
         "",
     ]
 
@@ -190,7 +190,7 @@ def _findings(report: dict[str, Any], w: Words) -> list[str]:
         out.append(md_escape(L["no_findings"]))
     for i, f in enumerate(fs, 1):
         named = TIME_RE.search(str(f.get("message", "")))  # "…在 0:00.1 处" already says when
-        at = f" ({md_escape(w.time(f['start_s']))})" if f.get("start_s") is not None and not named else ""
+        at = w.paren(md_escape(w.time(f["start_s"]))) if f.get("start_s") is not None and not named else ""
         g = guide.get(f.get("guidance", ""))
         brk = "\\" if g else ""
         out.append(f"{i}. **{md_escape(w.severity(f.get('severity', 'info')))}** {md_escape(w.pause_marks(f['message']))}{at}{brk}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -63,6 +64,8 @@ def _plain(s: str) -> str:
 def _header(report: dict[str, Any], S: dict[str, Any], bold: Callable[[str], str]) -> list[str]:
     """The title, the recording (and the script file counted) and its speech span, the characters, the rate against the band and the score."""
     L = S["labels"]
+    w = Words(report.get("lang", "zh"))
+    c = w.colon()  # "：" in zh, ": " in en
     unit = L["cpm_unit"]
     rate = report["rate"]
     st = report["settings"]
@@ -70,17 +73,19 @@ def _header(report: dict[str, Any], S: dict[str, Any], bold: Callable[[str], str
     src = L.get(f"source_{report['characters']['source']}", report["characters"]["source"])
     sp = report["speech"]
     verdict = S["verdict"][rate["verdict"]]
+    span_s = f"{sp['span_s']:.1f} {L['seconds']}"
+    standard = f"{L['target']} {shown_limit(st['target_cpm'])}{w.report['list_sep']}{L['band']} {shown_limit(lo)}–{shown_limit(hi)}"
     return [
         bold(L["title"]),
-        f"{L['file']}: {report['input']['path']}",
-        *([f"{L['script_file']}: {report['input']['script_path']}"] if report["input"].get("script_path") else []),
-        f"{L['duration']}: {report['input']['duration_s']:.1f} {L['seconds']}   "
-        f"{L['speech_span']}: {fmt_span(sp['start_s'], sp['end_s'])} ({sp['span_s']:.1f} {L['seconds']})",
-        f"{L['chars']}: {report['characters']['count']} ({src})",
+        f"{L['file']}{c}{report['input']['path']}",
+        *([f"{L['script_file']}{c}{report['input']['script_path']}"] if report["input"].get("script_path") else []),
+        f"{L['duration']}{c}{report['input']['duration_s']:.1f} {L['seconds']}   "
+        f"{L['speech_span']}{c}{fmt_span(sp['start_s'], sp['end_s'])}{w.paren(span_s)}",
+        f"{L['chars']}{c}{report['characters']['count']}{w.paren(src)}",
         "",
-        bold(f"{L['rate']}: {shown_cpm(rate['cpm'])} {unit} — {verdict}") + f"   ({L['target']} {shown_limit(st['target_cpm'])}, {L['band']} {shown_limit(lo)}–{shown_limit(hi)})",
+        bold(f"{L['rate']}{c}{shown_cpm(rate['cpm'])} {unit} — {verdict}") + "  " + w.paren(standard),
         rate_bar(rate["cpm"], [lo, hi], st["target_cpm"]),
-        f"{L['articulation']}: {shown_cpm(rate['articulation_cpm'])} {unit}   {L['score']}: {report['score']}/100",
+        f"{L['articulation']}{c}{shown_cpm(rate['articulation_cpm'])} {unit}   {L['score']}{c}{w.score(report)}",
         "",
     ]
 
@@ -96,21 +101,30 @@ def _pauses(report: dict[str, Any], S: dict[str, Any], bold: Callable[[str], str
     """The pause table with how the pauses were placed, and the script marked with them."""
     L = S["labels"]
     words = Words(report.get("lang", "zh"))
+    c = words.colon()
     pauses = report["pauses"]
     total = sum(p["duration_s"] for p in pauses)
-    out = [bold(f"{L['pauses']}: {len(pauses)}") + f"   {L['pause_total']}: {total:.1f} {L['seconds']}"]
+    out = [bold(f"{L['pauses']}{c}{len(pauses)}") + f"   {L['pause_total']}{c}{total:.1f} {L['seconds']}"]
     if not pauses:
         out.append("  " + L["no_pauses"])
     else:
-        out.append(f"  {'#':>3}  {L['start']:>7}  {L['length']:>6}  {L['placement']}")
         guessed = guessed_placements(report)
-        for i, p in enumerate(pauses, 1):
-            place = words.placement(p.get("placement") or "unknown", guessed)
-            ctx = f"  {words.pause_marks(p['context'])}" if p.get("context") else ""
-            out.append(f"  {i:>3}  {fmt_time(p['start_s']):>7}  {words.pause(p['duration_s']):>6}  {place}{ctx}")
+        rows = [
+            (str(i), fmt_time(p["start_s"]), words.pause(p["duration_s"]), words.placement(p.get("placement") or "unknown", guessed),
+             words.pause_marks(p["context"]) if p.get("context") else "")
+            for i, p in enumerate(pauses, 1)
+        ]
+        head = ("#", L["start"], L["length"], L["placement"], "")
+        # columns as wide as their widest cell on a terminal (a Chinese character takes two
+        # cells), at least as wide as they always were; the context column starts level
+        widths = [max(least, *(_width(r[k]) for r in (head, *rows))) for k, least in enumerate((3, 7, 6, 0))]
+        for r in (head, *rows):
+            cells = [_rjust(r[0], widths[0]), _rjust(r[1], widths[1]), _rjust(r[2], widths[2])]
+            place = _ljust(r[3], widths[3]) if r[4] else r[3]
+            out.append("  " + "  ".join([*cells, place]) + (f"  {r[4]}" if r[4] else ""))
     method = report.get("pause_method")
     if pauses and method in S.get("pause_method", {}) and method != "none":
-        out.append(f"  {L['placement_method']}: {S['pause_method'][method]}")
+        out.append(f"  {L['placement_method']}{c}{S['pause_method'][method]}")
     marked = report.get("script_marked")
     if marked:
         out += ["", bold(L["script"]), "  " + words.pause_marks(marked).replace("\n", "\n  ")]
@@ -121,6 +135,7 @@ def _pauses(report: dict[str, Any], S: dict[str, Any], bold: Callable[[str], str
 def _pace(report: dict[str, Any], S: dict[str, Any], bold: Callable[[str], str]) -> list[str]:
     """The pace sparkline, range, cv, trend and fastest and slowest windows; nothing for fewer than two windows."""
     L = S["labels"]
+    w = Words(report.get("lang", "zh"))
     unit = L["cpm_unit"]
     hi = report["settings"]["band_cpm"][1]
     pace = report["pace"]
@@ -131,11 +146,11 @@ def _pace(report: dict[str, Any], S: dict[str, Any], bold: Callable[[str], str])
     trend = S["report"]["trend_value"].format(v=f"{pace['trend_cpm_per_min']:+.0f}")
     trend = f"{L['trend']} {trend}   " if drift_judged(speaking_s(report)) else ""  # a slope only where drift is judged
     return [
-        bold(L["pace"]) + f"   ({pace['window_s']:.0f} {L['seconds']})",
+        bold(L["pace"]) + "  " + w.paren(f"{pace['window_s']:.0f} {L['seconds']}"),
         f"  {sparkline(series, 0.0, top)}   {shown_cpm(min(series))}–{shown_cpm(max(series))} {unit}",
         f"  {L['pace_cv']} {S['report']['cv_value'].format(v=format(shown_cv(pace['cv']), '.2f'))}   {trend}"
-        f"{L['fastest']} {fmt_span(pace['fastest']['start_s'], pace['fastest']['end_s'])} ({shown_cpm(pace['fastest']['cpm'])})   "
-        f"{L['slowest']} {fmt_span(pace['slowest']['start_s'], pace['slowest']['end_s'])} ({shown_cpm(pace['slowest']['cpm'])})",
+        f"{L['fastest']} {fmt_span(pace['fastest']['start_s'], pace['fastest']['end_s'])}{w.paren(str(shown_cpm(pace['fastest']['cpm'])))}   "
+        f"{L['slowest']} {fmt_span(pace['slowest']['start_s'], pace['slowest']['end_s'])}{w.paren(str(shown_cpm(pace['slowest']['cpm'])))}",
         "",
     ]
 
@@ -143,32 +158,48 @@ def _pace(report: dict[str, Any], S: dict[str, Any], bold: Callable[[str], str])
 def _findings(report: dict[str, Any], S: dict[str, Any], bold: Callable[[str], str]) -> list[str]:
     """Each finding with its guidance item (and, once, a trainer's target beside ``pace``), the advice once, at the item's first finding to act on."""
     L = S["labels"]
-    zh = report.get("lang", "zh") == "zh"
+    w = Words(report.get("lang", "zh"))
     out = [bold(L["findings"])]
     if not report["findings"]:
         out.append("  " + L["no_findings"])
     shown: set[str] = set()
-    note = Words(report.get("lang", "zh")).target_note(report["settings"])  # a trainer's target next to the material's figure
+    note = w.target_note(report["settings"])  # a trainer's target next to the material's figure
     for f in report["findings"]:
         sev = S["severity"][f["severity"]]
-        out.append(f"  {_SEVERITY_MARK[f['severity']]} [{sev}] {f['message']}")
+        out.append(f"  {_SEVERITY_MARK[f['severity']]} [{sev}] {w.pause_marks(f['message'])}")  # ⏸0.4 秒, as in the pause table
         g = report["guidance"].get(f["guidance"])
         if not g:
             continue
-        out.append(f"      → {g['title']}（{g['source']}）" if zh else f"      → {g['title']} ({g['source']})")
+        out.append(f"      → {g['title']}{w.paren(g['source'])}")
         if note and f["guidance"] == "pace":
             out.append(f"        {note}")
             note = None  # once
         if f["severity"] != "info" and f["guidance"] not in shown:  # advice once, at its first finding to act on
             out.append(f"        {g['advice']}")
-            out.append(f"        {L['tip']}: {g['tip']}")
+            out.append(f"        {L['tip']}{w.colon()}{g['tip']}")
             shown.add(f["guidance"])
     return out
 
 
 def _self_check(report: dict[str, Any], L: dict[str, str], bold: Callable[[str], str]) -> list[str]:
     """The items for the trainee to check alone, as boxes to tick."""
-    return ["", bold(L["self_check"]), *(f"  □ {g['title']}: {g['advice']}" for g in report["self_check"])]
+    c = Words(report.get("lang", "zh")).colon()
+    return ["", bold(L["self_check"]), *(f"  □ {g['title']}{c}{g['advice']}" for g in report["self_check"])]
+
+
+def _width(s: str) -> int:
+    """Terminal cells ``s`` takes: two for a wide (CJK) character, one for the others."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+
+def _rjust(s: str, width: int) -> str:
+    """``s`` right-aligned in ``width`` terminal cells."""
+    return " " * max(0, width - _width(s)) + s
+
+
+def _ljust(s: str, width: int) -> str:
+    """``s`` left-aligned in ``width`` terminal cells."""
+    return s + " " * max(0, width - _width(s))
 
 
 def _precise_sections(report: dict[str, Any], L: dict[str, str]) -> list[str]:
@@ -185,6 +216,6 @@ def _precise_sections(report: dict[str, Any], L: dict[str, str]) -> list[str]:
     if jargon:
         out += ["", L["jargon"]]
         for j in jargon:
-            at = f" ({fmt_time(j['start_s'])})" if j.get("start_s") is not None else ""
+            at = Words(report.get("lang", "zh")).paren(fmt_time(j["start_s"])) if j.get("start_s") is not None else ""
             out.append(f"  {j['term']}{at} → {j['plain']}")
     return out

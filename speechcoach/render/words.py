@@ -182,6 +182,28 @@ class Words:
         """When a policy term was said (``m:ss.s``), or that it is in the script (``start_s`` None)."""
         return self.labels["in_script"] if start_s is None else self.time(start_s)
 
+    def deductions(self, report: dict[str, Any]) -> list[str]:
+        """The points the score lost, one item per rule that cost any (``语速 −4`` / ``rate −4``),
+        in the order rate, pauses, pace; none when the score is 100 (or the report, read back
+        from an older JSON, has no ``score_deductions``)."""
+        lost = report.get("score_deductions") or {}
+        return [
+            self.report[f"deduction_{key}"].format(n=self.num(int(lost[key])))
+            for key in ("rate", "pauses", "pace")
+            if int(lost.get(key) or 0) > 0
+        ]
+
+    def score(self, report: dict[str, Any]) -> str:
+        """The score with what it lost beside it: ``96/100（语速 −4）`` / ``96/100 (rate −4)``;
+        just ``100/100`` when nothing was lost."""
+        items = self.deductions(report)
+        lost = self.report["deductions_value"].format(items=self.report["list_sep"].join(items)) if items else ""
+        return self.report["score_value"].format(v=self.num(report["score"])) + lost
+
     def colon(self) -> str:
-        """The label/value separator of the language."""
+        """The label/value separator of the language (``：`` in zh, ``: `` in en)."""
         return self.report["colon"]
+
+    def paren(self, text: str) -> str:
+        """A remark in brackets after a value: ``（按讲稿计数）`` in zh, `` (script)`` (a space before) in en."""
+        return self.report["paren"].format(v=text)
