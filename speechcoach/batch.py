@@ -127,7 +127,7 @@ CSV_HEADER = (
     "report_html",
 )
 """``summary.csv``'s columns: :data:`CSV_COLUMNS` and, after ``file``, ``script``, the script the
-recording was counted with, relative to the output folder as ``report_html`` is (empty without
+recording was counted with, named as ``file`` is (as found from the inputs given; empty without
 one, :func:`script_cell`); after ``cpm`` (stored to 0.1),
 ``cpm_shown``, the whole number every report shows (:func:`speechcoach.metrics.shown_cpm`),
 so a spreadsheet has the number the verdict was judged on; after ``pauses``,
@@ -540,7 +540,7 @@ def _finish(
     for rid, row in work.earlier.items():  # not redone yet: the earlier result is still valid
         rows.setdefault(rid, _with_identity(row, by_id[rid]))
     for rid, row in rows.items():  # the script each was judged with, this run's pairing (its digest is in the state)
-        row["script"] = script_cell(by_id[rid].script, out)
+        row["script"] = script_cell(by_id[rid].script)
     missing = total - len(rows)
     problem_rows = [_problem_row(p, settings.lang) for p in problems]
     result_rows = _sorted_rows(list(rows.values()) + problem_rows)
@@ -595,16 +595,10 @@ def _unchanged(
     return all((out / rel).is_file() for rel in outputs.values())
 
 
-def script_cell(script: Path | None, out: Path) -> str:
-    """A recording's script as ``summary.csv`` and ``summary.json`` name it: relative to the
-    output folder ``out``, with ``/``, like ``report_html`` (``../scripts/retirement.txt``);
-    ``""`` without a script."""
-    if script is None:
-        return ""
-    try:
-        return Path(os.path.relpath(os.path.abspath(script), os.path.abspath(out))).as_posix()
-    except ValueError:  # another drive (Windows): no relative path
-        return Path(os.path.abspath(script)).as_posix()
+def script_cell(script: Path | None) -> str:
+    """A recording's script as ``summary.csv`` and ``summary.json`` name it: as ``file`` names the
+    recording (``cohort/li/a1.txt`` beside ``cohort/li/a1.wav``); ``""`` without a script."""
+    return "" if script is None else str(script)
 
 
 def _with_identity(row: dict[str, Any], r: Recording) -> dict[str, Any]:

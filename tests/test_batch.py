@@ -122,8 +122,8 @@ def test_csv_has_bom_and_readable_chinese(first_run):
 
 
 def test_csv_names_each_recordings_script(first_run, cohort):
-    """``script`` after ``file``: the script each recording was counted with, relative to the
-    output folder like ``report_html``; empty for a recording without one (carol's)."""
+    """``script`` after ``file``: the script each recording was counted with, named as ``file``
+    is; empty for a recording without one (carol's)."""
     import csv as _csv
 
     out, _ = first_run
@@ -135,8 +135,7 @@ def test_csv_names_each_recordings_script(first_run, cohort):
         if wav.parent.name == "carol":
             assert row["script"] == ""
         else:
-            assert not Path(row["script"]).is_absolute() and "\\" not in row["script"]
-            assert (out / row["script"]).resolve() == wav.with_suffix(".txt").resolve()
+            assert row["script"] == str(wav.with_suffix(".txt"))  # beside it, named the same way
     assert sum(bool(r["script"]) for r in rows) == 6  # exact: the six good recordings
     assert {r["script"] for r in rows_of(out)} == {r["script"] for r in rows}  # summary.json too
 
