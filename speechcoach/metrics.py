@@ -19,7 +19,7 @@ counts at most :data:`PACE_PAUSE_CAP_S` (1 s) there, its excess is cut out (:fun
 :class:`SpeakingTime` maps between recording and speaking time), because how long a speaker
 stopped is judged by the pause rules, not as slow speech. It also gives the rates of the first
 and the last third of that time, which a drift finding quotes
-(:func:`speechcoach.findings.derive`). :func:`score` turns rate, pauses and pace into 0–100.
+(:func:`speechcoach.findings.derive`). :func:`deductions` turns rate, pauses and pace into points lost, and 0–100.
 """
 
 from __future__ import annotations
@@ -498,19 +498,3 @@ class Deductions:
     def to_dict(self) -> dict[str, int]:
         return {"rate": self.rate, "pauses": self.pauses, "pace": self.pace}
 
-
-def score(
-    rate: Rate,
-    pace_: Pace,
-    *,
-    settings: Settings,
-    n_long_pauses: int,
-    n_mid_phrase: int,
-    n_long_runs: int,
-    no_pauses: bool,
-) -> int:
-    """An overall mark from 0 to 100: 100 minus the :func:`deductions` (same arguments)."""
-    return deductions(
-        rate, pace_, settings=settings, n_long_pauses=n_long_pauses, n_mid_phrase=n_mid_phrase,
-        n_long_runs=n_long_runs, no_pauses=no_pauses,
-    ).score

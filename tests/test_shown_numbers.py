@@ -234,14 +234,14 @@ def test_a_far_faster_delivery_never_outscores_a_less_fast_one():
 
 
 def test_score_is_full_inside_the_band_and_falls_one_point_per_2_cpm():
-    from speechcoach.metrics import Pace, Rate, Window, score
+    from speechcoach.metrics import Pace, Rate, Window, deductions
     from speechcoach.settings import Settings
 
     even = Pace(8.0, (Window(0, 8, 120.0), Window(2, 10, 120.0)), 0.0, 0.0)
     s = Settings()
 
     def mark(cpm: float) -> int:
-        return score(Rate(cpm, cpm, "on_target"), even, settings=s, n_long_pauses=0, n_mid_phrase=0, n_long_runs=0, no_pauses=False)
+        return deductions(Rate(cpm, cpm, "on_target"), even, settings=s, n_long_pauses=0, n_mid_phrase=0, n_long_runs=0, no_pauses=False).score
 
     assert mark(100) == mark(140.4) == 100  # exact: 140.4 is shown 140, inside the band
     assert mark(160) == 90 and mark(80) == 90  # exact: 20 cpm outside
