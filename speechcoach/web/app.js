@@ -67,6 +67,7 @@ const I18N = {
     chart_target: "目标",
     chart_scripted: "按讲稿计数",
     chart_estimated: "无讲稿，字数为估计",
+    chart_recognised: "无讲稿，字数由语音识别计数",
     cpm_unit: "字/分钟",
     error: "出错了：{error}",
   },
@@ -133,6 +134,7 @@ const I18N = {
     chart_target: "target",
     chart_scripted: "counted from the script",
     chart_estimated: "no script: count estimated",
+    chart_recognised: "no script: counted by the speech recogniser",
     cpm_unit: "chars/min",
     error: "Error: {error}",
   },
@@ -748,6 +750,17 @@ function scripted(a) {
   return (a.char_source || "script") === "script";
 }
 
+/** Whether an attempt without a script was counted by the speech recogniser (precise mode: close
+ * to a script's count, so drawn solid like one, but named for what it is). */
+function recognised(a) {
+  return a.char_source === "asr";
+}
+
+/** How an attempt's characters were counted, as the chart names it. */
+function countLabel(a) {
+  return scripted(a) ? t("chart_scripted") : recognised(a) ? t("chart_recognised") : t("chart_estimated");
+}
+
 /** Rate of every attempt (oldest left, numbered as in the table) against the target band, as inline
  * SVG drawn at the box's own pixel width, so its text is as large on a phone as on a laptop. The band
  * and target are named in the legend below, where no line can cross them. */
@@ -790,8 +803,8 @@ function drawChart(list) {
   if (n > 1) chart.appendChild(svg("polyline", { class: "series", points: list.map((a, i) => `${x(i).toFixed(1)},${y(a.cpm).toFixed(1)}`).join(" ") }));
   list.forEach((a, i) => {
     const out = +fmt0(a.cpm) < lo || +fmt0(a.cpm) > hi ? "out" : "in";
-    const c = svg("circle", { cx: x(i), cy: y(a.cpm), r: 5.5, class: `${out} ${scripted(a) ? "scripted" : "estimated"}` });
-    const how = scripted(a) ? t("chart_scripted") : t("chart_estimated");
+    const c = svg("circle", { cx: x(i), cy: y(a.cpm), r: 5.5, class: `${out} ${scripted(a) || recognised(a) ? "scripted" : "estimated"}` });
+    const how = countLabel(a);
     c.appendChild(svg("title", {}, `${i + 1}. ${scenarioLabel(a)}: ${fmt0(a.cpm)} ${t("cpm_unit")} (${verdictLabel(a.verdict)}; ${how})`));
     chart.appendChild(c);
   });
@@ -816,7 +829,8 @@ function drawLegend(list) {
   item("band", `${t("chart_band")} ${fmtLimit(lo)}–${fmtLimit(hi)}`);
   item("target", `${t("chart_target")} ${fmtLimit(target)}`);
   if (list.some(scripted)) item("scripted", t("chart_scripted"));
-  if (list.some((a) => !scripted(a))) item("estimated", t("chart_estimated"));
+  if (list.some(recognised)) item("scripted", t("chart_recognised"));
+  if (list.some((a) => !scripted(a) && !recognised(a))) item("estimated", t("chart_estimated"));
 }
 
 // -- start ---------------------------------------------------------------------------------
