@@ -575,7 +575,9 @@ def nucleus_weights(nuclei: np.ndarray, runs: np.ndarray, *, widths: np.ndarray 
         widths = np.asarray(widths, dtype=np.float64).ravel()
         if widths.shape != nuclei.shape:
             raise ValueError(f"widths {widths.shape} do not match nuclei {nuclei.shape}")
-        rate = np.array([width_rate(widths[of_stretch == j]) for j in range(len(n_s))])
+        order = np.argsort(of_stretch, kind="stable")  # the widths grouped by stretch, in one pass
+        groups = np.split(widths[order], np.cumsum(np.bincount(of_stretch, minlength=len(n_s)))[:-1])
+        rate = np.array([width_rate(g) for g in groups])
     factor = _calibrated(n_s, t_s, pivot=RATE_PIVOT, e=e, rate=rate) / np.maximum(n_s, 1.0)
     share = np.bincount(of_stretch, weights=crowded(nuclei, runs), minlength=len(n_s)) / np.maximum(n_s, 1.0)
     crowd = _shrunk_exponent(n, CROWD_WEIGHT, RATE_SHRINK_NUCLEI) * (share - CROWD_SHARE)
