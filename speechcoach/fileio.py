@@ -160,9 +160,9 @@ def user_cache_dir() -> Path | None:
     ``~/Library/Caches/speechcoach`` (macOS), ``%LOCALAPPDATA%\\speechcoach\\Cache`` (Windows).
     Only what can be made again lives here: deleting it loses nothing but time.
     """
-    env = os.environ.get(ENV_CACHE, "").strip()
-    if env.lower() in CACHE_OFF:
+    if caching_off():
         return None
+    env = os.environ.get(ENV_CACHE, "").strip()
     if env:
         return Path(env).expanduser()
     if sys.platform == "darwin":
