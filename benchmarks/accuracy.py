@@ -30,7 +30,7 @@ import numpy as np
 
 from speechcoach.errors import AudioError
 from speechcoach.fileio import write_atomic
-from speechcoach.segmentation import Segmentation
+from speechcoach.analysis.segmentation import Segmentation
 
 from .corpus import EXCLUDED, REPO, SR, Clip, Skipped, git_commit, machine, now, read_corpus_for, uncommitted
 from .passages import TOLERANCE_S, Passage, PauseScore, build_passages, score_pauses
@@ -86,7 +86,7 @@ def speechcoach_estimate(y: np.ndarray, sr: int) -> tuple[int, str, Segmentation
     pipeline stages are run without that gate (features → segmentation → nuclei in runs), and
     the note says so.
     """
-    from speechcoach.pipeline import analyze_signal
+    from speechcoach.analysis.pipeline import analyze_signal
 
     try:
         an = analyze_signal(y, sr, **acoustic())
@@ -94,9 +94,9 @@ def speechcoach_estimate(y: np.ndarray, sr: int) -> tuple[int, str, Segmentation
             raise RuntimeError(f"expected the acoustic estimate, got char_source={an.char_source!r}")
         return an.char_count, "", an.segmentation
     except AudioError as exc:
-        from speechcoach.features import frame_features
-        from speechcoach.segmentation import segment
-        from speechcoach.syllables import detect_track, estimate_count_runs
+        from speechcoach.analysis.features import frame_features
+        from speechcoach.analysis.segmentation import segment
+        from speechcoach.analysis.syllables import detect_track, estimate_count_runs
 
         frames = frame_features(y, sr)
         seg = segment(frames)
@@ -110,7 +110,7 @@ def acoustic() -> dict[str, str]:
     Newer pipelines take ``count=`` (``auto`` would use a speech recogniser when a model is
     installed); older ones always count nuclei.
     """
-    from speechcoach.pipeline import analyze_signal
+    from speechcoach.analysis.pipeline import analyze_signal
 
     return {"count": "acoustic"} if "count" in inspect.signature(analyze_signal).parameters else {}
 
@@ -246,8 +246,8 @@ def piece_rates(p: Passage, *events: tuple[np.ndarray, np.ndarray]) -> np.ndarra
     """Rates of the passage's pieces of at least :data:`PIECE_MIN_S` and :data:`PIECE_MIN_CHARS`
     (characters per second of the piece's span), shape ``(1 + len(events), n_pieces)``: the true
     ones, then those counted from each ``(times, weights)`` of pace events
-    (:attr:`speechcoach.pipeline.Analysis.pace_events`)."""
-    from speechcoach.metrics import windowed_sums
+    (:attr:`speechcoach.analysis.pipeline.Analysis.pace_events`)."""
+    from speechcoach.analysis.metrics import windowed_sums
 
     keep = [(s, e, c) for (s, e), c in zip(p.speech, p.piece_chars()) if e - s >= PIECE_MIN_S and c >= PIECE_MIN_CHARS]
     if not keep:
@@ -265,7 +265,7 @@ def piece_error(rates: list[np.ndarray], row: int) -> float:
 
 def run_passage(p: Passage) -> PassageResult:
     """Analyse one passage with and without its script."""
-    from speechcoach.pipeline import analyze_signal, pace_events
+    from speechcoach.analysis.pipeline import analyze_signal, pace_events
 
     a = analyze_signal(p.y, p.sr, **acoustic())
     b = analyze_signal(p.y, p.sr, script=p.script, **acoustic())

@@ -9,7 +9,7 @@ manifest transcript. Three counts are compared:
 * ``asr`` — spoken characters of the recogniser's whole transcript (precise mode's decoding:
   the recording from the first speech onset to the last offset, beam 5, temperature 0,
   disfluent initial prompt), before any guard;
-* ``fused`` — the count precise mode reports (:func:`speechcoach.asr.fuse_counts`): the
+* ``fused`` — the count precise mode reports (:func:`speechcoach.precise.asr.fuse_counts`): the
   recogniser's, without text placed in silence, with the rate-calibrated nuclei
   (``syllables.nucleus_weights``) standing in for decoding loops and for runs where the two
   disagree strongly, plus vocal hesitations the recogniser leaves out;
@@ -21,7 +21,7 @@ manifest transcript. Three counts are compared:
 
 Reported: per-clip mean absolute relative error (MAE), the worst clip, pooled bias
 (sum of counts / sum of truths − 1) and speed (seconds of recogniser compute per second of
-audio on :data:`speechcoach.asr.THREADS` threads, wall clock; and process CPU time / threads,
+audio on :data:`speechcoach.precise.asr.THREADS` threads, wall clock; and process CPU time / threads,
 which a shared machine's load disturbs less). Writes ``benchmarks/ASR_RESULTS.md`` atomically.
 
 Also (``--passages N``, default 12) the speaking rate without a script on trainee-length
@@ -41,13 +41,13 @@ from pathlib import Path
 
 import numpy as np
 
-from speechcoach import asr, fillers
+from speechcoach.precise import asr, fillers
 from speechcoach.characters import count_spoken
-from speechcoach.features import frame_features
+from speechcoach.analysis.features import frame_features
 from speechcoach.fileio import write_atomic
-from speechcoach.model import resolve_model_dir
-from speechcoach.segmentation import segment
-from speechcoach.syllables import detect_track
+from speechcoach.precise.model import resolve_model_dir
+from speechcoach.analysis.segmentation import segment
+from speechcoach.analysis.syllables import detect_track
 
 from .accuracy import PASSAGE_SEED, piece_error, piece_rates
 from .corpus import EXCLUDED, REPO, SR, Clip, corpus_for, read_corpus_for
@@ -290,7 +290,7 @@ def run_passages(n: int, model_dir: Path, seed: int = PASSAGE_SEED) -> list[Pass
     piece_rates)``, the last from :func:`benchmarks.accuracy.piece_rates` (true, precise mode,
     acoustic estimate).
     """
-    from speechcoach.pipeline import analyze_signal
+    from speechcoach.analysis.pipeline import analyze_signal
 
     from .passages import build_passages
 

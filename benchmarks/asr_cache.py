@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--results", type=Path, default=RESULTS, help="where to write the Markdown results")
     args = ap.parse_args(argv)
 
-    from speechcoach import asr
+    from speechcoach.precise import asr
     from speechcoach.fileio import write_atomic
     from speechcoach.guidance import export
 

@@ -17,7 +17,7 @@ noise; here the same passages (same speech, same truth) are scored in three cond
 * ``ramp``: the same second noise rises from 30 dB under that level to the level, linearly
   in dB, from 20 % to 70 % of the passage, and stays to the end.
 
-For each condition, without and with the script (:func:`speechcoach.pipeline.analyze_signal`,
+For each condition, without and with the script (:func:`speechcoach.analysis.pipeline.analyze_signal`,
 acoustic count):
 
 * pause recall and precision (both edges within 100 ms, detections inside a piece's own
@@ -41,7 +41,7 @@ import dataclasses
 
 import numpy as np
 
-from speechcoach.pipeline import analyze_signal
+from speechcoach.analysis.pipeline import analyze_signal
 
 from .accuracy import acoustic
 from .corpus import corpus_for

@@ -38,8 +38,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from speechcoach.pipeline import analyze_signal
-from speechcoach.placement import place
+from speechcoach.analysis.pipeline import analyze_signal
+from speechcoach.analysis.placement import place
 
 from .corpus import corpus_for
 from .passages import TOLERANCE_S, Passage, build_passages

@@ -7,7 +7,7 @@ Usage::
 One recording of at least 10 minutes is made by joining passages from
 :mod:`benchmarks.passages` (room noise, pauses, many voices). On it, in the same run:
 
-* speechcoach in process: :func:`speechcoach.pipeline.analyze_signal` (no script, acoustic count);
+* speechcoach in process: :func:`speechcoach.analysis.pipeline.analyze_signal` (no script, acoustic count);
 * speechcoach as a whole process: ``python -m speechcoach analyze long.wav --format json --count acoustic``
   run with ``subprocess`` from the folder of the package this process imported, so the same code is
   timed (interpreter start-up, imports and file decoding included). speechcoach's own
@@ -137,7 +137,7 @@ def run_speed(y: np.ndarray, *, runs: int = RUNS) -> list[Timing]:
     """
     import soundfile as sf
 
-    from speechcoach.pipeline import analyze_signal
+    from speechcoach.analysis.pipeline import analyze_signal
 
     from .praat_nuclei import praat_nuclei
 

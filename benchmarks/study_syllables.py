@@ -15,7 +15,7 @@ the pipeline's real speech runs and the same frames.  Reports
   (sum of estimates / sum of truths - 1), overall and per source repository,
 * leave-one-source-out cross-validation (:func:`loso`): the tuned constants
   (the nucleus picker's six, the rate calibration's three and the crowding weight,
-  :func:`speechcoach.syllables.estimate_count`) are chosen by grid search on
+  :func:`speechcoach.analysis.syllables.estimate_count`) are chosen by grid search on
   all other sources and the held-out source is scored with them - the figure
   that predicts unseen recordings.  The picker's constants minimise the mean
   absolute % error on the clips as recorded; the rate calibration's then
@@ -27,7 +27,7 @@ the pipeline's real speech runs and the same frames.  Reports
   clip lets a 140-character clip weigh more than a 9-character one, where one
   character is 11 % - the calibration is for recordings of minutes.  Each clip
   is calibrated as a whole; the pipeline calibrates long recordings stretch by
-  stretch (:func:`speechcoach.syllables.estimate_count_runs`, stretches of at
+  stretch (:func:`speechcoach.analysis.syllables.estimate_count_runs`, stretches of at
   least 20 nuclei), which changes 2 of the 165 clip versions by one character,
 * the cost of the whole analysis (features + segmentation + nuclei) per
   10 minutes of audio,
@@ -53,9 +53,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from speechcoach import syllables as S  # noqa: E402
-from speechcoach.features import frame_features  # noqa: E402
-from speechcoach.segmentation import segment  # noqa: E402
+from speechcoach.analysis import syllables as S  # noqa: E402
+from speechcoach.analysis.features import frame_features  # noqa: E402
+from speechcoach.analysis.segmentation import segment  # noqa: E402
 
 from corpus import SR, corpus_dir, corpus_location, missing_message, read_corpus  # noqa: E402  (benchmarks/corpus.py)
 
@@ -83,7 +83,7 @@ RATE_GRID = [(5.0, 0.0, 25.0)] + [(p, e, k) for e in (0.1, 0.2, 0.3, 0.4, 0.5)
                                   for p in (4.5, 4.75, 5.0, 5.25, 5.5, 5.75) for k in (25.0, 50.0, 100.0)]
 
 # The crowding term's weight (characters per crowded pair beyond the usual share,
-# :func:`speechcoach.syllables.estimate_count`); 0 is "no crowding term".
+# :func:`speechcoach.analysis.syllables.estimate_count`); 0 is "no crowding term".
 CROWD_GRID = (0.0, 0.5, 1.0, 1.5)
 
 # Time-scale copies in the LOSO objective: duration factors and their weights.
@@ -164,7 +164,7 @@ def loso(clips: list[Clip], grid: dict = GRID, rate_grid: list = RATE_GRID, crow
     Ties go to the earlier grid entry. The production constants are the same two steps on every
     source (``chosen["(all sources)"]``).
 
-    The calibration's rate is the lobe-width rate (:func:`speechcoach.syllables.width_rate`), its
+    The calibration's rate is the lobe-width rate (:func:`speechcoach.analysis.syllables.width_rate`), its
     scale (``WIDTH_SCALE``) measured on the training clips as recorded: the median of the
     ``WIDTH_QUANTILE`` lobe width times the nucleus rate (``width_scale`` in ``chosen``).
 

@@ -58,7 +58,7 @@ MIN_HOP_S = 0.1
 CV_RANGE = (0.01, 2.0)
 COUNT_MODES = ("auto", "asr", "acoustic")
 """``count``: how characters are counted without a script, and whether the speech recogniser
-runs at all (:func:`speechcoach.asr.choose_model`): ``auto`` when it and its model are installed,
+runs at all (:func:`speechcoach.precise.asr.choose_model`): ``auto`` when it and its model are installed,
 ``asr`` always (an error without it), ``acoustic`` never (syllable nuclei only; no transcript,
 fillers or script comparison, and no recogniser time even with a script)."""
 

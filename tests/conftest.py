@@ -96,7 +96,7 @@ def whisper_model(tmp_path_factory) -> Path:
     session; tests that need it skip with the reason when faster-whisper or the packages are absent."""
     import importlib.metadata
 
-    from speechcoach import asr, model
+    from speechcoach.precise import asr, model
 
     if not asr.available():
         pytest.skip("faster-whisper not installed (pip install '.[asr]')")

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from speechcoach.alignment import CLAUSE, NONE, SENTENCE, align, boundary_kinds, char_times, place_pauses
+from speechcoach.analysis.alignment import CLAUSE, NONE, SENTENCE, align, boundary_kinds, char_times, place_pauses
 from speechcoach.characters import spoken_units
-from speechcoach.pipeline import analyze_file
+from speechcoach.analysis.pipeline import analyze_file
 
 from .conftest import CORPUS, SAMPLES
 
@@ -166,7 +166,7 @@ def _manifest() -> list[dict]:
 def test_real_clips_joined_pauses_fall_at_the_joins():
     """Real clips joined with silences: each join's pause is placed after the clip's last character."""
     from speechcoach.audio import load
-    from speechcoach.pipeline import analyze_signal
+    from speechcoach.analysis.pipeline import analyze_signal
 
     rows = {r["id"]: r for r in _manifest()}
     ids = ["csmsc_bz_000003", "sherpa_paraformer_07", "csmsc_bz_000006", "sherpa_paraformer_11", "wenet_nst_ID002"]

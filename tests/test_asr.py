@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from speechcoach import asr, fillers, jargon, model
-from speechcoach.asr import Segment, Transcript, Word
+from speechcoach.precise import asr, fillers, jargon, model
+from speechcoach.precise.asr import Segment, Transcript, Word
 from speechcoach.errors import SpeechcoachError
 
 from .conftest import CORPUS, SR, voiced
@@ -111,7 +111,7 @@ def test_missing_packages_name_the_pip_command(monkeypatch):
 
 
 def test_cli_count_asr_without_recogniser_is_one_line_exit_2(monkeypatch, tmp_path):
-    from speechcoach.cli import app
+    from speechcoach.app.cli import app
 
     monkeypatch.setattr(asr, "available", lambda: False)
     wav = tmp_path / "x.wav"
@@ -127,7 +127,7 @@ def test_cli_count_asr_without_recogniser_is_one_line_exit_2(monkeypatch, tmp_pa
 
 
 def test_cli_model_status_without_model(monkeypatch, tmp_path):
-    from speechcoach.cli import app
+    from speechcoach.app.cli import app
 
     monkeypatch.setenv("SPEECHCOACH_DATA", str(tmp_path))
     res = runner.invoke(app, ["model", "status"])
@@ -141,7 +141,7 @@ def _words(items: list[tuple[float, float, str]]) -> tuple[Word, ...]:
 
 
 def test_fused_count_overrules_a_dropped_run():
-    from speechcoach.syllables import nucleus_weights
+    from speechcoach.analysis.syllables import nucleus_weights
 
     runs = np.array([[0.0, 3.0], [3.5, 6.5]])
     nuclei = np.concatenate([np.linspace(0.1, 2.9, 15), np.linspace(3.6, 6.4, 15)])
@@ -171,7 +171,7 @@ def test_fused_count_placed_in_time_spreads_each_run_over_its_nuclei():
 
 
 def test_a_fast_dropped_run_gets_the_rate_calibrated_estimate():
-    from speechcoach.syllables import nucleus_weights
+    from speechcoach.analysis.syllables import nucleus_weights
 
     runs = np.array([[0.0, 3.0], [3.5, 6.5]])
     nuclei = np.concatenate([np.linspace(0.1, 2.9, 15), np.linspace(3.55, 6.43, 33)])  # 11/s, 90 ms apart, in run 2
@@ -355,8 +355,8 @@ def _clip(name: str):
 @needs_corpus
 def test_transcribes_a_corpus_clip_within_10_percent(model_dir):
     from speechcoach.characters import count_spoken
-    from speechcoach.pipeline import analyze_file
-    from speechcoach.report import to_dict
+    from speechcoach.analysis.pipeline import analyze_file
+    from speechcoach.render.report import to_dict
 
     import csv
 
@@ -381,9 +381,9 @@ def test_transcribes_a_corpus_clip_within_10_percent(model_dir):
 @needs_corpus
 def test_real_clip_fillers_have_times(model_dir):
     a = _clip("cosyvoice_pr1212_laoxu.wav")
-    from speechcoach.features import frame_features
-    from speechcoach.segmentation import segment
-    from speechcoach.syllables import detect_nuclei
+    from speechcoach.analysis.features import frame_features
+    from speechcoach.analysis.segmentation import segment
+    from speechcoach.analysis.syllables import detect_nuclei
 
     seg = segment(frame_features(a.samples, a.sr))
     p = asr.analyse(a.samples, a.sr, seg.runs, detect_nuclei(a.samples, a.sr, runs=seg.runs), model_dir=model_dir)
@@ -397,7 +397,7 @@ def test_hesitation_before_real_speech_is_found(model_dir):
     a = _clip("csmsc_bz_000002.wav")
     um = voiced(0.6, f0=120.0, amp=0.08, vowel_hz=500.0)
     y = np.concatenate([np.zeros(int(0.25 * SR), np.float32), um, np.zeros(int(0.2 * SR), np.float32), a.samples[int(0.3 * SR) :]])
-    from speechcoach.pipeline import analyze_signal
+    from speechcoach.analysis.pipeline import analyze_signal
 
     an = analyze_signal(y, SR, count="asr", asr_model=model_dir)
     vocal = [f for f in an.fillers if f.kind == "vocal"]
@@ -406,7 +406,7 @@ def test_hesitation_before_real_speech_is_found(model_dir):
 
 @needs_corpus
 def test_a_script_read_in_small_part_is_not_counted_but_its_skips_are_reported(model_dir):
-    from speechcoach.pipeline import analyze_file
+    from speechcoach.analysis.pipeline import analyze_file
 
     said = "卡尔普陪外孙玩滑梯。"
     script = said + "然后请您带上身份证到三号窗口办理异地就医备案。"  # 33 characters, 10 of them said
@@ -581,8 +581,8 @@ POEM = "我最喜欢夏天，满地的鲜花，这里一朵，那里一朵， �
 def test_nothing_is_taken_from_a_stretch_the_count_check_overruled(model_dir):
     """The QA's case: a child reading a poem, where Whisper base loops over the last 6 s (about 100
     characters against some 14 syllables). Its fillers, passages and text there are not used."""
-    from speechcoach.pipeline import analyze_file
-    from speechcoach.report import to_dict
+    from speechcoach.analysis.pipeline import analyze_file
+    from speechcoach.render.report import to_dict
 
     an = analyze_file(CORPUS / "cosyvoice_pr1212_wzy_read_poet_27s.wav", script=POEM, count="asr", asr_model=model_dir)
     rep = to_dict(an, lang="en")

@@ -1,8 +1,8 @@
-"""Cached transcripts (:mod:`speechcoach.asrcache`): keys, entries, bounds, where they live, and
+"""Cached transcripts (:mod:`speechcoach.precise.cache`): keys, entries, bounds, where they live, and
 the recogniser's work reused by ``batch`` after a guidance edit and by ``analyze``/``check``.
 
 The recogniser tests run Whisper for real (skipped without it or the corpus). They count the
-real decodings with a counting wrapper around :func:`speechcoach.asr.decode` that calls it
+real decodings with a counting wrapper around :func:`speechcoach.precise.asr.decode` that calls it
 unchanged, and check what the batch records in its state; nothing of the analysis is mocked.
 """
 
@@ -17,11 +17,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from speechcoach import asr, asrcache, fileio
-from speechcoach.asr import Segment, Transcript, Word
-from speechcoach.asrcache import SCHEMA, TranscriptCache, prune, transcript_key
-from speechcoach.batch import STATE_DIR, TRANSCRIPTS_DIR, run_batch
-from speechcoach.cli import app
+from speechcoach.precise import asr, cache as asrcache
+from speechcoach import fileio
+from speechcoach.precise.asr import Segment, Transcript, Word
+from speechcoach.precise.cache import SCHEMA, TranscriptCache, prune, transcript_key
+from speechcoach.app.batch import STATE_DIR, TRANSCRIPTS_DIR, run_batch
+from speechcoach.app.cli import app
 from speechcoach.guidance import export
 from speechcoach.settings import Settings
 
@@ -155,7 +156,7 @@ CLIPS = {"csmsc_bz_000001": "卡尔普陪外孙玩滑梯。", "csmsc_bz_000003":
 
 @pytest.fixture
 def decodings(monkeypatch) -> list[float]:
-    """Every real decoding of this process, as its audio length (s): :func:`speechcoach.asr.decode` counted, not replaced."""
+    """Every real decoding of this process, as its audio length (s): :func:`speechcoach.precise.asr.decode` counted, not replaced."""
     calls: list[float] = []
     real = asr.decode
 

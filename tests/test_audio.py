@@ -11,9 +11,9 @@ import soundfile as sf
 
 from speechcoach.audio import ANALYSIS_SR, load
 from speechcoach.errors import AudioError
-from speechcoach.pipeline import analyze_audio, analyze_signal
-from speechcoach.report import to_dict
-from speechcoach.samples import demo_sample
+from speechcoach.analysis.pipeline import analyze_audio, analyze_signal
+from speechcoach.render.report import to_dict
+from speechcoach.app.samples import demo_sample
 
 from .conftest import layout, voiced
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from speechcoach.batch import CSV_HEADER, STATE_DIR, Progress, run_batch
-from speechcoach.cli import app
-from speechcoach.discovery import assign_report_names, discover, find_script, plan, trainee_of
-from speechcoach.metrics import shown_cv
+from speechcoach.app.batch import CSV_HEADER, STATE_DIR, Progress, run_batch
+from speechcoach.app.cli import app
+from speechcoach.app.discovery import assign_report_names, discover, find_script, plan, trainee_of
+from speechcoach.analysis.metrics import shown_cv
 from speechcoach.settings import Settings
 
 from .conftest import SAMPLES
@@ -521,7 +521,7 @@ def test_pace_cv_left_empty_when_the_speech_fits_in_one_pace_window(tmp_path):
 def test_an_out_folder_that_cannot_be_made_is_one_line_before_any_work(tmp_path):
     from typer.testing import CliRunner
 
-    from speechcoach.cli import app
+    from speechcoach.app.cli import app
 
     blocker = tmp_path / "plain"
     blocker.write_text("a file")
@@ -532,7 +532,7 @@ def test_an_out_folder_that_cannot_be_made_is_one_line_before_any_work(tmp_path)
 
 def test_attempts_with_numbers_sort_as_numbers():
     """take2 before take10 and 第2次 before 第10次, in the table and in a trainee's progress."""
-    from speechcoach.batch import _sorted_rows, natural_key, trainee_progress
+    from speechcoach.app.batch import _sorted_rows, natural_key, trainee_progress
 
     names = ["第10次.wav", "第2次.wav", "第1次.wav"]
     assert sorted(names, key=natural_key) == ["第1次.wav", "第2次.wav", "第10次.wav"]
@@ -550,7 +550,7 @@ STOPPED_WORKER = '''
 import sys, time
 from pathlib import Path
 
-from speechcoach import workers
+from speechcoach.app import workers
 
 
 def bar_then_wait(marker):

@@ -8,8 +8,8 @@ import xml.etree.ElementTree as ET
 
 from typer.testing import CliRunner
 
-from speechcoach.check import judge, junit_xml, error_judgement
-from speechcoach.cli import app
+from speechcoach.app.check import judge, junit_xml, error_judgement
+from speechcoach.app.cli import app
 
 from .conftest import NOT_TEXT, SAMPLES
 
@@ -149,7 +149,7 @@ def test_one_pace_window_is_not_judged_in_the_summary(tmp_path):
 
 
 def test_one_pace_window_breaks_no_pace_rule():
-    from speechcoach.metrics import several_windows
+    from speechcoach.analysis.metrics import several_windows
 
     res = runner.invoke(app, ["analyze", str(GOOD), "--format", "json", "--lang", "en"])
     import json
@@ -188,7 +188,7 @@ def test_check_and_batch_word_a_bad_recording_alike(tmp_path):
 
 def test_failure_of_sorts_bad_input_from_internal_errors():
     from speechcoach.errors import AudioError, ScriptError
-    from speechcoach.workers import failure_of
+    from speechcoach.app.workers import failure_of
 
     own = failure_of(AudioError("a.wav", "file is empty (0 bytes)", code="empty_file"), "a.wav", "en")
     assert (own.error, own.code, own.cacheable, own.exit_code) == ("file is empty (0 bytes)", "empty_file", True, 2)
@@ -236,7 +236,7 @@ def test_count_acoustic_never_runs_the_recogniser(tmp_path, monkeypatch, whisper
 
 
 def test_count_asr_without_the_recogniser_stops_before_any_work(tmp_path, monkeypatch):
-    from speechcoach import asr
+    from speechcoach.precise import asr
 
     monkeypatch.setattr(asr, "available", lambda: False)
     junit = tmp_path / "j.xml"
@@ -253,7 +253,7 @@ def test_count_asr_without_the_recogniser_stops_before_any_work(tmp_path, monkey
 def test_the_count_option_is_the_same_on_every_command():
     import typer
 
-    from speechcoach.cli import CountMode
+    from speechcoach.app.cli import CountMode
 
     commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
     opts = {name: next(p for p in commands[name].params if p.name == "count") for name in ("analyze", "check", "batch", "serve")}

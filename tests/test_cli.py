@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from speechcoach.cli import app
+from speechcoach.app.cli import app
 
 from .conftest import NOT_TEXT, SAMPLES, SR, layout
 
@@ -29,7 +29,7 @@ def test_analyze_text_report_zh():
 
 
 def test_analyze_says_what_it_wrote_in_the_report_language(tmp_path):
-    from speechcoach.metrics import shown_cpm
+    from speechcoach.analysis.metrics import shown_cpm
 
     out = tmp_path / "r.json"
     res = runner.invoke(app, ["analyze", str(SAMPLE), "--script", str(SCRIPT), "-o", str(out)])

@@ -22,10 +22,10 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from speechcoach.audio import load
-from speechcoach.cli import app
+from speechcoach.app.cli import app
 from speechcoach.errors import AudioError, InputError, ScriptError
 from speechcoach.locales import LANGS, error_text, strings
-from speechcoach.pipeline import analyze_signal, read_script
+from speechcoach.analysis.pipeline import analyze_signal, read_script
 
 from .conftest import NOT_TEXT, REPO, SAMPLES, layout
 
@@ -49,7 +49,7 @@ def codes_in_source() -> set[str]:
                     if kw.arg == "code" and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
                         found.add(kw.value.value)
     pytest.importorskip("fastapi")
-    from speechcoach.server import HTTP_ERROR_CODES
+    from speechcoach.app.server import HTTP_ERROR_CODES
 
     return found | set(HTTP_ERROR_CODES.values())
 
@@ -334,7 +334,7 @@ def client(tmp_path):
     pytest.importorskip("httpx")
     from fastapi.testclient import TestClient
 
-    from speechcoach.server import create_app
+    from speechcoach.app.server import create_app
 
     return TestClient(create_app(tmp_path / "data", port=8765), base_url="http://127.0.0.1:8765", raise_server_exceptions=False)
 
@@ -370,7 +370,7 @@ def test_refusals_before_routing_are_localized_too(tmp_path):
     pytest.importorskip("fastapi")
     from fastapi.testclient import TestClient
 
-    from speechcoach.server import create_app
+    from speechcoach.app.server import create_app
 
     small = TestClient(create_app(tmp_path / "d", port=8765, max_upload_mb=0.001), base_url="http://127.0.0.1:8765")
     res = _post(small, "big.wav", b"x" * 5_000)
@@ -383,7 +383,7 @@ def test_refusals_before_routing_are_localized_too(tmp_path):
 
 
 def test_the_page_shows_the_servers_message():
-    js = (REPO / "speechcoach" / "web" / "app.js").read_text(encoding="utf-8")
+    js = (REPO / "speechcoach" / "app" / "web" / "app.js").read_text(encoding="utf-8")
     assert "data.message || data.error" in js and "lang=${encodeURIComponent(state.lang)}" in js
 
 

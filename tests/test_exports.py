@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from speechcoach.exports import audacity_labels, character_intervals, speech_intervals, textgrid
-from speechcoach.metrics import shown_s
+from speechcoach.render.exports import audacity_labels, character_intervals, speech_intervals, textgrid
+from speechcoach.analysis.metrics import shown_s
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "samples" / "mid_phrase_pension"
@@ -21,8 +21,8 @@ TOL = 1e-3
 @pytest.fixture(scope="module")
 def report() -> dict[str, Any]:
     """The report of one sample with its script (analysed once for the module)."""
-    from speechcoach.pipeline import analyze_file, read_script
-    from speechcoach.report import to_dict
+    from speechcoach.analysis.pipeline import analyze_file, read_script
+    from speechcoach.render.report import to_dict
     from speechcoach.settings import Settings
 
     an = analyze_file(SAMPLE.with_suffix(".wav"), script=read_script(SAMPLE.with_suffix(".txt")), settings=Settings())
@@ -139,7 +139,7 @@ def test_audacity_labels_english_and_one_line(report) -> None:
 def test_cli_writes_html_markdown_and_exports(tmp_path) -> None:
     from typer.testing import CliRunner
 
-    from speechcoach.cli import app
+    from speechcoach.app.cli import app
 
     wav, txt = SAMPLE.with_suffix(".wav"), SAMPLE.with_suffix(".txt")
     out = tmp_path / "out"

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from speechcoach import fillers, guidance, jargon
-from speechcoach.cli import app
+from speechcoach.precise import fillers, jargon
+from speechcoach import guidance
+from speechcoach.app.cli import app
 from speechcoach.settings import Settings
 
 from .conftest import SAMPLES

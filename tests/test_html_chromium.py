@@ -42,10 +42,10 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not instal
 @pytest.fixture(scope="module")
 def page(tmp_path_factory) -> Path:
     """The English HTML report of one sample, written next to a copy of its recording."""
-    from speechcoach.pipeline import analyze_file, read_script
+    from speechcoach.analysis.pipeline import analyze_file, read_script
     from speechcoach.render import render
     from speechcoach.render.html import audio_source
-    from speechcoach.report import to_dict
+    from speechcoach.render.report import to_dict
     from speechcoach.settings import Settings
 
     folder = tmp_path_factory.mktemp("html")

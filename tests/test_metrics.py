@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from speechcoach.metrics import pace, speaking_rate, verdict
+from speechcoach.analysis.metrics import pace, speaking_rate, verdict
 
 
 def test_rate_is_a_stopwatch():
@@ -63,7 +63,7 @@ def test_pace_takes_one_weight_per_event():
 
 
 def test_windowed_sums_include_both_ends():
-    from speechcoach.metrics import windowed_sums
+    from speechcoach.analysis.metrics import windowed_sums
 
     t = np.array([1.0, 2.0, 3.0])
     got = windowed_sums(t, np.array([1.0, 10.0, 100.0]), np.array([1.0, 2.5, 4.0]), np.array([2.0, 3.0, 5.0]))
@@ -71,8 +71,8 @@ def test_windowed_sums_include_both_ends():
 
 
 def test_pace_events_are_aligned_characters_with_a_script_else_weighted_nuclei():
-    from speechcoach.alignment import align
-    from speechcoach.pipeline import pace_events
+    from speechcoach.analysis.alignment import align
+    from speechcoach.analysis.pipeline import pace_events
 
     runs = np.array([[0.0, 2.0], [3.0, 4.0]])
     nuclei = np.array([0.2, 0.6, 1.0, 1.4, 1.8, 3.3, 3.7])
@@ -103,7 +103,7 @@ def test_a_drift_is_judged_by_its_change_against_the_band(start_cpm, end_cpm, ex
     """A 40 s recording whose rate changes steadily: the change from the first to the last third,
     relative to the mean rate, is flagged from the band's half-width relative to the target
     (20/120 for 100-140), a warning from twice that; 280 -> 320 is a small change for that speaker."""
-    from speechcoach.findings import derive
+    from speechcoach.analysis.findings import derive
     from speechcoach.settings import Settings
 
     span = 40.0
@@ -122,7 +122,7 @@ def test_a_drift_is_judged_by_its_change_against_the_band(start_cpm, end_cpm, ex
 
 
 def test_long_runs_finding_plays_the_longest_run_it_names():
-    from speechcoach.findings import derive
+    from speechcoach.analysis.findings import derive
     from speechcoach.settings import Settings
 
     runs = np.array([[0.0, 10.0], [11.0, 30.0], [31.0, 36.0]])

@@ -7,8 +7,8 @@ import pytest
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import find_peaks as scipy_find_peaks
 
-from speechcoach.peaks import find_peaks, local_maxima
-from speechcoach.syllables import gaussian_smooth
+from speechcoach.analysis.peaks import find_peaks, local_maxima
+from speechcoach.analysis.syllables import gaussian_smooth
 
 
 @pytest.mark.parametrize("seed", range(40))

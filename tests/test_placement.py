@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from speechcoach.pipeline import analyze_file
-from speechcoach.placement import (
+from speechcoach.analysis.pipeline import analyze_file
+from speechcoach.analysis.placement import (
     PLACEMENTS,
     context,
     mark_script,
@@ -15,7 +15,7 @@ from speechcoach.placement import (
     procedure_steps,
 )
 from speechcoach.render.text import render_text
-from speechcoach.report import to_dict
+from speechcoach.render.report import to_dict
 
 from .conftest import SAMPLES, SR, voiced
 
@@ -205,7 +205,7 @@ def test_pause_cues_memory_does_not_grow_with_the_pauses(monkeypatch):
     """500 pauses: all their pitch frames at once held 311 MB (1.4 GB for a 2-hour file)."""
     import tracemalloc
 
-    from speechcoach import placement
+    from speechcoach.analysis import placement
 
     from .conftest import layout
 

@@ -26,8 +26,8 @@ VOID = {"meta", "br", "input", "link", "img", "hr", "source", "wbr"}
 @pytest.fixture(scope="module")
 def reports() -> dict[str, dict[str, Any]]:
     """Reports of two samples (with their scripts) in both languages; each sample analysed once."""
-    from speechcoach.pipeline import analyze_file, read_script
-    from speechcoach.report import to_dict
+    from speechcoach.analysis.pipeline import analyze_file, read_script
+    from speechcoach.render.report import to_dict
     from speechcoach.settings import Settings
 
     out = {}
@@ -320,8 +320,8 @@ JARGON_SCRIPT = "去外地看病，要先做异地就医备案。起付线以上
 @pytest.fixture(scope="module")
 def jargon_reports(tmp_path_factory) -> dict[str, dict[str, Any]]:
     """A real recording analysed against a script with policy terms (no recogniser: terms found in the script)."""
-    from speechcoach.pipeline import analyze_file, read_script
-    from speechcoach.report import to_dict
+    from speechcoach.analysis.pipeline import analyze_file, read_script
+    from speechcoach.render.report import to_dict
     from speechcoach.settings import Settings
 
     script = tmp_path_factory.mktemp("jargon") / "script.txt"
@@ -470,8 +470,8 @@ def test_chinese_markdown_pause_marks_in_seconds(reports) -> None:
 def test_one_pace_window_shows_no_spread_fastest_or_trend(tmp_path):
     import soundfile as sf
 
-    from speechcoach.pipeline import analyze_file
-    from speechcoach.report import to_dict
+    from speechcoach.analysis.pipeline import analyze_file
+    from speechcoach.render.report import to_dict
     from speechcoach.settings import Settings
 
     y, sr = sf.read(SAMPLES / "on_target_retirement.wav")

@@ -8,8 +8,8 @@ import jsonschema
 import pytest
 
 from speechcoach.characters import count_spoken
-from speechcoach.pipeline import analyze_file
-from speechcoach.report import to_dict
+from speechcoach.analysis.pipeline import analyze_file
+from speechcoach.render.report import to_dict
 
 from .conftest import REPO, SAMPLES
 
@@ -82,7 +82,7 @@ def test_sample_specific_findings(reports):
 def test_reading_only_part_of_the_script_is_flagged():
     import soundfile as sf
 
-    from speechcoach.pipeline import analyze_signal
+    from speechcoach.analysis.pipeline import analyze_signal
 
     y, sr = sf.read(str(SAMPLES / "on_target_retirement.wav"), dtype="float32")
     script = (SAMPLES / "on_target_retirement.txt").read_text(encoding="utf-8")

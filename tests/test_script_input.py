@@ -9,10 +9,10 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from speechcoach.cli import app
-from speechcoach.discovery import find_script
+from speechcoach.app.cli import app
+from speechcoach.app.discovery import find_script
 from speechcoach.errors import ScriptError
-from speechcoach.pipeline import decode_script, read_script
+from speechcoach.analysis.pipeline import decode_script, read_script
 
 from .conftest import NOT_TEXT, SAMPLES
 

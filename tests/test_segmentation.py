@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from speechcoach.errors import ParameterError
-from speechcoach.features import frame_features
-from speechcoach.segmentation import NoSpeechError, segment
+from speechcoach.analysis.features import frame_features
+from speechcoach.analysis.segmentation import NoSpeechError, segment
 
 from .conftest import SR, layout, syllables, voiced
 

@@ -20,10 +20,10 @@ from fastapi.testclient import TestClient  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from speechcoach import SCHEMA  # noqa: E402
-from speechcoach.attempts import AttemptStore, is_attempt_id, safe_trainee  # noqa: E402
-from speechcoach.cli import app as cli_app  # noqa: E402
+from speechcoach.app.attempts import AttemptStore, is_attempt_id, safe_trainee  # noqa: E402
+from speechcoach.app.cli import app as cli_app  # noqa: E402
 from speechcoach.errors import ParameterError  # noqa: E402
-from speechcoach.server import bundled_scenarios, create_app, default_data_dir, sniff_suffix  # noqa: E402
+from speechcoach.app.server import bundled_scenarios, create_app, default_data_dir, sniff_suffix  # noqa: E402
 
 from .conftest import NOT_TEXT, REPO, SAMPLES  # noqa: E402
 
@@ -56,7 +56,7 @@ def test_page_and_static_files_are_local(client):
     for name in ("app.js", "app.css", "recorder-worklet.js"):
         r = client.get(f"/static/{name}")
         assert r.status_code == 200, name
-    web = REPO / "speechcoach" / "web"
+    web = REPO / "speechcoach" / "app" / "web"
     for f in web.iterdir():
         text = f.read_text(encoding="utf-8")
         urls = [u for u in re.findall(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}[^\s\"')]*", text) if "www.w3.org/2000/svg" not in u]
@@ -461,8 +461,8 @@ def test_stored_report_html_plays_the_file_beside_it(client, tmp_path):
 
 
 def test_no_browser_opened_without_a_display(monkeypatch):
-    from speechcoach.server import open_browser, reachable_names
-    from speechcoach.webguard import is_loopback
+    from speechcoach.app.server import open_browser, reachable_names
+    from speechcoach.app.webguard import is_loopback
 
     monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.delenv("DISPLAY", raising=False)
@@ -485,7 +485,7 @@ def test_the_free_talk_hint_says_what_will_count(tmp_path, monkeypatch, whisper_
     monkeypatch.setenv("SPEECHCOACH_ASR_MODEL", str(whisper_model))
     assert free_talk(Settings()) == "asr"
     assert free_talk(Settings(count="acoustic")) == "estimate"
-    js = (REPO / "speechcoach" / "web" / "app.js").read_text(encoding="utf-8")
+    js = (REPO / "speechcoach" / "app" / "web" / "app.js").read_text(encoding="utf-8")
     hints = re.findall(r'free_talk_hint_asr: "([^"]+)"', js)
     assert len(hints) == 2 and "语音识别" in hints[0] and "speech recogniser" in hints[1]
     assert 'state.config.free_talk_count === "asr" ? "free_talk_hint_asr" : "free_talk_hint"' in js

@@ -9,7 +9,7 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from speechcoach.cli import app
+from speechcoach.app.cli import app
 from speechcoach.errors import ParameterError, RubricError
 from speechcoach.settings import Settings, load_rubric, parse_band
 

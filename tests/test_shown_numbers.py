@@ -19,13 +19,13 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from speechcoach.check import judge
-from speechcoach.cli import app
-from speechcoach.metrics import PACE_PAUSE_CAP_S, pace, pace_cut, shown_cpm, shown_cv, shown_limit, shown_s
-from speechcoach.pipeline import analyze_file, analyze_signal
+from speechcoach.app.check import judge
+from speechcoach.app.cli import app
+from speechcoach.analysis.metrics import PACE_PAUSE_CAP_S, pace, pace_cut, shown_cpm, shown_cv, shown_limit, shown_s
+from speechcoach.analysis.pipeline import analyze_file, analyze_signal
 from speechcoach.render import render
-from speechcoach.report import to_dict
-from speechcoach.workers import row_from_report
+from speechcoach.render.report import to_dict
+from speechcoach.app.workers import row_from_report
 
 from .conftest import CORPUS, REPO, SAMPLES
 
@@ -102,7 +102,7 @@ def test_batch_histogram_bins_the_shown_rate_and_colours_the_verdict():
     """A bar holds one verdict: 140.4 (shown 140, on target in 100–140) is in the green 130–140
     bar, 140.5 (shown 141, fast) in a red 141–150 bar, 99.5 (shown 100) on target, 99.4 slow."""
     from speechcoach.locales import strings
-    from speechcoach.metrics import verdict
+    from speechcoach.analysis.metrics import verdict
     from speechcoach.render.index import histogram
 
     values = [140.4, 140.5, 99.5, 99.4, 150.4, 150.5, 120.0, 129.9]
@@ -148,7 +148,7 @@ def test_practice_page_rounds_the_stored_value_the_same_way():
     node = shutil.which("node") or shutil.which("nodejs")
     if node is None:
         pytest.skip("node is not installed")
-    js = (REPO / "speechcoach" / "web" / "app.js").read_text(encoding="utf-8")
+    js = (REPO / "speechcoach" / "app" / "web" / "app.js").read_text(encoding="utf-8")
     fmt0 = re.search(r"function fmt0\(x\) \{.*?\n\}", js, re.DOTALL)
     assert fmt0, "app.js has no fmt0"
     values = [k / 10 for k in range(950, 1900)]  # every stored value from 95.0 to 189.9
@@ -185,7 +185,7 @@ def test_a_rate_shown_on_the_band_edge_is_inside_it():
 
 def test_a_rate_shown_on_the_lower_edge_is_inside_it(card_report):
     """no_pauses_card_loss is stored 179.5, shown 180: inside a band starting at 180."""
-    from speechcoach.metrics import verdict
+    from speechcoach.analysis.metrics import verdict
 
     assert card_report["rate"]["cpm"] == pytest.approx(179.5, abs=1e-9)
     assert verdict(card_report["rate"]["cpm"], (180, 240)) == "on_target"
@@ -234,7 +234,7 @@ def test_a_far_faster_delivery_never_outscores_a_less_fast_one():
 
 
 def test_score_is_full_inside_the_band_and_falls_one_point_per_2_cpm():
-    from speechcoach.metrics import Pace, Rate, Window, deductions
+    from speechcoach.analysis.metrics import Pace, Rate, Window, deductions
     from speechcoach.settings import Settings
 
     even = Pace(8.0, (Window(0, 8, 120.0), Window(2, 10, 120.0)), 0.0, 0.0)
@@ -253,7 +253,7 @@ def test_score_is_full_inside_the_band_and_falls_one_point_per_2_cpm():
 
 def test_the_deductions_add_up_to_the_score():
     """A report can say why a mark is what it is: whole points per rule, 100 minus their sum."""
-    from speechcoach.metrics import Pace, Rate, Window, deductions
+    from speechcoach.analysis.metrics import Pace, Rate, Window, deductions
     from speechcoach.settings import Settings
 
     s = Settings()
@@ -460,7 +460,7 @@ def test_an_estimated_rate_failing_check_says_so(tmp_path):
 
 
 def test_placements_guessed_from_the_sound_read_as_guesses(tmp_path):
-    from speechcoach.exports import audacity_labels
+    from speechcoach.render.exports import audacity_labels
 
     shutil.copy(RETIRE.with_suffix(".wav"), tmp_path / "talk.wav")  # no script: placed from the sound
     rep = to_dict(analyze_file(tmp_path / "talk.wav"), lang="en")

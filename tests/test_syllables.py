@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from speechcoach.features import frame_features
-from speechcoach.segmentation import segment
-from speechcoach.syllables import detect_nuclei
+from speechcoach.analysis.features import frame_features
+from speechcoach.analysis.segmentation import segment
+from speechcoach.analysis.syllables import detect_nuclei
 
 from .conftest import CORPUS, SR, syllables
 
@@ -47,7 +47,7 @@ def test_corpus_error_bound():
 
 
 def test_estimate_count_leaves_the_pivot_rate_alone() -> None:
-    from speechcoach.syllables import RATE_PIVOT, estimate_count
+    from speechcoach.analysis.syllables import RATE_PIVOT, estimate_count
 
     n = int(RATE_PIVOT * 10)
     # exactly at the pivot, crowded pairs at the usual share: unchanged
@@ -58,7 +58,7 @@ def test_estimate_count_leaves_the_pivot_rate_alone() -> None:
 
 
 def test_estimate_count_adds_the_crowded_pairs_beyond_the_usual_share() -> None:
-    from speechcoach.syllables import estimate_count
+    from speechcoach.analysis.syllables import estimate_count
 
     kw = dict(pivot=5.0, exponent=0.0, shrink=25, crowd_weight=1.0, crowd_share=0.08)
     # 100 nuclei, 18 crowded pairs where 8 are usual: 10 * 100 / 125 = 8 more (exact)
@@ -70,7 +70,7 @@ def test_estimate_count_adds_the_crowded_pairs_beyond_the_usual_share() -> None:
 
 
 def test_estimate_count_follows_the_power_law() -> None:
-    from speechcoach.syllables import estimate_count
+    from speechcoach.analysis.syllables import estimate_count
 
     kw = dict(pivot=5.0, exponent=0.3, shrink=25, crowded=0, crowd_weight=0.0)
     # 100 nuclei in 12.5 s = 8/s, 1.6x the pivot; exponent 0.3 * 100 / 125 = 0.24: 100 * 1.6 ** 0.24 = 111.95 (+-0.5)
@@ -83,7 +83,7 @@ def test_estimate_count_follows_the_power_law() -> None:
 
 
 def test_estimate_count_does_not_extrapolate_beyond_the_fitted_rates() -> None:
-    from speechcoach.syllables import RATE_RANGE, estimate_count
+    from speechcoach.analysis.syllables import RATE_RANGE, estimate_count
 
     lo, hi = RATE_RANGE
     kw = dict(crowded=0, crowd_weight=0.0)
@@ -93,7 +93,7 @@ def test_estimate_count_does_not_extrapolate_beyond_the_fitted_rates() -> None:
 
 
 def test_estimate_count_broadcasts_arrays() -> None:
-    from speechcoach.syllables import estimate_count
+    from speechcoach.analysis.syllables import estimate_count
 
     n = np.array([[50, 100], [100, 0]])
     c = np.array([[4, 12], [0, 0]])
@@ -107,7 +107,7 @@ def test_estimate_count_broadcasts_arrays() -> None:
 def test_fast_speech_gets_the_fast_estimate_warning(clip: str, code: str) -> None:
     import soundfile as sf
 
-    from speechcoach.pipeline import analyze_signal
+    from speechcoach.analysis.pipeline import analyze_signal
 
     y, sr = sf.read(str(CORPUS / f"{clip}.wav"), dtype="float32")
     an = analyze_signal(y if y.ndim == 1 else y.mean(axis=1), sr, count="acoustic")
@@ -121,7 +121,7 @@ def test_fast_speech_gets_the_fast_estimate_warning(clip: str, code: str) -> Non
      (120.0, (100.0, 140.0), None), (160.0, (100.0, 140.0), None), (95.0, (100.0, 140.0), 100.0)],
 )
 def test_edge_within_the_estimate_margin(cpm: float, band: tuple[float, float], edge: float | None) -> None:
-    from speechcoach.pipeline import _edge_within_margin
+    from speechcoach.analysis.pipeline import _edge_within_margin
 
     # the margin is 10 % of the rate itself: 145 is 5 over 140 (3.4 %), 160 is 20 over (12.5 %)
     assert _edge_within_margin(cpm, band) == edge
@@ -132,7 +132,7 @@ def test_estimate_near_a_band_edge_says_the_verdict_is_uncertain() -> None:
     import soundfile as sf
 
     from speechcoach.locales import strings
-    from speechcoach.pipeline import analyze_signal
+    from speechcoach.analysis.pipeline import analyze_signal
     from speechcoach.settings import Settings
 
     y, sr = sf.read(str(CORPUS / "sherpa_paraformer_12.wav"), dtype="float32")
@@ -152,7 +152,7 @@ def test_estimate_near_a_band_edge_says_the_verdict_is_uncertain() -> None:
 
 
 def test_estimate_count_runs_calibrates_each_stretch_at_its_own_rate() -> None:
-    from speechcoach.syllables import (CROWD_SHARE, CROWD_WEIGHT, RATE_EXPONENT, RATE_PIVOT, RATE_SHRINK_NUCLEI,
+    from speechcoach.analysis.syllables import (CROWD_SHARE, CROWD_WEIGHT, RATE_EXPONENT, RATE_PIVOT, RATE_SHRINK_NUCLEI,
                                        estimate_count, estimate_count_runs)
 
     runs = np.array([[2.0 * i, 2.0 * i + 1.0] for i in range(10)])  # ten 1 s runs, 1 s pauses
@@ -172,7 +172,7 @@ def test_estimate_count_runs_calibrates_each_stretch_at_its_own_rate() -> None:
 
 
 def test_nucleus_weights_follow_the_local_rate() -> None:
-    from speechcoach.syllables import estimate_count_runs, nucleus_weights
+    from speechcoach.analysis.syllables import estimate_count_runs, nucleus_weights
 
     runs = np.array([[2.0 * i, 2.0 * i + 1.0] for i in range(10)])
     per_run = [7] * 5 + [3] * 5  # 35 nuclei at 7/s, then 15 at 3/s
@@ -186,7 +186,7 @@ def test_nucleus_weights_follow_the_local_rate() -> None:
 
 
 def test_nearest_run_splits_each_pause_halfway() -> None:
-    from speechcoach.syllables import nearest_run
+    from speechcoach.analysis.syllables import nearest_run
 
     runs = np.array([[0.0, 2.0], [3.0, 5.0], [9.0, 10.0]])  # pauses 2-3 s (midpoint 2.5) and 5-9 s (7)
     t = np.array([-1.0, 1.0, 2.49, 2.51, 4.0, 6.99, 7.01, 12.0])
@@ -195,7 +195,7 @@ def test_nearest_run_splits_each_pause_halfway() -> None:
 
 
 def test_crowded_marks_pairs_closer_than_the_gap_within_one_run() -> None:
-    from speechcoach.syllables import CROWD_GAP_S, MIN_SPACING_S, crowded
+    from speechcoach.analysis.syllables import CROWD_GAP_S, MIN_SPACING_S, crowded
 
     # the picker's 10 ms frames: 70, 80 and 90 ms apart are crowded, 100 ms is not
     assert MIN_SPACING_S + 0.02 < CROWD_GAP_S < MIN_SPACING_S + 0.03
@@ -212,7 +212,7 @@ def test_crowded_marks_pairs_closer_than_the_gap_within_one_run() -> None:
 
 
 def test_nucleus_weights_count_the_crowding_term_per_stretch_but_spread_it_evenly() -> None:
-    from speechcoach.syllables import (CROWD_SHARE, CROWD_WEIGHT, RATE_EXPONENT, RATE_PIVOT, RATE_SHRINK_NUCLEI,
+    from speechcoach.analysis.syllables import (CROWD_SHARE, CROWD_WEIGHT, RATE_EXPONENT, RATE_PIVOT, RATE_SHRINK_NUCLEI,
                                        crowded, nucleus_weights)
 
     runs = np.array([[0.0, 10.0], [11.0, 21.0]])
@@ -231,7 +231,7 @@ def test_nucleus_weights_count_the_crowding_term_per_stretch_but_spread_it_evenl
 
 
 def test_lobe_widths_at_half_prominence() -> None:
-    from speechcoach.syllables import lobe_widths
+    from speechcoach.analysis.syllables import lobe_widths
 
     # a triangle 0-10-0 dB over frames 0..20 (peak at 10, prominence 10): half prominence is 5 dB,
     # crossed at frames 5 and 15 exactly -> 10 frames; a flat top counts every frame at or above the cut
@@ -246,7 +246,7 @@ def test_lobe_widths_at_half_prominence() -> None:
 
 
 def test_width_rate_and_the_weights_it_drives() -> None:
-    from speechcoach.syllables import (RATE_PIVOT, WIDTH_FLOOR_S, WIDTH_QUANTILE, WIDTH_SCALE, estimate_count,
+    from speechcoach.analysis.syllables import (RATE_PIVOT, WIDTH_FLOOR_S, WIDTH_QUANTILE, WIDTH_SCALE, estimate_count,
                                        estimate_count_runs, nucleus_weights, width_rate)
 
     w = np.linspace(0.05, 0.15, 41)
@@ -267,7 +267,7 @@ def test_width_rate_and_the_weights_it_drives() -> None:
 
 
 def test_nucleus_weights_share_the_width_count_out_by_the_nucleus_rate() -> None:
-    from speechcoach.syllables import (RATE_EXPONENT, RATE_PIVOT, RATE_SHRINK_NUCLEI, WIDTH_SCALE, estimate_count,
+    from speechcoach.analysis.syllables import (RATE_EXPONENT, RATE_PIVOT, RATE_SHRINK_NUCLEI, WIDTH_SCALE, estimate_count,
                                        nucleus_weights)
 
     # two stretches of 30 nuclei: 6/s with lobes at the pivot's width rate, then 4/s with lobes 1.2 x narrower

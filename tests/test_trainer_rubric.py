@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from speechcoach.batch import run_batch
-from speechcoach.cli import app
+from speechcoach.app.batch import run_batch
+from speechcoach.app.cli import app
 from speechcoach.locales import strings
 from speechcoach.render.html import render_html
 from speechcoach.render.index import histogram
@@ -33,8 +33,8 @@ RUBRIC = "[rate]\ntarget_cpm = 150\nband_cpm = [130, 170]\n\n[pauses]\nmax_pause
 @pytest.fixture(scope="module")
 def reports() -> dict[str, dict[str, Any]]:
     """``on_target_retirement`` judged by the material's rubric and by the centre's, zh and en."""
-    from speechcoach.pipeline import analyze_file, read_script
-    from speechcoach.report import to_dict
+    from speechcoach.analysis.pipeline import analyze_file, read_script
+    from speechcoach.render.report import to_dict
 
     script = read_script(SAMPLES / "on_target_retirement.txt")
     out = {}

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from speechcoach.locales import LANGS, strings, template
-from speechcoach.report import message
+from speechcoach.render.report import message
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -111,8 +111,8 @@ def test_threshold_wording_matches_the_rules():
 @pytest.fixture(scope="module")
 def reports() -> dict[str, dict[str, Any]]:
     """``{name.lang: report}`` of two samples with their scripts (and one without), each analysed once."""
-    from speechcoach.pipeline import analyze_file, read_script
-    from speechcoach.report import to_dict
+    from speechcoach.analysis.pipeline import analyze_file, read_script
+    from speechcoach.render.report import to_dict
     from speechcoach.settings import Settings
 
     out = {}
@@ -171,7 +171,7 @@ def test_markdown_names_a_findings_time_once(reports):
 def test_files_written_end_with_a_newline(tmp_path):
     from typer.testing import CliRunner
 
-    from speechcoach.cli import app
+    from speechcoach.app.cli import app
 
     wav, txt = SAMPLES / "mid_phrase_pension.wav", SAMPLES / "mid_phrase_pension.txt"
     runner = CliRunner()
@@ -194,7 +194,7 @@ def batch_out(tmp_path_factory) -> Path:
     """A batch of one scripted recording, analysed in this process, English."""
     import shutil
 
-    from speechcoach.batch import run_batch
+    from speechcoach.app.batch import run_batch
     from speechcoach.settings import Settings
 
     src = tmp_path_factory.mktemp("cohort") / "amy"
@@ -250,7 +250,7 @@ def test_recording_warnings_say_what_their_decibels_mean(lang):
 def _help(*args: str) -> str:
     from typer.testing import CliRunner
 
-    from speechcoach.cli import app
+    from speechcoach.app.cli import app
 
     res = CliRunner().invoke(app, [*args, "--help"])
     assert res.exit_code == 0, res.output
@@ -281,8 +281,8 @@ def test_help_says_what_each_command_does():
 
 # --- 8. what the tool checked is not on the self-check list ------------------------------------------
 def test_a_checked_item_is_not_left_to_the_trainee(reports, tmp_path):
-    from speechcoach.pipeline import analyze_file
-    from speechcoach.report import to_dict
+    from speechcoach.analysis.pipeline import analyze_file
+    from speechcoach.render.report import to_dict
     from speechcoach.settings import Settings
 
     an = analyze_file(SAMPLES / "on_target_reimbursement.wav", script="去外地看病，要先做异地就医备案。起付线以上的部分，医保按比例报销。",

@@ -5,8 +5,8 @@ Three files, shipped in this package:
 * ``catalogue.toml`` holds one table per guidance item (see its header for the fields).
   Findings refer to items by id (:data:`REQUIRED`); reports show the item's title, advice and
   tip in the report's language, with the section of the training material it comes from.
-* ``jargon.toml`` — policy terms with plainer wordings (:mod:`speechcoach.jargon`).
-* ``fillers.toml`` — filler words and their limit (:mod:`speechcoach.fillers`).
+* ``jargon.toml`` — policy terms with plainer wordings (:mod:`speechcoach.precise.jargon`).
+* ``fillers.toml`` — filler words and their limit (:mod:`speechcoach.precise.fillers`).
 
 A trainer's folder (``--guidance DIR``, rubric ``[report] guidance``) may hold any of the three;
 a file it does not hold comes from the package. Every loader takes that folder (``None``: the
@@ -37,7 +37,7 @@ SHIPPED = Path(__file__).resolve().parent
 FILES = ("catalogue.toml", "jargon.toml", "fillers.toml")
 
 REQUIRED = ("pace", "pauses", "short_sentences", "plain_words", "fillers", "script_coverage")
-"""The items findings point to (:mod:`speechcoach.findings`); a catalogue must keep them."""
+"""The items findings point to (:mod:`speechcoach.analysis.findings`); a catalogue must keep them."""
 
 LANGS = ("zh", "en")
 TEXT_FIELDS = ("source", "source_en", "title_zh", "title_en", "advice_zh", "advice_en", "tip_zh", "tip_en")

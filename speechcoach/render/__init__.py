@@ -1,4 +1,4 @@
-"""Renderers: each turns a report dictionary (see :mod:`speechcoach.report`) into a document."""
+"""Renderers: each turns a report dictionary (see :mod:`speechcoach.render.report`) into a document."""
 
 from __future__ import annotations
 

@@ -17,8 +17,8 @@ from typing import Any
 from urllib.parse import quote
 
 from ..errors import AudioError
-from ..findings import drift_judged, speaking_s
-from ..metrics import several_windows, shown_cpm
+from ..analysis.findings import drift_judged, speaking_s
+from ..analysis.metrics import several_windows, shown_cpm
 from . import svg
 from .words import MARK_RE, Words, guessed_placements
 
@@ -677,7 +677,7 @@ def render_html(report: dict[str, Any], *, audio_src: str | None = None) -> str:
     Parameters
     ----------
     report : dict
-        A report from :func:`speechcoach.report.to_dict` (or read back from its JSON).
+        A report from :func:`speechcoach.render.report.to_dict` (or read back from its JSON).
     audio_src : str, optional
         ``src`` of the audio player (see :func:`audio_source`); defaults to the recording's
         path relative to the working folder.

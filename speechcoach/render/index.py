@@ -16,8 +16,8 @@ from typing import Any, Sequence
 from urllib.parse import quote
 
 from ..locales import strings
-from ..metrics import shown_cpm, shown_limit
-from ..metrics import verdict as rate_verdict
+from ..analysis.metrics import shown_cpm, shown_limit
+from ..analysis.metrics import verdict as rate_verdict
 from .words import Words
 
 BIN_CPM = 10.0
@@ -69,7 +69,7 @@ def _num(x: Any, nd: int = 0) -> str:
 
 
 def _cpm(x: Any) -> str:
-    """A rate as every report shows it (:func:`speechcoach.metrics.shown_cpm`), or empty."""
+    """A rate as every report shows it (:func:`speechcoach.analysis.metrics.shown_cpm`), or empty."""
     return "" if x is None or x == "" else str(shown_cpm(x))
 
 
@@ -126,7 +126,7 @@ def histogram(
 ) -> str:
     """An inline SVG histogram of speaking rates with the band shaded and the target marked.
 
-    Every rate is placed by the number the reports show (:func:`speechcoach.metrics.shown_cpm`)
+    Every rate is placed by the number the reports show (:func:`speechcoach.analysis.metrics.shown_cpm`)
     and coloured by its verdict: the bars start at the band's edges (see :func:`_bar_of`), so a
     bar holds one verdict only and its colour is that verdict's (140.4 cpm, shown 140 and on
     target in a 100–140 band, is in the green 130–140 bar).
@@ -141,7 +141,7 @@ def histogram(
         Localised ``[batch]`` strings (axis titles, legend).
     verdicts : sequence of str, optional
         Each rate's verdict (``slow``/``on_target``/``fast``), as its report gives it; judged
-        from the band (:func:`speechcoach.metrics.verdict`) where not given.
+        from the band (:func:`speechcoach.analysis.metrics.verdict`) where not given.
     """
     lo_b, hi_b = float(band[0]), float(band[1])
     if verdicts is None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..findings import drift_judged, speaking_s
-from ..metrics import several_windows
+from ..analysis.findings import drift_judged, speaking_s
+from ..analysis.metrics import several_windows
 from .html import script_marks
 from .words import Words, guessed_placements
 
@@ -106,7 +106,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     Parameters
     ----------
     report : dict
-        A report from :func:`speechcoach.report.to_dict` (or read back from its JSON).
+        A report from :func:`speechcoach.render.report.to_dict` (or read back from its JSON).
 
     Returns
     -------

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any, Sequence
 
-from ..metrics import shown_cpm
+from ..analysis.metrics import shown_cpm
 from .words import Words, guessed_placements
 
 PLACEMENT_COLOURS: dict[str, str] = {

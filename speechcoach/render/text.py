@@ -6,9 +6,9 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
-from ..findings import drift_judged, speaking_s
+from ..analysis.findings import drift_judged, speaking_s
 from ..locales import fmt_span, fmt_time, strings
-from ..metrics import several_windows, shown_cpm, shown_cv, shown_limit
+from ..analysis.metrics import several_windows, shown_cpm, shown_cv, shown_limit
 from .words import Words, guessed_placements
 
 _SPARK = "▁▂▃▄▅▆▇█"

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from ..locales import fmt_span, fmt_time, strings
-from ..metrics import shown_cpm, shown_cv, shown_limit, shown_s
+from ..analysis.metrics import shown_cpm, shown_cv, shown_limit, shown_s
 from ..settings import MATERIAL_TARGET_CPM
 
 
@@ -60,27 +60,27 @@ class Words:
 
     def pause(self, value: float) -> str:
         """A pause length as every report shows it and the long-pause limit judges it
-        (:func:`speechcoach.metrics.shown_s`), e.g. ``3.1 秒`` / ``3.1 s``."""
+        (:func:`speechcoach.analysis.metrics.shown_s`), e.g. ``3.1 秒`` / ``3.1 s``."""
         return self.seconds(shown_s(value), 1)
 
     def cv(self, value: float) -> str:
         """The pace variation as every report shows it and its limit judges it
-        (:func:`speechcoach.metrics.shown_cv`), e.g. ``0.36``."""
+        (:func:`speechcoach.analysis.metrics.shown_cv`), e.g. ``0.36``."""
         return self.num(shown_cv(value), 2)
 
     def cpm(self, value: float) -> str:
         """A rate, e.g. ``120 字/分钟`` / ``120 chars/min``, as every report shows it
-        (:func:`speechcoach.metrics.shown_cpm`: the reported value rounded half up)."""
+        (:func:`speechcoach.analysis.metrics.shown_cpm`: the reported value rounded half up)."""
         return self.report["cpm_value"].format(v=self.num(shown_cpm(value), 0))
 
     def band(self, lo: float, hi: float) -> str:
         """The moderate band, e.g. ``100–140 字/分钟``, its edges as given (``139.5`` stays
-        ``139.5``, :func:`speechcoach.metrics.shown_limit`)."""
+        ``139.5``, :func:`speechcoach.analysis.metrics.shown_limit`)."""
         return self.report["band_value"].format(lo=self.limit(lo), hi=self.limit(hi))
 
     def limit(self, value: float, decimals: int = 0) -> str:
         """A limit from the settings as given, never rounded: ``140``, ``139.5``, ``3.0``
-        (:func:`speechcoach.metrics.shown_limit`)."""
+        (:func:`speechcoach.analysis.metrics.shown_limit`)."""
         return shown_limit(value, decimals)
 
     def target(self, value: float) -> str:

@@ -4,7 +4,7 @@ The recogniser is Whisper (CTranslate2 through ``faster-whisper``, int8 on the C
 threads), installed with ``pip install 'speechcoach[asr]'`` and ``speechcoach model install``.
 Everything here is optional: :func:`available` says whether the package can be imported, and
 nothing is imported or loaded until a transcription is asked for. Nothing is downloaded: the
-model is always a local folder (:mod:`speechcoach.model`).
+model is always a local folder (:mod:`speechcoach.precise.model`).
 
 Guards, because a recogniser's mistakes are not an acoustic estimator's:
 
@@ -29,7 +29,7 @@ Guards, because a recogniser's mistakes are not an acoustic estimator's:
   consecutive shorter runs are checked together)
   the run's figure is taken from the sound instead, and the report says so.
 * Whisper often writes Traditional characters; words are mapped to Simplified
-  (:func:`speechcoach.fillers.to_simplified`) so that filler, jargon and script matching work.
+  (:func:`speechcoach.precise.fillers.to_simplified`) so that filler, jargon and script matching work.
   Counts do not depend on the variant.
 """
 
@@ -47,12 +47,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .characters import count_spoken, spoken_units
-from .errors import SpeechcoachError
-from .syllables import nearest_run, nucleus_weights
+from ..characters import count_spoken, spoken_units
+from ..errors import SpeechcoachError
+from ..analysis.syllables import nearest_run, nucleus_weights
 
 if TYPE_CHECKING:
-    from .asrcache import TranscriptCache
+    from .cache import TranscriptCache
 
 ASR_SR = 16_000
 """Sample rate Whisper expects."""
@@ -241,7 +241,7 @@ class RunCount:
     fused : int
         The figure used: ``asr`` unless flagged, then the acoustic estimate: the run's nuclei,
         each weighing the characters it stands for at its local rate
-        (:func:`speechcoach.syllables.nucleus_weights`, as in the no-script count).
+        (:func:`speechcoach.analysis.syllables.nucleus_weights`, as in the no-script count).
     flag : str or None
         ``"dropped"`` (recogniser far below the nuclei) or ``"invented"`` (far above).
     """
@@ -472,19 +472,19 @@ def is_loop(text: str, compression_ratio: float = 0.0, duration_s: float | None 
 
 TRANSCRIPT_REVISION = 1
 """Raise when :func:`transcribe` gives another transcript for the same signal, runs, model and
-:func:`decoding_options` (a change to its code, or to :func:`speechcoach.fillers.to_simplified`
-or :func:`is_loop`), so that transcripts cached before (:mod:`speechcoach.asrcache`) are not
+:func:`decoding_options` (a change to its code, or to :func:`speechcoach.precise.fillers.to_simplified`
+or :func:`is_loop`), so that transcripts cached before (:mod:`speechcoach.precise.cache`) are not
 reused."""
 
 
 def decoding_options(word_timestamps: bool = True) -> dict[str, Any]:
     """Everything besides the signal, the runs and the model that shapes :func:`transcribe`'s
-    result: the cache key's options (:func:`speechcoach.asrcache.transcript_key`).
+    result: the cache key's options (:func:`speechcoach.precise.cache.transcript_key`).
 
     The decoding constants of this module as they are at the call, :data:`TRANSCRIPT_REVISION`,
     and the versions of speechcoach, faster-whisper and CTranslate2.
     """
-    from . import __version__
+    from .. import __version__
 
     return {
         "revision": TRANSCRIPT_REVISION,
@@ -534,7 +534,7 @@ def transcribe(
 ) -> Transcript:
     """Recognise a recording between its first and last detected speech, or take its transcript
     from ``cache`` when it was recognised before (the same samples, runs, model and
-    :func:`decoding_options`: :func:`speechcoach.asrcache.transcript_key`).
+    :func:`decoding_options`: :func:`speechcoach.precise.cache.transcript_key`).
 
     Parameters
     ----------
@@ -544,13 +544,13 @@ def transcribe(
     sr : int
         Sample rate of ``y`` (Hz).
     runs : np.ndarray, shape (k, 2)
-        Speech runs (s) from :func:`speechcoach.segmentation.segment`.
+        Speech runs (s) from :func:`speechcoach.analysis.segmentation.segment`.
     model_dir : path-like, keyword-only
         CTranslate2 Whisper folder.
     word_timestamps : bool, keyword-only
         Ask for word times (needed for per-run counts, the silence check and filler times).
     cache : TranscriptCache, keyword-only, optional
-        Where transcripts are kept (:class:`speechcoach.asrcache.TranscriptCache`); a hit
+        Where transcripts are kept (:class:`speechcoach.precise.cache.TranscriptCache`); a hit
         neither loads the model nor decodes, a miss stores what :func:`decode` made.
 
     Returns
@@ -560,7 +560,7 @@ def transcribe(
     """
     if cache is None:
         return decode(y, sr, runs, model_dir=model_dir, word_timestamps=word_timestamps)
-    from .asrcache import transcript_key
+    from .cache import transcript_key
 
     key = transcript_key(y, sr, runs, model_dir, decoding_options(word_timestamps))
     found = cache.get(key)
@@ -589,7 +589,7 @@ def decode(
         :data:`MIN_PEAK_DBFS` when quieter.
     sr : int
     runs : np.ndarray, shape (k, 2)
-        Speech runs (s) from :func:`speechcoach.segmentation.segment`. The original signal
+        Speech runs (s) from :func:`speechcoach.analysis.segmentation.segment`. The original signal
         from the first onset to the last offset (:func:`decode_span`) is decoded with its
         pauses, in pieces of at most :data:`MAX_CHUNK_S` cut in long pauses
         (:func:`decode_chunks`): Whisper reads natural audio better than cut-outs. Text that falls
@@ -606,7 +606,7 @@ def decode(
     """
     model = load_model(str(model_dir))
     if sr != ASR_SR:
-        from .audio import resample
+        from ..audio import resample
 
         y = resample(np.asarray(y, dtype=np.float32), sr, ASR_SR)
         sr = ASR_SR
@@ -692,10 +692,10 @@ def fuse_counts(transcript: Transcript, runs: np.ndarray, nuclei: np.ndarray, *,
        a recogniser count under :data:`DROP_RATIO` of the nuclei, or over
        :data:`HALLUCINATION_RATIO` times them, is replaced by the acoustic estimate of the run:
        its nuclei, each weighing the characters it stands for at its local rate
-       (:func:`speechcoach.syllables.nucleus_weights`, as in the no-script count: the
+       (:func:`speechcoach.analysis.syllables.nucleus_weights`, as in the no-script count: the
        recogniser mostly drops fast stretches, where raw nuclei undercount).
 
-    Every word and nucleus belongs to its nearest run (:func:`speechcoach.syllables.nearest_run`).
+    Every word and nucleus belongs to its nearest run (:func:`speechcoach.analysis.syllables.nearest_run`).
 
     Parameters
     ----------
@@ -704,9 +704,9 @@ def fuse_counts(transcript: Transcript, runs: np.ndarray, nuclei: np.ndarray, *,
     runs : np.ndarray, shape (k, 2)
         Speech runs in seconds.
     nuclei : np.ndarray, shape (m,)
-        Syllable-nucleus times (s) from :func:`speechcoach.syllables.detect_nuclei`.
+        Syllable-nucleus times (s) from :func:`speechcoach.analysis.syllables.detect_nuclei`.
     widths : np.ndarray, shape (m,), keyword-only, optional
-        Their lobe widths (s, :attr:`speechcoach.syllables.NucleusTrack.width_s`), in the same
+        Their lobe widths (s, :attr:`speechcoach.analysis.syllables.NucleusTrack.width_s`), in the same
         order: the rate the weights are calibrated at (without them, the nucleus rate).
 
     Returns
@@ -974,7 +974,7 @@ def sentence_ends(transcript: Transcript) -> tuple[float, ...]:
     return tuple(sorted(set(round(t, 3) for t in ends)))
 
 
-from .settings import COUNT_MODES  # noqa: E402  (re-exported: the count modes are a setting)
+from ..settings import COUNT_MODES  # noqa: E402  (re-exported: the count modes are a setting)
 
 
 @dataclass(frozen=True)
@@ -1024,7 +1024,7 @@ def choose_model(count: str, model_dir: str | Path | None = None) -> Path | None
     ModelError
         ``count="asr"`` without a model, or a named folder that is not a model.
     """
-    from .errors import ParameterError
+    from ..errors import ParameterError
     from .model import resolve_model_dir
 
     if count not in COUNT_MODES:

@@ -8,7 +8,7 @@ Content-Security-Policy to every response. Their refusals are the API's one-line
 (:func:`error_body`), in the language the request asks for (:func:`scope_lang`).
 :func:`is_loopback` tells whether a host name means only this machine.
 
-:func:`speechcoach.server.create_app` wraps its application in these; nothing here needs FastAPI.
+:func:`speechcoach.app.server.create_app` wraps its application in these; nothing here needs FastAPI.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any, Awaitable, Callable, Iterable, MutableMapping
 
-from .locales import LANGS, error_text
+from ..locales import LANGS, error_text
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 _CSP = "default-src 'self' data: blob:; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' data: blob:; frame-src 'self'; connect-src 'self'"

@@ -1,9 +1,9 @@
 """Cached transcripts: the recogniser's work, kept so that it is done once per recording.
 
-Precise mode's transcription (:func:`speechcoach.asr.transcribe`, Whisper at roughly 5x real
+Precise mode's transcription (:func:`speechcoach.precise.asr.transcribe`, Whisper at roughly 5x real
 time) is the only slow step of an analysis; everything after it (the count check, fillers,
 jargon, findings, the report) takes milliseconds and depends on the trainer's guidance files,
-target and language. A :class:`TranscriptCache` keeps the :class:`~speechcoach.asr.Transcript`
+target and language. A :class:`TranscriptCache` keeps the :class:`~speechcoach.precise.asr.Transcript`
 of each transcription in a folder, one small JSON file per entry, under a key made of exactly
 what the transcription depends on (:func:`transcript_key`):
 
@@ -11,8 +11,8 @@ what the transcription depends on (:func:`transcript_key`):
   depend on the rubric's ``min_pause_s``),
 * the model folder's identity (:func:`model_identity`: its path and each file's size and
   modification time),
-* the decoding options (:func:`speechcoach.asr.decoding_options`: beam, prompt, token budget,
-  loop rules, :data:`speechcoach.asr.TRANSCRIPT_REVISION`, the speechcoach, faster-whisper and
+* the decoding options (:func:`speechcoach.precise.asr.decoding_options`: beam, prompt, token budget,
+  loop rules, :data:`speechcoach.precise.asr.TRANSCRIPT_REVISION`, the speechcoach, faster-whisper and
   CTranslate2 versions).
 
 Guidance, target, band, language and report formats are not in the key: editing a tip reuses
@@ -47,8 +47,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import OutputError
-from .fileio import user_cache_dir, write_atomic
+from ..errors import OutputError
+from ..fileio import user_cache_dir, write_atomic
 
 if TYPE_CHECKING:
     from .asr import Transcript
@@ -182,7 +182,7 @@ def transcript_key(y: np.ndarray, sr: int, runs: np.ndarray, model_dir: str | Pa
     model_dir : path-like
         The model folder (:func:`model_identity`).
     options : dict
-        Everything else the transcript depends on (:func:`speechcoach.asr.decoding_options`).
+        Everything else the transcript depends on (:func:`speechcoach.precise.asr.decoding_options`).
     """
     h = hashlib.sha256()
     head = {"schema": SCHEMA, "sr": int(sr), "model": model_identity(str(model_dir)), "options": options}

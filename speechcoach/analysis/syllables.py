@@ -4,7 +4,7 @@ In Mandarin one character is one syllable and every syllable has exactly one
 vocalic nucleus, so counting nuclei estimates the character count without a
 transcript.
 
-Method (vectorised; the 10 ms frames of :func:`speechcoach.features.frame_features`,
+Method (vectorised; the 10 ms frames of :func:`speechcoach.analysis.features.frame_features`,
 so the pipeline's spectrum is reused and no extra FFT is computed):
 
 1. **Cross-band coherence envelope** (after Wang & Narayanan 2007,
@@ -18,7 +18,7 @@ so the pipeline's spectrum is reused and no extra FFT is computed):
    bands, and its products with the other, weak, bands stay small.  The
    result is expressed in dB of power (half its own dB value).
 2. **Smoothing**: a Gaussian of ``SMOOTH_S`` (s.d.), removes frame jitter.
-3. **Peak picking** (:func:`speechcoach.peaks.find_peaks`).  A nucleus is a local
+3. **Peak picking** (:func:`speechcoach.analysis.peaks.find_peaks`).  A nucleus is a local
    maximum of the envelope that
 
    * rises at least ``MIN_PROMINENCE_DB`` above the dips separating it from
@@ -37,7 +37,7 @@ so the pipeline's spectrum is reused and no extra FFT is computed):
    runs is rarely periodic.
 
 Cost: one sort of a (frames x 16) matrix and a few vector passes; ~0.03 s per
-10 minutes on top of :func:`~speechcoach.features.frame_features` (which the
+10 minutes on top of :func:`~speechcoach.analysis.features.frame_features` (which the
 pipeline computes anyway).
 
 The constants were chosen by grid search with leave-one-source-out
@@ -144,7 +144,7 @@ def coherence_envelope(frames: Frames) -> np.ndarray:
     Parameters
     ----------
     frames : Frames
-        With ``subband_db`` (shape (T, B)), from :func:`speechcoach.features.frame_features`.
+        With ``subband_db`` (shape (T, B)), from :func:`speechcoach.analysis.features.frame_features`.
 
     Returns
     -------

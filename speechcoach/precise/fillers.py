@@ -20,9 +20,9 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from .characters import SENTENCE_END, CLAUSE_BREAK
-from .features import lag_bias
-from .segmentation import true_runs
+from ..characters import SENTENCE_END, CLAUSE_BREAK
+from ..analysis.features import lag_bias
+from ..analysis.segmentation import true_runs
 
 FEATURE_SR = 8_000
 HOP_S = 0.010
@@ -134,7 +134,7 @@ def rules(folder: str | None = None) -> FillerRules:
     speechcoach.guidance.GuidanceError
         The file is broken (checked when first read).
     """
-    from .guidance import filler_lists
+    from ..guidance import filler_lists
 
     f = filler_lists(folder)
     return FillerRules(always=f.always, contextual=f.contextual, max_per_minute=f.max_per_minute)
@@ -164,7 +164,7 @@ def lexical_fillers(words: Sequence[Any], rule: FillerRules | None = None, *, sc
     Parameters
     ----------
     words : sequence of objects with ``text``, ``start_s``, ``end_s``
-        :class:`speechcoach.asr.Word` items, in order.
+        :class:`speechcoach.precise.asr.Word` items, in order.
     rule : FillerRules, optional
         Defaults to :func:`rules`.
     script : str, optional, keyword-only
@@ -230,7 +230,7 @@ def frame_cues(y: np.ndarray, sr: int, runs: np.ndarray) -> dict[str, np.ndarray
         ``flux_db`` (mean absolute change of the band spectrum per frame), ``run`` (index), all
         shape (m,).
     """
-    from .audio import resample
+    from ..audio import resample
 
     x = resample(np.asarray(y, dtype=np.float32), sr, FEATURE_SR)
     sr = FEATURE_SR

@@ -3,17 +3,17 @@
 A recording passes when all four rules hold (limits from :class:`~speechcoach.settings.Settings`,
 which the rubric TOML can set and which every report carries in its ``settings`` block):
 
-1. the speaking rate, as the reports show it (a whole number, :func:`~speechcoach.metrics.shown_cpm`),
+1. the speaking rate, as the reports show it (a whole number, :func:`~speechcoach.analysis.metrics.shown_cpm`),
    lies inside the moderate band (``band_cpm``, ends included);
 2. no pause is longer than ``max_pause_s``, judged on its length as shown (seconds to one
-   decimal, half up, :func:`~speechcoach.metrics.shown_s`);
+   decimal, half up, :func:`~speechcoach.analysis.metrics.shown_s`);
 3. there are at most ``max_mid_phrase`` pauses in the middle of a phrase, counting only pauses
    placed in the text: placed from the sound alone (the report's ``pause_method`` is
    ``"acoustic"``), a mid-phrase pause is a guess and fails nothing, and the summary says the
    rule was not judged (with the number of possible mid-phrase pauses);
 4. the pace coefficient of variation, as shown (two decimals, half up,
-   :func:`~speechcoach.metrics.shown_cv`), is at most ``max_cv``; a recording whose pace has a
-   single window (:func:`~speechcoach.metrics.several_windows`) is too short to judge it, and the
+   :func:`~speechcoach.analysis.metrics.shown_cv`), is at most ``max_cv``; a recording whose pace has a
+   single window (:func:`~speechcoach.analysis.metrics.several_windows`) is too short to judge it, and the
    summary says so instead of showing a variation of 0.00.
 
 A recording whose script cannot be what was said (the report's ``script_mismatch`` warning: the
@@ -31,9 +31,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
 
-from .locales import fmt_time, strings
-from .metrics import cv_above, is_long_pause, several_windows, shown_cpm, shown_cv, shown_limit, shown_s, verdict
-from .placement import judged_mid_phrase
+from ..locales import fmt_time, strings
+from ..analysis.metrics import cv_above, is_long_pause, several_windows, shown_cpm, shown_cv, shown_limit, shown_s, verdict
+from ..analysis.placement import judged_mid_phrase
 
 RULES = ("rate", "long_pause", "mid_phrase", "pace_cv")
 """The rules, in the order their failures are reported."""
@@ -103,7 +103,7 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
     Parameters
     ----------
     report : dict
-        A ``speechcoach.report/1`` dictionary (from :func:`speechcoach.report.to_dict`).
+        A ``speechcoach.report/1`` dictionary (from :func:`speechcoach.render.report.to_dict`).
     file : str, optional
         Name to show; defaults to the report's ``input.path``.
     lang : {"zh", "en"}, optional

@@ -19,8 +19,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .errors import SpeechcoachError
-from .fileio import write_atomic
+from ..errors import SpeechcoachError
+from ..fileio import write_atomic
 
 RECORD_SR = 16_000
 """Recordings are made at this rate (Hz), mono, 16-bit: what the analysis uses."""

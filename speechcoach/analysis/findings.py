@@ -5,7 +5,7 @@ its message, and evidence (values and time spans). The report renders the messag
 chosen language from ``locales/*.toml``.
 
 :func:`derive` makes the delivery findings: the rate against the band (judged on the rate shown,
-:func:`speechcoach.metrics.shown_cpm`), fast articulation, no pauses, over-long pauses (on their
+:func:`speechcoach.analysis.metrics.shown_cpm`), fast articulation, no pauses, over-long pauses (on their
 shown length), mid-phrase pauses (``mid_phrase_possible`` when only guessed from the sound),
 long runs without a pause, uneven pace (on the cv shown) and a drift: the rates of the first and
 the last third of the speaking time compared, relative to the mean rate, with the band's
@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from .locales import fmt_span, fmt_time
+from ..locales import fmt_span, fmt_time
 from .metrics import Pace, Rate, Window, cv_above, is_long_pause, several_windows, shown_cpm, shown_cv, shown_limit, shown_s, windowed_sums
 from .placement import Gap, Pause
-from .settings import Settings
+from ..settings import Settings
 
 SEVERITIES = ("problem", "warning", "info")
 
@@ -38,7 +38,7 @@ ARTICULATION_FACTOR = 1.35
 
 TREND_MIN_SPAN_S = 30.0
 """A drift in pace is looked for, and a trend shown, only over at least this much speaking time
-(s, :attr:`speechcoach.metrics.Pace.speaking_s`: each pause counted at most 1 s)."""
+(s, :attr:`speechcoach.analysis.metrics.Pace.speaking_s`: each pause counted at most 1 s)."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def _span(w: Window) -> str:
 
 def run_lengths(run_times: np.ndarray, event_times: np.ndarray, weight: float | np.ndarray) -> np.ndarray:
     """Characters in each speech run (between pauses), shape (k,); ``weight``: characters per
-    event, one for all or one each (see :func:`speechcoach.metrics.windowed_sums`)."""
+    event, one for all or one each (see :func:`speechcoach.analysis.metrics.windowed_sums`)."""
     return np.rint(windowed_sums(event_times, weight, run_times[:, 0], run_times[:, 1])).astype(int)
 
 
@@ -92,9 +92,9 @@ def drift_judged(speaking_s: float) -> bool:
     Parameters
     ----------
     speaking_s : float
-        Length of the pace's time axis (s), :attr:`speechcoach.metrics.Pace.speaking_s`: the
+        Length of the pace's time axis (s), :attr:`speechcoach.analysis.metrics.Pace.speaking_s`: the
         speech span less what each pause lasts beyond
-        :data:`~speechcoach.metrics.PACE_PAUSE_CAP_S`, the time the trend is fitted over (a long
+        :data:`~speechcoach.analysis.metrics.PACE_PAUSE_CAP_S`, the time the trend is fitted over (a long
         pause adds no speech). :func:`speaking_s` reads it from a report.
     """
     return speaking_s >= TREND_MIN_SPAN_S
@@ -159,7 +159,7 @@ def derive(
     speech span, s) are the pipeline's measurements; ``settings`` gives the limits; ``extra``
     (from :func:`placement_findings`) is inserted after the pause findings.
 
-    ``pause_method`` is how the pauses were placed (:class:`speechcoach.placement.Placed`):
+    ``pause_method`` is how the pauses were placed (:class:`speechcoach.analysis.placement.Placed`):
     from the sound alone (``"acoustic"``), a mid-phrase pause is a guess (a pause after a very
     short stretch of speech), reported as ``mid_phrase_possible``, a note (a warning over the
     limit), instead of ``mid_phrase``.
@@ -356,13 +356,13 @@ def precise_findings(
 
     Parameters
     ----------
-    fillers : tuple of speechcoach.fillers.Filler, keyword-only
+    fillers : tuple of speechcoach.precise.fillers.Filler, keyword-only
     speech_s : float, keyword-only
         Speech time (pauses excluded) the filler rate is taken over.
     max_fillers_per_minute : float, keyword-only, optional
         Limit (default: ``guidance/fillers.toml``).
-    jargon : tuple of speechcoach.jargon.JargonUse, keyword-only
-    passages : tuple of speechcoach.asr.Passage, keyword-only
+    jargon : tuple of speechcoach.precise.jargon.JargonUse, keyword-only
+    passages : tuple of speechcoach.precise.asr.Passage, keyword-only
 
     Returns
     -------
@@ -386,7 +386,7 @@ def _fillers(fillers: tuple[Any, ...], speech_s: float, max_per_minute: float | 
     if not (fillers and speech_s > 0):
         return []
     if max_per_minute is None:
-        from .fillers import rules
+        from ..precise.fillers import rules
 
         max_per_minute = rules().max_per_minute
     per_min = 60.0 * len(fillers) / speech_s

@@ -2,7 +2,7 @@
 
 load → features → segmentation → syllable nuclei → characters (script, precise mode or the
 estimate) → rate → pause placement (with the script aligned) → pace (on speaking time, each
-pause counted at most 1 s, :func:`speechcoach.metrics.pace_cut`) → findings → score.
+pause counted at most 1 s, :func:`speechcoach.analysis.metrics.pace_cut`) → findings → score.
 :func:`analyze_audio` is what every front end (CLI, batch, server) calls; :func:`analyze_file`
 loads a file first, :func:`analyze_signal` takes an in-memory signal.
 """
@@ -17,21 +17,21 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import audio as audio_io
+from .. import audio as audio_io
 from .alignment import Alignment
-from .characters import is_cjk, spoken_units
-from .errors import AudioError, ScriptError
+from ..characters import is_cjk, spoken_units
+from ..errors import AudioError, ScriptError
 from .features import Frames, frame_features
 from .findings import NO_PAUSE_SPAN_S, Finding, derive, merge_findings, placement_findings, run_lengths
 from .metrics import Deductions, Pace, Rate, deductions, is_long_pause, pace, pace_cut, shown_cpm, shown_limit, speaking_rate
 from .placement import Pause, Placed, judged_mid_phrase, place
 from .segmentation import NoSpeechError, Segmentation, segment
-from .settings import Settings
+from ..settings import Settings
 from .syllables import detect_track, nucleus_weights, weighted_count
 
 if TYPE_CHECKING:  # precise mode is optional and imported lazily
-    from .asr import Precise
-    from .asrcache import TranscriptCache
+    from ..precise.asr import Precise
+    from ..precise.cache import TranscriptCache
 
 MIN_SPEECH_S = 2.0
 """Recordings with less speech than this (seconds, pauses excluded) are refused."""
@@ -46,7 +46,7 @@ probably low: at such rates syllables run together (the corpus clips at 330-420 
 minute of speech are counted 13.5% low on average after the rate calibration, and clips
 compressed in time lose ~8% more, see ``benchmarks/RESULTS.md``; the fastest clip, ~11
 characters per second, comes out 2% low only because its merges crowd the picker's spacing
-floor, see :func:`speechcoach.syllables.crowded`)."""
+floor, see :func:`speechcoach.analysis.syllables.crowded`)."""
 ESTIMATE_MARGIN = 0.10
 """Typical error of the no-script count (fraction), the "usually within 10 %" that its warning
 quotes: on real clips the mean error is ~7.3 % cross-validated and most clips are within 10 %
@@ -249,7 +249,7 @@ def analyze_audio(
     count : {"auto", "asr", "acoustic"}, keyword-only, optional
         How to count characters without a script (default ``settings.count``, itself ``auto``
         unless a rubric or ``--count`` says otherwise): ``asr`` transcribes with the offline
-        recogniser (:mod:`speechcoach.asr`), ``acoustic`` counts syllable nuclei and never runs
+        recogniser (:mod:`speechcoach.precise.asr`), ``acoustic`` counts syllable nuclei and never runs
         the recogniser, ``auto`` uses the recogniser when it and a model are installed. With a
         script the script's count is used regardless; the recogniser, when it runs, still
         supplies the transcript, fillers, jargon and passages left out.
@@ -257,7 +257,7 @@ def analyze_audio(
         CTranslate2 Whisper folder (default ``$SPEECHCOACH_ASR_MODEL`` or the installed one).
     asr_cache : TranscriptCache, keyword-only, optional
         Where the recogniser's transcript is looked up and kept
-        (:class:`speechcoach.asrcache.TranscriptCache`); the analysis is the same with or
+        (:class:`speechcoach.precise.cache.TranscriptCache`); the analysis is the same with or
         without it, only faster when the same samples were transcribed before.
 
     Returns
@@ -356,7 +356,7 @@ def _char_count(script_counted: bool, script_chars: int, precise: Precise | None
 
 
 def _speaking_pace(events: np.ndarray, weight: np.ndarray, pauses: tuple[Pause, ...], seg: Segmentation, settings: Settings) -> Pace:
-    """The pace series (cpm) on speaking time: each pause counts at most :data:`~speechcoach.metrics.PACE_PAUSE_CAP_S`."""
+    """The pace series (cpm) on speaking time: each pause counts at most :data:`~speechcoach.analysis.metrics.PACE_PAUSE_CAP_S`."""
     # the pace is how fast the person talks: the excess of a pause is left out of its time axis
     # (judged by the pause rules, not as slow speech)
     cut = pace_cut([(p.start_s, p.end_s) for p in pauses])
@@ -381,7 +381,7 @@ def _delivery_findings(
 
 
 def _deductions(rate: Rate, pace_: Pace, placed: Placed, seg: Segmentation, run_chars: np.ndarray, settings: Settings) -> Deductions:
-    """The score's :func:`speechcoach.metrics.deductions` from the counts of what its rules judge."""
+    """The score's :func:`speechcoach.analysis.metrics.deductions` from the counts of what its rules judge."""
     pauses = placed.pauses
     return deductions(
         rate,
@@ -407,8 +407,8 @@ def pace_events(
     With a script, its characters at their aligned times (centres), one each: the alignment
     knows how many characters each speech run holds. Else, in precise mode, the recogniser's
     run-by-run count spread over each run's nuclei (``recognised``, from
-    :meth:`speechcoach.asr.FusedCount.events`). Else the syllable nuclei, each weighing its
-    rate-calibrated share (``calibrated``, from :func:`speechcoach.syllables.nucleus_weights`).
+    :meth:`speechcoach.precise.asr.FusedCount.events`). Else the syllable nuclei, each weighing its
+    rate-calibrated share (``calibrated``, from :func:`speechcoach.analysis.syllables.nucleus_weights`).
     On the benchmark passages the pieces' rates are off by a median 1.3 % with the script's
     characters (``benchmarks/RESULTS.md``, all seeds) and 8.6 % with the weighted nuclei (scratch
     study of 2026-11-29, ten seeds: 11.0 % when the weights followed each stretch's lobe-width rate
@@ -501,8 +501,8 @@ def _precise(
     *,
     widths: np.ndarray | None = None,
 ) -> Precise | None:
-    """Precise mode (:mod:`speechcoach.asr`) when ``count`` asks for it and it is installed, else None."""
-    from . import asr
+    """Precise mode (:mod:`speechcoach.precise.asr`) when ``count`` asks for it and it is installed, else None."""
+    from ..precise import asr
 
     model_dir = asr.choose_model(count, asr_model)
     if model_dir is None:
@@ -513,11 +513,11 @@ def _precise(
 def _precise_extras(precise: Precise | None, script: str | None, seg: Segmentation, guidance: str | None = None) -> dict:
     """Analysis fields and extra findings/warnings from precise mode (jargon from the script alone
     without it), with the filler list and jargon of the ``guidance`` folder (default: shipped)."""
-    from .fillers import rules
+    from ..precise.fillers import rules
     from .findings import precise_findings
 
     if precise is None:
-        from .jargon import find
+        from ..precise.jargon import find
 
         jargon = find(script=script, folder=guidance) if script is not None else ()
         return {
@@ -532,7 +532,7 @@ def _precise_extras(precise: Precise | None, script: str | None, seg: Segmentati
     for flag in ("dropped", "invented"):
         runs = [r for r in counted.flagged if r.flag == flag]
         if runs and not precise.transcript.withheld:
-            from .locales import fmt_time
+            from ..locales import fmt_time
 
             warns.append(
                 Warning_(
@@ -563,6 +563,6 @@ def _sentence_ends(precise: Precise | None) -> tuple[float, ...] | None:
     """Sentence ends of the transcript, for placing pauses without a script."""
     if precise is None:
         return None
-    from .asr import sentence_ends
+    from ..precise.asr import sentence_ends
 
     return sentence_ends(precise.transcript)

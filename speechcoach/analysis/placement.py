@@ -1,6 +1,6 @@
 """Pauses and where they fall: at a sentence end, a clause break, or in mid-phrase.
 
-With a script, the :class:`~speechcoach.alignment.Alignment` says after which character each
+With a script, the :class:`~speechcoach.analysis.alignment.Alignment` says after which character each
 pause fell, and the punctuation there decides its placement (:func:`place_with_script`). The
 script also tells where pauses were expected but none came: sentence ends
 (:func:`missed_breaks`) and the joins between the steps of a procedure (:func:`procedure_steps`,
@@ -21,7 +21,7 @@ from functools import lru_cache
 import numpy as np
 
 from .alignment import CLAUSE, SENTENCE, Alignment
-from .characters import spoken_units
+from ..characters import spoken_units
 from .features import lag_bias
 from .metrics import shown_s
 
@@ -122,7 +122,7 @@ def judged_mid_phrase(placements: Iterable[str | None], method: str) -> int:
 
 def fmt_pause(duration_s: float) -> str:
     """The mark of a pause in a script, e.g. ``⏸0.8s``: its length as every report shows it
-    (:func:`speechcoach.metrics.shown_s`)."""
+    (:func:`speechcoach.analysis.metrics.shown_s`)."""
     return f"{PAUSE_MARK}{shown_s(duration_s):.1f}s"
 
 
@@ -159,7 +159,7 @@ def place_with_script(pauses: np.ndarray, al: Alignment) -> tuple[Pause, ...]:
     pauses : np.ndarray, shape (p, 2)
         ``[start_s, end_s]`` of each pause, in time order (the gaps between the aligned runs).
     al : Alignment
-        From :func:`speechcoach.alignment.align` on the same runs.
+        From :func:`speechcoach.analysis.alignment.align` on the same runs.
 
     Returns
     -------

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from .characters import CLAUSE_BREAK, SENTENCE_END, Unit, spoken_units
+from ..characters import CLAUSE_BREAK, SENTENCE_END, Unit, spoken_units
 
 NONE, CLAUSE, SENTENCE = 0, 1, 2
 """Codes of the break between two spoken units (see :func:`boundary_kinds`)."""
@@ -105,7 +105,7 @@ class Alignment:
         Spoken units in each speech run.
     missed_breaks, missed_steps : tuple of int
         Boundaries where a sentence ends, or a step of a procedure begins, and no pause came
-        (filled in by :mod:`speechcoach.placement`).
+        (filled in by :mod:`speechcoach.analysis.placement`).
     """
 
     method: str

@@ -6,11 +6,11 @@ a :class:`Task` into an :class:`Outcome` (the summary row, or an error) and writ
 recording's reports; neither raises for a bad input. :func:`run_pool`
 runs tasks on a pool of worker processes and hands each outcome to the caller as it arrives;
 the tasks a crashed worker had in flight are retried one by one in a fresh process, and on
-Ctrl-C (or SIGTERM, which :func:`speechcoach.batch.run_batch` turns into a ``KeyboardInterrupt``)
+Ctrl-C (or SIGTERM, which :func:`speechcoach.app.batch.run_batch` turns into a ``KeyboardInterrupt``)
 those in flight get :data:`INTERRUPT_GRACE_S` to finish before the workers are stopped.
 
 :class:`Task`, :class:`Outcome` and :func:`analyse_one` cross between processes by pickling,
-so they live at module level here. :mod:`speechcoach.batch` decides what to analyse and
+so they live at module level here. :mod:`speechcoach.app.batch` decides what to analyse and
 records the outcomes.
 """
 
@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from .errors import InputError, SpeechcoachError
-from .fileio import write_atomic
-from .settings import Settings
+from ..errors import InputError, SpeechcoachError
+from ..fileio import write_atomic
+from ..settings import Settings
 
 if TYPE_CHECKING:
-    from .asrcache import TranscriptCache
+    from ..precise.cache import TranscriptCache
 
 TASKS_PER_CHILD = 100
 """A worker process is replaced after this many recordings, so memory stays flat."""
@@ -57,7 +57,7 @@ class Task:
     formats: tuple[str, ...]
     settings: Settings
     transcripts: str | None = None
-    """Folder of the batch's transcript cache (:mod:`speechcoach.asrcache`), ``None`` for none."""
+    """Folder of the batch's transcript cache (:mod:`speechcoach.precise.cache`), ``None`` for none."""
     reuse_transcripts: bool = True
     """``False`` (``--force``) recomputes the transcript and stores it again."""
 
@@ -88,7 +88,7 @@ class Outcome:
 def _failure(task: Task, error: str, *, code: str | None = None, params: dict[str, Any] | None = None,
              message: str | None = None, **kw: Any) -> Outcome:
     """An error :class:`Outcome` for ``task``. ``message`` only when the caller has localised
-    it itself; otherwise the summary row makes it from ``code`` (``speechcoach.batch._error_fields``)."""
+    it itself; otherwise the summary row makes it from ``code`` (``speechcoach.app.batch._error_fields``)."""
     return Outcome(task.rid, error=error, code=code, params=dict(params or {}), message=message, **kw)
 
 
@@ -98,14 +98,14 @@ def row_from_report(report: dict[str, Any]) -> dict[str, Any]:
     ``pace_cv`` is ``None`` (an empty cell) when the speech fits in one pace window: one window
     has nothing to vary against (the report's cv is 0 by construction, and the report says the
     recording is too short to judge the pace). The same rule as the uneven-pace finding.
-    ``mid_phrase_pauses`` is the count the mid-phrase rule judges (:func:`speechcoach.check.judge`,
+    ``mid_phrase_pauses`` is the count the mid-phrase rule judges (:func:`speechcoach.app.check.judge`,
     as the score): pauses placed in the text, none when they were only guessed from the sound
     (the report's ``pause_method`` is ``"acoustic"``; its findings note them as possible
     hesitations). ``longest_pause_s`` (s; ``None`` without pauses) and ``pace_cv`` are the values the limits are judged on and every
-    report shows (:func:`speechcoach.metrics.shown_s`, :func:`speechcoach.metrics.shown_cv`).
+    report shows (:func:`speechcoach.analysis.metrics.shown_s`, :func:`speechcoach.analysis.metrics.shown_cv`).
     """
     from .check import judge
-    from .metrics import several_windows, shown_cv, shown_s
+    from ..analysis.metrics import several_windows, shown_cv, shown_s
 
     pauses = report["pauses"]
     pace = report["pace"]
@@ -174,7 +174,7 @@ def failure_of(exc: BaseException, audio: str, lang: str) -> Failure:
     lang : {"zh", "en"}
         The language of :attr:`Failure.message`.
     """
-    from .locales import error_text
+    from ..locales import error_text
 
     if isinstance(exc, InputError):
         own = exc.path == audio  # else it names the script (or a report)
@@ -197,8 +197,8 @@ def analyse_report(
 ) -> dict[str, Any] | Failure:
     """One recording's report, or why it has none; never raises for a bad input.
 
-    The same steps as ``speechcoach analyze``: :func:`~speechcoach.pipeline.read_script`,
-    :func:`~speechcoach.pipeline.analyze_file`, :func:`~speechcoach.report.to_dict`. Every
+    The same steps as ``speechcoach analyze``: :func:`~speechcoach.analysis.pipeline.read_script`,
+    :func:`~speechcoach.analysis.pipeline.analyze_file`, :func:`~speechcoach.render.report.to_dict`. Every
     ``Exception`` becomes a :class:`Failure` (:func:`failure_of`); ``KeyboardInterrupt`` (Ctrl-C,
     and SIGTERM where the caller turns it into one) is raised.
 
@@ -210,7 +210,7 @@ def analyse_report(
         Its script file, or ``None`` (the characters are estimated from the sound).
     settings : Settings
     asr_cache : TranscriptCache, keyword-only, optional
-        Where precise mode's transcript is looked up and kept (:mod:`speechcoach.asrcache`).
+        Where precise mode's transcript is looked up and kept (:mod:`speechcoach.precise.cache`).
 
     Returns
     -------
@@ -218,8 +218,8 @@ def analyse_report(
         A ``speechcoach.report/1`` dictionary, or the failure.
     """
     try:
-        from .pipeline import analyze_file, read_script
-        from .report import to_dict
+        from ..analysis.pipeline import analyze_file, read_script
+        from ..render.report import to_dict
 
         text = read_script(script) if script is not None else None
         return to_dict(analyze_file(audio, script=text, settings=settings, asr_cache=asr_cache), script_path=script)
@@ -233,8 +233,8 @@ def write_reports(task: Task, report: dict[str, Any]) -> dict[str, str]:
     The HTML report's player links to the recording relative to the report's own folder
     (:func:`~speechcoach.render.html.audio_source`, as ``analyze -o x.html`` does).
     """
-    from .render import render
-    from .render.html import audio_source
+    from ..render import render
+    from ..render.html import audio_source
 
     outputs: dict[str, str] = {}
     for fmt in task.formats:
@@ -249,7 +249,7 @@ def write_reports(task: Task, report: dict[str, Any]) -> dict[str, str]:
 def analyse_one(task: Task) -> Outcome:
     """Analyse one recording (:func:`analyse_report`) and write its reports (:func:`write_reports`);
     never raises for a bad input."""
-    from .asrcache import BATCH_MAX_BYTES, TranscriptCache
+    from ..precise.cache import BATCH_MAX_BYTES, TranscriptCache
 
     t0 = time.perf_counter()
     cache = None if task.transcripts is None else TranscriptCache(Path(task.transcripts), BATCH_MAX_BYTES, task.reuse_transcripts)
@@ -297,7 +297,7 @@ def _mp_context() -> mp.context.BaseContext:
     """A fork server with the analysis preloaded where available (cheap worker restarts), else spawn."""
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["speechcoach.workers", "speechcoach.pipeline", "speechcoach.report", "speechcoach.render"])
+        ctx.set_forkserver_preload(["speechcoach.app.workers", "speechcoach.analysis.pipeline", "speechcoach.render.report", "speechcoach.render"])
         return ctx
     return mp.get_context("spawn")
 

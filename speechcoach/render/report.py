@@ -11,21 +11,21 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import SCHEMA, __version__
-from .guidance import catalogue, self_check
-from .locales import strings, template
-from .metrics import RATE_DECIMALS
-from .pipeline import Analysis
-from .placement import mark_script
+from .. import SCHEMA, __version__
+from ..guidance import catalogue, self_check
+from ..locales import strings, template
+from ..analysis.metrics import RATE_DECIMALS
+from ..analysis.pipeline import Analysis
+from ..analysis.placement import mark_script
 
 if TYPE_CHECKING:
-    from .audio import Audio
-    from .findings import Finding
-    from .guidance import GuidanceItem
-    from .metrics import Pace, Rate
-    from .placement import Pause
-    from .segmentation import Segmentation
-    from .settings import Settings
+    from ..audio import Audio
+    from ..analysis.findings import Finding
+    from ..guidance import GuidanceItem
+    from ..analysis.metrics import Pace, Rate
+    from ..analysis.placement import Pause
+    from ..analysis.segmentation import Segmentation
+    from ..settings import Settings
 
 
 def _r(x: float, nd: int = 3) -> float:

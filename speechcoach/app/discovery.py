@@ -6,7 +6,7 @@ into audio files, with an :class:`InputProblem` for each input that matched noth
 (:func:`trainee_of`) into a :class:`Recording`, identified by :func:`recording_id`;
 :func:`assign_report_names` gives each recording a unique ``reports/<trainee>/<name>`` path.
 
-Used by :mod:`speechcoach.batch` and by ``speechcoach check``. Nothing here reads audio or
+Used by :mod:`speechcoach.app.batch` and by ``speechcoach check``. Nothing here reads audio or
 writes files.
 """
 
@@ -66,7 +66,7 @@ def _is_hidden(p: Path) -> bool:
 
 
 def _audio_suffixes() -> frozenset[str]:
-    from .audio import AUDIO_SUFFIXES
+    from ..audio import AUDIO_SUFFIXES
 
     return AUDIO_SUFFIXES
 

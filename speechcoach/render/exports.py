@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
-from .render.words import Words, guessed_placements
+from .words import Words, guessed_placements
 
 MIN_INTERVAL_S = 1e-6
 """Intervals shorter than this are dropped (Praat does not allow empty-width intervals)."""
@@ -158,7 +158,7 @@ def textgrid(report: dict[str, Any]) -> str:
     Parameters
     ----------
     report : dict
-        A report from :func:`speechcoach.report.to_dict` (or read back from its JSON).
+        A report from :func:`speechcoach.render.report.to_dict` (or read back from its JSON).
 
     Returns
     -------
@@ -200,7 +200,7 @@ def audacity_labels(report: dict[str, Any]) -> str:
     Parameters
     ----------
     report : dict
-        A report from :func:`speechcoach.report.to_dict` (or read back from its JSON).
+        A report from :func:`speechcoach.render.report.to_dict` (or read back from its JSON).
 
     Returns
     -------

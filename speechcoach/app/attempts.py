@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from .fileio import write_atomic
+from ..fileio import write_atomic
 
 ATTEMPT_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 """What an attempt id looks like: local date, time and six random hex digits."""

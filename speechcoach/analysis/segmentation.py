@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ParameterError
+from ..errors import ParameterError
 from .features import Frames
 
 FLOOR_PERCENTILE = 5.0
@@ -137,7 +137,7 @@ def segment(frames: Frames, *, min_pause_s: float = 0.25) -> Segmentation:
     Parameters
     ----------
     frames : Frames
-        From :func:`speechcoach.features.frame_features`.
+        From :func:`speechcoach.analysis.features.frame_features`.
     min_pause_s : float, keyword-only
         Shortest silence inside the speech that counts as a pause, in seconds.
 

@@ -32,8 +32,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import SpeechcoachError
-from .fileio import user_data_dir
+from ..errors import SpeechcoachError
+from ..fileio import user_data_dir
 
 MODEL_NAME = "whisper-base"
 MODEL_SHA256 = "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"

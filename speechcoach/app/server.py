@@ -2,7 +2,7 @@
 
 The page (``speechcoach/web``) records the trainee in the browser, uploads a 16-bit WAV to
 ``POST /api/analyze`` and shows the same HTML report the command line writes. Every attempt is
-kept under ``DATA/attempts`` (see :mod:`speechcoach.attempts`).
+kept under ``DATA/attempts`` (see :mod:`speechcoach.app.attempts`).
 
 Endpoints
 ---------
@@ -19,7 +19,7 @@ Endpoints
 
 FastAPI and uvicorn are imported by this module, so import it only to serve.
 
-Safety (the middleware is in :mod:`speechcoach.webguard`): the server answers only requests
+Safety (the middleware is in :mod:`speechcoach.app.webguard`): the server answers only requests
 whose ``Host`` is its own loopback name and port (DNS-rebinding protection), refuses bodies
 over the upload limit with 413 without buffering them, and every error is one line of JSON —
 never a traceback::
@@ -54,12 +54,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import __version__
+from .. import __version__
 from .attempts import Attempt, AttemptStore, display_name, is_attempt_id, new_attempt_id, safe_trainee
-from .errors import InputError, ParameterError, ScriptError, SpeechcoachError
-from .fileio import user_data_dir, writable_folder
-from .locales import LANGS
-from .settings import Settings
+from ..errors import InputError, ParameterError, ScriptError, SpeechcoachError
+from ..fileio import user_data_dir, writable_folder
+from ..locales import LANGS
+from ..settings import Settings
 from .webguard import BodyLimit, HostGuard, SecurityHeaders, UploadTooLarge, allowed_hosts, error_body, is_loopback, scope_lang
 
 log = logging.getLogger("speechcoach.server")
@@ -71,7 +71,7 @@ MAX_FIELD_CHARS = 200
 HTTP_ERROR_CODES = {404: "not_found", 405: "method_not_allowed"}
 """Error codes of the web framework's own answers (unknown path, wrong method), by HTTP status."""
 _REPORT_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:; media-src 'self' data: blob:; font-src data:"
-"""The attempt report's own Content-Security-Policy; it replaces the page's (:class:`~speechcoach.webguard.SecurityHeaders`)."""
+"""The attempt report's own Content-Security-Policy; it replaces the page's (:class:`~speechcoach.app.webguard.SecurityHeaders`)."""
 
 
 def default_data_dir() -> Path:
@@ -119,11 +119,11 @@ def bundled_scenarios() -> list[Scenario]:
 
 
 def folder_scenarios(folder: Path | None) -> list[Scenario]:
-    """Every usable ``*.txt`` script directly in ``folder``, read by :func:`~speechcoach.pipeline.read_script`
+    """Every usable ``*.txt`` script directly in ``folder``, read by :func:`~speechcoach.analysis.pipeline.read_script`
     (UTF-8, UTF-16 or GB18030; unusable ones are skipped)."""
     if folder is None or not folder.is_dir():
         return []
-    from .pipeline import read_script
+    from ..analysis.pipeline import read_script
 
     out = []
     for path in sorted(folder.glob("*.txt")):
@@ -170,7 +170,7 @@ def upload_name(filename: str | None) -> str:
 
 def choose_suffix(filename: str, head: bytes) -> str:
     """The suffix to store an upload under: its own if it names an audio format, else sniffed."""
-    from .audio import AUDIO_SUFFIXES
+    from ..audio import AUDIO_SUFFIXES
 
     own = Path(filename).suffix.lower()
     if own in AUDIO_SUFFIXES:
@@ -190,7 +190,7 @@ def report_html(report: dict[str, Any], *, audio_src: str | None) -> str:
     Falls back to a plain page around the text report if the HTML renderer fails, so an
     attempt is never lost to a rendering bug.
     """
-    from .render import render
+    from ..render import render
 
     try:
         return render(report, "html", audio_src=audio_src)
@@ -200,8 +200,8 @@ def report_html(report: dict[str, Any], *, audio_src: str | None) -> str:
 
 
 def _plain_html(report: dict[str, Any], audio_src: str | None) -> str:
-    from .locales import strings
-    from .render import render
+    from ..locales import strings
+    from ..render import render
 
     lang = report.get("lang", "zh")
     title = strings(lang)["labels"]["title"]
@@ -395,7 +395,7 @@ def _add_error_handlers(app: FastAPI, default_lang: str) -> None:
 
 def _add_page_routes(app: FastAPI) -> None:
     """``GET /``, the page's files under ``/static`` and an empty favicon."""
-    web_dir = Path(str(resources.files("speechcoach").joinpath("web")))
+    web_dir = Path(str(resources.files("speechcoach.app").joinpath("web")))
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
@@ -412,8 +412,8 @@ def free_talk_count(settings: Settings) -> str:
     """How an attempt without a script is counted (``/api/config``'s ``free_talk_count``, which
     picks the page's hint): ``"asr"`` when ``settings.count`` lets the speech recogniser run and
     it and its model are installed, else ``"estimate"`` (from the sound)."""
-    from .asr import choose_model
-    from .errors import SpeechcoachError
+    from ..precise.asr import choose_model
+    from ..errors import SpeechcoachError
 
     try:
         return "asr" if choose_model(settings.count) is not None else "estimate"
@@ -594,9 +594,9 @@ def _analyze_upload(
     """
     import shutil
 
-    from .characters import spoken_units
-    from .pipeline import analyze_file
-    from .report import to_dict
+    from ..characters import spoken_units
+    from ..analysis.pipeline import analyze_file
+    from ..render.report import to_dict
 
     attempt_id = new_attempt_id()
     staged = store.stage(attempt_id)
@@ -646,7 +646,7 @@ def _shown_name(upload: str, recorded: bool, lang: str) -> str:
     the report's word for "recording" when the page recorded it."""
     if not recorded:
         return upload
-    from .locales import strings
+    from ..locales import strings
 
     return strings(lang)["report"]["recording"]
 
@@ -657,7 +657,7 @@ def accepted_formats() -> dict[str, Any]:
     ``native`` are read without ffmpeg; ``ffmpeg`` need it, and are accepted only when
     ``ffmpeg`` (whether it is on the PATH) is true. Names are upper-case without the dot.
     """
-    from .audio import FFMPEG_SUFFIXES, SOUNDFILE_SUFFIXES
+    from ..audio import FFMPEG_SUFFIXES, SOUNDFILE_SUFFIXES
 
     # the usual name of each format, most common first (.wave, .oga, .aif are the same formats)
     order = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".m4a", ".aac", ".mp4", ".webm", ".opus", ".amr", ".3gp", ".wma", ".mka")
@@ -698,7 +698,7 @@ def _audio_type(suffix: str) -> str:
 
 
 def _ffmpeg() -> bool:
-    from .audio import ffmpeg_available
+    from ..audio import ffmpeg_available
 
     return ffmpeg_available()
 

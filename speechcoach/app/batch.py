@@ -1,10 +1,10 @@
 """Many recordings at once: hashing, resumable state, the batch run (:func:`run_batch`), summaries.
 
 The analysis of each recording is exactly the one ``speechcoach analyze`` runs
-(:func:`speechcoach.pipeline.analyze_file` → :func:`speechcoach.report.to_dict` → renderers);
+(:func:`speechcoach.analysis.pipeline.analyze_file` → :func:`speechcoach.render.report.to_dict` → renderers);
 this module only organises it. Which recordings make up the batch (inputs, scripts, trainees,
-report names) is :mod:`speechcoach.discovery`; analysing each one, in worker processes, is
-:mod:`speechcoach.workers`.
+report names) is :mod:`speechcoach.app.discovery`; analysing each one, in worker processes, is
+:mod:`speechcoach.app.workers`.
 
 Layout of the output folder ``OUT``::
 
@@ -31,7 +31,7 @@ errors are retried on every run.
 Transcripts. A recording redone because the settings changed (a guidance edit, another target,
 language or report format) has the same samples and speech runs as before: precise mode's
 transcript, the only slow step, is taken from ``OUT/.speechcoach-state/transcripts``
-(:mod:`speechcoach.asrcache`, keyed by the samples, runs, model and decoding options only), and
+(:mod:`speechcoach.precise.cache`, keyed by the samples, runs, model and decoding options only), and
 fillers, jargon, findings and reports are made afresh from it. ``force=True`` recomputes the
 transcripts too; ``$SPEECHCOACH_CACHE=off`` keeps none. Each state file records whether its
 transcript was ``"reused"`` or ``"computed"`` (``"transcript"``), and ``last-run.json`` the
@@ -75,11 +75,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from . import __version__
+from .. import __version__
 from .discovery import InputProblem, Recording, assign_report_names, discover, plan
-from .errors import ParameterError
-from .fileio import caching_off, file_digest, writable_folder, write_atomic
-from .settings import Settings
+from ..errors import ParameterError
+from ..fileio import caching_off, file_digest, writable_folder, write_atomic
+from ..settings import Settings
 from .workers import Outcome, Task, analyse_one, run_pool
 
 SUMMARY_SCHEMA = "speechcoach.batch/1"
@@ -129,7 +129,7 @@ CSV_HEADER = (
 """``summary.csv``'s columns: :data:`CSV_COLUMNS` and, after ``file``, ``script``, the script the
 recording was counted with, named as ``file`` is (as found from the inputs given; empty without
 one, :func:`script_cell`); after ``cpm`` (stored to 0.1),
-``cpm_shown``, the whole number every report shows (:func:`speechcoach.metrics.shown_cpm`),
+``cpm_shown``, the whole number every report shows (:func:`speechcoach.analysis.metrics.shown_cpm`),
 so a spreadsheet has the number the verdict was judged on; after ``pauses``,
 ``longest_pause_s``, the longest pause as shown (what the long-pause limit judges); after
 ``score``, ``check`` (``pass``/``fail``, ``error`` for a recording not analysed) and
@@ -143,7 +143,7 @@ check`` prints them; last, ``report_html``, the recording's report relative to t
 def settings_digest(settings: Settings, formats: Sequence[str]) -> str:
     """Hash of everything besides audio and script that shapes the outputs (the guidance files'
     contents included: edited advice redoes the reports)."""
-    from .guidance import digest
+    from ..guidance import digest
 
     blob = json.dumps(
         {
@@ -180,7 +180,7 @@ def read_state(out: Path, rid: str) -> dict[str, Any] | None:
 
 def available_formats() -> tuple[str, ...]:
     """Report formats written per recording: JSON always, HTML when the renderer has it."""
-    from .render import FORMATS
+    from ..render import FORMATS
 
     return ("json", "html") if "html" in FORMATS else ("json",)
 
@@ -410,7 +410,7 @@ def _plan_work(recordings: list[Recording], out: Path, settings: Settings, force
             digests[r.id] = (file_digest(r.path), script_digest(r.script))
         except OSError as exc:
             if not r.path.exists():  # gone, or a broken link: worded as loading words it
-                from .audio import missing_file_error
+                from ..audio import missing_file_error
 
                 err = missing_file_error(r.path)
                 rows[r.id] = _error_row(r, err.problem, code=err.code, params=err.params, lang=settings.lang)
@@ -612,7 +612,7 @@ def _error_fields(
     error: str, *, code: str | None = None, params: dict[str, Any] | None = None, message: str | None = None, lang: str | None = None
 ) -> dict[str, Any]:
     """A row's error fields (see the module docstring); ``message`` is made from ``lang`` when not given."""
-    from .locales import error_text
+    from ..locales import error_text
 
     params = dict(params or {})
     if message is None:
@@ -752,8 +752,8 @@ def summary_csv(rows: Sequence[dict[str, Any]], lang: str = "en") -> bytes:
     """``summary.csv``: the :data:`CSV_HEADER` of every row, UTF-8 with BOM (for Excel), each
     number column with a fixed count of decimals (``21.00``, not ``21.0`` beside ``27.11``);
     ``lang`` (the rows' language) gives the separator of the reasons in ``check_reasons``."""
-    from .locales import strings
-    from .metrics import shown_cpm
+    from ..locales import strings
+    from ..analysis.metrics import shown_cpm
 
     sep = strings(lang)["check"]["reason_sep"]
     fixed = {"duration_s": 2, "cpm": 1, "articulation_cpm": 1, "longest_pause_s": 1, "pace_cv": 2}  # one width per column
@@ -783,7 +783,7 @@ def write_summaries(
 ) -> dict[str, Any]:
     """Write ``summary.csv``, ``summary.json`` and ``index.html`` atomically; returns the summary
     (``interrupted`` and ``missing`` as in :func:`build_summary`)."""
-    from .render.index import render_index
+    from ..render.index import render_index
 
     summary = build_summary(rows, settings, interrupted=interrupted, missing=missing)
     write_atomic(out / "summary.csv", summary_csv(rows, settings.lang))

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .audio import resample
-from .errors import ParameterError
+from ..audio import resample
+from ..errors import ParameterError
 
 FEATURE_SR = 8_000
 """Features are computed on a copy of the signal at this rate (Hz): the band they use ends at
@@ -78,8 +78,8 @@ def lag_bias(window: np.ndarray, n_fft: int) -> np.ndarray:
 
     A tapered frame's autocorrelation falls with the lag even for a perfectly periodic signal;
     dividing by this undoes the taper (Boersma 1993). Shared by every autocorrelation pitch and
-    voicing measure (:func:`frame_features`, :mod:`speechcoach.fillers`,
-    :mod:`speechcoach.placement`). Computed in the window's own precision.
+    voicing measure (:func:`frame_features`, :mod:`speechcoach.precise.fillers`,
+    :mod:`speechcoach.analysis.placement`). Computed in the window's own precision.
 
     Parameters
     ----------

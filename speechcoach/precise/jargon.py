@@ -72,7 +72,7 @@ def catalogue(folder: str | None = None) -> tuple[Term, ...]:
     speechcoach.guidance.GuidanceError
         The file is broken (checked entry by entry when first read).
     """
-    from .guidance import jargon_entries
+    from ..guidance import jargon_entries
 
     return tuple(Term(e.term, e.plain, e.aliases) for e in jargon_entries(folder))
 
@@ -102,7 +102,7 @@ def find(
     ----------
     script : str, optional, keyword-only
     words : sequence of Word, keyword-only
-        The recogniser's timed words (:class:`speechcoach.asr.Word`), in order.
+        The recogniser's timed words (:class:`speechcoach.precise.asr.Word`), in order.
     terms : sequence of Term, optional, keyword-only
         Defaults to :func:`catalogue`. Longer terms win over shorter ones inside them
         (个人账户累计储存额 is not also reported as 储存额).
