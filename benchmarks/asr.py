@@ -9,7 +9,7 @@ manifest transcript. Three counts are compared:
 * ``asr`` — spoken characters of the recogniser's whole transcript (precise mode's decoding:
   the recording from the first speech onset to the last offset, beam 5, temperature 0,
   disfluent initial prompt), before any guard;
-* ``fused`` — the count precise mode reports (:func:`speechcoach.precise.asr.fuse_counts`): the
+* ``fused`` — the count precise mode reports (:func:`speechcoach.precise.fusion.fuse_counts`): the
   recogniser's, without text placed in silence, with the rate-calibrated nuclei
   (``syllables.nucleus_weights``) standing in for decoding loops and for runs where the two
   disagree strongly, plus vocal hesitations the recogniser leaves out;
@@ -41,7 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
-from speechcoach.precise import asr, fillers
+from speechcoach.analysis import fusion, hesitations
+from speechcoach.precise import asr
 from speechcoach.characters import count_spoken
 from speechcoach.analysis.features import frame_features
 from speechcoach.fileio import write_atomic
@@ -103,8 +104,8 @@ def run_clip(clip: Clip, y: np.ndarray, model_dir: Path, reference: bool = False
     t0 = time.perf_counter()
     c0 = time.process_time()
     tr = asr.transcribe(y, SR, seg.runs, model_dir=model_dir)
-    fused = asr.fuse_counts(tr, seg.runs, nuclei, widths=track.width_s)
-    vocal = fillers.vocal_hesitations(y, SR, seg.runs, words=tr.words)
+    fused = fusion.fuse_counts(tr, seg.runs, nuclei, widths=track.width_s)
+    vocal = hesitations.vocal_hesitations(y, SR, seg.runs, words=tr.words)
     compute = time.perf_counter() - t0
     cpu = time.process_time() - c0
     plain, plain_s = plain_count(y, model_dir) if reference else (None, None)

@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from speechcoach.analysis import fusion, hesitations
 from speechcoach.precise import asr, fillers, jargon, model
-from speechcoach.precise.asr import Segment, Transcript, Word
+from speechcoach.precise.transcript import Segment, Transcript, Word
 from speechcoach.errors import SpeechcoachError
 
 from .conftest import CORPUS, SR, voiced
@@ -147,7 +148,7 @@ def test_fused_count_overrules_a_dropped_run():
     nuclei = np.concatenate([np.linspace(0.1, 2.9, 15), np.linspace(3.6, 6.4, 15)])
     words = _words([(0.1 + 0.2 * i, 0.3 + 0.2 * i, "字") for i in range(14)] + [(3.6, 3.9, "一二")])
     tr = Transcript("".join(w.text for w in words), (Segment(0.1, 3.9, "x"),), words)
-    fc = asr.fuse_counts(tr, runs, nuclei)
+    fc = fusion.fuse_counts(tr, runs, nuclei)
     assert fc.asr == 16
     assert [r.flag for r in fc.runs] == [None, "dropped"]
     # the dropped run's 15 nuclei, 200 ms apart at 5/s, weigh what they do in the no-script count:
@@ -162,7 +163,7 @@ def test_fused_count_placed_in_time_spreads_each_run_over_its_nuclei():
     words = _words([(0.1 + 0.2 * i, 0.3 + 0.2 * i, "字") for i in range(14)]
                    + [(3.6 + 0.3 * i, 3.8 + 0.3 * i, "字") for i in range(10)] + [(7.1, 7.4, "好")])
     tr = Transcript("".join(w.text for w in words), (Segment(0.1, 7.4, "x"),), words)
-    fc = asr.fuse_counts(tr, runs, nuclei)
+    fc = fusion.fuse_counts(tr, runs, nuclei)
     assert [r.fused for r in fc.runs] == [14, 10, 1]
     t, w = fc.events(nuclei[::-1])
     assert w.sum() == pytest.approx(fc.fused, abs=1e-9) and len(t) == len(nuclei) + 1
@@ -177,7 +178,7 @@ def test_a_fast_dropped_run_gets_the_rate_calibrated_estimate():
     nuclei = np.concatenate([np.linspace(0.1, 2.9, 15), np.linspace(3.55, 6.43, 33)])  # 11/s, 90 ms apart, in run 2
     words = _words([(0.1 + 0.2 * i, 0.3 + 0.2 * i, "字") for i in range(14)] + [(3.6, 3.9, "一二")])
     tr = Transcript("".join(w.text for w in words), (Segment(0.1, 3.9, "x"),), words)
-    fc = asr.fuse_counts(tr, runs, nuclei)
+    fc = fusion.fuse_counts(tr, runs, nuclei)
     dropped = fc.runs[1]
     assert dropped.flag == "dropped" and dropped.acoustic == 33
     # fast speech: the raw nuclei undercount (crowded at the picker's spacing floor), so the run's
@@ -196,7 +197,7 @@ def test_text_in_silence_needs_a_nucleus():
         + [(5.1 + 0.2 * i, 5.25 + 0.2 * i, "字") for i in range(5)]
     )
     tr = Transcript("".join(w.text for w in words), (Segment(0.1, 5.9, "x"),), words)
-    fc = asr.fuse_counts(tr, runs, nuclei)
+    fc = fusion.fuse_counts(tr, runs, nuclei)
     assert fc.asr == 14
     assert fc.fused == 12
 
@@ -212,7 +213,7 @@ def test_decoding_loop_counts_the_nuclei():
     nuclei = np.linspace(0.1, 3.9, 20)
     words = _words([(0.1 + 0.2 * i, 0.25 + 0.2 * i, "字") for i in range(10)] + [(2.1 + 0.1 * i, 2.2 + 0.1 * i, "香瓜") for i in range(18)])
     segs = (Segment(0.1, 2.05, "字" * 10), Segment(2.05, 3.95, "你的香瓜你的香瓜你的香瓜", loop=True))
-    fc = asr.fuse_counts(Transcript("".join(w.text for w in words), segs, words), runs, nuclei)
+    fc = fusion.fuse_counts(Transcript("".join(w.text for w in words), segs, words), runs, nuclei)
     assert fc.fused == 10 + 10  # ten words before the loop, the loop's ten nuclei
     assert fc.runs[0].flag == "invented"
 
@@ -263,7 +264,7 @@ def test_decode_span_and_simplified_words():
 
 def test_counting_reads_digits_aloud():
     tr = Transcript("100块钱", (), _words([(0.0, 1.0, "100块钱")]))
-    fc = asr.fuse_counts(tr, np.array([[0.0, 1.0]]), np.linspace(0.1, 0.9, 5))
+    fc = fusion.fuse_counts(tr, np.array([[0.0, 1.0]]), np.linspace(0.1, 0.9, 5))
     assert fc.asr == 4  # read aloud: 一百块钱
 
 
@@ -271,7 +272,7 @@ def test_skipped_and_added_passages():
     script = "请带上身份证和户口本。办理时间是工作日上午九点到下午五点。谢谢。"
     said = "请带上身份证和户口本。谢谢你们大家。"
     words = _words([(i * 0.25, i * 0.25 + 0.2, ch) for i, ch in enumerate(said)])
-    ps = asr.compare_to_script(Transcript(said, (), words), script)
+    ps = fusion.compare_to_script(Transcript(said, (), words), script)
     kinds = {p.kind: p for p in ps}
     assert "skipped" in kinds and "办理时间" in kinds["skipped"].text
     assert "added" in kinds and "你们大家" in kinds["added"].text
@@ -307,7 +308,7 @@ def test_vocal_hesitation_before_speech_synthetic():
     speech = syllables(12, rate_per_s=5.0)
     y = np.concatenate([lead, um, np.zeros(int(0.2 * SR), np.float32), speech])
     runs = np.array([[0.3, 0.9], [1.1, 1.1 + len(speech) / SR]])
-    fs = fillers.vocal_hesitations(y, SR, runs)
+    fs = hesitations.vocal_hesitations(y, SR, runs)
     assert fs and fs[0].kind == "vocal" and abs(fs[0].start_s - 0.3) < 0.1 and fs[0].end_s > 0.7
     assert all(f.start_s < 1.0 for f in fs)  # the syllables are not hesitations
 
@@ -386,7 +387,7 @@ def test_real_clip_fillers_have_times(model_dir):
     from speechcoach.analysis.syllables import detect_nuclei
 
     seg = segment(frame_features(a.samples, a.sr))
-    p = asr.analyse(a.samples, a.sr, seg.runs, detect_nuclei(a.samples, a.sr, runs=seg.runs), model_dir=model_dir)
+    p = fusion.analyse(a.samples, a.sr, seg.runs, detect_nuclei(a.samples, a.sr, runs=seg.runs), model_dir=model_dir)
     lex = [f for f in p.fillers if f.kind == "lexical"]
     assert any(f.word == "就是" for f in lex)
     assert all(0 <= f.start_s <= f.end_s <= a.duration_s for f in p.fillers)
@@ -470,7 +471,7 @@ def test_a_loop_over_several_runs_counts_each_nucleus_once():
     runs = np.array([[0.0, 2.0], [3.0, 5.0]])
     nuclei = np.r_[np.linspace(0.1, 1.9, 10), np.linspace(3.1, 4.9, 10)]
     segs = (Segment(0.0, 5.0, "好了好了好了好了", loop=True),)
-    fc = asr.fuse_counts(Transcript("", segs, ()), runs, nuclei)
+    fc = fusion.fuse_counts(Transcript("", segs, ()), runs, nuclei)
     assert fc.fused == 20  # 10 + 10, not the loop's 20 in one run plus the other run again
     assert [r.fused for r in fc.runs] == [10, 10]
     assert all(r.flag == "invented" for r in fc.runs)
@@ -479,17 +480,17 @@ def test_a_loop_over_several_runs_counts_each_nucleus_once():
 def test_short_runs_the_recogniser_skipped_are_checked_together():
     # a well-recognised 3 s run, then three 1 s phrases the recogniser wrote nothing for
     runs = np.array([[0.0, 3.0], [3.5, 4.5], [5.0, 6.0], [6.5, 7.5]])
-    assert asr.check_groups(runs).tolist() == [0, 1, 1, 1]
+    assert fusion.check_groups(runs).tolist() == [0, 1, 1, 1]
     nuclei = np.r_[np.linspace(0.1, 2.9, 12), np.linspace(3.6, 4.4, 4), np.linspace(5.1, 5.9, 4), np.linspace(6.6, 7.4, 4)]
     words = _words([(0.1 + 0.25 * i, 0.3 + 0.25 * i, "字") for i in range(12)])
-    fc = asr.fuse_counts(Transcript("字" * 12, (Segment(0.0, 3.0, "字" * 12),), words), runs, nuclei)
+    fc = fusion.fuse_counts(Transcript("字" * 12, (Segment(0.0, 3.0, "字" * 12),), words), runs, nuclei)
     assert [r.flag for r in fc.runs] == [None, "dropped", "dropped", "dropped"]
     assert fc.fused == 12 + 12  # the words of the long run, the nuclei of the skipped phrases
 
 
 def test_check_groups_long_runs_stand_alone():
     runs = np.array([[0.0, 0.5], [1.0, 1.5], [2.0, 5.0], [5.5, 6.0], [7.0, 10.0], [10.5, 13.0]])
-    assert asr.check_groups(runs).tolist() == [0, 0, 1, 2, 3, 4]
+    assert fusion.check_groups(runs).tolist() == [0, 0, 1, 2, 3, 4]
 
 
 def _peak_mb(call) -> tuple[object, float]:
@@ -510,10 +511,10 @@ def test_frame_cues_memory_does_not_grow_with_the_recording(monkeypatch):
 
     y, truth = layout([("s", 0.5)] + [("v", 4.4), ("s", 0.6)] * 60, noise_dbfs=-60)
     runs = np.array(truth)
-    cues, peak = _peak_mb(lambda: fillers.frame_cues(y, SR, runs))
+    cues, peak = _peak_mb(lambda: hesitations.frame_cues(y, SR, runs))
     assert peak < 120, f"{peak:.0f} MB"  # blocks of 1024 frames: ~45 MB, most of it the signal's copies
-    monkeypatch.setattr(fillers, "_BLOCK", 333)  # the blocks do not change a value beyond float32 rounding
-    again = fillers.frame_cues(y, SR, runs)
+    monkeypatch.setattr(hesitations, "_BLOCK", 333)  # the blocks do not change a value beyond float32 rounding
+    again = hesitations.frame_cues(y, SR, runs)
     for key, values in cues.items():  # (the band sums are a float32 matrix product, whose rounding the block shape moves)
         assert values.dtype == again[key].dtype, key
         np.testing.assert_allclose(again[key], values, rtol=1e-6, atol=1e-6, err_msg=key)
@@ -531,23 +532,23 @@ def test_a_quiet_recording_is_recognised_as_if_it_were_at_minus_30_dbfs(model_di
 
 
 # --- nothing from what the count check overruled ----------------------------------------------
-def _checked(runs, flags) -> asr.FusedCount:
-    """A count check with the given runs (s) and flags, as :func:`asr.fuse_counts` makes it."""
-    return asr.FusedCount(asr=0, fused=0, runs=tuple(asr.RunCount(a, b, 0, 0, 0, f) for (a, b), f in zip(runs, flags)))
+def _checked(runs, flags) -> fusion.FusedCount:
+    """A count check with the given runs (s) and flags, as :func:`fusion.fuse_counts` makes it."""
+    return fusion.FusedCount(asr=0, fused=0, runs=tuple(fusion.RunCount(a, b, 0, 0, 0, f) for (a, b), f in zip(runs, flags)))
 
 
 def test_trusted_leaves_out_the_words_of_an_overruled_stretch():
     words = _words([(0.1, 0.4, "您好"), (0.5, 0.8, "请"), (3.6, 3.9, "天的"), (4.0, 4.3, "卤啊"), (7.1, 7.4, "带上"), (7.5, 7.8, "身份证")])
     text = "您好 请天的卤啊带上 身份证"
     tr = Transcript(text, (Segment(0.1, 7.8, text),), words)
-    shown = asr.trusted(tr, _checked([(0.0, 1.0), (3.5, 4.5), (7.0, 8.0)], [None, "invented", None]))
+    shown = fusion.trusted(tr, _checked([(0.0, 1.0), (3.5, 4.5), (7.0, 8.0)], [None, "invented", None]))
     assert [w.text for w in shown.words] == ["您好", "请", "带上", "身份证"]
     assert shown.text == "您好 请…带上 身份证"  # the segment's own spacing; … where the stretch was
     d = shown.to_dict()
     assert d["withheld"] is False
     assert [s["text"] for s in d["segments"]] == ["您好 请", "带上 身份证"]
     assert d["rejected"] == [{"start_s": 3.5, "end_s": 4.5}]
-    assert asr.trusted(tr, _checked([(0.0, 1.0), (3.5, 4.5), (7.0, 8.0)], [None, None, None])) is tr
+    assert fusion.trusted(tr, _checked([(0.0, 1.0), (3.5, 4.5), (7.0, 8.0)], [None, None, None])) is tr
 
 
 def test_a_transcript_mostly_overruled_is_withheld():
@@ -555,7 +556,7 @@ def test_a_transcript_mostly_overruled_is_withheld():
     tr = Transcript("您好天的带上", (Segment(0.1, 7.4, "您好天的带上"),), words)
     checked = _checked([(0.0, 1.0), (3.5, 4.5), (7.0, 8.0)], [None, "invented", "dropped"])
     assert checked.flagged_share == pytest.approx(2 / 3, abs=1e-9)
-    shown = asr.trusted(tr, checked)
+    shown = fusion.trusted(tr, checked)
     d = shown.to_dict()
     assert shown.withheld and d["withheld"] is True
     assert d["text"] == "" and d["segments"] == [] and d["words"] == []
@@ -567,11 +568,11 @@ def test_a_skip_is_reported_only_where_the_sound_agrees():
     words = _words([(0.1, 0.4, "您好"), (0.5, 0.8, "请"), (7.1, 7.8, "办理")])
     tr = Transcript("您好请办理", (Segment(0.1, 7.8, "您好请办理"),), words)
     quiet = np.array([0.2, 0.35, 0.65, 7.3, 7.6])  # nothing between 请 and 办理: a skip
-    assert [p.kind for p in asr.compare_to_script(tr, script, quiet)] == ["skipped"]
+    assert [p.kind for p in fusion.compare_to_script(tr, script, quiet)] == ["skipped"]
     spoken = np.sort(np.r_[quiet, np.linspace(1.5, 6.5, 10)])  # 10 syllables there the transcript lacks
-    assert asr.compare_to_script(tr, script, spoken) == ()
-    assert asr.compare_to_script(tr, script, quiet, ((1.0, 6.9),)) == ()  # overruled there: nothing known
-    assert [p.kind for p in asr.compare_to_script(tr, script)] == ["skipped"]  # without nuclei, as before
+    assert fusion.compare_to_script(tr, script, spoken) == ()
+    assert fusion.compare_to_script(tr, script, quiet, ((1.0, 6.9),)) == ()  # overruled there: nothing known
+    assert [p.kind for p in fusion.compare_to_script(tr, script)] == ["skipped"]  # without nuclei, as before
 
 
 POEM = "我最喜欢夏天，满地的鲜花，这里一朵，那里一朵， 真比天上的星星还多。 夜晚，我数着天上的星星，真比地上的花儿还要多。那里一颗，真比天上的花还，花儿还多。"

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from speechcoach.precise import asr, cache as asrcache
 from speechcoach import fileio
-from speechcoach.precise.asr import Segment, Transcript, Word
+from speechcoach.precise.transcript import Segment, Transcript, Word
 from speechcoach.precise.cache import SCHEMA, TranscriptCache, prune, transcript_key
 from speechcoach.app.batch import STATE_DIR, TRANSCRIPTS_DIR, run_batch
 from speechcoach.app.cli import app

@@ -30,7 +30,7 @@ from ..settings import Settings
 from .syllables import detect_track, nucleus_weights, weighted_count
 
 if TYPE_CHECKING:  # precise mode is optional and imported lazily
-    from ..precise.asr import Precise
+    from .fusion import Precise
     from ..precise.cache import TranscriptCache
 
 MIN_SPEECH_S = 2.0
@@ -407,7 +407,7 @@ def pace_events(
     With a script, its characters at their aligned times (centres), one each: the alignment
     knows how many characters each speech run holds. Else, in precise mode, the recogniser's
     run-by-run count spread over each run's nuclei (``recognised``, from
-    :meth:`speechcoach.precise.asr.FusedCount.events`). Else the syllable nuclei, each weighing its
+    :meth:`speechcoach.precise.fusion.FusedCount.events`). Else the syllable nuclei, each weighing its
     rate-calibrated share (``calibrated``, from :func:`speechcoach.analysis.syllables.nucleus_weights`).
     On the benchmark passages the pieces' rates are off by a median 1.3 % with the script's
     characters (``benchmarks/RESULTS.md``, all seeds) and 8.6 % with the weighted nuclei (scratch
@@ -503,11 +503,12 @@ def _precise(
 ) -> Precise | None:
     """Precise mode (:mod:`speechcoach.precise.asr`) when ``count`` asks for it and it is installed, else None."""
     from ..precise import asr
+    from . import fusion
 
     model_dir = asr.choose_model(count, asr_model)
     if model_dir is None:
         return None
-    return asr.analyse(y, sr, seg.runs, nuclei, model_dir=model_dir, script=script, guidance=guidance, cache=cache, widths=widths)
+    return fusion.analyse(y, sr, seg.runs, nuclei, model_dir=model_dir, script=script, guidance=guidance, cache=cache, widths=widths)
 
 
 def _precise_extras(precise: Precise | None, script: str | None, seg: Segmentation, guidance: str | None = None) -> dict:

@@ -3,7 +3,7 @@
 Precise mode's transcription (:func:`speechcoach.precise.asr.transcribe`, Whisper at roughly 5x real
 time) is the only slow step of an analysis; everything after it (the count check, fillers,
 jargon, findings, the report) takes milliseconds and depends on the trainer's guidance files,
-target and language. A :class:`TranscriptCache` keeps the :class:`~speechcoach.precise.asr.Transcript`
+target and language. A :class:`TranscriptCache` keeps the :class:`~speechcoach.precise.transcript.Transcript`
 of each transcription in a folder, one small JSON file per entry, under a key made of exactly
 what the transcription depends on (:func:`transcript_key`):
 
@@ -43,15 +43,13 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ..errors import OutputError
 from ..fileio import user_cache_dir, write_atomic
-
-if TYPE_CHECKING:
-    from .asr import Transcript
+from .transcript import Segment, Transcript, Word
 
 SCHEMA = "speechcoach.transcript-cache/1"
 """The ``schema`` of every entry; an entry of another schema is ignored."""
@@ -246,7 +244,6 @@ def _text(x: Any) -> str:
 def _from_entry(data: Any, key: str) -> Transcript:
     """The transcript of an entry read back; ``ValueError`` (or ``TypeError``/``KeyError``)
     when it is not a whole entry of this schema stored under ``key``."""
-    from .asr import Segment, Transcript, Word
 
     if not isinstance(data, dict) or data.get("schema") != SCHEMA or data.get("key") != key:
         raise ValueError("foreign entry")

@@ -102,7 +102,7 @@ def find(
     ----------
     script : str, optional, keyword-only
     words : sequence of Word, keyword-only
-        The recogniser's timed words (:class:`speechcoach.precise.asr.Word`), in order.
+        The recogniser's timed words (:class:`speechcoach.precise.transcript.Word`), in order.
     terms : sequence of Term, optional, keyword-only
         Defaults to :func:`catalogue`. Longer terms win over shorter ones inside them
         (个人账户累计储存额 is not also reported as 储存额).
