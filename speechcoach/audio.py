@@ -41,6 +41,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from .errors import AudioError
+from .settings import DEFAULT_MAX_MINUTES
 
 ANALYSIS_SR = 16_000
 """Every signal is analysed at this rate (Hz)."""
@@ -109,12 +110,6 @@ class Audio:
     channel_used: int | None = None
 
 
-DEFAULT_MAX_MINUTES = 120.0
-"""The longest recording analysed unless told otherwise (minutes; ``--max-minutes``, the
-setting ``max_minutes``). Two hours at the analysis rate are 460 MB and the analysis of a
-one-hour recording peaks near 1 GB (``benchmarks/FUZZ_RESULTS.md``); a practice explanation
-lasts minutes, a recorded training session an hour or two."""
-
 MAX_SOURCE_SR = 768_000
 """Files sampled above this rate (Hz) are refused: no recorder samples faster (768 kHz is the
 highest rate audio interfaces offer), and a header claiming more is damaged or forged."""
@@ -147,7 +142,8 @@ def load(path: str | Path, *, sr: int = ANALYSIS_SR, max_minutes: float | None =
     sr : int, keyword-only
         Target sample rate in Hz.
     max_minutes : float or None, keyword-only
-        The longest recording accepted, in minutes (default :data:`DEFAULT_MAX_MINUTES`;
+        The longest recording accepted, in minutes (default
+        :data:`speechcoach.settings.DEFAULT_MAX_MINUTES`, 120;
         ``None``: no limit). A longer one is refused (``code="too_long"``) as soon as its
         header or its decoding shows it, before the rest is decoded.
 

@@ -26,6 +26,9 @@ their defaults and the values accepted)::
     [batch]
     trainee = "parent"         # "parent" folder name, or "stem-prefix" (NAME_… in the file name)
 
+    [input]
+    max_minutes = 120          # longer recordings are refused: 0.1-1440 minutes   (flag --max-minutes)
+
 The rubric may be saved with a UTF-8 byte-order mark. Every number must be finite; a value outside its range is refused with a
 :class:`~speechcoach.errors.ParameterError` naming the key (as the rubric writes it, with the
 file, or as the flag) and quoting the value.
@@ -56,6 +59,14 @@ COUNT_LIMIT = 100_000
 WINDOW_RANGE_S = (1.0, 120.0)
 MIN_HOP_S = 0.1
 CV_RANGE = (0.01, 2.0)
+DEFAULT_MAX_MINUTES = 120.0
+"""The longest recording analysed unless a rubric or ``--max-minutes`` says otherwise (minutes;
+:func:`speechcoach.audio.load` refuses a longer one before decoding the rest). Two hours at the
+analysis rate (16 kHz mono float32) are 460 MB and the analysis of one hour peaks near 1 GB
+(``benchmarks/FUZZ_RESULTS.md``); a practice explanation lasts minutes, a recorded training
+session an hour or two. The practice server's uploads have their own, lower cap."""
+MAX_MINUTES_RANGE = (0.1, 1440.0)
+"""Accepted ``max_minutes`` (minutes): up to a day; memory grows by about 1 GB an hour analysed."""
 COUNT_MODES = ("auto", "asr", "acoustic")
 """``count``: how characters are counted without a script, and whether the speech recogniser
 runs at all (:func:`speechcoach.precise.asr.choose_model`): ``auto`` when it and its model are installed,
@@ -89,6 +100,9 @@ class Settings:
     :mod:`speechcoach.guidance`. The folder is checked by :func:`speechcoach.guidance.validate`."""
     count: str = "auto"
     """One of :data:`COUNT_MODES` (rubric ``[rate] count``, flag ``--count``)."""
+    max_minutes: float = DEFAULT_MAX_MINUTES
+    """The longest recording analysed, minutes (rubric ``[input] max_minutes``, flag
+    ``--max-minutes``; :data:`DEFAULT_MAX_MINUTES`)."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -120,6 +134,7 @@ class Settings:
         _within("window_s", self.window_s, *WINDOW_RANGE_S, "s")
         _within("hop_s", self.hop_s, MIN_HOP_S, self.window_s, "s", high_name="window_s")
         _within("max_cv", self.max_cv, *CV_RANGE, "")
+        _within("max_minutes", self.max_minutes, *MAX_MINUTES_RANGE, "minutes")
         if self.lang not in ("zh", "en"):
             _refuse("lang", f"must be 'zh' or 'en', got {self.lang!r}")
         if self.count not in COUNT_MODES:
@@ -174,6 +189,7 @@ _TOML_KEYS: dict[tuple[str, str], str] = {
     ("report", "lang"): "lang",
     ("report", "guidance"): "guidance",
     ("batch", "trainee"): "trainee",
+    ("input", "max_minutes"): "max_minutes",
 }
 
 _RUBRIC_NAMES: dict[str, str] = {name: f"[{section}] {key}" for (section, key), name in _TOML_KEYS.items()} | {
@@ -189,6 +205,7 @@ FLAGS: dict[str, str] = {
     "lang": "--lang",
     "guidance": "--guidance",
     "count": "--count",
+    "max_minutes": "--max-minutes",
 }
 """The command-line flag of each setting that has one (the band's two fields are ``band_cpm``)."""
 
@@ -328,7 +345,7 @@ def _completed_by_flags(base: Settings, values: dict[str, Any], flags: Mapping[s
         return None
 
 
-SECTIONS = ("rate", "pauses", "pace", "report", "batch")
+SECTIONS = ("rate", "pauses", "pace", "report", "batch", "input")
 """The tables of a rubric file, in the order the documentation lists them."""
 
 
