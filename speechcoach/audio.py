@@ -36,7 +36,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -525,12 +525,17 @@ def _soundfile_source(p: Path, wav: _WavData | None, *, quiet: bool = False) -> 
     def blocks() -> Iterator[np.ndarray]:
         with _native_stderr_silenced():  # opening probes formats, and libmpg123 prints while it does
             f = open_()
+        got = 0
         try:
             while True:
-                with _native_stderr_silenced() if quiet else contextlib.nullcontext():
-                    block = f.read(per_block, dtype="float32", always_2d=True)
+                try:
+                    with _native_stderr_silenced() if quiet else contextlib.nullcontext():
+                        block = f.read(per_block, dtype="float32", always_2d=True)
+                except sf.LibsndfileError:  # the decoder lost its way: a file cut short, or a header that lies
+                    raise _cut_short(p, open_, got, frames, sr) from None
                 if not len(block):
                     return
+                got += len(block)
                 yield block
         finally:
             f.close()
@@ -586,6 +591,32 @@ def _known_length_patches(wav: _WavData | None) -> dict[int, bytes]:
         wav.size_field: present.to_bytes(4, "little"),
         4: min(wav.offset + present - 8, 0xFFFF_FFFF).to_bytes(4, "little"),
     }
+
+
+def _cut_short(p: Path, open_: Callable[[], Any], good: int, frames: int | None, sr: int) -> AudioError:
+    """The error for a file whose decoding failed after ``good`` sample frames: truncated (its
+    header announced ``frames``; the frames that do decode are counted, in small reads from
+    ``good`` on, for the message), else corrupt."""
+    if frames is None or frames <= good:
+        return _soundfile_error(p)
+    present = good
+    try:
+        with _native_stderr_silenced(), open_() as f:
+            f.seek(good)
+            while present < min(frames, good + BLOCK_SAMPLES):  # the failure lay within the block that met it
+                n = len(f.read(4096, dtype="float32", always_2d=True))
+                if not n:
+                    break
+                present += n
+    except Exception:  # the failure met again: what came before it is what is present
+        pass
+    header_s, present_s = frames / sr, present / sr
+    return AudioError(
+        p,
+        f"the file is truncated: its header says {header_s:.1f} s, only {present_s:.1f} s present",
+        code="truncated_audio",
+        params={"header_s": round(header_s, 3), "present_s": round(present_s, 3)},
+    )
 
 
 class _Patched(io.RawIOBase):
