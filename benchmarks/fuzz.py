@@ -127,10 +127,12 @@ def write_seeds(folder: Path, seconds: float = 6.0) -> dict[str, tuple[str, byte
 
 # --------------------------------------------------------------------------- mutations
 
-INTERESTING = (0, 1, 2, 3, 7, 8, 15, 16, 0x7F, 0x80, 0xFF, 0x100, 0x3E80, 0x7FFF, 0x8000, 0xFFFF, 0x10000,
-               0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF, 0xFFFF_FFFF_FFFF_FFFF, 3_000_000_000, (1 << 36) - 1)
-"""Values a header field is set to: edges of signed and unsigned widths, a 16 kHz rate, a
-3 GB size, FLAC's largest sample count; plus random values (:func:`_value`)."""
+INTERESTING = (0, 1, 2, 3, 6, 7, 8, 15, 16, 0x11, 0x31, 0x50, 0x55, 0x7F, 0x80, 0xFF, 0x100, 0x3E80, 0x7FFF, 0x8000,
+               0xFFFE, 0xFFFF, 0x10000, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF, 0xFFFF_FFFF_FFFF_FFFF, 3_000_000_000,
+               (1 << 36) - 1)
+"""Values a header field is set to: edges of signed and unsigned widths, WAV format tags (A-law,
+µ-law, IMA ADPCM, GSM 6.10, MPEG, MPEG layer 3, extensible), a 16 kHz rate, a 3 GB size,
+FLAC's largest sample count; plus random values (:func:`_value`)."""
 
 
 def _value(rng: random.Random, bits: int) -> int:

@@ -513,7 +513,7 @@ def _soundfile_source(p: Path, wav: _WavData | None, *, quiet: bool = False) -> 
         with _native_stderr_silenced(), open_() as f:
             sr, channels, subtype, seekable = int(f.samplerate), int(f.channels), f.subtype, f.seekable()
             frames = int(f.frames) if seekable and 0 < f.frames < (1 << 62) else None
-            quiet = quiet or f.format == "MP3"
+            quiet = quiet or f.format == "MP3" or subtype.startswith("MPEG")  # MPEG in a WAV too
     except sf.LibsndfileError:
         raise _soundfile_error(p) from None
     except (RuntimeError, ValueError, OSError) as exc:
