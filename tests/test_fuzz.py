@@ -213,3 +213,26 @@ def test_a_script_over_1_mb_is_refused_before_it_is_read(tmp_path):
     ok = tmp_path / "ok.txt"
     ok.write_bytes("社保卡挂失。".encode() * (MAX_SCRIPT_BYTES // 18 - 1))
     assert read_script(ok).startswith("社保卡")
+
+
+# --------------------------------------------------------------------------- out of memory
+
+
+def test_running_out_of_memory_is_exit_2_naming_the_file(tmp_path):
+    """A real MemoryError (the process's address space capped at 300 MB, a 40-minute recording
+    to analyse): one line naming the file, exit 2, never a traceback or exit 3."""
+    import resource
+
+    p = tmp_path / "long.wav"
+    y = (speechlike(60.0, ANALYSIS_SR) * 32767).astype(np.int16)
+    with sf.SoundFile(str(p), "w", ANALYSIS_SR, 1, subtype="PCM_16") as f:
+        for _ in range(40):
+            f.write(y)
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (300 << 20, 300 << 20))
+
+    res = subprocess.run([sys.executable, "-m", "speechcoach", "analyze", "--count", "acoustic", str(p)], capture_output=True,
+                         text=True, preexec_fn=cap, env={"OPENBLAS_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
+    assert res.returncode == 2, res.stderr
+    assert res.stderr == f"speechcoach：错误：{p}：分析时内存不足\n"
