@@ -36,7 +36,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Generator, Iterator
 
 import numpy as np
 
@@ -212,7 +212,7 @@ class _Source:
     unbounded: bool  # floating-point samples, which may go past ±1 without clipping
     frames: int | None
     exact: bool
-    blocks: Callable[[], Iterator[np.ndarray]]
+    blocks: Callable[[], Generator[np.ndarray, None, None]]
 
 
 def _check_rate(p: Path, source_sr: int) -> None:
@@ -522,7 +522,7 @@ def _soundfile_source(p: Path, wav: _WavData | None, *, quiet: bool = False) -> 
         raise AudioError(p, "holds no audio samples (empty or truncated file)", code="no_samples")
     per_block = max(1, BLOCK_SAMPLES // channels)
 
-    def blocks() -> Iterator[np.ndarray]:
+    def blocks() -> Generator[np.ndarray, None, None]:
         with _native_stderr_silenced():  # opening probes formats, and libmpg123 prints while it does
             f = open_()
         got = 0
@@ -847,9 +847,10 @@ def _ffmpeg_source(p: Path, container: str | None = None) -> _Source:
         return _soundfile_source(p, None, quiet=True)
     except AudioError:  # not a format libsndfile knows: ffmpeg's turn
         pass
-    first = _FfmpegPipe(p)  # started here: its header gives the rate and channels
+    started = _FfmpegPipe(p)  # started here: its header gives the rate and channels
+    first: _FfmpegPipe | None = started
 
-    def blocks() -> Iterator[np.ndarray]:
+    def blocks() -> Generator[np.ndarray, None, None]:
         nonlocal first
         pipe, first = (first, None) if first is not None else (_FfmpegPipe(p), None)
         try:
@@ -857,7 +858,7 @@ def _ffmpeg_source(p: Path, container: str | None = None) -> _Source:
         finally:
             pipe.close()
 
-    return _Source(first.sr, first.channels, False, None, False, blocks)
+    return _Source(started.sr, started.channels, False, None, False, blocks)
 
 
 class _FfmpegPipe:
