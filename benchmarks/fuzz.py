@@ -110,7 +110,8 @@ write (and GSM 6.10, ADPCM, µ-law: formats libsndfile reads that phones and tel
 
 
 def write_seeds(folder: Path, seconds: float = 6.0) -> dict[str, tuple[str, bytes]]:
-    """Write the seeds into ``folder``; returns name -> (input class, bytes)."""
+    """Write the seeds into ``folder``; returns name -> (input class, bytes). With ``ffmpeg`` on
+    the PATH an AAC ``.m4a`` (a phone's memo) joins them, decoded through ffmpeg."""
     import soundfile as sf
     import soxr
 
@@ -122,6 +123,11 @@ def write_seeds(folder: Path, seconds: float = 6.0) -> dict[str, tuple[str, byte
         path = folder / name
         sf.write(str(path), data, sr, format=fmt, subtype=subtype)
         seeds[name] = (kind, path.read_bytes())
+    if shutil.which("ffmpeg") is not None:
+        m4a = folder / "aac.m4a"
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(folder / "pcm16.wav"), "-c:a", "aac", "-b:a", "48k",
+                        str(m4a)], check=True)
+        seeds[m4a.name] = ("M4A (ffmpeg)", m4a.read_bytes())
     return seeds
 
 
@@ -579,9 +585,12 @@ def main(argv: list[str] | None = None) -> int:
             path.unlink()
             if (i + 1) % 500 == 0:
                 print(f"benchmarks.fuzz: {i + 1} inputs ({time.process_time() - t0:.0f} s CPU here)", flush=True)
-        check = run_cli_measured(["check", "--lang", "en", "--count", "acoustic", str(check_dir)], env=env)
         check_names = sorted(p.name for p in check_dir.iterdir())
+        check = run_cli_measured(["check", "--lang", "en", "--count", "acoustic", str(check_dir)], env=env)
         check_bad = _check_problems(check, check_names)
+        batch = run_cli_measured(["batch", "--lang", "en", "--count", "acoustic", "-j", "2", "--out", str(folder / "batch-out"),
+                                  str(check_dir)], env=env)
+        check_bad += [f"batch: {b}" for b in _batch_problems(batch, check_names)]
         bomb_rows = []
         for label, p in bombs(folder).items():
             run = run_cli_measured(["analyze", "--lang", "en", "--count", "acoustic", str(p)], env=env)
@@ -613,6 +622,20 @@ def _check_problems(run: CliRun, names: list[str]) -> list[str]:
         found.append("traceback")
     if run.stdout_lines != len(names):
         found.append(f"{run.stdout_lines} lines for {len(names)} recordings")
+    return found
+
+
+def _batch_problems(run: CliRun, names: list[str]) -> list[str]:
+    """``batch`` over the same folder: exit 0 or 2, no traceback, each stderr line naming an input."""
+    found = []
+    if run.exit_code not in (0, 2):
+        found.append(f"exit {run.exit_code}")
+    if "Traceback" in run.stderr:
+        found.append("traceback")
+    lines = [line for line in run.stderr.splitlines() if line.strip() and "error" in line]
+    stray = [line for line in lines if not any(n in line for n in names)]
+    if stray:
+        found.append(f"error lines naming no input: {stray[:3]!r}")
     return found
 
 
@@ -675,8 +698,8 @@ def _report(args, by_class, cli_tally, cli_bad, check, check_bad, n_check, bomb_
         lines += [""] + [f"- `{b}`" for b in cli_bad[:20]]
     lines += [
         "",
-        f"`speechcoach check` over {n_check} of the mutated inputs in one folder: exit {check.exit_code}, "
-        f"{check.stdout_lines} result lines, peak memory {check.peak_mb:.0f} MB, "
+        f"`speechcoach check` and `speechcoach batch -j 2` over {n_check} of the mutated inputs in one folder: check exit "
+        f"{check.exit_code}, {check.stdout_lines} result lines, peak memory {check.peak_mb:.0f} MB; "
         + ("no problem." if not check_bad else "problems: " + "; ".join(check_bad)),
         "",
         "## The inputs the issue names",
@@ -687,7 +710,7 @@ def _report(args, by_class, cli_tally, cli_bad, check, check_bad, n_check, bomb_
         "| --- | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for label, size, run, bad, line in bomb_rows + hour_rows:
-        said = line.split(": ", 1)[1] if ": " in line else (line or f"(report, {run.stdout_lines} lines)")
+        said = line.split(": ", 3)[3] if line.count(": ") >= 3 else (line or f"(report, {run.stdout_lines} lines)")
         lines.append(f"| {label} | {_size(size)} | {run.exit_code} | {run.peak_mb:.0f} | {run.cpu_s:.1f} | {said} | "
                      f"{'; '.join(bad) or 'none'} |")
     if not hour_rows:
