@@ -236,3 +236,14 @@ def test_running_out_of_memory_is_exit_2_naming_the_file(tmp_path):
                          text=True, preexec_fn=cap, env={"OPENBLAS_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
     assert res.returncode == 2, res.stderr
     assert res.stderr == f"speechcoach：错误：{p}：分析时内存不足\n"
+
+
+def test_batch_does_not_remember_a_failure_another_run_may_not_repeat():
+    """Out of memory, or a bug met on the file: exit 2 naming it, but not the file's own fault
+    for good (``batch`` retries it next run); a bad file stays remembered."""
+    from speechcoach.app.workers import failure_of
+
+    for code in ("out_of_memory", "analysis_failed"):
+        f = failure_of(AudioError("a.wav", "x", code=code, params={"detail": "ValueError: y"}), "a.wav", "en")
+        assert (f.exit_code, f.cacheable) == (2, False)
+    assert failure_of(AudioError("a.wav", "x", code="too_long", params={"limit_min": 120}), "a.wav", "en").cacheable
