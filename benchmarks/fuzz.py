@@ -32,7 +32,7 @@ the corpus (or synthetic speech where it is absent) through ``analyze`` with the
 and ``--count acoustic``. Writes ``benchmarks/FUZZ_RESULTS.md``.
 
 Memory is the peak resident set size (``ru_maxrss``) of the process that analysed the input,
-the ~100-150 MB of the interpreter, numpy and speechcoach included; time is CPU time.
+the interpreter, numpy and speechcoach included (~45-60 MB for a small input); time is CPU time.
 """
 
 from __future__ import annotations
@@ -663,7 +663,7 @@ def _report(args, by_class, cli_tally, cli_bad, check, check_bad, n_check, bomb_
         f"- CPU time of the harness and its children: {cpu_s + _children_cpu():.0f} s",
         "",
         "Peak memory is the peak resident set size of the process that analysed the input (interpreter,",
-        "numpy and speechcoach included, ~100-150 MB), from `wait4`. Targets: no exit code but 0, 1, 2; no",
+        "numpy and speechcoach included: ~45-60 MB for a small input), from `wait4`. Targets: no exit code but 0, 1, 2; no",
         f"traceback; every refusal one line naming the file; under {MEMORY_TARGET_MB:.0f} MB for every input, under",
         f"{BOMB_TARGET_MB:.0f} MB for the FLAC bombs and the one-hour WAV.",
         "",
