@@ -17,15 +17,16 @@ from pathlib import Path
 from .errors import OutputError, ParameterError
 
 
-def write_atomic(path: str | Path, data: str | bytes, *, encoding: str = "utf-8") -> Path:
+def write_atomic(path: str | Path, data: str | bytes, *, encoding: str = "utf-8", mode: int | None = None) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
 
     Parent folders are created. A symbolic link to a regular file is followed, so the link
     stays and its target is replaced. A path that exists but is not a regular file
     (``/dev/null``, ``/dev/stdout``, a named pipe) is written to directly: renaming over it
-    would replace the device itself. The file gets the permissions a plain ``open`` would give
-    it (``0o666`` less the umask), or keeps those of the file it replaces. Returns the path
-    written.
+    would replace the device itself. The file gets ``mode`` when given (``0o600``: the
+    practice server's attempts, readable by their owner only), else the permissions a plain
+    ``open`` would give it (``0o666`` less the umask), or keeps those of the file it replaces.
+    Returns the path written.
 
     Raises
     ------
@@ -36,7 +37,7 @@ def write_atomic(path: str | Path, data: str | bytes, *, encoding: str = "utf-8"
     p = Path(path)
     raw = data.encode(encoding) if isinstance(data, str) else data
     try:
-        return _write(p, raw)
+        return _write(p, raw, mode)
     except IsADirectoryError:
         raise OutputError(p, "is a folder", code="output_is_folder") from None
     except (FileExistsError, NotADirectoryError):  # a file stands where a parent folder should be
@@ -47,7 +48,7 @@ def write_atomic(path: str | Path, data: str | bytes, *, encoding: str = "utf-8"
         raise OutputError(p, f"cannot write file ({reason})", code="cannot_write", params={"reason": reason}) from None
 
 
-def _write(p: Path, raw: bytes) -> Path:
+def _write(p: Path, raw: bytes, wanted: int | None = None) -> Path:
     try:
         mode: int | None = p.stat().st_mode  # follows a symbolic link
     except OSError:
@@ -63,7 +64,7 @@ def _write(p: Path, raw: bytes) -> Path:
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:
-        os.chmod(tmp, stat.S_IMODE(mode) if mode is not None else 0o666 & ~_UMASK)
+        os.chmod(tmp, wanted if wanted is not None else stat.S_IMODE(mode) if mode is not None else 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
             fh.flush()
