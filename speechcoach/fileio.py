@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -62,7 +63,7 @@ def _write(p: Path, raw: bytes, wanted: int | None = None) -> Path:
     if p.is_symlink():
         p = p.resolve()
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=TEMP_SUFFIX, dir=p.parent)
     try:
         os.chmod(tmp, wanted if wanted is not None else stat.S_IMODE(mode) if mode is not None else 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as fh:
@@ -77,6 +78,31 @@ def _write(p: Path, raw: bytes, wanted: int | None = None) -> Path:
             pass
         raise
     return p
+
+
+TEMP_SUFFIX = ".tmp"
+_TEMPORARY = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
+"""The name :func:`write_atomic` gives its temporary file: ``.NAME.`` plus the eight characters
+:func:`tempfile.mkstemp` picks, and :data:`TEMP_SUFFIX`."""
+
+
+def remove_stale_temporaries(folder: str | Path, *, recursive: bool = False) -> int:
+    """Remove the temporary files a killed writer left in ``folder`` (:func:`write_atomic`'s
+    ``.NAME.XXXXXXXX.tmp``; nothing else); returns how many. For a folder only this program
+    writes in, before it starts writing there: another writer's file in flight would go too.
+    A folder that does not exist holds none."""
+    root = Path(folder)
+    if not root.is_dir():
+        return 0
+    removed = 0
+    for path in root.rglob("*.tmp") if recursive else root.glob("*.tmp"):
+        if _TEMPORARY.match(path.name) and path.is_file() and not path.is_symlink():
+            try:
+                path.unlink()
+                removed += 1
+            except OSError:
+                pass
+    return removed
 
 
 def _read_umask() -> int:
