@@ -812,10 +812,32 @@ def build_summary(
     }
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""A spreadsheet reads a cell that starts with one of these as a formula (OWASP, "CSV Injection")."""
+
+
+def inert_cell(value: Any) -> Any:
+    r"""A text cell a spreadsheet will not run: one that starts with a character of
+    :data:`FORMULA_STARTS` (a trainee folder named ``=1+2`` or ``@SUM(1+1)``) gets a leading
+    single quote, which Excel and LibreOffice show as text and hide; numbers (a negative one
+    included) and other values are returned unchanged.
+
+    >>> inert_cell('=HYPERLINK("http://x")'), inert_cell("-2+3"), inert_cell(-2.5), inert_cell("张三")
+    ('\'=HYPERLINK("http://x")', "'-2+3", -2.5, '张三')
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def summary_csv(rows: Sequence[dict[str, Any]], lang: str = "en") -> bytes:
     """``summary.csv``: the :data:`CSV_HEADER` of every row, UTF-8 with BOM (for Excel), each
     number column with a fixed count of decimals (``21.00``, not ``21.0`` beside ``27.11``);
-    ``lang`` (the rows' language) gives the separator of the reasons in ``check_reasons``."""
+    ``lang`` (the rows' language) gives the separator of the reasons in ``check_reasons``.
+
+    Inert in a spreadsheet: every text cell goes through :func:`inert_cell` (no formula runs from
+    a trainee's folder or file name, a script name or an error text), while numbers are written
+    as numbers, a negative one too."""
     from ..locales import strings
     from ..analysis.metrics import shown_cpm
 
@@ -826,8 +848,8 @@ def summary_csv(rows: Sequence[dict[str, Any]], lang: str = "en") -> bytes:
         if value is None:
             return ""
         if column in fixed and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return f"{value:.{fixed[column]}f}"
-        return value
+            return f"{value:.{fixed[column]}f}"  # a number, written as one
+        return inert_cell(value)
 
     buf = io.StringIO()
     w = csv.writer(buf)

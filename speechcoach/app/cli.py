@@ -121,10 +121,21 @@ def _start_run(lang: "Lang | None", rubric: Path | None, has_lang: bool) -> None
 
 def _line(key: str, *, lang: str | None = None, **values: Any) -> str:
     """One of the command line's own lines (``[cli]`` of ``locales/*.toml``) in ``lang``, else the
-    run's language; ``n`` picks the singular wording (``1 recording``)."""
+    run's language; ``n`` picks the singular wording (``1 recording``). Without control
+    characters (:func:`_shown`): a file name or a script can move nothing on the terminal."""
     from ..locales import strings, template
 
-    return template(strings(lang or _run_lang or "en")["cli"], key, values.get("n")).format(**values)
+    return _shown(template(strings(lang or _run_lang or "en")["cli"], key, values.get("n")).format(**values))
+
+
+def _shown(text: object, *, one_line: bool = False) -> str:
+    """``text`` fit for the terminal: without the control and invisible characters a file name,
+    a script or a device name may hold (:func:`speechcoach.render.words.visible`); with
+    ``one_line``, a newline in it (a file name may hold one) becomes a space."""
+    from ..render.words import visible
+
+    shown = visible(text)
+    return shown.replace("\n", " ") if one_line else shown
 
 
 def _problem_line(english: str, worded: str | None, lang: str | None = None) -> str:
@@ -383,13 +394,13 @@ def guidance_export(
         names[i] = given.name
     written, replaced, kept = export(folder, force=force, names=names)
     if written:
-        typer.echo(f"speechcoach: wrote {', '.join(str(p) for p in written)}", err=True)
+        typer.echo(_shown(f"speechcoach: wrote {', '.join(str(p) for p in written)}"), err=True)
     if replaced:
-        typer.echo(f"speechcoach: replaced {', '.join(str(p) for p in replaced)} with the shipped version (--force)", err=True)
+        typer.echo(_shown(f"speechcoach: replaced {', '.join(str(p) for p in replaced)} with the shipped version (--force)"), err=True)
     if kept:
-        typer.echo(f"speechcoach: kept {', '.join(str(p) for p in kept)} (already there; give --force to replace with the shipped version)", err=True)
+        typer.echo(_shown(f"speechcoach: kept {', '.join(str(p) for p in kept)} (already there; give --force to replace with the shipped version)"), err=True)
     if written or replaced:
-        typer.echo(f"speechcoach: edit them, check them with 'speechcoach guidance check {folder}', and use them with --guidance {folder}", err=True)
+        typer.echo(_shown(f"speechcoach: edit them, check them with 'speechcoach guidance check {folder}', and use them with --guidance {folder}"), err=True)
 
 
 @guidance_app.command("check")
@@ -403,7 +414,7 @@ def guidance_check(
     key = folder_key(check_folder(folder)) if folder is not None else None
     validate(key)
     for line in describe(key):
-        typer.echo(line)
+        typer.echo(_shown(line))
 
 
 @app.command()
@@ -678,7 +689,7 @@ def check(
     transcripts = user_cache()  # a CI job that keeps the cache folder re-judges without the recogniser
     results = [error_judgement(p.input, error_text(p.code, None, settings.lang, fallback=p.problem), code=p.code) for p in problems]
     for line in (j.line() for j in results):
-        typer.echo(line)
+        typer.echo(_shown(line, one_line=True))
     stopped_by: int | None = None
     try:
         with sigterm_interrupts():  # SIGTERM stops the run like Ctrl-C: what was judged is still reported
@@ -694,7 +705,7 @@ def check(
                 else:
                     j = judge(report, file=str(path), time_s=time.perf_counter() - t0)
                 results.append(j)
-                typer.echo(j.line())
+                typer.echo(_shown(j.line(), one_line=True))  # one line per recording, for grep
     except KeyboardInterrupt as exc:
         stopped_by = int(getattr(exc, "signum", signal.SIGINT))
     statuses = [j.status for j in results]
@@ -801,7 +812,7 @@ def record(
         if not devices:
             raise RecordError(NO_MICROPHONE, code="no_microphone")
         for d in devices:
-            typer.echo(f"{'*' if d['default'] else ' '} {d['index']:3d}  {d['name']}  ({d['channels']} ch, {d['default_samplerate']:.0f} Hz)")
+            typer.echo(_shown(f"{'*' if d['default'] else ' '} {d['index']:3d}  {d['name']}  ({d['channels']} ch, {d['default_samplerate']:.0f} Hz)"))
         return
     if out is None:
         raise ParameterError("give the WAV file to write, e.g. speechcoach record practice.wav")
