@@ -9,7 +9,7 @@ report names) is :mod:`speechcoach.app.discovery`; analysing each one, in worker
 Layout of the output folder ``OUT``::
 
     OUT/reports/<trainee>/<stem>.json     the report (always)
-    OUT/reports/<trainee>/<stem>.html     the report page (when the html renderer exists)
+    OUT/reports/<trainee>/<stem>.html     the report page, the recording inside it (``link_audio``: linked)
     OUT/summary.csv                       one row per recording (UTF-8 with BOM, opens in Excel)
     OUT/summary.json                      the same rows plus per-trainee progress
     OUT/index.html                        sortable, filterable table, progress, rate histogram
@@ -99,14 +99,15 @@ STATE_DIR = ".speechcoach-state"
 STATE_VERSION = 1
 TRANSCRIPTS_DIR = "transcripts"
 """Folder of the batch's transcript cache, inside :data:`STATE_DIR`."""
-REPORTS_REVISION = 4
+REPORTS_REVISION = 5
 """Raised when the reports written for unchanged inputs change, so that a later run redoes them
 (2: the HTML report's player links to the recording relative to the report, not the working folder;
 the summary row's ``pace_cv`` is empty when the speech fits in one pace window; 3: a target other
 than the training material's is stated beside the pace guidance, and the standards applied name
 the long-pause limit; 4: reports name the script file they counted, ``input.script_path``, and
 UTF-16 and GBK scripts, remembered as failures before, are read; a recording whose channels
-cancel out says which one was analysed)."""
+cancel out says which one was analysed; 5: the HTML report carries the recording, compressed,
+and says so when a linked one is missing; check fails on a problem finding)."""
 
 CSV_COLUMNS = (
     "trainee",
@@ -152,21 +153,22 @@ check`` prints them; last, ``report_html``, the recording's report relative to t
 # --------------------------------------------------------------------------- hashing and state
 
 
-def settings_digest(settings: Settings, formats: Sequence[str]) -> str:
+def settings_digest(settings: Settings, formats: Sequence[str], *, link_audio: bool = False) -> str:
     """Hash of everything besides audio and script that shapes the outputs (the guidance files'
-    contents included: edited advice redoes the reports)."""
+    contents included: edited advice redoes the reports; ``link_audio``, whether the HTML report
+    links to the recording instead of carrying it)."""
     from ..guidance import digest
 
-    blob = json.dumps(
-        {
-            "settings": settings.to_dict(),
-            "guidance": digest(settings.guidance),
-            "version": __version__,
-            "formats": list(formats),
-            "reports": REPORTS_REVISION,
-        },
-        sort_keys=True,
-    )
+    shape: dict[str, Any] = {
+        "settings": settings.to_dict(),
+        "guidance": digest(settings.guidance),
+        "version": __version__,
+        "formats": list(formats),
+        "reports": REPORTS_REVISION,
+    }
+    if link_audio:
+        shape["audio"] = "linked"
+    blob = json.dumps(shape, sort_keys=True)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -332,6 +334,7 @@ def run_batch(
     jobs: int | None = None,
     force: bool = False,
     progress: Callable[[Progress], None] | None = None,
+    link_audio: bool = False,
 ) -> BatchResult:
     """Analyse many recordings into ``out`` (see the module docstring for the layout).
 
@@ -351,6 +354,9 @@ def run_batch(
         Redo every recording even when unchanged.
     progress : callable, optional
         Called with a :class:`Progress` after each recording; it may raise ``KeyboardInterrupt``.
+    link_audio : bool, keyword-only
+        The HTML reports link to the recordings (relative to each report) instead of carrying
+        them compressed; a linked report plays only where the recording stays beside it.
 
     Returns
     -------
@@ -384,7 +390,7 @@ def run_batch(
     if not files and not problems:
         raise ParameterError("no recordings given")
     recordings = plan(files, scripts_dir=scripts, trainee_mode=settings.trainee)
-    work = _plan_work(recordings, out, settings, force)
+    work = _plan_work(recordings, out, settings, force, link_audio=link_audio)
     t0 = time.perf_counter()
     interrupted, stop_signal = _analyse(work, out, settings, jobs, progress, t0)
     result = _finish(work, problems, out, settings, jobs, t0, interrupted, stop_signal)
@@ -424,11 +430,11 @@ class _Work:
     """The file that could not be written, which stopped the run."""
 
 
-def _plan_work(recordings: list[Recording], out: Path, settings: Settings, force: bool) -> _Work:
+def _plan_work(recordings: list[Recording], out: Path, settings: Settings, force: bool, *, link_audio: bool = False) -> _Work:
     """Step 1: hash each recording and reuse its earlier result when unchanged (unless ``force``),
     else make it a task."""
     formats = available_formats()
-    s_digest = settings_digest(settings, formats)
+    s_digest = settings_digest(settings, formats, link_audio=link_audio)
     states = {r.id: read_state(out, r.id) for r in recordings}
     names = assign_report_names(recordings, {rid: st["name"] for rid, st in states.items() if st and st.get("name")})
 
@@ -472,7 +478,8 @@ def _plan_work(recordings: list[Recording], out: Path, settings: Settings, force
             "name": names[r.id],
         }
         tasks.append(Task(r.id, str(r.path), str(r.script) if r.script else None, str(out), names[r.id], formats, settings,
-                          transcripts=transcripts, reuse_transcripts=not force, state=state, state_path=str(_state_path(out, r.id))))
+                          transcripts=transcripts, reuse_transcripts=not force, state=state, state_path=str(_state_path(out, r.id)),
+                          link_audio=link_audio))
 
     return _Work(
         total=len(recordings),

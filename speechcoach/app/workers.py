@@ -77,6 +77,8 @@ class Task:
     which :func:`analyse_one` completes and writes to :attr:`state_path` right after the reports;
     ``None``: the caller records the outcome itself."""
     state_path: str | None = None
+    link_audio: bool = False
+    """The HTML report links to the recording (``--link-audio``) instead of carrying it."""
 
 
 @dataclass
@@ -243,30 +245,47 @@ def analyse_report(
     dict or Failure
         A ``speechcoach.report/1`` dictionary, or the failure.
     """
+    done = analyse_recording(audio, script, settings, asr_cache=asr_cache)
+    return done if isinstance(done, Failure) else done[0]
+
+
+def analyse_recording(
+    audio: str, script: str | None, settings: Settings, *, asr_cache: TranscriptCache | None = None
+) -> tuple[dict[str, Any], Any] | Failure:
+    """:func:`analyse_report`, with the decoded recording (:class:`speechcoach.audio.Audio`) the
+    report was made from beside the report: the HTML report embeds it."""
     try:
         from ..analysis.pipeline import analyze_file, read_script
         from ..render.report import to_dict
 
         text = read_script(script) if script is not None else None
-        return to_dict(analyze_file(audio, script=text, settings=settings, asr_cache=asr_cache), script_path=script)
+        analysis = analyze_file(audio, script=text, settings=settings, asr_cache=asr_cache)
+        return to_dict(analysis, script_path=script), analysis.audio
     except Exception as exc:  # a bug or an odd file must not stop a batch
         return failure_of(exc, audio, settings.lang)
 
 
-def write_reports(task: Task, report: dict[str, Any]) -> dict[str, str]:
+def write_reports(task: Task, report: dict[str, Any], recording: Any = None) -> dict[str, str]:
     """Write ``report`` in each of the task's formats; the files written, by format (relative to ``task.out``).
 
-    The HTML report's player links to the recording relative to the report's own folder
-    (:func:`~speechcoach.render.html.audio_source`, as ``analyze -o x.html`` does).
+    The HTML report carries ``recording`` (the decoded :class:`speechcoach.audio.Audio`),
+    compressed (:func:`~speechcoach.render.media.embedded_recording`), so that a zipped
+    ``results/`` folder still plays; with :attr:`Task.link_audio`, or when there is nothing to
+    embed, its player links to the recording relative to the report's own folder
+    (:func:`~speechcoach.render.html.audio_source`, as ``analyze --link-audio -o x.html`` does).
     """
     from ..render import render
     from ..render.html import audio_source
+    from ..render.media import embedded_recording
 
     outputs: dict[str, str] = {}
     for fmt in task.formats:
         rel = f"{task.name}.{fmt}"
         dest = Path(task.out) / rel
-        options = {"audio_src": audio_source(task.audio, dest)} if fmt == "html" else {}
+        options = {}
+        if fmt == "html":
+            embedded = None if task.link_audio or recording is None else embedded_recording(recording.samples, recording.sr)
+            options["audio_src"] = embedded or audio_source(task.audio, dest)
         write_atomic(dest, render(report, fmt, **options))
         outputs[fmt] = rel
     return outputs
@@ -280,21 +299,22 @@ def analyse_one(task: Task) -> Outcome:
 
     t0 = time.perf_counter()
     cache = None if task.transcripts is None else TranscriptCache(Path(task.transcripts), BATCH_MAX_BYTES, task.reuse_transcripts)
-    report = analyse_report(task.audio, task.script, task.settings, asr_cache=cache)
+    done = analyse_recording(task.audio, task.script, task.settings, asr_cache=cache)
     used = None if cache is None else ("computed" if cache.computed else "reused" if cache.reused else None)
-    if not isinstance(report, Failure):
-        try:
-            row = row_from_report(report)
-            outputs = write_reports(task, report)
-            seconds = time.perf_counter() - t0
-            written = write_state(task, row, outputs, seconds=seconds, transcript=used)
-            return Outcome(task.rid, row=row, outputs=outputs, seconds=seconds, transcript=used, state_written=written)
-        except OutputError as exc:  # the disk, not the recording
-            return Outcome(task.rid, error=exc.problem, code=exc.code, params=exc.params, cacheable=False,
-                           seconds=time.perf_counter() - t0, transcript=used, output_error=exc)
-        except Exception as exc:  # a bug in rendering
-            report = failure_of(exc, task.audio, task.settings.lang)
-    return _failed(task, report, seconds=time.perf_counter() - t0, transcript=used)
+    if isinstance(done, Failure):
+        return _failed(task, done, seconds=time.perf_counter() - t0, transcript=used)
+    report, recording = done
+    try:
+        row = row_from_report(report)
+        outputs = write_reports(task, report, recording)
+        seconds = time.perf_counter() - t0
+        written = write_state(task, row, outputs, seconds=seconds, transcript=used)
+        return Outcome(task.rid, row=row, outputs=outputs, seconds=seconds, transcript=used, state_written=written)
+    except OutputError as exc:  # the disk, not the recording
+        return Outcome(task.rid, error=exc.problem, code=exc.code, params=exc.params, cacheable=False,
+                       seconds=time.perf_counter() - t0, transcript=used, output_error=exc)
+    except Exception as exc:  # a bug in rendering
+        return _failed(task, failure_of(exc, task.audio, task.settings.lang), seconds=time.perf_counter() - t0, transcript=used)
 
 
 def write_state(task: Task, row: dict[str, Any], outputs: dict[str, str], *, seconds: float, transcript: str | None) -> bool:
