@@ -165,6 +165,7 @@ def _pace(pace: Pace) -> dict[str, Any]:
         "trend_cpm_per_min": _r(pace.trend_cpm_per_min, 1),
         "first_third_cpm": _r(pace.first_third_cpm, RATE_DECIMALS),
         "last_third_cpm": _r(pace.last_third_cpm, RATE_DECIMALS),
+        "middle_third_cpm": _r(pace.middle_third_cpm, RATE_DECIMALS),
         "fastest": _window(pace.fastest),
         "slowest": _window(pace.slowest),
     }
