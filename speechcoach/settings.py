@@ -26,6 +26,10 @@ their defaults and the values accepted)::
     [batch]
     trainee = "parent"         # "parent" folder name, or "stem-prefix" (NAME_… in the file name)
 
+    [check]
+    allow_problems = []        # finding ids whose problem-level finding does not fail `check`:
+                               # any of PROBLEM_FINDINGS (e.g. ["fillers", "no_pauses"])
+
     [input]
     max_minutes = 120          # longer recordings are refused: 0.1-1440 minutes   (flag --max-minutes)
 
@@ -59,6 +63,11 @@ COUNT_LIMIT = 100_000
 WINDOW_RANGE_S = (1.0, 120.0)
 MIN_HOP_S = 0.1
 CV_RANGE = (0.01, 2.0)
+PROBLEM_FINDINGS = ("rate_fast", "rate_slow", "no_pauses", "mid_phrase", "fillers")
+"""The findings that can be problems (severity ``"problem"``, :mod:`speechcoach.analysis.findings`):
+``check`` fails a recording with any of them, unless the rubric's ``[check] allow_problems``
+lists it. The rate and mid-phrase ones also break their own rules (the band,
+``max_mid_phrase``), which listing them does not relax."""
 DEFAULT_MAX_MINUTES = 120.0
 """The longest recording analysed unless a rubric or ``--max-minutes`` says otherwise (minutes;
 :func:`speechcoach.audio.load` refuses a longer one before decoding the rest). Two hours at the
@@ -100,11 +109,23 @@ class Settings:
     :mod:`speechcoach.guidance`. The folder is checked by :func:`speechcoach.guidance.validate`."""
     count: str = "auto"
     """One of :data:`COUNT_MODES` (rubric ``[rate] count``, flag ``--count``)."""
+    allow_problems: tuple[str, ...] = ()
+    """Findings of :data:`PROBLEM_FINDINGS` whose problem level does not fail ``check`` (rubric
+    ``[check] allow_problems``); a list is kept as a tuple, in the order given, without repeats."""
     max_minutes: float = DEFAULT_MAX_MINUTES
     """The longest recording analysed, minutes (rubric ``[input] max_minutes``, flag
     ``--max-minutes``; :data:`DEFAULT_MAX_MINUTES`)."""
 
     def __post_init__(self) -> None:
+        if isinstance(self.allow_problems, (list, tuple)):
+            object.__setattr__(self, "allow_problems", tuple(dict.fromkeys(self.allow_problems)))
+        if not (isinstance(self.allow_problems, tuple) and all(isinstance(x, str) for x in self.allow_problems)):
+            _refuse("allow_problems", f"must be a list of finding names such as [\"fillers\"], got {_show(self.allow_problems)}")
+        unknown = [x for x in self.allow_problems if x not in PROBLEM_FINDINGS]
+        if unknown:
+            near = difflib.get_close_matches(unknown[0], PROBLEM_FINDINGS, n=1, cutoff=0.6)
+            hint = f"; did you mean {near[0]!r}?" if near else f" (one of {', '.join(PROBLEM_FINDINGS)})"
+            _refuse("allow_problems", f"{unknown[0]!r} is not a finding that can be a problem{hint}")
         for f in fields(self):
             value = getattr(self, f.name)
             if f.type in ("float", float):
@@ -189,6 +210,7 @@ _TOML_KEYS: dict[tuple[str, str], str] = {
     ("report", "lang"): "lang",
     ("report", "guidance"): "guidance",
     ("batch", "trainee"): "trainee",
+    ("check", "allow_problems"): "allow_problems",
     ("input", "max_minutes"): "max_minutes",
 }
 
@@ -310,6 +332,11 @@ def load_rubric(path: str | Path, base: Settings | None = None, *, flags: Mappin
             if name == "guidance":
                 values[name] = _guidance_folder(p, value)
                 continue
+            if name == "allow_problems":
+                if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                    raise RubricError(p, f"[check] allow_problems must be a list of finding names such as [\"fillers\"], got {describe_value(value)}")
+                values[name] = tuple(value)
+                continue
             if want in ("float", float) and _is_number(value):
                 value = float(value)
             elif want in ("int", int) and isinstance(value, int) and not isinstance(value, bool):
@@ -345,7 +372,7 @@ def _completed_by_flags(base: Settings, values: dict[str, Any], flags: Mapping[s
         return None
 
 
-SECTIONS = ("rate", "pauses", "pace", "report", "batch", "input")
+SECTIONS = ("rate", "pauses", "pace", "report", "batch", "check", "input")
 """The tables of a rubric file, in the order the documentation lists them."""
 
 
