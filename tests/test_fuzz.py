@@ -236,3 +236,26 @@ def test_batch_does_not_remember_a_failure_another_run_may_not_repeat():
         f = failure_of(AudioError("a.wav", "x", code=code, params={"detail": "ValueError: y"}), "a.wav", "en")
         assert (f.exit_code, f.cacheable) == (2, False)
     assert failure_of(AudioError("a.wav", "x", code="too_long", params={"limit_min": 120}), "a.wav", "en").cacheable
+
+
+# --------------------------------------------------------------------------- the practice server's cap
+
+
+def test_an_upload_past_the_servers_cap_gets_413_naming_it(tmp_path):
+    """``serve`` analyses uploads of at most 15 minutes (``--max-minutes``): past it, 413 with the
+    upload's name, and nothing stored."""
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from speechcoach.app.server import UPLOAD_MAX_MINUTES, create_app
+
+    assert create_app(tmp_path / "d0", port=8765).state.settings.max_minutes == UPLOAD_MAX_MINUTES == 15
+    app = create_app(tmp_path / "data", port=8765, max_minutes=0.1)  # 6 s
+    client = TestClient(app, base_url="http://127.0.0.1:8765", raise_server_exceptions=False)
+    wav = tmp_path / "talk.wav"
+    sf.write(str(wav), speechlike(8.0, ANALYSIS_SR), ANALYSIS_SR, subtype="PCM_16")
+    with open(wav, "rb") as fh:
+        res = client.post("/api/analyze?lang=en", files={"audio": ("talk.wav", fh, "audio/wav")}, data={"lang": "en"})
+    assert res.status_code == 413 and res.json()["code"] == "too_long"
+    assert "talk.wav" in res.json()["error"] and "0.1 minutes" in res.json()["error"]
+    assert client.get("/api/attempts", params={"trainee": "x"}).json()["attempts"] == []
