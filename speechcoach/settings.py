@@ -71,11 +71,13 @@ lists it. The rate and mid-phrase ones also break their own rules (the band,
 DEFAULT_MAX_MINUTES = 120.0
 """The longest recording analysed unless a rubric or ``--max-minutes`` says otherwise (minutes;
 :func:`speechcoach.audio.load` refuses a longer one before decoding the rest). Two hours at the
-analysis rate (16 kHz mono float32) are 460 MB and the analysis of one hour peaks near 1 GB
-(``benchmarks/FUZZ_RESULTS.md``); a practice explanation lasts minutes, a recorded training
-session an hour or two. The practice server's uploads have their own, lower cap."""
+analysis rate (16 kHz mono float32) are 460 MB, and the analysis of a one-hour recording peaks
+at 0.56 GB (``--count acoustic``; over 0.8 GB with the speech recogniser loaded,
+``benchmarks/FUZZ_RESULTS.md``); a practice explanation lasts minutes, a recorded training
+session an hour or two. The practice server's uploads have their own, lower cap
+(:data:`speechcoach.app.server.UPLOAD_MAX_MINUTES`)."""
 MAX_MINUTES_RANGE = (0.1, 1440.0)
-"""Accepted ``max_minutes`` (minutes): up to a day; memory grows by about 1 GB an hour analysed."""
+"""Accepted ``max_minutes`` (minutes): up to a day; memory grows by about 0.5-0.8 GB an hour analysed."""
 COUNT_MODES = ("auto", "asr", "acoustic")
 """``count``: how characters are counted without a script, and whether the speech recogniser
 runs at all (:func:`speechcoach.precise.asr.choose_model`): ``auto`` when it and its model are installed,
