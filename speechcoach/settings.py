@@ -72,7 +72,7 @@ DEFAULT_MAX_MINUTES = 120.0
 """The longest recording analysed unless a rubric or ``--max-minutes`` says otherwise (minutes;
 :func:`speechcoach.audio.load` refuses a longer one before decoding the rest). Two hours at the
 analysis rate (16 kHz mono float32) are 460 MB, and the analysis of a one-hour recording peaks
-at 0.56 GB (``--count acoustic``; over 0.8 GB with the speech recogniser loaded,
+at 0.56 GB (``--count acoustic``; 0.8 GB and more with the speech recogniser loaded,
 ``benchmarks/FUZZ_RESULTS.md``); a practice explanation lasts minutes, a recorded training
 session an hour or two. The practice server's uploads have their own, lower cap
 (:data:`speechcoach.app.server.UPLOAD_MAX_MINUTES`)."""
