@@ -63,7 +63,7 @@ def test_an_entry_reads_back_exactly(tmp_path):
         lambda p, other: p.write_text("[]", encoding="utf-8"),
         lambda p, other: p.write_bytes(other.read_bytes()),  # another key's entry under this name
         lambda p, other: p.write_text(p.read_text(encoding="utf-8").replace(SCHEMA, "speechcoach.transcript-cache/0"), encoding="utf-8"),
-        lambda p, other: p.write_text(p.read_text(encoding="utf-8").replace("false]", '"no"]'), encoding="utf-8"),
+        lambda p, other: p.write_text(p.read_text(encoding="utf-8").replace("false,", '"no",'), encoding="utf-8"),
         lambda p, other: p.write_text(p.read_text(encoding="utf-8").replace("0.485", '"0.485"'), encoding="utf-8"),
         lambda p, other: p.write_text("[" * 100_000, encoding="utf-8"),  # too deep for the parser
         lambda p, other: (p.unlink(), p.mkdir()),  # a folder in its place

@@ -287,10 +287,10 @@ CountOpt = Annotated[
     Optional[CountMode],
     typer.Option(
         "--count",
-        help="How to count characters without a script, and whether the offline speech recogniser runs at all: "
-        "auto (the recogniser when installed, else acoustic; with a script it still runs, for the transcript, "
-        "fillers and passages left out), asr (require the recogniser), acoustic (syllable nuclei; never runs the "
-        "recogniser: much faster). Default auto, or the rubric's [rate] count.",
+        help="Whether the offline speech recogniser runs: auto (it counts the characters when there is no "
+        "script; with a script the script counts and it does not run), asr (always run it: with a script too, "
+        "for the transcript, fillers and passages left out or added), acoustic (never: count the syllables in "
+        "the sound, much faster). Default auto, or the rubric's [rate] count.",
     ),
 ]
 AsrModelOpt = Annotated[
@@ -475,7 +475,10 @@ def _run_analyze(
             if _same_file(path, other):
                 raise ParameterError(f"{other_option} and {option} name the same file {path}: give each its own")
     text = read_script(script) if script is not None else None
-    analysis = analyze_file(file, script=text, settings=settings, asr_model=asr_model, asr_cache=user_cache())
+    from .progress import AnalysisProgress
+
+    with AnalysisProgress(settings.lang) as progress:  # shown on a terminal once it takes over ~2 s
+        analysis = analyze_file(file, script=text, settings=settings, asr_model=asr_model, asr_cache=user_cache(), progress=progress)
     report = to_dict(analysis, script_path=str(script) if script is not None else None)
     options = {}
     if kind == "html":
