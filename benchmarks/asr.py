@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from speechcoach.characters import count_spoken
+from speechcoach.errors import SpeechcoachError
 from speechcoach.fileio import write_atomic
 from speechcoach.precise import asr
 from speechcoach.precise.cache import TranscriptCache
@@ -289,7 +290,7 @@ normal pace inside the speech are still counted. Speed is wall time on a shared 
 and varies with its load; the CPU-time figure is the steadier one."""
 
 
-def report(rows: list[Row], model_dir: Path, wall_s: float, long: Long | None) -> str:
+def report(rows: list[Row], model_dir: Path, wall_s: float, long: Long | None, refused: list[str] = ()) -> str:  # type: ignore[assignment]
     """The Markdown results page."""
     has_plain = any(r.plain is not None for r in rows)
     audio_s = sum(r.duration_s for r in rows)
@@ -388,6 +389,8 @@ def report(rows: list[Row], model_dir: Path, wall_s: float, long: Long | None) -
             lines.append(f"| plain faster-whisper (beam 5, defaults) | {long.plain_cpu_s:.1f} | {long.plain_cpu_s / long.audio_s:.3f} | {60 * long.plain_cpu_s / long.audio_s:.1f} s |")
         lines += ["", f"Wall time of the precise analysis in this run: {long.precise_wall_s:.0f} s (a shared machine: wall time varies with its load; CPU time is the steadier figure)."]
     lines += ["", "## How the count is checked", "", CHECKS, "", "## History of the decoding choices", "", NOTES, ""]
+    if refused:
+        lines += ["Refused by the analysis (as a user would be told): " + "; ".join(refused) + ".", ""]
     if EXCLUDED:
         lines += ["Excluded: " + "; ".join(f"`{k}` ({v})" for k, v in EXCLUDED.items()) + ".", ""]
     head = "| corpus | clip | kind | s | truth | sound only |" + (" plain |" if has_plain else "") + " recogniser | precise | from the sound | CPU s |"
@@ -503,6 +506,7 @@ def main(argv: list[str] | None = None) -> int:
     asr.load_model(str(model_dir))  # load once, outside the timing
     t0 = time.perf_counter()
     rows: list[Row] = []
+    refused: list[str] = []
     with tempfile.TemporaryDirectory(prefix="asr-bench-") as tmp:
         cache = TranscriptCache(args.cache or Path(tmp), max_bytes=1 << 30)  # the scripted run reuses the unscripted run's transcript
         for name, root in found:
@@ -511,13 +515,18 @@ def main(argv: list[str] | None = None) -> int:
             for s in skipped:
                 print(f"skipped {name}/{s.id}: {s.reason}", file=sys.stderr)
             for c in clips[: args.limit or None]:
-                r = run_clip(name, c, audio[c.id], meta.get(c.id, ("real", "human")), model_dir, cache, args.reference)
+                try:
+                    r = run_clip(name, c, audio[c.id], meta.get(c.id, ("real", "human")), model_dir, cache, args.reference)
+                except SpeechcoachError as exc:  # the analysis refuses it (too little speech): as a user would see
+                    refused.append(f"`{name}/{c.id}` ({exc})")
+                    print(f"refused {name}/{c.id}: {exc}", file=sys.stderr)
+                    continue
                 rows.append(r)
                 if args.verbose:
                     print(f"{name:4s} {r.id:42s} truth {r.truth:4d} ac {r.acoustic:4d} asr {r.asr:4d} fused {r.fused:4d} "
                           f"{r.flags or ''} {r.cpu_s:5.2f}s {r.skipped or ''} {r.added or ''}", file=sys.stderr)
     long = None if args.no_long else run_long(model_dir, plain=args.reference)
-    md = report(rows, model_dir, time.perf_counter() - t0, long)
+    md = report(rows, model_dir, time.perf_counter() - t0, long, refused)
     if args.passages:
         md = md.rstrip("\n") + "\n" + passage_section(run_passages(args.passages, model_dir))
     write_atomic(args.out, md)

@@ -535,7 +535,7 @@ def sound_keys(units: list[str]) -> list[str]:
     from pypinyin import Style, lazy_pinyin
 
     keys = []
-    for unit, py in zip(units, lazy_pinyin(units, style=Style.NORMAL, errors=lambda x: [c for c in x])):
+    for unit, py in zip(units, lazy_pinyin(units, style=Style.NORMAL, errors="default")):
         if py == unit:  # not a Chinese character
             keys.append(unit.lower())
             continue
@@ -585,9 +585,9 @@ def _skip_span(heard: list[tuple[str, float | None, float | None]], j1: int, j2:
     if a is None or b is None:
         return None, None
     if b - a < MIN_SKIP_SPAN_S:
-        a = before[1] if before is not None else a
-        b = after[2] if after is not None else b
-    return float(a), float(max(b, a))  # type: ignore[arg-type]
+        a = before[1] if before is not None and before[1] is not None else a
+        b = after[2] if after is not None and after[2] is not None else b
+    return float(a), float(max(b, a))
 
 
 def _place(heard: list[tuple[str, float | None, float | None]], j1: int, j2: int) -> tuple[float, float]:

@@ -610,3 +610,19 @@ def auto_model(model_dir: str | Path | None = None) -> tuple[Path | None, str | 
         if named:
             raise
         return None, "asr_model_missing"
+
+
+def can_count(model_dir: str | Path | None = None) -> bool:
+    """Whether the recogniser can run: faster-whisper is installed and a model is in place or can
+    be assembled from its packages (nothing is assembled or loaded here)."""
+    from .model import ModelError, find_parts, resolve_model_dir
+
+    if not available():
+        return False
+    try:
+        if resolve_model_dir(model_dir) is not None:
+            return True
+        find_parts()
+    except ModelError:
+        return False
+    return True
