@@ -49,7 +49,7 @@ from speechcoach.precise.cache import TranscriptCache
 from speechcoach.precise.model import resolve_model_dir
 
 from .accuracy import PASSAGE_SEED, piece_error, piece_rates
-from .corpus import EXCLUDED, REPO, SR, Clip, corpus_location, machine, read_corpus
+from .corpus import EXCLUDED, REPO, SR, Clip, corpus_for, machine, read_corpus
 
 TARGET_MAE = 0.02
 """Issue 20: mean error per clip at most 2 %."""
@@ -111,16 +111,16 @@ def plain_count(y: np.ndarray, model_dir: Path) -> tuple[int, float]:
 
 
 def corpora() -> list[tuple[str, Path]]:
-    """The corpora found: ``real`` (``$SPEECHCOACH_CORPUS`` or ``../shared/corpus/real``) and
-    ``wide`` beside it; a missing one is named on stderr and left out."""
-    real = corpus_location()
-    out = []
-    for name, root in (("real", real), ("wide", real.parent / "wide")):
-        if (root / "manifest.tsv").is_file():
-            out.append((name, root))
-        else:
-            print(f"benchmarks.asr: corpus {name} not found at {root}; left out", file=sys.stderr)
-    return out
+    """The corpora to read: ``real`` (``$SPEECHCOACH_CORPUS`` or ``../shared/corpus/real``; absent,
+    one line on stderr and nothing) and ``wide`` beside it (absent, named on stderr and left out)."""
+    real = corpus_for("benchmarks.asr")
+    if real is None:
+        return []
+    wide = real.parent / "wide"
+    if not (wide / "manifest.tsv").is_file():
+        print(f"benchmarks.asr: corpus wide not found at {wide}; left out", file=sys.stderr)
+        return [("real", real)]
+    return [("real", real), ("wide", wide)]
 
 
 def kinds(root: Path) -> dict[str, tuple[str, str]]:
@@ -493,7 +493,6 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     found = corpora()
     if not found:
-        print("benchmarks.asr: error: no corpus found; nothing to benchmark", file=sys.stderr)
         return 2
     if not asr.available():
         print("benchmarks.asr: faster-whisper not installed", file=sys.stderr)

@@ -15,6 +15,7 @@ SAMPLES = REPO / "samples"
 CORPUS = Path(os.environ.get("SPEECHCOACH_CORPUS") or REPO.parent / "shared" / "corpus" / "real")
 """The real-speech corpus, where the benchmarks look for it too (``$SPEECHCOACH_CORPUS`` first)."""
 SR = 16_000
+os.environ["SPEECHCOACH_COUNT"] = "acoustic"  # before any test module imports speechcoach: see _isolated_data_dir
 NOT_TEXT = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00\x00\x00\x01\x00\x08\x06"
 """A PNG header: no text in UTF-8, UTF-16 or GB18030, so never a script (a bad script file)."""
 

@@ -133,7 +133,7 @@ def test_cli_model_status_without_model(monkeypatch, tmp_path):
     monkeypatch.setenv("SPEECHCOACH_DATA", str(tmp_path))
     res = runner.invoke(app, ["model", "status"])
     assert res.exit_code == 0
-    assert "not installed" in res.output
+    assert "not assembled yet" in res.output
 
 
 # --- pure logic: fused counts, passages, fillers, jargon ---------------------------------------

@@ -195,7 +195,7 @@ def analyze_file(
     path: str | Path,
     *,
     script: str | None = None,
-    settings: Settings = Settings(),
+    settings: Settings | None = None,
     count: str | None = None,
     asr_model: str | Path | None = None,
     asr_cache: TranscriptCache | None = None,
@@ -214,7 +214,7 @@ def analyze_signal(
     sr: int,
     *,
     script: str | None = None,
-    settings: Settings = Settings(),
+    settings: Settings | None = None,
     count: str | None = None,
     asr_model: str | Path | None = None,
     asr_cache: TranscriptCache | None = None,
@@ -242,7 +242,7 @@ def analyze_audio(
     a: audio_io.Audio,
     *,
     script: str | None = None,
-    settings: Settings = Settings(),
+    settings: Settings | None = None,
     count: str | None = None,
     asr_model: str | Path | None = None,
     asr_cache: TranscriptCache | None = None,
@@ -256,7 +256,8 @@ def analyze_audio(
         From :func:`speechcoach.audio.load`.
     script : str or None, keyword-only
         What was said; without it the character count is estimated from the audio.
-    settings : Settings, keyword-only
+    settings : Settings, keyword-only, optional
+        Default ``Settings()``.
     count : {"auto", "asr", "acoustic"}, keyword-only, optional
         Whether the offline speech recogniser (:mod:`speechcoach.precise.asr`) runs (default
         ``settings.count``, itself ``auto`` unless a rubric or ``--count`` says otherwise).
@@ -291,6 +292,7 @@ def analyze_audio(
     AsrUnavailable, ModelError
         ``count="asr"`` without faster-whisper or a model.
     """
+    settings = settings if settings is not None else Settings()  # made now: its count follows $SPEECHCOACH_COUNT
     y, sr = a.samples, a.sr
     report = progress if progress is not None else _quiet
     report("sound", 0.0, a.duration_s)

@@ -292,8 +292,8 @@ CountOpt = Annotated[
         "--count",
         help="Whether the offline speech recogniser runs: auto (it counts the characters when there is no "
         "script; with a script the script counts and it does not run), asr (always run it: with a script too, "
-        "for the transcript, fillers and passages left out or added), acoustic (never: count the syllables in "
-        "the sound, much faster). Default auto, or the rubric's [rate] count.",
+        "for the transcript, fillers and passages left out or added), acoustic (never runs the recogniser: "
+        "counts the syllables in the sound, much faster). Default auto, or the rubric's [rate] count.",
     ),
 ]
 AsrModelOpt = Annotated[
