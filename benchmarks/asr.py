@@ -290,7 +290,8 @@ normal pace inside the speech are still counted. Speed is wall time on a shared 
 and varies with its load; the CPU-time figure is the steadier one."""
 
 
-def report(rows: list[Row], model_dir: Path, wall_s: float, long: Long | None, refused: list[str] = ()) -> str:  # type: ignore[assignment]
+def report(rows: list[Row], model_dir: Path, wall_s: float, long: Long | None, refused: list[str] | None = None, *,
+           cached: bool = False) -> str:
     """The Markdown results page."""
     has_plain = any(r.plain is not None for r in rows)
     audio_s = sum(r.duration_s for r in rows)
@@ -372,8 +373,11 @@ def report(rows: list[Row], model_dir: Path, wall_s: float, long: Long | None, r
         lines.append("None.")
     lines += ["", "## Speed", ""]
     cpu = sum(r.cpu_s for r in rows)
-    lines.append(f"Clips (2–28 s, one window each): {cpu / audio_s:.3f} s CPU per s of audio for the whole precise analysis"
-                 + (f"; plain faster-whisper {sum(r.plain_cpu_s or 0 for r in rows) / audio_s:.3f}" if has_plain else "") + ".")
+    if cached:
+        lines.append("Clips: not timed in this run (their transcripts were reused from `--cache`).")
+    else:
+        lines.append(f"Clips (2–28 s, one window each): {cpu / audio_s:.3f} s CPU per s of audio for the whole precise analysis"
+                     + (f"; plain faster-whisper {sum(r.plain_cpu_s or 0 for r in rows) / audio_s:.3f}" if has_plain else "") + ".")
     if long is not None:
         lines += [
             "",
@@ -524,8 +528,8 @@ def main(argv: list[str] | None = None) -> int:
                 if args.verbose:
                     print(f"{name:4s} {r.id:42s} truth {r.truth:4d} ac {r.acoustic:4d} asr {r.asr:4d} fused {r.fused:4d} "
                           f"{r.flags or ''} {r.cpu_s:5.2f}s {r.skipped or ''} {r.added or ''}", file=sys.stderr)
-    long = None if args.no_long else run_long(model_dir, plain=args.reference)
-    md = report(rows, model_dir, time.perf_counter() - t0, long, refused)
+    long = None if args.no_long else run_long(model_dir)
+    md = report(rows, model_dir, time.perf_counter() - t0, long, refused, cached=args.cache is not None)
     if args.passages:
         md = md.rstrip("\n") + "\n" + passage_section(run_passages(args.passages, model_dir))
     write_atomic(args.out, md)

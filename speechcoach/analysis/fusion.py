@@ -67,6 +67,14 @@ repeat too, so fewer do not count: 对对对对 and 这个这个这个 are in th
 transcripts and Whisper's output of correctly counted clips (`mossttsd_single_reference`,
 `cosyvoice_pr1212_laoxu`)."""
 
+SKIP_SPEECH_S = 0.3
+"""A place holding this much speech (s of speech runs) held something said: a syllable and more at
+a moderate pace (120 characters a minute is 0.5 s a character with its share of pauses)."""
+
+WORD_TIME_TOL_S = 0.2
+"""How far Whisper's word times (from its attention) may be off at a word's edge (s): half of
+:data:`speechcoach.precise.asr.NUCLEUS_TOL_S`."""
+
 MIN_SKIP_SPAN_S = 0.1
 """A skip's place shorter than this (s) is shown as the words around it (:func:`_skip_span`)."""
 
@@ -458,6 +466,9 @@ def compare_to_script(
     overruled: tuple[tuple[float, float], ...] = (),
     *,
     fillers: tuple[str, ...] = (),
+    count: int | None = None,
+    weights: np.ndarray | None = None,
+    runs: np.ndarray | None = None,
 ) -> tuple[Passage, ...]:
     """Passages of the script that were left out, and passages said that the script lacks.
 
@@ -488,6 +499,21 @@ def compare_to_script(
         what was said there.
     fillers : tuple of str, keyword-only
         Filler words (:func:`speechcoach.precise.fillers.rules`), never an added passage.
+    weights : np.ndarray, shape (m,), keyword-only, optional
+        The characters each nucleus stands for at its local rate
+        (:func:`speechcoach.analysis.syllables.nucleus_weights`, in the order of ``nuclei``): the
+        sound's count of a place (raw nuclei undercount fast speech, where syllables merge).
+    runs : np.ndarray, shape (k, 2), keyword-only, optional
+        Speech runs (s). With them, a passage is not left out where the speech runs cover
+        :data:`SKIP_SPEECH_S` or more of its place (shrunk by :data:`WORD_TIME_TOL_S` at each
+        end): something was said there.
+    count : int, keyword-only, optional
+        The characters spoken, as checked against the sound (:attr:`FusedCount.fused`). With it,
+        passages left out are reported only when the count falls short of the script by at least
+        :data:`SKIP_SPOKEN_SHARE` of their characters together, and passages added only when it
+        exceeds the script by as much: a passage left out is missing from the count too. (When
+        the text aligns badly, a matcher can pair a passage with nothing at one place while the
+        speech for it sits elsewhere as substitutions; the count then matches the script.)
 
     Returns
     -------
@@ -511,10 +537,12 @@ def compare_to_script(
             continue
         n_s, n_h = i2 - i1, j2 - j1
         if tag == "delete" and len(_content(s_keyed, i1, i2, ())) >= MIN_PASSAGE_UNITS:
-            if nuclei is not None and _spoken_in_place(heard, j1, j2, nuclei) >= SKIP_SPOKEN_SHARE * n_s:
+            if nuclei is not None and _spoken_in_place(heard, j1, j2, nuclei, weights) >= SKIP_SPOKEN_SHARE * n_s:
                 continue  # speech there that the recogniser did not write as the script: not a skip
             if overruled and _place_overlaps(heard, j1, j2, overruled):
                 continue
+            if runs is not None and _speech_in_place(heard, j1, j2, runs) >= SKIP_SPEECH_S:
+                continue  # the speech runs say something was said there
             start, end = _skip_span(heard, j1, j2)
             out.append(Passage("skipped", _script_slice(script, s_units, i1, i2), s_units[i1].index, start, end))
         elif tag == "insert" and n_h >= MIN_PASSAGE_UNITS:
@@ -523,6 +551,11 @@ def compare_to_script(
                 continue  # fillers and repeated words: a disfluency, reported as such, not content
             idx = s_units[i1].index if i1 < len(s_units) else (s_units[-1].index + 1 if s_units else 0)
             out.append(Passage("added", "".join(heard[k][0] for k in said), idx, heard[said[0]][1], heard[said[-1]][2]))
+    if count is not None:
+        short = len(s_units) - count  # characters of the script the count lacks (negative: it has more)
+        skipped = sum(len(spoken_units(p.text)) for p in out if p.kind == "skipped")
+        added = sum(len(p.text) for p in out if p.kind == "added")
+        out = [p for p in out if (short >= SKIP_SPOKEN_SHARE * skipped if p.kind == "skipped" else -short >= SKIP_SPOKEN_SHARE * added)]
     return tuple(out)
 
 
@@ -575,6 +608,18 @@ def _content(heard: list[tuple[str, float | None, float | None]], j1: int, j2: i
     return [j1 + i for i, kept in enumerate(keep) if kept]
 
 
+def _speech_in_place(heard: list[tuple[str, float | None, float | None]], j1: int, j2: int, runs: np.ndarray) -> float:
+    """Seconds of speech runs in the place of heard units ``j1..j2`` (:func:`_place`, bounded by the
+    runs at the ends of the recording, shrunk by :data:`WORD_TIME_TOL_S` at each end); 0 when the
+    heard units have no times."""
+    runs = np.asarray(runs, dtype=float).reshape(-1, 2)
+    if not heard or heard[0][1] is None or len(runs) == 0:
+        return 0.0
+    a, b = _place(heard, j1, j2)
+    a, b = max(a, float(runs[0, 0])) + WORD_TIME_TOL_S, min(b, float(runs[-1, 1])) - WORD_TIME_TOL_S
+    return float(np.sum(np.clip(np.minimum(runs[:, 1], b) - np.maximum(runs[:, 0], a), 0.0, None)))
+
+
 def _skip_span(heard: list[tuple[str, float | None, float | None]], j1: int, j2: int) -> tuple[float | None, float | None]:
     """Where a skip happened (s): from the end of the unit heard before it to the start of the one
     heard after it, or, when those abut (the speaker went straight on), from the start of the one
@@ -609,17 +654,20 @@ def _place_overlaps(heard: list[tuple[str, float | None, float | None]], j1: int
     return any(s < b and e > a for s, e in spans)
 
 
-def _spoken_in_place(heard: list[tuple[str, float | None, float | None]], j1: int, j2: int, nuclei: np.ndarray) -> float:
-    """Syllable nuclei between the heard units before ``j1`` and from ``j2`` on, widened by
+def _spoken_in_place(heard: list[tuple[str, float | None, float | None]], j1: int, j2: int, nuclei: np.ndarray,
+                     weights: np.ndarray | None = None) -> float:
+    """Syllable nuclei (each as the characters it stands for, ``weights``, else one) between the
+    heard units before ``j1`` and from ``j2`` on, widened by
     :data:`NUCLEUS_TOL_S` each way (word times from Whisper's attention are off by a syllable or
     two), beyond the units heard in that widened place: speech there that the transcript does not
     hold. 0 when the heard units have no times."""
     if not heard or heard[0][1] is None:
         return 0.0
-    nuclei = np.sort(np.asarray(nuclei, dtype=float))
+    nuclei = np.asarray(nuclei, dtype=float)
+    w = np.ones(len(nuclei)) if weights is None else np.asarray(weights, dtype=float)
     a, b = _place(heard, j1, j2)
     a, b = a - NUCLEUS_TOL_S, b + NUCLEUS_TOL_S  # word times are off by a syllable or two
-    inside = int(np.searchsorted(nuclei, b, side="left") - np.searchsorted(nuclei, a, side="right"))
+    inside = float(np.sum(w[(nuclei > a) & (nuclei < b)]))
     mids = np.array([(h[1] + h[2]) / 2 for h in heard])  # type: ignore[operator]
     words = int(np.sum((mids > a) & (mids < b)))  # the units heard there, those around the place included
     return float(max(inside - words, 0))
@@ -712,7 +760,8 @@ def analyse(
         char_count=counted.fused + len(vocal),
         fillers=fillers_mod.merge(lexical, (f for f, bad in zip(vocal, heard) if not bad)),
         jargon=jargon_mod.find(script=script, words=shown.words, folder=guidance),
-        passages=compare_to_script(shown, script, nuclei, tuple((r.start_s, r.end_s) for r in counted.flagged), fillers=filler_words)
+        passages=compare_to_script(shown, script, nuclei, tuple((r.start_s, r.end_s) for r in counted.flagged), fillers=filler_words,
+                                   count=counted.fused, weights=nucleus_weights(nuclei, runs, widths=widths), runs=runs)
         if script is not None and not shown.withheld
         else (),
     )
