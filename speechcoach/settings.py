@@ -26,6 +26,10 @@ their defaults and the values accepted)::
     [batch]
     trainee = "parent"         # "parent" folder name, or "stem-prefix" (NAME_… in the file name)
 
+    [check]
+    allow_problems = []        # finding ids whose problem-level finding does not fail `check`:
+                               # any of PROBLEM_FINDINGS (e.g. ["fillers", "no_pauses"])
+
 The rubric may be saved with a UTF-8 byte-order mark. Every number must be finite; a value outside its range is refused with a
 :class:`~speechcoach.errors.ParameterError` naming the key (as the rubric writes it, with the
 file, or as the flag) and quoting the value.
@@ -57,6 +61,11 @@ COUNT_LIMIT = 100_000
 WINDOW_RANGE_S = (1.0, 120.0)
 MIN_HOP_S = 0.1
 CV_RANGE = (0.01, 2.0)
+PROBLEM_FINDINGS = ("rate_fast", "rate_slow", "no_pauses", "mid_phrase", "fillers")
+"""The findings that can be problems (severity ``"problem"``, :mod:`speechcoach.analysis.findings`):
+``check`` fails a recording with any of them, unless the rubric's ``[check] allow_problems``
+lists it. The rate and mid-phrase ones also break their own rules (the band,
+``max_mid_phrase``), which listing them does not relax."""
 COUNT_MODES = ("auto", "asr", "acoustic")
 """``count``: whether the speech recogniser runs (:func:`speechcoach.analysis.pipeline.analyze_audio`):
 ``auto`` when there is no script to count (the count of free talk; falls back to the sound when
@@ -101,8 +110,20 @@ class Settings:
     count: str = field(default_factory=default_count)
     """One of :data:`COUNT_MODES` (rubric ``[rate] count``, flag ``--count``; default
     :func:`default_count`)."""
+    allow_problems: tuple[str, ...] = ()
+    """Findings of :data:`PROBLEM_FINDINGS` whose problem level does not fail ``check`` (rubric
+    ``[check] allow_problems``); a list is kept as a tuple, in the order given, without repeats."""
 
     def __post_init__(self) -> None:
+        if isinstance(self.allow_problems, (list, tuple)):
+            object.__setattr__(self, "allow_problems", tuple(dict.fromkeys(self.allow_problems)))
+        if not (isinstance(self.allow_problems, tuple) and all(isinstance(x, str) for x in self.allow_problems)):
+            _refuse("allow_problems", f"must be a list of finding names such as [\"fillers\"], got {_show(self.allow_problems)}")
+        unknown = [x for x in self.allow_problems if x not in PROBLEM_FINDINGS]
+        if unknown:
+            near = difflib.get_close_matches(unknown[0], PROBLEM_FINDINGS, n=1, cutoff=0.6)
+            hint = f"; did you mean {near[0]!r}?" if near else f" (one of {', '.join(PROBLEM_FINDINGS)})"
+            _refuse("allow_problems", f"{unknown[0]!r} is not a finding that can be a problem{hint}")
         for f in fields(self):
             value = getattr(self, f.name)
             if f.type in ("float", float):
@@ -186,6 +207,7 @@ _TOML_KEYS: dict[tuple[str, str], str] = {
     ("report", "lang"): "lang",
     ("report", "guidance"): "guidance",
     ("batch", "trainee"): "trainee",
+    ("check", "allow_problems"): "allow_problems",
 }
 
 _RUBRIC_NAMES: dict[str, str] = {name: f"[{section}] {key}" for (section, key), name in _TOML_KEYS.items()} | {
@@ -305,6 +327,11 @@ def load_rubric(path: str | Path, base: Settings | None = None, *, flags: Mappin
             if name == "guidance":
                 values[name] = _guidance_folder(p, value)
                 continue
+            if name == "allow_problems":
+                if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                    raise RubricError(p, f"[check] allow_problems must be a list of finding names such as [\"fillers\"], got {describe_value(value)}")
+                values[name] = tuple(value)
+                continue
             if want in ("float", float) and _is_number(value):
                 value = float(value)
             elif want in ("int", int) and isinstance(value, int) and not isinstance(value, bool):
@@ -340,7 +367,7 @@ def _completed_by_flags(base: Settings, values: dict[str, Any], flags: Mapping[s
         return None
 
 
-SECTIONS = ("rate", "pauses", "pace", "report", "batch")
+SECTIONS = ("rate", "pauses", "pace", "report", "batch", "check")
 """The tables of a rubric file, in the order the documentation lists them."""
 
 
