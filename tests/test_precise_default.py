@@ -28,7 +28,7 @@ SAMPLE = SAMPLES / "on_target_reimbursement.wav"
 SCRIPT = (SAMPLES / "on_target_reimbursement.txt").read_text(encoding="utf-8")
 
 
-def test_a_scripted_analysis_in_auto_mode_imports_nothing_of_the_recogniser():
+def test_a_scripted_analysis_in_auto_mode_and_help_import_nothing_of_the_recogniser():
     code = (
         "import sys\n"
         "from speechcoach.analysis.pipeline import analyze_file\n"
@@ -39,6 +39,15 @@ def test_a_scripted_analysis_in_auto_mode_imports_nothing_of_the_recogniser():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+    helped = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from speechcoach.app.cli import app\n"
+        "assert CliRunner().invoke(app, ['analyze', '--help']).exit_code == 0\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('faster_whisper', 'ctranslate2', 'speechcoach.precise', 'pypinyin'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", helped], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"  # --help imports nothing of precise mode either
 
 
 def test_auto_without_the_model_packages_counts_from_the_sound_and_says_so_once(monkeypatch, tmp_path):
