@@ -230,7 +230,7 @@ def analyze_file(
     memory (``code="out_of_memory"``), and any other exception of the analysis
     (``code="analysis_failed"``, its cause chained, worded as an internal error to report).
     """
-    limit = settings.max_minutes if max_minutes is None else max_minutes
+    limit = max_minutes if max_minutes is not None else (settings or Settings()).max_minutes
     try:
         if progress is not None:
             progress("load", 0.0, 0.0)
