@@ -30,6 +30,9 @@ their defaults and the values accepted)::
     allow_problems = []        # finding ids whose problem-level finding does not fail `check`:
                                # any of PROBLEM_FINDINGS (e.g. ["fillers", "no_pauses"])
 
+    [input]
+    max_minutes = 120          # longer recordings are refused: 0.1-1440 minutes   (flag --max-minutes)
+
 The rubric may be saved with a UTF-8 byte-order mark. Every number must be finite; a value outside its range is refused with a
 :class:`~speechcoach.errors.ParameterError` naming the key (as the rubric writes it, with the
 file, or as the flag) and quoting the value.
@@ -66,6 +69,16 @@ PROBLEM_FINDINGS = ("rate_fast", "rate_slow", "no_pauses", "mid_phrase", "filler
 ``check`` fails a recording with any of them, unless the rubric's ``[check] allow_problems``
 lists it. The rate and mid-phrase ones also break their own rules (the band,
 ``max_mid_phrase``), which listing them does not relax."""
+DEFAULT_MAX_MINUTES = 120.0
+"""The longest recording analysed unless a rubric or ``--max-minutes`` says otherwise (minutes;
+:func:`speechcoach.audio.load` refuses a longer one before decoding the rest). Two hours at the
+analysis rate (16 kHz mono float32) are 460 MB, and the analysis of a one-hour recording peaks
+at 0.56 GB (``--count acoustic``; 0.8 GB and more with the speech recogniser loaded,
+``benchmarks/FUZZ_RESULTS.md``); a practice explanation lasts minutes, a recorded training
+session an hour or two. The practice server's uploads have their own, lower cap
+(:data:`speechcoach.app.server.UPLOAD_MAX_MINUTES`)."""
+MAX_MINUTES_RANGE = (0.1, 1440.0)
+"""Accepted ``max_minutes`` (minutes): up to a day; memory grows by about 0.5-0.8 GB an hour analysed."""
 COUNT_MODES = ("auto", "asr", "acoustic")
 """``count``: whether the speech recogniser runs (:func:`speechcoach.analysis.pipeline.analyze_audio`):
 ``auto`` when there is no script to count (the count of free talk; falls back to the sound when
@@ -113,6 +126,9 @@ class Settings:
     allow_problems: tuple[str, ...] = ()
     """Findings of :data:`PROBLEM_FINDINGS` whose problem level does not fail ``check`` (rubric
     ``[check] allow_problems``); a list is kept as a tuple, in the order given, without repeats."""
+    max_minutes: float = DEFAULT_MAX_MINUTES
+    """The longest recording analysed, minutes (rubric ``[input] max_minutes``, flag
+    ``--max-minutes``; :data:`DEFAULT_MAX_MINUTES`)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.allow_problems, (list, tuple)):
@@ -153,6 +169,7 @@ class Settings:
         _within("window_s", self.window_s, *WINDOW_RANGE_S, "s")
         _within("hop_s", self.hop_s, MIN_HOP_S, self.window_s, "s", high_name="window_s")
         _within("max_cv", self.max_cv, *CV_RANGE, "")
+        _within("max_minutes", self.max_minutes, *MAX_MINUTES_RANGE, "minutes")
         if self.lang not in ("zh", "en"):
             _refuse("lang", f"must be 'zh' or 'en', got {self.lang!r}")
         if self.count not in COUNT_MODES:
@@ -208,6 +225,7 @@ _TOML_KEYS: dict[tuple[str, str], str] = {
     ("report", "guidance"): "guidance",
     ("batch", "trainee"): "trainee",
     ("check", "allow_problems"): "allow_problems",
+    ("input", "max_minutes"): "max_minutes",
 }
 
 _RUBRIC_NAMES: dict[str, str] = {name: f"[{section}] {key}" for (section, key), name in _TOML_KEYS.items()} | {
@@ -223,6 +241,7 @@ FLAGS: dict[str, str] = {
     "lang": "--lang",
     "guidance": "--guidance",
     "count": "--count",
+    "max_minutes": "--max-minutes",
 }
 """The command-line flag of each setting that has one (the band's two fields are ``band_cpm``)."""
 
@@ -367,7 +386,7 @@ def _completed_by_flags(base: Settings, values: dict[str, Any], flags: Mapping[s
         return None
 
 
-SECTIONS = ("rate", "pauses", "pace", "report", "batch", "check")
+SECTIONS = ("rate", "pauses", "pace", "report", "batch", "check", "input")
 """The tables of a rubric file, in the order the documentation lists them."""
 
 

@@ -10,6 +10,7 @@ loads a file first, :func:`analyze_signal` takes an in-memory signal.
 from __future__ import annotations
 
 import codecs
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ import numpy as np
 from .. import audio as audio_io
 from .alignment import Alignment
 from ..characters import is_cjk, spoken_units
-from ..errors import AudioError, ParameterError, ScriptError
+from ..errors import AudioError, ParameterError, ScriptError, SpeechcoachError
 from .features import Frames, frame_features
 from .findings import NO_PAUSE_SPAN_S, Finding, derive, merge_findings, placement_findings, run_lengths
 from .metrics import Deductions, Pace, Rate, deductions, is_long_pause, pace, pace_cut, shown_cpm, shown_limit, speaking_rate
@@ -114,6 +115,12 @@ SCRIPT_ENCODINGS = ("UTF-8", "UTF-16", "GB18030")
 UTF-16 with a byte-order mark (Notepad's "Unicode"), and GB18030, which includes GBK (what
 Notepad, WPS and Excel on Chinese Windows save as "ANSI")."""
 
+MAX_SCRIPT_BYTES = 1_000_000
+"""Script files over this size (bytes, 1 MB) are refused before they are decoded. A practice
+explanation is a few kilobytes (10 minutes at 120 characters a minute: 1,200 characters, 3.6 KB
+of UTF-8); a megabyte is ~330,000 characters, 46 hours of reading. A 50 MB file took 41 s and
+3.5 GB to refuse as not matching the recording."""
+
 _BAD_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -171,12 +178,22 @@ def read_script(path: str | Path) -> str:
     Raises
     ------
     ScriptError
-        Missing, unreadable, not text in any of :data:`SCRIPT_ENCODINGS`, or nothing in it
+        Missing, unreadable, over :data:`MAX_SCRIPT_BYTES` (``code="script_too_large"``, before
+        more than that is read), not text in any of :data:`SCRIPT_ENCODINGS`, or nothing in it
         to speak.
     """
     p = Path(path)
     try:
-        data = p.read_bytes()
+        with p.open("rb") as fh:  # at most one byte past the limit: a device or pipe may never end
+            data = fh.read(MAX_SCRIPT_BYTES + 1)
+            if len(data) > MAX_SCRIPT_BYTES:
+                size = max(os.fstat(fh.fileno()).st_size, len(data))
+                raise ScriptError(
+                    p,
+                    f"script file is too large ({size / 1e6:.1f} MB; at most {MAX_SCRIPT_BYTES / 1e6:g} MB)",
+                    code="script_too_large",
+                    params={"size_mb": size / 1e6, "limit_mb": MAX_SCRIPT_BYTES / 1e6},
+                )
     except FileNotFoundError:
         raise ScriptError(p, "script file not found", code="script_not_found") from None
     except IsADirectoryError:
@@ -200,13 +217,34 @@ def analyze_file(
     asr_model: str | Path | None = None,
     asr_cache: TranscriptCache | None = None,
     progress: Progress | None = None,
+    max_minutes: float | None = None,
 ) -> Analysis:
-    """Load ``path`` and analyse it; errors name the file (``count``, ``asr_model``, ``asr_cache``
-    and ``progress``: see :func:`analyze_audio`)."""
-    if progress is not None:
-        progress("load", 0.0, 0.0)
-    return analyze_audio(audio_io.load(path), script=script, settings=settings, count=count, asr_model=asr_model, asr_cache=asr_cache,
-                         progress=progress)
+    """Load ``path`` and analyse it (``count``, ``asr_model``, ``asr_cache`` and ``progress``: see
+    :func:`analyze_audio`).
+
+    ``max_minutes``: the longest recording accepted (default ``settings.max_minutes``; the
+    practice server passes its lower cap for uploads).
+
+    Every failure is an :class:`~speechcoach.errors.AudioError` naming the file (exit 2 on the
+    command line), except a missing recogniser or model (:func:`analyze_audio`): running out of
+    memory (``code="out_of_memory"``), and any other exception of the analysis
+    (``code="analysis_failed"``, its cause chained, worded as an internal error to report).
+    """
+    limit = max_minutes if max_minutes is not None else (settings or Settings()).max_minutes
+    try:
+        if progress is not None:
+            progress("load", 0.0, 0.0)
+        with np.errstate(all="ignore"):  # no numpy warning reaches a terminal
+            return analyze_audio(audio_io.load(path, max_minutes=limit), script=script, settings=settings, count=count,
+                                 asr_model=asr_model, asr_cache=asr_cache, progress=progress)
+    except SpeechcoachError:
+        raise
+    except MemoryError:
+        raise AudioError(path, "out of memory while analysing", code="out_of_memory") from None
+    except Exception as exc:  # a bug met on this file: still one line naming it
+        detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        raise AudioError(path, f"could not be analysed: internal error ({detail}); please report it", code="analysis_failed",
+                         params={"detail": detail}) from exc
 
 
 def analyze_signal(

@@ -50,9 +50,11 @@ EXIT_CODES = """\b
 Exit codes:
   0    done (check: every recording passed)
   1    check: some recording failed the rubric (model status: checksum mismatch)
-  2    bad input or option: a file that cannot be analysed, a wrong flag
+  2    bad input or option: a file that cannot be analysed (whatever the
+       cause, out of memory included: the line names it), a wrong flag
        (batch: some recordings could not be analysed)
-  3    internal error (a bug: please report it with the command line)
+  3    internal error outside any one recording (a bug: please report it
+       with the command line)
   130  interrupted by Ctrl-C
   143  batch or check stopped by SIGTERM (batch still writes its summaries,
        check its --junit file with the recordings judged so far)"""
@@ -242,6 +244,7 @@ def build_settings(
     lang: Lang | None = None,
     guidance: Path | None = None,
     count: CountMode | str | None = None,
+    max_minutes: float | None = None,
 ):
     """Settings from the rubric file (if any) with command-line flags winning, and the guidance
     they name (``--guidance``, else the rubric's ``[report] guidance``, else the shipped files)
@@ -258,6 +261,7 @@ def build_settings(
         lang=lang.value if lang is not None else None,
         guidance=folder_key(check_folder(guidance)) if guidance is not None else None,
         count=count.value if isinstance(count, CountMode) else count,
+        max_minutes=max_minutes,
     )
     base = load_rubric(rubric, flags=flags) if rubric is not None else Settings()
     settings = base.with_overrides(**flags)
@@ -279,6 +283,10 @@ def _recogniser_ready(settings) -> None:
         auto_model()
 
 
+MaxMinutesOpt = Annotated[
+    Optional[float],
+    typer.Option("--max-minutes", help="Refuse recordings longer than this, in minutes (default 120, or the rubric's [input] max_minutes)."),
+]
 RubricOpt = Annotated[Optional[Path], typer.Option("--rubric", help="Rubric TOML file (target, band, limits).")]
 LangOpt = Annotated[Optional[Lang], typer.Option("--lang", help="Report language (default zh, or the rubric's).")]
 TargetOpt = Annotated[Optional[float], typer.Option("--target", help="Target rate in characters/min (default 120).")]
@@ -451,6 +459,7 @@ def analyze(
     labels: Annotated[Optional[Path], typer.Option("--labels", help="Also write an Audacity label track (pauses, findings) here.")] = None,
     count: CountOpt = None,
     asr_model: AsrModelOpt = None,
+    max_minutes: MaxMinutesOpt = None,
 ) -> None:
     """Analyse one recording and print (or write) its feedback report.
 
@@ -465,7 +474,7 @@ def analyze(
         script = find_script(file)
     _run_analyze(file, script=script, fmt=fmt, lang=lang, target=target, band=band, min_pause=min_pause, rubric=rubric, output=output,
                  embed_audio=embed_audio, link_audio=link_audio, textgrid=textgrid, labels=labels, count=count, asr_model=asr_model,
-                 guidance=guidance)
+                 guidance=guidance, max_minutes=max_minutes)
 
 
 def _run_analyze(
@@ -486,6 +495,7 @@ def _run_analyze(
     count: CountMode | str | None = None,
     asr_model: Path | None = None,
     guidance: Path | None = None,
+    max_minutes: float | None = None,
 ) -> None:
     from ..precise.cache import user_cache
     from ..fileio import write_atomic
@@ -493,7 +503,8 @@ def _run_analyze(
     from ..render import render
     from ..render.report import to_dict
 
-    settings = build_settings(rubric, target=target, band=band, min_pause=min_pause, lang=lang, guidance=guidance, count=count)
+    settings = build_settings(rubric, target=target, band=band, min_pause=min_pause, lang=lang, guidance=guidance, count=count,
+                              max_minutes=max_minutes)
     kind = _report_format(fmt, output, embed_audio=embed_audio, link_audio=link_audio)
     outputs = [(path, option) for path, option in ((output, "--output"), (textgrid, "--textgrid"), (labels, "--labels")) if path]
     for i, (path, option) in enumerate(outputs):
@@ -568,6 +579,7 @@ def batch(
     force: Annotated[bool, typer.Option("--force", help="Re-analyse every recording, even unchanged ones.")] = False,
     count: CountOpt = None,
     link_audio: Annotated[bool, typer.Option("--link-audio", help="HTML reports link to the recordings instead of carrying them (they then play only beside them, not from a zipped copy).")] = False,
+    max_minutes: MaxMinutesOpt = None,
 ) -> None:
     """Analyse many recordings: a report each, summary.csv/json and an index.html; resumable.
 
@@ -576,7 +588,7 @@ def batch(
     """
     from .batch import run_batch
 
-    settings = build_settings(rubric, lang=lang, guidance=guidance, count=count)
+    settings = build_settings(rubric, lang=lang, guidance=guidance, count=count, max_minutes=max_minutes)
     _recogniser_ready(settings)
     display = _BatchDisplay(settings.lang)
     try:
@@ -681,6 +693,7 @@ def check(
     guidance: GuidanceOpt = None,
     junit: Annotated[Optional[Path], typer.Option("--junit", help="Also write a JUnit XML report here.")] = None,
     count: CountOpt = None,
+    max_minutes: MaxMinutesOpt = None,
 ) -> None:
     """PASS/FAIL per recording against the rubric: exit 0 all pass, 1 some fail, 2 bad input, 3 internal error.
 
@@ -700,7 +713,7 @@ def check(
     from .workers import Failure, analyse_report
 
     try:
-        settings = build_settings(rubric, target=target, band=band, lang=lang, guidance=guidance, count=count)
+        settings = build_settings(rubric, target=target, band=band, lang=lang, guidance=guidance, count=count, max_minutes=max_minutes)
         _recogniser_ready(settings)
     except SpeechcoachError as exc:  # nothing judged: the CI's test report says why, if it asked for one
         _junit_configuration_error(junit, exc, inputs=(script,))
@@ -720,7 +733,7 @@ def check(
                 t0 = time.perf_counter()
                 paired = script if script is not None else find_script(path)
                 report = analyse_report(str(path), str(paired) if paired is not None else None, settings, asr_cache=transcripts)
-                if isinstance(report, Failure) and report.exit_code == 3:  # a bug, or out of memory: stop, exit 3
+                if isinstance(report, Failure) and report.exit_code == 3:  # a bug outside the analysis (its report): stop, exit 3
                     typer.echo(_line("note", message=report.error if settings.lang == "en" else report.message), err=True)
                     raise typer.Exit(3)
                 if isinstance(report, Failure):  # in the report language; a script's problem names the script
@@ -779,6 +792,7 @@ def serve(
     data: Annotated[Optional[Path], typer.Option("--data", help="Folder for attempts (default: the user's data folder).")] = None,
     scripts: Annotated[Optional[Path], typer.Option("--scripts", help="Folder of extra practice scripts (*.txt).")] = None,
     max_upload_mb: Annotated[float, typer.Option("--max-upload-mb", help="Largest upload accepted, MB.")] = 50.0,
+    max_minutes: Annotated[float, typer.Option("--max-minutes", help="Longest upload analysed, minutes (a longer one is refused).")] = 15.0,
     no_browser: Annotated[bool, typer.Option("--no-browser", help="Do not open a browser window.")] = False,
     rubric: RubricOpt = None,
     lang: LangOpt = None,
@@ -800,7 +814,8 @@ def serve(
     data_dir = (data or default_data_dir()).expanduser()
     check_port_free(host, port)
     extra: list[str] = [] if is_loopback(host) else reachable_names(host)
-    app_ = create_app(data_dir, settings, scripts_dir=scripts, max_upload_mb=max_upload_mb, port=port, extra_hosts=extra)
+    app_ = create_app(data_dir, settings, scripts_dir=scripts, max_upload_mb=max_upload_mb, port=port, extra_hosts=extra,
+                      max_minutes=max_minutes)
     if not is_loopback(host):
         typer.echo(_line("serve_exposed", host=host), err=True)
     url = f"http://127.0.0.1:{port}/" if is_loopback(host) or host in ("0.0.0.0", "::", "[::]") else f"http://{host}:{port}/"
@@ -823,6 +838,7 @@ def record(
     rubric: RubricOpt = None,
     lang: LangOpt = None,
     guidance: GuidanceOpt = None,
+    max_minutes: MaxMinutesOpt = None,
 ) -> None:
     """Record from the microphone (needs the 'record' extra); Enter stops."""
     import threading
@@ -843,8 +859,10 @@ def record(
     # first: its language is the run's)
     if (script is not None or rubric is not None or guidance is not None) and not do_analyze:
         raise ParameterError("--script, --rubric and --guidance are used with --analyze")
+    if max_minutes is not None and not do_analyze:
+        raise ParameterError("--max-minutes is used with --analyze")
     if do_analyze:
-        build_settings(rubric, lang=lang, guidance=guidance)
+        build_settings(rubric, lang=lang, guidance=guidance, max_minutes=max_minutes)
     _check_output(out, option="the recording", inputs=(script,))
     if do_analyze and script is not None:
         from ..analysis.pipeline import read_script
@@ -877,7 +895,7 @@ def record(
     typer.echo(_line("wrote_recording", path=out), err=True)
     if do_analyze:
         _run_analyze(out, script=script, fmt=None, lang=lang, target=None, band=None, min_pause=None, rubric=rubric, output=None,
-                     guidance=guidance)
+                     guidance=guidance, max_minutes=max_minutes)
 
 
 def _keep_freed_memory() -> None:
@@ -904,8 +922,14 @@ def _keep_freed_memory() -> None:
 
 
 def main() -> None:
-    """Console entry point: never a traceback, always an exit code."""
+    """Console entry point: never a traceback, always an exit code, and no Python warnings
+    (numpy's overflow notes, a library's deprecations) on the trainee's terminal, from this
+    process or from batch's workers (which inherit the environment)."""
+    import warnings
+
     _keep_freed_memory()
+    warnings.simplefilter("ignore")
+    os.environ["PYTHONWARNINGS"] = "ignore"
     try:
         app()
     except KeyboardInterrupt:

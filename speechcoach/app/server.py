@@ -83,6 +83,11 @@ log = logging.getLogger("speechcoach.server")
 
 DEFAULT_PORT = 8765
 DEFAULT_MAX_UPLOAD_MB = 50.0
+UPLOAD_MAX_MINUTES = 15.0
+"""The longest upload analysed (minutes; ``serve --max-minutes``): a practice explanation lasts
+a few minutes, and a longer upload (or a small file decoding to hours) is refused with 413 as
+soon as its header or its decoding shows it (:func:`speechcoach.audio.load`), instead of taking
+the trainee's machine for the length of a command-line run's 120 minutes."""
 MAX_SCRIPT_CHARS = 20_000
 MAX_FIELD_CHARS = 200
 HTTP_ERROR_CODES = {404: "not_found", 405: "method_not_allowed"}
@@ -420,6 +425,7 @@ def create_app(
     max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
     port: int = DEFAULT_PORT,
     extra_hosts: Iterable[str] = (),
+    max_minutes: float = UPLOAD_MAX_MINUTES,
 ) -> FastAPI:
     """The FastAPI application.
 
@@ -437,6 +443,9 @@ def create_app(
         The port the server listens on; the ``Host`` header must name it.
     extra_hosts : iterable of str, keyword-only
         Further host names (without port) to answer, when serving beyond loopback.
+    max_minutes : float, keyword-only
+        The longest upload analysed, minutes (:data:`UPLOAD_MAX_MINUTES`); a longer one gets
+        413 (``code="too_long"``). It replaces ``settings.max_minutes`` for every analysis here.
 
     Returns
     -------
@@ -451,6 +460,7 @@ def create_app(
     if not max_upload_mb > 0:
         raise ParameterError(f"--max-upload-mb must be positive, got {max_upload_mb!r}")
     writable_folder(data_dir, option="--data")
+    settings = settings.with_overrides(max_minutes=max_minutes)  # the uploads' cap, not the command line's
     scripts = ScriptFolder(Path(scripts_dir) if scripts_dir is not None else None)
     desk = Desk(AttemptStore(data_dir), settings, scripts, bundled_scenarios(), max_upload_mb)
 
@@ -482,7 +492,8 @@ def _error(status: int, message: str, lang: str, **kw: Any) -> JSONResponse:
 def _input_error(exc: InputError, lang: str) -> JSONResponse:
     # a script on this page is a text field, not a file: its problem needs no name in front
     path = None if isinstance(exc, ScriptError) else exc.path
-    return _error(400, str(exc), lang, code=exc.code, params=exc.params, fallback=exc.problem, path=path)
+    status = 413 if exc.code == "too_long" else 400  # longer than the uploads' cap (UPLOAD_MAX_MINUTES)
+    return _error(status, str(exc), lang, code=exc.code, params=exc.params, fallback=exc.problem, path=path)
 
 
 def _add_error_handlers(app: FastAPI, default_lang: str) -> None:

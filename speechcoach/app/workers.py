@@ -157,6 +157,11 @@ def row_from_report(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+TRANSIENT_CODES = frozenset({"out_of_memory", "analysis_failed"})
+"""Failures of a recording that another run may not repeat (memory freed, a bug fixed): never
+remembered by ``batch`` as the file's own."""
+
+
 @dataclass(frozen=True)
 class Failure:
     """Why one recording could not be analysed (:func:`failure_of`).
@@ -177,7 +182,9 @@ class Failure:
         A bad input, which stays bad until the file changes (``batch`` remembers it); ``False``
         for what may go away on another run (a missing model, memory, a bug).
     exit_code : int
-        2 for a bad input or option, 3 for an internal error (a bug, or out of memory).
+        2 for a bad input or option, or any failure of the recording's analysis (out of memory,
+        a bug met on it: :func:`~speechcoach.analysis.pipeline.analyze_file`); 3 for an internal
+        error outside it (rendering its report).
     """
 
     error: str
@@ -206,13 +213,14 @@ def failure_of(exc: BaseException, audio: str, lang: str) -> Failure:
 
     if isinstance(exc, InputError):
         own = exc.path == audio  # else it names the script (or a report)
+        lasting = exc.code not in TRANSIENT_CODES
         return Failure(exc.problem if own else str(exc), error_text(exc, lang=lang, path=None if own else exc.path),
-                       code=exc.code, params=exc.params, cacheable=True, exit_code=exc.exit_code)
+                       code=exc.code, params=exc.params, cacheable=lasting, exit_code=exc.exit_code)
     params: dict[str, Any] = {}
     if isinstance(exc, SpeechcoachError):
         error, code, exit_code = str(exc), None, exc.exit_code
-    elif isinstance(exc, MemoryError):
-        error, code, exit_code = "out of memory while analysing", "out_of_memory", 3
+    elif isinstance(exc, MemoryError):  # one recording's failure, like any bad input (exit 2)
+        error, code, exit_code = "out of memory while analysing", "out_of_memory", 2
     else:  # a bug or an odd file
         detail = " ".join(f"{type(exc).__name__}: {exc}".split())
         error, code, exit_code, params = f"internal error: {detail}", "internal_error", 3, {"detail": detail}
