@@ -19,6 +19,11 @@ their defaults and the values accepted)::
     hop_s = 2.0                # step between windows: 0.1 s up to window_s
     max_cv = 0.25              # largest coefficient of variation of the pace: 0.01-2
 
+    [voice]
+    min_range_st = 4.3         # phrases' pitch range (semitones) under which the voice is monotone: 0-24 (0: never)
+    trail_drop_db = 10.0       # a sentence's last syllable this far under its phrase trails off: 1-40 dB
+    max_trailing_share = 0.25  # more sentence ends trailing off than this share fail `check`: 0-1
+
     [report]
     lang = "zh"                # report language: "zh" or "en"   (flag --lang)
     guidance = "my-guidance"   # a folder of edited guidance files, relative to the rubric   (flag --guidance)
@@ -56,6 +61,11 @@ COUNT_LIMIT = 100_000
 WINDOW_RANGE_S = (1.0, 120.0)
 MIN_HOP_S = 0.1
 CV_RANGE = (0.01, 2.0)
+RANGE_LIMIT_ST = (0.0, 24.0)
+"""Accepted ``[voice] min_range_st`` (semitones): 0 never calls a voice monotone; two octaves is
+far above any speaker's phrase range."""
+TRAIL_DROP_RANGE_DB = (1.0, 40.0)
+"""Accepted ``[voice] trail_drop_db`` (dB)."""
 COUNT_MODES = ("auto", "asr", "acoustic")
 """``count``: how characters are counted without a script, and whether the speech recogniser
 runs at all (:func:`speechcoach.precise.asr.choose_model`): ``auto`` when it and its model are installed,
@@ -89,6 +99,16 @@ class Settings:
     :mod:`speechcoach.guidance`. The folder is checked by :func:`speechcoach.guidance.validate`."""
     count: str = "auto"
     """One of :data:`COUNT_MODES` (rubric ``[rate] count``, flag ``--count``)."""
+    min_range_st: float = 4.3
+    """Pitch range (semitones, the phrases' 10th–90th percentile, duration-weighted median) under
+    which the voice is monotone (rubric ``[voice] min_range_st``; see
+    :data:`speechcoach.analysis.voice.MIN_RANGE_ST`)."""
+    trail_drop_db: float = 10.0
+    """Drop (dB) of a sentence's last syllable under its phrase from which it trails off (rubric
+    ``[voice] trail_drop_db``; :data:`speechcoach.analysis.voice.TRAIL_DROP_DB`)."""
+    max_trailing_share: float = 0.25
+    """Share of the sentence ends that may trail off before the finding is a warning and ``check``
+    fails (rubric ``[voice] max_trailing_share``; :data:`speechcoach.analysis.voice.MAX_TRAILING_SHARE`)."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -120,6 +140,9 @@ class Settings:
         _within("window_s", self.window_s, *WINDOW_RANGE_S, "s")
         _within("hop_s", self.hop_s, MIN_HOP_S, self.window_s, "s", high_name="window_s")
         _within("max_cv", self.max_cv, *CV_RANGE, "")
+        _within("min_range_st", self.min_range_st, *RANGE_LIMIT_ST, "semitones")
+        _within("trail_drop_db", self.trail_drop_db, *TRAIL_DROP_RANGE_DB, "dB")
+        _within("max_trailing_share", self.max_trailing_share, 0.0, 1.0, "")
         if self.lang not in ("zh", "en"):
             _refuse("lang", f"must be 'zh' or 'en', got {self.lang!r}")
         if self.count not in COUNT_MODES:
@@ -171,6 +194,9 @@ _TOML_KEYS: dict[tuple[str, str], str] = {
     ("pace", "window_s"): "window_s",
     ("pace", "hop_s"): "hop_s",
     ("pace", "max_cv"): "max_cv",
+    ("voice", "min_range_st"): "min_range_st",
+    ("voice", "trail_drop_db"): "trail_drop_db",
+    ("voice", "max_trailing_share"): "max_trailing_share",
     ("report", "lang"): "lang",
     ("report", "guidance"): "guidance",
     ("batch", "trainee"): "trainee",
@@ -328,7 +354,7 @@ def _completed_by_flags(base: Settings, values: dict[str, Any], flags: Mapping[s
         return None
 
 
-SECTIONS = ("rate", "pauses", "pace", "report", "batch")
+SECTIONS = ("rate", "pauses", "pace", "voice", "report", "batch")
 """The tables of a rubric file, in the order the documentation lists them."""
 
 

@@ -103,13 +103,18 @@ def row_from_report(report: dict[str, Any]) -> dict[str, Any]:
     (the report's ``pause_method`` is ``"acoustic"``; its findings note them as possible
     hesitations). ``longest_pause_s`` (s; ``None`` without pauses) and ``pace_cv`` are the values the limits are judged on and every
     report shows (:func:`speechcoach.analysis.metrics.shown_s`, :func:`speechcoach.analysis.metrics.shown_cv`).
+    ``pitch_range_st`` is the voice's pitch range as shown and judged (0.1 semitone,
+    :func:`speechcoach.analysis.voice.shown_st`; ``None`` when too little was voiced, or for a report
+    stored before the voice was measured), ``trailing_off`` the sentence ends that trail off out
+    of the ``sentence_ends`` judged.
     """
-    from .check import judge
+    from .check import judge, voice_numbers
     from ..analysis.metrics import several_windows, shown_cv, shown_s
 
     pauses = report["pauses"]
     pace = report["pace"]
     j = judge(report, lang=report.get("lang"))
+    voice = voice_numbers(report)
     return {
         "duration_s": round(float(report["input"]["duration_s"]), 2),
         "characters": int(report["characters"]["count"]),
@@ -121,6 +126,9 @@ def row_from_report(report: dict[str, Any]) -> dict[str, Any]:
         "mid_phrase_pauses": int(j.numbers["mid_phrase"]),  # what the rule counts: 0 when only guessed from the sound
         "longest_pause_s": shown_s(max(p["duration_s"] for p in pauses)) if pauses else None,
         "pace_cv": shown_cv(float(pace["cv"])) if several_windows(pace["series"]) else None,
+        "pitch_range_st": voice["range"],  # as shown (0.1 st); None when not judged
+        "trailing_off": voice["trailing"],
+        "sentence_ends": voice["ends"],
         "score": int(report["score"]),
         "check": "pass" if j.passed else "fail",
         "check_reasons": list(j.reasons),
