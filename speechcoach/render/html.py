@@ -199,7 +199,7 @@ svg.timeline,svg.pace,svg.voice{cursor:pointer}
 .d-sentence{background:var(--sentence)}.d-clause{background:var(--clause)}.d-mid_phrase{background:var(--mid_phrase)}.d-unknown{background:var(--unknown)}
 .d-missed{border:1.5px dashed var(--mid_phrase);background:#fff}
 .d-speech{background:#e8f0fb;border:1px solid #c9d7ee}
-.d-flat{background:#f6d9b5}.d-phrase{background:#1f8a70}.d-trail{background:#c0392b}.d-silence{background:#eceef2;border:1px solid #d5d9e0}
+.d-flat{background:#f6d9b5}.d-phrase{background:#1f8a70}.d-trail{background:#c0392b}.d-contour{background:#3b4a63;height:.2em;vertical-align:.2em}.d-silence{background:#eceef2;border:1px solid #d5d9e0}
 .note{color:var(--muted);font-size:.9rem;margin:.4rem 0 0}
 audio{width:100%;margin:.2rem 0 0}
 .player{position:sticky;top:0;z-index:5;box-shadow:0 2px 8px rgba(20,30,50,.06)}
@@ -488,7 +488,8 @@ class _Page:
             stats.append((L["level_change"], w.db(change, signed=True), None))
         lis = "".join(f"<li{_seek_attrs(t)}><b>{_e(k)}</b>{_e(w.colon())}{rich_text(v, w)}</li>" for k, v, t in stats)
         legend = (
-            f'<ul class="legend"><li><span class="dot d-phrase"></span>{_e(L["pitch_range"])}</li>'
+            f'<ul class="legend"><li><span class="dot d-contour"></span>{_e(L["pitch_contour"])}</li>'
+            f'<li><span class="dot d-phrase"></span>{_e(L["phrase_level"])}</li>'
             f'<li><span class="dot d-flat"></span>{_e(L["flat_stretches"])}</li>'
             f'<li><span class="dot d-trail"></span>{_e(L["trailing"])}</li></ul>'
         )

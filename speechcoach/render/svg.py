@@ -514,6 +514,10 @@ _LOUD_BASE = 256.0
 LOUDNESS_SPAN_DB = 12.0
 """The loudness panel shows ±this many dB around the median phrase (larger values are clipped)."""
 
+CONTOUR_JOIN_ST = 6.0
+"""Neighbouring contour points further apart than this (semitones, in 50 ms) are not joined by a
+line: a jump that size is a voice breaking or a tracking error, not a glide."""
+
 FLAT_FILL = "#f6d9b5"
 TRAIL_INK = "#c0392b"
 PHRASE_INK = "#1f8a70"
@@ -541,8 +545,9 @@ def voice_chart(report: dict[str, Any], words: Words) -> str:
         return ""
     axis = TimeAxis(0.0, float(report["input"]["duration_s"]) or 1.0)
     contour = voice.get("contour") or {}
-    st = [v for v in contour.get("st") or [] if v is not None]
-    top = max(6.0, min(12.0, math.ceil(max((abs(float(v)) for v in st), default=6.0) / 3.0) * 3.0))
+    st = sorted(abs(float(v)) for v in contour.get("st") or [] if v is not None)
+    typical = st[int(0.98 * (len(st) - 1))] if st else 6.0  # a stray octave error does not set the scale
+    top = max(6.0, min(12.0, math.ceil(typical / 3.0) * 3.0))
     pitch = _Clamped(_PITCH_BASE, _PITCH_TOP, 2 * top)  # maps st + top onto the panel
     parts = [
         f'<svg class="chart voice" viewBox="0 0 {_f(WIDTH)} {_f(_VOICE_H)}" {axis.svg_attrs()} '
@@ -595,14 +600,15 @@ def _contour_path(contour: dict[str, Any], axis: TimeAxis, pitch: _Clamped, top:
     """The pitch contour as one path, broken where the voice is silent or unvoiced."""
     hop = float(contour.get("hop_s") or 0.05)
     d: list[str] = []
-    pen = False
+    last: float | None = None
     for i, v in enumerate(contour.get("st") or []):
         if v is None:
-            pen = False
+            last = None
             continue
         x, y = axis.x((i + 0.5) * hop), pitch.at(max(-top, min(top, float(v))) + top)
-        d.append(f"{'L' if pen else 'M'}{_f(x)},{_f(y)}")
-        pen = True
+        joined = last is not None and abs(float(v) - last) <= CONTOUR_JOIN_ST
+        d.append(f"{'L' if joined else 'M'}{_f(x)},{_f(y)}")
+        last = float(v)
     return [f'<path class="contour" d="{" ".join(d)}"/>'] if d else []
 
 
@@ -664,7 +670,11 @@ def _trailing_marks(ends: list[dict[str, Any]], axis: TimeAxis, words: Words) ->
             f'<rect class="hit" x="{_f(x - 8)}" y="{_f(_PITCH_TOP - 16)}" width="16" height="{_f(_LOUD_BASE - _PITCH_TOP + 16)}"/>'
             f'<line x1="{_f(x)}" x2="{_f(x)}" y1="{_f(_PITCH_TOP)}" y2="{_f(_LOUD_BASE)}" stroke="{TRAIL_INK}" stroke-width="1.5" stroke-dasharray="4 3"/>'
             f'<path d="M{_f(x - 7)},{_f(_PITCH_TOP - 14)} L{_f(x + 7)},{_f(_PITCH_TOP - 14)} L{_f(x)},{_f(_PITCH_TOP - 2)} Z" fill="{TRAIL_INK}"/>'
-            f'<text class="plabel" x="{_f(x + 10)}" y="{_f(_PITCH_TOP - 4)}" fill="{TRAIL_INK}">−{_a(drop)}</text>'
-            "</g>"
+            + (
+                f'<text class="plabel" x="{_f(x + 10)}" y="{_f(_PITCH_TOP - 4)}" fill="{TRAIL_INK}">−{_a(drop)}</text>'
+                if x + 10 + text_width("−" + drop, 13) <= WIDTH
+                else f'<text class="plabel" x="{_f(x - 10)}" y="{_f(_PITCH_TOP - 4)}" text-anchor="end" fill="{TRAIL_INK}">−{_a(drop)}</text>'
+            )
+            + "</g>"
         )
     return parts
