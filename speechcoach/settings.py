@@ -20,7 +20,7 @@ their defaults and the values accepted)::
     max_cv = 0.25              # largest coefficient of variation of the pace: 0.01-2
 
     [voice]
-    min_range_st = 4.3         # phrases' pitch range (semitones) under which the voice is monotone: 0-24 (0: never)
+    min_range_st = 4.2         # phrases' pitch range (semitones) under which the voice is monotone: 0-24 (0: never)
     trail_drop_db = 10.0       # a sentence's last syllable this far under its phrase trails off: 1-40 dB
     max_trailing_share = 0.25  # more sentence ends trailing off than this share fail `check`: 0-1
 
@@ -99,7 +99,7 @@ class Settings:
     :mod:`speechcoach.guidance`. The folder is checked by :func:`speechcoach.guidance.validate`."""
     count: str = "auto"
     """One of :data:`COUNT_MODES` (rubric ``[rate] count``, flag ``--count``)."""
-    min_range_st: float = 4.3
+    min_range_st: float = 4.2
     """Pitch range (semitones, the phrases' 10th–90th percentile, duration-weighted median) under
     which the voice is monotone (rubric ``[voice] min_range_st``; see
     :data:`speechcoach.analysis.voice.MIN_RANGE_ST`)."""

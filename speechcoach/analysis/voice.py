@@ -83,21 +83,24 @@ DECLINATION_MIN_S = 1.0
 """Phrases with at least this much voiced sound (s) give a declination slope."""
 
 MIN_RANGE_ST = Settings().min_range_st
-"""Default (4.3) ``[voice] min_range_st``: a recording whose phrases' pitch ranges (10th–90th
+"""Default (4.2) ``[voice] min_range_st``: a recording whose phrases' pitch ranges (10th–90th
 percentile, duration-weighted median over the phrases) stay under this many semitones is
 monotone, and a phrase under it is a flat stretch. Chosen on the ``wide`` corpus as the largest
-value that flags at most 10 % of its real speakers (4.26 st); with it, clips resynthesised with
-their pitch range compressed to 25 % are flagged on both corpora (``benchmarks/voice.py``).
-Tuned on ``real`` instead it would be ~6 st, which flags a quarter of ``wide``'s real speakers:
-Taiwan-accented narration, sad or fearful acted speech and some regional accents speak in a
-narrower range than the read and broadcast speech of ``real``."""
+value (to 0.1) that flags at most 10 % of its real speakers; there it flags 91 % of the clips
+resynthesised with their pitch range compressed to 25 %, and on ``real``, held out, 96 % of them
+and 2 % of the originals (``benchmarks/VOICE_RESULTS.md``). Chosen on ``real`` instead it would be
+5.9, which flags 31 % of ``wide``'s real speakers: Taiwan-accented narration, sad or fearful
+acted speech and some regional accents speak in a narrower range than the read and broadcast
+speech that ``real`` is mostly made of."""
 
 TRAIL_DROP_DB = Settings().trail_drop_db
-"""Default (10) ``[voice] trail_drop_db``: a sentence's last syllable this far (dB) under the median
-syllable of its phrase trails off. 10 dB is the usual rule for "half as loud". On the corpora's
-original sentence ends the drop exceeds it at ~8 % of ends; last syllables lowered by 10 dB
-are found at about half of the ends, because natural last syllables already vary by ~14 dB
-(10th to 90th percentile) around their phrase (``benchmarks/VOICE_RESULTS.md``)."""
+"""Default (10) ``[voice] trail_drop_db``: a sentence's last syllable this far (dB, as shown) under
+the median syllable of its phrase trails off; 10 dB is the usual rule for "half as loud". Chosen
+on the ``wide`` corpus (the smallest whole dB flagging at most 10 % of its original sentence
+ends: 8.7 %); there it finds 60 % of the last syllables lowered by 10 dB, and on ``real``, held
+out, 58 %, with 13.6 % of the original ends flagged. Natural last syllables already spread over
+~14 dB around their phrase (10th to 90th percentile), more than the 10 dB taken away, so no
+limit meets both targets (``benchmarks/VOICE_RESULTS.md``, ``docs/voice.md``)."""
 
 MAX_TRAILING_SHARE = Settings().max_trailing_share
 """Default (0.25) ``[voice] max_trailing_share``: more sentence ends trailing off than this share of
@@ -107,7 +110,7 @@ explanation is not a habit."""
 
 TRAILING_MIN_COUNT = 2
 """One sentence end trailing off is a note, never a habit (:func:`trailing_habit`): natural last
-syllables fall 10 dB or more at ~8 % of the corpora's sentence ends, so in a short recording
+syllables fall 10 dB or more at 9–14 % of the corpora's sentence ends, so in a short recording
 with two or three sentences one of them would too often make a quarter."""
 
 TRAIL_LAST_S = 0.6

@@ -181,9 +181,6 @@ def _voice(report: dict[str, Any], S: dict[str, Any], bold: Callable[[str], str]
         if pitch.get("declination_st_per_s") is not None:
             extra.append(f"{L['declination']}{c}{w.st_per_s(pitch['declination_st_per_s'])}")
         out.append("  " + "   ".join(extra))
-        levels = [float(p["pitch_level_st"]) for p in voice.get("phrases") or [] if p.get("pitch_level_st") is not None]
-        if len(levels) > 1:  # each phrase's mean pitch, one block each, on a ±6 semitone scale
-            out.append(f"  {L['phrase_level']}{c}{sparkline(levels, -6.0, 6.0)}")
         flat = voice.get("flat") or []
         if flat:
             out.append(f"  {L['flat_stretches']}{c}{sep.join(fmt_span(a, b) for a, b in flat)}")
