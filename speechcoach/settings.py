@@ -31,6 +31,10 @@ their defaults and the values accepted)::
     [batch]
     trainee = "parent"         # "parent" folder name, or "stem-prefix" (NAME_… in the file name)
 
+    [check]
+    allow_problems = []        # finding ids whose problem-level finding does not fail `check`:
+                               # any of PROBLEM_FINDINGS (e.g. ["fillers", "no_pauses"])
+
 The rubric may be saved with a UTF-8 byte-order mark. Every number must be finite; a value outside its range is refused with a
 :class:`~speechcoach.errors.ParameterError` naming the key (as the rubric writes it, with the
 file, or as the flag) and quoting the value.
@@ -66,6 +70,11 @@ RANGE_LIMIT_ST = (0.0, 24.0)
 far above any speaker's phrase range."""
 TRAIL_DROP_RANGE_DB = (1.0, 40.0)
 """Accepted ``[voice] trail_drop_db`` (dB)."""
+PROBLEM_FINDINGS = ("rate_fast", "rate_slow", "no_pauses", "mid_phrase", "fillers")
+"""The findings that can be problems (severity ``"problem"``, :mod:`speechcoach.analysis.findings`):
+``check`` fails a recording with any of them, unless the rubric's ``[check] allow_problems``
+lists it. The rate and mid-phrase ones also break their own rules (the band,
+``max_mid_phrase``), which listing them does not relax."""
 COUNT_MODES = ("auto", "asr", "acoustic")
 """``count``: how characters are counted without a script, and whether the speech recogniser
 runs at all (:func:`speechcoach.precise.asr.choose_model`): ``auto`` when it and its model are installed,
@@ -109,8 +118,20 @@ class Settings:
     max_trailing_share: float = 0.25
     """Share of the sentence ends that may trail off before the finding is a warning and ``check``
     fails (rubric ``[voice] max_trailing_share``; :data:`speechcoach.analysis.voice.MAX_TRAILING_SHARE`)."""
+    allow_problems: tuple[str, ...] = ()
+    """Findings of :data:`PROBLEM_FINDINGS` whose problem level does not fail ``check`` (rubric
+    ``[check] allow_problems``); a list is kept as a tuple, in the order given, without repeats."""
 
     def __post_init__(self) -> None:
+        if isinstance(self.allow_problems, (list, tuple)):
+            object.__setattr__(self, "allow_problems", tuple(dict.fromkeys(self.allow_problems)))
+        if not (isinstance(self.allow_problems, tuple) and all(isinstance(x, str) for x in self.allow_problems)):
+            _refuse("allow_problems", f"must be a list of finding names such as [\"fillers\"], got {_show(self.allow_problems)}")
+        unknown = [x for x in self.allow_problems if x not in PROBLEM_FINDINGS]
+        if unknown:
+            near = difflib.get_close_matches(unknown[0], PROBLEM_FINDINGS, n=1, cutoff=0.6)
+            hint = f"; did you mean {near[0]!r}?" if near else f" (one of {', '.join(PROBLEM_FINDINGS)})"
+            _refuse("allow_problems", f"{unknown[0]!r} is not a finding that can be a problem{hint}")
         for f in fields(self):
             value = getattr(self, f.name)
             if f.type in ("float", float):
@@ -200,6 +221,7 @@ _TOML_KEYS: dict[tuple[str, str], str] = {
     ("report", "lang"): "lang",
     ("report", "guidance"): "guidance",
     ("batch", "trainee"): "trainee",
+    ("check", "allow_problems"): "allow_problems",
 }
 
 _RUBRIC_NAMES: dict[str, str] = {name: f"[{section}] {key}" for (section, key), name in _TOML_KEYS.items()} | {
@@ -319,6 +341,11 @@ def load_rubric(path: str | Path, base: Settings | None = None, *, flags: Mappin
             if name == "guidance":
                 values[name] = _guidance_folder(p, value)
                 continue
+            if name == "allow_problems":
+                if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                    raise RubricError(p, f"[check] allow_problems must be a list of finding names such as [\"fillers\"], got {describe_value(value)}")
+                values[name] = tuple(value)
+                continue
             if want in ("float", float) and _is_number(value):
                 value = float(value)
             elif want in ("int", int) and isinstance(value, int) and not isinstance(value, bool):
@@ -354,7 +381,7 @@ def _completed_by_flags(base: Settings, values: dict[str, Any], flags: Mapping[s
         return None
 
 
-SECTIONS = ("rate", "pauses", "pace", "voice", "report", "batch")
+SECTIONS = ("rate", "pauses", "pace", "voice", "report", "batch", "check")
 """The tables of a rubric file, in the order the documentation lists them."""
 
 

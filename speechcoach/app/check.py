@@ -1,6 +1,6 @@
 """Judging a report against the rubric: the pass/fail gate behind ``speechcoach check``.
 
-A recording passes when all six rules hold (limits from :class:`~speechcoach.settings.Settings`,
+A recording passes when all seven rules hold (limits from :class:`~speechcoach.settings.Settings`,
 which the rubric TOML can set and which every report carries in its ``settings`` block):
 
 1. the speaking rate, as the reports show it (a whole number, :func:`~speechcoach.analysis.metrics.shown_cpm`),
@@ -14,13 +14,17 @@ which the rubric TOML can set and which every report carries in its ``settings``
 4. the pace coefficient of variation, as shown (two decimals, half up,
    :func:`~speechcoach.analysis.metrics.shown_cv`), is at most ``max_cv``; a recording whose pace has a
    single window (:func:`~speechcoach.analysis.metrics.several_windows`) is too short to judge it, and the
-   summary says so instead of showing a variation of 0.00.
+   summary says so instead of showing a variation of 0.00;
 5. the voice is not monotone: its pitch range (``voice.pitch.range_st``, the phrases' 10th–90th
    percentile range, as shown to 0.1 semitone, :func:`~speechcoach.analysis.voice.shown_st`) is at
    least ``min_range_st``; a recording with too little voiced speech is not judged;
 6. at most ``max_trailing_share`` of the judged sentence ends trail off (their last syllable
    ``trail_drop_db`` or more under their phrase, as shown in whole dB), or only one does
-   (:func:`~speechcoach.analysis.voice.trailing_habit`).
+   (:func:`~speechcoach.analysis.voice.trailing_habit`);
+7. no finding of the report is a problem (severity ``"problem"``, the report's ✗: 28 s without
+   a pause, far too many fillers) unless the rubric's ``[check] allow_problems`` lists it; a
+   problem whose own rule above already failed (the rate far outside the band, too many
+   mid-phrase pauses) is not counted twice. The reason is the finding's message.
 
 Rules 5 and 6 are judged only on reports that carry ``voice`` (a report stored before the voice
 was measured passes them).
@@ -45,8 +49,13 @@ from ..analysis.metrics import cv_above, is_long_pause, several_windows, shown_c
 from ..analysis.placement import judged_mid_phrase
 from ..analysis.voice import MAX_TRAILING_SHARE, MIN_RANGE_ST, shown_st, trailing_habit
 
-RULES = ("rate", "long_pause", "mid_phrase", "pace_cv", "monotone", "trailing_off")
+RULES = ("rate", "long_pause", "mid_phrase", "pace_cv", "monotone", "trailing_off", "problems")
 """The rules, in the order their failures are reported."""
+RULE_OF_FINDING = {
+    "rate_fast": "rate", "rate_slow": "rate", "mid_phrase": "mid_phrase", "long_pauses": "long_pause", "pace_uneven": "pace_cv",
+    "monotone": "monotone", "trailing_off": "trailing_off",
+}
+"""The rule that already judges what a finding says: a problem finding whose rule failed adds no reason of its own."""
 ESTIMATED_RULES = ("rate", "pace_cv")
 """The rules whose numbers rest on the character count: without a script (the report's
 ``characters.source`` is ``"estimate"`` or ``"asr"``) they are judged on the count estimated from
@@ -173,11 +182,20 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
     if trailing_habit(voice["trailing"], voice["ends"], voice["share"]):
         reasons.append(T["trailing_off"].format(n=voice["trailing"], total=voice["ends"], share=round(100 * voice["share"])))
         failed.append("trailing_off")
+    allowed = set(st.get("allow_problems") or ())
+    for f in report.get("findings", []):  # the report's ✗ findings fail too, unless the rubric lets them pass
+        if f.get("severity") != "problem" or f.get("id") in allowed or RULE_OF_FINDING.get(f.get("id", "")) in failed:
+            continue
+        reasons.append(" ".join(str(f.get("message", f.get("id", ""))).split()).rstrip("。."))
+        if "problems" not in failed:
+            failed.append("problems")
 
+    pause_words = (
+        T["pauses_some"].format(n=len(pauses), longest=shown_s(longest["duration_s"])) if longest else T["pauses_none"]
+    )
     summary = T["summary"].format(
         cpm=shown,
-        pauses=len(pauses),
-        longest=shown_s(longest["duration_s"]) if longest else 0.0,
+        pauses=pause_words,
         mid=T["mid_not_judged"].format(n=n_guess) if guessed else T["mid_count"].format(n=n_mid),
         pace=T["pace_value"].format(cv=shown_cv(cv)) if pace_judged else T["pace_not_judged"],
         voice=T["voice_value"].format(range=voice["range"], n=voice["trailing"], total=voice["ends"]) if voice["range"] is not None else "",

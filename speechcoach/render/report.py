@@ -108,8 +108,9 @@ def _input(audio: Audio, script_path: str | None = None) -> dict[str, Any]:
 
 
 def _settings(s: Settings) -> dict[str, Any]:
-    """``settings``: the target, band and limits the recording was judged by (the voice's too), and
-    how characters were to be counted without a script (``count``: auto, asr or acoustic)."""
+    """``settings``: the target, band and limits the recording was judged by (the voice's too), how
+    characters were to be counted without a script (``count``: auto, asr or acoustic), and the
+    problem findings ``check`` lets pass (``allow_problems``)."""
     return {
         "target_cpm": s.target_cpm,
         "band_cpm": [s.band_lo_cpm, s.band_hi_cpm],
@@ -122,6 +123,7 @@ def _settings(s: Settings) -> dict[str, Any]:
         "min_range_st": s.min_range_st,
         "trail_drop_db": s.trail_drop_db,
         "max_trailing_share": s.max_trailing_share,
+        "allow_problems": list(s.allow_problems),
     }
 
 
@@ -169,6 +171,7 @@ def _pace(pace: Pace) -> dict[str, Any]:
         "trend_cpm_per_min": _r(pace.trend_cpm_per_min, 1),
         "first_third_cpm": _r(pace.first_third_cpm, RATE_DECIMALS),
         "last_third_cpm": _r(pace.last_third_cpm, RATE_DECIMALS),
+        "middle_third_cpm": _r(pace.middle_third_cpm, RATE_DECIMALS),
         "fastest": _window(pace.fastest),
         "slowest": _window(pace.slowest),
     }

@@ -73,6 +73,8 @@ const I18N = {
     chart_scripted: "按讲稿计数",
     chart_estimated: "无讲稿，字数为估计",
     chart_recognised: "无讲稿，字数由语音识别计数",
+    chart_in_band: "在适中区间内",
+    chart_out_band: "在适中区间外",
     cpm_unit: "字/分钟",
     error: "出错了：{error}",
   },
@@ -145,6 +147,8 @@ const I18N = {
     chart_scripted: "counted from the script",
     chart_estimated: "no script: count estimated",
     chart_recognised: "no script: counted by the speech recogniser",
+    chart_in_band: "inside the band",
+    chart_out_band: "outside the band",
     cpm_unit: "chars/min",
     error: "Error: {error}",
   },
@@ -155,6 +159,7 @@ const state = {
   config: { target_cpm: 120, band_cpm: [100, 140], max_upload_mb: 50, lang: "zh" },
   scenarios: [],
   attempts: [],
+  historyName: "",
   rec: null,
   lastAttempt: null,
 };
@@ -660,6 +665,7 @@ function renderFileName() {
 
 async function loadHistory() {
   const name = traineeName();
+  state.historyName = name; // the trainee whose attempts are listed: a delete names them
   $("history-name").textContent = name ? `· ${name}` : "";
   if (!name) {
     state.attempts = [];
@@ -738,7 +744,8 @@ function renderHistory() {
 async function deleteAttempt(a) {
   if (!window.confirm(t("confirm_delete"))) return;
   try {
-    await api("DELETE", `/api/attempts/${encodeURIComponent(a.id)}`);
+    // the server deletes only the named trainee's attempts
+    await api("DELETE", `/api/attempts/${encodeURIComponent(a.id)}?trainee=${encodeURIComponent(state.historyName)}`);
     if (state.lastAttempt && state.lastAttempt.id === a.id) hideResult();
   } catch (err) {
     setStatus("error", { error: err.message }, true);
@@ -833,7 +840,8 @@ function drawChart(list) {
   });
 }
 
-/** The chart's legend: the band, the target line and the two kinds of point (those in use). */
+/** The chart's legend: the band, the target line, the points' colours (inside the band, outside it)
+ * and their fill (counted, or estimated: hollow), each only when in use. */
 function drawLegend(list) {
   const box = $("chart-legend");
   box.textContent = "";
@@ -851,9 +859,12 @@ function drawLegend(list) {
   };
   item("band", `${t("chart_band")} ${fmtLimit(lo)}–${fmtLimit(hi)}`);
   item("target", `${t("chart_target")} ${fmtLimit(target)}`);
-  if (list.some(scripted)) item("scripted", t("chart_scripted"));
-  if (list.some(recognised)) item("scripted", t("chart_recognised"));
-  if (list.some((a) => !scripted(a) && !recognised(a))) item("estimated", t("chart_estimated"));
+  const outside = (a) => +fmt0(a.cpm) < lo || +fmt0(a.cpm) > hi; // as drawChart colours the points
+  if (list.some((a) => !outside(a))) item("dot in", t("chart_in_band"));
+  if (list.some(outside)) item("dot out", t("chart_out_band"));
+  if (list.some(scripted)) item("dot scripted", t("chart_scripted"));
+  if (list.some(recognised)) item("dot scripted", t("chart_recognised"));
+  if (list.some((a) => !scripted(a) && !recognised(a))) item("dot estimated", t("chart_estimated"));
 }
 
 // -- start ---------------------------------------------------------------------------------
