@@ -21,7 +21,7 @@ their defaults and the values accepted)::
 
     [voice]
     min_range_st = 4.2         # phrases' pitch range (semitones) under which the voice is monotone: 0-24 (0: never)
-    trail_drop_db = 10.0       # a sentence's last syllable this far under its phrase trails off: 1-40 dB
+    trail_drop_db = 9.0        # a sentence's last syllable this far under its phrase trails off: 1-40 dB
     max_trailing_share = 0.25  # more sentence ends trailing off than this share fail `check`: 0-1
 
     [report]
@@ -112,7 +112,7 @@ class Settings:
     """Pitch range (semitones, the phrases' 10th–90th percentile, duration-weighted median) under
     which the voice is monotone (rubric ``[voice] min_range_st``; see
     :data:`speechcoach.analysis.voice.MIN_RANGE_ST`)."""
-    trail_drop_db: float = 10.0
+    trail_drop_db: float = 9.0
     """Drop (dB) of a sentence's last syllable under its phrase from which it trails off (rubric
     ``[voice] trail_drop_db``; :data:`speechcoach.analysis.voice.TRAIL_DROP_DB`)."""
     max_trailing_share: float = 0.25

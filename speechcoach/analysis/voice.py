@@ -94,13 +94,14 @@ acted speech and some regional accents speak in a narrower range than the read a
 speech that ``real`` is mostly made of."""
 
 TRAIL_DROP_DB = Settings().trail_drop_db
-"""Default (10) ``[voice] trail_drop_db``: a sentence's last syllable this far (dB, as shown) under
-the median syllable of its phrase trails off; 10 dB is the usual rule for "half as loud". Chosen
-on the ``wide`` corpus (the smallest whole dB flagging at most 10 % of its original sentence
-ends: 8.7 %); there it finds 60 % of the last syllables lowered by 10 dB, and on ``real``, held
-out, 58 %, with 13.6 % of the original ends flagged. Natural last syllables already spread over
-~14 dB around their phrase (10th to 90th percentile), more than the 10 dB taken away, so no
-limit meets both targets (``benchmarks/VOICE_RESULTS.md``, ``docs/voice.md``)."""
+"""Default (9) ``[voice] trail_drop_db``: a sentence's last syllable this far (dB, as shown) under
+the median syllable of its phrase trails off (10 dB is the usual rule for "half as loud"). Chosen
+on the ``wide`` corpus as the smallest whole dB that flags at most 10 % of its original sentence
+ends (9.7 %), as the monotone limit is; there it finds 62 % of the last syllables lowered by
+10 dB, and on ``real``, held out, 63 %, flagging 15 % of the original ends. Natural last
+syllables already spread over ~14 dB around their phrase (10th to 90th percentile), more than
+the 10 dB taken away, so no limit meets both targets (``benchmarks/VOICE_RESULTS.md``,
+``docs/voice.md``)."""
 
 MAX_TRAILING_SHARE = Settings().max_trailing_share
 """Default (0.25) ``[voice] max_trailing_share``: more sentence ends trailing off than this share of
@@ -110,7 +111,7 @@ explanation is not a habit."""
 
 TRAILING_MIN_COUNT = 2
 """One sentence end trailing off is a note, never a habit (:func:`trailing_habit`): natural last
-syllables fall 10 dB or more at 9–14 % of the corpora's sentence ends, so in a short recording
+syllables fall 9 dB or more at 10–15 % of the corpora's sentence ends, so in a short recording
 with two or three sentences one of them would too often make a quarter."""
 
 TRAIL_LAST_S = 0.6
