@@ -44,7 +44,8 @@ from __future__ import annotations
 
 import difflib
 import math
-from dataclasses import asdict, dataclass, fields, replace
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -76,10 +77,20 @@ PROBLEM_FINDINGS = ("rate_fast", "rate_slow", "no_pauses", "mid_phrase", "filler
 lists it. The rate and mid-phrase ones also break their own rules (the band,
 ``max_mid_phrase``), which listing them does not relax."""
 COUNT_MODES = ("auto", "asr", "acoustic")
-"""``count``: how characters are counted without a script, and whether the speech recogniser
-runs at all (:func:`speechcoach.precise.asr.choose_model`): ``auto`` when it and its model are installed,
-``asr`` always (an error without it), ``acoustic`` never (syllable nuclei only; no transcript,
-fillers or script comparison, and no recogniser time even with a script)."""
+"""``count``: whether the speech recogniser runs (:func:`speechcoach.analysis.pipeline.analyze_audio`):
+``auto`` when there is no script to count (the count of free talk; falls back to the sound when
+it or its model is missing), ``asr`` always (with a script too: transcript, fillers, passages left
+out or added; an error without it), ``acoustic`` never (syllable nuclei only)."""
+
+COUNT_ENV = "SPEECHCOACH_COUNT"
+"""An environment variable naming the default ``count`` (one of :data:`COUNT_MODES`) where neither
+a rubric nor ``--count`` names one: a machine that should never spend time on the recogniser
+(the test suite, which runs it only where it tests it) sets ``acoustic``."""
+
+
+def default_count() -> str:
+    """The ``count`` of a :class:`Settings` that names none: ``$SPEECHCOACH_COUNT``, else ``auto``."""
+    return os.environ.get(COUNT_ENV, "").strip() or "auto"
 
 
 @dataclass(frozen=True)
@@ -106,8 +117,9 @@ class Settings:
     guidance: str | None = None
     """A trainer's guidance folder (absolute path), or ``None`` for the shipped guidance; see
     :mod:`speechcoach.guidance`. The folder is checked by :func:`speechcoach.guidance.validate`."""
-    count: str = "auto"
-    """One of :data:`COUNT_MODES` (rubric ``[rate] count``, flag ``--count``)."""
+    count: str = field(default_factory=default_count)
+    """One of :data:`COUNT_MODES` (rubric ``[rate] count``, flag ``--count``; default
+    :func:`default_count`)."""
     min_range_st: float = 4.2
     """Pitch range (semitones, the phrases' 10th–90th percentile, duration-weighted median) under
     which the voice is monotone (rubric ``[voice] min_range_st``; see

@@ -603,6 +603,6 @@ def test_count_acoustic_leaves_the_recogniser_out_and_is_part_of_the_settings(tm
     report = json.loads((out / "reports" / "ann" / "on_target_retirement.json").read_text(encoding="utf-8"))
     assert "transcript" not in report and report["characters"]["source"] == "script"
     assert not list((out / STATE_DIR / "transcripts").rglob("*.json"))
-    monkeypatch.delenv("SPEECHCOACH_ASR_MODEL")  # auto without a model: the same report, other settings
-    runner.invoke(app, ["batch", str(cohort.parent), "--out", str(out), "--jobs", "1", "--lang", "en"])
+    monkeypatch.delenv("SPEECHCOACH_ASR_MODEL")  # auto with a script: the same report, other settings
+    runner.invoke(app, ["batch", str(cohort.parent), "--out", str(out), "--jobs", "1", "--lang", "en", "--count", "auto"])
     assert last_run(out)["counts"]["analysed"] == 1

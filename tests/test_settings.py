@@ -191,11 +191,16 @@ def test_a_rubric_band_without_target_is_completed_by_the_target_flag(tmp_path):
         load_rubric(rubric, flags={"target_cpm": 120.0})
 
 
-def test_count_is_a_rubric_key_and_its_flag_wins(tmp_path):
+def test_count_is_a_rubric_key_and_its_flag_wins(tmp_path, monkeypatch):
     """A trainer sets whether the speech recogniser runs once for a cohort: ``[rate] count``."""
     rubric = tmp_path / "r.toml"
-    rubric.write_text('[rate]\ncount = "acoustic"\n', encoding="utf-8")
+    rubric.write_text('[rate]\ncount = "asr"\n', encoding="utf-8")
+    monkeypatch.delenv("SPEECHCOACH_COUNT", raising=False)
     assert Settings().count == "auto"
+    monkeypatch.setenv("SPEECHCOACH_COUNT", "acoustic")  # a machine's default (the test suite's)
+    assert Settings().count == "acoustic"
+    assert load_rubric(rubric).count == "asr"  # the rubric wins over it
+    rubric.write_text('[rate]\ncount = "acoustic"\n', encoding="utf-8")
     assert load_rubric(rubric).count == "acoustic"
     assert load_rubric(rubric).with_overrides(count="asr").count == "asr"
     assert load_rubric(rubric).with_overrides(count=None).count == "acoustic"  # flag not given

@@ -489,7 +489,7 @@ def _passages(passages: tuple[Any, ...], kind: str) -> list[Finding]:
             {
                 "passages": [p.text for p in ps],
                 "char_index": [p.script_index for p in ps],
-                "spans": [[round(p.start_s, 3), round(p.start_s, 3)] for p in ps if p.start_s is not None],
+                "spans": [[round(p.start_s, 3), round(p.end_s if p.end_s is not None else p.start_s, 3)] for p in ps if p.start_s is not None],
             },
         )
     ]

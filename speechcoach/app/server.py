@@ -45,8 +45,9 @@ import html as _html
 import json
 import logging
 import os
+import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -317,6 +318,42 @@ class ApiError(Exception):
         self.lang = lang
 
 
+class Waiting:
+    """How far each running analysis of the practice page has got, by the ``job`` id the page
+    sent with its upload (``GET /api/progress/{job}``): the pipeline's progress callback
+    (:data:`speechcoach.analysis.pipeline.Progress`) writes here, the page polls while it waits.
+    At most :data:`MAX_JOBS` are kept (the oldest dropped first); an entry ends with its analysis."""
+
+    MAX_JOBS = 64
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._jobs: dict[str, dict[str, Any]] = {}
+
+    def callback(self, job: str) -> Any:
+        """A progress callback that records ``job``'s stage and the seconds of audio done."""
+
+        def progress(stage: str, done_s: float, total_s: float) -> None:
+            with self._lock:
+                self._jobs.pop(job, None)
+                self._jobs[job] = {"stage": stage, "done_s": round(float(done_s), 1), "total_s": round(float(total_s), 1)}
+                while len(self._jobs) > self.MAX_JOBS:
+                    self._jobs.pop(next(iter(self._jobs)))
+
+        return progress
+
+    def get(self, job: str) -> dict[str, Any] | None:
+        with self._lock:
+            found = self._jobs.get(job)
+            return dict(found) if found is not None else None
+
+    def end(self, job: str) -> None:
+        with self._lock:
+            self._jobs.pop(job, None)
+
+
 @dataclass(frozen=True)
 class Desk:
     """What the routes share: the attempt store, the analysis settings and the practice scripts.
@@ -338,6 +375,8 @@ class Desk:
     scripts: ScriptFolder
     bundled: list[Scenario]
     max_upload_mb: float
+    waiting: Waiting = field(default_factory=Waiting)
+    """The analyses running now and how far each has got (``GET /api/progress/{job}``)."""
 
     def scenarios(self) -> list[Scenario]:
         """The bundled practice scripts, then those in the ``--scripts`` folder."""
@@ -509,11 +548,11 @@ def free_talk_count(settings: Settings) -> str:
     """How an attempt without a script is counted (``/api/config``'s ``free_talk_count``, which
     picks the page's hint): ``"asr"`` when ``settings.count`` lets the speech recogniser run and
     it and its model are installed, else ``"estimate"`` (from the sound)."""
-    from ..precise.asr import choose_model
+    from ..precise.asr import can_count
     from ..errors import SpeechcoachError
 
     try:
-        return "asr" if choose_model(settings.count) is not None else "estimate"
+        return "asr" if settings.count != "acoustic" and can_count() else "estimate"
     except SpeechcoachError:  # --count asr without the recogniser: serve refuses to start before this
         return "estimate"
 
@@ -536,6 +575,14 @@ def _add_practice_routes(app: FastAPI, desk: Desk) -> None:
             "formats": accepted_formats(),
         }
 
+    @app.get("/api/progress/{job}")
+    async def progress(job: str) -> dict[str, Any]:
+        """How far the analysis of the upload sent with this ``job`` id has got: ``stage``
+        (``load``, ``sound``, ``model``, ``recognise``, ``findings``; null when it is not running),
+        ``done_s`` and ``total_s`` (seconds of the recording)."""
+        found = desk.waiting.get(job)
+        return found if found is not None else {"stage": None, "done_s": 0.0, "total_s": 0.0}
+
     @app.get("/api/scenarios")
     async def scenarios() -> dict[str, Any]:
         found = await run_in_threadpool(desk.scenarios)
@@ -556,10 +603,13 @@ def _add_practice_routes(app: FastAPI, desk: Desk) -> None:
                 sub.trainee_raw,
                 settings.with_overrides(lang=sub.lang),
                 sub.recorded,
+                desk.waiting.callback(sub.job) if sub.job is not None else None,
             )
         except InputError as exc:
             return _input_error(exc, sub.lang)
         finally:
+            if sub.job is not None:
+                desk.waiting.end(sub.job)
             await sub.upload.close()
         # the response is the report itself (schema speechcoach.report/1) with the stored attempt inside
         return JSONResponse({**attempt.report(), "attempt": _public_meta(attempt)})
@@ -633,6 +683,9 @@ class Submission:
     trainee_raw: str
     lang: str
     recorded: bool = False
+    job: str | None = None
+    """The page's id for this upload (``job`` field), under which ``GET /api/progress/{job}``
+    says how far its analysis has got; None when absent or not a plain id."""
 
 
 def _submission(form: FormData, desk: Desk) -> Submission:
@@ -646,7 +699,7 @@ def _submission(form: FormData, desk: Desk) -> Submission:
         over :data:`MAX_SCRIPT_CHARS`.
     """
     default = desk.settings.lang
-    raw = {k: form.get(k) for k in ("script", "scenario", "trainee", "lang", "source")}
+    raw = {k: form.get(k) for k in ("script", "scenario", "trainee", "lang", "source", "job")}
     asked = raw["lang"].strip() if isinstance(raw["lang"], str) else ""
     lang = asked if asked in LANGS else default  # for the messages below, until lang is checked
     upload = form.get("audio")
@@ -671,7 +724,12 @@ def _submission(form: FormData, desk: Desk) -> Submission:
     if script_text is None and scenario is not None:
         script_text = scenario.text
     recorded = (fields["source"] or "").strip() == "recorder"
-    return Submission(upload, script_text, scenario, trainee_raw, lang, recorded)
+    job = (fields["job"] or "").strip()
+    return Submission(upload, script_text, scenario, trainee_raw, lang, recorded, job if _JOB_ID.fullmatch(job) else None)
+
+
+_JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""What a ``job`` id looks like (the page makes a random one)."""
 
 
 def _analyze_upload(
@@ -683,8 +741,10 @@ def _analyze_upload(
     trainee_raw: str,
     settings: Settings,
     recorded: bool = False,
+    progress: Any = None,
 ) -> Attempt:
-    """Copy the upload into a staging folder, analyse it and store the attempt (runs in a thread).
+    """Copy the upload into a staging folder, analyse it and store the attempt (runs in a thread);
+    ``progress`` is the pipeline's progress callback (:class:`Waiting`).
 
     Raises
     ------
@@ -710,7 +770,7 @@ def _analyze_upload(
         if script is not None and not spoken_units(script):
             raise ScriptError("script", "script has no characters to speak", code="script_empty")
         try:
-            analysis = analyze_file(target, script=script, settings=settings)
+            analysis = analyze_file(target, script=script, settings=settings, progress=progress)
         except InputError as exc:
             raise type(exc)(name, exc.problem, code=exc.code, params=exc.params) from None
         report = to_dict(analysis)

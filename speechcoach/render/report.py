@@ -259,7 +259,8 @@ def _precise_keys(report: dict[str, Any], an: Analysis) -> None:
         passages = getattr(an, "passages", ())
         if an.script is not None:
             report["transcript"]["passages"] = [
-                {"kind": p.kind, "text": p.text, "char_index": p.script_index, "start_s": None if p.start_s is None else _r(p.start_s)}
+                {"kind": p.kind, "text": p.text, "char_index": p.script_index, "start_s": None if p.start_s is None else _r(p.start_s),
+                 "end_s": None if getattr(p, "end_s", None) is None else _r(p.end_s)}
                 for p in passages
             ]
     report["jargon"] = [j.to_dict() for j in getattr(an, "jargon", ())]

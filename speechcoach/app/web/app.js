@@ -44,6 +44,12 @@ const I18N = {
     get_ready: "准备……",
     recording: "正在录音，照着高亮的字读：高亮的速度就是目标语速。",
     analysing: "正在分析……",
+    analysing_progress: "正在分析……{stage}（已处理 {done} / {total} 秒录音）",
+    stage_load: "读取录音",
+    stage_sound: "检测讲话与音节",
+    stage_model: "准备语音识别",
+    stage_recognise: "语音识别中",
+    stage_findings: "生成报告",
     done: "分析完成。",
     too_quiet: "声音太小：请靠近麦克风或大声一点",
     clipping: "声音过大（削波）：请离麦克风远一点",
@@ -118,6 +124,12 @@ const I18N = {
     get_ready: "Get ready…",
     recording: "Recording. Read along with the highlight: it moves at the target rate.",
     analysing: "Analysing…",
+    analysing_progress: "Analysing… {stage} ({done} of {total} s of audio)",
+    stage_load: "reading the recording",
+    stage_sound: "listening for speech and syllables",
+    stage_model: "preparing the speech recogniser",
+    stage_recognise: "recognising speech",
+    stage_findings: "writing the report",
     done: "Done.",
     too_quiet: "Too quiet: move closer to the microphone or speak up",
     clipping: "Too loud (clipping): move back from the microphone",
@@ -550,9 +562,12 @@ async function submit(blob, filename, early, recorded) {
   if (s) form.append("scenario", s.id);
   form.append("trainee", traineeName());
   form.append("lang", state.lang);
+  const job = `j${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
+  form.append("job", job);
   setState("analysing");
   setStatus("analysing");
   $("record").disabled = true;
+  const watch = watchProgress(job);
   try {
     const data = await api("POST", "/api/analyze", form);
     state.lastAttempt = data.attempt;
@@ -566,8 +581,36 @@ async function submit(blob, filename, early, recorded) {
     setStatus("error", { error: err.message }, true, FORMAT_ERRORS.has(err.code) ? formatsHint : null);
     setState("error");
   } finally {
+    watch.stop();
     $("record").disabled = false;
   }
+}
+
+/** While an upload is analysed, ask the server every 0.7 s how far it has got (`GET /api/progress/JOB`)
+ * and show the stage and the seconds of audio done in the status line; `stop()` ends the polling. */
+function watchProgress(job) {
+  let running = true;
+  let timer = null;
+  const poll = async () => {
+    try {
+      const res = await fetch(`/api/progress/${encodeURIComponent(job)}`);
+      const p = res.ok ? await res.json() : null;
+      if (running && p && p.stage && state.status && state.status.key.startsWith("analysing")) {
+        const params = { stage: t(`stage_${p.stage}`), done: Math.round(p.done_s), total: Math.round(p.total_s) };
+        setStatus(p.total_s > 0 ? "analysing_progress" : "analysing", params);
+      }
+    } catch (e) {
+      // the status line keeps "Analysing…"
+    }
+    if (running) timer = setTimeout(poll, 700);
+  };
+  timer = setTimeout(poll, 700);
+  return {
+    stop() {
+      running = false;
+      clearTimeout(timer);
+    },
+  };
 }
 
 /** Error codes of an upload that is not (readable) audio: the status then lists the accepted formats. */
