@@ -19,6 +19,11 @@ their defaults and the values accepted)::
     hop_s = 2.0                # step between windows: 0.1 s up to window_s
     max_cv = 0.25              # largest coefficient of variation of the pace: 0.01-2
 
+    [voice]
+    min_range_st = 4.2         # phrases' pitch range (semitones) under which the voice is monotone: 0-24 (0: never)
+    trail_drop_db = 9.0        # a sentence's last syllable this far under its phrase trails off: 1-40 dB
+    max_trailing_share = 0.25  # more sentence ends trailing off than this share fail `check`: 0-1
+
     [report]
     lang = "zh"                # report language: "zh" or "en"   (flag --lang)
     guidance = "my-guidance"   # a folder of edited guidance files, relative to the rubric   (flag --guidance)
@@ -64,6 +69,11 @@ COUNT_LIMIT = 100_000
 WINDOW_RANGE_S = (1.0, 120.0)
 MIN_HOP_S = 0.1
 CV_RANGE = (0.01, 2.0)
+RANGE_LIMIT_ST = (0.0, 24.0)
+"""Accepted ``[voice] min_range_st`` (semitones): 0 never calls a voice monotone; two octaves is
+far above any speaker's phrase range."""
+TRAIL_DROP_RANGE_DB = (1.0, 40.0)
+"""Accepted ``[voice] trail_drop_db`` (dB)."""
 PROBLEM_FINDINGS = ("rate_fast", "rate_slow", "no_pauses", "mid_phrase", "fillers")
 """The findings that can be problems (severity ``"problem"``, :mod:`speechcoach.analysis.findings`):
 ``check`` fails a recording with any of them, unless the rubric's ``[check] allow_problems``
@@ -123,6 +133,16 @@ class Settings:
     count: str = field(default_factory=default_count)
     """One of :data:`COUNT_MODES` (rubric ``[rate] count``, flag ``--count``; default
     :func:`default_count`)."""
+    min_range_st: float = 4.2
+    """Pitch range (semitones, the phrases' 10th–90th percentile, duration-weighted median) under
+    which the voice is monotone (rubric ``[voice] min_range_st``; see
+    :data:`speechcoach.analysis.voice.MIN_RANGE_ST`)."""
+    trail_drop_db: float = 9.0
+    """Drop (dB) of a sentence's last syllable under its phrase from which it trails off (rubric
+    ``[voice] trail_drop_db``; :data:`speechcoach.analysis.voice.TRAIL_DROP_DB`)."""
+    max_trailing_share: float = 0.25
+    """Share of the sentence ends that may trail off before the finding is a warning and ``check``
+    fails (rubric ``[voice] max_trailing_share``; :data:`speechcoach.analysis.voice.MAX_TRAILING_SHARE`)."""
     allow_problems: tuple[str, ...] = ()
     """Findings of :data:`PROBLEM_FINDINGS` whose problem level does not fail ``check`` (rubric
     ``[check] allow_problems``); a list is kept as a tuple, in the order given, without repeats."""
@@ -169,6 +189,9 @@ class Settings:
         _within("window_s", self.window_s, *WINDOW_RANGE_S, "s")
         _within("hop_s", self.hop_s, MIN_HOP_S, self.window_s, "s", high_name="window_s")
         _within("max_cv", self.max_cv, *CV_RANGE, "")
+        _within("min_range_st", self.min_range_st, *RANGE_LIMIT_ST, "semitones")
+        _within("trail_drop_db", self.trail_drop_db, *TRAIL_DROP_RANGE_DB, "dB")
+        _within("max_trailing_share", self.max_trailing_share, 0.0, 1.0, "")
         _within("max_minutes", self.max_minutes, *MAX_MINUTES_RANGE, "minutes")
         if self.lang not in ("zh", "en"):
             _refuse("lang", f"must be 'zh' or 'en', got {self.lang!r}")
@@ -221,6 +244,9 @@ _TOML_KEYS: dict[tuple[str, str], str] = {
     ("pace", "window_s"): "window_s",
     ("pace", "hop_s"): "hop_s",
     ("pace", "max_cv"): "max_cv",
+    ("voice", "min_range_st"): "min_range_st",
+    ("voice", "trail_drop_db"): "trail_drop_db",
+    ("voice", "max_trailing_share"): "max_trailing_share",
     ("report", "lang"): "lang",
     ("report", "guidance"): "guidance",
     ("batch", "trainee"): "trainee",
@@ -386,7 +412,7 @@ def _completed_by_flags(base: Settings, values: dict[str, Any], flags: Mapping[s
         return None
 
 
-SECTIONS = ("rate", "pauses", "pace", "report", "batch", "check", "input")
+SECTIONS = ("rate", "pauses", "pace", "voice", "report", "batch", "check", "input")
 """The tables of a rubric file, in the order the documentation lists them."""
 
 

@@ -16,10 +16,13 @@ from .conftest import NOT_TEXT, SAMPLES
 runner = CliRunner()
 GOOD = SAMPLES / "on_target_retirement.wav"
 FAST = SAMPLES / "fast_remote_care.wav"
+ESPEAK = ["--rubric", str(SAMPLES / "rubric.toml")]
+"""The samples' rubric: the defaults with the monotone rule off (espeak-ng's Mandarin is monotone,
+``samples/rubric.toml``); these tests are about the rate and the pauses."""
 
 
 def test_passing_sample_exits_0():
-    res = runner.invoke(app, ["check", str(GOOD), "--lang", "en"])
+    res = runner.invoke(app, ["check", str(GOOD), "--lang", "en", *ESPEAK])
     assert res.exit_code == 0, res.output
     line = res.stdout.strip()
     assert line.startswith(f"PASS {GOOD}: ") and "cpm" in line and "\n" not in line
@@ -27,7 +30,7 @@ def test_passing_sample_exits_0():
 
 def test_fast_sample_fails_the_rate_exits_1(tmp_path):
     junit = tmp_path / "ci" / "check.xml"
-    res = runner.invoke(app, ["check", str(GOOD), str(FAST), "--lang", "en", "--junit", str(junit)])
+    res = runner.invoke(app, ["check", str(GOOD), str(FAST), "--lang", "en", "--junit", str(junit), *ESPEAK])
     assert res.exit_code == 1, res.output
     lines = res.stdout.strip().splitlines()
     assert lines[0].startswith("FAIL ") and "fast_remote_care.wav" in lines[0]
@@ -44,7 +47,7 @@ def test_fast_sample_fails_the_rate_exits_1(tmp_path):
 
 def test_rubric_widens_the_band(tmp_path):
     rubric = tmp_path / "loose.toml"
-    rubric.write_text("[rate]\ntarget_cpm = 160\nband_cpm = [100, 230]\n", encoding="utf-8")
+    rubric.write_text("[rate]\ntarget_cpm = 160\nband_cpm = [100, 230]\n[voice]\nmin_range_st = 0\n", encoding="utf-8")
     res = runner.invoke(app, ["check", str(FAST), "--rubric", str(rubric)])
     assert res.exit_code == 0, res.output
     assert res.stdout.startswith("PASS ")
@@ -64,7 +67,7 @@ def test_bad_file_is_error_exit_2_and_junit_parses(tmp_path):
 
 
 def test_shared_script_option():
-    res = runner.invoke(app, ["check", str(GOOD), "--script", str(SAMPLES / "on_target_retirement.txt"), "--lang", "en"])
+    res = runner.invoke(app, ["check", str(GOOD), "--script", str(SAMPLES / "on_target_retirement.txt"), "--lang", "en", *ESPEAK])
     assert res.exit_code == 0
     res = runner.invoke(app, ["check", str(GOOD), "--script", str(SAMPLES / "nope.txt")])
     assert res.exit_code == 2 and res.stderr == f"speechcoach：错误：{SAMPLES / 'nope.txt'}：讲稿文件不存在\n"
@@ -129,10 +132,10 @@ def test_guessed_mid_phrase_pauses_are_not_judged_in_the_summary(tmp_path):
         ("en", r"mid-phrase: not judged \(no script; \d+ possible\)", "mid-phrase: 0"),
         ("zh", r"短语中间停顿不作评判（无讲稿；可能 \d+ 次）", "短语中间停顿 0 次"),
     ):
-        res = runner.invoke(app, ["check", str(wav), "--lang", lang])
+        res = runner.invoke(app, ["check", str(wav), "--lang", lang, *ESPEAK])
         assert res.exit_code == 0, res.output
         assert re.search(said, res.stdout) and wrong not in res.stdout, res.stdout
-    with_script = runner.invoke(app, ["check", str(SAMPLES / "on_target_retirement.wav"), "--lang", "en"])
+    with_script = runner.invoke(app, ["check", str(SAMPLES / "on_target_retirement.wav"), "--lang", "en", *ESPEAK])
     assert "mid-phrase: 0," in with_script.stdout, with_script.stdout  # placed in the text: counted
 
 
@@ -143,7 +146,7 @@ def test_one_pace_window_is_not_judged_in_the_summary(tmp_path):
     short = tmp_path / "short.wav"
     sf.write(short, y[: int(6.5 * sr)], sr)  # one 8 s pace window
     for lang, said, wrong in (("en", "pace variation: not judged (too short)", "pace variation 0.00"), ("zh", "语速变化幅度不作评判（时间太短）", "语速变化幅度 0.00")):
-        res = runner.invoke(app, ["check", str(short), "--lang", lang])
+        res = runner.invoke(app, ["check", str(short), "--lang", lang, *ESPEAK])
         assert res.exit_code == 0, res.output
         assert said in res.stdout and wrong not in res.stdout, res.stdout
 
@@ -225,8 +228,8 @@ def test_count_acoustic_never_runs_the_recogniser(tmp_path, monkeypatch, whisper
     monkeypatch.setenv("SPEECHCOACH_CACHE", str(cache))
     monkeypatch.setenv("SPEECHCOACH_ASR_MODEL", str(whisper_model))
     rubric = tmp_path / "r.toml"
-    rubric.write_text('[rate]\ncount = "acoustic"\n', encoding="utf-8")
-    for args in (["--count", "acoustic"], ["--rubric", str(rubric)]):
+    rubric.write_text('[rate]\ncount = "acoustic"\n[voice]\nmin_range_st = 0\n', encoding="utf-8")
+    for args in (["--count", "acoustic", *ESPEAK], ["--rubric", str(rubric)]):
         res = runner.invoke(app, ["check", str(GOOD), "--lang", "en", *args])
         assert res.exit_code == 0, res.output
         assert res.stdout.startswith("PASS ") and not list(cache.rglob("*.json")), args

@@ -263,7 +263,8 @@ def test_check_interrupted_says_so_and_writes_the_junit_file(tmp_path, sig, code
     junit = tmp_path / "out" / "check.xml"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "speechcoach", "check", str(tmp_path), "--junit", str(junit), "--lang", lang],
+        [sys.executable, "-m", "speechcoach", "check", str(tmp_path), "--junit", str(junit), "--lang", lang,
+         "--rubric", str(SAMPLE.parent / "rubric.toml")],  # the samples' rubric: espeak-ng's Mandarin is monotone
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509 (a shell's background job ignores SIGINT)
     )

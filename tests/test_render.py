@@ -191,7 +191,7 @@ def test_every_pause_and_timed_finding_seeks_the_audio(reports) -> None:
     lis = [a for t, a in page.tags if t == "li" and a.get("class", "").startswith("sev-") and "data-t" in a]
     assert len(lis) == len(timed)
     svgs = [a for t, a in page.tags if t == "svg" and "data-t1" in a]
-    assert len(svgs) == 2  # timeline and pace chart
+    assert len(svgs) == 3  # timeline, pace chart and voice chart
     assert float(svgs[0]["data-t1"]) == pytest.approx(r["input"]["duration_s"], abs=1e-3)
     assert any(t == "audio" and a.get("id") == "player" for t, a in page.tags)
 

@@ -1,4 +1,4 @@
-"""Frame-level features: band energy and a voicing cue, computed from one short-time spectrum.
+"""Frame-level features: band energy, a voicing cue and pitch candidates, from one short-time spectrum.
 
 Frames are centred: frame ``i`` describes the signal around ``t = i * hop_s`` seconds.
 Everything is vectorised numpy; long signals are processed in blocks of frames so memory
@@ -38,6 +38,28 @@ N_SUBBANDS = 16
 detection: about one critical band each, the resolution of Wang & Narayanan's (2007) 19 bands
 over 8 kHz."""
 
+PITCH_RANGE_HZ = (75.0, 600.0)
+"""Pitch searched for the voice measures (Hz): Praat's defaults for ``To Pitch (ac)``, the
+reference the tracker of :mod:`speechcoach.analysis.voice` is compared with
+(``benchmarks/voice.py``)."""
+
+PITCH_CANDIDATES = 3
+"""Pitch candidates kept per frame (:attr:`Frames.pitch_lag_s`): the shortest-lag peaks of the
+autocorrelation that come within :data:`PITCH_NEAR_BEST` of its best one. A voice's period and
+its multiples (2, 3 … periods) all correlate almost equally well; keeping the first three lets
+:func:`speechcoach.analysis.voice.pitch_track` choose the one that continues the contour. Three
+cover a 300 Hz voice's period and its double and triple, where the 75 Hz floor allows four."""
+
+PITCH_NEAR_BEST = 0.1
+"""How close (normalised autocorrelation) to the frame's best peak a candidate must come. Chosen
+on the ``real`` corpus against Praat (0.05 and 0.15 gave more octave errors; with 0.1 the
+contours of both corpora differ from Praat's by more than a semitone on ~5 % of the frames both
+call voiced, ``benchmarks/VOICE_RESULTS.md``)."""
+
+PITCH_OCTAVE_COST = 0.01
+"""Favour for higher candidates per octave (Praat's ``octave cost`` default): a perfectly periodic
+signal correlates as well at two periods as at one."""
+
 _BLOCK = 256  # frames per block: small enough for the FFT work to stay in cache (10 min: 0.42 s at 4096, 0.28 s at 256)
 
 
@@ -56,12 +78,21 @@ class Frames:
     subband_db : np.ndarray or None, shape (n_frames, N_SUBBANDS)
         Energy in each of :data:`N_SUBBANDS` mel-spaced subbands of the band, dB re a full-scale
         sine (float32), from the same spectrum; ``None`` when built without it.
+    pitch_lag_s : np.ndarray or None, shape (n_frames, PITCH_CANDIDATES)
+        Pitch-period candidates (s, float32, NaN where a frame has fewer): the shortest-lag peaks
+        of the full-band normalised autocorrelation within :data:`PITCH_NEAR_BEST` of the best
+        one, in :data:`PITCH_RANGE_HZ`, shortest first, refined by parabolic interpolation.
+    pitch_strength : np.ndarray or None, shape (n_frames, PITCH_CANDIDATES)
+        Each candidate's normalised autocorrelation plus :data:`PITCH_OCTAVE_COST` per octave
+        above the range's floor (−inf where there is none).
     """
 
     hop_s: float
     energy_db: np.ndarray
     voicing: np.ndarray
     subband_db: np.ndarray | None = None
+    pitch_lag_s: np.ndarray | None = None
+    pitch_strength: np.ndarray | None = None
 
     @property
     def n_frames(self) -> int:
@@ -125,7 +156,9 @@ def frame_features(y: np.ndarray, sr: int, *, hop_s: float = HOP_S, win_s: float
     ref = n_fft * float(np.sum(window.astype(np.float64) ** 2)) / 4.0
     lag_lo = int(VOICING_LAGS_S[0] * sr)
     lag_hi = min(int(VOICING_LAGS_S[1] * sr), win // 2)
-    w_norm = lag_bias(window, n_fft)[lag_lo - 1 : lag_hi + 2]
+    bias = lag_bias(window, n_fft)
+    w_norm = bias[lag_lo - 1 : lag_hi + 2]
+    pitch = _PitchLags(sr, n_fft, band, bias, win)
     # the subbands are contiguous runs of bins: sum them with reduceat (5x cheaper than a matmul)
     b0, b1, starts = subband_bins(freqs)
     window64 = window.astype(np.float64)
@@ -133,26 +166,75 @@ def frame_features(y: np.ndarray, sr: int, *, hop_s: float = HOP_S, win_s: float
     energy = np.empty(n_frames, dtype=np.float64)
     voicing = np.empty(n_frames, dtype=np.float64)
     subband = np.empty((n_frames, len(starts)), dtype=np.float32)
+    lags = np.empty((n_frames, PITCH_CANDIDATES), dtype=np.float32)
+    strength = np.empty((n_frames, PITCH_CANDIDATES), dtype=np.float32)
+    top = max(lag_hi, pitch.hi) + 2
     all_frames = np.lib.stride_tricks.sliding_window_view(padded, win)[::hop][:n_frames]
     for start in range(0, n_frames, _BLOCK):
         block = all_frames[start : start + _BLOCK] * window64
         spec = np.fft.rfft(block, n_fft, axis=1)  # numpy's float64 FFT: fast, and no scipy import
         power = spec.real**2 + spec.imag**2
+        outside = power[:, pitch.outside]  # the few bins below the band, for the pitch's full-band autocorrelation
         power[:, ~band] = 0.0
         band_power = power.sum(axis=1)
         energy[start : start + len(block)] = band_power
         subband[start : start + len(block)] = np.add.reduceat(power[:, b0:b1], starts, axis=1)
-        full = np.fft.irfft(power, n_fft, axis=1)[:, : lag_hi + 2]
-        ac = full[:, lag_lo - 1 :] / np.maximum(full[:, :1], 1e-20) / w_norm
+        full = np.fft.irfft(power, n_fft, axis=1)[:, :top]
+        ac = full[:, lag_lo - 1 : lag_hi + 2] / np.maximum(full[:, :1], 1e-20) / w_norm
         # best local maximum over the lag range
         mid = ac[:, 1:-1]
         is_peak = (mid >= ac[:, :-2]) & (mid >= ac[:, 2:])
         voicing[start : start + len(block)] = np.where(is_peak, mid, 0.0).max(axis=1)
+        lags[start : start + len(block)], strength[start : start + len(block)] = pitch.candidates(full, outside)
     floor = 10 ** (ENERGY_FLOOR_DB / 10)
     energy_db = 10.0 * np.log10(np.maximum(energy / ref, floor))
     subband_db = 10.0 * np.log10(np.maximum(subband / np.float32(ref), np.float32(floor)))
     return Frames(hop_s=hop / sr, energy_db=energy_db, voicing=np.clip(voicing, 0.0, 1.0),
-                  subband_db=subband_db)
+                  subband_db=subband_db, pitch_lag_s=lags, pitch_strength=strength)
+
+
+class _PitchLags:
+    """Pitch-period candidates of a block of frames from their autocorrelation (:func:`frame_features`).
+
+    The energy's autocorrelation leaves out the bins below :data:`BAND_HZ` (hum and rumble),
+    and with them the fundamental of a low voice; the pitch uses the full band, which Praat
+    does too and which halves the octave errors on real speech. The missing bins are added
+    back as a few cosines (``outside @ cosines``) rather than by a second inverse FFT.
+    """
+
+    def __init__(self, sr: int, n_fft: int, band: np.ndarray, bias: np.ndarray, win: int) -> None:
+        self.sr = sr
+        self.lo = int(np.floor(sr / PITCH_RANGE_HZ[1]))
+        self.hi = min(int(np.ceil(sr / PITCH_RANGE_HZ[0])), win - 2)
+        self.outside = np.flatnonzero(~band)
+        k = self.outside[:, None].astype(np.float64)
+        lag = np.arange(max(self.hi, win // 2) + 3)[None, :]
+        weight = np.where((k == 0) | (k == n_fft // 2), 1.0, 2.0)  # one-sided spectrum: the ends once
+        self.cosines = weight * np.cos(2 * np.pi * k * lag / n_fft) / n_fft
+        self.bias = bias[self.lo - 1 : self.hi + 2]
+        self.octave = PITCH_OCTAVE_COST * np.log2(sr / np.arange(self.lo, self.hi + 1) / PITCH_RANGE_HZ[0])
+
+    def candidates(self, full: np.ndarray, outside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Lags (s) and strengths, each shape (frames, :data:`PITCH_CANDIDATES`), of one block."""
+        fb = full + outside @ self.cosines[:, : full.shape[1]]
+        r = fb[:, self.lo - 1 : self.hi + 2] / np.maximum(fb[:, :1], 1e-20) / self.bias
+        mid = r[:, 1:-1]
+        peak = (mid >= r[:, :-2]) & (mid >= r[:, 2:])
+        score = np.where(peak, mid + self.octave, -np.inf)
+        near = score >= score.max(axis=1, keepdims=True) - PITCH_NEAR_BEST
+        rows = np.arange(len(r))
+        idx = np.empty((len(r), PITCH_CANDIDATES), dtype=np.intp)
+        have = np.empty((len(r), PITCH_CANDIDATES), dtype=bool)
+        for k in range(PITCH_CANDIDATES):  # the shortest lags first: take the first left, then clear it
+            idx[:, k] = np.argmax(near, axis=1)
+            have[:, k] = near[rows, idx[:, k]]
+            near[rows, idx[:, k]] = False
+        rows = rows[:, None]
+        left, centre, right = r[rows, idx], r[rows, idx + 1], r[rows, idx + 2]
+        den = left - 2 * centre + right
+        shift = np.clip(np.where(np.abs(den) > 1e-12, 0.5 * (left - right) / np.where(den == 0, 1.0, den), 0.0), -0.5, 0.5)
+        lag_s = np.where(have, (self.lo + idx + shift) / self.sr, np.nan)
+        return lag_s, np.where(have, score[rows, idx], -np.inf)
 
 
 def subband_bins(freqs: np.ndarray, n_bands: int = N_SUBBANDS) -> tuple[int, int, np.ndarray]:

@@ -444,6 +444,7 @@ def deductions(
     n_mid_phrase: int,
     n_long_runs: int,
     no_pauses: bool,
+    voice: int = 0,
 ) -> Deductions:
     """The points the overall mark loses, by rule: the mark is 100 minus their sum, clipped to 0–100
     (:attr:`Deductions.score`). Whole points each, so that a report can show the sum.
@@ -455,6 +456,7 @@ def deductions(
       rest).
     - Pauses: at most 25 points: 12 for no pause at all, 4 per over-long pause (at most 8),
       4 per mid-phrase pause (at most 12), 3 per long run without a pause (at most 9).
+    - Voice: at most 15 points (:func:`speechcoach.analysis.voice.voice_deduction`), passed in.
     - Pace: at most 25 points: none up to half the cv limit (``settings.max_cv``), all 25 from
       twice it, linearly between (rounded half up to a whole point), on the cv as shown
       (:func:`shown_cv`).
@@ -474,6 +476,9 @@ def deductions(
         ``max_run_chars`` characters.
     no_pauses : bool, keyword-only
         No pause at all in a long stretch of speech.
+    voice : int, keyword-only
+        Points lost for the voice (at most 15: a monotone pitch, sentence ends trailing off, a
+        voice fading across the explanation), from :func:`speechcoach.analysis.voice.voice_deduction`.
 
     Returns
     -------
@@ -485,22 +490,23 @@ def deductions(
     pause_loss = (12 if no_pauses else 0) + min(8, 4 * n_long_pauses) + min(12, 4 * n_mid_phrase) + min(9, 3 * n_long_runs)
     lo_cv, hi_cv = settings.max_cv / 2, settings.max_cv * 2
     pace_share = float(np.clip((shown_cv(pace_.cv) - lo_cv) / (hi_cv - lo_cv), 0.0, 1.0))
-    return Deductions(rate=int(rate_loss), pauses=min(pause_loss, 25), pace=math.floor(25.0 * pace_share + 0.5))
+    return Deductions(rate=int(rate_loss), pauses=min(pause_loss, 25), pace=math.floor(25.0 * pace_share + 0.5), voice=int(voice))
 
 
 @dataclass(frozen=True)
 class Deductions:
-    """Points the overall mark loses for the rate, the pauses and the pace (:func:`deductions`)."""
+    """Points the overall mark loses for the rate, the pauses, the pace and the voice (:func:`deductions`)."""
 
     rate: int
     pauses: int
     pace: int
+    voice: int = 0
 
     @property
     def score(self) -> int:
         """The mark: 100 minus the deductions, clipped to 0–100."""
-        return max(0, min(100, 100 - self.rate - self.pauses - self.pace))
+        return max(0, min(100, 100 - self.rate - self.pauses - self.pace - self.voice))
 
     def to_dict(self) -> dict[str, int]:
-        return {"rate": self.rate, "pauses": self.pauses, "pace": self.pace}
+        return {"rate": self.rate, "pauses": self.pauses, "pace": self.pace, "voice": self.voice}
 

@@ -2,7 +2,8 @@
 
 load → features → segmentation → syllable nuclei → characters (script, precise mode or the
 estimate) → rate → pause placement (with the script aligned) → pace (on speaking time, each
-pause counted at most 1 s, :func:`speechcoach.analysis.metrics.pace_cut`) → findings → score.
+pause counted at most 1 s, :func:`speechcoach.analysis.metrics.pace_cut`) → the voice (pitch and
+loudness, :mod:`speechcoach.analysis.voice`) → findings → score.
 :func:`analyze_audio` is what every front end (CLI, batch, server) calls; :func:`analyze_file`
 loads a file first, :func:`analyze_signal` takes an in-memory signal.
 """
@@ -30,6 +31,8 @@ from .placement import Pause, Placed, judged_mid_phrase, place
 from .segmentation import NoSpeechError, Segmentation, segment
 from ..settings import COUNT_MODES, Settings
 from .syllables import detect_track, nucleus_weights, weighted_count
+from .voice import Voice, voice_deduction, voice_findings
+from . import voice as voice_
 
 if TYPE_CHECKING:  # precise mode is imported only when it runs
     from .fusion import Precise
@@ -108,6 +111,8 @@ class Analysis:
     pace_events: tuple[np.ndarray, np.ndarray] = field(default_factory=lambda: (np.zeros(0), np.zeros(0)))
     """What the pace series counted: event times (s) and the characters each stands for
     (:func:`pace_events`)."""
+    voice: Voice | None = None
+    """Intonation and loudness (:func:`speechcoach.analysis.voice.analyse`)."""
 
 
 SCRIPT_ENCODINGS = ("UTF-8", "UTF-16", "GB18030")
@@ -362,9 +367,14 @@ def analyze_audio(
     pace_ = _speaking_pace(events, weight, placed.pauses, seg, settings)
     run_chars = placed.run_chars if placed.run_chars is not None else run_lengths(seg.runs, events, weight)
 
+    # the voice: pitch and loudness, against the speaker's own
+    voice = voice_.analyse(frames, seg, nuclei, alignment=placed.alignment, duration_s=a.duration_s, settings=settings)
+
     # what the report says about it
-    findings = merge_findings(_delivery_findings(rate, pace_, placed, seg, run_chars, settings), extras["findings"])
-    lost = _deductions(rate, pace_, placed, seg, run_chars, settings)
+    findings = merge_findings(
+        _delivery_findings(rate, pace_, placed, seg, run_chars, settings), extras["findings"] + voice_findings(voice, settings)
+    )
+    lost = _deductions(rate, pace_, placed, seg, run_chars, settings, voice)
     return Analysis(
         audio=a,
         settings=settings,
@@ -389,6 +399,7 @@ def analyze_audio(
         pause_method=placed.method,
         alignment=placed.alignment,
         pace_events=(events, weight),
+        voice=voice,
     )
 
 
@@ -446,7 +457,9 @@ def _delivery_findings(
     )
 
 
-def _deductions(rate: Rate, pace_: Pace, placed: Placed, seg: Segmentation, run_chars: np.ndarray, settings: Settings) -> Deductions:
+def _deductions(
+    rate: Rate, pace_: Pace, placed: Placed, seg: Segmentation, run_chars: np.ndarray, settings: Settings, voice: Voice | None = None
+) -> Deductions:
     """The score's :func:`speechcoach.analysis.metrics.deductions` from the counts of what its rules judge."""
     pauses = placed.pauses
     return deductions(
@@ -458,6 +471,7 @@ def _deductions(rate: Rate, pace_: Pace, placed: Placed, seg: Segmentation, run_
         n_mid_phrase=judged_mid_phrase((p.placement for p in pauses), placed.method),
         n_long_runs=int(np.sum(run_chars > settings.max_run_chars)),
         no_pauses=not pauses and seg.span_s > NO_PAUSE_SPAN_S,
+        voice=voice_deduction(voice, settings),
     )
 
 

@@ -99,7 +99,7 @@ STATE_DIR = ".speechcoach-state"
 STATE_VERSION = 1
 TRANSCRIPTS_DIR = "transcripts"
 """Folder of the batch's transcript cache, inside :data:`STATE_DIR`."""
-REPORTS_REVISION = 5
+REPORTS_REVISION = 6
 """Raised when the reports written for unchanged inputs change, so that a later run redoes them
 (2: the HTML report's player links to the recording relative to the report, not the working folder;
 the summary row's ``pace_cv`` is empty when the speech fits in one pace window; 3: a target other
@@ -107,7 +107,8 @@ than the training material's is stated beside the pace guidance, and the standar
 the long-pause limit; 4: reports name the script file they counted, ``input.script_path``, and
 UTF-16 and GBK scripts, remembered as failures before, are read; a recording whose channels
 cancel out says which one was analysed; 5: the HTML report carries the recording, compressed,
-and says so when a linked one is missing; check fails on a problem finding)."""
+and says so when a linked one is missing; check fails on a problem finding; 6: reports measure
+the voice, pitch range and sentence ends trailing off, and the summaries list them)."""
 
 CSV_COLUMNS = (
     "trainee",
@@ -120,6 +121,9 @@ CSV_COLUMNS = (
     "pauses",
     "mid_phrase_pauses",
     "pace_cv",
+    "pitch_range_st",
+    "trailing_off",
+    "sentence_ends",
     "score",
     "error",
     "error_code",
@@ -147,7 +151,10 @@ so a spreadsheet has the number the verdict was judged on; after ``pauses``,
 ``longest_pause_s``, the longest pause as shown (what the long-pause limit judges); after
 ``score``, ``check`` (``pass``/``fail``, ``error`` for a recording not analysed) and
 ``check_reasons``, the broken rules in the batch's language on one line, as ``speechcoach
-check`` prints them; last, ``report_html``, the recording's report relative to the output folder."""
+check`` prints them; last, ``report_html``, the recording's report relative to the output folder.
+The voice's columns: ``pitch_range_st``, the pitch range as shown (0.1 semitone; empty when too
+little was voiced), ``trailing_off`` and ``sentence_ends``, the sentence ends trailing off and
+those judged."""
 
 
 # --------------------------------------------------------------------------- hashing and state
@@ -849,7 +856,7 @@ def summary_csv(rows: Sequence[dict[str, Any]], lang: str = "en") -> bytes:
     from ..analysis.metrics import shown_cpm
 
     sep = strings(lang)["check"]["reason_sep"]
-    fixed = {"duration_s": 2, "cpm": 1, "articulation_cpm": 1, "longest_pause_s": 1, "pace_cv": 2}  # one width per column
+    fixed = {"duration_s": 2, "cpm": 1, "articulation_cpm": 1, "longest_pause_s": 1, "pace_cv": 2, "pitch_range_st": 1}  # one width per column
 
     def cell(column: str, value: Any) -> Any:
         if value is None:

@@ -1,6 +1,6 @@
 """Judging a report against the rubric: the pass/fail gate behind ``speechcoach check``.
 
-A recording passes when all five rules hold (limits from :class:`~speechcoach.settings.Settings`,
+A recording passes when all seven rules hold (limits from :class:`~speechcoach.settings.Settings`,
 which the rubric TOML can set and which every report carries in its ``settings`` block):
 
 1. the speaking rate, as the reports show it (a whole number, :func:`~speechcoach.analysis.metrics.shown_cpm`),
@@ -15,10 +15,19 @@ which the rubric TOML can set and which every report carries in its ``settings``
    :func:`~speechcoach.analysis.metrics.shown_cv`), is at most ``max_cv``; a recording whose pace has a
    single window (:func:`~speechcoach.analysis.metrics.several_windows`) is too short to judge it, and the
    summary says so instead of showing a variation of 0.00;
-5. no finding of the report is a problem (severity ``"problem"``, the report's ✗: 28 s without
+5. the voice is not monotone: its pitch range (``voice.pitch.range_st``, the phrases' 10th–90th
+   percentile range, as shown to 0.1 semitone, :func:`~speechcoach.analysis.voice.shown_st`) is at
+   least ``min_range_st``; a recording with too little voiced speech is not judged;
+6. at most ``max_trailing_share`` of the judged sentence ends trail off (their last syllable
+   ``trail_drop_db`` or more under their phrase, as shown in whole dB), or only one does
+   (:func:`~speechcoach.analysis.voice.trailing_habit`);
+7. no finding of the report is a problem (severity ``"problem"``, the report's ✗: 28 s without
    a pause, far too many fillers) unless the rubric's ``[check] allow_problems`` lists it; a
    problem whose own rule above already failed (the rate far outside the band, too many
    mid-phrase pauses) is not counted twice. The reason is the finding's message.
+
+Rules 5 and 6 are judged only on reports that carry ``voice`` (a report stored before the voice
+was measured passes them).
 
 A recording whose script cannot be what was said (the report's ``script_mismatch`` warning: the
 script's characters and the syllables heard differ more than 2.5-fold) is an error, not a
@@ -38,10 +47,14 @@ from typing import Any
 from ..locales import fmt_time, strings
 from ..analysis.metrics import cv_above, is_long_pause, several_windows, shown_cpm, shown_cv, shown_limit, shown_s, verdict
 from ..analysis.placement import judged_mid_phrase
+from ..analysis.voice import MAX_TRAILING_SHARE, MIN_RANGE_ST, shown_st, trailing_habit
 
-RULES = ("rate", "long_pause", "mid_phrase", "pace_cv", "problems")
+RULES = ("rate", "long_pause", "mid_phrase", "pace_cv", "monotone", "trailing_off", "problems")
 """The rules, in the order their failures are reported."""
-RULE_OF_FINDING = {"rate_fast": "rate", "rate_slow": "rate", "mid_phrase": "mid_phrase", "long_pauses": "long_pause", "pace_uneven": "pace_cv"}
+RULE_OF_FINDING = {
+    "rate_fast": "rate", "rate_slow": "rate", "mid_phrase": "mid_phrase", "long_pauses": "long_pause", "pace_uneven": "pace_cv",
+    "monotone": "monotone", "trailing_off": "trailing_off",
+}
 """The rule that already judges what a finding says: a problem finding whose rule failed adds no reason of its own."""
 ESTIMATED_RULES = ("rate", "pace_cv")
 """The rules whose numbers rest on the character count: without a script (the report's
@@ -162,6 +175,13 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
     if pace_judged and cv_above(cv, st["max_cv"]):  # on the cv shown
         reasons.append(T["pace_cv"].format(cv=shown_cv(cv), limit=shown_limit(st["max_cv"], 2)))
         failed.append("pace_cv")
+    voice = voice_numbers(report)
+    if voice["range"] is not None and voice["range"] < voice["min_range"]:  # on the range shown
+        reasons.append(T["monotone"].format(range=voice["range"], limit=shown_limit(voice["min_range"], 1)))
+        failed.append("monotone")
+    if trailing_habit(voice["trailing"], voice["ends"], voice["share"]):
+        reasons.append(T["trailing_off"].format(n=voice["trailing"], total=voice["ends"], share=round(100 * voice["share"])))
+        failed.append("trailing_off")
     allowed = set(st.get("allow_problems") or ())
     for f in report.get("findings", []):  # the report's ✗ findings fail too, unless the rubric lets them pass
         if f.get("severity") != "problem" or f.get("id") in allowed or RULE_OF_FINDING.get(f.get("id", "")) in failed:
@@ -178,6 +198,7 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
         pauses=pause_words,
         mid=T["mid_not_judged"].format(n=n_guess) if guessed else T["mid_count"].format(n=n_mid),
         pace=T["pace_value"].format(cv=shown_cv(cv)) if pace_judged else T["pace_not_judged"],
+        voice=T["voice_value"].format(range=voice["range"], n=voice["trailing"], total=voice["ends"]) if voice["range"] is not None else "",
     )
     # without a script, the rate and the pace rest on the count from the sound or the recogniser's
     suffix = {"estimate": T["estimated"], "asr": T["recognised"]}.get(report.get("characters", {}).get("source", ""))
@@ -191,9 +212,26 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
         reasons=tuple(reasons),
         failed_rules=tuple(failed),
         time_s=time_s,
-        numbers={"cpm": cpm, "pauses": len(pauses), "mid_phrase": n_mid, "cv": cv},
+        numbers={"cpm": cpm, "pauses": len(pauses), "mid_phrase": n_mid, "cv": cv, "pitch_range_st": voice["range"], "trailing_off": voice["trailing"], "sentence_ends": voice["ends"]},
         reason_sep=T["reason_sep"],
     )
+
+
+def voice_numbers(report: dict[str, Any]) -> dict[str, Any]:
+    """What the voice rules judge: the pitch range as shown (None when not judged or not measured),
+    the sentence ends judged and those trailing off, and the limits (a report's ``settings``, else the defaults)."""
+    st = report.get("settings", {})
+    voice = report.get("voice")
+    pitch = voice.get("pitch", {}) if isinstance(voice, dict) else {}
+    ends = voice.get("ends") or [] if isinstance(voice, dict) else []
+    judged = pitch.get("judged") and pitch.get("range_st") is not None
+    return {
+        "range": shown_st(float(pitch["range_st"])) if judged else None,
+        "min_range": float(st.get("min_range_st", MIN_RANGE_ST)),
+        "ends": len(ends),
+        "trailing": sum(bool(e.get("trailing")) for e in ends),
+        "share": float(st.get("max_trailing_share", MAX_TRAILING_SHARE)),
+    }
 
 
 def error_judgement(file: str, error: str, *, time_s: float = 0.0, code: str | None = None) -> Judgement:

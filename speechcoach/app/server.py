@@ -801,6 +801,7 @@ def _analyze_upload(
             "cpm": report["rate"]["cpm"],
             "verdict": report["rate"]["verdict"],
             "score": report["score"],
+            **_voice_meta(report),
             "duration_s": report["input"]["duration_s"],
             "char_source": report["characters"]["source"],
             "target_cpm": settings.target_cpm,
@@ -810,6 +811,20 @@ def _analyze_upload(
     except BaseException:
         store.discard(staged)
         raise
+
+
+def _voice_meta(report: dict[str, Any]) -> dict[str, Any]:
+    """The voice in an attempt's summary, as ``check`` judges it: the pitch range as shown (None when
+    not judged), whether that is monotone, and the sentence ends trailing off out of those judged."""
+    from .check import voice_numbers
+
+    v = voice_numbers(report)
+    return {
+        "pitch_range_st": v["range"],
+        "monotone": v["range"] is not None and v["range"] < v["min_range"],
+        "trailing_off": v["trailing"],
+        "sentence_ends": v["ends"],
+    }
 
 
 def _shown_name(upload: str, recorded: bool, lang: str) -> str:

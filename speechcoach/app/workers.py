@@ -127,14 +127,19 @@ def row_from_report(report: dict[str, Any]) -> dict[str, Any]:
     (the report's ``pause_method`` is ``"acoustic"``; its findings note them as possible
     hesitations). ``longest_pause_s`` (s; ``None`` without pauses) and ``pace_cv`` are the values the limits are judged on and every
     report shows (:func:`speechcoach.analysis.metrics.shown_s`, :func:`speechcoach.analysis.metrics.shown_cv`).
+    ``pitch_range_st`` is the voice's pitch range as shown and judged (0.1 semitone,
+    :func:`speechcoach.analysis.voice.shown_st`; ``None`` when too little was voiced, or for a report
+    stored before the voice was measured), ``trailing_off`` the sentence ends that trail off out
+    of the ``sentence_ends`` judged.
     """
-    from .check import judge
+    from .check import judge, voice_numbers
     from ..analysis.metrics import several_windows, shown_cv, shown_s
     from ..analysis.placement import judged_mid_phrase
 
     pauses = report["pauses"]
     pace = report["pace"]
     j = judge(report, lang=report.get("lang"))
+    voice = voice_numbers(report)
     # a recording whose script was set aside as not what was said has a report but no verdict
     # (check: ERROR), and then no judged numbers either: count its mid-phrase pauses here
     n_mid = judged_mid_phrase((p.get("placement") for p in pauses), report.get("pause_method", ""))
@@ -149,6 +154,9 @@ def row_from_report(report: dict[str, Any]) -> dict[str, Any]:
         "mid_phrase_pauses": int(n_mid),  # what the rule counts: 0 when only guessed from the sound
         "longest_pause_s": shown_s(max(p["duration_s"] for p in pauses)) if pauses else None,
         "pace_cv": shown_cv(float(pace["cv"])) if several_windows(pace["series"]) else None,
+        "pitch_range_st": voice["range"],  # as shown (0.1 st); None when not judged
+        "trailing_off": voice["trailing"],
+        "sentence_ends": voice["ends"],
         "score": int(report["score"]),
         "check": j.status.lower(),  # pass, fail, or error (the script set aside: nothing judged)
         "check_reasons": [j.error] if j.error is not None else list(j.reasons),

@@ -39,6 +39,11 @@ FILES = ("catalogue.toml", "jargon.toml", "fillers.toml")
 REQUIRED = ("pace", "pauses", "short_sentences", "plain_words", "fillers", "script_coverage")
 """The items findings point to (:mod:`speechcoach.analysis.findings`); a catalogue must keep them."""
 
+SUPPLIED = ("intonation", "audible_ends")
+"""Items findings point to (the voice's, :mod:`speechcoach.analysis.voice`) that came after
+trainers first exported their catalogues: a trainer's catalogue may lack them, and then the
+shipped wording is used (:func:`catalogue`), so that an older edited catalogue keeps working."""
+
 LANGS = ("zh", "en")
 TEXT_FIELDS = ("source", "source_en", "title_zh", "title_en", "advice_zh", "advice_en", "tip_zh", "tip_en")
 """The text every item needs, in both languages (``source`` is the Chinese one)."""
@@ -315,6 +320,10 @@ def catalogue(lang: str = "zh", folder: str | None = None) -> dict[str, Guidance
         The catalogue in force is broken.
     """
     suffix = "zh" if lang == "zh" else "en"
+    raw = dict(_catalogue_raw(folder_key(folder)))
+    for key in SUPPLIED:  # an older trainer's catalogue: the shipped wording of the items it predates
+        if key not in raw:
+            raw[key] = _catalogue_raw(None)[key]
     return {
         key: GuidanceItem(
             id=key,
@@ -324,7 +333,7 @@ def catalogue(lang: str = "zh", folder: str | None = None) -> dict[str, Guidance
             advice=t[f"advice_{suffix}"],
             tip=t[f"tip_{suffix}"],
         )
-        for key, t in _catalogue_raw(folder_key(folder)).items()
+        for key, t in raw.items()
     }
 
 

@@ -22,6 +22,7 @@ from urllib.parse import quote, unquote
 from ..errors import AudioError
 from ..analysis.findings import drift_judged, speaking_s
 from ..analysis.metrics import several_windows, shown_cpm
+from ..analysis.voice import shown_st
 from . import svg
 from .words import MARK_RE, Words, guessed_placements
 
@@ -187,17 +188,22 @@ svg .plabel{font-size:13px;font-weight:600}
 svg .small{font-size:12px}
 svg .muted{fill:var(--muted)}
 svg .paceline{fill:none;stroke:#3b4a63;stroke-width:2;stroke-linejoin:round}
+svg .contour{fill:none;stroke:#3b4a63;stroke-width:1.6;stroke-linejoin:round;stroke-linecap:round}
+svg .plevel{stroke-width:5;stroke-linecap:round;stroke-opacity:.75}
+svg .lbar{fill:#5a6b86;fill-opacity:.55}
+svg .trail:hover .hit,svg .trail:focus .hit,svg .flat:hover rect{fill:#1d2430;fill-opacity:.06}
 svg .hit{fill:transparent}
 svg .pause:hover .hit,svg .pause:focus .hit{fill:#1d2430;fill-opacity:.06}
 svg .playhead{stroke:#1d2430;stroke-width:2}
-svg.timeline,svg.pace{cursor:pointer}
+svg.timeline,svg.pace,svg.voice{cursor:pointer}
 [data-t]{cursor:pointer}
 [data-t]:focus{outline:2px solid var(--accent);outline-offset:2px}
 .legend{display:flex;flex-wrap:wrap;gap:4px 16px;margin:.2rem 0 .4rem;padding:0;list-style:none;font-size:.9rem;color:var(--muted)}
 .dot{display:inline-block;width:.75em;height:.75em;border-radius:3px;margin-right:.35em;vertical-align:-.05em}
 .d-sentence{background:var(--sentence)}.d-clause{background:var(--clause)}.d-mid_phrase{background:var(--mid_phrase)}.d-unknown{background:var(--unknown)}
 .d-missed{border:1.5px dashed var(--mid_phrase);background:#fff}
-.d-speech{background:#e8f0fb;border:1px solid #c9d7ee}.d-silence{background:#eceef2;border:1px solid #d5d9e0}
+.d-speech{background:#e8f0fb;border:1px solid #c9d7ee}
+.d-flat{background:#f6d9b5}.d-phrase{background:#1f8a70}.d-trail{background:#c0392b}.d-contour{background:#3b4a63;height:.2em;vertical-align:.2em}.d-silence{background:#eceef2;border:1px solid #d5d9e0}
 .note{color:var(--muted);font-size:.9rem;margin:.4rem 0 0}
 audio{width:100%;margin:.2rem 0 0}
 .missing{color:var(--problem);font-weight:600;margin:.4rem 0 0}
@@ -258,7 +264,7 @@ ul.checks input{margin-top:.35em;width:1.05em;height:1.05em;flex:none}
 footer{color:var(--muted);font-size:.85rem;padding:0 4px}
 @media (max-width:640px){main{padding:12px 10px 32px}section,header.card{padding:14px 12px}
 .headline{grid-template-columns:1fr}.score{border-left:0;padding-left:0;text-align:left;display:flex;gap:.5em;align-items:baseline}
-.score .num{font-size:1.6rem}.big{font-size:2.1rem}svg.timeline,svg.pace{min-width:680px}svg.gauge{min-width:0;font-size:15px;display:none}svg.gauge.narrow{display:block}}
+.score .num{font-size:1.6rem}.big{font-size:2.1rem}svg.timeline,svg.pace,svg.voice{min-width:680px}svg.gauge{min-width:0;font-size:15px;display:none}svg.gauge.narrow{display:block}}
 @media print{body{background:#fff;font-size:12pt}main{max-width:none;padding:0}
 section,header.card{border:0;border-bottom:1px solid #ccc;border-radius:0;padding:10px 0;break-inside:avoid}
 .player,.hint{display:none}.player{position:static}ol.findings li,.gcard{break-inside:avoid}
@@ -467,6 +473,49 @@ class _Page:
         return (
             f'<section aria-labelledby="h-pace"><h2 id="h-pace">{_e(L["pace_chart"])}</h2><div class="chartwrap">{chart}</div>'
             f'<ul class="stats">{lis}</ul><p class="note">{_e(note)}</p></section>'
+        )
+
+    def voice(self) -> str:
+        """Pitch contour and phrase levels on the timeline, flat stretches and trailing-off marks,
+        phrase loudness; the figures beside them (clickable where they have a time)."""
+        voice = self.r.get("voice")
+        if not isinstance(voice, dict):
+            return ""
+        w, L, R = self.w, self.L, self.R
+        pitch = voice.get("pitch") or {}
+        stats: list[tuple[str, str, float | None]] = []
+        if pitch.get("judged"):
+            limit = w.limit(self.r["settings"].get("min_range_st", 0.0), 1)
+            stats.append((L["pitch_range"], R["range_value"].format(v=w.num(shown_st(pitch["range_st"]), 1), limit=limit), None))
+            if pitch.get("level_spread_st") is not None:
+                stats.append((L["level_spread"], w.st(pitch["level_spread_st"]), None))
+            stats.append((L["median_pitch"], w.hz(pitch["median_hz"]), None))
+            if pitch.get("declination_st_per_s") is not None:
+                stats.append((L["declination"], w.st_per_s(pitch["declination_st_per_s"]), None))
+            for a, b in voice.get("flat") or []:
+                stats.append((L["flat_stretches"], w.span(a, b), a))
+        ends = voice.get("ends") or []
+        trailing = [e for e in ends if e.get("trailing")]
+        if ends:
+            stats.append((L["trailing"], R["trailing_value"].format(n=len(trailing), total=len(ends)), None))
+        for e in trailing:
+            words = f"“{e['text']}” · " if e.get("text") else ""
+            stats.append((w.time(e["syllable_s"]), words + R["drop_value"].format(d=w.db(e["drop_db"])), max(0.0, e["syllable_s"] - svg.PAUSE_LEAD_IN_S)))
+        change = (voice.get("loudness") or {}).get("change_db")
+        if change is not None:
+            stats.append((L["level_change"], w.db(change, signed=True), None))
+        lis = "".join(f"<li{_seek_attrs(t)}><b>{_e(k)}</b>{_e(w.colon())}{rich_text(v, w)}</li>" for k, v, t in stats)
+        legend = (
+            f'<ul class="legend"><li><span class="dot d-contour"></span>{_e(L["pitch_contour"])}</li>'
+            f'<li><span class="dot d-phrase"></span>{_e(L["phrase_level"])}</li>'
+            f'<li><span class="dot d-flat"></span>{_e(L["flat_stretches"])}</li>'
+            f'<li><span class="dot d-trail"></span>{_e(L["trailing"])}</li></ul>'
+        )
+        none = "" if pitch.get("judged") else f'<p>{_e(L["voice_not_judged"])}</p>'
+        return (
+            f'<section aria-labelledby="h-voice"><h2 id="h-voice">{_e(L["voice"])}</h2>{none}{legend}'
+            f'<div class="chartwrap">{svg.voice_chart(self.r, w)}</div>'
+            f'<ul class="stats">{lis}</ul><p class="note">{_e(R["voice_note"])}</p></section>'
         )
 
     def pauses(self) -> str:
@@ -719,6 +768,7 @@ def render_html(report: dict[str, Any], *, audio_src: str | None = None) -> str:
             page.player(),
             page.timeline(),
             page.pace(),
+            page.voice(),
             page.pauses(),
             page.script(),
             page.transcript(),

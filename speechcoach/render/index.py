@@ -421,6 +421,8 @@ _COLUMNS = (
     ("longest_pause", "num"),
     ("mid_phrase", "num"),
     ("pace_cv", "num"),
+    ("pitch_range", "num"),
+    ("trailing", "num"),
     ("score", "num"),
     ("check", "text"),
     ("error", "text"),
@@ -474,12 +476,22 @@ def _recording_row(r: dict[str, Any], L: dict[str, str], V: dict[str, str]) -> s
         f'<td class=num data-v="{_e(r.get("longest_pause_s"))}">{_num(r.get("longest_pause_s"), 1)}</td>'
         f'<td class=num data-v="{_e(r.get("mid_phrase_pauses"))}">{_e(r.get("mid_phrase_pauses"))}</td>'
         f'<td class=num data-v="{_e(r.get("pace_cv"))}">{_num(r.get("pace_cv"), 2)}</td>'
-        f'<td class=num data-v="{_e(r.get("score"))}">{_e(r.get("score"))}</td>'
+        f'<td class=num data-v="{_e(r.get("pitch_range_st"))}">{_num(r.get("pitch_range_st"), 1)}</td>'
+        + _trailing_cell(r, L)
+        + f'<td class=num data-v="{_e(r.get("score"))}">{_e(r.get("score"))}</td>'
         f'<td><span class="{_e(chk)}">{_e(chk_label)}</span>'
         + "".join(f"<br><span class=note>{_e(x)}</span>" for x in r.get("check_reasons") or [])  # why, not only on hover
         + "</td>"
         f'<td class="err"{err_attrs}>{_e(err)}</td></tr>'
     )
+
+
+def _trailing_cell(r: dict[str, Any], L: dict[str, str]) -> str:
+    """Sentence ends trailing off out of those judged (``1/6``), sorted by the count; empty without them."""
+    n, total = r.get("trailing_off"), r.get("sentence_ends")
+    if n is None or not total:
+        return '<td class=num data-v=""></td>'
+    return f'<td class=num data-v="{_e(n)}" title="{_e(L["trailing_note"])}">{_e(n)}/{_e(total)}</td>'
 
 
 def _base(path: str) -> str:

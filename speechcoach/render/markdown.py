@@ -17,6 +17,7 @@ from typing import Any
 from ..analysis.findings import drift_judged, speaking_s
 from ..analysis.metrics import several_windows
 from .html import script_marks
+from ..analysis.voice import shown_st
 from .words import Words, guessed_placements, visible
 
 SEVERITY_RANK = {"problem": 0, "warning": 1, "info": 2}
@@ -151,6 +152,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         *_script(report, w),
         *_precise_sections(report, w),
         *_pace(report, w),
+        *_voice(report, w),
         *_guidance(report, w),
         *_self_check(report, w),
         *_footer(report, w),
@@ -299,6 +301,45 @@ def _pace(report: dict[str, Any], w: Words) -> list[str]:
         f"*{md_escape(R['pace_note_md'].format(window=w.num(pace['window_s'])))}*",  # no chart: no band or line
         "",
     ]
+    return out
+
+
+def _voice(report: dict[str, Any], w: Words) -> list[str]:
+    """The voice: pitch range and its context, flat stretches, a table of the sentence ends that
+    trail off, the level change; nothing for a report without ``voice``."""
+    voice = report.get("voice")
+    if not isinstance(voice, dict):
+        return []
+    L, R = w.labels, w.report
+    c = w.colon()
+    pitch = voice.get("pitch") or {}
+    out = [f"## {md_escape(L['voice'])}", ""]
+    if not pitch.get("judged"):
+        out += [md_escape(L["voice_not_judged"]), ""]
+    else:
+        limit = w.limit(report["settings"].get("min_range_st", 0.0), 1)
+        out.append(f"- **{md_escape(L['pitch_range'])}**{c}{md_escape(R['range_value'].format(v=w.num(shown_st(pitch['range_st']), 1), limit=limit))}")
+        if pitch.get("level_spread_st") is not None:
+            out.append(f"- {md_escape(L['level_spread'])}{c}{md_escape(w.st(pitch['level_spread_st']))}")
+        out.append(f"- {md_escape(L['median_pitch'])}{c}{md_escape(w.hz(pitch['median_hz']))}")
+        if pitch.get("declination_st_per_s") is not None:
+            out.append(f"- {md_escape(L['declination'])}{c}{md_escape(w.st_per_s(pitch['declination_st_per_s']))}")
+        flat = voice.get("flat") or []
+        if flat:
+            out.append(f"- {md_escape(L['flat_stretches'])}{c}{md_escape(R['list_sep'].join(w.span(a, b) for a, b in flat))}")
+    ends = voice.get("ends") or []
+    trailing = [e for e in ends if e.get("trailing")]
+    if ends:
+        out.append(f"- {md_escape(L['trailing'])}{c}{md_escape(R['trailing_value'].format(n=len(trailing), total=len(ends)))}")
+    change = (voice.get("loudness") or {}).get("change_db")
+    if change is not None:
+        out.append(f"- {md_escape(L['level_change'])}{c}{md_escape(w.db(change, signed=True))}")
+    if trailing:
+        out += ["", "| " + " | ".join(_cell(h) for h in (L["start"], L["end_words"], L["level_drop"])) + " |", "|---:|---|---:|"]
+        for e in trailing:
+            row = [w.time(e["syllable_s"]), e.get("text") or "", R["drop_value"].format(d=w.db(e["drop_db"]))]
+            out.append("| " + " | ".join(_cell(x) for x in row) + " |")
+    out += ["", f"*{md_escape(R['voice_note_md'])}*", ""]
     return out
 
 

@@ -17,6 +17,7 @@ from ..locales import strings, template
 from ..analysis.metrics import RATE_DECIMALS
 from ..analysis.pipeline import Analysis
 from ..analysis.placement import mark_script
+from ..analysis.voice import to_report as voice_report
 
 if TYPE_CHECKING:
     from ..audio import Audio
@@ -80,6 +81,8 @@ def to_dict(an: Analysis, *, lang: str | None = None, created: str | None = None
         "nuclei_s": [_r(t) for t in an.nuclei],
         "envelope": {"hop_s": an.envelope_hop_s, "db": [round(float(v), 1) for v in an.envelope_db]},
     }
+    if an.voice is not None:
+        report["voice"] = voice_report(an.voice)
     report.update(_script_keys(an, lang))
     _precise_keys(report, an)
     return report
@@ -105,9 +108,9 @@ def _input(audio: Audio, script_path: str | None = None) -> dict[str, Any]:
 
 
 def _settings(s: Settings) -> dict[str, Any]:
-    """``settings``: the target, band and limits the recording was judged by, how characters
-    were to be counted without a script (``count``: auto, asr or acoustic), and the problem
-    findings ``check`` lets pass (``allow_problems``)."""
+    """``settings``: the target, band and limits the recording was judged by (the voice's too), how
+    characters were to be counted without a script (``count``: auto, asr or acoustic), and the
+    problem findings ``check`` lets pass (``allow_problems``)."""
     return {
         "target_cpm": s.target_cpm,
         "band_cpm": [s.band_lo_cpm, s.band_hi_cpm],
@@ -117,6 +120,9 @@ def _settings(s: Settings) -> dict[str, Any]:
         "max_run_chars": s.max_run_chars,
         "max_cv": s.max_cv,
         "count": s.count,
+        "min_range_st": s.min_range_st,
+        "trail_drop_db": s.trail_drop_db,
+        "max_trailing_share": s.max_trailing_share,
         "allow_problems": list(s.allow_problems),
     }
 

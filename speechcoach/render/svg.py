@@ -496,3 +496,185 @@ def _pace_points(series: list[dict[str, Any]], axis: TimeAxis, scale: _Clamped, 
             f'data-t="{float(w["start_s"]):.3f}" tabindex="0" role="button"><title>{_a(title)}</title></circle>'
         )
     return parts
+
+
+# -- the voice chart -----------------------------------------------------------------------
+
+_VOICE_H = 300.0
+"""Height of the voice chart's viewBox."""
+
+_PITCH_TOP = 22.0
+_PITCH_BASE = 176.0
+"""Top and bottom of the pitch panel."""
+
+_LOUD_TOP = 196.0
+_LOUD_BASE = 256.0
+"""Top and bottom of the phrase-loudness panel (its zero, the median phrase, in the middle)."""
+
+LOUDNESS_SPAN_DB = 12.0
+"""The loudness panel shows ±this many dB around the median phrase (larger values are clipped)."""
+
+CONTOUR_JOIN_ST = 6.0
+"""Neighbouring contour points further apart than this (semitones, in 50 ms) are not joined by a
+line: a jump that size is a voice breaking or a tracking error, not a glide."""
+
+FLAT_FILL = "#f6d9b5"
+TRAIL_INK = "#c0392b"
+PHRASE_INK = "#1f8a70"
+FLAT_INK = "#b86a00"
+
+
+def voice_chart(report: dict[str, Any], words: Words) -> str:
+    """The voice over time: pitch contour with each phrase's mean pitch, flat stretches shaded,
+    sentence ends that trail off marked; under it, each phrase's loudness against the median.
+
+    Parameters
+    ----------
+    report : dict
+        The report (``voice``, ``input``).
+    words : Words
+        Wording in the report's language.
+
+    Returns
+    -------
+    str
+        An ``<svg>`` element (clicking it seeks the page's audio player), or ``""`` without ``voice``.
+    """
+    voice = report.get("voice")
+    if not isinstance(voice, dict):
+        return ""
+    axis = TimeAxis(0.0, float(report["input"]["duration_s"]) or 1.0)
+    contour = voice.get("contour") or {}
+    st = sorted(abs(float(v)) for v in contour.get("st") or [] if v is not None)
+    typical = st[int(0.98 * (len(st) - 1))] if st else 6.0  # a stray octave error does not set the scale
+    top = max(6.0, min(12.0, math.ceil(typical / 3.0) * 3.0))
+    pitch = _Clamped(_PITCH_BASE, _PITCH_TOP, 2 * top)  # maps st + top onto the panel
+    parts = [
+        f'<svg class="chart voice" viewBox="0 0 {_f(WIDTH)} {_f(_VOICE_H)}" {axis.svg_attrs()} '
+        f'role="img" aria-label="{_a(words.labels["voice"])}">',
+        f'<rect class="plotbg" x="{_f(axis.x0)}" y="{_f(_PITCH_TOP)}" width="{_f(axis.x1 - axis.x0)}" height="{_f(_PITCH_BASE - _PITCH_TOP)}"/>',
+        f'<rect class="plotbg" x="{_f(axis.x0)}" y="{_f(_LOUD_TOP)}" width="{_f(axis.x1 - axis.x0)}" height="{_f(_LOUD_BASE - _LOUD_TOP)}"/>',
+        *_flat_shading(voice.get("flat") or [], axis, words),
+        *_pitch_grid(axis, pitch, top, words),
+        *_contour_path(contour, axis, pitch, top),
+        *_phrase_levels(voice.get("phrases") or [], axis, pitch, top, words),
+        *_loudness_bars(voice.get("phrases") or [], axis, words),
+        *_trailing_marks(voice.get("ends") or [], axis, words),
+        time_axis_svg(axis, _LOUD_BASE + 12),
+        _playhead(_PITCH_TOP, _LOUD_BASE),
+        "</svg>",
+    ]
+    return "".join(parts)
+
+
+def _flat_shading(flat: list[Any], axis: TimeAxis, words: Words) -> list[str]:
+    """Each flat stretch shaded across the pitch panel; clicking plays it."""
+    parts = []
+    for a, b in flat:
+        xa, xb = axis.x(float(a)), axis.x(float(b))
+        title = f"{words.span(float(a), float(b))} · {words.labels['flat_stretches']}"
+        parts.append(
+            f'<g class="flat" data-t="{float(a):.3f}" tabindex="0" role="button"><title>{_a(title)}</title>'
+            f'<rect x="{_f(xa)}" y="{_f(_PITCH_TOP)}" width="{_f(max(xb - xa, 2.0))}" height="{_f(_PITCH_BASE - _PITCH_TOP)}" '
+            f'fill="{FLAT_FILL}" fill-opacity="0.55"/></g>'
+        )
+    return parts
+
+
+def _pitch_grid(axis: TimeAxis, pitch: _Clamped, top: float, words: Words) -> list[str]:
+    """Grid lines every 3 semitones (0, the speaker's median, solid), labelled, and the unit."""
+    parts = []
+    v = -top
+    while v <= top + 1e-9:
+        y = pitch.at(v + top)
+        cls = "axis" if v == 0 else "grid"
+        label = "0" if v == 0 else f"{v:+.0f}".replace("-", "−")
+        parts.append(f'<line class="{cls}" x1="{_f(axis.x0)}" x2="{_f(axis.x1)}" y1="{_f(y)}" y2="{_f(y)}"/>')
+        parts.append(f'<text class="tick" x="{_f(axis.x0 - 8)}" y="{_f(y + 5)}" text-anchor="end">{label}</text>')
+        v += 3.0 if top <= 6 else 6.0
+    parts.append(f'<text class="tick" x="{_f(axis.x0 - 8)}" y="{_f(_PITCH_TOP - 8)}" text-anchor="end">{_a(words.report["pitch_axis"])}</text>')
+    return parts
+
+
+def _contour_path(contour: dict[str, Any], axis: TimeAxis, pitch: _Clamped, top: float) -> list[str]:
+    """The pitch contour as one path, broken where the voice is silent or unvoiced."""
+    hop = float(contour.get("hop_s") or 0.05)
+    d: list[str] = []
+    last: float | None = None
+    for i, v in enumerate(contour.get("st") or []):
+        if v is None:
+            last = None
+            continue
+        x, y = axis.x((i + 0.5) * hop), pitch.at(max(-top, min(top, float(v))) + top)
+        joined = last is not None and abs(float(v) - last) <= CONTOUR_JOIN_ST
+        d.append(f"{'L' if joined else 'M'}{_f(x)},{_f(y)}")
+        last = float(v)
+    return [f'<path class="contour" d="{" ".join(d)}"/>'] if d else []
+
+
+def _phrase_levels(phrases: list[dict[str, Any]], axis: TimeAxis, pitch: _Clamped, top: float, words: Words) -> list[str]:
+    """Each judged phrase's mean pitch as a bar across it (orange when flat), with its range on hover."""
+    parts = []
+    for p in phrases:
+        level, rng = p.get("pitch_level_st"), p.get("pitch_range_st")
+        if level is None or rng is None:
+            continue
+        xa, xb = axis.x(float(p["start_s"])), axis.x(float(p["end_s"]))
+        y = pitch.at(max(-top, min(top, float(level))) + top)
+        ink = FLAT_INK if p.get("flat") else PHRASE_INK
+        title = f"{words.span(float(p['start_s']), float(p['end_s']))} · {words.labels['pitch_range']} {words.st(float(rng))}"
+        parts.append(
+            f'<line class="plevel" x1="{_f(xa)}" x2="{_f(max(xb, xa + 2))}" y1="{_f(y)}" y2="{_f(y)}" stroke="{ink}">'
+            f"<title>{_a(title)}</title></line>"
+        )
+    return parts
+
+
+def _loudness_bars(phrases: list[dict[str, Any]], axis: TimeAxis, words: Words) -> list[str]:
+    """Each phrase's level against the median phrase: a bar up (louder) or down (quieter) from the middle line."""
+    mid = (_LOUD_TOP + _LOUD_BASE) / 2
+    half = (_LOUD_BASE - _LOUD_TOP) / 2
+    parts = [
+        f'<line class="axis" x1="{_f(axis.x0)}" x2="{_f(axis.x1)}" y1="{_f(mid)}" y2="{_f(mid)}"/>',
+        f'<text class="tick" x="{_f(axis.x0 - 8)}" y="{_f(mid + 5)}" text-anchor="end">0</text>',
+        f'<text class="tick" x="{_f(axis.x0 - 8)}" y="{_f(_LOUD_TOP + 10)}" text-anchor="end">+{LOUDNESS_SPAN_DB:.0f}</text>',
+        f'<text class="tick" x="{_f(axis.x0 - 8)}" y="{_f(_LOUD_BASE)}" text-anchor="end">−{LOUDNESS_SPAN_DB:.0f}</text>',
+        f'<text class="small muted" x="{_f(axis.x0 + 6)}" y="{_f(_LOUD_TOP + 12)}">{_a(words.labels["phrase_loudness"])}</text>',
+    ]
+    for p in phrases:
+        db = max(-LOUDNESS_SPAN_DB, min(LOUDNESS_SPAN_DB, float(p.get("level_db") or 0.0)))
+        xa, xb = axis.x(float(p["start_s"])), axis.x(float(p["end_s"]))
+        h = abs(db) / LOUDNESS_SPAN_DB * half
+        y = mid - h if db > 0 else mid
+        title = f"{words.span(float(p['start_s']), float(p['end_s']))} · {words.db(float(p.get('level_db') or 0.0), signed=True)}"
+        parts.append(
+            f'<rect class="lbar" x="{_f(xa)}" y="{_f(y)}" width="{_f(max(xb - xa, 2.0))}" height="{_f(max(h, 1.0))}">'
+            f"<title>{_a(title)}</title></rect>"
+        )
+    return parts
+
+
+def _trailing_marks(ends: list[dict[str, Any]], axis: TimeAxis, words: Words) -> list[str]:
+    """A red triangle and dashed line at each sentence end that trails off, with its drop; clicking plays it."""
+    parts = []
+    for e in ends:
+        if not e.get("trailing"):
+            continue
+        t = float(e["syllable_s"])
+        x = axis.x(t)
+        drop = words.db(float(e["drop_db"]))
+        quoted = f" “{e['text']}”" if e.get("text") and words.lang == "zh" else ""  # a title cannot mark Chinese on an English page
+        title = f"{words.time(t)} · {words.labels['trailing']}{quoted} · {words.report['drop_value'].format(d=drop)}"
+        parts.append(
+            f'<g class="trail" data-t="{max(0.0, t - PAUSE_LEAD_IN_S):.3f}" tabindex="0" role="button"><title>{_a(title)}</title>'
+            f'<rect class="hit" x="{_f(x - 8)}" y="{_f(_PITCH_TOP - 16)}" width="16" height="{_f(_LOUD_BASE - _PITCH_TOP + 16)}"/>'
+            f'<line x1="{_f(x)}" x2="{_f(x)}" y1="{_f(_PITCH_TOP)}" y2="{_f(_LOUD_BASE)}" stroke="{TRAIL_INK}" stroke-width="1.5" stroke-dasharray="4 3"/>'
+            f'<path d="M{_f(x - 7)},{_f(_PITCH_TOP - 14)} L{_f(x + 7)},{_f(_PITCH_TOP - 14)} L{_f(x)},{_f(_PITCH_TOP - 2)} Z" fill="{TRAIL_INK}"/>'
+            + (
+                f'<text class="plabel" x="{_f(x + 10)}" y="{_f(_PITCH_TOP - 4)}" fill="{TRAIL_INK}">−{_a(drop)}</text>'
+                if x + 10 + text_width("−" + drop, 13) <= WIDTH
+                else f'<text class="plabel" x="{_f(x - 10)}" y="{_f(_PITCH_TOP - 4)}" text-anchor="end" fill="{TRAIL_INK}">−{_a(drop)}</text>'
+            )
+            + "</g>"
+        )
+    return parts

@@ -9,6 +9,7 @@ from typing import Any
 from ..analysis.findings import drift_judged, speaking_s
 from ..locales import fmt_span, fmt_time, strings
 from ..analysis.metrics import several_windows, shown_cpm, shown_cv, shown_limit
+from ..analysis.voice import shown_st
 from .words import Words, guessed_placements, inert
 
 _SPARK = "▁▂▃▄▅▆▇█"
@@ -51,6 +52,7 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
         *_warnings(report, S["labels"], bold),  # first, as in the HTML and Markdown reports: they say how far to trust the rest
         *_pauses(report, S, bold),
         *_pace(report, S, bold),
+        *_voice(report, S, bold),
         *_findings(report, S, bold),
         *_precise_sections(report, S["labels"]),
         *_self_check(report, S["labels"], bold),
@@ -160,6 +162,46 @@ def _pace(report: dict[str, Any], S: dict[str, Any], bold: Callable[[str], str])
         f"{L['slowest']} {fmt_span(pace['slowest']['start_s'], pace['slowest']['end_s'])}{w.paren(str(shown_cpm(pace['slowest']['cpm'])))}",
         "",
     ]
+
+
+def _voice(report: dict[str, Any], S: dict[str, Any], bold: Callable[[str], str]) -> list[str]:
+    """The voice: pitch range (and the phrases' level spread, the declination), flat stretches,
+    sentence ends trailing off and the level change; nothing for a report without ``voice``."""
+    voice = report.get("voice")
+    if not isinstance(voice, dict):
+        return []
+    L = S["labels"]
+    w = Words(report.get("lang", "zh"))
+    c = w.colon()
+    sep = w.report["list_sep"]
+    pitch = voice.get("pitch") or {}
+    out = [bold(L["voice"])]
+    if not pitch.get("judged"):
+        out.append("  " + L["voice_not_judged"])
+    else:
+        limit = w.limit(report["settings"].get("min_range_st", 0.0), 1)
+        line = f"  {L['pitch_range']}{c}{w.report['range_value'].format(v=w.num(shown_st(pitch['range_st']), 1), limit=limit)}"
+        if pitch.get("level_spread_st") is not None:
+            line += f"   {L['level_spread']}{c}{w.st(pitch['level_spread_st'])}"
+        out.append(line)
+        extra = [f"{L['median_pitch']}{c}{w.hz(pitch['median_hz'])}"]
+        if pitch.get("declination_st_per_s") is not None:
+            extra.append(f"{L['declination']}{c}{w.st_per_s(pitch['declination_st_per_s'])}")
+        out.append("  " + "   ".join(extra))
+        flat = voice.get("flat") or []
+        if flat:
+            out.append(f"  {L['flat_stretches']}{c}{sep.join(fmt_span(a, b) for a, b in flat)}")
+    ends = voice.get("ends") or []
+    trailing = [e for e in ends if e.get("trailing")]
+    if ends:
+        line = f"  {L['trailing']}{c}{w.report['trailing_value'].format(n=len(trailing), total=len(ends))}"
+        items = [f"{fmt_time(e['syllable_s'])}" + (f" “{e['text']}”" if e.get("text") else "") + w.paren(w.report["drop_value"].format(d=w.db(e["drop_db"]))) for e in trailing]
+        out.append(line + (f"{c}{sep.join(items)}" if items else ""))
+    change = (voice.get("loudness") or {}).get("change_db")
+    if change is not None:
+        out.append(f"  {L['level_change']}{c}{w.db(change, signed=True)}")
+    out.append("")
+    return out
 
 
 def _findings(report: dict[str, Any], S: dict[str, Any], bold: Callable[[str], str]) -> list[str]:

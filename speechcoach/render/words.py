@@ -12,6 +12,7 @@ from typing import Any
 
 from ..locales import fmt_span, fmt_time, strings
 from ..analysis.metrics import shown_cpm, shown_cv, shown_limit, shown_s
+from ..analysis.voice import shown_db, shown_st
 from ..settings import MATERIAL_TARGET_CPM
 
 
@@ -214,12 +215,12 @@ class Words:
 
     def deductions(self, report: dict[str, Any]) -> list[str]:
         """The points the score lost, one item per rule that cost any (``语速 −4`` / ``rate −4``),
-        in the order rate, pauses, pace; none when the score is 100 (or the report, read back
+        in the order rate, pauses, pace, voice; none when the score is 100 (or the report, read back
         from an older JSON, has no ``score_deductions``)."""
         lost = report.get("score_deductions") or {}
         return [
             self.report[f"deduction_{key}"].format(n=self.num(int(lost[key])))
-            for key in ("rate", "pauses", "pace")
+            for key in ("rate", "pauses", "pace", "voice")
             if int(lost.get(key) or 0) > 0
         ]
 
@@ -229,6 +230,26 @@ class Words:
         items = self.deductions(report)
         lost = self.report["deductions_value"].format(items=self.report["list_sep"].join(items)) if items else ""
         return self.report["score_value"].format(v=self.num(report["score"])) + lost
+
+    # -- the voice -------------------------------------------------------------------------
+    def st(self, value: float) -> str:
+        """Semitones as the reports show them and the limit judges them (0.1, half up), ``3.8 个半音``."""
+        return self.report["st_value"].format(v=self.num(shown_st(value), 1))
+
+    def st_per_s(self, value: float) -> str:
+        """A pitch slope, ``−0.4 半音/秒``."""
+        v = round(float(value), 1)
+        return self.report["st_per_s_value"].format(v=f"{v:+.1f}".replace("-", "−") if v else "0.0")
+
+    def hz(self, value: float) -> str:
+        """A frequency, ``182 赫兹`` / ``182 Hz``."""
+        return self.report["hz_value"].format(v=self.num(value))
+
+    def db(self, value: float, *, signed: bool = False) -> str:
+        """A level difference as shown (whole dB, half up), ``11 分贝``, or signed, ``−3 分贝``."""
+        v = shown_db(value)
+        text = (f"{v:+d}".replace("-", "−") if v else "0") if signed else self.num(v)
+        return self.report["db_signed_value" if signed else "db_value"].format(v=text)
 
     def colon(self) -> str:
         """The label/value separator of the language (``：`` in zh, ``: `` in en)."""

@@ -62,6 +62,11 @@ const I18N = {
     pick_file: "请先选择一个录音文件。",
     file_too_large: "文件太大（上限 {mb} MB）。",
     summary: "语速 {cpm} 字/分钟 · {verdict} · 得分 {score}",
+    col_voice: "语调（半音）",
+    voice_flat: "语调偏平",
+    voice_lively: "语调有起伏",
+    voice_trailing: "句尾变轻 {n}/{total} 处",
+    voice_unit: "半音",
     verdict_slow: "偏慢",
     verdict_on_target: "适中",
     verdict_fast: "偏快",
@@ -137,6 +142,11 @@ const I18N = {
     pick_file: "Choose a recording first.",
     file_too_large: "The file is too large (limit {mb} MB).",
     summary: "{cpm} chars/min · {verdict} · score {score}",
+    col_voice: "Pitch range (st)",
+    voice_flat: "flat intonation",
+    voice_lively: "lively intonation",
+    voice_trailing: "{n} of {total} sentence ends trail off",
+    voice_unit: "st",
     verdict_slow: "too slow",
     verdict_on_target: "on target",
     verdict_fast: "too fast",
@@ -627,9 +637,18 @@ function showSummary(a) {
   cpm.textContent = fmt0(a.cpm);
   const text = t("summary", { cpm: "\u0000", verdict: verdictLabel(a.verdict), score: a.score });
   const [before, after] = text.split("\u0000");
-  p.append(before, cpm, after);
+  p.append(before, cpm, after, voiceNote(a));
   p.className = `summary v-${a.verdict}`;
   $("result").hidden = false;
+}
+
+/** The voice beside the rate and score: flat or lively intonation, and the sentence ends that
+ * trail off (as `check` judges them); nothing for an attempt stored before the voice was measured. */
+function voiceNote(a) {
+  const parts = [];
+  if (a.pitch_range_st !== undefined && a.pitch_range_st !== null) parts.push(t(a.monotone ? "voice_flat" : "voice_lively"));
+  if (a.trailing_off) parts.push(t("voice_trailing", { n: a.trailing_off, total: a.sentence_ends }));
+  return parts.length ? ` · ${parts.join(" · ")}` : "";
 }
 
 function showReport(a) {
@@ -739,6 +758,10 @@ function renderHistory() {
     cell("num cpm", fmt0(a.cpm)).dataset.unit = t("cpm_unit");
     cell(`verdict v-${a.verdict}`, verdictLabel(a.verdict));
     cell("num score", String(a.score), t("col_score"));
+    const range = a.pitch_range_st === undefined || a.pitch_range_st === null ? "–" : Number(a.pitch_range_st).toFixed(1);
+    const voice = cell(`num voice${a.monotone ? " flat" : ""}`, range, t("col_voice"));
+    voice.dataset.unit = t("voice_unit");
+    if (a.monotone) voice.title = t("voice_flat");
     const actions = cell("actions", "");
     const view = document.createElement("button");
     view.type = "button";
