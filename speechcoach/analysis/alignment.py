@@ -69,6 +69,12 @@ a sentence off to land on punctuation. A long pause inside a phrase is rarer but
 possible (so the counts can still insist on it). Short stays above the clause cost: a pause
 at a nearby comma must still win over one inside the phrase (the samples' pauses at commas)."""
 
+SKIP_SENTENCE_COST = 0.5
+"""Cost of a sentence end inside the script that no pause falls at. Most sentence ends get a
+pause; without this cost, several pauses in a row slip by one sentence each (every one still
+at a sentence end) where the speakers' syllables are counted a little high or low for a
+stretch, leaving one sentence end without its pause at each end of the slip."""
+
 LONG_PAUSE_CLAUSE_COST = 0.4
 """Extra cost for a clause break (rather than a sentence end) taking a long pause."""
 
@@ -215,13 +221,20 @@ def _gap_kind(gap: str) -> int:
     return kind
 
 
-def run_weights(runs: np.ndarray, nuclei: np.ndarray) -> np.ndarray:
-    """Each run's share of the speech (nuclei and speaking time blended), shape (k,), sums to 1."""
+def run_weights(runs: np.ndarray, nuclei: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Each run's share of the speech (nuclei and speaking time blended), shape (k,), sums to 1.
+
+    ``weights`` (shape (m,), one per nucleus) are the characters each nucleus stands for
+    (:func:`speechcoach.analysis.syllables.nucleus_weights`); without them every nucleus counts one.
+    """
     dur = np.maximum(runs[:, 1] - runs[:, 0], 0.0)
     share_t = dur / dur.sum() if dur.sum() > 0 else np.full(len(runs), 1.0 / len(runs))
-    t = np.sort(np.asarray(nuclei, dtype=float))
-    counts = np.searchsorted(t, runs[:, 1], side="right") - np.searchsorted(t, runs[:, 0], side="left")
-    if counts.sum() == 0:
+    order = np.argsort(np.asarray(nuclei, dtype=float), kind="stable")
+    t = np.asarray(nuclei, dtype=float)[order]
+    w = np.ones(len(t)) if weights is None else np.asarray(weights, dtype=float)[order]
+    cw = np.concatenate([[0.0], np.cumsum(w)])
+    counts = cw[np.searchsorted(t, runs[:, 1], side="right")] - cw[np.searchsorted(t, runs[:, 0], side="left")]
+    if counts.sum() <= 0:
         return share_t
     return NUCLEI_WEIGHT * counts / counts.sum() + (1 - NUCLEI_WEIGHT) * share_t
 
@@ -284,15 +297,23 @@ def place_pauses(
             c = c + np.where(kinds[b] == CLAUSE, LONG_PAUSE_CLAUSE_COST, 0.0)
         return c
 
-    total = _run_cost(cands[0].astype(float), expected[0], scale) + bcost(0, cands[0])
+    # ends[b]: sentence ends at boundaries 1..b-1 (inside the script, before boundary b)
+    ends = np.concatenate([[0, 0], np.cumsum(kinds[1:n] == SENTENCE)])
+
+    def skipped(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Sentence ends strictly between boundaries ``lo`` and ``hi`` (none when ``hi <= lo``)."""
+        return np.maximum(ends[np.maximum(hi, 0)] - ends[np.minimum(lo + 1, n)], 0) * SKIP_SENTENCE_COST
+
+    total = _run_cost(cands[0].astype(float), expected[0], scale) + bcost(0, cands[0]) + skipped(np.zeros_like(cands[0]), cands[0])
     back: list[np.ndarray] = []
     for j in range(1, p):
         step = cands[j][None, :] - cands[j - 1][:, None]
         m = total[:, None] + _run_cost(step.astype(float), expected[j], scale)
+        m = m + skipped(cands[j - 1][:, None], cands[j][None, :])
         arg = np.argmin(m, axis=0)
         total = m[arg, np.arange(m.shape[1])] + bcost(j, cands[j])
         back.append(arg)
-    total = total + _run_cost((n - cands[-1]).astype(float), expected[-1], scale)
+    total = total + _run_cost((n - cands[-1]).astype(float), expected[-1], scale) + skipped(cands[-1], np.full_like(cands[-1], n))
     i = int(np.argmin(total))
     out = np.empty(p, dtype=int)
     out[-1] = cands[-1][i]
@@ -342,7 +363,7 @@ def char_times(runs: np.ndarray, nuclei: np.ndarray, counts: np.ndarray) -> tupl
     return np.concatenate(starts), np.concatenate(ends)
 
 
-def align(script: str, runs: np.ndarray, nuclei: np.ndarray) -> Alignment:
+def align(script: str, runs: np.ndarray, nuclei: np.ndarray, *, weights: np.ndarray | None = None) -> Alignment:
     """Align a script to a recording's speech runs and syllable nuclei.
 
     Parameters
@@ -353,6 +374,8 @@ def align(script: str, runs: np.ndarray, nuclei: np.ndarray) -> Alignment:
         Speech runs ``[start_s, end_s]``; the ``k - 1`` gaps between them are the pauses.
     nuclei : np.ndarray, shape (m,)
         Syllable-nucleus times in seconds.
+    weights : np.ndarray, shape (m,), keyword-only, optional
+        Characters each nucleus stands for (:func:`run_weights`).
 
     Returns
     -------
@@ -364,7 +387,7 @@ def align(script: str, runs: np.ndarray, nuclei: np.ndarray) -> Alignment:
         raise ValueError("script has no spoken characters")
     runs = np.asarray(runs, dtype=float).reshape(-1, 2)
     kinds = boundary_kinds(script, units)
-    expected = n * run_weights(runs, nuclei)
+    expected = n * run_weights(runs, nuclei, weights)
     pause_s = runs[1:, 0] - runs[:-1, 1]
     pause_at = place_pauses(kinds, expected, pause_s)
     counts = np.diff(np.concatenate([[0], pause_at, [n]])).astype(int)

@@ -647,6 +647,7 @@ def place(
     script: str | None,
     *,
     sentence_ends: tuple[float, ...] | None = None,
+    weights: np.ndarray | None = None,
 ) -> Placed:
     """Place every pause of a recording: by the script when there is one, else by the sound.
 
@@ -675,7 +676,7 @@ def place(
     gaps = np.stack([runs[:-1, 1], runs[1:, 0]], axis=1) if len(runs) > 1 else np.zeros((0, 2))
     if script is None or not spoken_units(script):
         return Placed("acoustic", place_acoustic(y, sr, runs, nuclei, sentence_ends=sentence_ends))
-    al = align(script, runs, nuclei)
+    al = align(script, runs, nuclei, weights=weights)
     breaks = missed_breaks(al)
     steps = missed_steps(al)
     al = replace(al, missed_breaks=tuple(g.boundary for g in breaks), missed_steps=tuple(g.boundary for g in steps))

@@ -318,8 +318,12 @@ def trim_background(
     under the speech (:data:`BACKGROUND_BELOW_PEAK_DB`) and mostly unvoiced
     (:data:`BACKGROUND_VOICED_SHARE`), is background: the run ends where the sound last rose
     :data:`OFFSET_ABOVE_FLOOR_DB` over its quietest frame (or the speech-level bound, as in
-    :func:`segment`). Mandarin syllables end in a vowel or a nasal, never in a steady unvoiced
-    sound, and a steady initial fricative is shorter. A run left with under ``min_voiced``
+    :func:`segment`), as long as the gap beside it is at least as long and its median lies
+    more than the background's own spread (:data:`STEADY_SD_DB`) under that stretch's (the drop
+    into the quieter gap; runs closer
+    together than :data:`EDGE_BACKGROUND_S` are taken as one first). Mandarin
+    syllables end in a vowel or a nasal, never in a steady unvoiced sound, and a steady initial
+    (a fricative, an aspiration) that a short dip sets off from the syllable before is left alone. A run left with under ``min_voiced``
     voiced frames is dropped.
 
     Parameters
@@ -343,24 +347,36 @@ def trim_background(
     n = int(round(EDGE_BACKGROUND_S / frames.hop_s))
     lag = int(np.ceil(WIN_S / frames.hop_s / 2))  # frames straddling the drop into the gap
 
-    def background(lo: int, hi: int) -> float | None:
+    def background(lo: int, hi: int) -> tuple[float, float] | None:
+        """(quietest, median) level of ``[lo, hi)`` when it holds only background, else None."""
         if hi - lo < n:
             return None
         x = e[lo:hi]
         quiet = x.min() < floor_db[lo:hi].max() + ONSET_ABOVE_FLOOR_DB  # too quiet to start a run
         if quiet and x.std() <= STEADY_SD_DB and x.max() <= peak_db - BACKGROUND_BELOW_PEAK_DB and voiced[lo:hi].mean() <= BACKGROUND_VOICED_SHARE:
-            return float(x.min())
+            return float(x.min()), float(np.median(x))
         return None
 
+    def quieter(lo: int, hi: int, typical: float) -> bool:
+        """Whether the gap ``[lo, hi)`` beside a run lies under a background whose median is ``typical``."""
+        return hi - lo >= n and float(np.median(e[lo:hi])) <= typical - STEADY_SD_DB
+
+    # runs a dip shorter than n frames apart are one stretch of sound (bridging joins them anyway)
+    if len(starts) > 1:
+        join = starts[1:] - ends[:-1] < n
+        starts, ends = starts[np.r_[True, ~join]], ends[np.r_[~join, True]]
+    prev_end = np.concatenate([[0], ends[:-1]])
+    next_start = np.concatenate([starts[1:], [len(e)]])
     out_s, out_e = [], []
-    for s, t in zip(starts.tolist(), ends.tolist()):
-        level = background(max(s, t - lag - n), t - lag)
-        if level is not None:
-            above = np.flatnonzero(e[s:t] > max(level + OFFSET_ABOVE_FLOOR_DB, peak_db - OFFSET_BELOW_PEAK_DB))
+    for s, t, a, b in zip(starts.tolist(), ends.tolist(), prev_end.tolist(), next_start.tolist()):
+        s0, t0 = s, t
+        bg = background(max(s0, t0 - lag - n), t0 - lag)
+        if bg is not None and quieter(t0, b, bg[1]):
+            above = np.flatnonzero(e[s:t] > max(bg[0] + OFFSET_ABOVE_FLOOR_DB, peak_db - OFFSET_BELOW_PEAK_DB))
             t = s + int(above[-1]) + 1 if len(above) else s
-        level = background(s + lag, min(t, s + lag + n))
-        if level is not None:
-            above = np.flatnonzero(e[s:t] > max(level + OFFSET_ABOVE_FLOOR_DB, peak_db - OFFSET_BELOW_PEAK_DB))
+        bg = background(s0 + lag, min(t0, s0 + lag + n))
+        if bg is not None and quieter(a, s0, bg[1]):
+            above = np.flatnonzero(e[s:t] > max(bg[0] + OFFSET_ABOVE_FLOOR_DB, peak_db - OFFSET_BELOW_PEAK_DB))
             s = s + int(above[0]) if len(above) else t
         if t > s and int(voiced[s:t].sum()) >= min_voiced:
             out_s.append(s)
