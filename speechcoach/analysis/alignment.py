@@ -32,12 +32,15 @@ Everything here is a pure function of arrays and the script text.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..characters import CLAUSE_BREAK, SENTENCE_END, Unit, spoken_units
+from ..precise.transcript import Word
 
 NONE, CLAUSE, SENTENCE = 0, 1, 2
 """Codes of the break between two spoken units (see :func:`boundary_kinds`)."""
@@ -81,6 +84,15 @@ LONG_PAUSE_CLAUSE_COST = 0.4
 NUCLEI_SHARE_IN_RUN = 0.6
 """Blend of nucleus-based and even-in-time placement of characters inside a run."""
 
+ANCHOR_MIN_BLOCK = 3
+"""Where precise mode ran, a stretch of the script the recogniser heard character for character,
+at least this many characters long, pins those characters to the recogniser's times (shorter
+agreements are as often chance: the recogniser writes homophones and common characters recur)."""
+
+ANCHOR_SLACK = 1
+"""A pause's boundary may lie this many characters outside the bracket its anchors set: the
+recogniser's word times can fall a syllable off at a pause."""
+
 BAND_MIN = 12
 BAND_SQRT = 3.0
 """Half-width of a pause's candidate band: ``BAND_MIN + BAND_SQRT·√min(E, n − E)`` characters."""
@@ -93,7 +105,8 @@ class Alignment:
     Attributes
     ----------
     method : str
-        How it was obtained (``"runs+nuclei"``).
+        How it was obtained: ``"runs+nuclei"``, or ``"runs+nuclei+asr"`` where the recogniser's
+        word times anchored the script.
     script : str
         The script text.
     chars : tuple of str
@@ -250,7 +263,12 @@ def _run_cost(n: np.ndarray, e: float, scale: float = 1.0) -> np.ndarray:
 
 
 def place_pauses(
-    kinds: np.ndarray, expected: np.ndarray, pause_s: np.ndarray | None = None, *, scale: float = 1.0
+    kinds: np.ndarray,
+    expected: np.ndarray,
+    pause_s: np.ndarray | None = None,
+    *,
+    scale: float = 1.0,
+    bounds: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Choose the script boundary of every pause (dynamic programming).
 
@@ -264,6 +282,10 @@ def place_pauses(
         Pause durations; long pauses prefer sentence ends to clause breaks.
     scale : float, keyword-only
         Multiplies the spread ``σ`` of every run's count (below 1: trust the counts more).
+    bounds : (np.ndarray, np.ndarray), keyword-only, optional
+        Lowest and highest boundary each pause may take, shape (k - 1,) each (from the
+        recogniser's anchors, :func:`anchor_bounds`); a pause whose bracket misses its band keeps
+        the band.
 
     Returns
     -------
@@ -284,7 +306,12 @@ def place_pauses(
         e = cum[j]
         w = int(np.ceil(BAND_MIN + BAND_SQRT * np.sqrt(max(min(e, n - e), 0.0))))
         c = int(round(e))
-        cands.append(np.arange(max(0, c - w), min(n, c + w) + 1))
+        band = np.arange(max(0, c - w), min(n, c + w) + 1)
+        if bounds is not None:
+            lo, hi = int(bounds[0][j]), int(bounds[1][j])
+            inside = np.arange(max(0, lo), min(n, hi) + 1)
+            band = inside if len(inside) else band
+        cands.append(band)
 
     def bcost(j: int, b: np.ndarray) -> np.ndarray:
         c = bcost_base[b]
@@ -363,7 +390,89 @@ def char_times(runs: np.ndarray, nuclei: np.ndarray, counts: np.ndarray) -> tupl
     return np.concatenate(starts), np.concatenate(ends)
 
 
-def align(script: str, runs: np.ndarray, nuclei: np.ndarray, *, weights: np.ndarray | None = None) -> Alignment:
+def heard_units(words: Sequence[Word]) -> tuple[list[str], np.ndarray]:
+    """The recogniser's words as spoken units (digits read out), each with a time (s): the
+    middle of its share of its word.
+
+    Returns
+    -------
+    texts : list of str, length h
+    times : np.ndarray, shape (h,)
+    """
+    texts: list[str] = []
+    times: list[float] = []
+    for w in words:
+        us = spoken_units(w.text)
+        for i, u in enumerate(us):
+            texts.append(u.text)
+            times.append(w.start_s + (w.end_s - w.start_s) * (i + 0.5) / len(us))
+    return texts, np.asarray(times, dtype=float)
+
+
+def anchors(units: Sequence[str], words: Sequence[Word]) -> tuple[np.ndarray, np.ndarray]:
+    """Script units the recogniser heard, with their times.
+
+    The script's units and the recogniser's are matched in order (:class:`difflib.SequenceMatcher`,
+    longest agreements first); every unit of an agreement at least :data:`ANCHOR_MIN_BLOCK`
+    long is an anchor.
+
+    Parameters
+    ----------
+    units : sequence of str
+        The script's spoken units, length n.
+    words : sequence of Word
+        The recogniser's words (the trusted transcript).
+
+    Returns
+    -------
+    index : np.ndarray of int, shape (a,)
+        Script units anchored, ascending.
+    times : np.ndarray, shape (a,)
+        Their times (s), ascending.
+    """
+    heard, times = heard_units(words)
+    sm = difflib.SequenceMatcher(None, list(units), heard, autojunk=False)
+    idx: list[int] = []
+    at: list[float] = []
+    for blk in sm.get_matching_blocks():
+        if blk.size >= ANCHOR_MIN_BLOCK:
+            idx.extend(range(blk.a, blk.a + blk.size))
+            at.extend(times[blk.b : blk.b + blk.size].tolist())
+    return np.asarray(idx, dtype=int), np.maximum.accumulate(np.asarray(at, dtype=float)) if at else np.zeros(0)
+
+
+def anchor_bounds(pauses: np.ndarray, n: int, index: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The boundaries each pause may take given the anchors: after every unit anchored before
+    its middle, before every unit anchored after it, :data:`ANCHOR_SLACK` units either way.
+
+    Parameters
+    ----------
+    pauses : np.ndarray, shape (p, 2)
+        ``[start_s, end_s]`` of each pause.
+    n : int
+        Spoken units in the script.
+    index, times : np.ndarray, shape (a,)
+        From :func:`anchors`.
+
+    Returns
+    -------
+    lo, hi : np.ndarray of int, shape (p,)
+    """
+    mid = (pauses[:, 0] + pauses[:, 1]) / 2 if len(pauses) else np.zeros(0)
+    k = np.searchsorted(times, mid, side="right")  # anchors before each pause
+    before = np.concatenate([[-1], index])[k]  # the last anchored unit before (-1: none)
+    after = np.concatenate([index, [n]])[k]  # the first anchored unit after (n: none)
+    return before + 1 - ANCHOR_SLACK, after + ANCHOR_SLACK
+
+
+def align(
+    script: str,
+    runs: np.ndarray,
+    nuclei: np.ndarray,
+    *,
+    weights: np.ndarray | None = None,
+    words: Sequence[Word] | None = None,
+) -> Alignment:
     """Align a script to a recording's speech runs and syllable nuclei.
 
     Parameters
@@ -376,6 +485,11 @@ def align(script: str, runs: np.ndarray, nuclei: np.ndarray, *, weights: np.ndar
         Syllable-nucleus times in seconds.
     weights : np.ndarray, shape (m,), keyword-only, optional
         Characters each nucleus stands for (:func:`run_weights`).
+    words : sequence of Word, keyword-only, optional
+        What precise mode's recogniser heard (its trusted words): the script units it heard
+        alike anchor each pause between them (:func:`anchors`, :func:`anchor_bounds`), and the
+        nuclei place the pauses inside that bracket. An anchor further from where the nuclei put
+        its unit than a pause's candidate band (:data:`BAND_MIN`, :data:`BAND_SQRT`) is dropped.
 
     Returns
     -------
@@ -389,11 +503,22 @@ def align(script: str, runs: np.ndarray, nuclei: np.ndarray, *, weights: np.ndar
     kinds = boundary_kinds(script, units)
     expected = n * run_weights(runs, nuclei, weights)
     pause_s = runs[1:, 0] - runs[:-1, 1]
-    pause_at = place_pauses(kinds, expected, pause_s)
+    bounds = None
+    if words:
+        index, times = anchors([u.text for u in units], words)
+        # an anchor the nuclei place further off than a pause's candidate band is a chance match
+        knots_t = runs.ravel()
+        knots_u = np.repeat(np.concatenate([[0.0], np.cumsum(expected)]), 2)[1:-1]
+        guess = np.interp(times, knots_t, knots_u)
+        keep = np.abs(index - guess) <= BAND_MIN + BAND_SQRT * np.sqrt(np.maximum(np.minimum(guess, n - guess), 0.0))
+        index, times = index[keep], times[keep]
+        if len(index):
+            bounds = anchor_bounds(np.stack([runs[:-1, 1], runs[1:, 0]], axis=1), n, index, times)
+    pause_at = place_pauses(kinds, expected, pause_s, bounds=bounds)
     counts = np.diff(np.concatenate([[0], pause_at, [n]])).astype(int)
     start, end = char_times(runs, nuclei, counts)
     return Alignment(
-        method="runs+nuclei",
+        method="runs+nuclei+asr" if bounds is not None else "runs+nuclei",
         script=script,
         chars=tuple(u.text for u in units),
         index=np.array([u.index for u in units], dtype=int),

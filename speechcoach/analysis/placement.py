@@ -14,7 +14,7 @@ a very short stretch of speech sounds like hesitation; the rest stay ``unknown``
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -24,6 +24,7 @@ from .alignment import CLAUSE, SENTENCE, Alignment
 from ..characters import spoken_units
 from .features import lag_bias
 from .metrics import shown_s
+from ..precise.transcript import Word
 
 PLACEMENTS = ("sentence", "clause", "mid_phrase", "unknown")
 
@@ -648,6 +649,7 @@ def place(
     *,
     sentence_ends: tuple[float, ...] | None = None,
     weights: np.ndarray | None = None,
+    words: Sequence[Word] | None = None,
 ) -> Placed:
     """Place every pause of a recording: by the script when there is one, else by the sound.
 
@@ -663,6 +665,12 @@ def place(
     script : str or None
     sentence_ends : tuple of float, keyword-only, optional
         Sentence-end times from a transcript, used without a script.
+    weights : np.ndarray, shape (m,), keyword-only, optional
+        Characters each nucleus stands for (:func:`speechcoach.analysis.syllables.nucleus_weights`),
+        for the alignment's expected counts.
+    words : sequence of Word, keyword-only, optional
+        Precise mode's trusted words: with a script they anchor the alignment
+        (:func:`speechcoach.analysis.alignment.anchors`).
 
     Returns
     -------
@@ -676,7 +684,7 @@ def place(
     gaps = np.stack([runs[:-1, 1], runs[1:, 0]], axis=1) if len(runs) > 1 else np.zeros((0, 2))
     if script is None or not spoken_units(script):
         return Placed("acoustic", place_acoustic(y, sr, runs, nuclei, sentence_ends=sentence_ends))
-    al = align(script, runs, nuclei, weights=weights)
+    al = align(script, runs, nuclei, weights=weights, words=words)
     breaks = missed_breaks(al)
     steps = missed_steps(al)
     al = replace(al, missed_breaks=tuple(g.boundary for g in breaks), missed_steps=tuple(g.boundary for g in steps))
