@@ -249,13 +249,6 @@ def background_floor(frames: Frames, floor_db: float, peak_db: float) -> np.ndar
     return np.where(level >= floor_db + RAISE_DB, level, out)
 
 
-_LOW_RANK = 2
-"""A background window's level is its third-quietest frame: for the 40 frames of
-:data:`BACKGROUND_WINDOW_S` about the 5th percentile, the statistic of the recording's floor
-(:data:`FLOOR_PERCENTILE`), so a floor raised to the background agrees with the floor that same
-background gives a whole recording."""
-
-
 @dataclass(frozen=True)
 class _Windows:
     """The windows of :data:`BACKGROUND_WINDOW_S` of a recording (window ``j`` is centred on
@@ -286,8 +279,7 @@ def _background_windows(frames: Frames, peak_db: float, window_s: float = BACKGR
     live = cd[w:] == cd[:-w]  # digital silence shows no background: its windows are left out
     steady = (var <= STEADY_SD_DB**2) & (voiced_share <= BACKGROUND_VOICED_SHARE) & live
     steady &= win.max(axis=1) <= peak_db - BACKGROUND_BELOW_PEAK_DB
-    low = np.partition(win, _LOW_RANK, axis=1)[:, _LOW_RANK] if w > _LOW_RANK else win.min(axis=1)
-    return _Windows(w, low, steady, live)
+    return _Windows(w, win.min(axis=1), steady, live)
 
 
 def noise_floor(frames: Frames, peak_db: float) -> float:
