@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -17,15 +18,16 @@ from pathlib import Path
 from .errors import OutputError, ParameterError
 
 
-def write_atomic(path: str | Path, data: str | bytes, *, encoding: str = "utf-8") -> Path:
+def write_atomic(path: str | Path, data: str | bytes, *, encoding: str = "utf-8", mode: int | None = None) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
 
     Parent folders are created. A symbolic link to a regular file is followed, so the link
     stays and its target is replaced. A path that exists but is not a regular file
     (``/dev/null``, ``/dev/stdout``, a named pipe) is written to directly: renaming over it
-    would replace the device itself. The file gets the permissions a plain ``open`` would give
-    it (``0o666`` less the umask), or keeps those of the file it replaces. Returns the path
-    written.
+    would replace the device itself. The file gets ``mode`` when given (``0o600``: the
+    practice server's attempts, readable by their owner only), else the permissions a plain
+    ``open`` would give it (``0o666`` less the umask), or keeps those of the file it replaces.
+    Returns the path written.
 
     Raises
     ------
@@ -36,7 +38,7 @@ def write_atomic(path: str | Path, data: str | bytes, *, encoding: str = "utf-8"
     p = Path(path)
     raw = data.encode(encoding) if isinstance(data, str) else data
     try:
-        return _write(p, raw)
+        return _write(p, raw, mode)
     except IsADirectoryError:
         raise OutputError(p, "is a folder", code="output_is_folder") from None
     except (FileExistsError, NotADirectoryError):  # a file stands where a parent folder should be
@@ -47,7 +49,7 @@ def write_atomic(path: str | Path, data: str | bytes, *, encoding: str = "utf-8"
         raise OutputError(p, f"cannot write file ({reason})", code="cannot_write", params={"reason": reason}) from None
 
 
-def _write(p: Path, raw: bytes) -> Path:
+def _write(p: Path, raw: bytes, wanted: int | None = None) -> Path:
     try:
         mode: int | None = p.stat().st_mode  # follows a symbolic link
     except OSError:
@@ -61,9 +63,9 @@ def _write(p: Path, raw: bytes) -> Path:
     if p.is_symlink():
         p = p.resolve()
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=TEMP_SUFFIX, dir=p.parent)
     try:
-        os.chmod(tmp, stat.S_IMODE(mode) if mode is not None else 0o666 & ~_UMASK)
+        os.chmod(tmp, wanted if wanted is not None else stat.S_IMODE(mode) if mode is not None else 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
             fh.flush()
@@ -76,6 +78,31 @@ def _write(p: Path, raw: bytes) -> Path:
             pass
         raise
     return p
+
+
+TEMP_SUFFIX = ".tmp"
+_TEMPORARY = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
+"""The name :func:`write_atomic` gives its temporary file: ``.NAME.`` plus the eight characters
+:func:`tempfile.mkstemp` picks, and :data:`TEMP_SUFFIX`."""
+
+
+def remove_stale_temporaries(folder: str | Path, *, recursive: bool = False) -> int:
+    """Remove the temporary files a killed writer left in ``folder`` (:func:`write_atomic`'s
+    ``.NAME.XXXXXXXX.tmp``; nothing else); returns how many. For a folder only this program
+    writes in, before it starts writing there: another writer's file in flight would go too.
+    A folder that does not exist holds none."""
+    root = Path(folder)
+    if not root.is_dir():
+        return 0
+    removed = 0
+    for path in root.rglob("*.tmp") if recursive else root.glob("*.tmp"):
+        if _TEMPORARY.match(path.name) and path.is_file() and not path.is_symlink():
+            try:
+                path.unlink()
+                removed += 1
+            except OSError:
+                pass
+    return removed
 
 
 def _read_umask() -> int:

@@ -26,6 +26,10 @@ their defaults and the values accepted)::
     [batch]
     trainee = "parent"         # "parent" folder name, or "stem-prefix" (NAME_… in the file name)
 
+    [check]
+    allow_problems = []        # finding ids whose problem-level finding does not fail `check`:
+                               # any of PROBLEM_FINDINGS (e.g. ["fillers", "no_pauses"])
+
 The rubric may be saved with a UTF-8 byte-order mark. Every number must be finite; a value outside its range is refused with a
 :class:`~speechcoach.errors.ParameterError` naming the key (as the rubric writes it, with the
 file, or as the flag) and quoting the value.
@@ -35,7 +39,8 @@ from __future__ import annotations
 
 import difflib
 import math
-from dataclasses import asdict, dataclass, fields, replace
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -56,11 +61,26 @@ COUNT_LIMIT = 100_000
 WINDOW_RANGE_S = (1.0, 120.0)
 MIN_HOP_S = 0.1
 CV_RANGE = (0.01, 2.0)
+PROBLEM_FINDINGS = ("rate_fast", "rate_slow", "no_pauses", "mid_phrase", "fillers")
+"""The findings that can be problems (severity ``"problem"``, :mod:`speechcoach.analysis.findings`):
+``check`` fails a recording with any of them, unless the rubric's ``[check] allow_problems``
+lists it. The rate and mid-phrase ones also break their own rules (the band,
+``max_mid_phrase``), which listing them does not relax."""
 COUNT_MODES = ("auto", "asr", "acoustic")
-"""``count``: how characters are counted without a script, and whether the speech recogniser
-runs at all (:func:`speechcoach.precise.asr.choose_model`): ``auto`` when it and its model are installed,
-``asr`` always (an error without it), ``acoustic`` never (syllable nuclei only; no transcript,
-fillers or script comparison, and no recogniser time even with a script)."""
+"""``count``: whether the speech recogniser runs (:func:`speechcoach.analysis.pipeline.analyze_audio`):
+``auto`` when there is no script to count (the count of free talk; falls back to the sound when
+it or its model is missing), ``asr`` always (with a script too: transcript, fillers, passages left
+out or added; an error without it), ``acoustic`` never (syllable nuclei only)."""
+
+COUNT_ENV = "SPEECHCOACH_COUNT"
+"""An environment variable naming the default ``count`` (one of :data:`COUNT_MODES`) where neither
+a rubric nor ``--count`` names one: a machine that should never spend time on the recogniser
+(the test suite, which runs it only where it tests it) sets ``acoustic``."""
+
+
+def default_count() -> str:
+    """The ``count`` of a :class:`Settings` that names none: ``$SPEECHCOACH_COUNT``, else ``auto``."""
+    return os.environ.get(COUNT_ENV, "").strip() or "auto"
 
 
 @dataclass(frozen=True)
@@ -87,10 +107,23 @@ class Settings:
     guidance: str | None = None
     """A trainer's guidance folder (absolute path), or ``None`` for the shipped guidance; see
     :mod:`speechcoach.guidance`. The folder is checked by :func:`speechcoach.guidance.validate`."""
-    count: str = "auto"
-    """One of :data:`COUNT_MODES` (rubric ``[rate] count``, flag ``--count``)."""
+    count: str = field(default_factory=default_count)
+    """One of :data:`COUNT_MODES` (rubric ``[rate] count``, flag ``--count``; default
+    :func:`default_count`)."""
+    allow_problems: tuple[str, ...] = ()
+    """Findings of :data:`PROBLEM_FINDINGS` whose problem level does not fail ``check`` (rubric
+    ``[check] allow_problems``); a list is kept as a tuple, in the order given, without repeats."""
 
     def __post_init__(self) -> None:
+        if isinstance(self.allow_problems, (list, tuple)):
+            object.__setattr__(self, "allow_problems", tuple(dict.fromkeys(self.allow_problems)))
+        if not (isinstance(self.allow_problems, tuple) and all(isinstance(x, str) for x in self.allow_problems)):
+            _refuse("allow_problems", f"must be a list of finding names such as [\"fillers\"], got {_show(self.allow_problems)}")
+        unknown = [x for x in self.allow_problems if x not in PROBLEM_FINDINGS]
+        if unknown:
+            near = difflib.get_close_matches(unknown[0], PROBLEM_FINDINGS, n=1, cutoff=0.6)
+            hint = f"; did you mean {near[0]!r}?" if near else f" (one of {', '.join(PROBLEM_FINDINGS)})"
+            _refuse("allow_problems", f"{unknown[0]!r} is not a finding that can be a problem{hint}")
         for f in fields(self):
             value = getattr(self, f.name)
             if f.type in ("float", float):
@@ -174,6 +207,7 @@ _TOML_KEYS: dict[tuple[str, str], str] = {
     ("report", "lang"): "lang",
     ("report", "guidance"): "guidance",
     ("batch", "trainee"): "trainee",
+    ("check", "allow_problems"): "allow_problems",
 }
 
 _RUBRIC_NAMES: dict[str, str] = {name: f"[{section}] {key}" for (section, key), name in _TOML_KEYS.items()} | {
@@ -293,6 +327,11 @@ def load_rubric(path: str | Path, base: Settings | None = None, *, flags: Mappin
             if name == "guidance":
                 values[name] = _guidance_folder(p, value)
                 continue
+            if name == "allow_problems":
+                if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                    raise RubricError(p, f"[check] allow_problems must be a list of finding names such as [\"fillers\"], got {describe_value(value)}")
+                values[name] = tuple(value)
+                continue
             if want in ("float", float) and _is_number(value):
                 value = float(value)
             elif want in ("int", int) and isinstance(value, int) and not isinstance(value, bool):
@@ -328,7 +367,7 @@ def _completed_by_flags(base: Settings, values: dict[str, Any], flags: Mapping[s
         return None
 
 
-SECTIONS = ("rate", "pauses", "pace", "report", "batch")
+SECTIONS = ("rate", "pauses", "pace", "report", "batch", "check")
 """The tables of a rubric file, in the order the documentation lists them."""
 
 

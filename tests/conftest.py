@@ -15,6 +15,7 @@ SAMPLES = REPO / "samples"
 CORPUS = Path(os.environ.get("SPEECHCOACH_CORPUS") or REPO.parent / "shared" / "corpus" / "real")
 """The real-speech corpus, where the benchmarks look for it too (``$SPEECHCOACH_CORPUS`` first)."""
 SR = 16_000
+os.environ["SPEECHCOACH_COUNT"] = "acoustic"  # before any test module imports speechcoach: see _isolated_data_dir
 NOT_TEXT = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00\x00\x00\x01\x00\x08\x06"
 """A PNG header: no text in UTF-8, UTF-16 or GB18030, so never a script (a bad script file)."""
 
@@ -63,10 +64,14 @@ def _isolated_data_dir(tmp_path_factory):
     """Keep every test (and every module- or session-scoped fixture) away from the user's data
     folder: an installed speech-recognition model there would switch the default character count
     to the recogniser. Tests that exercise the recogniser install their own copy. Cached
-    transcripts go to a temporary folder too, never the user's cache."""
-    saved = {k: os.environ.get(k) for k in ("SPEECHCOACH_DATA", "SPEECHCOACH_ASR_MODEL", "SPEECHCOACH_CACHE")}
+    transcripts go to a temporary folder too, never the user's cache. The recogniser is installed
+    with speechcoach, so a test that does not test it would pay ~2 s of CPU per analysis without a
+    script: ``SPEECHCOACH_COUNT=acoustic`` makes the sound-only count every analysis's default
+    (a test of the recogniser asks for ``count="asr"``, or ``auto``, by name)."""
+    saved = {k: os.environ.get(k) for k in ("SPEECHCOACH_DATA", "SPEECHCOACH_ASR_MODEL", "SPEECHCOACH_CACHE", "SPEECHCOACH_COUNT")}
     os.environ["SPEECHCOACH_DATA"] = str(tmp_path_factory.mktemp("speechcoach-data"))
     os.environ["SPEECHCOACH_CACHE"] = str(tmp_path_factory.mktemp("speechcoach-cache"))
+    os.environ["SPEECHCOACH_COUNT"] = "acoustic"
     os.environ.pop("SPEECHCOACH_ASR_MODEL", None)
     yield
     for k, v in saved.items():

@@ -133,10 +133,14 @@ def test_cli_model_status_without_model(monkeypatch, tmp_path):
     monkeypatch.setenv("SPEECHCOACH_DATA", str(tmp_path))
     res = runner.invoke(app, ["model", "status"])
     assert res.exit_code == 0
-    assert "not installed" in res.output
+    assert "not assembled yet" in res.output
 
 
 # --- pure logic: fused counts, passages, fillers, jargon ---------------------------------------
+_CH = "天地玄黄宇宙洪荒日月盈昃辰宿列张寒来暑往秋收冬藏闰余成岁"
+"""Distinct characters for made-up transcripts (a character repeated is what a decoding loop writes)."""
+
+
 def _words(items: list[tuple[float, float, str]]) -> tuple[Word, ...]:
     return tuple(Word(a, b, t) for a, b, t in items)
 
@@ -146,7 +150,7 @@ def test_fused_count_overrules_a_dropped_run():
 
     runs = np.array([[0.0, 3.0], [3.5, 6.5]])
     nuclei = np.concatenate([np.linspace(0.1, 2.9, 15), np.linspace(3.6, 6.4, 15)])
-    words = _words([(0.1 + 0.2 * i, 0.3 + 0.2 * i, "字") for i in range(14)] + [(3.6, 3.9, "一二")])
+    words = _words([(0.1 + 0.2 * i, 0.3 + 0.2 * i, _CH[i]) for i in range(14)] + [(3.6, 3.9, "一二")])
     tr = Transcript("".join(w.text for w in words), (Segment(0.1, 3.9, "x"),), words)
     fc = fusion.fuse_counts(tr, runs, nuclei)
     assert fc.asr == 16
@@ -160,8 +164,8 @@ def test_fused_count_overrules_a_dropped_run():
 def test_fused_count_placed_in_time_spreads_each_run_over_its_nuclei():
     runs = np.array([[0.0, 3.0], [3.5, 6.5], [7.0, 7.5]])
     nuclei = np.concatenate([np.linspace(0.1, 2.9, 15), np.linspace(3.6, 6.4, 10)])  # none in run 3
-    words = _words([(0.1 + 0.2 * i, 0.3 + 0.2 * i, "字") for i in range(14)]
-                   + [(3.6 + 0.3 * i, 3.8 + 0.3 * i, "字") for i in range(10)] + [(7.1, 7.4, "好")])
+    words = _words([(0.1 + 0.2 * i, 0.3 + 0.2 * i, _CH[i]) for i in range(14)]
+                   + [(3.6 + 0.3 * i, 3.8 + 0.3 * i, _CH[i]) for i in range(10)] + [(7.1, 7.4, "好")])
     tr = Transcript("".join(w.text for w in words), (Segment(0.1, 7.4, "x"),), words)
     fc = fusion.fuse_counts(tr, runs, nuclei)
     assert [r.fused for r in fc.runs] == [14, 10, 1]
@@ -176,7 +180,7 @@ def test_a_fast_dropped_run_gets_the_rate_calibrated_estimate():
 
     runs = np.array([[0.0, 3.0], [3.5, 6.5]])
     nuclei = np.concatenate([np.linspace(0.1, 2.9, 15), np.linspace(3.55, 6.43, 33)])  # 11/s, 90 ms apart, in run 2
-    words = _words([(0.1 + 0.2 * i, 0.3 + 0.2 * i, "字") for i in range(14)] + [(3.6, 3.9, "一二")])
+    words = _words([(0.1 + 0.2 * i, 0.3 + 0.2 * i, _CH[i]) for i in range(14)] + [(3.6, 3.9, "一二")])
     tr = Transcript("".join(w.text for w in words), (Segment(0.1, 3.9, "x"),), words)
     fc = fusion.fuse_counts(tr, runs, nuclei)
     dropped = fc.runs[1]
@@ -191,10 +195,10 @@ def test_text_in_silence_needs_a_nucleus():
     runs = np.array([[0.0, 1.0], [5.0, 6.0]])
     nuclei = np.concatenate([np.linspace(0.1, 0.9, 5), [3.05, 3.25], np.linspace(5.1, 5.9, 5)])  # none in 1.3–2.6 s
     words = _words(
-        [(0.1 + 0.2 * i, 0.25 + 0.2 * i, "字") for i in range(5)]
+        [(0.1 + 0.2 * i, 0.25 + 0.2 * i, _CH[i]) for i in range(5)]
         + [(1.8, 2.1, "谢谢")]  # in the pause, nothing in the sound: invented
         + [(3.0, 3.3, "对吧")]  # in the pause, but nuclei there: quiet speech the runs missed
-        + [(5.1 + 0.2 * i, 5.25 + 0.2 * i, "字") for i in range(5)]
+        + [(5.1 + 0.2 * i, 5.25 + 0.2 * i, _CH[i]) for i in range(5)]
     )
     tr = Transcript("".join(w.text for w in words), (Segment(0.1, 5.9, "x"),), words)
     fc = fusion.fuse_counts(tr, runs, nuclei)
@@ -211,8 +215,8 @@ def test_decoding_loop_counts_the_nuclei():
     assert not asr.is_loop("好", duration_s=0.01)
     runs = np.array([[0.0, 4.0]])
     nuclei = np.linspace(0.1, 3.9, 20)
-    words = _words([(0.1 + 0.2 * i, 0.25 + 0.2 * i, "字") for i in range(10)] + [(2.1 + 0.1 * i, 2.2 + 0.1 * i, "香瓜") for i in range(18)])
-    segs = (Segment(0.1, 2.05, "字" * 10), Segment(2.05, 3.95, "你的香瓜你的香瓜你的香瓜", loop=True))
+    words = _words([(0.1 + 0.2 * i, 0.25 + 0.2 * i, _CH[i]) for i in range(10)] + [(2.1 + 0.1 * i, 2.2 + 0.1 * i, "香瓜") for i in range(18)])
+    segs = (Segment(0.1, 2.05, _CH[:10]), Segment(2.05, 3.95, "你的香瓜你的香瓜你的香瓜", loop=True))
     fc = fusion.fuse_counts(Transcript("".join(w.text for w in words), segs, words), runs, nuclei)
     assert fc.fused == 10 + 10  # ten words before the loop, the loop's ten nuclei
     assert fc.runs[0].flag == "invented"
@@ -226,8 +230,9 @@ def test_rejected_segments_are_not_shown_and_decoding_stops_after_the_speech(mon
 
     def seg(start, end, text):
         n = max(len(text), 1)
-        words = [NS(start=start + (end - start) * i / n, end=start + (end - start) * (i + 1) / n, word=ch) for i, ch in enumerate(text)]
-        return NS(start=start, end=end, text=text, compression_ratio=1.0, words=words)
+        words = [NS(start=start + (end - start) * i / n, end=start + (end - start) * (i + 1) / n, word=ch, probability=0.9)
+                 for i, ch in enumerate(text)]
+        return NS(start=start, end=end, text=text, compression_ratio=1.0, avg_logprob=-0.3, no_speech_prob=0.0, words=words)
 
     class FakeModel:
         def transcribe(self, piece, **kw):
@@ -243,7 +248,7 @@ def test_rejected_segments_are_not_shown_and_decoding_stops_after_the_speech(mon
     monkeypatch.setattr(asr, "load_model", lambda *a, **k: FakeModel())
     runs = np.array([[0.5, 1.5], [2.0, 2.9]])
     tr = asr.transcribe(np.zeros(int(3.5 * asr.ASR_SR), dtype=np.float32), asr.ASR_SR, runs, model_dir="m")
-    assert asked["max_new_tokens"] == int(np.ceil(asr.MAX_TOKENS_PER_S * (3.1 - 0.3)) + 4)
+    assert asked["max_new_tokens"] == int(np.ceil(asr.MAX_TOKENS_PER_S * (2.9 + asr.KEEP_PAUSE_S - (0.5 - asr.KEEP_PAUSE_S))) + 4)
     assert decoded == ["你好你好", "字幕制作作曲", "今天天气很好"]  # < TAIL_SPEECH_S of speech left after 2.9 s
     assert [s.loop for s in tr.segments] == [False, True, False]
     d = tr.to_dict()
@@ -254,9 +259,11 @@ def test_rejected_segments_are_not_shown_and_decoding_stops_after_the_speech(mon
     assert tr.raw_text == "你好你好字幕制作作曲今天天气很好"
 
 
-def test_decode_span_and_simplified_words():
-    assert asr.decode_span(np.array([[1.0, 2.0], [3.0, 4.0]]), 10.0) == pytest.approx((1.0 - asr.SPAN_PAD_S, 4.0 + asr.SPAN_PAD_S))
-    assert asr.decode_span(np.array([[0.05, 2.0]]), 2.1) == pytest.approx((0.0, 2.1))
+def test_the_decoded_window_and_simplified_words():
+    (w,) = asr.pack_windows(np.array([[1.0, 2.0], [3.0, 4.0]]), 10.0)
+    assert w.spans == pytest.approx(np.array([[1.0 - asr.KEEP_PAUSE_S, 4.0 + asr.KEEP_PAUSE_S]]))
+    (w,) = asr.pack_windows(np.array([[0.05, 2.0]]), 2.1)
+    assert w.spans == pytest.approx(np.array([[0.0, 2.1]]))
     assert fillers.to_simplified("這個問題，然後就是說") == "这个问题，然后就是说"
     lex = fillers.lexical_fillers(_words([(0.0, 0.5, "然後"), (0.5, 1.0, "這個這個"), (1.0, 1.5, "問題")]))
     assert [f.word for f in lex] == ["然后", "这个", "这个"]
@@ -411,8 +418,8 @@ def test_a_script_read_in_small_part_is_not_counted_but_its_skips_are_reported(m
 
     said = "卡尔普陪外孙玩滑梯。"
     script = said + "然后请您带上身份证到三号窗口办理异地就医备案。"  # 33 characters, 10 of them said
-    an = analyze_file(CORPUS / "csmsc_bz_000001.wav", script=script, asr_model=model_dir)
-    assert an.char_source == "asr"  # the script's 33 would put the rate 3x too high
+    an = analyze_file(CORPUS / "csmsc_bz_000001.wav", script=script, count="auto", asr_model=model_dir)
+    assert an.char_source == "asr"  # the script's 33 would put the rate 3x too high: set aside, auto runs the recogniser
     assert an.char_count == pytest.approx(10, abs=1)  # the recogniser's count; +-1 character
     assert "script_mismatch" in {w.id for w in an.warnings}
     assert an.transcript is not None
@@ -426,45 +433,56 @@ def test_unknown_count_mode_is_refused():
         asr.choose_model("fast")
 
 
-def test_decode_chunks_cut_long_recordings_in_their_longest_pauses():
+def test_speech_is_packed_into_full_windows_cut_only_in_pauses():
     # 20 runs of 3.0-3.8 s every 4 s: pauses of 1.0, 0.6 and 0.2 s in turn, 80 s in all
     runs = np.array([[1 + 4.0 * i, 1 + 4.0 * i + 3.0 + 0.4 * (i % 3)] for i in range(20)])
-    pieces = asr.decode_chunks(runs, 90.0)
-    assert len(pieces) >= 3
-    assert all(b - a <= asr.MAX_CHUNK_S + 1e-9 for a, b in pieces)
-    assert all(p[1] <= q[0] for p, q in zip(pieces, pieces[1:]))  # in order, no overlap
-    for p, q in zip(pieces, pieces[1:]):  # every cut lies in a 1.0 s pause, the longest kind
-        k = int(np.searchsorted(runs[:, 1], p[1])) - 1
-        assert runs[k + 1, 0] - runs[k, 1] == pytest.approx(1.0)
-        assert runs[k, 1] < p[1] <= q[0] < runs[k + 1, 0]
-    covered = lambda a, b: any(pa <= a and b <= pb for pa, pb in pieces)  # noqa: E731
-    assert all(covered(a, b) for a, b in runs)
+    windows = asr.pack_windows(runs, 90.0)
+    assert all(w.length_s <= asr.WINDOW_S + 1e-9 for w in windows)
+    assert all(w.length_s > asr.WINDOW_S - 4.6 for w in windows[:-1])  # full but for less than one stretch
+    # 80 s of recording, 71 s of speech: packed, each pause keeps at most 2 x 0.5 s
+    assert len(windows) == 3
+    spans = np.concatenate([w.spans for w in windows])
+    assert np.all(spans[1:, 0] >= spans[:-1, 1])  # in order, no overlap
+    assert all(any(a <= r0 and r1 <= b for a, b in spans) for r0, r1 in runs)  # every run whole in one stretch
+    pauses = runs[1:, 0] - runs[:-1, 1]
+    kept = np.sum(np.minimum(pauses, 2 * asr.KEEP_PAUSE_S)) + 2 * asr.KEEP_PAUSE_S
+    assert sum(w.length_s for w in windows) == pytest.approx(np.sum(runs[:, 1] - runs[:, 0]) + kept)  # pauses of up to 1 s kept whole
+    # packed time maps back to the recording: a stretch's start and end, and inside it
+    w = windows[1]
+    lengths = w.spans[:, 1] - w.spans[:, 0]
+    at = np.r_[0.0, np.cumsum(lengths)[:-1]]
+    assert w.to_original(at) == pytest.approx(w.spans[:, 0])
+    assert w.to_original(at + lengths / 2) == pytest.approx(w.spans.mean(axis=1))
 
 
-def test_decode_chunks_short_span_is_one_piece():
-    runs = np.array([[0.5, 1.5], [2.0, 2.9]])
-    assert asr.decode_chunks(runs, 3.5) == [asr.decode_span(runs, 3.5)]
+def test_a_short_recording_is_one_window():
+    runs = np.array([[0.5, 1.5], [2.0, 2.9], [12.0, 27.0]])  # a 9 s pause: kept, the whole span fits one window
+    (w,) = asr.pack_windows(runs, 30.0)
+    assert w.spans == pytest.approx(np.array([[0.0, 27.5]]))
 
 
-def test_long_recording_is_decoded_piece_by_piece_with_its_times(monkeypatch):
+def test_long_recording_is_decoded_window_by_window_with_its_times(monkeypatch):
     from types import SimpleNamespace as NS
 
-    pieces_seen: list[float] = []
+    seen: list[float] = []
 
     class FakeModel:
         def transcribe(self, piece, **kw):
-            pieces_seen.append(len(piece) / asr.ASR_SR)
-            w = NS(start=1.0, end=1.2, word="好")
-            return iter([NS(start=1.0, end=1.2, text="好", compression_ratio=1.0, words=[w])]), None
+            seen.append(len(piece) / asr.ASR_SR)
+            w = NS(start=1.0, end=1.2, word="好", probability=0.9)
+            return iter([NS(start=1.0, end=1.2, text="好", compression_ratio=1.0, avg_logprob=-0.2, no_speech_prob=0.01, words=[w])]), None
 
     monkeypatch.setattr(asr, "load_model", lambda *a, **k: FakeModel())
-    runs = np.array([[1 + 4.0 * i, 4.0 + 4.0 * i] for i in range(15)])  # 1..60 s, 1 s pauses
-    tr = asr.transcribe(np.zeros(62 * asr.ASR_SR, dtype=np.float32), asr.ASR_SR, runs, model_dir="m")
-    chunks = asr.decode_chunks(runs, 62.0)
-    assert len(pieces_seen) == len(chunks) >= 3
-    assert all(s <= asr.MAX_CHUNK_S + 0.01 for s in pieces_seen)
-    # each piece's word lands at its piece's start + 1 s, within a sample
-    assert [w.start_s for w in tr.words] == pytest.approx([a + 1.0 for a, _ in chunks], abs=1 / asr.ASR_SR)
+    runs = np.array([[1 + 4.0 * i, 3.5 + 4.0 * i] for i in range(15)])  # 1..60 s, 1.5 s pauses
+    done: list[float] = []
+    tr = asr.transcribe(np.zeros(62 * asr.ASR_SR, dtype=np.float32), asr.ASR_SR, runs, model_dir="m", progress=done.append)
+    windows = asr.pack_windows(runs, 62.0)
+    assert len(seen) == len(windows) == 2  # 15 stretches of 3.5 s: 8 fill a window of 28 s
+    assert seen == pytest.approx([w.length_s for w in windows], abs=1 / asr.ASR_SR)
+    # each window's word lands 1 s into its first stretch, within a sample
+    assert [w.start_s for w in tr.words] == pytest.approx([w.spans[0, 0] + 1.0 for w in windows], abs=1 / asr.ASR_SR)
+    assert tr.words[0].probability == 0.9 and tr.segments[0].avg_logprob == -0.2
+    assert done == pytest.approx([windows[0].spans[-1, 1], windows[1].spans[-1, 1], 62.0])
 
 
 def test_a_loop_over_several_runs_counts_each_nucleus_once():
@@ -482,8 +500,8 @@ def test_short_runs_the_recogniser_skipped_are_checked_together():
     runs = np.array([[0.0, 3.0], [3.5, 4.5], [5.0, 6.0], [6.5, 7.5]])
     assert fusion.check_groups(runs).tolist() == [0, 1, 1, 1]
     nuclei = np.r_[np.linspace(0.1, 2.9, 12), np.linspace(3.6, 4.4, 4), np.linspace(5.1, 5.9, 4), np.linspace(6.6, 7.4, 4)]
-    words = _words([(0.1 + 0.25 * i, 0.3 + 0.25 * i, "字") for i in range(12)])
-    fc = fusion.fuse_counts(Transcript("字" * 12, (Segment(0.0, 3.0, "字" * 12),), words), runs, nuclei)
+    words = _words([(0.1 + 0.25 * i, 0.3 + 0.25 * i, _CH[i]) for i in range(12)])
+    fc = fusion.fuse_counts(Transcript(_CH[:12], (Segment(0.0, 3.0, _CH[:12]),), words), runs, nuclei)
     assert [r.flag for r in fc.runs] == [None, "dropped", "dropped", "dropped"]
     assert fc.fused == 12 + 12  # the words of the long run, the nuclei of the skipped phrases
 
@@ -578,18 +596,34 @@ def test_a_skip_is_reported_only_where_the_sound_agrees():
 POEM = "我最喜欢夏天，满地的鲜花，这里一朵，那里一朵， 真比天上的星星还多。 夜晚，我数着天上的星星，真比地上的花儿还要多。那里一颗，真比天上的花还，花儿还多。"
 
 
-@needs_corpus
-def test_nothing_is_taken_from_a_stretch_the_count_check_overruled(model_dir):
-    """The QA's case: a child reading a poem, where Whisper base loops over the last 6 s (about 100
-    characters against some 14 syllables). Its fillers, passages and text there are not used."""
+@pytest.fixture(scope="module")
+def poem_reports(model_dir, tmp_path_factory):
+    """The issue's case: a child reading a poem, correctly, that Whisper base mishears (most of its
+    text is homophones or nonsense). Analysed without a script and with the poem as the script
+    (``count="asr"``, the transcript decoded once and reused from a cache)."""
+    if not (CORPUS / "manifest.tsv").is_file():
+        pytest.skip("../shared/corpus/real absent")
     from speechcoach.analysis.pipeline import analyze_file
+    from speechcoach.precise.cache import TranscriptCache
     from speechcoach.render.report import to_dict
 
-    an = analyze_file(CORPUS / "cosyvoice_pr1212_wzy_read_poet_27s.wav", script=POEM, count="asr", asr_model=model_dir)
-    rep = to_dict(an, lang="en")
+    cache = TranscriptCache(tmp_path_factory.mktemp("poem-cache"))
+    clip = CORPUS / "cosyvoice_pr1212_wzy_read_poet_27s.wav"
+    free = analyze_file(clip, count="asr", asr_model=model_dir, asr_cache=cache)
+    read = analyze_file(clip, script=POEM, count="asr", asr_model=model_dir, asr_cache=cache)
+    return to_dict(free, lang="en"), to_dict(read, lang="en")
+
+
+def test_a_misheard_poem_is_counted_from_the_sound_where_the_recogniser_was_unsure(poem_reports):
+    """Counted: 63 characters (the sound alone ~66; the recogniser's text alone was 74 or 57 with
+    different decodings). The unreliable stretches are named, counted from the sound, not shown."""
+    rep, _ = poem_reports
+    assert rep["characters"]["source"] == "asr"
+    assert abs(rep["characters"]["count"] / 63 - 1) <= 0.10
     overruled = [(r["start_s"], r["end_s"]) for r in rep["characters"]["asr"]["runs_overruled"]]
-    assert overruled, "the premise: the count check overrules a stretch of this clip"
-    assert {"asr_invented", "asr_dropped", "asr_withheld"} & {w["id"] for w in rep["warnings"]}
+    assert overruled, "the premise: the checks overrule stretches of this clip"
+    ids = {w["id"] for w in rep["warnings"]}
+    assert "asr" not in ids and {"asr_partly", "asr_withheld"} & ids  # never 'checked' without saying which parts
 
     def inside(t: float) -> bool:
         return any(a <= t <= b for a, b in overruled)
@@ -597,7 +631,36 @@ def test_nothing_is_taken_from_a_stretch_the_count_check_overruled(model_dir):
     tr = rep["transcript"]
     assert all(not inside((w["start_s"] + w["end_s"]) / 2) for w in tr["words"])
     assert all(not inside((f["start_s"] + f["end_s"]) / 2) for f in rep["fillers"])
-    assert all(p["start_s"] is None or not inside(p["start_s"]) for p in tr["passages"])
-    assert all((a, b) in {(r["start_s"], r["end_s"]) for r in tr["rejected"]} for a, b in overruled)
-    looped = "隧"  # the character the loop repeats
-    assert looped not in tr["text"] and all(looped not in p["text"] for p in tr["passages"])
+
+
+def test_a_correctly_read_poem_has_nothing_left_out_or_added(poem_reports):
+    _, rep = poem_reports
+    assert rep["characters"]["source"] == "script"
+    assert not {"passages_skipped", "passages_added"} & {f["id"] for f in rep["findings"]}
+    assert all(p["end_s"] > p["start_s"] for p in rep["transcript"].get("passages", []))  # never a zero-length span
+
+
+def test_a_skip_is_a_span_of_the_recording_and_needs_four_characters():
+    script = "您好请带上身份证和户口本到三号窗口办理"
+    words = _words([(0.1, 0.4, "您好"), (0.5, 0.8, "请"), (0.8, 1.1, "带上"), (1.1, 1.5, "身份证"), (1.5, 1.6, "和"),
+                    (1.6, 1.9, "户口本"), (1.9, 2.0, "到"), (2.0, 2.3, "三号"), (2.3, 2.6, "窗口")])
+    tr = Transcript("您好请带上身份证和户口本到三号窗口", (Segment(0.1, 2.6, "您好请带上身份证和户口本到三号窗口"),), words)
+    assert fusion.compare_to_script(tr, script, np.zeros(0)) == ()  # 办理: two characters, not a passage
+    cut = Transcript("您好请到三号窗口", (Segment(0.1, 2.6, "您好请到三号窗口"),), tuple(w for w in words if w.text in ("您好", "请", "到", "三号", "窗口")))
+    (p,) = fusion.compare_to_script(cut, script, np.zeros(0))  # 带上身份证和户口本 left out, nothing said there
+    assert p.kind == "skipped" and p.text.startswith("带上身份证")
+    assert p.end_s > p.start_s  # 请 ends at 0.8 and 到 starts at 1.9: the place between them
+    same = Transcript("您好请到三号窗口", (Segment(0.1, 2.6, "您好请到三号窗口"),),
+                      _words([(0.1, 0.4, "您好"), (0.5, 0.8, "请"), (0.8, 0.9, "到"), (0.9, 1.2, "三号"), (1.2, 1.5, "窗口")]))
+    (q,) = fusion.compare_to_script(same, script, np.zeros(0))
+    assert (q.start_s, q.end_s) == (0.5, 0.9)  # 请 and 到 abut: the span is those two words, never zero-length
+
+
+def test_homophones_fillers_and_repeats_are_no_passages():
+    script = "宝马配挂跛骡鞍，貂蝉怨枕董翁榻。"
+    heard = "保码配挂薄罗安 嗯 就是 调成运整懂翁榻"  # Whisper base's homophones, a filler word, 就是
+    words = _words([(0.1 + 0.2 * i, 0.3 + 0.2 * i, ch) for i, ch in enumerate(heard.replace(" ", ""))])
+    tr = Transcript(heard, (Segment(0.1, 4.0, heard),), words)
+    assert fusion.compare_to_script(tr, script, np.zeros(0), fillers=("嗯", "就是")) == ()
+    again = _words([(0.1 + 0.2 * i, 0.3 + 0.2 * i, ch) for i, ch in enumerate("宝马配挂宝马配挂跛骡鞍貂蝉怨枕董翁榻")])
+    assert fusion.compare_to_script(Transcript("", (), again), script, np.zeros(0)) == ()  # 宝马配挂 said twice

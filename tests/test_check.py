@@ -232,6 +232,9 @@ def test_count_acoustic_never_runs_the_recogniser(tmp_path, monkeypatch, whisper
         assert res.stdout.startswith("PASS ") and not list(cache.rglob("*.json")), args
     res = runner.invoke(app, ["check", str(GOOD), "--lang", "en", "--rubric", str(rubric), "--count", "auto"])
     assert res.exit_code == 0, res.output
+    assert not list(cache.rglob("*.json"))  # auto with a script: the script counts, the recogniser does not run
+    res = runner.invoke(app, ["check", str(GOOD), "--lang", "en", "--rubric", str(rubric), "--count", "asr"])
+    assert res.exit_code == 0, res.output
     assert list(cache.rglob("*.json"))  # the recogniser ran, and its transcript was kept
 
 

@@ -158,5 +158,8 @@ def test_cli_writes_html_markdown_and_exports(tmp_path) -> None:
     assert (out / "r.md").read_text(encoding="utf-8").startswith("# 讲解练习反馈报告")
     res = CliRunner().invoke(app, ["analyze", str(wav), "-f", "html", "-o", str(out / "x.htm")])
     assert res.exit_code == 0
-    rel = re.search(r'<audio id="player"[^>]* src="([^"]+)"', (out / "x.htm").read_text(encoding="utf-8")).group(1)
+    assert 'src="data:audio/mpeg;base64,' in (out / "x.htm").read_text(encoding="utf-8")  # by default: inside, compressed
+    res = CliRunner().invoke(app, ["analyze", str(wav), "-f", "html", "--link-audio", "-o", str(out / "y.htm")])
+    assert res.exit_code == 0
+    rel = re.search(r'<audio id="player"[^>]* src="([^"]+)"', (out / "y.htm").read_text(encoding="utf-8")).group(1)
     assert (out / rel).resolve() == wav.resolve()

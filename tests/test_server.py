@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from speechcoach import SCHEMA  # noqa: E402
-from speechcoach.app.attempts import AttemptStore, is_attempt_id, safe_trainee  # noqa: E402
+from speechcoach.app.attempts import AttemptStore, is_attempt_id, safe_trainee, trainee_folder  # noqa: E402
 from speechcoach.app.cli import app as cli_app  # noqa: E402
 from speechcoach.errors import ParameterError  # noqa: E402
 from speechcoach.app.server import bundled_scenarios, create_app, default_data_dir, sniff_suffix  # noqa: E402
@@ -261,22 +261,23 @@ def test_attempts_listed_and_deleted(client, tmp_path):
     ids = [upload(client, SAMPLE, scenario="retirement", trainee="Zhang San").json()["attempt"]["id"] for _ in range(2)]
     other = upload(client, FAST, trainee="Li Si").json()["attempt"]["id"]
     listed = client.get("/api/attempts", params={"trainee": "Zhang San"}).json()
-    assert listed["trainee"] == "Zhang-San" and [a["id"] for a in listed["attempts"]] == ids
+    folder = trainee_folder("Zhang San")
+    assert folder.startswith("Zhang-San-") and listed["trainee"] == folder and [a["id"] for a in listed["attempts"]] == ids
     assert {"cpm", "verdict", "score", "created", "scenario"} <= set(listed["attempts"][0])
 
     store = AttemptStore(tmp_path / "data")
     audio = store.get(ids[0]).audio_path
     assert audio.exists()
-    res = client.delete(f"/api/attempts/{ids[0]}")
+    res = client.delete(f"/api/attempts/{ids[0]}", params={"trainee": "Zhang San"})
     assert res.status_code == 200 and res.json() == {"deleted": ids[0]}
     assert not audio.exists() and not audio.parent.exists()
     assert client.get(f"/api/attempts/{ids[0]}/audio").status_code == 404
-    assert client.delete(f"/api/attempts/{ids[0]}").status_code == 404
+    assert client.delete(f"/api/attempts/{ids[0]}", params={"trainee": "Zhang San"}).status_code == 404
     assert [a["id"] for a in client.get("/api/attempts", params={"trainee": "Zhang San"}).json()["attempts"]] == [ids[1]]
 
     res = client.delete("/api/attempts", params={"trainee": "Zhang San"})
-    assert res.json() == {"trainee": "Zhang-San", "deleted": 1}
-    assert not (tmp_path / "data" / "attempts" / "Zhang-San").exists()
+    assert res.json() == {"trainee": folder, "deleted": 1}
+    assert not (tmp_path / "data" / "attempts" / folder).exists()
     assert client.get("/api/attempts", params={"trainee": "Zhang San"}).json()["attempts"] == []
     assert client.get(f"/api/attempts/{other}").status_code == 200, "another trainee's attempt was touched"
     assert not any((tmp_path / "data" / ".trash").iterdir())
@@ -300,7 +301,8 @@ def test_trainee_names_are_safe_for_paths(client, tmp_path):
     assert safe_trainee("a/b\\c:d*e?f\x00g") == "a-b-c-d-e-f-g"
     res = upload(client, SAMPLE, trainee="../../outside")
     assert res.status_code == 200
-    folder = tmp_path / "data" / "attempts" / "outside" / res.json()["attempt"]["id"]
+    assert res.json()["attempt"]["trainee"] == trainee_folder("../../outside") and trainee_folder("../../outside").startswith("outside-")
+    folder = tmp_path / "data" / "attempts" / trainee_folder("../../outside") / res.json()["attempt"]["id"]
     assert folder.is_dir() and not (tmp_path / "outside").exists()
 
 
@@ -308,7 +310,7 @@ def test_sniffing_and_store_units(tmp_path):
     assert sniff_suffix(b"RIFF\0\0\0\0WAVE") == ".wav" and sniff_suffix(b"fLaC") == ".flac"
     assert sniff_suffix(b"\0\0\0\x20ftypM4A ") == ".m4a" and sniff_suffix(b"hello") is None
     store = AttemptStore(tmp_path)
-    assert store.list("nobody") == [] and store.get("not-an-id") is None and not store.delete("20250101-000000-abcdef")
+    assert store.list("nobody") == [] and store.get("not-an-id") is None and not store.delete("20250101-000000-abcdef", "nobody")
     assert len(bundled_scenarios()) == 7
 
 
@@ -481,10 +483,12 @@ def test_the_free_talk_hint_says_what_will_count(tmp_path, monkeypatch, whisper_
     def free_talk(settings: Settings) -> str:
         return client_for(tmp_path / "data", settings=settings).get("/api/config").json()["free_talk_count"]
 
-    assert free_talk(Settings()) == "estimate"  # no model installed
+    assert free_talk(Settings(count="auto")) == "asr"  # no model assembled yet: it will be, from its packages
     monkeypatch.setenv("SPEECHCOACH_ASR_MODEL", str(whisper_model))
-    assert free_talk(Settings()) == "asr"
+    assert free_talk(Settings(count="auto")) == "asr"
     assert free_talk(Settings(count="acoustic")) == "estimate"
+    monkeypatch.setattr("speechcoach.precise.asr.available", lambda: False)
+    assert free_talk(Settings(count="auto")) == "estimate"  # the recogniser cannot run: the sound counts
     js = (REPO / "speechcoach" / "app" / "web" / "app.js").read_text(encoding="utf-8")
     hints = re.findall(r'free_talk_hint_asr: "([^"]+)"', js)
     assert len(hints) == 2 and "语音识别" in hints[0] and "speech recogniser" in hints[1]

@@ -140,8 +140,8 @@ def test_a_rubric_saved_with_a_byte_order_mark_is_read(tmp_path):
                                                            "full-width ； must be a new line (one key = value per line)")),
         ('[report]\nlang = "en"  # “英文”\nx = [1\n', "invalid TOML at the end of the file (Unclosed array: a bracket or quote is not closed)"),
         ("[rates]\ntarget_cpm = 120\n",
-         "unknown table [rates] (expected one of [rate], [pauses], [pace], [report], [batch]; did you mean [rate]?)"),
-        ("[speed]\ntarget_cpm = 120\n", "unknown table [speed] (expected one of [rate], [pauses], [pace], [report], [batch])"),
+         "unknown table [rates] (expected one of [rate], [pauses], [pace], [report], [batch], [check]; did you mean [rate]?)"),
+        ("[speed]\ntarget_cpm = 120\n", "unknown table [speed] (expected one of [rate], [pauses], [pace], [report], [batch], [check])"),
         ("[rate]\ntargt_cpm = 120\n", "unknown key [rate] targt_cpm (did you mean target_cpm?)"),
         ("[pauses]\ntarget_cpm = 120\n", "unknown key [pauses] target_cpm (it belongs in [rate])"),
         ("[pace]\nfoo = 1\n", "unknown key [pace] foo ([pace] keys are window_s, hop_s, max_cv)"),
@@ -191,11 +191,16 @@ def test_a_rubric_band_without_target_is_completed_by_the_target_flag(tmp_path):
         load_rubric(rubric, flags={"target_cpm": 120.0})
 
 
-def test_count_is_a_rubric_key_and_its_flag_wins(tmp_path):
+def test_count_is_a_rubric_key_and_its_flag_wins(tmp_path, monkeypatch):
     """A trainer sets whether the speech recogniser runs once for a cohort: ``[rate] count``."""
     rubric = tmp_path / "r.toml"
-    rubric.write_text('[rate]\ncount = "acoustic"\n', encoding="utf-8")
+    rubric.write_text('[rate]\ncount = "asr"\n', encoding="utf-8")
+    monkeypatch.delenv("SPEECHCOACH_COUNT", raising=False)
     assert Settings().count == "auto"
+    monkeypatch.setenv("SPEECHCOACH_COUNT", "acoustic")  # a machine's default (the test suite's)
+    assert Settings().count == "acoustic"
+    assert load_rubric(rubric).count == "asr"  # the rubric wins over it
+    rubric.write_text('[rate]\ncount = "acoustic"\n', encoding="utf-8")
     assert load_rubric(rubric).count == "acoustic"
     assert load_rubric(rubric).with_overrides(count="asr").count == "asr"
     assert load_rubric(rubric).with_overrides(count=None).count == "acoustic"  # flag not given

@@ -293,6 +293,14 @@ def test_phone_width_history_fits_and_chart_is_legible(server, shots):
             assert page.locator("#chart circle.scripted").count() == 1 and page.locator("#chart circle.estimated").count() == 1
             legend = page.inner_text("#chart-legend")
             assert "moderate band 100–140" in legend and "target 120" in legend and "no script" in legend
+            # the legend's colours are the points': blue inside the band, orange outside (was: blue keys, orange points)
+            fills = page.eval_on_selector_all(
+                "#chart circle", "els => els.map(e => [e.classList.contains('out') ? 'out' : 'in', getComputedStyle(e).stroke])")
+            keys = dict(page.eval_on_selector_all(
+                "#chart-legend .dot.in, #chart-legend .dot.out",
+                "els => els.map(e => [e.classList.contains('out') ? 'out' : 'in', getComputedStyle(e).backgroundColor])"))
+            assert fills and all(keys.get(where) == colour for where, colour in fills), (fills, keys)
+            assert len(set(keys.values())) == len(keys)  # two kinds, two colours
             # band and target are named in the legend, not on the plot where the lines cross them
             assert not [t for t in labels if "120" in t or "band" in t]
             report = page.frame_locator("#report")

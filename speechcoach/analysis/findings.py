@@ -9,8 +9,9 @@ chosen language from ``locales/*.toml``.
 shown length), mid-phrase pauses (``mid_phrase_possible`` when only guessed from the sound),
 long runs without a pause, uneven pace (on the cv shown) and a drift: the rates of the first and
 the last third of the speaking time compared, relative to the mean rate, with the band's
-half-width relative to the target, and only when :func:`drift_judged` (30 s or more of speaking
-time, :data:`TREND_MIN_SPAN_S`). :func:`placement_findings` adds the pauses the script called
+half-width relative to the target, only when :func:`drift_judged` (30 s or more of speaking
+time, :data:`TREND_MIN_SPAN_S`) and the middle third lies between them (else the pace dipped or
+peaked, which the uneven-pace rule judges). :func:`placement_findings` adds the pauses the script called
 for and did not get; :func:`precise_findings` the fillers, jargon and passages left out or added
 (precise mode, or jargon in the script); :func:`merge_findings` sorts them by severity.
 """
@@ -312,13 +313,17 @@ def _drift(pace: Pace, span_s: float, s: Settings) -> list[Finding]:
     band's middle to its edge) for a note, twice that for a warning. Relative, because a rate
     without a script errs in proportion to the rate; by the measured change rather than a
     fitted slope per minute, which extrapolates beyond a short recording. Only over
-    :data:`TREND_MIN_SPAN_S` of speech or more (:func:`drift_judged`, on the pace's speaking time).
+    :data:`TREND_MIN_SPAN_S` of speech or more (:func:`drift_judged`, on the pace's speaking time),
+    and only when the middle third's rate lies between the two, as shown (whole cpm): "越讲越慢"
+    about a speaker who was slowest in the middle (218, 150, 171) would be false.
     """
     step = (s.band_hi_cpm - s.band_lo_cpm) / (2.0 * s.target_cpm)
-    first, last = pace.first_third_cpm, pace.last_third_cpm
+    first, middle, last = pace.first_third_cpm, pace.middle_third_cpm, pace.last_third_cpm
     change = abs(last - first) / max(pace.mean_cpm, 1e-9)
     if not (drift_judged(pace.speaking_s or span_s) and several_windows(pace.series) and change >= step):
         return []
+    if not min(shown_cpm(first), shown_cpm(last)) <= shown_cpm(middle) <= max(shown_cpm(first), shown_cpm(last)):
+        return []  # not a drift: a dip or a peak in the middle
     return [
         Finding(
             "pace_speeds_up" if last > first else "pace_slows_down",
@@ -327,6 +332,7 @@ def _drift(pace: Pace, span_s: float, s: Settings) -> list[Finding]:
             dict(first=shown_cpm(first), last=shown_cpm(last)),
             {
                 "first_last_third_cpm": [round(first, 1), round(last, 1)],
+                "middle_third_cpm": round(middle, 1),
                 "trend_cpm_per_min": round(pace.trend_cpm_per_min, 1),
             },
         )
@@ -342,6 +348,14 @@ def _by_severity(findings: Iterable[Finding]) -> tuple[Finding, ...]:
 # --- precise mode (speech recogniser): fillers, jargon, passages left out or added -------------
 FILLER_PROBLEM_FACTOR = 2.0
 """Fillers per minute above this multiple of the limit make the finding a problem."""
+FILLER_MIN_SPEECH_S = 30.0
+"""A filler rate is judged over at least this much speech (s, pauses excluded), or from
+:data:`FILLER_MIN_COUNT` fillers: one "那" in a 4-second clip is not "about 14 a minute" (a rate
+over a few seconds extrapolates a single word). 30 s is also the least speech a drift is judged
+over (:data:`TREND_MIN_SPAN_S`)."""
+FILLER_MIN_COUNT = 3
+"""Fillers enough to judge their rate over any length of speech (:data:`FILLER_MIN_SPEECH_S`):
+three in a short answer are a habit worth naming, one or two may be chance."""
 
 
 def precise_findings(
@@ -382,8 +396,12 @@ def precise_findings(
 
 
 def _fillers(fillers: tuple[Any, ...], speech_s: float, max_per_minute: float | None) -> list[Finding]:
-    """``fillers``: more fillers per minute of speech than the limit (a problem from :data:`FILLER_PROBLEM_FACTOR` times it)."""
+    """``fillers``: more fillers per minute of speech than the limit (a problem from
+    :data:`FILLER_PROBLEM_FACTOR` times it), judged only over :data:`FILLER_MIN_SPEECH_S` of
+    speech or from :data:`FILLER_MIN_COUNT` fillers."""
     if not (fillers and speech_s > 0):
+        return []
+    if speech_s < FILLER_MIN_SPEECH_S and len(fillers) < FILLER_MIN_COUNT:  # too little to make a rate of
         return []
     if max_per_minute is None:
         from ..precise.fillers import rules
@@ -471,7 +489,7 @@ def _passages(passages: tuple[Any, ...], kind: str) -> list[Finding]:
             {
                 "passages": [p.text for p in ps],
                 "char_index": [p.script_index for p in ps],
-                "spans": [[round(p.start_s, 3), round(p.start_s, 3)] for p in ps if p.start_s is not None],
+                "spans": [[round(p.start_s, 3), round(p.end_s if p.end_s is not None else p.start_s, 3)] for p in ps if p.start_s is not None],
             },
         )
     ]

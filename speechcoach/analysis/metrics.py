@@ -208,6 +208,10 @@ class Pace:
     first_third_cpm, last_third_cpm : float
         Rates (cpm) of the first and the last third of the speaking time, counted directly
         from the characters' times: the measured values a drift finding quotes.
+    middle_third_cpm : float
+        Rate (cpm) of the middle third, likewise: a drift is named only when it lies between
+        the other two (a speaker who slows in the middle and picks up again is uneven, not
+        slowing down).
     speaking_s : float
         Length (s) of the time axis the windows slide over: the speech span less what
         :func:`pace` cut out of it (every pause's excess over :data:`PACE_PAUSE_CAP_S`). The
@@ -222,6 +226,7 @@ class Pace:
     first_third_cpm: float = 0.0
     last_third_cpm: float = 0.0
     speaking_s: float = 0.0
+    middle_third_cpm: float = 0.0
 
     @property
     def mean_cpm(self) -> float:
@@ -370,7 +375,7 @@ def pace(
     centres = (starts + ends) / 2
     trend = float(np.polyfit(centres / 60.0, rates, 1)[0]) if len(rates) > 2 else 0.0
     third = span / 3.0
-    first, last = windowed_sums(squeezed, weight, np.array([0.0, span - third]), np.array([third, span])) / third * 60.0
+    first, middle, last = windowed_sums(squeezed, weight, np.array([0.0, third, span - third]), np.array([third, span - third, span])) / third * 60.0
     real_starts, real_ends = axis.unsqueeze(starts, after_cut=True), axis.unsqueeze(ends, after_cut=False)
     series = tuple(Window(float(a), float(b), float(r)) for a, b, r in zip(real_starts, real_ends, rates))
     return Pace(
@@ -381,6 +386,7 @@ def pace(
         first_third_cpm=float(first),
         last_third_cpm=float(last),
         speaking_s=float(span),
+        middle_third_cpm=float(middle),
     )
 
 

@@ -13,6 +13,7 @@ import codecs
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,18 +21,21 @@ import numpy as np
 from .. import audio as audio_io
 from .alignment import Alignment
 from ..characters import is_cjk, spoken_units
-from ..errors import AudioError, ScriptError
+from ..errors import AudioError, ParameterError, ScriptError
 from .features import Frames, frame_features
 from .findings import NO_PAUSE_SPAN_S, Finding, derive, merge_findings, placement_findings, run_lengths
 from .metrics import Deductions, Pace, Rate, deductions, is_long_pause, pace, pace_cut, shown_cpm, shown_limit, speaking_rate
 from .placement import Pause, Placed, judged_mid_phrase, place
 from .segmentation import NoSpeechError, Segmentation, segment
-from ..settings import Settings
+from ..settings import COUNT_MODES, Settings
 from .syllables import detect_track, nucleus_weights, weighted_count
 
-if TYPE_CHECKING:  # precise mode is optional and imported lazily
+if TYPE_CHECKING:  # precise mode is imported only when it runs
     from .fusion import Precise
     from ..precise.cache import TranscriptCache
+
+Progress = Callable[[str, float, float], None]
+"""``progress(stage, done_s, total_s)``: how far an analysis has got (:func:`analyze_audio`)."""
 
 MIN_SPEECH_S = 2.0
 """Recordings with less speech than this (seconds, pauses excluded) are refused."""
@@ -191,13 +195,18 @@ def analyze_file(
     path: str | Path,
     *,
     script: str | None = None,
-    settings: Settings = Settings(),
+    settings: Settings | None = None,
     count: str | None = None,
     asr_model: str | Path | None = None,
     asr_cache: TranscriptCache | None = None,
+    progress: Progress | None = None,
 ) -> Analysis:
-    """Load ``path`` and analyse it; errors name the file (``count``/``asr_model``/``asr_cache``: see :func:`analyze_audio`)."""
-    return analyze_audio(audio_io.load(path), script=script, settings=settings, count=count, asr_model=asr_model, asr_cache=asr_cache)
+    """Load ``path`` and analyse it; errors name the file (``count``, ``asr_model``, ``asr_cache``
+    and ``progress``: see :func:`analyze_audio`)."""
+    if progress is not None:
+        progress("load", 0.0, 0.0)
+    return analyze_audio(audio_io.load(path), script=script, settings=settings, count=count, asr_model=asr_model, asr_cache=asr_cache,
+                         progress=progress)
 
 
 def analyze_signal(
@@ -205,10 +214,11 @@ def analyze_signal(
     sr: int,
     *,
     script: str | None = None,
-    settings: Settings = Settings(),
+    settings: Settings | None = None,
     count: str | None = None,
     asr_model: str | Path | None = None,
     asr_cache: TranscriptCache | None = None,
+    progress: Progress | None = None,
 ) -> Analysis:
     """Analyse an in-memory mono signal (any rate ≥ 8 kHz; a DC offset is removed as on loading)."""
     y = np.asarray(y, dtype=np.float32)
@@ -225,17 +235,18 @@ def analyze_signal(
         clipped_fraction=float(np.mean(np.abs(y) >= audio_io.CLIP_LEVEL)) if y.size else 0.0,
         peak_dbfs=float(20 * np.log10(max(peak, 1e-10))),
     )
-    return analyze_audio(a, script=script, settings=settings, count=count, asr_model=asr_model, asr_cache=asr_cache)
+    return analyze_audio(a, script=script, settings=settings, count=count, asr_model=asr_model, asr_cache=asr_cache, progress=progress)
 
 
 def analyze_audio(
     a: audio_io.Audio,
     *,
     script: str | None = None,
-    settings: Settings = Settings(),
+    settings: Settings | None = None,
     count: str | None = None,
     asr_model: str | Path | None = None,
     asr_cache: TranscriptCache | None = None,
+    progress: Progress | None = None,
 ) -> Analysis:
     """The whole analysis of one decoded recording.
 
@@ -245,20 +256,30 @@ def analyze_audio(
         From :func:`speechcoach.audio.load`.
     script : str or None, keyword-only
         What was said; without it the character count is estimated from the audio.
-    settings : Settings, keyword-only
+    settings : Settings, keyword-only, optional
+        Default ``Settings()``.
     count : {"auto", "asr", "acoustic"}, keyword-only, optional
-        How to count characters without a script (default ``settings.count``, itself ``auto``
-        unless a rubric or ``--count`` says otherwise): ``asr`` transcribes with the offline
-        recogniser (:mod:`speechcoach.precise.asr`), ``acoustic`` counts syllable nuclei and never runs
-        the recogniser, ``auto`` uses the recogniser when it and a model are installed. With a
-        script the script's count is used regardless; the recogniser, when it runs, still
-        supplies the transcript, fillers, jargon and passages left out.
+        Whether the offline speech recogniser (:mod:`speechcoach.precise.asr`) runs (default
+        ``settings.count``, itself ``auto`` unless a rubric or ``--count`` says otherwise).
+        ``auto``: it counts the characters when there is no script to count (none given, or one
+        set aside as not what was said); with a script nothing of it is imported or run. Where
+        it or its model is missing or broken, the count comes from the sound and a warning says
+        so (:func:`speechcoach.precise.asr.auto_model`). ``asr``: it always runs (with a script
+        too: the transcript, fillers, jargon heard, passages left out or added); missing, it is
+        an error. ``acoustic``: it never runs; the syllable nuclei are counted. A script's count
+        is used whenever there is one that fits the sound.
     asr_model : path-like, keyword-only, optional
         CTranslate2 Whisper folder (default ``$SPEECHCOACH_ASR_MODEL`` or the installed one).
     asr_cache : TranscriptCache, keyword-only, optional
         Where the recogniser's transcript is looked up and kept
         (:class:`speechcoach.precise.cache.TranscriptCache`); the analysis is the same with or
         without it, only faster when the same samples were transcribed before.
+    progress : callable, keyword-only, optional
+        ``progress(stage, done_s, total_s)``, called as the analysis moves on: ``stage`` is
+        ``"sound"`` (features, speech runs, syllable nuclei), ``"model"`` (the recogniser's model
+        assembled on first use), ``"recognise"`` (``done_s`` of the recording's ``total_s``
+        seconds recognised so far) or ``"findings"``; :func:`analyze_file` first reports
+        ``"load"``. Nothing is printed here (:mod:`speechcoach.app.progress` shows it).
 
     Returns
     -------
@@ -271,7 +292,10 @@ def analyze_audio(
     AsrUnavailable, ModelError
         ``count="asr"`` without faster-whisper or a model.
     """
+    settings = settings if settings is not None else Settings()  # made now: its count follows $SPEECHCOACH_COUNT
     y, sr = a.samples, a.sr
+    report = progress if progress is not None else _quiet
+    report("sound", 0.0, a.duration_s)
     frames, seg = _segmented(a, settings.min_pause_s)
 
     # characters: the script's count, the recogniser's, or the estimate from the syllable nuclei
@@ -285,8 +309,11 @@ def analyze_audio(
     # the script); the recogniser still compares what was said with it (passages left out)
     counted = None if mismatch else script
     mode = count if count is not None else settings.count
-    precise = _precise(y, sr, seg, nuclei, script, mode, asr_model, settings.guidance, asr_cache, widths=widths)
-    extras = _precise_extras(precise, script, seg, settings.guidance)
+    report("sound", a.duration_s, a.duration_s)
+    precise, unavailable = _precise(y, sr, seg, nuclei, script, mode, asr_model, settings.guidance, asr_cache, widths=widths,
+                                    script_counts=counted is not None, progress=report)
+    report("findings", a.duration_s, a.duration_s)
+    extras = _precise_extras(precise, script, seg, settings.guidance, counts=counted is None)
     n_chars, source = _char_count(counted is not None, script_chars, precise, heard)
 
     # the rate, the pauses placed in the script, the pace on speaking time
@@ -316,7 +343,8 @@ def analyze_audio(
         findings=findings,
         warnings=_warnings(a, seg, source, n_chars / seg.phonation_s, rate.cpm, settings.band)
         + mismatch
-        + extras["warnings"],
+        + extras["warnings"]
+        + unavailable,
         score=lost.score,
         deductions=lost,
         envelope_db=_envelope(frames, seg),
@@ -489,6 +517,10 @@ def _envelope(frames: Frames, seg: Segmentation) -> np.ndarray:
     return np.clip(env - seg.floor_db, 0.0, None)
 
 
+def _quiet(stage: str, done_s: float, total_s: float) -> None:
+    """The progress callback of an analysis nobody watches."""
+
+
 def _precise(
     y: np.ndarray,
     sr: int,
@@ -501,20 +533,54 @@ def _precise(
     cache: TranscriptCache | None = None,
     *,
     widths: np.ndarray | None = None,
-) -> Precise | None:
-    """Precise mode (:mod:`speechcoach.precise.asr`) when ``count`` asks for it and it is installed, else None."""
+    script_counts: bool = False,
+    progress: Progress = _quiet,
+) -> tuple[Precise | None, tuple[Warning_, ...]]:
+    """Precise mode (:mod:`speechcoach.precise.asr`) when ``count`` asks for it, else None; and the
+    warning when ``auto`` wanted it but could not have it.
+
+    ``acoustic`` never runs it, nor does ``auto`` when the script counts (``script_counts``):
+    then nothing of the recogniser is imported. ``asr`` always runs it and lets its errors
+    through; ``auto`` falls back to the count from the sound when the recogniser, its model
+    or loading the model fails (one warning, :data:`speechcoach.precise.asr.UNAVAILABLE_WARNINGS`).
+    """
+    if count not in COUNT_MODES:
+        raise ParameterError(f"count must be one of {', '.join(COUNT_MODES)}, got {count!r}")
+    if count == "acoustic" or (count == "auto" and script_counts):
+        return None, ()
     from ..precise import asr
+    from ..precise.model import ModelError
     from . import fusion
 
-    model_dir = asr.choose_model(count, asr_model)
-    if model_dir is None:
-        return None
-    return fusion.analyse(y, sr, seg.runs, nuclei, model_dir=model_dir, script=script, guidance=guidance, cache=cache, widths=widths)
+    total = len(y) / sr
+    progress("model", 0.0, total)
+    if count == "asr":
+        model_dir = asr.choose_model(count, asr_model)
+    else:
+        model_dir, why = asr.auto_model(asr_model)
+        if model_dir is None:
+            return None, (Warning_(why or "asr_missing", {}),)
+    assert model_dir is not None
+
+    def recognised(done_s: float) -> None:
+        progress("recognise", done_s, total)
+
+    progress("recognise", 0.0, total)
+    try:
+        return fusion.analyse(y, sr, seg.runs, nuclei, model_dir=model_dir, script=script, guidance=guidance, cache=cache,
+                              widths=widths, progress=recognised), ()
+    except ModelError:
+        if count == "asr":
+            raise
+        return None, (Warning_("asr_model_broken", {}),)
 
 
-def _precise_extras(precise: Precise | None, script: str | None, seg: Segmentation, guidance: str | None = None) -> dict:
+def _precise_extras(precise: Precise | None, script: str | None, seg: Segmentation, guidance: str | None = None, *,
+                    counts: bool = False) -> dict:
     """Analysis fields and extra findings/warnings from precise mode (jargon from the script alone
-    without it), with the filler list and jargon of the ``guidance`` folder (default: shipped)."""
+    without it), with the filler list and jargon of the ``guidance`` folder (default: shipped).
+    ``counts``: the recogniser's count is the one reported (no script counted), so the warnings
+    say which stretches were counted from the sound; else only where its text was not used."""
     from ..precise.fillers import rules
     from .findings import precise_findings
 
@@ -527,15 +593,22 @@ def _precise_extras(precise: Precise | None, script: str | None, seg: Segmentati
             "findings": precise_findings(jargon=jargon),
             "warnings": (),
         }
+    from ..locales import fmt_span, fmt_time
+
     counted = precise.counted
-    warns = [Warning_("asr", {})] if script is None else []
+    flagged = counted.flagged
+    warns: list[Warning_] = []
     if precise.transcript.withheld:  # most of it overruled: one note instead of one per kind
         warns.append(Warning_("asr_withheld", {"pct": int(round(100 * counted.flagged_share))}))
-    for flag in ("dropped", "invented"):
-        runs = [r for r in counted.flagged if r.flag == flag]
+    elif flagged:  # which parts were counted how
+        spans = ", ".join(fmt_span(a, b) for a, b in _merged_spans([(r.start_s, r.end_s) for r in flagged]))
+        kind = "asr_partly" if counts else "asr_text_partly"
+        warns.append(Warning_(kind, {"spans": spans, "pct": int(round(100 * counted.flagged_share))}))
+    elif counts:
+        warns.append(Warning_("asr", {}))
+    for flag in ("dropped", "invented", "unsure", "repetitive"):
+        runs = [r for r in flagged if r.flag == flag]
         if runs and not precise.transcript.withheld:
-            from ..locales import fmt_time
-
             warns.append(
                 Warning_(
                     f"asr_{flag}",
@@ -559,6 +632,18 @@ def _precise_extras(precise: Precise | None, script: str | None, seg: Segmentati
         ),
         "warnings": tuple(warns),
     }
+
+
+def _merged_spans(spans: list[tuple[float, float]], gap_s: float = 1.0) -> list[tuple[float, float]]:
+    """``spans`` (s) in time order, those less than ``gap_s`` apart joined (the report names
+    stretches of the recording, not the runs they are made of)."""
+    out: list[list[float]] = []
+    for a, b in sorted(spans):
+        if out and a - out[-1][1] < gap_s:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
 
 
 def _sentence_ends(precise: Precise | None) -> tuple[float, ...] | None:

@@ -9,7 +9,7 @@ report names) is :mod:`speechcoach.app.discovery`; analysing each one, in worker
 Layout of the output folder ``OUT``::
 
     OUT/reports/<trainee>/<stem>.json     the report (always)
-    OUT/reports/<trainee>/<stem>.html     the report page (when the html renderer exists)
+    OUT/reports/<trainee>/<stem>.html     the report page, the recording inside it (``link_audio``: linked)
     OUT/summary.csv                       one row per recording (UTF-8 with BOM, opens in Excel)
     OUT/summary.json                      the same rows plus per-trainee progress
     OUT/index.html                        sortable, filterable table, progress, rate histogram
@@ -20,13 +20,24 @@ Layout of the output folder ``OUT``::
 A row's ``pace_cv`` is empty (``null`` in ``summary.json``) when the speech fits in one pace
 window: the report then says the recording is too short to judge the pace.
 
-Resuming. After each recording finishes, its state file records the SHA-256 of the audio, of
-the script and of the settings (plus the speechcoach version and output formats) with the
-summary row. A later run skips a recording whose three hashes match and whose outputs are all
-present, and rebuilds the summaries from the state files; ``force=True`` redoes everything.
-Recordings that could not be analysed because of the input (an :class:`~speechcoach.errors.InputError`:
-corrupt audio, no speech, bad script) are remembered too and skipped while unchanged; unexpected
-errors are retried on every run.
+Resuming. After each recording's reports are written, its state file records the SHA-256 of the
+audio, of the script and of the settings (plus the speechcoach version and output formats) with
+the summary row; the worker that wrote the reports writes it, so a report on disk has its state
+even when the batch is killed (``kill -9``). A later run skips a recording whose three hashes
+match and whose outputs are all present, and rebuilds the summaries from the state files;
+``force=True`` redoes everything. Recordings that could not be analysed because of the input
+(an :class:`~speechcoach.errors.InputError`: corrupt audio, no speech, bad script) are remembered
+too and skipped while unchanged; unexpected errors are retried on every run. Temporary files
+left by a killed run (``.NAME.XXXXXXXX.tmp``, :func:`speechcoach.fileio.write_atomic`'s) are
+removed when the next run starts.
+
+Write failures. A report or state file that cannot be written (a full disk, a file where a
+folder should go, a read-only folder) is not the recording's fault: the run stops (recordings
+in flight get the interruption's grace period), writes what it still can of the summaries (as
+for an interruption: ``"interrupted": true``), and :func:`run_batch` raises the
+:class:`~speechcoach.errors.OutputError` naming the file (the command line's one line, exit 2).
+Nothing is recorded against the recording, so once the disk has room the next run, without
+``force``, redoes exactly what was not written and reuses the rest.
 
 Transcripts. A recording redone because the settings changed (a guidance edit, another target,
 language or report format) has the same samples and speech runs as before: precise mode's
@@ -69,6 +80,7 @@ import json
 import os
 import re
 import signal
+import stat
 import threading
 import time
 from dataclasses import dataclass, field
@@ -77,8 +89,8 @@ from typing import Any, Callable, Iterator, Sequence
 
 from .. import __version__
 from .discovery import InputProblem, Recording, assign_report_names, discover, plan
-from ..errors import ParameterError
-from ..fileio import caching_off, file_digest, writable_folder, write_atomic
+from ..errors import OutputError, ParameterError
+from ..fileio import caching_off, file_digest, remove_stale_temporaries, writable_folder, write_atomic
 from ..settings import Settings
 from .workers import Outcome, Task, analyse_one, run_pool
 
@@ -87,14 +99,15 @@ STATE_DIR = ".speechcoach-state"
 STATE_VERSION = 1
 TRANSCRIPTS_DIR = "transcripts"
 """Folder of the batch's transcript cache, inside :data:`STATE_DIR`."""
-REPORTS_REVISION = 4
+REPORTS_REVISION = 5
 """Raised when the reports written for unchanged inputs change, so that a later run redoes them
 (2: the HTML report's player links to the recording relative to the report, not the working folder;
 the summary row's ``pace_cv`` is empty when the speech fits in one pace window; 3: a target other
 than the training material's is stated beside the pace guidance, and the standards applied name
 the long-pause limit; 4: reports name the script file they counted, ``input.script_path``, and
 UTF-16 and GBK scripts, remembered as failures before, are read; a recording whose channels
-cancel out says which one was analysed)."""
+cancel out says which one was analysed; 5: the HTML report carries the recording, compressed,
+and says so when a linked one is missing; check fails on a problem finding)."""
 
 CSV_COLUMNS = (
     "trainee",
@@ -140,21 +153,22 @@ check`` prints them; last, ``report_html``, the recording's report relative to t
 # --------------------------------------------------------------------------- hashing and state
 
 
-def settings_digest(settings: Settings, formats: Sequence[str]) -> str:
+def settings_digest(settings: Settings, formats: Sequence[str], *, link_audio: bool = False) -> str:
     """Hash of everything besides audio and script that shapes the outputs (the guidance files'
-    contents included: edited advice redoes the reports)."""
+    contents included: edited advice redoes the reports; ``link_audio``, whether the HTML report
+    links to the recording instead of carrying it)."""
     from ..guidance import digest
 
-    blob = json.dumps(
-        {
-            "settings": settings.to_dict(),
-            "guidance": digest(settings.guidance),
-            "version": __version__,
-            "formats": list(formats),
-            "reports": REPORTS_REVISION,
-        },
-        sort_keys=True,
-    )
+    shape: dict[str, Any] = {
+        "settings": settings.to_dict(),
+        "guidance": digest(settings.guidance),
+        "version": __version__,
+        "formats": list(formats),
+        "reports": REPORTS_REVISION,
+    }
+    if link_audio:
+        shape["audio"] = "linked"
+    blob = json.dumps(shape, sort_keys=True)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -167,10 +181,21 @@ def _state_path(out: Path, rid: str) -> Path:
     return out / STATE_DIR / f"{rid}.json"
 
 
+STATE_MAX_BYTES = 4_000_000
+"""A state file is a few kilobytes (one summary row); anything larger is not one of ours."""
+
+
 def read_state(out: Path, rid: str) -> dict[str, Any] | None:
-    """The state entry of one recording, or ``None`` (missing or unreadable: then it is redone)."""
+    """The state entry of one recording, or ``None`` (missing, unreadable, not a regular file or
+    larger than :data:`STATE_MAX_BYTES`: then it is redone)."""
     try:
-        data = json.loads(_state_path(out, rid).read_text(encoding="utf-8"))
+        with open(_state_path(out, rid), "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # a device or a pipe could stream for ever
+                return None
+            raw = fh.read(STATE_MAX_BYTES + 1)
+        if len(raw) > STATE_MAX_BYTES:
+            return None
+        data = json.loads(raw.decode("utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
@@ -309,6 +334,7 @@ def run_batch(
     jobs: int | None = None,
     force: bool = False,
     progress: Callable[[Progress], None] | None = None,
+    link_audio: bool = False,
 ) -> BatchResult:
     """Analyse many recordings into ``out`` (see the module docstring for the layout).
 
@@ -328,6 +354,9 @@ def run_batch(
         Redo every recording even when unchanged.
     progress : callable, optional
         Called with a :class:`Progress` after each recording; it may raise ``KeyboardInterrupt``.
+    link_audio : bool, keyword-only
+        The HTML reports link to the recordings (relative to each report) instead of carrying
+        them compressed; a linked report plays only where the recording stays beside it.
 
     Returns
     -------
@@ -342,11 +371,16 @@ def run_batch(
     ------
     ParameterError
         ``jobs`` below 1, or no recordings found at all.
+    OutputError
+        A report, state or summary file could not be written: the run stopped there, after
+        writing what it still could (see "Write failures" in the module docstring).
     """
     out = Path(out)
     if jobs is not None and jobs < 1:
         raise ParameterError(f"--jobs must be at least 1, got {jobs}")
     writable_folder(out, option="--out")
+    for folder, deep in ((out, False), (out / STATE_DIR, True), (out / "reports", True)):  # left by a killed run
+        remove_stale_temporaries(folder, recursive=deep)
     jobs = jobs or os.cpu_count() or 1
     scripts = Path(scripts_dir) if scripts_dir is not None else None
     if scripts is not None and not scripts.is_dir():
@@ -356,10 +390,13 @@ def run_batch(
     if not files and not problems:
         raise ParameterError("no recordings given")
     recordings = plan(files, scripts_dir=scripts, trainee_mode=settings.trainee)
-    work = _plan_work(recordings, out, settings, force)
+    work = _plan_work(recordings, out, settings, force, link_audio=link_audio)
     t0 = time.perf_counter()
     interrupted, stop_signal = _analyse(work, out, settings, jobs, progress, t0)
-    return _finish(work, problems, out, settings, jobs, t0, interrupted, stop_signal)
+    result = _finish(work, problems, out, settings, jobs, t0, interrupted, stop_signal)
+    if work.stopped_by is not None:  # the disk, not a recording: one line naming the file
+        raise work.stopped_by
+    return result
 
 
 @dataclass
@@ -389,13 +426,15 @@ class _Work:
     transcripts: dict[str, int] | None = field(default_factory=lambda: {"reused": 0, "computed": 0})
     """Transcripts of this run's analyses taken from the cache, and made by the recogniser
     (``None`` when ``$SPEECHCOACH_CACHE`` turns caching off: nothing is counted)."""
+    stopped_by: OutputError | None = None
+    """The file that could not be written, which stopped the run."""
 
 
-def _plan_work(recordings: list[Recording], out: Path, settings: Settings, force: bool) -> _Work:
+def _plan_work(recordings: list[Recording], out: Path, settings: Settings, force: bool, *, link_audio: bool = False) -> _Work:
     """Step 1: hash each recording and reuse its earlier result when unchanged (unless ``force``),
     else make it a task."""
     formats = available_formats()
-    s_digest = settings_digest(settings, formats)
+    s_digest = settings_digest(settings, formats, link_audio=link_audio)
     states = {r.id: read_state(out, r.id) for r in recordings}
     names = assign_report_names(recordings, {rid: st["name"] for rid, st in states.items() if st and st.get("name")})
 
@@ -429,8 +468,18 @@ def _plan_work(recordings: list[Recording], out: Path, settings: Settings, force
                 continue
             # redone (force); its earlier result stands in if this run is interrupted first
             earlier[r.id] = _stored_row(st["row"])
+        state = {  # completed and written by the worker, right after the reports
+            "version": STATE_VERSION,
+            "audio": os.path.abspath(r.path),
+            "audio_sha256": digests[r.id][0],
+            "script": os.path.abspath(r.script) if r.script else None,
+            "script_sha256": digests[r.id][1],
+            "settings_sha256": s_digest,
+            "name": names[r.id],
+        }
         tasks.append(Task(r.id, str(r.path), str(r.script) if r.script else None, str(out), names[r.id], formats, settings,
-                          transcripts=transcripts, reuse_transcripts=not force))
+                          transcripts=transcripts, reuse_transcripts=not force, state=state, state_path=str(_state_path(out, r.id)),
+                          link_audio=link_audio))
 
     return _Work(
         total=len(recordings),
@@ -485,13 +534,25 @@ def _analyse(
                 run_pool(work.tasks, min(jobs, len(work.tasks)), on_done)
     except KeyboardInterrupt as exc:
         return True, getattr(exc, "signum", signal.SIGINT)
+    except OutputError as exc:  # a file could not be written: stop as on Ctrl-C, then say which
+        work.stopped_by = exc
+        return True, signal.SIGINT
     return False, signal.SIGINT
 
 
 def _record(work: _Work, task: Task, oc: Outcome, out: Path, settings: Settings) -> None:
-    """One recording finished: its row and status, and its state file (for a later run to reuse)
-    unless it failed for a reason worth retrying."""
+    """One recording finished: its row and status, and its state file (for a later run to reuse;
+    the worker has written it for an analysed one) unless it failed for a reason worth retrying.
+
+    Raises
+    ------
+    OutputError
+        A report or state file could not be written (by the worker, or here): the run stops,
+        and nothing is recorded against the recording.
+    """
     r = work.by_id[task.rid]
+    if oc.output_error is not None:
+        raise oc.output_error
     if oc.error is not None:
         row = _error_row(r, oc.error, code=oc.code, params=oc.params, message=oc.message, lang=settings.lang)
         work.statuses[r.id] = "failed"
@@ -505,7 +566,7 @@ def _record(work: _Work, task: Task, oc: Outcome, out: Path, settings: Settings)
     work.rows[r.id] = row
     if oc.transcript is not None and work.transcripts is not None:
         work.transcripts[oc.transcript] += 1
-    if oc.error is None or oc.cacheable:
+    if (oc.error is None and not oc.state_written) or (oc.error is not None and oc.cacheable):
         audio_d, script_d = work.digests[r.id]
         entry = {
             "version": STATE_VERSION,
@@ -544,7 +605,11 @@ def _finish(
     missing = total - len(rows)
     problem_rows = [_problem_row(p, settings.lang) for p in problems]
     result_rows = _sorted_rows(list(rows.values()) + problem_rows)
-    write_summaries(out, result_rows, settings, interrupted=interrupted, missing=missing)
+    unwritten: OutputError | None = None
+    try:
+        write_summaries(out, result_rows, settings, interrupted=interrupted, missing=missing)
+    except OutputError as exc:  # the state files hold every result: write what still can be
+        unwritten = exc
     elapsed = time.perf_counter() - t0
     log = {
         "finished": _now(),
@@ -561,8 +626,14 @@ def _finish(
         "transcripts": None if work.transcripts is None else dict(work.transcripts),
         "recordings": {str(by_id[rid].path): s for rid, s in statuses.items()},
         "input_problems": [{"input": p.input, "problem": p.problem} for p in problems],
+        "stopped_by": None if work.stopped_by is None else str(work.stopped_by),
     }
-    write_atomic(out / STATE_DIR / "last-run.json", json.dumps(log, ensure_ascii=False, indent=1) + "\n")
+    try:
+        write_atomic(out / STATE_DIR / "last-run.json", json.dumps(log, ensure_ascii=False, indent=1) + "\n")
+    except OutputError as exc:
+        unwritten = unwritten or exc
+    if unwritten is not None and work.stopped_by is None:
+        work.stopped_by = unwritten
     return BatchResult(
         out=out,
         total=total + len(problems),
@@ -748,10 +819,32 @@ def build_summary(
     }
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""A spreadsheet reads a cell that starts with one of these as a formula (OWASP, "CSV Injection")."""
+
+
+def inert_cell(value: Any) -> Any:
+    r"""A text cell a spreadsheet will not run: one that starts with a character of
+    :data:`FORMULA_STARTS` (a trainee folder named ``=1+2`` or ``@SUM(1+1)``) gets a leading
+    single quote, which Excel and LibreOffice show as text and hide; numbers (a negative one
+    included) and other values are returned unchanged.
+
+    >>> inert_cell('=HYPERLINK("http://x")'), inert_cell("-2+3"), inert_cell(-2.5), inert_cell("张三")
+    ('\'=HYPERLINK("http://x")', "'-2+3", -2.5, '张三')
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def summary_csv(rows: Sequence[dict[str, Any]], lang: str = "en") -> bytes:
     """``summary.csv``: the :data:`CSV_HEADER` of every row, UTF-8 with BOM (for Excel), each
     number column with a fixed count of decimals (``21.00``, not ``21.0`` beside ``27.11``);
-    ``lang`` (the rows' language) gives the separator of the reasons in ``check_reasons``."""
+    ``lang`` (the rows' language) gives the separator of the reasons in ``check_reasons``.
+
+    Inert in a spreadsheet: every text cell goes through :func:`inert_cell` (no formula runs from
+    a trainee's folder or file name, a script name or an error text), while numbers are written
+    as numbers, a negative one too."""
     from ..locales import strings
     from ..analysis.metrics import shown_cpm
 
@@ -762,8 +855,8 @@ def summary_csv(rows: Sequence[dict[str, Any]], lang: str = "en") -> bytes:
         if value is None:
             return ""
         if column in fixed and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return f"{value:.{fixed[column]}f}"
-        return value
+            return f"{value:.{fixed[column]}f}"  # a number, written as one
+        return inert_cell(value)
 
     buf = io.StringIO()
     w = csv.writer(buf)
@@ -782,11 +875,26 @@ def write_summaries(
     out: Path, rows: Sequence[dict[str, Any]], settings: Settings, *, interrupted: bool = False, missing: int = 0
 ) -> dict[str, Any]:
     """Write ``summary.csv``, ``summary.json`` and ``index.html`` atomically; returns the summary
-    (``interrupted`` and ``missing`` as in :func:`build_summary`)."""
+    (``interrupted`` and ``missing`` as in :func:`build_summary`).
+
+    Raises
+    ------
+    OutputError
+        The first of them that could not be written, after trying the others.
+    """
     from ..render.index import render_index
 
     summary = build_summary(rows, settings, interrupted=interrupted, missing=missing)
-    write_atomic(out / "summary.csv", summary_csv(rows, settings.lang))
-    write_atomic(out / "summary.json", json.dumps(summary, ensure_ascii=False, indent=1) + "\n")
-    write_atomic(out / "index.html", render_index(summary))
+    failed: OutputError | None = None
+    for name, content in (
+        ("summary.csv", lambda: summary_csv(rows, settings.lang)),
+        ("summary.json", lambda: json.dumps(summary, ensure_ascii=False, indent=1) + "\n"),
+        ("index.html", lambda: render_index(summary)),
+    ):
+        try:  # one that cannot be written (a full disk) does not keep the others from trying
+            write_atomic(out / name, content())
+        except OutputError as exc:
+            failed = failed or exc
+    if failed is not None:
+        raise failed
     return summary

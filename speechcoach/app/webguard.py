@@ -1,12 +1,16 @@
 """The practice server's HTTP safety: plain ASGI middleware and the pieces they share.
 
 :class:`HostGuard` answers only requests whose ``Host`` names the server itself
-(:func:`allowed_hosts`; DNS-rebinding protection), :class:`BodyLimit` refuses bodies over the
-upload limit with 413 without buffering them (:class:`UploadTooLarge`), and
-:class:`SecurityHeaders` adds ``nosniff``, no-referrer, no-store and a same-origin
-Content-Security-Policy to every response. Their refusals are the API's one-line JSON errors
-(:func:`error_body`), in the language the request asks for (:func:`scope_lang`).
-:func:`is_loopback` tells whether a host name means only this machine.
+(:func:`allowed_hosts`; DNS-rebinding protection), :class:`OriginGuard` refuses what another web
+site makes the browser send (a state-changing request whose ``Origin`` is not the server's own,
+or any API request the browser marks ``Sec-Fetch-Site: cross-site`` or ``same-site``),
+:class:`BodyLimit` refuses bodies over the upload limit with 413 without buffering them
+(:class:`UploadTooLarge`), and :class:`SecurityHeaders` adds ``nosniff``, no-referrer,
+no-store, a same-origin Content-Security-Policy with ``frame-ancestors 'none'`` and
+``X-Frame-Options: DENY`` to every response (no other page can frame the practice page).
+Their refusals are the API's one-line JSON errors (:func:`error_body`), in the language the
+request asks for (:func:`scope_lang`). :func:`is_loopback` tells whether a host name means only
+this machine. ``docs/practice-page.md`` describes the whole safety model.
 
 :func:`speechcoach.app.server.create_app` wraps its application in these; nothing here needs FastAPI.
 """
@@ -19,7 +23,16 @@ from typing import Any, Awaitable, Callable, Iterable, MutableMapping
 from ..locales import LANGS, error_text
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
-_CSP = "default-src 'self' data: blob:; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' data: blob:; frame-src 'self'; connect-src 'self'"
+_CSP = (
+    "default-src 'self' data: blob:; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "media-src 'self' data: blob:; frame-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+"""The pages' Content-Security-Policy: everything from the server itself, and no page may frame them."""
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+"""Methods that change nothing on the server; every other one (POST, DELETE, …) must come from its own page."""
+FOREIGN_SITES = frozenset({"cross-site", "same-site"})
+"""``Sec-Fetch-Site`` values of a request another page made the browser send: another site, or
+another port or subdomain of this one (``same-site`` is not the same origin)."""
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -132,6 +145,53 @@ class HostGuard:
         await self.app(scope, receive, send)
 
 
+class OriginGuard:
+    """Refuse (403) what another web page makes the trainee's browser send.
+
+    A page on any site can make the browser POST a form (a multipart upload needs no CORS
+    preflight) or load a URL; the browser then names that page's origin in ``Origin`` and says
+    ``Sec-Fetch-Site: cross-site``. So a state-changing request (not GET, HEAD or OPTIONS) is
+    refused when its ``Origin`` is present and not one of ``origins`` (``null`` included), and
+    any request under ``/api/`` when its ``Sec-Fetch-Site`` is ``cross-site`` or ``same-site``.
+    A request without these headers (``curl``, scripts, older browsers for a same-origin GET)
+    passes: only a browser sends them, and a browser always sends ``Origin`` with a POST or
+    DELETE from a page. The refusal's ``message`` is in the request's ``lang`` query parameter,
+    else in ``lang``.
+    """
+
+    def __init__(self, app: ASGIApp, origins: Iterable[str], lang: str = "zh") -> None:
+        self.app = app
+        self.origins = frozenset(o.lower() for o in origins)
+        self.lang = lang
+
+    def refusal(self, scope: Scope) -> str | None:
+        """Why the request is refused (its origin, as the message names it), or ``None``."""
+        origin = fetch_site = None
+        for key, value in scope.get("headers", []):
+            if key == b"origin":
+                origin = value.decode("latin-1").strip().lower()
+            elif key == b"sec-fetch-site":
+                fetch_site = value.decode("latin-1").strip().lower()
+        changes = str(scope.get("method", "GET")).upper() not in SAFE_METHODS
+        if changes and origin is not None and origin not in self.origins:
+            return origin
+        if fetch_site in FOREIGN_SITES and (changes or str(scope.get("path", "")).startswith("/api/")):
+            return origin or fetch_site
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            origin = self.refusal(scope)
+            if origin is not None:
+                refused = f"refused: this request comes from another site ({origin}); only the practice page itself may submit or delete"
+                body = error_body(refused, scope_lang(scope, self.lang), code="cross_site_refused", params={"origin": origin})
+                start, message = _json_response_messages(403, body)
+                await send(start)
+                await send(message)
+                return
+        await self.app(scope, receive, send)
+
+
 class BodyLimit:
     """Refuse request bodies over ``limit`` bytes with 413, without buffering them.
 
@@ -211,9 +271,11 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
 
 
 class SecurityHeaders:
-    """Add ``nosniff``, no-referrer, no-store and a same-origin Content-Security-Policy to every response.
+    """Add ``nosniff``, no-referrer, no-store, a same-origin Content-Security-Policy (with
+    ``frame-ancestors 'none'``) and ``X-Frame-Options: DENY`` to every response.
 
-    A response that sets its own ``Content-Security-Policy`` keeps it.
+    A response that sets its own ``Content-Security-Policy`` or ``X-Frame-Options`` keeps it
+    (the attempt report, which the practice page frames, allows ``'self'``).
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -233,6 +295,7 @@ class SecurityHeaders:
                     (b"referrer-policy", b"no-referrer"),
                     (b"cache-control", b"no-store"),
                     (b"content-security-policy", _CSP.encode()),
+                    (b"x-frame-options", b"DENY"),
                 ):
                     if key not in present:
                         headers.append((key, value))
@@ -255,6 +318,12 @@ def allowed_hosts(port: int, extra: Iterable[str] = ()) -> list[str]:
         if port == 80:
             out.append(name)
     return out
+
+
+def allowed_origins(hosts: Iterable[str]) -> list[str]:
+    """The ``Origin`` values of the server's own page: ``http://`` and each allowed ``Host`` value
+    (:func:`allowed_hosts`)."""
+    return [f"http://{h}" for h in hosts]
 
 
 def is_loopback(host: str) -> bool:

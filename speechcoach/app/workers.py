@@ -3,11 +3,17 @@
 :func:`analyse_report` analyses one recording into its report, or a :class:`Failure` (the
 one-line problem and its exit code), for ``batch`` and ``check`` alike; :func:`analyse_one` turns
 a :class:`Task` into an :class:`Outcome` (the summary row, or an error) and writes the
-recording's reports; neither raises for a bad input. :func:`run_pool`
-runs tasks on a pool of worker processes and hands each outcome to the caller as it arrives;
-the tasks a crashed worker had in flight are retried one by one in a fresh process, and on
-Ctrl-C (or SIGTERM, which :func:`speechcoach.app.batch.run_batch` turns into a ``KeyboardInterrupt``)
-those in flight get :data:`INTERRUPT_GRACE_S` to finish before the workers are stopped.
+recording's reports and then its state file (:attr:`Task.state`), so that a report on disk
+always has the state a later run reuses it by, even when the batch itself is killed; neither
+raises for a bad input. An output that cannot be written (a full disk, a file where a folder
+should be) is not the recording's fault: the outcome carries the
+:class:`~speechcoach.errors.OutputError` (:attr:`Outcome.output_error`) and the batch stops.
+:func:`run_pool` runs tasks on a pool of worker processes and hands each outcome to the caller
+as it arrives; the tasks a crashed worker had in flight are retried one by one in a fresh
+process, and on Ctrl-C (or SIGTERM, which :func:`speechcoach.app.batch.run_batch` turns into a
+``KeyboardInterrupt``) those in flight get :data:`INTERRUPT_GRACE_S` to finish before the
+workers are stopped. A worker whose batch process dies, whatever the signal (``kill -9``
+included), exits within :data:`ORPHAN_CHECK_S` (:func:`_watch_parent`).
 
 :class:`Task`, :class:`Outcome` and :func:`analyse_one` cross between processes by pickling,
 so they live at module level here. :mod:`speechcoach.app.batch` decides what to analyse and
@@ -16,7 +22,10 @@ records the outcomes.
 
 from __future__ import annotations
 
+import datetime as _dt
+import json
 import multiprocessing as mp
+import os
 import signal
 import threading
 import time
@@ -27,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from ..errors import InputError, SpeechcoachError
+from ..errors import InputError, OutputError, SpeechcoachError
 from ..fileio import write_atomic
 from ..settings import Settings
 
@@ -40,6 +49,9 @@ INTERRUPT_GRACE_S = 2.0
 """On Ctrl-C (or SIGTERM), recordings already being analysed get this long to finish before workers are stopped."""
 STOP_WAIT_S = 2.0
 """A worker process that has not ended this long after SIGTERM is killed."""
+ORPHAN_CHECK_S = 0.5
+"""Where the system cannot tell a worker that its batch process died (no ``pidfd``), the worker
+looks this often (s); on Linux it is told at once."""
 
 
 # --------------------------------------------------------------------------- one recording
@@ -60,6 +72,13 @@ class Task:
     """Folder of the batch's transcript cache (:mod:`speechcoach.precise.cache`), ``None`` for none."""
     reuse_transcripts: bool = True
     """``False`` (``--force``) recomputes the transcript and stores it again."""
+    state: dict[str, Any] | None = None
+    """The fixed part of the recording's state entry (hashes, name; :mod:`speechcoach.app.batch`),
+    which :func:`analyse_one` completes and writes to :attr:`state_path` right after the reports;
+    ``None``: the caller records the outcome itself."""
+    state_path: str | None = None
+    link_audio: bool = False
+    """The HTML report links to the recording (``--link-audio``) instead of carrying it."""
 
 
 @dataclass
@@ -83,6 +102,11 @@ class Outcome:
     transcript: str | None = None
     """``"reused"`` (from the transcript cache), ``"computed"`` (by the recogniser), or ``None``
     (precise mode did not run)."""
+    state_written: bool = False
+    """The worker wrote the recording's state file (:attr:`Task.state`)."""
+    output_error: OutputError | None = None
+    """A report or state file could not be written: the batch stops, naming that file; nothing is
+    recorded against the recording (a later run redoes it)."""
 
 
 def _failure(task: Task, error: str, *, code: str | None = None, params: dict[str, Any] | None = None,
@@ -106,10 +130,14 @@ def row_from_report(report: dict[str, Any]) -> dict[str, Any]:
     """
     from .check import judge
     from ..analysis.metrics import several_windows, shown_cv, shown_s
+    from ..analysis.placement import judged_mid_phrase
 
     pauses = report["pauses"]
     pace = report["pace"]
     j = judge(report, lang=report.get("lang"))
+    # a recording whose script was set aside as not what was said has a report but no verdict
+    # (check: ERROR), and then no judged numbers either: count its mid-phrase pauses here
+    n_mid = judged_mid_phrase((p.get("placement") for p in pauses), report.get("pause_method", ""))
     return {
         "duration_s": round(float(report["input"]["duration_s"]), 2),
         "characters": int(report["characters"]["count"]),
@@ -118,12 +146,12 @@ def row_from_report(report: dict[str, Any]) -> dict[str, Any]:
         "articulation_cpm": round(float(report["rate"]["articulation_cpm"]), 1),
         "verdict": report["rate"]["verdict"],
         "pauses": len(pauses),
-        "mid_phrase_pauses": int(j.numbers["mid_phrase"]),  # what the rule counts: 0 when only guessed from the sound
+        "mid_phrase_pauses": int(n_mid),  # what the rule counts: 0 when only guessed from the sound
         "longest_pause_s": shown_s(max(p["duration_s"] for p in pauses)) if pauses else None,
         "pace_cv": shown_cv(float(pace["cv"])) if several_windows(pace["series"]) else None,
         "score": int(report["score"]),
-        "check": "pass" if j.passed else "fail",
-        "check_reasons": list(j.reasons),
+        "check": j.status.lower(),  # pass, fail, or error (the script set aside: nothing judged)
+        "check_reasons": [j.error] if j.error is not None else list(j.reasons),
         "error": "",
         "error_code": "",
     }
@@ -217,51 +245,99 @@ def analyse_report(
     dict or Failure
         A ``speechcoach.report/1`` dictionary, or the failure.
     """
+    done = analyse_recording(audio, script, settings, asr_cache=asr_cache)
+    return done if isinstance(done, Failure) else done[0]
+
+
+def analyse_recording(
+    audio: str, script: str | None, settings: Settings, *, asr_cache: TranscriptCache | None = None
+) -> tuple[dict[str, Any], Any] | Failure:
+    """:func:`analyse_report`, with the decoded recording (:class:`speechcoach.audio.Audio`) the
+    report was made from beside the report: the HTML report embeds it."""
     try:
         from ..analysis.pipeline import analyze_file, read_script
         from ..render.report import to_dict
 
         text = read_script(script) if script is not None else None
-        return to_dict(analyze_file(audio, script=text, settings=settings, asr_cache=asr_cache), script_path=script)
+        analysis = analyze_file(audio, script=text, settings=settings, asr_cache=asr_cache)
+        return to_dict(analysis, script_path=script), analysis.audio
     except Exception as exc:  # a bug or an odd file must not stop a batch
         return failure_of(exc, audio, settings.lang)
 
 
-def write_reports(task: Task, report: dict[str, Any]) -> dict[str, str]:
+def write_reports(task: Task, report: dict[str, Any], recording: Any = None) -> dict[str, str]:
     """Write ``report`` in each of the task's formats; the files written, by format (relative to ``task.out``).
 
-    The HTML report's player links to the recording relative to the report's own folder
-    (:func:`~speechcoach.render.html.audio_source`, as ``analyze -o x.html`` does).
+    The HTML report carries ``recording`` (the decoded :class:`speechcoach.audio.Audio`),
+    compressed (:func:`~speechcoach.render.media.embedded_recording`), so that a zipped
+    ``results/`` folder still plays; with :attr:`Task.link_audio`, or when there is nothing to
+    embed, its player links to the recording relative to the report's own folder
+    (:func:`~speechcoach.render.html.audio_source`, as ``analyze --link-audio -o x.html`` does).
     """
     from ..render import render
     from ..render.html import audio_source
+    from ..render.media import embedded_recording
 
     outputs: dict[str, str] = {}
     for fmt in task.formats:
         rel = f"{task.name}.{fmt}"
         dest = Path(task.out) / rel
-        options = {"audio_src": audio_source(task.audio, dest)} if fmt == "html" else {}
+        options = {}
+        if fmt == "html":
+            embedded = None if task.link_audio or recording is None else embedded_recording(recording.samples, recording.sr)
+            options["audio_src"] = embedded or audio_source(task.audio, dest)
         write_atomic(dest, render(report, fmt, **options))
         outputs[fmt] = rel
     return outputs
 
 
 def analyse_one(task: Task) -> Outcome:
-    """Analyse one recording (:func:`analyse_report`) and write its reports (:func:`write_reports`);
-    never raises for a bad input."""
+    """Analyse one recording (:func:`analyse_report`), write its reports (:func:`write_reports`)
+    and then its state (:func:`write_state`); never raises for a bad input. A file that cannot be
+    written ends it with :attr:`Outcome.output_error`, never as the recording's failure."""
     from ..precise.cache import BATCH_MAX_BYTES, TranscriptCache
 
     t0 = time.perf_counter()
     cache = None if task.transcripts is None else TranscriptCache(Path(task.transcripts), BATCH_MAX_BYTES, task.reuse_transcripts)
-    report = analyse_report(task.audio, task.script, task.settings, asr_cache=cache)
+    done = analyse_recording(task.audio, task.script, task.settings, asr_cache=cache)
     used = None if cache is None else ("computed" if cache.computed else "reused" if cache.reused else None)
-    if not isinstance(report, Failure):
-        try:
-            return Outcome(task.rid, row=row_from_report(report), outputs=write_reports(task, report),
-                           seconds=time.perf_counter() - t0, transcript=used)
-        except Exception as exc:  # a report that cannot be written, or a bug in rendering
-            report = failure_of(exc, task.audio, task.settings.lang)
-    return _failed(task, report, seconds=time.perf_counter() - t0, transcript=used)
+    if isinstance(done, Failure):
+        return _failed(task, done, seconds=time.perf_counter() - t0, transcript=used)
+    report, recording = done
+    try:
+        row = row_from_report(report)
+        outputs = write_reports(task, report, recording)
+        seconds = time.perf_counter() - t0
+        written = write_state(task, row, outputs, seconds=seconds, transcript=used)
+        return Outcome(task.rid, row=row, outputs=outputs, seconds=seconds, transcript=used, state_written=written)
+    except OutputError as exc:  # the disk, not the recording
+        return Outcome(task.rid, error=exc.problem, code=exc.code, params=exc.params, cacheable=False,
+                       seconds=time.perf_counter() - t0, transcript=used, output_error=exc)
+    except Exception as exc:  # a bug in rendering
+        return _failed(task, failure_of(exc, task.audio, task.settings.lang), seconds=time.perf_counter() - t0, transcript=used)
+
+
+def write_state(task: Task, row: dict[str, Any], outputs: dict[str, str], *, seconds: float, transcript: str | None) -> bool:
+    """Write the recording's state entry (:attr:`Task.state` completed with its summary row,
+    outputs, time and transcript use) to :attr:`Task.state_path`; ``False`` when the task has none.
+
+    Raises
+    ------
+    OutputError
+        The state file cannot be written.
+    """
+    if task.state is None or task.state_path is None:
+        return False
+    entry = {
+        **task.state,
+        "outputs": outputs,
+        "row": {**row, "report_json": outputs.get("json", ""), "report_html": outputs.get("html", "")},
+        "seconds": round(seconds, 3),
+        "transcript": transcript,
+        "finished": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+    }
+    write_atomic(task.state_path, json.dumps(entry, ensure_ascii=False, indent=1) + "\n")
+    return True
 
 
 def _failed(task: Task, f: Failure, **kw: Any) -> Outcome:
@@ -277,8 +353,9 @@ def _internal(task: Task, exc: BaseException, **kw: Any) -> Outcome:
 # --------------------------------------------------------------------------- the pool
 
 
-def _worker_init() -> None:
-    """Workers ignore Ctrl-C: the parent decides when they stop.
+def _worker_init(parent: int | None = None) -> None:
+    """Workers ignore Ctrl-C: the parent decides when they stop; and they exit when the batch
+    process ``parent`` dies (:func:`_watch_parent`), whatever killed it.
 
     And tqdm (the progress bar faster-whisper makes, even when it shows none) gets a thread
     lock instead of its default, a named multiprocessing semaphore: a worker stopped in the
@@ -286,11 +363,54 @@ def _worker_init() -> None:
     then printed "There appear to be N leaked semaphore objects" under the batch's last line.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if parent is not None:
+        _watch_parent(parent)
     try:
         from tqdm import tqdm
     except ImportError:  # precise mode not installed: no progress bar either
         return
     tqdm.set_lock(threading.RLock())
+
+
+def _watch_parent(pid: int) -> None:
+    """End this process as soon as process ``pid`` (the batch) has ended.
+
+    A pool's workers are not the batch's children but the fork server's, and neither is told
+    when the batch is killed with SIGKILL: they would finish their recording (minutes with the
+    recogniser) and keep the fork server and the resource tracker alive. A daemon thread waits
+    on a ``pidfd`` of the batch (Linux 5.3 and later: woken the moment it ends) or, elsewhere,
+    looks every :data:`ORPHAN_CHECK_S`; then the process exits at once (``os._exit``: a
+    half-written report stays a temporary file, which the next run removes).
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:  # already gone
+        os._exit(1)
+    except OSError:  # not ours to signal (another user): nothing to watch
+        return
+    fd: int | None = None
+    if hasattr(os, "pidfd_open"):
+        try:
+            fd = os.pidfd_open(pid)
+        except OSError:
+            fd = None
+
+    def wait() -> None:
+        if fd is not None:
+            import select
+
+            select.select([fd], [], [])  # readable when the process has ended
+            os._exit(1)
+        while True:
+            time.sleep(ORPHAN_CHECK_S)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except OSError:
+                pass
+
+    threading.Thread(target=wait, name="speechcoach-parent-watch", daemon=True).start()
 
 
 def _mp_context() -> mp.context.BaseContext:
@@ -304,7 +424,8 @@ def _mp_context() -> mp.context.BaseContext:
 
 def _new_pool(jobs: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
-        max_workers=jobs, mp_context=_mp_context(), initializer=_worker_init, max_tasks_per_child=TASKS_PER_CHILD
+        max_workers=jobs, mp_context=_mp_context(), initializer=_worker_init, initargs=(os.getpid(),),
+        max_tasks_per_child=TASKS_PER_CHILD,
     )
 
 

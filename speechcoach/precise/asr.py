@@ -1,19 +1,20 @@
 """Precise mode: an offline speech recogniser counts the characters actually spoken.
 
-The recogniser is Whisper (CTranslate2 through ``faster-whisper``, int8 on the CPU, two
-threads), installed with ``pip install 'speechcoach[asr]'`` and ``speechcoach model install``.
-Everything here is optional: :func:`available` says whether the package can be imported, and
-nothing is imported or loaded until a transcription is asked for. Nothing is downloaded: the
-model is always a local folder (:mod:`speechcoach.precise.model`).
+The recogniser is Whisper base (CTranslate2 through ``faster-whisper``, int8 on the CPU, two
+threads), installed with speechcoach itself, its model from two hash-checked PyPI packages and
+assembled on first use (:mod:`speechcoach.precise.model`). Nothing is imported or loaded until a
+transcription is asked for (a scripted analysis in the default ``auto`` mode never asks), and
+nothing is downloaded: the model is always a local folder. Where the package or the model is
+missing or broken, ``auto`` counts from the sound and the report says so in one line
+(:func:`auto_model`).
 
 Guards, because a recogniser's mistakes are not an acoustic estimator's:
 
-* The recording is decoded as it was spoken, from the first speech onset to the last offset
-  (:func:`decode_span`), pauses included; Whisper's own VAD is off. Text is judged
-  afterwards, never cut away beforehand: a word outside the speech runs counts only where a
-  syllable nucleus supports it. A recording longer than one Whisper window is decoded in
-  pieces of at most :data:`MAX_CHUNK_S`, cut in its longest pauses (:func:`decode_chunks`):
-  left to its own 30 s windows, Whisper skipped whole stretches of trainee-length recordings.
+* The recording's speech is decoded with its short pauses, each run with the room sound
+  around it, packed into as few 30 s windows as hold it (:func:`pack_windows`): each window
+  costs about as much as a full one however little it holds, and long pauses carry nothing to
+  recognise. Whisper's own VAD is off. Text is judged afterwards, never cut away beforehand: a
+  word outside the speech runs counts only where a syllable nucleus supports it.
 * ``language="zh"``, beam 5 at temperature 0 without the sampling fallback (reproducible,
   bounded time), ``condition_on_previous_text=False``, no repeated 4-token sequences, a
   disfluent initial prompt (:data:`PROMPT`). Decoding stops once the detected speech has been
@@ -35,6 +36,8 @@ import importlib.util
 import os
 import re
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -80,10 +83,6 @@ NO_REPEAT_NGRAM = 4
 temperature-0 decoding falls into, without touching ordinary doubled words (这个这个). The
 temperature fallback Whisper normally uses against loops is off: it samples, so it is not
 reproducible, costs up to 20 s on a short clip, and lost text on this corpus."""
-
-SPAN_PAD_S = 0.2
-"""The decoded stretch starts this long before the first speech onset and ends this long
-after the last offset (s)."""
 
 RUN_PAD_S = 0.12
 """A word whose midpoint is within this distance of a speech run belongs to it (s)."""
@@ -159,12 +158,18 @@ def load_model(model_dir: str, threads: int = THREADS) -> Any:
     ------
     AsrUnavailable
         faster-whisper is not installed.
-    SpeechcoachError
-        The folder cannot be loaded as a model.
+    ModelError
+        The folder cannot be loaded as a model, or the recogniser package does not import
+        (a damaged install).
     """
     require()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from faster_whisper import WhisperModel
+    try:
+        from faster_whisper import WhisperModel
+    except Exception as exc:  # a damaged install: CTranslate2's library missing, a broken wheel
+        from .model import ModelError
+
+        raise ModelError(f"the speech recogniser does not load ({type(exc).__name__}: {str(exc)[:120]})") from None
 
     try:
         return WhisperModel(
@@ -176,28 +181,77 @@ def load_model(model_dir: str, threads: int = THREADS) -> Any:
             local_files_only=True,
         )
     except Exception as exc:  # CTranslate2 raises RuntimeError/ValueError with long texts
+        from .model import ModelError
+
         msg = " ".join(str(exc).split())[:160]
-        raise SpeechcoachError(f"{model_dir}: cannot load the speech-recognition model ({msg})") from None
+        raise ModelError(f"{model_dir}: cannot load the speech-recognition model ({msg})") from None
 
 
-MAX_CHUNK_S = 28.0
-"""Longest piece decoded in one call (s), under Whisper's 30 s window. On recordings longer
-than a window, Whisper's own long-form decoding jumps ahead whenever a window yields no
-timestamp it trusts, and on 1–3 minute passages built from the corpus it left out 10–50 % of
-some recordings (benchmarks/ASR_RESULTS.md)."""
+WINDOW_S = 29.0
+"""Most packed audio decoded in one pass (s), under Whisper's 30 s window. Whisper pads whatever
+it is given to 30 s and encodes the whole window (~0.95 s of CPU for Whisper base, int8, however
+little of it is speech), so the recording's speech is packed into as few windows as fit
+(:func:`pack_windows`). Left to its own long-form decoding over a whole recording, Whisper skipped
+whole stretches of trainee-length recordings (benchmarks/ASR_RESULTS.md)."""
 
-MIN_CHUNK_S = 12.0
-"""A piece is cut at the longest pause among those that leave it at least this long (s)."""
+KEEP_PAUSE_S = 0.5
+"""When speech is packed, this much of every pause (s) is kept at each end of it, and before the
+first and after the last speech (so a pause keeps at most twice this, and pauses up to a second
+are kept whole): Whisper reads speech with its natural pauses better than runs butted together,
+the room sound around a run keeps its onset and offset consonants (the runs end where the voicing
+fades), and quiet speech that the segmentation took for a short pause is still decoded. On the
+10-minute benchmark recording (470 s of speech in 647 s) this packs into 24 windows (0.3 s: 21,
+0.75 s: 24; unpacked pieces cut in pauses: 28, each often decoded twice)."""
 
 
-def decode_chunks(runs: np.ndarray, duration_s: float, *, max_s: float = MAX_CHUNK_S,
-                  min_s: float = MIN_CHUNK_S) -> list[tuple[float, float]]:
-    """Pieces ``(start_s, end_s)`` decoded one by one: the decoded span cut in long pauses.
+@dataclass(frozen=True)
+class Window:
+    """Stretches of the recording decoded together, packed end to end (one Whisper pass).
 
-    Each piece holds whole speech runs and lasts at most ``max_s`` (unless one run alone is
-    longer); it ends after the run followed by the longest pause among those that keep it
-    between ``min_s`` and ``max_s`` long, and pieces meet in the middle of that pause. A span
-    of at most ``max_s`` is one piece, :func:`decode_span`.
+    Attributes
+    ----------
+    spans : np.ndarray, shape (k, 2)
+        The stretches (s in the recording), in time order, each a speech run with up to
+        :data:`KEEP_PAUSE_S` of the pauses around it (neighbouring runs merged).
+    """
+
+    spans: np.ndarray
+
+    @property
+    def length_s(self) -> float:
+        """Length of the packed audio (s)."""
+        return float(np.sum(self.spans[:, 1] - self.spans[:, 0]))
+
+    def to_original(self, t: np.ndarray | float) -> np.ndarray:
+        """Times in the packed audio (s) as times in the recording (s), same shape.
+
+        A time past a stretch's end belongs to that stretch's end (a word Whisper stamps at a
+        join is placed at the end of the speech before it, never in the pause cut out)."""
+        t = np.asarray(t, dtype=float)
+        lengths = self.spans[:, 1] - self.spans[:, 0]
+        starts = np.r_[0.0, np.cumsum(lengths)[:-1]]
+        k = np.clip(np.searchsorted(starts, t, side="right") - 1, 0, len(starts) - 1)
+        return self.spans[k, 0] + np.clip(t - starts[k], 0.0, lengths[k])
+
+    def cut(self, y: np.ndarray, sr: int) -> np.ndarray:
+        """The packed audio: the stretches of ``y`` (at ``sr``) joined, float32, shape (n,)."""
+        parts = [y[int(round(a * sr)) : int(round(b * sr))] for a, b in self.spans]
+        return np.ascontiguousarray(np.concatenate(parts) if parts else y[:0], dtype=np.float32)
+
+
+def pack_windows(runs: np.ndarray, duration_s: float, *, window_s: float = WINDOW_S,
+                 keep_s: float = KEEP_PAUSE_S) -> list[Window]:
+    """The recording's speech packed into decoding windows of at most ``window_s`` each.
+
+    When the speech, from ``keep_s`` before the first run to ``keep_s`` after the last, fits in one
+    window, that is the one window, pauses and all (a far-field clip whose quiet words the
+    segmentation missed keeps them). Otherwise every speech run, with ``keep_s`` of the recording
+    before and after it (within the recording; runs closer than ``2 * keep_s`` merge into one
+    stretch), is a stretch; stretches
+    are packed in time order, each window taking as many as fit in ``window_s``, so that a
+    window is cut only in a pause and every window but the last is nearly full. A stretch longer
+    than ``window_s`` (a run with no pause in it) is a window of its own, which Whisper decodes
+    in several passes.
 
     Parameters
     ----------
@@ -205,43 +259,41 @@ def decode_chunks(runs: np.ndarray, duration_s: float, *, max_s: float = MAX_CHU
         Speech runs (s), sorted.
     duration_s : float
         Length of the recording (s).
-    max_s, min_s : float, keyword-only
-        Longest piece, and the shortest piece worth cutting a long pause for (s).
+    window_s, keep_s : float, keyword-only
+        Most packed audio per window, and the pause kept at each end of a run (s).
 
     Returns
     -------
-    list of (float, float)
-        Consecutive, non-overlapping pieces covering every run, in time order.
+    list of Window
+        In time order; without runs, one window of the whole recording (at most its first
+        ``window_s`` per pass).
     """
     runs = np.asarray(runs, dtype=float).reshape(-1, 2)
-    a, b = decode_span(runs, duration_s)
-    if len(runs) == 0 or b - a <= max_s:
-        return [(a, b)]
-    pieces: list[tuple[float, float]] = []
-    start, i = a, 0
-    while i < len(runs):
-        # runs i..j fit when the piece from `start` to run j's end (+ pad) is at most max_s
-        j = i
-        while j + 1 < len(runs) and runs[j + 1, 1] + SPAN_PAD_S - start <= max_s:
-            j += 1
-        if j == len(runs) - 1:
-            pieces.append((start, b))
-            break
-        cands = [m for m in range(i, j + 1) if runs[m, 1] - start >= min_s] or [j]
-        m = max(cands, key=lambda q: runs[q + 1, 0] - runs[q, 1])
-        cut = float(min((runs[m, 1] + runs[m + 1, 0]) / 2, runs[m, 1] + SPAN_PAD_S))
-        nxt = float(max(cut, runs[m + 1, 0] - SPAN_PAD_S))
-        pieces.append((start, cut))
-        start, i = nxt, m + 1
-    return pieces
-
-
-def decode_span(runs: np.ndarray, duration_s: float) -> tuple[float, float]:
-    """The stretch of the recording that is decoded: first onset to last offset, padded (s)."""
-    runs = np.asarray(runs, dtype=float).reshape(-1, 2)
     if len(runs) == 0:
-        return 0.0, duration_s
-    return max(float(runs[0, 0]) - SPAN_PAD_S, 0.0), min(float(runs[-1, 1]) + SPAN_PAD_S, duration_s)
+        return [Window(np.array([[0.0, float(duration_s)]]))]
+    padded = np.column_stack([np.maximum(runs[:, 0] - keep_s, 0.0), np.minimum(runs[:, 1] + keep_s, duration_s)])
+    if padded[-1, 1] - padded[0, 0] <= window_s:
+        return [Window(np.array([[padded[0, 0], padded[-1, 1]]]))]
+    windows: list[Window] = []
+    spans: list[list[float]] = []  # the current window's stretches
+    used = 0.0
+    for a, b in padded:
+        a, b = float(a), float(b)
+        joined = bool(spans) and a <= spans[-1][1]  # within 2 * keep_s of the run before: one stretch
+        grows = b - max(a, spans[-1][1]) if joined else b - a
+        if spans and used + grows > window_s:  # full: the window ends in the pause before this run
+            if joined:
+                spans[-1][1] = (spans[-1][1] + a) / 2 if a < spans[-1][1] else spans[-1][1]
+                a = spans[-1][1]
+            windows.append(Window(np.array(spans)))
+            spans, used, joined, grows = [], 0.0, False, b - a
+        if joined:
+            spans[-1][1] = b
+        else:
+            spans.append([a, b])
+        used += grows
+    windows.append(Window(np.array(spans)))
+    return windows
 
 
 def is_loop(text: str, compression_ratio: float = 0.0, duration_s: float | None = None) -> bool:
@@ -265,7 +317,7 @@ def is_loop(text: str, compression_ratio: float = 0.0, duration_s: float | None 
     return _LOOP_RE.search(_PUNCT_RE.sub("", text)) is not None
 
 
-TRANSCRIPT_REVISION = 1
+TRANSCRIPT_REVISION = 2
 """Raise when :func:`transcribe` gives another transcript for the same signal, runs, model and
 :func:`decoding_options` (a change to its code, or to :func:`speechcoach.precise.fillers.to_simplified`
 or :func:`is_loop`), so that transcripts cached before (:mod:`speechcoach.precise.cache`) are not
@@ -293,9 +345,8 @@ def decoding_options(word_timestamps: bool = True) -> dict[str, Any]:
         "beam_size": BEAM_SIZE,
         "prompt": PROMPT,
         "no_repeat_ngram": NO_REPEAT_NGRAM,
-        "span_pad_s": SPAN_PAD_S,
-        "max_chunk_s": MAX_CHUNK_S,
-        "min_chunk_s": MIN_CHUNK_S,
+        "window_s": WINDOW_S,
+        "keep_pause_s": KEEP_PAUSE_S,
         "max_tokens_per_s": MAX_TOKENS_PER_S,
         "max_new_tokens": MAX_NEW_TOKENS,
         "tail_speech_s": TAIL_SPEECH_S,
@@ -326,10 +377,11 @@ def transcribe(
     model_dir: str | Path,
     word_timestamps: bool = True,
     cache: TranscriptCache | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> Transcript:
-    """Recognise a recording between its first and last detected speech, or take its transcript
-    from ``cache`` when it was recognised before (the same samples, runs, model and
-    :func:`decoding_options`: :func:`speechcoach.precise.cache.transcript_key`).
+    """Recognise a recording's speech, or take its transcript from ``cache`` when it was
+    recognised before (the same samples, runs, model and :func:`decoding_options`:
+    :func:`speechcoach.precise.cache.transcript_key`).
 
     Parameters
     ----------
@@ -347,6 +399,8 @@ def transcribe(
     cache : TranscriptCache, keyword-only, optional
         Where transcripts are kept (:class:`speechcoach.precise.cache.TranscriptCache`); a hit
         neither loads the model nor decodes, a miss stores what :func:`decode` made.
+    progress : callable, keyword-only, optional
+        Called with the seconds of the recording recognised so far (:func:`decode`).
 
     Returns
     -------
@@ -354,13 +408,13 @@ def transcribe(
         As :func:`decode` returns it (a cached one keeps the ``compute_s`` of its decoding).
     """
     if cache is None:
-        return decode(y, sr, runs, model_dir=model_dir, word_timestamps=word_timestamps)
+        return decode(y, sr, runs, model_dir=model_dir, word_timestamps=word_timestamps, progress=progress)
 
     key = transcript_key(y, sr, runs, model_dir, decoding_options(word_timestamps))
     found = cache.get(key)
     if found is not None:
         return found
-    tr = decode(y, sr, runs, model_dir=model_dir, word_timestamps=word_timestamps)
+    tr = decode(y, sr, runs, model_dir=model_dir, word_timestamps=word_timestamps, progress=progress)
     cache.put(key, tr)
     return tr
 
@@ -372,9 +426,10 @@ def decode(
     *,
     model_dir: str | Path,
     word_timestamps: bool = True,
+    progress: Callable[[float], None] | None = None,
 ) -> Transcript:
-    """Recognise a recording between its first and last detected speech (the recogniser's work,
-    what :func:`transcribe` caches).
+    """Recognise a recording's speech, packed into full windows (the recogniser's work, what
+    :func:`transcribe` caches).
 
     Parameters
     ----------
@@ -383,22 +438,28 @@ def decode(
         :data:`MIN_PEAK_DBFS` when quieter.
     sr : int
     runs : np.ndarray, shape (k, 2)
-        Speech runs (s) from :func:`speechcoach.analysis.segmentation.segment`. The original signal
-        from the first onset to the last offset (:func:`decode_span`) is decoded with its
-        pauses, in pieces of at most :data:`MAX_CHUNK_S` cut in long pauses
-        (:func:`decode_chunks`): Whisper reads natural audio better than cut-outs. Text that falls
-        outside the runs is judged later (:func:`fuse_counts`), not cut away beforehand.
+        Speech runs (s) from :func:`speechcoach.analysis.segmentation.segment`. The runs, each
+        with the room sound of up to :data:`KEEP_PAUSE_S` around it, are packed into windows of
+        at most :data:`WINDOW_S` (:func:`pack_windows`), one Whisper pass each; times are mapped
+        back to the recording. Text the recogniser places outside the runs is judged later
+        (:func:`speechcoach.analysis.fusion.fuse_counts`), not cut away beforehand.
     model_dir : path-like, keyword-only
         CTranslate2 Whisper folder.
     word_timestamps : bool, keyword-only
         Ask for word times (needed for per-run counts, the silence check and filler times).
+    progress : callable, keyword-only, optional
+        Called after each window with the seconds of the recording covered so far (its last
+        stretch's end; the recording's length after the last window).
 
     Returns
     -------
     Transcript
-        Segment and word times in the recording; ``Segment.loop`` marks decoding loops.
+        Segment and word times in the recording; ``Segment.loop`` marks decoding loops; each
+        segment carries its pass's ``avg_logprob``, ``compression_ratio`` and ``no_speech_prob``,
+        each word its probability.
     """
     model = load_model(str(model_dir))
+    duration_s = len(y) / sr
     if sr != ASR_SR:
         from ..audio import resample
 
@@ -414,12 +475,12 @@ def decode(
     segments: list[Segment] = []
     words: list[Word] = []
     t0 = time.perf_counter()
-    for a, b in decode_chunks(runs, len(y) / sr):
-        piece = np.ascontiguousarray(y[int(round(a * sr)) : int(round(b * sr))], dtype=np.float32)
-        inside = runs[(runs[:, 1] > a) & (runs[:, 0] < b)]
+    for window in pack_windows(runs, duration_s):
+        piece = window.cut(y, sr)
+        inside = runs[(runs[:, 1] > window.spans[0, 0]) & (runs[:, 0] < window.spans[-1, 1])]
         max_new = None
         if MAX_TOKENS_PER_S is not None:
-            max_new = int(min(MAX_NEW_TOKENS, np.ceil(MAX_TOKENS_PER_S * min(b - a, 30.0)) + 4))
+            max_new = int(min(MAX_NEW_TOKENS, np.ceil(MAX_TOKENS_PER_S * min(window.length_s, 30.0)) + 4))
         segs_iter, _info = model.transcribe(
             piece,
             language="zh",
@@ -439,14 +500,21 @@ def decode(
             text = to_simplified(s.text.strip())
             if not text:
                 continue
-            seg = Segment(a + s.start, a + max(s.start, s.end), text, is_loop(text, s.compression_ratio, max(s.end - s.start, 0.0)))
+            a, b = (float(v) for v in window.to_original(np.array([s.start, max(s.start, s.end)])))
+            seg = Segment(a, b, text, is_loop(text, s.compression_ratio, max(s.end - s.start, 0.0)),
+                          float(s.avg_logprob), float(s.compression_ratio), float(s.no_speech_prob))
             segments.append(seg)
             if not seg.loop:  # words of a rejected segment are neither counted nor shown
                 for w in s.words or ():
                     if w.word.strip():
-                        words.append(Word(a + w.start, a + max(w.start, w.end), to_simplified(w.word.strip())))
+                        ws, we = (float(v) for v in window.to_original(np.array([w.start, max(w.start, w.end)])))
+                        words.append(Word(ws, we, to_simplified(w.word.strip()), float(w.probability)))
             if TAIL_SPEECH_S is not None and len(inside) and _speech_after(inside, seg.end_s) < TAIL_SPEECH_S:
-                break  # no speech left in this piece: do not let Whisper decode the padded remainder
+                break  # no speech left in this window: do not let Whisper decode the padded remainder
+        if progress is not None:
+            progress(float(window.spans[-1, 1]))
+    if progress is not None:
+        progress(duration_s)
     elapsed = time.perf_counter() - t0
     return Transcript(
         text="".join(s.text for s in segments if not s.loop),
@@ -486,9 +554,11 @@ def choose_model(count: str, model_dir: str | Path | None = None) -> Path | None
     Parameters
     ----------
     count : {"auto", "asr", "acoustic"}
-        ``auto`` uses the recogniser when faster-whisper imports and a model is found.
+        ``asr`` requires the recogniser and its model; ``auto`` uses them when they can be had
+        (:func:`auto_model`), else None.
     model_dir : path-like, optional
-        ``--asr-model``; otherwise ``$SPEECHCOACH_ASR_MODEL`` or the installed model.
+        ``--asr-model``; otherwise ``$SPEECHCOACH_ASR_MODEL`` or the installed model, assembled
+        from its packages on first use (:func:`speechcoach.precise.model.ensure_model`).
 
     Raises
     ------
@@ -497,10 +567,10 @@ def choose_model(count: str, model_dir: str | Path | None = None) -> Path | None
     AsrUnavailable
         ``count="asr"`` without faster-whisper.
     ModelError
-        ``count="asr"`` without a model, or a named folder that is not a model.
+        ``count="asr"`` without a model that can be assembled, or a named folder that is not a model.
     """
     from ..errors import ParameterError
-    from .model import resolve_model_dir
+    from .model import ensure_model
 
     if count not in COUNT_MODES:
         raise ParameterError(f"count must be one of {', '.join(COUNT_MODES)}, got {count!r}")
@@ -508,7 +578,51 @@ def choose_model(count: str, model_dir: str | Path | None = None) -> Path | None
         return None
     if count == "asr":
         require()
-        return resolve_model_dir(model_dir, required=True)
+        return ensure_model(model_dir)[0]
+    return auto_model(model_dir)[0]
+
+
+UNAVAILABLE_WARNINGS = ("asr_missing", "asr_model_missing", "asr_model_broken")
+"""The report's warning when ``auto`` falls back to the count from the sound: the recogniser
+package cannot be imported, its model cannot be assembled, or the model does not load."""
+
+
+def auto_model(model_dir: str | Path | None = None) -> tuple[Path | None, str | None]:
+    """The model folder for ``count="auto"``, or None and why not (one of :data:`UNAVAILABLE_WARNINGS`).
+
+    The installed model is assembled from its packages on first use; a folder named by
+    ``model_dir`` or ``$SPEECHCOACH_ASR_MODEL`` that is not a model is an error, not a fallback
+    (whoever named it wants it).
+
+    Raises
+    ------
+    ModelError
+        A named folder is not a model.
+    """
+    from .model import ENV_MODEL, ModelError, ensure_model
+
     if not available():
-        return None
-    return resolve_model_dir(model_dir)
+        return None, "asr_missing"
+    named = model_dir is not None or bool(os.environ.get(ENV_MODEL))
+    try:
+        return ensure_model(model_dir)[0], None
+    except ModelError:
+        if named:
+            raise
+        return None, "asr_model_missing"
+
+
+def can_count(model_dir: str | Path | None = None) -> bool:
+    """Whether the recogniser can run: faster-whisper is installed and a model is in place or can
+    be assembled from its packages (nothing is assembled or loaded here)."""
+    from .model import ModelError, find_parts, resolve_model_dir
+
+    if not available():
+        return False
+    try:
+        if resolve_model_dir(model_dir) is not None:
+            return True
+        find_parts()
+    except ModelError:
+        return False
+    return True

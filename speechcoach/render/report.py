@@ -105,8 +105,9 @@ def _input(audio: Audio, script_path: str | None = None) -> dict[str, Any]:
 
 
 def _settings(s: Settings) -> dict[str, Any]:
-    """``settings``: the target, band and limits the recording was judged by, and how characters
-    were to be counted without a script (``count``: auto, asr or acoustic)."""
+    """``settings``: the target, band and limits the recording was judged by, how characters
+    were to be counted without a script (``count``: auto, asr or acoustic), and the problem
+    findings ``check`` lets pass (``allow_problems``)."""
     return {
         "target_cpm": s.target_cpm,
         "band_cpm": [s.band_lo_cpm, s.band_hi_cpm],
@@ -116,6 +117,7 @@ def _settings(s: Settings) -> dict[str, Any]:
         "max_run_chars": s.max_run_chars,
         "max_cv": s.max_cv,
         "count": s.count,
+        "allow_problems": list(s.allow_problems),
     }
 
 
@@ -163,6 +165,7 @@ def _pace(pace: Pace) -> dict[str, Any]:
         "trend_cpm_per_min": _r(pace.trend_cpm_per_min, 1),
         "first_third_cpm": _r(pace.first_third_cpm, RATE_DECIMALS),
         "last_third_cpm": _r(pace.last_third_cpm, RATE_DECIMALS),
+        "middle_third_cpm": _r(pace.middle_third_cpm, RATE_DECIMALS),
         "fastest": _window(pace.fastest),
         "slowest": _window(pace.slowest),
     }
@@ -250,7 +253,8 @@ def _precise_keys(report: dict[str, Any], an: Analysis) -> None:
         passages = getattr(an, "passages", ())
         if an.script is not None:
             report["transcript"]["passages"] = [
-                {"kind": p.kind, "text": p.text, "char_index": p.script_index, "start_s": None if p.start_s is None else _r(p.start_s)}
+                {"kind": p.kind, "text": p.text, "char_index": p.script_index, "start_s": None if p.start_s is None else _r(p.start_s),
+                 "end_s": None if getattr(p, "end_s", None) is None else _r(p.end_s)}
                 for p in passages
             ]
     report["jargon"] = [j.to_dict() for j in getattr(an, "jargon", ())]

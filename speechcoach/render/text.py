@@ -9,7 +9,7 @@ from typing import Any
 from ..analysis.findings import drift_judged, speaking_s
 from ..locales import fmt_span, fmt_time, strings
 from ..analysis.metrics import several_windows, shown_cpm, shown_cv, shown_limit
-from .words import Words, guessed_placements
+from .words import Words, guessed_placements, inert
 
 _SPARK = "▁▂▃▄▅▆▇█"
 _SEVERITY_MARK = {"problem": "✗", "warning": "!", "info": "·"}
@@ -36,7 +36,14 @@ def rate_bar(cpm: float, band: list[float], target: float, *, width: int = 40, t
 
 
 def render_text(report: dict[str, Any], *, color: bool = False) -> str:
-    """The report as plain text (UTF-8, fixed-width friendly)."""
+    """The report as plain text (UTF-8, fixed-width friendly).
+
+    Every string of the report (a script, a transcript, a file name) is shown without control
+    and invisible format characters (:func:`~speechcoach.render.words.inert`): an escape sequence
+    or a carriage return in a script reaches no terminal. The only escape codes are the bold of
+    ``color``.
+    """
+    report = inert(report)
     S = strings(report.get("lang", "zh"))
     bold = _bold if color else _plain
     out = [

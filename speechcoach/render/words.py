@@ -19,6 +19,36 @@ MARK_RE = re.compile(r"⏸(?:(✗)|(\d+(?:\.\d+)?)s)?")
 """A pause mark in a context or message: ``⏸0.4s`` (group 2: seconds), ``⏸✗`` (group 1), bare ``⏸``."""
 
 
+_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]")
+"""Characters that act instead of showing: the C0 and C1 controls but tab and newline (escape
+sequences, carriage return, NUL, the 8-bit CSI), and the invisible format characters that
+reorder or hide text (zero-width spaces and joiners, bidirectional overrides and isolates, line
+and paragraph separators, the byte-order mark)."""
+
+
+def visible(text: object) -> str:
+    r"""``text`` without :data:`_INVISIBLE` characters, so that a script, transcript or file
+    name can move nothing on a terminal (no escape sequence, no carriage return) and hide
+    nothing in a report; tabs and newlines stay.
+
+    >>> visible("a\x1b[31mb\x00\rc\u202ed")
+    'a[31mbcd'
+    """
+    return _INVISIBLE.sub("", str(text))
+
+
+def inert(value: Any) -> Any:
+    """``value`` (a report, or any part of it) with :func:`visible` applied to every string in it,
+    keys included; numbers and the rest unchanged."""
+    if isinstance(value, str):
+        return visible(value)
+    if isinstance(value, dict):
+        return {inert(k): inert(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(inert(v) for v in value)
+    return value
+
+
 def guessed_placements(report: dict[str, Any]) -> bool:
     """Whether the report's pause placements were judged from the sound alone (its
     ``pause_method`` is ``"acoustic"``: no script to place them in), and so are guesses."""

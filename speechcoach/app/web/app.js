@@ -44,6 +44,12 @@ const I18N = {
     get_ready: "准备……",
     recording: "正在录音，照着高亮的字读：高亮的速度就是目标语速。",
     analysing: "正在分析……",
+    analysing_progress: "正在分析……{stage}（已处理 {done} / {total} 秒录音）",
+    stage_load: "读取录音",
+    stage_sound: "检测讲话与音节",
+    stage_model: "准备语音识别",
+    stage_recognise: "语音识别中",
+    stage_findings: "生成报告",
     done: "分析完成。",
     too_quiet: "声音太小：请靠近麦克风或大声一点",
     clipping: "声音过大（削波）：请离麦克风远一点",
@@ -68,6 +74,8 @@ const I18N = {
     chart_scripted: "按讲稿计数",
     chart_estimated: "无讲稿，字数为估计",
     chart_recognised: "无讲稿，字数由语音识别计数",
+    chart_in_band: "在适中区间内",
+    chart_out_band: "在适中区间外",
     cpm_unit: "字/分钟",
     error: "出错了：{error}",
   },
@@ -111,6 +119,12 @@ const I18N = {
     get_ready: "Get ready…",
     recording: "Recording. Read along with the highlight: it moves at the target rate.",
     analysing: "Analysing…",
+    analysing_progress: "Analysing… {stage} ({done} of {total} s of audio)",
+    stage_load: "reading the recording",
+    stage_sound: "listening for speech and syllables",
+    stage_model: "preparing the speech recogniser",
+    stage_recognise: "recognising speech",
+    stage_findings: "writing the report",
     done: "Done.",
     too_quiet: "Too quiet: move closer to the microphone or speak up",
     clipping: "Too loud (clipping): move back from the microphone",
@@ -135,6 +149,8 @@ const I18N = {
     chart_scripted: "counted from the script",
     chart_estimated: "no script: count estimated",
     chart_recognised: "no script: counted by the speech recogniser",
+    chart_in_band: "inside the band",
+    chart_out_band: "outside the band",
     cpm_unit: "chars/min",
     error: "Error: {error}",
   },
@@ -145,6 +161,7 @@ const state = {
   config: { target_cpm: 120, band_cpm: [100, 140], max_upload_mb: 50, lang: "zh" },
   scenarios: [],
   attempts: [],
+  historyName: "",
   rec: null,
   lastAttempt: null,
 };
@@ -535,9 +552,12 @@ async function submit(blob, filename, early, recorded) {
   if (s) form.append("scenario", s.id);
   form.append("trainee", traineeName());
   form.append("lang", state.lang);
+  const job = `j${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
+  form.append("job", job);
   setState("analysing");
   setStatus("analysing");
   $("record").disabled = true;
+  const watch = watchProgress(job);
   try {
     const data = await api("POST", "/api/analyze", form);
     state.lastAttempt = data.attempt;
@@ -551,8 +571,36 @@ async function submit(blob, filename, early, recorded) {
     setStatus("error", { error: err.message }, true, FORMAT_ERRORS.has(err.code) ? formatsHint : null);
     setState("error");
   } finally {
+    watch.stop();
     $("record").disabled = false;
   }
+}
+
+/** While an upload is analysed, ask the server every 0.7 s how far it has got (`GET /api/progress/JOB`)
+ * and show the stage and the seconds of audio done in the status line; `stop()` ends the polling. */
+function watchProgress(job) {
+  let running = true;
+  let timer = null;
+  const poll = async () => {
+    try {
+      const res = await fetch(`/api/progress/${encodeURIComponent(job)}`);
+      const p = res.ok ? await res.json() : null;
+      if (running && p && p.stage && state.status && state.status.key.startsWith("analysing")) {
+        const params = { stage: t(`stage_${p.stage}`), done: Math.round(p.done_s), total: Math.round(p.total_s) };
+        setStatus(p.total_s > 0 ? "analysing_progress" : "analysing", params);
+      }
+    } catch (e) {
+      // the status line keeps "Analysing…"
+    }
+    if (running) timer = setTimeout(poll, 700);
+  };
+  timer = setTimeout(poll, 700);
+  return {
+    stop() {
+      running = false;
+      clearTimeout(timer);
+    },
+  };
 }
 
 /** Error codes of an upload that is not (readable) audio: the status then lists the accepted formats. */
@@ -641,6 +689,7 @@ function renderFileName() {
 
 async function loadHistory() {
   const name = traineeName();
+  state.historyName = name; // the trainee whose attempts are listed: a delete names them
   $("history-name").textContent = name ? `· ${name}` : "";
   if (!name) {
     state.attempts = [];
@@ -715,7 +764,8 @@ function renderHistory() {
 async function deleteAttempt(a) {
   if (!window.confirm(t("confirm_delete"))) return;
   try {
-    await api("DELETE", `/api/attempts/${encodeURIComponent(a.id)}`);
+    // the server deletes only the named trainee's attempts
+    await api("DELETE", `/api/attempts/${encodeURIComponent(a.id)}?trainee=${encodeURIComponent(state.historyName)}`);
     if (state.lastAttempt && state.lastAttempt.id === a.id) hideResult();
   } catch (err) {
     setStatus("error", { error: err.message }, true);
@@ -810,7 +860,8 @@ function drawChart(list) {
   });
 }
 
-/** The chart's legend: the band, the target line and the two kinds of point (those in use). */
+/** The chart's legend: the band, the target line, the points' colours (inside the band, outside it)
+ * and their fill (counted, or estimated: hollow), each only when in use. */
 function drawLegend(list) {
   const box = $("chart-legend");
   box.textContent = "";
@@ -828,9 +879,12 @@ function drawLegend(list) {
   };
   item("band", `${t("chart_band")} ${fmtLimit(lo)}–${fmtLimit(hi)}`);
   item("target", `${t("chart_target")} ${fmtLimit(target)}`);
-  if (list.some(scripted)) item("scripted", t("chart_scripted"));
-  if (list.some(recognised)) item("scripted", t("chart_recognised"));
-  if (list.some((a) => !scripted(a) && !recognised(a))) item("estimated", t("chart_estimated"));
+  const outside = (a) => +fmt0(a.cpm) < lo || +fmt0(a.cpm) > hi; // as drawChart colours the points
+  if (list.some((a) => !outside(a))) item("dot in", t("chart_in_band"));
+  if (list.some(outside)) item("dot out", t("chart_out_band"));
+  if (list.some(scripted)) item("dot scripted", t("chart_scripted"));
+  if (list.some(recognised)) item("dot scripted", t("chart_recognised"));
+  if (list.some((a) => !scripted(a) && !recognised(a))) item("dot estimated", t("chart_estimated"));
 }
 
 // -- start ---------------------------------------------------------------------------------
