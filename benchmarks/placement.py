@@ -64,7 +64,7 @@ import numpy as np
 
 from speechcoach.analysis.pipeline import analyze_signal
 
-from .corpus import REPO, SR, git_commit, machine, now, read_corpus
+from .corpus import REPO, SR, corpus_for, corpus_location, git_commit, machine, now, read_corpus
 from .passages import Passage, build_passage, score_pauses
 
 RESULTS = REPO / "benchmarks" / "PLACEMENT_RESULTS.md"
@@ -95,8 +95,10 @@ TARGETS = {
 
 
 def corpus_root(name: str) -> Path:
-    """``<repo>/../shared/corpus/<name>``."""
-    return REPO.parent / "shared" / "corpus" / name
+    """The tuning corpus where the benchmarks find it (:func:`benchmarks.corpus.corpus_location`:
+    ``$SPEECHCOACH_CORPUS`` or ``<repo>/../shared/corpus/real``); another corpus beside it."""
+    root = corpus_location()
+    return root if name == TUNING else root.parent / name
 
 
 def usable_ids(root: Path) -> set[str] | None:
@@ -371,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--output", type=Path, default=RESULTS, help="where to write the results (default benchmarks/PLACEMENT_RESULTS.md)")
     args = ap.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
+    if corpus_for("benchmarks.placement") is None:  # the tuning corpus, at least, is needed
+        return 2
     cache = None
     if args.precise:
         from speechcoach.precise.cache import TranscriptCache, user_cache
