@@ -31,20 +31,23 @@ acoustic count):
   at the joins, not those inside a clip's own speech, so even the steady condition reads high;
   what matters is the change from it.
 
-When the corpus is absent it says so on one line (standard error) and exits 2.
+The table goes to ``benchmarks/BACKGROUND_RESULTS.md`` (``--output``; atomic write) and to the
+terminal. When the corpus is absent it says so on one line (standard error) and exits 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
+from pathlib import Path
 
 import numpy as np
 
 from speechcoach.analysis.pipeline import analyze_signal
 
 from .accuracy import acoustic
-from .corpus import corpus_for
+from .corpus import REPO, corpus_for, git_commit, machine, now
 from .passages import Passage, build_passages, room_noise, score_pauses
 
 STEP_DB = 20.0
@@ -60,6 +63,8 @@ STEP_RAMP_S = 0.5
 """Fade-in and fade-out of the stepped noise (seconds): a fan spinning up."""
 
 CONDITIONS = ("steady", "step", "ramp")
+
+RESULTS = REPO / "benchmarks" / "BACKGROUND_RESULTS.md"
 
 
 def envelope(n: int, sr: int, kind: str, rng: np.random.Generator) -> np.ndarray:
@@ -154,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--step-db", type=float, default=STEP_DB, help=f"second noise above the room noise, dB (default {STEP_DB:g})")
     ap.add_argument("--cap-dbfs", type=float, default=CAP_DBFS, help=f"highest level of the second noise, dBFS (default {CAP_DBFS:g})")
     ap.add_argument("--conditions", default=",".join(CONDITIONS), help="comma-separated subset of steady,step,ramp")
+    ap.add_argument("--output", type=Path, default=RESULTS, help="where to write the results (default benchmarks/BACKGROUND_RESULTS.md)")
     args = ap.parse_args(argv)
     if corpus_for("benchmarks.background") is None:
         return 2
@@ -162,8 +168,18 @@ def main(argv: list[str] | None = None) -> int:
     for kind in args.conditions.split(","):
         rows[kind] = run(passages, kind, step_db=args.step_db, cap_dbfs=args.cap_dbfs)
         print(f"{kind}: done", flush=True)
-    print(f"{len(passages)} passages (seed {args.seed}); second noise +{args.step_db:g} dB over the room noise, at most {args.cap_dbfs:g} dBFS")
-    print(table(rows))
+    from speechcoach.fileio import write_atomic
+
+    cmd = " ".join(["python -m benchmarks.background", *(sys.argv[1:] if argv is None else argv)])
+    text = (
+        "# Pauses and rate when the background changes\n\n"
+        f"Written by `{cmd}` on {now()}, commit {git_commit()}, {machine()}.\n"
+        f"{len(passages)} passages (seed {args.seed}); a second, pink noise +{args.step_db:g} dB over the "
+        f"passage's room noise, at most {args.cap_dbfs:g} dBFS, in a stretch (`step`) or rising over the "
+        "passage (`ramp`); see the module docstring.\n\n" + table(rows) + "\n"
+    )
+    write_atomic(args.output, text)
+    print(text)
     return 0
 
 

@@ -125,6 +125,14 @@ class Passage:
         RMS level of the added room noise.
     seed : tuple of int
         The seed the passage was drawn with.
+    clean : np.ndarray or None, shape (n,), float32
+        The speech alone: the pieces and the exact-zero gaps between them, before the room noise
+        (``y - clean`` is the room noise).
+    extents : list of (int, int)
+        Sample range ``[start, stop)`` of each piece in ``y`` (one per ``speech`` interval), its
+        own silence around the speech included.
+    piece_clip : list of int
+        For each piece, the position in ``clips`` of the clip it came from.
     """
 
     y: np.ndarray
@@ -140,6 +148,9 @@ class Passage:
     stretch: float
     noise_dbfs: float
     seed: tuple[int, int] = field(default=(0, 0))
+    clean: np.ndarray | None = None
+    extents: list[tuple[int, int]] = field(default_factory=list)
+    piece_clip: list[int] = field(default_factory=list)
 
     @property
     def duration_s(self) -> float:
@@ -445,15 +456,20 @@ def _assemble(seq: list[tuple[_Piece, str, bool]], rng: np.random.Generator, fac
     pauses: list[tuple[float, float, str]] = []
     char_index: list[int] = []
     exact_list: list[bool] = []
+    extents: list[tuple[int, int]] = []
+    at = len(chunks[0])
     for j, (piece, kind, exact) in enumerate(seq):
         if j > 0:
             prev_kind = seq[j - 1][1]
             gap = rng.uniform(*(CUT_GAP_S if prev_kind == "mid_phrase" else SENTENCE_GAP_S))
             chunks.append(np.zeros(int(gap * SR), dtype=np.float32))
             t += len(chunks[-1]) / SR
+            at += len(chunks[-1])
             pauses.append((speech[-1][1], t + piece.onset_s, prev_kind))
         speech.append((t + piece.onset_s, t + piece.offset_s))
         chunks.append(piece.y)
+        extents.append((at, at + len(piece.y)))
+        at += len(piece.y)
         t += len(piece.y) / SR
         last = j == len(seq) - 1
         part = piece.text if kind == "mid_phrase" else _script_part(piece.text, last)
@@ -463,8 +479,8 @@ def _assemble(seq: list[tuple[_Piece, str, bool]], rng: np.random.Generator, fac
             char_index.append(start + spoken_units(part)[-1].index)
             exact_list.append(exact)
     chunks.append(np.zeros(int(rng.uniform(*EDGE_S) * SR), dtype=np.float32))
-    y = np.concatenate(chunks)
-    y = y + room_noise(len(y), rng, noise_db, color=color, hum=hum)
+    clean = np.concatenate(chunks)
+    y = clean + room_noise(len(clean), rng, noise_db, color=color, hum=hum)
     clip_ids = list(dict.fromkeys(p.clip_id for p, _, _ in seq))
     return Passage(
         y=y.astype(np.float32),
@@ -480,6 +496,9 @@ def _assemble(seq: list[tuple[_Piece, str, bool]], rng: np.random.Generator, fac
         stretch=factor,
         noise_dbfs=noise_db,
         seed=seed,
+        clean=clean,
+        extents=extents,
+        piece_clip=[clip_ids.index(p.clip_id) for p, _, _ in seq],
     )
 
 

@@ -60,16 +60,31 @@ def test_dp_keeps_a_mid_phrase_pause_when_counts_insist():
 def test_pause_length_is_evidence_for_where_it_falls():
     kinds = np.zeros(21, dtype=int)
     kinds[[10, 20]] = SENTENCE
-    # 7 of 20 units expected before the pause: a short pause stays inside the phrase, a
-    # middling or long one goes to the sentence end three units on
+    # 7 of 20 units expected before the pause: a short pause stays inside the phrase when
+    # another pause takes the sentence end three units on, a middling or long one goes there
+    assert place_pauses(kinds, np.array([7.0, 3.0, 10.0]), np.array([0.3, 1.0])).tolist() == [7, 10]
     e = np.array([7.0, 13.0])
-    assert place_pauses(kinds, e, np.array([0.3])).tolist() == [7]
     assert place_pauses(kinds, e, np.array([0.55])).tolist() == [10]
     assert place_pauses(kinds, e, np.array([1.0])).tolist() == [10]
-    # a long pause needs more count evidence to stay inside the phrase than a middling one
+    # alone in the script, a short pause needs less count evidence to stay inside the phrase than
+    # a middling one, and a middling one less than a long one (the sentence end it leaves
+    # without a pause costs SKIP_SENTENCE_COST)
     e = np.array([6.0, 14.0])
-    assert place_pauses(kinds, e, np.array([0.55])).tolist() == [6]
+    assert place_pauses(kinds, e, np.array([0.3])).tolist() == [6]
+    assert place_pauses(kinds, e, np.array([0.55])).tolist() == [10]
+    e = np.array([5.5, 14.5])
+    assert place_pauses(kinds, e, np.array([0.55])).tolist() == [5]
     assert place_pauses(kinds, e, np.array([1.0])).tolist() == [10]
+
+
+def test_a_sentence_end_left_without_a_pause_costs_something():
+    """Counts a little off for a stretch do not slip its pauses one sentence early: each
+    sentence end the pauses skip costs :data:`SKIP_SENTENCE_COST`."""
+    kinds = np.zeros(51, dtype=int)
+    kinds[[10, 20, 30, 40, 50]] = SENTENCE
+    # five sentences of 10, the third run counted long and the last two short: without the
+    # cost the last two pauses slip one sentence on (to 40 and into the fifth sentence at 46)
+    assert place_pauses(kinds, np.array([10.1, 8.5, 16.9, 8.6, 6.0])).tolist() == [10, 20, 30, 40]
 
 
 def test_short_pauses_inside_sentences_do_not_shift_the_alignment():

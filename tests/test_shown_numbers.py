@@ -428,16 +428,28 @@ def test_a_long_pause_adds_no_speech_to_the_drift_rule():
 
 
 # --- 6. without a script, mid-phrase pauses are a guess: noted, not gated --------------------
+def _guessed(rep: dict, k: int = 3) -> dict:
+    """``rep`` (placed without a script) as a placer that guesses mid-phrase would have made it:
+    its first ``k`` pauses guessed mid-phrase. The analysis no longer makes such guesses (none
+    reached a precision of 0.8, docs/pauses.md), but a report that holds them must still read
+    them as guesses and gate nothing on them."""
+    assert rep["pause_method"] == "acoustic" and len(rep["pauses"]) >= k
+    out = {**rep, "pauses": [dict(p) for p in rep["pauses"]]}
+    for p in out["pauses"][:k]:
+        p["placement"] = "mid_phrase"
+    return out
+
+
 def test_guessed_mid_phrase_pauses_do_not_fail_check(tmp_path):
     shutil.copy(RETIRE.with_suffix(".wav"), tmp_path / "talk.wav")  # no script beside it
-    rep = to_dict(analyze_file(tmp_path / "talk.wav", **QUIET_VOICE), lang="en")
+    plain = to_dict(analyze_file(tmp_path / "talk.wav", **QUIET_VOICE), lang="en")
+    assert not any(p["placement"] == "mid_phrase" for p in plain["pauses"])  # the sound guesses none
+    rep = _guessed(plain)
     assert rep["pause_method"] == "acoustic" and rep["characters"]["source"] == "estimate"
     guessed = [p for p in rep["pauses"] if p["placement"] == "mid_phrase"]
     assert len(guessed) > rep["settings"]["max_mid_phrase"]  # the case the tester found (3 > 2)
     ids = {f["id"]: f for f in rep["findings"]}
     assert "mid_phrase" not in ids
-    f = ids["mid_phrase_possible"]
-    assert f["severity"] in ("info", "warning") and "may be hesitations" in f["message"]
     assert "mid_phrase" not in judge(rep).failed_rules
     scripted = to_dict(analyze_file(RETIRE.with_suffix(".wav"), script=_script(RETIRE), **QUIET_VOICE), lang="en")
     assert not any(p["placement"] == "mid_phrase" for p in scripted["pauses"])
@@ -469,7 +481,7 @@ def test_placements_guessed_from_the_sound_read_as_guesses(tmp_path):
     from speechcoach.render.exports import audacity_labels
 
     shutil.copy(RETIRE.with_suffix(".wav"), tmp_path / "talk.wav")  # no script: placed from the sound
-    rep = to_dict(analyze_file(tmp_path / "talk.wav"), lang="en")
+    rep = _guessed(to_dict(analyze_file(tmp_path / "talk.wav"), lang="en"))
     assert rep["pause_method"] == "acoustic" and any(p["placement"] == "mid_phrase" for p in rep["pauses"])
     text = render(rep, "text")
     assert re.search(r"\d\.\d s  mid-phrase\?", text) and not re.search(r"\d\.\d s  mid-phrase$", text, re.M)
@@ -477,7 +489,7 @@ def test_placements_guessed_from_the_sound_read_as_guesses(tmp_path):
     assert "mid-phrase?</td>" in render(rep, "html")
     assert "(mid-phrase?)" in audacity_labels(rep)
     assert "Pauses · mid-phrase?</li>" in render(rep, "html") and "Pauses · mid-phrase</li>" not in render(rep, "html")  # legend
-    zh = to_dict(analyze_file(tmp_path / "talk.wav"), lang="zh")
+    zh = _guessed(to_dict(analyze_file(tmp_path / "talk.wav"), lang="zh"))
     assert "| 短语中间（推测） |" in render(zh, "md") and "短语中间（推测）" in render(zh, "text")
     # inside a label the guess is worded without brackets in brackets: 停顿 0.3 秒（推测：短语中间）
     labels, page = audacity_labels(zh), render(zh, "html")
@@ -508,7 +520,7 @@ def test_every_reason_resting_on_the_estimate_is_marked(tmp_path):
 
 def test_a_batch_row_counts_the_mid_phrase_pauses_the_rule_counts(tmp_path):
     shutil.copy(RETIRE.with_suffix(".wav"), tmp_path / "talk.wav")  # no script: placements guessed
-    rep = to_dict(analyze_file(tmp_path / "talk.wav"), lang="en")
+    rep = _guessed(to_dict(analyze_file(tmp_path / "talk.wav"), lang="en"))
     guessed = sum(p["placement"] == "mid_phrase" for p in rep["pauses"])
     assert rep["pause_method"] == "acoustic" and guessed > 0  # the case the tester found (3)
     row = row_from_report(rep)

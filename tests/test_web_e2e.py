@@ -336,7 +336,7 @@ def test_report_frame_fits_each_report_and_a_failed_upload_hides_the_last_one(se
                 gap = page.evaluate(fit)
                 assert 0 <= gap < 30, (stem, gap)
                 heights.append(page.evaluate("() => document.getElementById('report').getBoundingClientRect().height"))
-            assert heights[1] < heights[0] - 100, heights
+            assert heights[1] < heights[0], heights  # the frame shrank to the shorter report (19 px shorter since the sound stopped guessing mid-phrase pauses)
             # wider: the report is shorter, and so is its frame
             page.set_viewport_size({"width": 1000, "height": 800})
             page.wait_for_timeout(600)

@@ -32,12 +32,15 @@ Everything here is a pure function of arrays and the script text.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..characters import CLAUSE_BREAK, SENTENCE_END, Unit, spoken_units
+from ..precise.transcript import Word
 
 NONE, CLAUSE, SENTENCE = 0, 1, 2
 """Codes of the break between two spoken units (see :func:`boundary_kinds`)."""
@@ -69,11 +72,26 @@ a sentence off to land on punctuation. A long pause inside a phrase is rarer but
 possible (so the counts can still insist on it). Short stays above the clause cost: a pause
 at a nearby comma must still win over one inside the phrase (the samples' pauses at commas)."""
 
+SKIP_SENTENCE_COST = 0.5
+"""Cost of a sentence end inside the script that no pause falls at. Most sentence ends get a
+pause; without this cost, several pauses in a row slip by one sentence each (every one still
+at a sentence end) where the speakers' syllables are counted a little high or low for a
+stretch, leaving one sentence end without its pause at each end of the slip."""
+
 LONG_PAUSE_CLAUSE_COST = 0.4
 """Extra cost for a clause break (rather than a sentence end) taking a long pause."""
 
 NUCLEI_SHARE_IN_RUN = 0.6
 """Blend of nucleus-based and even-in-time placement of characters inside a run."""
+
+ANCHOR_MIN_BLOCK = 3
+"""Where precise mode ran, a stretch of the script the recogniser heard character for character,
+at least this many characters long, pins those characters to the recogniser's times (shorter
+agreements are as often chance: the recogniser writes homophones and common characters recur)."""
+
+ANCHOR_SLACK = 1
+"""A pause's boundary may lie this many characters outside the bracket its anchors set: the
+recogniser's word times can fall a syllable off at a pause."""
 
 BAND_MIN = 12
 BAND_SQRT = 3.0
@@ -87,7 +105,8 @@ class Alignment:
     Attributes
     ----------
     method : str
-        How it was obtained (``"runs+nuclei"``).
+        How it was obtained: ``"runs+nuclei"``, or ``"runs+nuclei+asr"`` where the recogniser's
+        word times anchored the script.
     script : str
         The script text.
     chars : tuple of str
@@ -215,13 +234,20 @@ def _gap_kind(gap: str) -> int:
     return kind
 
 
-def run_weights(runs: np.ndarray, nuclei: np.ndarray) -> np.ndarray:
-    """Each run's share of the speech (nuclei and speaking time blended), shape (k,), sums to 1."""
+def run_weights(runs: np.ndarray, nuclei: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Each run's share of the speech (nuclei and speaking time blended), shape (k,), sums to 1.
+
+    ``weights`` (shape (m,), one per nucleus) are the characters each nucleus stands for
+    (:func:`speechcoach.analysis.syllables.nucleus_weights`); without them every nucleus counts one.
+    """
     dur = np.maximum(runs[:, 1] - runs[:, 0], 0.0)
     share_t = dur / dur.sum() if dur.sum() > 0 else np.full(len(runs), 1.0 / len(runs))
-    t = np.sort(np.asarray(nuclei, dtype=float))
-    counts = np.searchsorted(t, runs[:, 1], side="right") - np.searchsorted(t, runs[:, 0], side="left")
-    if counts.sum() == 0:
+    order = np.argsort(np.asarray(nuclei, dtype=float), kind="stable")
+    t = np.asarray(nuclei, dtype=float)[order]
+    w = np.ones(len(t)) if weights is None else np.asarray(weights, dtype=float)[order]
+    cw = np.concatenate([[0.0], np.cumsum(w)])
+    counts = cw[np.searchsorted(t, runs[:, 1], side="right")] - cw[np.searchsorted(t, runs[:, 0], side="left")]
+    if counts.sum() <= 0:
         return share_t
     return NUCLEI_WEIGHT * counts / counts.sum() + (1 - NUCLEI_WEIGHT) * share_t
 
@@ -237,7 +263,12 @@ def _run_cost(n: np.ndarray, e: float, scale: float = 1.0) -> np.ndarray:
 
 
 def place_pauses(
-    kinds: np.ndarray, expected: np.ndarray, pause_s: np.ndarray | None = None, *, scale: float = 1.0
+    kinds: np.ndarray,
+    expected: np.ndarray,
+    pause_s: np.ndarray | None = None,
+    *,
+    scale: float = 1.0,
+    bounds: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Choose the script boundary of every pause (dynamic programming).
 
@@ -251,6 +282,10 @@ def place_pauses(
         Pause durations; long pauses prefer sentence ends to clause breaks.
     scale : float, keyword-only
         Multiplies the spread ``σ`` of every run's count (below 1: trust the counts more).
+    bounds : (np.ndarray, np.ndarray), keyword-only, optional
+        Lowest and highest boundary each pause may take, shape (k - 1,) each (from the
+        recogniser's anchors, :func:`anchor_bounds`); a pause whose bracket misses its band keeps
+        the band.
 
     Returns
     -------
@@ -271,7 +306,12 @@ def place_pauses(
         e = cum[j]
         w = int(np.ceil(BAND_MIN + BAND_SQRT * np.sqrt(max(min(e, n - e), 0.0))))
         c = int(round(e))
-        cands.append(np.arange(max(0, c - w), min(n, c + w) + 1))
+        band = np.arange(max(0, c - w), min(n, c + w) + 1)
+        if bounds is not None:
+            lo, hi = int(bounds[0][j]), int(bounds[1][j])
+            inside = np.arange(max(0, lo), min(n, hi) + 1)
+            band = inside if len(inside) else band
+        cands.append(band)
 
     def bcost(j: int, b: np.ndarray) -> np.ndarray:
         c = bcost_base[b]
@@ -284,15 +324,23 @@ def place_pauses(
             c = c + np.where(kinds[b] == CLAUSE, LONG_PAUSE_CLAUSE_COST, 0.0)
         return c
 
-    total = _run_cost(cands[0].astype(float), expected[0], scale) + bcost(0, cands[0])
+    # ends[b]: sentence ends at boundaries 1..b-1 (inside the script, before boundary b)
+    ends = np.concatenate([[0, 0], np.cumsum(kinds[1:n] == SENTENCE)])
+
+    def skipped(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Sentence ends strictly between boundaries ``lo`` and ``hi`` (none when ``hi <= lo``)."""
+        return np.maximum(ends[np.maximum(hi, 0)] - ends[np.minimum(lo + 1, n)], 0) * SKIP_SENTENCE_COST
+
+    total = _run_cost(cands[0].astype(float), expected[0], scale) + bcost(0, cands[0]) + skipped(np.zeros_like(cands[0]), cands[0])
     back: list[np.ndarray] = []
     for j in range(1, p):
         step = cands[j][None, :] - cands[j - 1][:, None]
         m = total[:, None] + _run_cost(step.astype(float), expected[j], scale)
+        m = m + skipped(cands[j - 1][:, None], cands[j][None, :])
         arg = np.argmin(m, axis=0)
         total = m[arg, np.arange(m.shape[1])] + bcost(j, cands[j])
         back.append(arg)
-    total = total + _run_cost((n - cands[-1]).astype(float), expected[-1], scale)
+    total = total + _run_cost((n - cands[-1]).astype(float), expected[-1], scale) + skipped(cands[-1], np.full_like(cands[-1], n))
     i = int(np.argmin(total))
     out = np.empty(p, dtype=int)
     out[-1] = cands[-1][i]
@@ -342,7 +390,89 @@ def char_times(runs: np.ndarray, nuclei: np.ndarray, counts: np.ndarray) -> tupl
     return np.concatenate(starts), np.concatenate(ends)
 
 
-def align(script: str, runs: np.ndarray, nuclei: np.ndarray) -> Alignment:
+def heard_units(words: Sequence[Word]) -> tuple[list[str], np.ndarray]:
+    """The recogniser's words as spoken units (digits read out), each with a time (s): the
+    middle of its share of its word.
+
+    Returns
+    -------
+    texts : list of str, length h
+    times : np.ndarray, shape (h,)
+    """
+    texts: list[str] = []
+    times: list[float] = []
+    for w in words:
+        us = spoken_units(w.text)
+        for i, u in enumerate(us):
+            texts.append(u.text)
+            times.append(w.start_s + (w.end_s - w.start_s) * (i + 0.5) / len(us))
+    return texts, np.asarray(times, dtype=float)
+
+
+def anchors(units: Sequence[str], words: Sequence[Word]) -> tuple[np.ndarray, np.ndarray]:
+    """Script units the recogniser heard, with their times.
+
+    The script's units and the recogniser's are matched in order (:class:`difflib.SequenceMatcher`,
+    longest agreements first); every unit of an agreement at least :data:`ANCHOR_MIN_BLOCK`
+    long is an anchor.
+
+    Parameters
+    ----------
+    units : sequence of str
+        The script's spoken units, length n.
+    words : sequence of Word
+        The recogniser's words (the trusted transcript).
+
+    Returns
+    -------
+    index : np.ndarray of int, shape (a,)
+        Script units anchored, ascending.
+    times : np.ndarray, shape (a,)
+        Their times (s), ascending.
+    """
+    heard, times = heard_units(words)
+    sm = difflib.SequenceMatcher(None, list(units), heard, autojunk=False)
+    idx: list[int] = []
+    at: list[float] = []
+    for blk in sm.get_matching_blocks():
+        if blk.size >= ANCHOR_MIN_BLOCK:
+            idx.extend(range(blk.a, blk.a + blk.size))
+            at.extend(times[blk.b : blk.b + blk.size].tolist())
+    return np.asarray(idx, dtype=int), np.maximum.accumulate(np.asarray(at, dtype=float)) if at else np.zeros(0)
+
+
+def anchor_bounds(pauses: np.ndarray, n: int, index: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The boundaries each pause may take given the anchors: after every unit anchored before
+    its middle, before every unit anchored after it, :data:`ANCHOR_SLACK` units either way.
+
+    Parameters
+    ----------
+    pauses : np.ndarray, shape (p, 2)
+        ``[start_s, end_s]`` of each pause.
+    n : int
+        Spoken units in the script.
+    index, times : np.ndarray, shape (a,)
+        From :func:`anchors`.
+
+    Returns
+    -------
+    lo, hi : np.ndarray of int, shape (p,)
+    """
+    mid = (pauses[:, 0] + pauses[:, 1]) / 2 if len(pauses) else np.zeros(0)
+    k = np.searchsorted(times, mid, side="right")  # anchors before each pause
+    before = np.concatenate([[-1], index])[k]  # the last anchored unit before (-1: none)
+    after = np.concatenate([index, [n]])[k]  # the first anchored unit after (n: none)
+    return before + 1 - ANCHOR_SLACK, after + ANCHOR_SLACK
+
+
+def align(
+    script: str,
+    runs: np.ndarray,
+    nuclei: np.ndarray,
+    *,
+    weights: np.ndarray | None = None,
+    words: Sequence[Word] | None = None,
+) -> Alignment:
     """Align a script to a recording's speech runs and syllable nuclei.
 
     Parameters
@@ -353,6 +483,13 @@ def align(script: str, runs: np.ndarray, nuclei: np.ndarray) -> Alignment:
         Speech runs ``[start_s, end_s]``; the ``k - 1`` gaps between them are the pauses.
     nuclei : np.ndarray, shape (m,)
         Syllable-nucleus times in seconds.
+    weights : np.ndarray, shape (m,), keyword-only, optional
+        Characters each nucleus stands for (:func:`run_weights`).
+    words : sequence of Word, keyword-only, optional
+        What precise mode's recogniser heard (its trusted words): the script units it heard
+        alike anchor each pause between them (:func:`anchors`, :func:`anchor_bounds`), and the
+        nuclei place the pauses inside that bracket. An anchor further from where the nuclei put
+        its unit than a pause's candidate band (:data:`BAND_MIN`, :data:`BAND_SQRT`) is dropped.
 
     Returns
     -------
@@ -364,13 +501,24 @@ def align(script: str, runs: np.ndarray, nuclei: np.ndarray) -> Alignment:
         raise ValueError("script has no spoken characters")
     runs = np.asarray(runs, dtype=float).reshape(-1, 2)
     kinds = boundary_kinds(script, units)
-    expected = n * run_weights(runs, nuclei)
+    expected = n * run_weights(runs, nuclei, weights)
     pause_s = runs[1:, 0] - runs[:-1, 1]
-    pause_at = place_pauses(kinds, expected, pause_s)
+    bounds = None
+    if words:
+        index, times = anchors([u.text for u in units], words)
+        # an anchor the nuclei place further off than a pause's candidate band is a chance match
+        knots_t = runs.ravel()
+        knots_u = np.repeat(np.concatenate([[0.0], np.cumsum(expected)]), 2)[1:-1]
+        guess = np.interp(times, knots_t, knots_u)
+        keep = np.abs(index - guess) <= BAND_MIN + BAND_SQRT * np.sqrt(np.maximum(np.minimum(guess, n - guess), 0.0))
+        index, times = index[keep], times[keep]
+        if len(index):
+            bounds = anchor_bounds(np.stack([runs[:-1, 1], runs[1:, 0]], axis=1), n, index, times)
+    pause_at = place_pauses(kinds, expected, pause_s, bounds=bounds)
     counts = np.diff(np.concatenate([[0], pause_at, [n]])).astype(int)
     start, end = char_times(runs, nuclei, counts)
     return Alignment(
-        method="runs+nuclei",
+        method="runs+nuclei+asr" if bounds is not None else "runs+nuclei",
         script=script,
         chars=tuple(u.text for u in units),
         index=np.array([u.index for u in units], dtype=int),

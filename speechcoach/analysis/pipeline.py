@@ -361,7 +361,8 @@ def analyze_audio(
 
     # the rate, the pauses placed in the script, the pace on speaking time
     rate = speaking_rate(n_chars, seg.span_s, seg.pause_s, band=settings.band)
-    placed = place(y, sr, seg.runs, nuclei, counted, sentence_ends=_sentence_ends(precise))
+    placed = place(y, sr, seg.runs, nuclei, counted, sentence_ends=_sentence_ends(precise), weights=calibrated,
+                   words=precise.transcript.words if precise is not None else None)
     recognised = _recognised_events(precise, seg, nuclei) if source == "asr" else None
     events, weight = pace_events(nuclei, calibrated, n_chars, placed.alignment, recognised)
     pace_ = _speaking_pace(events, weight, placed.pauses, seg, settings)

@@ -6,24 +6,29 @@ script also tells where pauses were expected but none came: sentence ends
 (:func:`missed_breaks`) and the joins between the steps of a procedure (:func:`procedure_steps`,
 :func:`missed_steps`).
 
-Without a script, placement is judged from the sound where it can be (:func:`place_acoustic`):
-falling pitch with a lengthened last syllable before a pause marks a sentence end; a pause after
-a very short stretch of speech sounds like hesitation; the rest stay ``unknown``.
+Without a script (:func:`place_acoustic`), in precise mode the recogniser's words place a pause
+(:func:`transcript_placement`): its punctuation where it wrote some, ``unknown`` after a word that
+binds to the next one (在, 把, 和 …), else a break (``clause``). From the sound alone, falling
+pitch with a lengthened last syllable before a pause marks a sentence end and the rest stay
+``unknown``. Nothing without a script says ``mid_phrase`` (the report's "possible hesitation"):
+no guess reached a precision of 0.8 on the benchmark passages, tuning and held-out corpora
+together (``benchmarks/PLACEMENT_RESULTS.md``, ``docs/pauses.md``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
 from .alignment import CLAUSE, SENTENCE, Alignment
-from ..characters import spoken_units
+from ..characters import CLAUSE_BREAK, SENTENCE_END, spoken_units
 from .features import lag_bias
 from .metrics import shown_s
+from ..precise.transcript import Word
 
 PLACEMENTS = ("sentence", "clause", "mid_phrase", "unknown")
 
@@ -55,8 +60,14 @@ STRONG_FALL_SEMITONES = 3.0
 LENGTHENED = 1.25
 """The last syllable is lengthened when it lasts this many times the speaker's typical syllable."""
 SHORT_RUN_S = 0.6
-SHORT_RUN_NUCLEI = 2
-"""A pause after a run shorter than this (or with at most this many nuclei) sounds hesitant."""
+"""A sentence end needs at least this much speech before its pause (seconds)."""
+BINDS_FORWARD = frozenset("在把被和与跟给从向比为将让及或是就都也很最更还又不没")
+"""Characters that bind to what follows them (prepositions, conjunctions, the copula, adverbs
+and negations): a pause right after one is no clean break, and is left ``unknown``. 的 and 对
+are left out: spoken sentences end in them (…的。, 对不对). Taken as "mid-phrase", the rule was
+right 11 times of 12 on the tuning passages' transcripts (whisper-base, noise and zero gaps)
+but 0 of 2 on the held-out ones: 11 of 14 (0.79) together, under the 0.8 a guess shown to a
+trainee needs (``docs/pauses.md``)."""
 ASR_END_TOLERANCE_S = 0.25
 """A pause starting this close after a transcript's sentence end is placed ``sentence``."""
 
@@ -505,7 +516,7 @@ def pause_cues(y: np.ndarray, sr: int, runs: np.ndarray, nuclei: np.ndarray) -> 
 
 
 def acoustic_placement(c: PauseCues) -> str:
-    """``sentence``, ``mid_phrase`` or ``unknown`` from one pause's cues (module docstring)."""
+    """``sentence`` or ``unknown`` from one pause's cues (module docstring)."""
     fall = c.fall_st if np.isfinite(c.fall_st) else 0.0
     low = np.isfinite(c.final_st) and c.final_st <= -FALL_SEMITONES
     if c.run_s >= SHORT_RUN_S and (
@@ -513,9 +524,35 @@ def acoustic_placement(c: PauseCues) -> str:
         or (fall <= -STRONG_FALL_SEMITONES and low and c.final_ratio >= 1.0)
     ):
         return "sentence"
-    if c.run_s < SHORT_RUN_S or c.run_nuclei <= SHORT_RUN_NUCLEI:
-        return "mid_phrase"
     return "unknown"
+
+
+def transcript_placement(start_s: float, end_s: float, words: Sequence[Word]) -> str | None:
+    """Where a pause falls by the recogniser's words either side of it, or None when it has no
+    word on one side.
+
+    The words are split at the pause's middle (by their own middles). The last word before it
+    decides: its punctuation (``sentence`` for 。？！…, ``clause`` for ，、；：), ``unknown`` when it
+    ends in a character of :data:`BINDS_FORWARD` (the phrase may go on), else ``clause``: a word
+    boundary the recogniser heard, with nothing to say the phrase goes on.
+
+    Parameters
+    ----------
+    start_s, end_s : float
+        The pause.
+    words : sequence of Word
+        The trusted transcript's words, in time order.
+    """
+    mid = (start_s + end_s) / 2
+    before = [w for w in words if (w.start_s + w.end_s) / 2 <= mid and w.text.strip()]
+    if not before or not any((w.start_s + w.end_s) / 2 > mid and w.text.strip() for w in words):
+        return None
+    last = before[-1].text.strip()[-1]
+    if last in SENTENCE_END or last in "?!":
+        return "sentence"
+    if last in CLAUSE_BREAK or last in ",;:":
+        return "clause"
+    return "unknown" if last in BINDS_FORWARD else "clause"
 
 
 def place_acoustic(
@@ -525,8 +562,10 @@ def place_acoustic(
     nuclei: np.ndarray,
     *,
     sentence_ends: tuple[float, ...] | None = None,
+    words: Sequence[Word] | None = None,
 ) -> tuple[Pause, ...]:
-    """Place pauses without a script, from the sound before each one.
+    """Place pauses without a script: by the recogniser's words where precise mode ran, else by
+    the sound before each one.
 
     Parameters
     ----------
@@ -538,11 +577,14 @@ def place_acoustic(
     sentence_ends : tuple of float, keyword-only, optional
         Times of sentence ends from a transcript, if one is available: a pause starting within
         :data:`ASR_END_TOLERANCE_S` of one is a ``sentence``.
+    words : sequence of Word, keyword-only, optional
+        The trusted transcript's words (:func:`transcript_placement`); pauses with no word on
+        one side are placed by the sound.
 
     Returns
     -------
     tuple of Pause
-        Placements are ``sentence``, ``mid_phrase`` or ``unknown``.
+        Placements are ``sentence``, ``clause`` (from the words only) or ``unknown``.
     """
     runs = np.asarray(runs, dtype=float).reshape(-1, 2)
     cues = pause_cues(y, sr, runs, nuclei)
@@ -550,7 +592,9 @@ def place_acoustic(
     out = []
     for j, c in enumerate(cues):
         a, b = float(runs[j, 1]), float(runs[j + 1, 0])
-        place = acoustic_placement(c)
+        place = transcript_placement(a, b, words) if words else None
+        if place is None:
+            place = acoustic_placement(c)
         if ends.size and np.min(np.abs(ends - a)) <= ASR_END_TOLERANCE_S:
             place = "sentence"
         out.append(Pause(a, b, place))
@@ -647,6 +691,8 @@ def place(
     script: str | None,
     *,
     sentence_ends: tuple[float, ...] | None = None,
+    weights: np.ndarray | None = None,
+    words: Sequence[Word] | None = None,
 ) -> Placed:
     """Place every pause of a recording: by the script when there is one, else by the sound.
 
@@ -662,6 +708,13 @@ def place(
     script : str or None
     sentence_ends : tuple of float, keyword-only, optional
         Sentence-end times from a transcript, used without a script.
+    weights : np.ndarray, shape (m,), keyword-only, optional
+        Characters each nucleus stands for (:func:`speechcoach.analysis.syllables.nucleus_weights`),
+        for the alignment's expected counts.
+    words : sequence of Word, keyword-only, optional
+        Precise mode's trusted words: with a script they anchor the alignment
+        (:func:`speechcoach.analysis.alignment.anchors`), without one they place the pauses
+        (:func:`transcript_placement`).
 
     Returns
     -------
@@ -674,8 +727,8 @@ def place(
     runs = np.asarray(runs, dtype=float).reshape(-1, 2)
     gaps = np.stack([runs[:-1, 1], runs[1:, 0]], axis=1) if len(runs) > 1 else np.zeros((0, 2))
     if script is None or not spoken_units(script):
-        return Placed("acoustic", place_acoustic(y, sr, runs, nuclei, sentence_ends=sentence_ends))
-    al = align(script, runs, nuclei)
+        return Placed("acoustic", place_acoustic(y, sr, runs, nuclei, sentence_ends=sentence_ends, words=words))
+    al = align(script, runs, nuclei, weights=weights, words=words)
     breaks = missed_breaks(al)
     steps = missed_steps(al)
     al = replace(al, missed_breaks=tuple(g.boundary for g in breaks), missed_steps=tuple(g.boundary for g in steps))

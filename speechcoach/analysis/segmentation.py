@@ -21,10 +21,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ParameterError
-from .features import Frames
+from .features import WIN_S, Frames
 
 FLOOR_PERCENTILE = 5.0
-"""The noise floor is this percentile of frame energies (a recording always has some pauses)."""
+"""The noise floor is this percentile of frame energies (a recording always has some pauses),
+digital silence left out (:data:`DIGITAL_SILENCE_DB`)."""
+
+DIGITAL_SILENCE_DB = -100.0
+"""A frame whose band energy lies under this (dB re a full-scale sine) is digital silence: exact
+zeros, from a noise gate, a phone's or browser's noise suppression or an editor's join. No
+recording chain is that quiet: the quantisation noise of 16-bit audio alone lies at about −98 dB
+in the band. Such frames say nothing about the room: they are never speech and are left out of
+the noise floor and of the background (:func:`background_floor`), so the floor is the same
+whether the gaps between sentences hold zeros or the room's own noise."""
 
 PEAK_PERCENTILE = 99.0
 """The speech level is this percentile of frame energies."""
@@ -69,6 +78,11 @@ BACKGROUND_VOICED_SHARE = 0.25
 aperiodic (a few % of its frames read voiced), a held vowel, a far talker or a reverberant
 room's own tail mostly periodic. (Room noise carrying audible mains hum reads voiced in about
 half its frames, so a background that rises with a hum is not followed.)"""
+
+EDGE_BACKGROUND_S = 0.08
+"""A run that ends (or starts) in at least this long a stretch of background (steady, unvoiced,
+well under the speech, as for :data:`BACKGROUND_WINDOW_S`) is cut back to where the sound last
+rose :data:`OFFSET_ABOVE_FLOOR_DB` over it (:func:`trim_background`)."""
 
 RAISE_DB = 3.0
 """The floor follows the background only where it lies at least this far (dB) above the
@@ -156,8 +170,9 @@ def segment(frames: Frames, *, min_pause_s: float = 0.25) -> Segmentation:
         raise ParameterError(f"min_pause_s must be positive, got {min_pause_s!r}")
     e = frames.energy_db
     hop = frames.hop_s
-    floor = float(np.percentile(e, FLOOR_PERCENTILE))
+    # the speech level from every frame: gaps lie under it whatever they hold, so it stays put
     peak = float(np.percentile(e, PEAK_PERCENTILE))
+    floor = noise_floor(frames, peak)
     if peak - floor < MIN_DYNAMIC_RANGE_DB:
         raise NoSpeechError("no speech found (silence or noise only)")  # as [errors] no_speech words it
     local = background_floor(frames, floor, peak)
@@ -174,6 +189,7 @@ def segment(frames: Frames, *, min_pause_s: float = 0.25) -> Segmentation:
     keep = (csum_hi[ends] - csum_hi[starts] > 0) & voiced
     keep = _attach_touching(starts, ends, keep, int(round(ATTACH_GAP_S / hop)))
     starts, ends = starts[keep], ends[keep]
+    starts, ends = trim_background(frames, starts, ends, peak, local, min_voiced=int(np.ceil(MIN_VOICED_S / hop)))
     if len(starts) == 0:
         raise NoSpeechError("no speech found (silence or noise only)")
 
@@ -223,26 +239,149 @@ def background_floor(frames: Frames, floor_db: float, peak_db: float) -> np.ndar
     """
     e = frames.energy_db
     n = len(e)
-    w = round(BACKGROUND_WINDOW_S / frames.hop_s)
     out = np.full(n, floor_db)
-    if n < w or w < 2:
+    bg = _background_windows(frames, peak_db)
+    if bg is None or not bg.steady.any():
         return out
-    win = np.lib.stride_tricks.sliding_window_view(e, w)  # window j is centred on frame j + w // 2
+    # a window that comes down to the recording's floor shows the background no higher there
+    j = np.flatnonzero(bg.steady | ((bg.low < floor_db + RAISE_DB) & bg.live))
+    level = np.interp(np.arange(n), j + bg.w // 2, bg.low[j])
+    return np.where(level >= floor_db + RAISE_DB, level, out)
+
+
+@dataclass(frozen=True)
+class _Windows:
+    """The windows of :data:`BACKGROUND_WINDOW_S` of a recording (window ``j`` is centred on
+    frame ``j + w // 2``): their quietest frame, whether they hold only background, and whether
+    they are free of digital silence."""
+
+    w: int
+    low: np.ndarray
+    steady: np.ndarray
+    live: np.ndarray
+
+
+def _background_windows(frames: Frames, peak_db: float, window_s: float = BACKGROUND_WINDOW_S) -> _Windows | None:
+    """Which windows of ``window_s`` hold only background (:func:`background_floor`); None for
+    a recording shorter than one window."""
+    e = frames.energy_db
+    w = round(window_s / frames.hop_s)
+    if len(e) < w or w < 2:
+        return None
+    win = np.lib.stride_tricks.sliding_window_view(e, w)
     c1 = np.concatenate([[0.0], np.cumsum(e)])
     c2 = np.concatenate([[0.0], np.cumsum(e * e)])
     cv = np.concatenate([[0], np.cumsum(frames.voicing > VOICED)])
+    cd = np.concatenate([[0], np.cumsum(e <= DIGITAL_SILENCE_DB)])
     mean = (c1[w:] - c1[:-w]) / w
     var = (c2[w:] - c2[:-w]) / w - mean * mean
     voiced_share = (cv[w:] - cv[:-w]) / w
-    low = win.min(axis=1)
-    steady = (var <= STEADY_SD_DB**2) & (voiced_share <= BACKGROUND_VOICED_SHARE)
+    live = cd[w:] == cd[:-w]  # digital silence shows no background: its windows are left out
+    steady = (var <= STEADY_SD_DB**2) & (voiced_share <= BACKGROUND_VOICED_SHARE) & live
     steady &= win.max(axis=1) <= peak_db - BACKGROUND_BELOW_PEAK_DB
-    if not steady.any():
-        return out
-    # a window that comes down to the recording's floor shows the background no higher there
-    j = np.flatnonzero(steady | (low < floor_db + RAISE_DB))
-    level = np.interp(np.arange(n), j + w // 2, low[j])
-    return np.where(level >= floor_db + RAISE_DB, level, out)
+    return _Windows(w, win.min(axis=1), steady, live)
+
+
+def noise_floor(frames: Frames, peak_db: float) -> float:
+    """The recording's noise floor (dB re full scale): :data:`FLOOR_PERCENTILE` of its frame
+    energies, digital silence left out.
+
+    Frames of digital silence (:data:`DIGITAL_SILENCE_DB`) say nothing about the room, so the
+    floor is taken over the others, as long as they show the room somewhere: a stretch of
+    :data:`EDGE_BACKGROUND_S` of background (steady, unvoiced, well under the speech, as in
+    :func:`background_floor`) at that level. A recording whose only quiet is digital
+    silence (speech gated to zeros, a synthetic voice) shows no room: its floor is the
+    percentile of all frames, and the thresholds follow the speech level instead
+    (:data:`ONSET_BELOW_PEAK_DB`).
+    """
+    e = frames.energy_db
+    every = float(np.percentile(e, FLOOR_PERCENTILE))
+    live = e > DIGITAL_SILENCE_DB
+    if live.all() or not live.any():
+        return every
+    floor = float(np.percentile(e[live], FLOOR_PERCENTILE))
+    bg = _background_windows(frames, peak_db, EDGE_BACKGROUND_S)
+    seen = bg is not None and bool(np.any(bg.steady & (bg.low < floor + RAISE_DB)))
+    return floor if seen else every
+
+
+def trim_background(
+    frames: Frames, starts: np.ndarray, ends: np.ndarray, peak_db: float, floor_db: np.ndarray, *, min_voiced: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Speech runs with the background they end or start in cut off.
+
+    A run's edge is judged against the background next to it. Where the gap beside a run is
+    quieter than the room (digital zeros, a noise gate's or noise suppression's output, hum
+    alone), the room's own noise just before the gap rises over thresholds set from the
+    gap, and the run takes it in. Such a stretch, at least :data:`EDGE_BACKGROUND_S` long at
+    the run's end (or start), steady (standard deviation at most :data:`STEADY_SD_DB`), well
+    under the speech (:data:`BACKGROUND_BELOW_PEAK_DB`) and mostly unvoiced
+    (:data:`BACKGROUND_VOICED_SHARE`), is background: the run ends where the sound last rose
+    :data:`OFFSET_ABOVE_FLOOR_DB` over its quietest frame (or the speech-level bound, as in
+    :func:`segment`), as long as the gap beside it is at least as long and its median lies
+    more than the background's own spread (:data:`STEADY_SD_DB`) under that stretch's (the drop
+    into the quieter gap; runs closer
+    together than :data:`EDGE_BACKGROUND_S` are taken as one first). Mandarin
+    syllables end in a vowel or a nasal, never in a steady unvoiced sound, and a steady initial
+    (a fricative, an aspiration) that a short dip sets off from the syllable before is left alone. A run left with under ``min_voiced``
+    voiced frames is dropped.
+
+    Parameters
+    ----------
+    frames : Frames
+    starts, ends : np.ndarray of int, shape (k,)
+        Frame runs ``[start, end)`` in time order.
+    peak_db : float
+        The recording's speech level (dB re full scale).
+    floor_db : np.ndarray, shape (n_frames,)
+        The floor at every frame (:func:`background_floor`).
+    min_voiced : int, keyword-only
+        Voiced frames a run needs to stay.
+
+    Returns
+    -------
+    starts, ends : np.ndarray of int, shape (k',)
+    """
+    e = frames.energy_db
+    voiced = frames.voicing > VOICED
+    n = int(round(EDGE_BACKGROUND_S / frames.hop_s))
+    lag = int(np.ceil(WIN_S / frames.hop_s / 2))  # frames straddling the drop into the gap
+
+    def background(lo: int, hi: int) -> tuple[float, float] | None:
+        """(quietest, median) level of ``[lo, hi)`` when it holds only background, else None."""
+        if hi - lo < n:
+            return None
+        x = e[lo:hi]
+        quiet = x.min() < floor_db[lo:hi].max() + ONSET_ABOVE_FLOOR_DB  # too quiet to start a run
+        if quiet and x.std() <= STEADY_SD_DB and x.max() <= peak_db - BACKGROUND_BELOW_PEAK_DB and voiced[lo:hi].mean() <= BACKGROUND_VOICED_SHARE:
+            return float(x.min()), float(np.median(x))
+        return None
+
+    def quieter(lo: int, hi: int, typical: float) -> bool:
+        """Whether the gap ``[lo, hi)`` beside a run lies under a background whose median is ``typical``."""
+        return hi - lo >= n and float(np.median(e[lo:hi])) <= typical - STEADY_SD_DB
+
+    # runs a dip shorter than n frames apart are one stretch of sound (bridging joins them anyway)
+    if len(starts) > 1:
+        join = starts[1:] - ends[:-1] < n
+        starts, ends = starts[np.r_[True, ~join]], ends[np.r_[~join, True]]
+    prev_end = np.concatenate([[0], ends[:-1]])
+    next_start = np.concatenate([starts[1:], [len(e)]])
+    out_s, out_e = [], []
+    for s, t, a, b in zip(starts.tolist(), ends.tolist(), prev_end.tolist(), next_start.tolist()):
+        s0, t0 = s, t
+        bg = background(max(s0, t0 - lag - n), t0 - lag)
+        if bg is not None and quieter(t0, b, bg[1]):
+            above = np.flatnonzero(e[s:t] > max(bg[0] + OFFSET_ABOVE_FLOOR_DB, peak_db - OFFSET_BELOW_PEAK_DB))
+            t = s + int(above[-1]) + 1 if len(above) else s
+        bg = background(s0 + lag, min(t0, s0 + lag + n))
+        if bg is not None and quieter(a, s0, bg[1]):
+            above = np.flatnonzero(e[s:t] > max(bg[0] + OFFSET_ABOVE_FLOOR_DB, peak_db - OFFSET_BELOW_PEAK_DB))
+            s = s + int(above[0]) if len(above) else t
+        if t > s and int(voiced[s:t].sum()) >= min_voiced:
+            out_s.append(s)
+            out_e.append(t)
+    return np.asarray(out_s, dtype=int), np.asarray(out_e, dtype=int)
 
 
 def _attach_touching(starts: np.ndarray, ends: np.ndarray, keep: np.ndarray, max_gap: int) -> np.ndarray:
